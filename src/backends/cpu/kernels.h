@@ -1,0 +1,63 @@
+// CPU compute kernels: the contract between the CPU backend (which owns graph
+// execution, threads and memory) and the per-ISA kernel files.
+//
+// Naming follows XNNPACK: <dtype>_<op>__<isa>, a generic (scalar) version plus
+// per-ISA files (kernels_avx2.cpp, kernels_avx512.cpp, later wasm_simd128),
+// each compiled with its own target flags. The ISA is chosen once at run time
+// from CPUID (or forced, for tests and benchmarks, by force_isa / the
+// WEBACCEL_ISA environment variable: scalar|avx2|avx512).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "core/dtype.h"
+
+namespace wa::cpu {
+
+enum class Isa { scalar, avx2, avx512, wasm_simd128 };
+
+const char* isa_name(Isa isa);
+// The best ISA this CPU and build support.
+Isa detect_isa();
+// The ISA kernels use now: WEBACCEL_ISA if set and supported, else detect_isa().
+Isa active_isa();
+// Force an ISA (tests/benchmarks). Returns false if the CPU or build lacks it.
+bool force_isa(Isa isa);
+bool isa_supported(Isa isa);
+
+// Y[m][n] = sum_k X[m][k] * W[n][k]   (ggml's mul_mat with W as src0)
+//   W: n rows of k weights in `wtype`, row i at w + i * w_row_stride bytes
+//   X: m rows of k f32, row j at x + j * x_row_stride floats
+//   Y: m rows of n f32, row j at y + j * y_row_stride floats
+// k must be a multiple of the type's block size.
+struct MatmulProblem {
+  DType wtype;
+  const void* w;
+  size_t w_row_stride;
+  const float* x;
+  int64_t x_row_stride;
+  float* y;
+  int64_t y_row_stride;
+  int64_t m, n, k;
+};
+
+// Whether there is a kernel for this weight type.
+bool matmul_supports(DType wtype);
+// Bytes of scratch matmul_prepare needs (activations converted to the
+// weight's dot-product type, e.g. q8_0 blocks for q4_0/q8_0 weights).
+size_t matmul_workspace_bytes(DType wtype, int64_t m, int64_t k);
+// Phase 1, run by every thread (ith of nth), followed by a barrier: convert X
+// into the workspace. Threads split the work between them.
+void matmul_prepare(const MatmulProblem& p, void* workspace, int ith, int nth);
+// Phase 2, run by every thread: compute thread ith's share of Y.
+void matmul_compute(const MatmulProblem& p, const void* workspace, int ith, int nth);
+
+// Vector primitives for the other ops (attention, norms), dispatched per ISA.
+float dot_f32(const float* a, const float* b, int64_t n);
+float dot_f16_f32(const uint16_t* a, const float* b, int64_t n);
+void axpy_f32(float* y, float a, const float* x, int64_t n);        // y += a * x
+void axpy_f16_f32(float* y, float a, const uint16_t* x, int64_t n); // y += a * x
+void scale_f32(float* y, float a, int64_t n);                      // y *= a
+
+}  // namespace wa::cpu

@@ -1,0 +1,80 @@
+#include "core/thread_pool.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define WA_CPU_RELAX() _mm_pause()
+#else
+#define WA_CPU_RELAX() std::this_thread::yield()
+#endif
+
+namespace wa {
+
+ThreadPool::ThreadPool(int n_threads) : n_threads_(n_threads < 1 ? 1 : n_threads) {
+  for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this, i] { worker(i); });
+}
+
+ThreadPool::~ThreadPool() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  for (auto& t : workers_) t.join();
+}
+
+int ThreadPool::default_threads() {
+  const unsigned n = std::thread::hardware_concurrency();
+  return n == 0 ? 1 : static_cast<int>(n);
+}
+
+void ThreadPool::run(const std::function<void(int, int)>& fn) {
+  if (n_threads_ == 1) {
+    fn(0, 1);
+    return;
+  }
+  done_.store(0, std::memory_order_relaxed);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    job_ = &fn;
+    ++generation_;
+  }
+  cv_.notify_all();
+  fn(0, n_threads_);
+  // Wait for the workers to finish this job (spin briefly; jobs are whole graphs).
+  while (done_.load(std::memory_order_acquire) != n_threads_ - 1) WA_CPU_RELAX();
+  std::lock_guard<std::mutex> lock(mu_);
+  job_ = nullptr;
+}
+
+void ThreadPool::worker(int ith) {
+  uint64_t seen = 0;
+  for (;;) {
+    const std::function<void(int, int)>* job = nullptr;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [&] { return stop_ || generation_ != seen; });
+      if (stop_) return;
+      seen = generation_;
+      job = job_;
+    }
+    (*job)(ith, n_threads_);
+    done_.fetch_add(1, std::memory_order_acq_rel);
+  }
+}
+
+void ThreadPool::barrier() {
+  if (n_threads_ == 1) return;
+  const int sense = barrier_sense_.load(std::memory_order_relaxed);
+  if (barrier_count_.fetch_add(1, std::memory_order_acq_rel) == n_threads_ - 1) {
+    barrier_count_.store(0, std::memory_order_relaxed);
+    barrier_sense_.store(sense ^ 1, std::memory_order_release);
+  } else {
+    int spins = 0;
+    while (barrier_sense_.load(std::memory_order_acquire) == sense) {
+      WA_CPU_RELAX();
+      if (++spins > (1 << 16)) std::this_thread::yield();  // oversubscribed machine: let others run
+    }
+  }
+}
+
+}  // namespace wa

@@ -1,0 +1,39 @@
+// Model conversion: llama2.c checkpoints and GGUF files to GGUF, with the
+// weight matrices re-encoded to a chosen type; and synthetic random-weight
+// models of real shapes for speed benchmarks.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/dtype.h"
+#include "core/status.h"
+
+namespace wa {
+
+struct ConvertReport {
+  std::vector<std::string> notes;  // e.g. tensors kept at a fallback type and why
+  size_t bytes_written = 0;
+};
+
+// IN is detected by content (GGUF magic, else llama2.c). Matrices become
+// `type`; rows whose length is not a multiple of its block size fall back to
+// f16 (or f32 when type is f32). Norms and biases stay f32.
+Status convert_model(const std::string& in, const std::string& out, DType type, ConvertReport* report);
+
+// GGUF's general.file_type code of a "mostly TYPE" file.
+int gguf_file_type(DType type);
+
+struct SynthSpec {
+  std::string preset;  // tiny | 1b | 7b
+  DType type = DType::q4_0;
+  uint64_t seed = 1;
+};
+// Writes a deterministic random-weight LLaMA model with a synthetic SPM
+// vocabulary; metadata says it is synthetic.
+Status write_synthetic_model(const SynthSpec& spec, const std::string& out, ConvertReport* report);
+
+// Quantizes `rows` rows of `cols` f32 values into `dst` using several threads.
+void quantize_rows(DType type, const float* src, void* dst, int64_t rows, int64_t cols);
+
+}  // namespace wa

@@ -1,0 +1,64 @@
+#include "runtime/session.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace wa {
+
+Result<std::unique_ptr<Session>> Session::create(const Model& model, Backend& backend, const SessionOptions& o) {
+  int n_ctx = o.n_ctx > 0 ? o.n_ctx : std::min(model.n_ctx_train(), 4096);
+  if (n_ctx > (1 << 20)) return invalid_argument(strformat("context size %d is too large", n_ctx));
+  if (o.n_batch < 1) return invalid_argument("batch size must be positive");
+  WA_ASSIGN_OR_RETURN(KvCache kv, KvCache::create(model.kv_layout(), n_ctx, o.kv_type, o.tracker));
+  return std::unique_ptr<Session>(new Session(model, backend, std::move(kv), o.n_batch, o.tracker));
+}
+
+Status Session::eval(std::span<const int32_t> tokens, bool all_logits) {
+  if (tokens.empty()) return invalid_argument("eval needs at least one token");
+  const int n_vocab = model_.n_vocab();
+  for (int32_t id : tokens) {
+    if (id < 0 || id >= n_vocab) {
+      return invalid_argument(strformat("token id %d is out of range (vocabulary has %d tokens)", id, n_vocab));
+    }
+  }
+  const int64_t total = static_cast<int64_t>(tokens.size());
+  if (n_past_ + total > kv_.n_ctx()) {
+    return invalid_argument(strformat("context is full: %d past + %lld new tokens exceed n_ctx %d", n_past_,
+                                      static_cast<long long>(total), kv_.n_ctx()));
+  }
+  const size_t rows = all_logits ? static_cast<size_t>(total) : 1;
+  logits_.resize(rows * static_cast<size_t>(n_vocab));
+  n_logit_rows_ = static_cast<int>(rows);
+  for (int64_t start = 0; start < total; start += n_batch_) {
+    const int n = static_cast<int>(std::min<int64_t>(n_batch_, total - start));
+    const bool last_chunk = start + n == total;
+    ids_.assign(tokens.begin() + start, tokens.begin() + start + n);
+    pos_.resize(static_cast<size_t>(n));
+    for (int i = 0; i < n; ++i) pos_[static_cast<size_t>(i)] = n_past_ + i;
+    ForwardSpec spec;
+    spec.n_tokens = n;
+    spec.n_past = n_past_;
+    spec.all_logits = all_logits;
+    spec.token_ids = ids_.data();
+    spec.positions = pos_.data();
+    Graph g;
+    WA_ASSIGN_OR_RETURN(Node* out, model_.build_forward(g, spec, kv_));
+    WA_TRY(backend_.compute(g));
+    if (all_logits) {
+      std::memcpy(logits_.data() + static_cast<size_t>(start) * n_vocab, out->data,
+                  sizeof(float) * static_cast<size_t>(n) * n_vocab);
+    } else if (last_chunk) {
+      std::memcpy(logits_.data(), out->data, sizeof(float) * n_vocab);
+    }
+    n_past_ += n;
+  }
+  return Status::Ok();
+}
+
+const float* Session::logits(int i) const {
+  if (n_logit_rows_ == 0) return nullptr;
+  if (i < 0) i = n_logit_rows_ - 1;
+  return logits_.data() + static_cast<size_t>(i) * static_cast<size_t>(model_.n_vocab());
+}
+
+}  // namespace wa

@@ -1,0 +1,56 @@
+// A session: one conversation's state over a loaded model — the KV cache, the
+// position, and the logits of the last evaluation. Prompts are processed in
+// batches of up to n_batch tokens per forward graph; decoding evaluates one
+// token at a time.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "backends/backend.h"
+#include "runtime/kv_cache.h"
+#include "runtime/model.h"
+
+namespace wa {
+
+struct SessionOptions {
+  int n_ctx = 0;         // 0: min(model's training context, 4096)
+  int n_batch = 512;     // tokens per forward graph during prompt processing
+  DType kv_type = DType::f16;
+  MemoryTracker* tracker = nullptr;
+};
+
+class Session {
+ public:
+  static Result<std::unique_ptr<Session>> create(const Model& model, Backend& backend, const SessionOptions& options);
+
+  // Appends tokens at the current position. With all_logits, logits(i) holds
+  // the logits after each of the tokens; otherwise only after the last one.
+  Status eval(std::span<const int32_t> tokens, bool all_logits = false);
+  // Logits after the i-th token of the last eval (all_logits), or the last token's.
+  const float* logits(int i = -1) const;
+  int n_logits() const { return n_logit_rows_; }
+  int n_past() const { return n_past_; }
+  int n_ctx() const { return kv_.n_ctx(); }
+  int n_vocab() const { return model_.n_vocab(); }
+  void reset() { n_past_ = 0; }
+  const KvCache& kv_cache() const { return kv_; }
+
+ private:
+  Session(const Model& model, Backend& backend, KvCache kv, int n_batch, MemoryTracker* tracker)
+      : model_(model), backend_(backend), kv_(std::move(kv)), n_batch_(n_batch), tracker_(tracker) {}
+
+  const Model& model_;
+  Backend& backend_;
+  KvCache kv_;
+  int n_batch_;
+  MemoryTracker* tracker_;
+  int n_past_ = 0;
+  std::vector<float> logits_;
+  int n_logit_rows_ = 0;
+  std::vector<int32_t> ids_, pos_;
+};
+
+}  // namespace wa

@@ -1,0 +1,155 @@
+// ISA detection and dispatch. The kernels themselves live in
+// kernels_scalar.cpp (the reference) and the per-ISA files.
+#include "backends/cpu/kernels.h"
+
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+
+#include "backends/cpu/kernels_impl.h"
+
+#if defined(WA_HAVE_X86_KERNELS) && (defined(__x86_64__) || defined(__i386__))
+#include <cpuid.h>
+#define WA_X86_CPUID 1
+#endif
+
+namespace wa::cpu {
+namespace {
+
+using detail::IsaKernels;
+
+#if defined(WA_X86_CPUID)
+uint64_t read_xcr0() {
+  uint32_t eax, edx;
+  // xgetbv with ecx=0; encoded as bytes so no -mxsave is needed.
+  __asm__ volatile(".byte 0x0f, 0x01, 0xd0" : "=a"(eax), "=d"(edx) : "c"(0));
+  return (static_cast<uint64_t>(edx) << 32) | eax;
+}
+
+struct X86Features {
+  bool avx2 = false;
+  bool avx512 = false;
+};
+
+X86Features probe_x86() {
+  X86Features f;
+  unsigned a, b, c, d;
+  if (!__get_cpuid(1, &a, &b, &c, &d)) return f;
+  const bool osxsave = (c >> 27) & 1, avx = (c >> 28) & 1, fma = (c >> 12) & 1, f16c = (c >> 29) & 1;
+  if (!osxsave || !avx) return f;
+  const uint64_t xcr0 = read_xcr0();
+  // The OS must save XMM+YMM state (bits 1,2) for AVX, and additionally the
+  // opmask and both halves of ZMM (bits 5,6,7) for AVX-512.
+  const bool os_avx = (xcr0 & 0x6) == 0x6;
+  const bool os_avx512 = os_avx && (xcr0 & 0xe0) == 0xe0;
+  if (__get_cpuid_max(0, nullptr) < 7) return f;
+  __cpuid_count(7, 0, a, b, c, d);
+  const bool avx2 = (b >> 5) & 1;
+  const bool avx512f = (b >> 16) & 1, avx512dq = (b >> 17) & 1, avx512bw = (b >> 30) & 1,
+             avx512vl = (b >> 31) & 1;
+  f.avx2 = os_avx && avx2 && fma && f16c;
+  f.avx512 = f.avx2 && os_avx512 && avx512f && avx512dq && avx512bw && avx512vl;
+  return f;
+}
+
+const X86Features& x86_features() {
+  static const X86Features f = probe_x86();
+  return f;
+}
+#endif
+
+const IsaKernels* table_for(Isa isa) {
+  switch (isa) {
+    case Isa::scalar:
+      return &detail::kScalarKernels;
+#if defined(WA_X86_CPUID)
+    case Isa::avx2:
+      return x86_features().avx2 ? &detail::kAvx2Kernels : nullptr;
+    case Isa::avx512:
+      return x86_features().avx512 ? &detail::kAvx512Kernels : nullptr;
+#endif
+    default:
+      return nullptr;
+  }
+}
+
+const IsaKernels* initial_table() {
+  if (const char* env = std::getenv("WEBACCEL_ISA")) {
+    for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512, Isa::wasm_simd128}) {
+      if (std::strcmp(env, isa_name(isa)) == 0) {
+        if (const IsaKernels* t = table_for(isa)) return t;
+      }
+    }
+    // An unknown or unsupported value falls back to detection rather than
+    // failing: the variable is a tuning knob, not a correctness switch.
+  }
+  return table_for(detect_isa());
+}
+
+std::atomic<const IsaKernels*>& active_slot() {
+  static std::atomic<const IsaKernels*> slot{initial_table()};
+  return slot;
+}
+
+const IsaKernels& K() { return *active_slot().load(std::memory_order_relaxed); }
+
+bool is_int8_dot_type(DType t) { return t == DType::q4_0 || t == DType::q8_0; }
+
+}  // namespace
+
+const char* isa_name(Isa isa) {
+  switch (isa) {
+    case Isa::scalar: return "scalar";
+    case Isa::avx2: return "avx2";
+    case Isa::avx512: return "avx512";
+    case Isa::wasm_simd128: return "wasm_simd128";
+  }
+  return "unknown";
+}
+
+Isa detect_isa() {
+#if defined(WA_X86_CPUID)
+  if (x86_features().avx512) return Isa::avx512;
+  if (x86_features().avx2) return Isa::avx2;
+#endif
+  return Isa::scalar;
+}
+
+Isa active_isa() { return K().isa; }
+
+bool isa_supported(Isa isa) { return table_for(isa) != nullptr; }
+
+bool force_isa(Isa isa) {
+  const IsaKernels* t = table_for(isa);
+  if (!t) return false;
+  active_slot().store(t, std::memory_order_relaxed);
+  return true;
+}
+
+bool matmul_supports(DType wtype) {
+  return wtype == DType::f32 || wtype == DType::f16 || is_int8_dot_type(wtype);
+}
+
+size_t matmul_workspace_bytes(DType wtype, int64_t m, int64_t k) {
+  if (!is_int8_dot_type(wtype)) return 0;
+  // Large enough for either layout, so the ISA may change between problems.
+  const size_t row = static_cast<size_t>(m) * detail::ws_row_bytes(k);
+  const size_t panel = detail::ws_panel_bytes(m, k);
+  return row > panel ? row : panel;
+}
+
+void matmul_prepare(const MatmulProblem& p, void* workspace, int ith, int nth) {
+  K().matmul_prepare(p, workspace, ith, nth);
+}
+
+void matmul_compute(const MatmulProblem& p, const void* workspace, int ith, int nth) {
+  K().matmul_compute(p, workspace, ith, nth);
+}
+
+float dot_f32(const float* a, const float* b, int64_t n) { return K().dot_f32(a, b, n); }
+float dot_f16_f32(const uint16_t* a, const float* b, int64_t n) { return K().dot_f16_f32(a, b, n); }
+void axpy_f32(float* y, float a, const float* x, int64_t n) { K().axpy_f32(y, a, x, n); }
+void axpy_f16_f32(float* y, float a, const uint16_t* x, int64_t n) { K().axpy_f16_f32(y, a, x, n); }
+void scale_f32(float* y, float a, int64_t n) { K().scale_f32(y, a, n); }
+
+}  // namespace wa::cpu

@@ -1,0 +1,24 @@
+// AVX2 + FMA + F16C kernels (Haswell / Zen and later). The bodies are in
+// kernels_x86_body.h, shared with the AVX-512 file.
+#if defined(__x86_64__) || defined(_M_X64) || defined(__i386__)
+
+#include <immintrin.h>
+
+#include <cstring>
+
+#include "backends/cpu/kernels_impl.h"
+#include "quant/blocks.h"
+
+namespace wa::cpu::detail {
+namespace {
+#include "backends/cpu/kernels_x86_body.h"
+}  // namespace
+
+const IsaKernels kAvx2Kernels = {
+    Isa::avx2,           x86_matmul_prepare,      x86_matmul_compute, x86_dot_f32_256, x86_dot_f16_f32_256,
+    x86_axpy_f32_256,    x86_axpy_f16_f32_256,    x86_scale_f32_256,
+};
+
+}  // namespace wa::cpu::detail
+
+#endif

@@ -1,0 +1,77 @@
+// Internal to the CPU kernels: the per-ISA dispatch table and the workspace
+// layout that every ISA's matmul_prepare / matmul_compute agree on.
+//
+// Everything here is `static` or a plain declaration on purpose: this header
+// is included by files compiled with -mavx2 / -mavx512f, and an `inline`
+// function emitted by such a file may be the copy the linker keeps for the
+// whole program, which would then execute AVX-512 on a CPU without it.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "backends/cpu/kernels.h"
+
+namespace wa::cpu::detail {
+
+struct IsaKernels {
+  Isa isa;
+  void (*matmul_prepare)(const MatmulProblem& p, void* ws, int ith, int nth);
+  void (*matmul_compute)(const MatmulProblem& p, const void* ws, int ith, int nth);
+  float (*dot_f32)(const float* a, const float* b, int64_t n);
+  float (*dot_f16_f32)(const uint16_t* a, const float* b, int64_t n);
+  void (*axpy_f32)(float* y, float a, const float* x, int64_t n);
+  void (*axpy_f16_f32)(float* y, float a, const uint16_t* x, int64_t n);
+  void (*scale_f32)(float* y, float a, int64_t n);
+};
+
+extern const IsaKernels kScalarKernels;
+#if defined(WA_HAVE_X86_KERNELS)
+extern const IsaKernels kAvx2Kernels;
+extern const IsaKernels kAvx512Kernels;
+#endif
+
+// ---------------------------------------------------------------------------
+// Workspace for q4_0 / q8_0 weights: X quantized to 8-bit blocks of 32.
+//
+// m == 1 (decode), "row" layout, nb = k / 32 blocks:
+//   int8  qs[nb][32]     quantized x
+//   int16 c[nb][16]      c[b][i] = -8 * (qs[b][2i] + qs[b][2i+1]): added to
+//                        maddubs(u, x) it turns the unsigned q4_0 nibble u
+//                        into the signed weight u - 8 (unused for q8_0)
+//   float d[nb]          x scale
+//
+// m > 1 (prompt), "panel" layout: rows in panels of 8 (the last one padded
+// with zero rows), panel-major, then block. One panel block is 320 bytes:
+//   int8  qs[8][8][4]    qs[g][r][j] = x[row r][4g + j]: a 32-byte register
+//                        holds the same 4 k positions of all 8 rows, so a
+//                        broadcast 4 weights times it gives 8 row results in
+//                        8 lanes and no horizontal sums are needed
+//   float d[8]           per-row scale
+//   int32 c[8]           -8 * sum of the row's 32 qs (q4_0 offset, as above)
+// The scalar ISA uses the row layout for every m (it is the reference).
+constexpr int kPanelRows = 8;
+constexpr size_t kPanelBlockBytes = 320;
+
+static inline size_t ws_row_bytes(int64_t k) { return static_cast<size_t>(k / 32) * (32 + 32 + 4); }
+static inline size_t ws_panel_bytes(int64_t m, int64_t k) {
+  const int64_t panels = (m + kPanelRows - 1) / kPanelRows;
+  return static_cast<size_t>(panels * (k / 32)) * kPanelBlockBytes;
+}
+
+// Deterministic split of [0, n) into nth contiguous parts whose boundaries are
+// multiples of `align` (except the end): depends only on (n, nth, align).
+struct Range {
+  int64_t begin, end;
+};
+static inline Range split_range(int64_t n, int ith, int nth, int64_t align) {
+  const int64_t units = (n + align - 1) / align;
+  const int64_t per = units / nth, extra = units % nth;
+  const int64_t u0 = ith * per + (ith < extra ? ith : extra);
+  const int64_t u1 = u0 + per + (ith < extra ? 1 : 0);
+  const int64_t b = u0 * align < n ? u0 * align : n;
+  const int64_t e = u1 * align < n ? u1 * align : n;
+  return {b, e};
+}
+
+}  // namespace wa::cpu::detail

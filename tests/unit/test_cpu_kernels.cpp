@@ -1,0 +1,337 @@
+// CPU kernels: every weight type on every ISA this CPU supports, against the
+// scalar kernels (same arithmetic) and against a float64
+// dequantize-then-dot reference (what the numbers should be), on odd shapes,
+// padded strides and several thread counts run as real threads with the
+// prepare / barrier / compute sequence of the backend's pool.
+#include <gtest/gtest.h>
+
+#include <barrier>
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "backends/cpu/kernels.h"
+#include "core/dtype.h"
+#include "core/fp16.h"
+
+namespace wa::cpu {
+namespace {
+
+// Restores the ISA a test forced.
+class IsaGuard {
+ public:
+  IsaGuard() : saved_(active_isa()) {}
+  ~IsaGuard() { force_isa(saved_); }
+  IsaGuard(const IsaGuard&) = delete;
+  IsaGuard& operator=(const IsaGuard&) = delete;
+
+ private:
+  Isa saved_;
+};
+
+struct Weights {
+  std::vector<uint8_t> bytes;
+  size_t row_stride = 0;
+  std::vector<double> deq;  // n x k, the exact values the weights encode
+};
+
+Weights make_weights(DType type, int64_t n, int64_t k, std::mt19937& rng) {
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  const TypeTraits* t = type_traits(type);
+  Weights w;
+  // Odd padding between rows: exercises unaligned weight rows.
+  w.row_stride = row_bytes(type, k) + 6;
+  w.bytes.assign(w.row_stride * static_cast<size_t>(n), 0xcd);
+  w.deq.resize(static_cast<size_t>(n * k));
+  std::vector<float> src(static_cast<size_t>(k)), back(static_cast<size_t>(k));
+  for (int64_t j = 0; j < n; ++j) {
+    for (auto& v : src) v = dist(rng);
+    void* row = w.bytes.data() + j * w.row_stride;
+    if (type == DType::f32) {
+      std::memcpy(row, src.data(), src.size() * sizeof(float));
+    } else {
+      t->from_f32(src.data(), row, k);
+    }
+    if (type == DType::f32) {
+      back = src;
+    } else {
+      t->to_f32(row, back.data(), k);
+    }
+    for (int64_t i = 0; i < k; ++i) w.deq[static_cast<size_t>(j * k + i)] = back[static_cast<size_t>(i)];
+  }
+  return w;
+}
+
+struct Result {
+  std::vector<float> y;  // m x ys
+  int64_t ys = 0;
+};
+
+// Runs prepare / barrier / compute on nth real threads.
+Result run_matmul(DType type, const Weights& w, const std::vector<float>& x, int64_t xs, int64_t m, int64_t n,
+                  int64_t k, int nth) {
+  Result r;
+  r.ys = n + 3;
+  r.y.assign(static_cast<size_t>(m * r.ys), -12345.0f);
+  MatmulProblem p{type, w.bytes.data(), w.row_stride, x.data(), xs, r.y.data(), r.ys, m, n, k};
+  std::vector<uint8_t> ws(matmul_workspace_bytes(type, m, k) + 64);
+  std::barrier sync(nth);
+  auto body = [&](int ith) {
+    matmul_prepare(p, ws.data(), ith, nth);
+    sync.arrive_and_wait();
+    matmul_compute(p, ws.data(), ith, nth);
+  };
+  std::vector<std::thread> threads;
+  for (int i = 1; i < nth; ++i) threads.emplace_back(body, i);
+  body(0);
+  for (auto& t : threads) t.join();
+  return r;
+}
+
+// Squared error normalised by the sum of squared products sum_t (w*x)^2
+// rather than by ref^2: a single dot product of random vectors can cancel to
+// near zero, which would make plain NMSE measure luck instead of the kernel.
+double nmse(const std::vector<double>& ref, const std::vector<float>& got, const std::vector<double>& mag) {
+  double num = 0, den = 0;
+  for (size_t i = 0; i < ref.size(); ++i) {
+    num += (got[i] - ref[i]) * (got[i] - ref[i]);
+    den += mag[i];
+  }
+  return den > 0 ? num / den : num;
+}
+
+// Error limits vs the float64 reference. q4_0/q8_0 round X to 8 bits per
+// element (about 3e-5 normalised error): 5e-4 has headroom and still catches
+// a wrong block or scale. f32/f16 differ only by f32 accumulation order.
+double limit_vs_f64(DType t) { return (t == DType::q4_0 || t == DType::q8_0) ? 5e-4 : 1e-10; }
+
+struct Case {
+  Isa isa;
+  DType type;
+};
+
+std::string case_name(const testing::TestParamInfo<Case>& info) {
+  return std::string(isa_name(info.param.isa)) + "_" + dtype_name(info.param.type);
+}
+
+class MatmulTest : public testing::TestWithParam<Case> {
+ protected:
+  void SetUp() override {
+    if (!isa_supported(GetParam().isa)) {
+      GTEST_SKIP() << "this CPU/build lacks " << isa_name(GetParam().isa)
+                   << "; run on a machine that has it to cover these kernels";
+    }
+  }
+};
+
+TEST_P(MatmulTest, MatchesScalarAndFloat64OnOddShapes) {
+  IsaGuard guard;
+  const Case c = GetParam();
+  std::mt19937 rng(1234);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  for (int64_t k : {32, 64, 96, 4096}) {
+    for (int64_t n : {1, 5, 7, 11, 13, 64, 67}) {
+      const Weights w = make_weights(c.type, n, k, rng);
+      for (int64_t m : {1, 2, 3, 5, 7, 13, 33}) {
+        if (k == 4096 && m > 13 && n < 64) continue;  // keep the run short; big-k is covered below
+        const int64_t xs = k + 5;
+        std::vector<float> x(static_cast<size_t>(m * xs), 0.0f);
+        for (int64_t i = 0; i < m; ++i)
+          for (int64_t t = 0; t < k; ++t) x[static_cast<size_t>(i * xs + t)] = dist(rng);
+        std::vector<double> ref(static_cast<size_t>(m * n)), mag(ref.size());
+        for (int64_t i = 0; i < m; ++i)
+          for (int64_t j = 0; j < n; ++j) {
+            double s = 0, s2 = 0;
+            for (int64_t t = 0; t < k; ++t) {
+              const double pr = w.deq[static_cast<size_t>(j * k + t)] * static_cast<double>(x[static_cast<size_t>(i * xs + t)]);
+              s += pr;
+              s2 += pr * pr;
+            }
+            ref[static_cast<size_t>(i * n + j)] = s;
+            mag[static_cast<size_t>(i * n + j)] = s2;
+          }
+        ASSERT_TRUE(force_isa(Isa::scalar));
+        const Result scalar = run_matmul(c.type, w, x, xs, m, n, k, 1);
+        ASSERT_TRUE(force_isa(c.isa));
+        Result first;
+        for (int nth : {1, 2, 3}) {
+          const Result got = run_matmul(c.type, w, x, xs, m, n, k, nth);
+          std::vector<float> packed(static_cast<size_t>(m * n)), spacked(static_cast<size_t>(m * n));
+          for (int64_t i = 0; i < m; ++i)
+            for (int64_t j = 0; j < n; ++j) {
+              packed[static_cast<size_t>(i * n + j)] = got.y[static_cast<size_t>(i * got.ys + j)];
+              spacked[static_cast<size_t>(i * n + j)] = scalar.y[static_cast<size_t>(i * scalar.ys + j)];
+            }
+          const std::string where = "m=" + std::to_string(m) + " n=" + std::to_string(n) + " k=" +
+                                    std::to_string(k) + " nth=" + std::to_string(nth);
+          for (float v : packed) ASSERT_TRUE(std::isfinite(v)) << where;
+          // Padding between Y rows is never written.
+          for (int64_t i = 0; i < m; ++i)
+            for (int64_t j = n; j < got.ys; ++j) ASSERT_EQ(got.y[static_cast<size_t>(i * got.ys + j)], -12345.0f) << where;
+          EXPECT_LT(nmse(ref, packed, mag), limit_vs_f64(c.type)) << where;
+          std::vector<double> sref(spacked.begin(), spacked.end());
+          // Same X quantization and integer block sums as the scalar kernels:
+          // only the float summation order may differ.
+          EXPECT_LT(nmse(sref, packed, mag), 1e-9) << where << " vs scalar";
+          // The thread count must not change a single bit.
+          if (nth == 1) {
+            first = got;
+          } else {
+            ASSERT_EQ(0, std::memcmp(first.y.data(), got.y.data(), got.y.size() * sizeof(float))) << where;
+          }
+        }
+      }
+    }
+  }
+}
+
+// The 1B-model shapes' k values and multiple chunks/groups per thread.
+TEST_P(MatmulTest, LargeShapes) {
+  IsaGuard guard;
+  const Case c = GetParam();
+  std::mt19937 rng(99);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  for (int64_t m : {1, 40}) {
+    const int64_t n = 131, k = 5632;
+    const Weights w = make_weights(c.type, n, k, rng);
+    std::vector<float> x(static_cast<size_t>(m * k));
+    for (auto& v : x) v = dist(rng);
+    std::vector<double> ref(static_cast<size_t>(m * n)), mag(ref.size());
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j) {
+        double s = 0, s2 = 0;
+        for (int64_t t = 0; t < k; ++t) {
+          const double pr = w.deq[static_cast<size_t>(j * k + t)] * static_cast<double>(x[static_cast<size_t>(i * k + t)]);
+          s += pr;
+          s2 += pr * pr;
+        }
+        ref[static_cast<size_t>(i * n + j)] = s;
+        mag[static_cast<size_t>(i * n + j)] = s2;
+      }
+    ASSERT_TRUE(force_isa(c.isa));
+    const Result got = run_matmul(c.type, w, x, k, m, n, k, 2);
+    std::vector<float> packed(static_cast<size_t>(m * n));
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j) packed[static_cast<size_t>(i * n + j)] = got.y[static_cast<size_t>(i * got.ys + j)];
+    EXPECT_LT(nmse(ref, packed, mag), limit_vs_f64(c.type)) << "m=" << m;
+  }
+}
+
+std::vector<Case> all_cases() {
+  std::vector<Case> v;
+  for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512})
+    for (DType t : {DType::f32, DType::f16, DType::q8_0, DType::q4_0}) v.push_back({isa, t});
+  return v;
+}
+
+INSTANTIATE_TEST_SUITE_P(All, MatmulTest, testing::ValuesIn(all_cases()), case_name);
+
+TEST(CpuKernels, IsaSelection) {
+  IsaGuard guard;
+  EXPECT_TRUE(isa_supported(Isa::scalar));
+  EXPECT_TRUE(isa_supported(detect_isa()));
+  EXPECT_TRUE(force_isa(Isa::scalar));
+  EXPECT_EQ(active_isa(), Isa::scalar);
+#if defined(__x86_64__)
+  EXPECT_FALSE(force_isa(Isa::wasm_simd128));
+  EXPECT_EQ(active_isa(), Isa::scalar);  // a refused force changes nothing
+#endif
+  EXPECT_STREQ(isa_name(Isa::avx512), "avx512");
+  EXPECT_TRUE(matmul_supports(DType::q4_0));
+  EXPECT_FALSE(matmul_supports(DType::q4_k));
+  EXPECT_EQ(matmul_workspace_bytes(DType::f32, 7, 64), 0u);
+  EXPECT_GE(matmul_workspace_bytes(DType::q4_0, 7, 64), size_t{7 * 64});
+}
+
+// A block of huge values next to a block of tiny ones, and all-zero blocks:
+// per-block scales must keep both and never divide by zero.
+TEST(CpuKernels, QuantizedExtremesStayFinite) {
+  IsaGuard guard;
+  for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512}) {
+    if (!isa_supported(isa)) continue;
+    ASSERT_TRUE(force_isa(isa));
+    for (DType type : {DType::q8_0, DType::q4_0}) {
+      std::mt19937 rng(5);
+      const int64_t n = 9, k = 128;
+      const Weights w = make_weights(type, n, k, rng);
+      for (int64_t m : {1, 9}) {
+        std::vector<float> x(static_cast<size_t>(m * k), 0.0f);
+        for (int64_t i = 0; i < m; ++i) {
+          for (int t = 0; t < 32; ++t) x[static_cast<size_t>(i * k + t)] = (t % 2 ? 1e4f : -3e4f);
+          for (int t = 32; t < 64; ++t) x[static_cast<size_t>(i * k + t)] = 1e-20f * static_cast<float>(t);
+        }
+        const Result got = run_matmul(type, w, x, k, m, n, k, 2);
+        for (int64_t i = 0; i < m; ++i)
+          for (int64_t j = 0; j < n; ++j) {
+            const float v = got.y[static_cast<size_t>(i * got.ys + j)];
+            ASSERT_TRUE(std::isfinite(v)) << isa_name(isa) << " " << dtype_name(type);
+            double s = 0;
+            for (int64_t t = 0; t < k; ++t)
+              s += w.deq[static_cast<size_t>(j * k + t)] * static_cast<double>(x[static_cast<size_t>(i * k + t)]);
+            EXPECT_NEAR(v, s, 2e-2 * 3e4 * 32 / 10) << isa_name(isa) << " " << dtype_name(type);
+          }
+      }
+    }
+  }
+}
+
+class VectorTest : public testing::TestWithParam<Isa> {
+ protected:
+  void SetUp() override {
+    if (!isa_supported(GetParam())) {
+      GTEST_SKIP() << "this CPU/build lacks " << isa_name(GetParam())
+                   << "; run on a machine that has it to cover these kernels";
+    }
+  }
+};
+
+TEST_P(VectorTest, PrimitivesMatchFloat64) {
+  IsaGuard guard;
+  ASSERT_TRUE(force_isa(GetParam()));
+  std::mt19937 rng(77);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  for (int64_t n : {0, 1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 100, 1000, 4099}) {
+    std::vector<float> a(static_cast<size_t>(n)), b(static_cast<size_t>(n)), y(static_cast<size_t>(n));
+    std::vector<uint16_t> h(static_cast<size_t>(n));
+    for (auto& v : a) v = dist(rng);
+    for (auto& v : b) v = dist(rng);
+    for (auto& v : y) v = dist(rng);
+    for (size_t i = 0; i < h.size(); ++i) h[i] = fp32_to_fp16(a[i]);
+    double d = 0, dh = 0, mag = 0, magh = 0;
+    for (size_t i = 0; i < a.size(); ++i) {
+      d += static_cast<double>(a[i]) * b[i];
+      dh += static_cast<double>(fp16_to_fp32(h[i])) * b[i];
+      mag += std::fabs(static_cast<double>(a[i]) * b[i]);
+      magh += std::fabs(static_cast<double>(fp16_to_fp32(h[i])) * b[i]);
+    }
+    // f32 accumulation: error bounded by about n * eps * sum|a*b|.
+    const double eps = 1.2e-7 * static_cast<double>(n + 1);
+    EXPECT_NEAR(dot_f32(a.data(), b.data(), n), d, eps * mag + 1e-30) << "n=" << n;
+    EXPECT_NEAR(dot_f16_f32(h.data(), b.data(), n), dh, eps * magh + 1e-30) << "n=" << n;
+
+    const float alpha = 0.75f;
+    std::vector<float> y1 = y, y2 = y, y3 = y;
+    axpy_f32(y1.data(), alpha, b.data(), n);
+    axpy_f16_f32(y2.data(), alpha, h.data(), n);
+    scale_f32(y3.data(), alpha, n);
+    for (size_t i = 0; i < y.size(); ++i) {
+      // One rounding (or one fma) per element.
+      EXPECT_NEAR(y1[i], static_cast<double>(y[i]) + alpha * static_cast<double>(b[i]),
+                  2.4e-7 * (std::fabs(y[i]) + std::fabs(alpha * b[i])))
+          << "n=" << n << " i=" << i;
+      EXPECT_NEAR(y2[i], static_cast<double>(y[i]) + alpha * static_cast<double>(fp16_to_fp32(h[i])),
+                  2.4e-7 * (std::fabs(y[i]) + std::fabs(alpha * a[i])) + 1e-6)
+          << "n=" << n << " i=" << i;
+      EXPECT_EQ(y3[i], y[i] * alpha) << "n=" << n << " i=" << i;  // exact: one multiply
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(All, VectorTest, testing::Values(Isa::scalar, Isa::avx2, Isa::avx512),
+                         [](const testing::TestParamInfo<Isa>& p) { return std::string(isa_name(p.param)); });
+
+}  // namespace
+}  // namespace wa::cpu

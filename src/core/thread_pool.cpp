@@ -8,6 +8,11 @@
 #endif
 
 namespace wa {
+namespace {
+// About 10-40 us of pause instructions: enough to cover an op's imbalance on
+// an idle machine without stalling one that is oversubscribed.
+constexpr int kSpinsBeforeYield = 2000;
+}  // namespace
 
 ThreadPool::ThreadPool(int n_threads) : n_threads_(n_threads < 1 ? 1 : n_threads) {
   for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this, i] { worker(i); });
@@ -40,8 +45,14 @@ void ThreadPool::run(const std::function<void(int, int)>& fn) {
   }
   cv_.notify_all();
   fn(0, n_threads_);
-  // Wait for the workers to finish this job (spin briefly; jobs are whole graphs).
-  while (done_.load(std::memory_order_acquire) != n_threads_ - 1) WA_CPU_RELAX();
+  // Wait for the workers to finish this job (they end with the graph's last barrier, so this is short).
+  for (int spins = 0; done_.load(std::memory_order_acquire) != n_threads_ - 1; ++spins) {
+    if (spins < kSpinsBeforeYield) {
+      WA_CPU_RELAX();
+    } else {
+      std::this_thread::yield();
+    }
+  }
   std::lock_guard<std::mutex> lock(mu_);
   job_ = nullptr;
 }
@@ -69,10 +80,14 @@ void ThreadPool::barrier() {
     barrier_count_.store(0, std::memory_order_relaxed);
     barrier_sense_.store(sense ^ 1, std::memory_order_release);
   } else {
-    int spins = 0;
-    while (barrier_sense_.load(std::memory_order_acquire) == sense) {
-      WA_CPU_RELAX();
-      if (++spins > (1 << 16)) std::this_thread::yield();  // oversubscribed machine: let others run
+    for (int spins = 0; barrier_sense_.load(std::memory_order_acquire) == sense; ++spins) {
+      if (spins < kSpinsBeforeYield) {
+        WA_CPU_RELAX();
+      } else {
+        // The thread we wait for may not be running (more threads than free
+        // cores): give it the core instead of burning our time slice.
+        std::this_thread::yield();
+      }
     }
   }
 }

@@ -90,7 +90,8 @@ class SpmTokenizer final : public Tokenizer {
 
     // Symbols form a linked list over `s`; a merged-away symbol has len 0.
     struct Sym {
-      uint32_t start, len;
+      size_t start;
+      uint32_t len;
       int32_t prev, next;
     };
     std::vector<Sym> syms;
@@ -98,7 +99,7 @@ class SpmTokenizer final : public Tokenizer {
     for (size_t pos = 0; pos < s.size();) {
       const uint32_t len = unicode::decode_utf8(s, pos).len;  // invalid bytes: one symbol each
       const auto idx = static_cast<int32_t>(syms.size());
-      syms.push_back({static_cast<uint32_t>(pos), len, idx - 1, idx + 1});
+      syms.push_back({pos, len, idx - 1, idx + 1});
       pos += len;
     }
     if (syms.empty()) return;

@@ -224,7 +224,7 @@ TEST_P(TokenizerVocab, LargeTextIsFast) {
   std::printf("[ %s ] encode of %zu bytes: %.1f ms, %zu tokens\n", name.c_str(), big.size(), ms, ids.size());
 }
 
-INSTANTIATE_TEST_SUITE_P(Vocabs, TokenizerVocab, ::testing::Values("llama-spm", "phi-3"),
+INSTANTIATE_TEST_SUITE_P(Vocabs, TokenizerVocab, ::testing::Values("llama-spm", "phi-3", "llama-bpe", "gpt-2", "qwen2"),
                          [](const ::testing::TestParamInfo<const char*>& p) {
                            std::string s = p.param;
                            for (char& c : s) if (!isalnum(static_cast<unsigned char>(c))) c = '_';

@@ -1,2 +1,44 @@
+// webaccel: the command-line front end of the runtime.
 #include <cstdio>
-int main() { std::puts("webaccel: CLI under construction"); return 1; }
+#include <cstring>
+#include <string>
+
+#include "cli.h"
+
+namespace {
+
+const char* kUsage = R"(usage: webaccel <command> [options]
+
+commands:
+  run       -m MODEL [-p PROMPT] [-n N] [--temp T] [--top-k K] [--top-p P] [--min-p P]
+            [--repeat-penalty R] [--seed S] [--threads N] [--ctx N] [--kv-type f16|f32] [--ids] [--mem]
+            generate text (with --ids: token ids, one per line); speed to stderr
+  logits    -m MODEL --tokens FILE --out FILE [--threads N]
+            teacher-forced float32 logits for every position
+  tokenize  -m MODEL [--no-bos]          text on stdin -> token ids
+  info      MODEL                        metadata, tensors, types and sizes
+  convert   IN OUT.gguf [--type f32|f16|q8_0|q4_0]   llama2.c .bin or GGUF -> GGUF
+  bench     -m MODEL [-p 512] [-n 128] [-r 5] [-t THREADS] [-o md|json]
+  synth     --arch llama --preset tiny|1b|7b --type TYPE OUT.gguf [--seed S]
+            deterministic random-weight model (synthetic, for benchmarks)
+)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "help")) {
+    std::fputs(kUsage, argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  const std::string cmd = argv[1];
+  using namespace wa::cli;
+  if (cmd == "run") return cmd_run(argc, argv);
+  if (cmd == "logits") return cmd_logits(argc, argv);
+  if (cmd == "tokenize") return cmd_tokenize(argc, argv);
+  if (cmd == "info") return cmd_info(argc, argv);
+  if (cmd == "convert") return cmd_convert(argc, argv);
+  if (cmd == "bench") return cmd_bench(argc, argv);
+  if (cmd == "synth") return cmd_synth(argc, argv);
+  std::fprintf(stderr, "webaccel: unknown command '%s'\n\n%s", cmd.c_str(), kUsage);
+  return 2;
+}

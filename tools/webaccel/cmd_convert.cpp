@@ -1,0 +1,61 @@
+// webaccel convert / synth: write GGUF files.
+#include <cstdio>
+
+#include "cli.h"
+#include "formats/convert.h"
+
+namespace wa::cli {
+namespace {
+
+Result<DType> parse_type(const std::string& name) {
+  auto t = dtype_from_name(name);
+  if (!t) return invalid_argument("unknown type '" + name + "' (f32, f16, q8_0, q4_0)");
+  return *t;
+}
+
+void print_notes(const ConvertReport& r) {
+  for (const auto& n : r.notes) std::fprintf(stderr, "note: %s\n", n.c_str());
+}
+
+}  // namespace
+
+int cmd_convert(int argc, char** argv) {
+  Args args(argc, argv, 2, {});
+  Status st = args.check_unknown({"--type"});
+  if (!st.ok()) return fail(st);
+  if (args.positional().size() != 2) return fail(invalid_argument("usage: webaccel convert IN OUT.gguf [--type TYPE]"));
+  auto type = parse_type(args.get_or("--type", "f32"));
+  if (!type.ok()) return fail(type.status());
+  ConvertReport report;
+  st = convert_model(args.positional()[0], args.positional()[1], type.value(), &report);
+  print_notes(report);
+  if (!st.ok()) return fail(st);
+  std::fprintf(stderr, "wrote %s (%s)\n", args.positional()[1].c_str(), dtype_name(type.value()));
+  return 0;
+}
+
+int cmd_synth(int argc, char** argv) {
+  Args args(argc, argv, 2, {});
+  Status st = args.check_unknown({"--arch", "--preset", "--type", "--seed"});
+  if (!st.ok()) return fail(st);
+  if (args.positional().size() != 1) {
+    return fail(invalid_argument("usage: webaccel synth --arch llama --preset tiny|1b|7b --type TYPE OUT.gguf"));
+  }
+  if (args.get_or("--arch", "llama") != "llama") return fail(unsupported("synth supports --arch llama"));
+  auto type = parse_type(args.get_or("--type", "q4_0"));
+  if (!type.ok()) return fail(type.status());
+  auto seed = args.get_int("--seed", 1, 0, 1ll << 62);
+  if (!seed.ok()) return fail(seed.status());
+  SynthSpec spec;
+  spec.preset = args.get_or("--preset", "tiny");
+  spec.type = type.value();
+  spec.seed = static_cast<uint64_t>(seed.value());
+  ConvertReport report;
+  st = write_synthetic_model(spec, args.positional()[0], &report);
+  print_notes(report);
+  if (!st.ok()) return fail(st);
+  std::fprintf(stderr, "wrote %s\n", args.positional()[0].c_str());
+  return 0;
+}
+
+}  // namespace wa::cli

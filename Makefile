@@ -39,7 +39,7 @@ test-native:
 test-debug:
 	@cmake --preset native-debug >/dev/null
 	@cmake --build --preset native-debug -j $(JOBS)
-	@ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build/debug --output-on-failure -j $(JOBS) -L sanitize
+	@ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build/debug --output-on-failure -j $(JOBS)
 	@WA_SANITIZED=1 tests/cli/run_malformed_tests.sh build/debug/bin/webaccel
 
 bench: build

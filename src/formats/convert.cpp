@@ -70,7 +70,23 @@ Status add_vector(GgufWriter& w, const std::string& name, const float* data, int
   return w.add_tensor_bytes(name, DType::f32, {n}, data);
 }
 
-Status convert_llama2c(const std::string& in, const std::string& out, DType type, ConvertReport* report) {
+// Copies tokenizer.* metadata from a vocabulary file into the writer.
+Status attach_vocab(GgufWriter& w, const std::string& vocab_path) {
+  if (vocab_path.empty()) return Status::Ok();
+  WA_ASSIGN_OR_RETURN(auto vocab, GgufFile::open(vocab_path));
+  bool any = false;
+  for (const auto& kv : vocab->metadata()) {
+    if (kv.key.rfind("tokenizer.", 0) == 0) {
+      w.copy_kv(kv);
+      any = true;
+    }
+  }
+  if (!any) return invalid_file(vocab_path + " has no tokenizer.* metadata");
+  return Status::Ok();
+}
+
+Status convert_llama2c(const std::string& in, const std::string& out, DType type, ConvertReport* report,
+                       const std::string& vocab_path) {
   WA_ASSIGN_OR_RETURN(Llama2cCheckpoint ck, read_llama2c(in));
   const Llama2cConfig& c = ck.config;
   const int64_t dim = c.dim, hid = c.hidden_dim, V = c.vocab_size;
@@ -90,6 +106,7 @@ Status convert_llama2c(const std::string& in, const std::string& out, DType type
   w.set_f32("llama.rope.freq_base", 10000.0f);
   w.set_f32("llama.attention.layer_norm_rms_epsilon", 1e-5f);
   w.set_u32("llama.vocab_size", static_cast<uint32_t>(V));
+  WA_TRY(attach_vocab(w, vocab_path));
   // llama2.c rotates adjacent pairs (2i, 2i+1): GGUF llama's "normal" RoPE,
   // so Q and K are stored as they are.
   auto keep = std::make_shared<Llama2cCheckpoint>(std::move(ck));
@@ -117,12 +134,15 @@ bool is_matrix(const GgufTensorInfo& t) {
   return t.n_dims == 2 && t.name.size() > 7 && t.name.compare(t.name.size() - 7, 7, ".weight") == 0;
 }
 
-Status convert_gguf(const std::string& in, const std::string& out, DType type, ConvertReport* report) {
+Status convert_gguf(const std::string& in, const std::string& out, DType type, ConvertReport* report,
+                    const std::string& vocab_path) {
   WA_ASSIGN_OR_RETURN(auto file, GgufFile::open(in));
   GgufWriter w;
   for (const auto& kv : file->metadata()) {
-    if (kv.key != "general.file_type" && kv.key != "general.alignment") w.copy_kv(kv);
+    const bool replaced_vocab = !vocab_path.empty() && kv.key.rfind("tokenizer.", 0) == 0;
+    if (kv.key != "general.file_type" && kv.key != "general.alignment" && !replaced_vocab) w.copy_kv(kv);
   }
+  WA_TRY(attach_vocab(w, vocab_path));
   w.set_u32("general.file_type", static_cast<uint32_t>(gguf_file_type(type)));
   std::shared_ptr<GgufFile> src(std::move(file));
   for (const auto& t : src->tensors()) {
@@ -158,7 +178,8 @@ Status convert_gguf(const std::string& in, const std::string& out, DType type, C
 
 }  // namespace
 
-Status convert_model(const std::string& in, const std::string& out, DType type, ConvertReport* report) {
+Status convert_model(const std::string& in, const std::string& out, DType type, ConvertReport* report,
+                     const std::string& vocab_path) {
   if (type != DType::f32 && type != DType::f16 && type != DType::q8_0 && type != DType::q4_0) {
     return unsupported(strformat("converting to %s is not supported (f32, f16, q8_0, q4_0)", dtype_name(type)));
   }
@@ -167,8 +188,8 @@ Status convert_model(const std::string& in, const std::string& out, DType type, 
   char magic[4] = {};
   const size_t got = std::fread(magic, 1, 4, f);
   std::fclose(f);
-  if (got == 4 && std::memcmp(magic, "GGUF", 4) == 0) return convert_gguf(in, out, type, report).with_context(in);
-  return convert_llama2c(in, out, type, report).with_context(in);
+  if (got == 4 && std::memcmp(magic, "GGUF", 4) == 0) return convert_gguf(in, out, type, report, vocab_path).with_context(in);
+  return convert_llama2c(in, out, type, report, vocab_path).with_context(in);
 }
 
 }  // namespace wa

@@ -19,7 +19,10 @@ struct ConvertReport {
 // IN is detected by content (GGUF magic, else llama2.c). Matrices become
 // `type`; rows whose length is not a multiple of its block size fall back to
 // f16 (or f32 when type is f32). Norms and biases stay f32.
-Status convert_model(const std::string& in, const std::string& out, DType type, ConvertReport* report);
+// With `vocab_path`, the tokenizer.* metadata of that GGUF file (a model or a
+// tokenizer-only file) is copied into OUT, replacing any the input had.
+Status convert_model(const std::string& in, const std::string& out, DType type, ConvertReport* report,
+                     const std::string& vocab_path = "");
 
 // GGUF's general.file_type code of a "mostly TYPE" file.
 int gguf_file_type(DType type);

@@ -57,6 +57,9 @@ int cmd_info(int argc, char** argv) {
   std::printf("  total: %s in tensors, %lld parameters, %.2f bits per weight\n", format_bytes(total).c_str(),
               static_cast<long long>(params), params ? 8.0 * static_cast<double>(total) / static_cast<double>(params) : 0.0);
 
+  // Print everything we can read; a model or tokenizer that cannot be used is
+  // reported at the end as the command's error.
+  Status usable = Status::Ok();
   if (f.get_string("general.architecture")) {
     MemoryTracker tracker;
     auto model = create_model(f, &tracker);
@@ -65,6 +68,7 @@ int cmd_info(int argc, char** argv) {
       for (const auto& [k, v] : model.value()->describe()) std::printf("  %-16s %s\n", k.c_str(), v.c_str());
     } else {
       std::printf("\nmodel: cannot run: %s\n", model.status().to_string().c_str());
+      usable = model.status();
     }
   }
   if (f.find("tokenizer.ggml.model")) {
@@ -75,11 +79,12 @@ int cmd_info(int argc, char** argv) {
                   t.n_vocab(), t.bos_id(), t.eos_id(), t.add_bos_by_default() ? "yes" : "no");
     } else {
       std::printf("\ntokenizer: cannot load: %s\n", tok.status().to_string().c_str());
+      if (usable.ok()) usable = tok.status();
     }
   } else {
     std::printf("\ntokenizer: none in this file\n");
   }
-  return 0;
+  return usable.ok() ? 0 : fail(usable.with_context(path));
 }
 
 }  // namespace wa::cli

@@ -17,7 +17,8 @@ commands:
             teacher-forced float32 logits for every position
   tokenize  -m MODEL [--no-bos]          text on stdin -> token ids
   info      MODEL                        metadata, tensors, types and sizes
-  convert   IN OUT.gguf [--type f32|f16|q8_0|q4_0]   llama2.c .bin or GGUF -> GGUF
+  convert   IN OUT.gguf [--type f32|f16|q8_0|q4_0] [--vocab VOCAB.gguf]
+            llama2.c .bin or GGUF -> GGUF (--vocab: take the tokenizer from another GGUF)
   bench     -m MODEL [-p 512] [-n 128] [-r 5] [-t THREADS] [-o md|json]
   synth     --arch llama --preset tiny|1b|7b --type TYPE OUT.gguf [--seed S]
             deterministic random-weight model (synthetic, for benchmarks)
@@ -39,6 +40,6 @@ int main(int argc, char** argv) {
   if (cmd == "convert") return cmd_convert(argc, argv);
   if (cmd == "bench") return cmd_bench(argc, argv);
   if (cmd == "synth") return cmd_synth(argc, argv);
-  std::fprintf(stderr, "webaccel: unknown command '%s'\n\n%s", cmd.c_str(), kUsage);
+  std::fprintf(stderr, "webaccel: error: unknown command '%s'\n\n%s", cmd.c_str(), kUsage);
   return 2;
 }

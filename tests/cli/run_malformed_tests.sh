@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Malformed input: every bad file or argument must end in a clear error
+# message and a non-zero exit — never a crash, a hang or a sanitizer report.
+# `make test` runs this with the ASan+UBSan build.
+set -uo pipefail
+W=${1:?usage: run_malformed_tests.sh path/to/webaccel}
+HERE=$(cd "$(dirname "$0")" && pwd)
+SHARED=${WA_SHARED:-$HERE/../../../shared}
+S=$SHARED/models/stories260K
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+pass=0; failed=0
+
+# expect_error NAME CMD...: non-zero exit below 128 (no signal), an "error:" line, no sanitizer output.
+expect_error() {
+  local name=$1; shift
+  timeout 60 "$@" >"$T/out" 2>"$T/err" </dev/null
+  local rc=$?
+  if [ $rc -ne 0 ] && [ $rc -lt 124 ] && grep -q "error:" "$T/err" && ! grep -qE "Sanitizer|runtime error" "$T/err"; then
+    echo "ok   - $name: $(grep -m1 'error:' "$T/err" | cut -c1-150)"; pass=$((pass+1))
+  else
+    echo "FAIL - $name (exit $rc)"; sed 's/^/       /' "$T/err" | head -20; failed=$((failed+1))
+  fi
+}
+
+"$W" convert "$S/stories260K.bin" "$T/good.gguf" >/dev/null 2>&1 || { echo "FAIL - could not make the good model"; exit 1; }
+mkdir -p "$T/bad"
+python3 "$HERE/make_malformed.py" "$T/good.gguf" "$S/stories260K.bin" "$T/bad"
+
+for f in "$T"/bad/*.gguf; do
+  n=$(basename "$f")
+  expect_error "run $n" "$W" run -m "$f" -n 4 --ids
+  expect_error "info $n" "$W" info "$f"
+done 2>/dev/null
+for f in "$T"/bad/*.bin; do
+  expect_error "convert $(basename "$f")" "$W" convert "$f" "$T/out.gguf"
+done
+expect_error "missing model file" "$W" run -m "$T/nope.gguf" --ids
+expect_error "directory as model" "$W" run -m "$T" --ids
+expect_error "tokenizer-only file as a model" "$W" run -m "$SHARED/models/vocab/ggml-vocab-llama-spm.gguf" -n 2
+echo 99999 >"$T/tok_big.txt"
+expect_error "token id out of range" "$W" logits -m "$T/good.gguf" --tokens "$T/tok_big.txt" --out "$T/l.bin"
+echo "1 -5" >"$T/tok_neg.txt"
+expect_error "negative token id" "$W" logits -m "$T/good.gguf" --tokens "$T/tok_neg.txt" --out "$T/l.bin"
+echo "1 two" >"$T/tok_word.txt"
+expect_error "non-numeric token id" "$W" logits -m "$T/good.gguf" --tokens "$T/tok_word.txt" --out "$T/l.bin"
+: >"$T/tok_empty.txt"
+expect_error "empty token file" "$W" logits -m "$T/good.gguf" --tokens "$T/tok_empty.txt" --out "$T/l.bin"
+expect_error "text prompt without a tokenizer" "$W" run -m "$T/good.gguf" -p "hello" -n 2 --ids
+seq 1 10 >"$T/tok_ten.txt"
+expect_error "input longer than the context" "$W" logits -m "$T/good.gguf" --tokens "$T/tok_ten.txt" --out "$T/l.bin" --ctx 4
+expect_error "bad -n" "$W" run -m "$T/good.gguf" -n abc --ids
+expect_error "negative temperature" "$W" run -m "$T/good.gguf" --temp -1 --ids
+expect_error "unknown option" "$W" run -m "$T/good.gguf" --frobnicate 1 --ids
+expect_error "missing option value" "$W" run -m
+expect_error "unknown convert type" "$W" convert "$S/stories260K.bin" "$T/x.gguf" --type q9_9
+expect_error "unknown synth preset" "$W" synth --preset 99b --type q4_0 "$T/x.gguf"
+expect_error "unknown command" "$W" frobnicate
+
+echo "$pass passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
+#include <functional>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -219,8 +221,12 @@ TEST_P(TokenizerVocab, LargeTextIsFast) {
   const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   EXPECT_GT(ids.size(), 1000u);
   EXPECT_EQ(tok.decode(ids), big);
-  // Generous bound for sanitizer builds on a busy machine; release is a few ms.
-  EXPECT_LT(ms, 3000.0) << name;
+  // Release: tens of ms on a busy 2-core machine. Sanitizer builds are ~15x slower.
+#ifdef NDEBUG
+  EXPECT_LT(ms, 1000.0) << name;
+#else
+  EXPECT_LT(ms, 15000.0) << name;
+#endif
   std::printf("[ %s ] encode of %zu bytes: %.1f ms, %zu tokens\n", name.c_str(), big.size(), ms, ids.size());
 }
 
@@ -257,6 +263,39 @@ TEST(Tokenizer, SpmSpecialsAndMetadata) {
   EXPECT_EQ(tok.decode({1, 15043, 3186}), "Hello world");
   // As llama.cpp: the space is stripped from the first piece with text, here "<s>".
   EXPECT_EQ(tok.decode({1, 15043, 2}, /*skip_special=*/false), "<s> Hello</s>");
+}
+
+TEST(Tokenizer, BpeSpecialsAndMetadata) {
+  const Tokenizer& q = load("qwen2");
+  EXPECT_EQ(q.kind(), TokenizerKind::bpe);
+  EXPECT_FALSE(q.add_bos_by_default());
+  EXPECT_FALSE(q.strips_leading_space());
+  EXPECT_TRUE(q.is_end_of_generation(151643));  // <|endoftext|> (EOS)
+  EXPECT_TRUE(q.is_end_of_generation(151645));  // <|im_end|>
+  EXPECT_FALSE(q.is_end_of_generation(151644));
+  const std::string chat = "<|im_start|>user\nhi<|im_end|>";
+  const auto ids = q.encode(chat, {.parse_special = true});
+  ASSERT_GE(ids.size(), 3u);
+  EXPECT_EQ(ids.front(), 151644);
+  EXPECT_EQ(ids.back(), 151645);
+  EXPECT_EQ(q.decode(ids, /*skip_special=*/false), chat);
+  EXPECT_EQ(q.decode(ids), "user\nhi");
+  const auto plain = q.encode(chat);
+  EXPECT_EQ(std::count(plain.begin(), plain.end(), 151644), 0);
+  EXPECT_EQ(q.decode(plain), chat);
+
+  const Tokenizer& l = load("llama-bpe");
+  EXPECT_EQ(l.bos_id(), 128000);
+  EXPECT_TRUE(l.is_end_of_generation(128001));  // <|end_of_text|>
+  EXPECT_TRUE(l.is_end_of_generation(128009));  // <|eot_id|>
+  ASSERT_TRUE(l.find_token("\xC4\xA0world").has_value());  // "Ġworld"
+  EXPECT_EQ(l.token_to_piece(*l.find_token("\xC4\xA0world")), " world");
+  EXPECT_EQ(l.encode("hi", {.add_bos = true}).front(), 128000);
+
+  const Tokenizer& g = load("gpt-2");
+  EXPECT_EQ(g.encode("<|endoftext|>", {.parse_special = true}), (std::vector<int32_t>{50256}));
+  EXPECT_NE(g.encode("<|endoftext|>"), (std::vector<int32_t>{50256}));
+  EXPECT_EQ(g.encode(""), (std::vector<int32_t>{}));
 }
 
 TEST(Tokenizer, StreamDecoderHoldsBackPartialCharacters) {
@@ -344,10 +383,8 @@ void tiny_spm(GgufWriter& w) {
 void tiny_bpe(GgufWriter& w) {
   w.set_string("tokenizer.ggml.model", "gpt2");
   w.set_string("tokenizer.ggml.pre", "gpt-2");
+  // Part of the byte alphabet: printable ASCII stands for itself.
   std::vector<std::string> tokens;
-  for (int b = 0; b < 256; ++b) tokens.push_back("");  // replaced below by the byte alphabet
-  // Byte-level alphabet: printable ASCII maps to itself.
-  tokens.clear();
   for (char c = '!'; c <= '~'; ++c) tokens.push_back(std::string(1, c));
   tokens.push_back("\xC4\xA0");  // Ġ (space)
   tokens.push_back("ab");
@@ -367,6 +404,18 @@ TEST(Tokenizer, TinyVocabsWork) {
   EXPECT_EQ(t.value()->encode("ab"), (std::vector<int32_t>{6, 5}));
   // No byte tokens: unknown characters become <unk>.
   EXPECT_EQ(t.value()->encode("a\xC3\xA9"), (std::vector<int32_t>{6, 0}));
+}
+
+TEST(Tokenizer, TinyBpeVocabWorks) {
+  Built bpe = build(tiny_bpe);
+  auto t = Tokenizer::from_gguf(*bpe.file);
+  ASSERT_TRUE(t.ok()) << t.status().to_string();
+  const Tokenizer& tok = *t.value();
+  const int32_t ab = *tok.find_token("ab");
+  const int32_t sp = *tok.find_token("\xC4\xA0");
+  EXPECT_EQ(tok.encode("ab a"), (std::vector<int32_t>{ab, sp, *tok.find_token("a")}));
+  // Bytes without a token (here non-ASCII) are dropped, never a crash.
+  EXPECT_EQ(tok.encode("\xC3\xA9"), (std::vector<int32_t>{}));
 }
 
 TEST(Tokenizer, MalformedVocabsAreErrors) {

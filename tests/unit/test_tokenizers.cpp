@@ -146,6 +146,8 @@ TEST_P(TokenizerVocab, MatchesLlamaCppReference) {
 TEST_P(TokenizerVocab, DecodeRoundTrips) {
   const std::string name = GetParam();
   const Tokenizer& tok = load(name);
+  // WordPiece normalizes (lowercase, no accents, no spacing info): lossy.
+  if (tok.kind() == TokenizerKind::wordpiece) GTEST_SKIP() << "WordPiece does not round-trip";
   for (const Case& c : read_cases(name)) {
     const std::vector<int32_t> ids = tok.encode(c.text, {.add_bos = true});
     EXPECT_EQ(tok.decode(ids), c.text) << name << " text: '" << escaped(c.text) << "'";
@@ -183,7 +185,7 @@ TEST_P(TokenizerVocab, ArbitraryBytesNeverCrashAndRoundTrip) {
       });
       // SPM adds its space prefix again after an added token (llama.cpp does
       // too), so only texts without one round-trip exactly there.
-      if (!special && !(has_user_defined && tok.kind() == TokenizerKind::spm)) {
+      if (!special && !(has_user_defined && tok.kind() == TokenizerKind::spm) && tok.kind() != TokenizerKind::wordpiece) {
         // Without special-token parsing, plain bytes round-trip exactly (the
         // byte-fallback / byte-level alphabets cover every byte), except that
         // SPM cannot tell a U+2581 in the input from an encoded space.
@@ -220,7 +222,9 @@ TEST_P(TokenizerVocab, LargeTextIsFast) {
   const std::vector<int32_t> ids = tok.encode(big);
   const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   EXPECT_GT(ids.size(), 1000u);
-  EXPECT_EQ(tok.decode(ids), big);
+  if (tok.kind() != TokenizerKind::wordpiece) {
+    EXPECT_EQ(tok.decode(ids), big);
+  }
   // Release: tens of ms on a busy 2-core machine. Sanitizer builds are ~15x slower.
 #ifdef NDEBUG
   EXPECT_LT(ms, 1000.0) << name;
@@ -230,7 +234,7 @@ TEST_P(TokenizerVocab, LargeTextIsFast) {
   std::printf("[ %s ] encode of %zu bytes: %.1f ms, %zu tokens\n", name.c_str(), big.size(), ms, ids.size());
 }
 
-INSTANTIATE_TEST_SUITE_P(Vocabs, TokenizerVocab, ::testing::Values("llama-spm", "phi-3", "llama-bpe", "gpt-2", "qwen2"),
+INSTANTIATE_TEST_SUITE_P(Vocabs, TokenizerVocab, ::testing::Values("llama-spm", "phi-3", "llama-bpe", "gpt-2", "qwen2", "bert-bge"),
                          [](const ::testing::TestParamInfo<const char*>& p) {
                            std::string s = p.param;
                            for (char& c : s) if (!isalnum(static_cast<unsigned char>(c))) c = '_';
@@ -296,6 +300,22 @@ TEST(Tokenizer, BpeSpecialsAndMetadata) {
   EXPECT_EQ(g.encode("<|endoftext|>", {.parse_special = true}), (std::vector<int32_t>{50256}));
   EXPECT_NE(g.encode("<|endoftext|>"), (std::vector<int32_t>{50256}));
   EXPECT_EQ(g.encode(""), (std::vector<int32_t>{}));
+}
+
+TEST(Tokenizer, WordPieceBasics) {
+  const Tokenizer& b = load("bert-bge");
+  EXPECT_EQ(b.kind(), TokenizerKind::wordpiece);
+  EXPECT_EQ(b.bos_id(), 101);  // [CLS]
+  EXPECT_EQ(b.eos_id(), 102);  // [SEP]
+  const auto ids = b.encode("Hello, WORLD!", {.add_bos = true, .add_eos = true});
+  ASSERT_EQ(ids.size(), 6u);
+  EXPECT_EQ(ids.front(), 101);
+  EXPECT_EQ(ids.back(), 102);
+  EXPECT_EQ(b.decode(ids), "hello , world !");
+  // Accents are stripped, Hangul decomposes, over-long words are [UNK].
+  EXPECT_EQ(b.encode("café"), b.encode("cafe"));
+  EXPECT_EQ(b.encode(std::string(150, 'a')), (std::vector<int32_t>{b.unk_id()}));
+  EXPECT_EQ(b.encode("[CLS]", {.parse_special = true}), (std::vector<int32_t>{101}));
 }
 
 TEST(Tokenizer, StreamDecoderHoldsBackPartialCharacters) {

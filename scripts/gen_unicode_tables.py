@@ -7,6 +7,11 @@ the White_Space property (regex \\s). Instead of a 1.1M-entry array we store
 runs: every code point from a run's start up to the next run's start has the
 same flags, found by binary search.
 
+It also writes the BERT normalization fold (uncased WordPiece models):
+fold(c) = lowercase(NFD(c) without nonspacing marks), the per-character form
+of Hugging Face's BertNormalizer strip_accents + lowercase. Only characters
+that change are listed; Hangul syllables decompose algorithmically in C++.
+
 Usage: python3 scripts/gen_unicode_tables.py > src/tokenizers/unicode_tables.inc
 """
 import sys
@@ -56,6 +61,47 @@ def main():
             line = "   "
         line += item
     out.write(line + "\n};\n")
+    write_fold(out)
+
+
+def bert_fold(cp):
+    c = chr(cp)
+    return "".join(ch for ch in unicodedata.normalize("NFD", c) if unicodedata.category(ch) != "Mn").lower()
+
+
+def write_items(out, items, fmt):
+    line = "   "
+    for it in items:
+        item = " " + fmt % it + ","
+        if len(line) + len(item) > 100:
+            out.write(line + "\n")
+            line = "   "
+        line += item
+    out.write(line + "\n};\n")
+
+
+def write_fold(out):
+    keys, vals, pool = [], [], []
+    for cp in range(0x110000):
+        if 0xAC00 <= cp <= 0xD7A3:
+            continue  # Hangul syllables: algorithmic decomposition in unicode.cpp
+        if unicodedata.category(chr(cp)) in ("Cn", "Cs"):
+            continue
+        f = bert_fold(cp)
+        if f == chr(cp):
+            continue
+        assert len(f) <= 3
+        keys.append(cp)
+        vals.append((len(pool) << 2) | len(f))
+        pool.extend(ord(ch) for ch in f)
+    out.write("// BERT fold: kBertFoldKeys[i] maps to kBertFoldPool[v >> 2 .. (v >> 2) + (v & 3)),\n")
+    out.write("// v = kBertFoldVals[i]; length 0 means the character is removed.\n")
+    out.write("static constexpr uint32_t kBertFoldKeys[%d] = {\n" % len(keys))
+    write_items(out, keys, "0x%x")
+    out.write("static constexpr uint32_t kBertFoldVals[%d] = {\n" % len(vals))
+    write_items(out, vals, "0x%x")
+    out.write("static constexpr uint32_t kBertFoldPool[%d] = {\n" % len(pool))
+    write_items(out, pool, "0x%x")
 
 
 if __name__ == "__main__":

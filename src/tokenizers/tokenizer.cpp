@@ -29,10 +29,9 @@ Result<std::unique_ptr<Tokenizer>> Tokenizer::from_vocab(Vocab vocab) {
   switch (vocab.kind) {
     case TokenizerKind::spm: return detail::make_spm_tokenizer(std::move(vocab));
     case TokenizerKind::bpe: return detail::make_bpe_tokenizer(std::move(vocab));
-    case TokenizerKind::wordpiece: break;
+    case TokenizerKind::wordpiece: return detail::make_wordpiece_tokenizer(std::move(vocab));
   }
-  return unsupported("tokenizer model '" + vocab.model + "' (" + tokenizer_kind_name(vocab.kind) +
-                     ") is not implemented yet");
+  return internal_error("unknown tokenizer kind");
 }
 
 Tokenizer::Tokenizer(Vocab vocab) : vocab_(std::move(vocab)) {}

@@ -3,7 +3,7 @@
 //   "llama" -> SentencePiece-style BPE over scores, with byte fallback (spm.cpp)
 //   "gpt2"  -> byte-level BPE over merge ranks, after a per-model
 //              pre-tokenizer (bpe.cpp, pretokenizers.cpp)
-//   "bert"  -> WordPiece (TokenizerKind::wordpiece; not implemented yet)
+//   "bert"  -> WordPiece with BERT's normalizer (wordpiece.cpp)
 //
 // Everything read from the file is validated; a bad vocabulary is an error
 // value, and encode/decode accept any bytes and any ids without crashing.

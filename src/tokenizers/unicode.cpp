@@ -99,6 +99,33 @@ bool is_whitespace(uint32_t cp) {
   return (flags_of(cp) & kFlagsWhiteSpace) != 0;
 }
 
+int bert_fold(uint32_t cp, uint32_t out[3]) {
+  // Hangul syllables decompose arithmetically into 2 or 3 conjoining jamo.
+  constexpr uint32_t kSBase = 0xAC00, kLBase = 0x1100, kVBase = 0x1161, kTBase = 0x11A7;
+  constexpr uint32_t kTCount = 28, kNCount = 21 * 28, kSCount = 19 * 21 * 28;
+  if (cp >= kSBase && cp < kSBase + kSCount) {
+    const uint32_t s = cp - kSBase;
+    out[0] = kLBase + s / kNCount;
+    out[1] = kVBase + (s % kNCount) / kTCount;
+    if (s % kTCount == 0) return 2;
+    out[2] = kTBase + s % kTCount;
+    return 3;
+  }
+  if (cp < 0x80) {
+    out[0] = (cp >= 'A' && cp <= 'Z') ? cp + 32 : cp;
+    return 1;
+  }
+  const uint32_t* it = std::lower_bound(std::begin(kBertFoldKeys), std::end(kBertFoldKeys), cp);
+  if (it == std::end(kBertFoldKeys) || *it != cp) {
+    out[0] = cp;
+    return 1;
+  }
+  const uint32_t v = kBertFoldVals[it - std::begin(kBertFoldKeys)];
+  const int n = static_cast<int>(v & 3);
+  for (int k = 0; k < n; ++k) out[k] = kBertFoldPool[(v >> 2) + static_cast<uint32_t>(k)];
+  return n;
+}
+
 const char* unicode_version() { return WA_UNICODE_VERSION; }
 
 }  // namespace wa::unicode

@@ -43,6 +43,11 @@ bool is_whitespace(uint32_t cp);  // Unicode White_Space (regex \s)
 inline bool is_letter(uint32_t cp) { return category(cp) == UCat::letter; }
 inline bool is_number(uint32_t cp) { return category(cp) == UCat::number; }
 
+// BERT normalization of one character (uncased WordPiece models): NFD,
+// nonspacing marks removed, lowercased -- Hugging Face's BertNormalizer
+// strip_accents + lowercase. Writes 0..3 code points to `out`, returns the count.
+int bert_fold(uint32_t cp, uint32_t out[3]);
+
 const char* unicode_version();
 
 }  // namespace wa::unicode

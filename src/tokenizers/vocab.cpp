@@ -59,7 +59,7 @@ Result<Vocab> read_vocab(const GgufFile& f) {
     v.add_bos = true;  // [CLS] ... [SEP]
     v.add_eos = true;
   } else {
-    return unsupported("tokenizer model '" + v.model + "' is not supported (supported: llama, gpt2)");
+    return unsupported("tokenizer model '" + v.model + "' is not supported (supported: llama, gpt2, bert)");
   }
   if (const GgufValue* pre = f.find("tokenizer.ggml.pre")) {
     if (pre->type != GgufType::string) return invalid_file("tokenizer.ggml.pre is not a string");
@@ -138,6 +138,11 @@ Result<Vocab> read_vocab(const GgufFile& f) {
   WA_TRY(read_flag(f, "tokenizer.ggml.add_bos_token", v.add_bos));
   WA_TRY(read_flag(f, "tokenizer.ggml.add_eos_token", v.add_eos));
   WA_TRY(read_flag(f, "tokenizer.ggml.add_space_prefix", v.add_space_prefix));
+  if (v.kind == TokenizerKind::wordpiece) {
+    // BERT frames a sequence as [CLS] ... [SEP]; files name them cls/sep.
+    if (v.bos_id < 0) v.bos_id = v.cls_id;
+    if (v.eos_id < 0) v.eos_id = v.sep_id;
+  }
   return v;
 }
 

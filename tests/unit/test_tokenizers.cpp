@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
+#include <functional>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -144,6 +146,8 @@ TEST_P(TokenizerVocab, MatchesLlamaCppReference) {
 TEST_P(TokenizerVocab, DecodeRoundTrips) {
   const std::string name = GetParam();
   const Tokenizer& tok = load(name);
+  // WordPiece normalizes (lowercase, no accents, no spacing info): lossy.
+  if (tok.kind() == TokenizerKind::wordpiece) GTEST_SKIP() << "WordPiece does not round-trip";
   for (const Case& c : read_cases(name)) {
     const std::vector<int32_t> ids = tok.encode(c.text, {.add_bos = true});
     EXPECT_EQ(tok.decode(ids), c.text) << name << " text: '" << escaped(c.text) << "'";
@@ -181,7 +185,7 @@ TEST_P(TokenizerVocab, ArbitraryBytesNeverCrashAndRoundTrip) {
       });
       // SPM adds its space prefix again after an added token (llama.cpp does
       // too), so only texts without one round-trip exactly there.
-      if (!special && !(has_user_defined && tok.kind() == TokenizerKind::spm)) {
+      if (!special && !(has_user_defined && tok.kind() == TokenizerKind::spm) && tok.kind() != TokenizerKind::wordpiece) {
         // Without special-token parsing, plain bytes round-trip exactly (the
         // byte-fallback / byte-level alphabets cover every byte), except that
         // SPM cannot tell a U+2581 in the input from an encoded space.
@@ -218,13 +222,19 @@ TEST_P(TokenizerVocab, LargeTextIsFast) {
   const std::vector<int32_t> ids = tok.encode(big);
   const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   EXPECT_GT(ids.size(), 1000u);
-  EXPECT_EQ(tok.decode(ids), big);
-  // Generous bound for sanitizer builds on a busy machine; release is a few ms.
-  EXPECT_LT(ms, 3000.0) << name;
+  if (tok.kind() != TokenizerKind::wordpiece) {
+    EXPECT_EQ(tok.decode(ids), big);
+  }
+  // Release: tens of ms on a busy 2-core machine. Sanitizer builds are ~15x slower.
+#ifdef NDEBUG
+  EXPECT_LT(ms, 1000.0) << name;
+#else
+  EXPECT_LT(ms, 15000.0) << name;
+#endif
   std::printf("[ %s ] encode of %zu bytes: %.1f ms, %zu tokens\n", name.c_str(), big.size(), ms, ids.size());
 }
 
-INSTANTIATE_TEST_SUITE_P(Vocabs, TokenizerVocab, ::testing::Values("llama-spm", "phi-3", "llama-bpe", "gpt-2", "qwen2"),
+INSTANTIATE_TEST_SUITE_P(Vocabs, TokenizerVocab, ::testing::Values("llama-spm", "phi-3", "llama-bpe", "gpt-2", "qwen2", "bert-bge"),
                          [](const ::testing::TestParamInfo<const char*>& p) {
                            std::string s = p.param;
                            for (char& c : s) if (!isalnum(static_cast<unsigned char>(c))) c = '_';
@@ -257,6 +267,55 @@ TEST(Tokenizer, SpmSpecialsAndMetadata) {
   EXPECT_EQ(tok.decode({1, 15043, 3186}), "Hello world");
   // As llama.cpp: the space is stripped from the first piece with text, here "<s>".
   EXPECT_EQ(tok.decode({1, 15043, 2}, /*skip_special=*/false), "<s> Hello</s>");
+}
+
+TEST(Tokenizer, BpeSpecialsAndMetadata) {
+  const Tokenizer& q = load("qwen2");
+  EXPECT_EQ(q.kind(), TokenizerKind::bpe);
+  EXPECT_FALSE(q.add_bos_by_default());
+  EXPECT_FALSE(q.strips_leading_space());
+  EXPECT_TRUE(q.is_end_of_generation(151643));  // <|endoftext|> (EOS)
+  EXPECT_TRUE(q.is_end_of_generation(151645));  // <|im_end|>
+  EXPECT_FALSE(q.is_end_of_generation(151644));
+  const std::string chat = "<|im_start|>user\nhi<|im_end|>";
+  const auto ids = q.encode(chat, {.parse_special = true});
+  ASSERT_GE(ids.size(), 3u);
+  EXPECT_EQ(ids.front(), 151644);
+  EXPECT_EQ(ids.back(), 151645);
+  EXPECT_EQ(q.decode(ids, /*skip_special=*/false), chat);
+  EXPECT_EQ(q.decode(ids), "user\nhi");
+  const auto plain = q.encode(chat);
+  EXPECT_EQ(std::count(plain.begin(), plain.end(), 151644), 0);
+  EXPECT_EQ(q.decode(plain), chat);
+
+  const Tokenizer& l = load("llama-bpe");
+  EXPECT_EQ(l.bos_id(), 128000);
+  EXPECT_TRUE(l.is_end_of_generation(128001));  // <|end_of_text|>
+  EXPECT_TRUE(l.is_end_of_generation(128009));  // <|eot_id|>
+  ASSERT_TRUE(l.find_token("\xC4\xA0world").has_value());  // "Ġworld"
+  EXPECT_EQ(l.token_to_piece(*l.find_token("\xC4\xA0world")), " world");
+  EXPECT_EQ(l.encode("hi", {.add_bos = true}).front(), 128000);
+
+  const Tokenizer& g = load("gpt-2");
+  EXPECT_EQ(g.encode("<|endoftext|>", {.parse_special = true}), (std::vector<int32_t>{50256}));
+  EXPECT_NE(g.encode("<|endoftext|>"), (std::vector<int32_t>{50256}));
+  EXPECT_EQ(g.encode(""), (std::vector<int32_t>{}));
+}
+
+TEST(Tokenizer, WordPieceBasics) {
+  const Tokenizer& b = load("bert-bge");
+  EXPECT_EQ(b.kind(), TokenizerKind::wordpiece);
+  EXPECT_EQ(b.bos_id(), 101);  // [CLS]
+  EXPECT_EQ(b.eos_id(), 102);  // [SEP]
+  const auto ids = b.encode("Hello, WORLD!", {.add_bos = true, .add_eos = true});
+  ASSERT_EQ(ids.size(), 6u);
+  EXPECT_EQ(ids.front(), 101);
+  EXPECT_EQ(ids.back(), 102);
+  EXPECT_EQ(b.decode(ids), "hello , world !");
+  // Accents are stripped, Hangul decomposes, over-long words are [UNK].
+  EXPECT_EQ(b.encode("café"), b.encode("cafe"));
+  EXPECT_EQ(b.encode(std::string(150, 'a')), (std::vector<int32_t>{b.unk_id()}));
+  EXPECT_EQ(b.encode("[CLS]", {.parse_special = true}), (std::vector<int32_t>{101}));
 }
 
 TEST(Tokenizer, StreamDecoderHoldsBackPartialCharacters) {
@@ -344,10 +403,8 @@ void tiny_spm(GgufWriter& w) {
 void tiny_bpe(GgufWriter& w) {
   w.set_string("tokenizer.ggml.model", "gpt2");
   w.set_string("tokenizer.ggml.pre", "gpt-2");
+  // Part of the byte alphabet: printable ASCII stands for itself.
   std::vector<std::string> tokens;
-  for (int b = 0; b < 256; ++b) tokens.push_back("");  // replaced below by the byte alphabet
-  // Byte-level alphabet: printable ASCII maps to itself.
-  tokens.clear();
   for (char c = '!'; c <= '~'; ++c) tokens.push_back(std::string(1, c));
   tokens.push_back("\xC4\xA0");  // Ġ (space)
   tokens.push_back("ab");
@@ -367,6 +424,18 @@ TEST(Tokenizer, TinyVocabsWork) {
   EXPECT_EQ(t.value()->encode("ab"), (std::vector<int32_t>{6, 5}));
   // No byte tokens: unknown characters become <unk>.
   EXPECT_EQ(t.value()->encode("a\xC3\xA9"), (std::vector<int32_t>{6, 0}));
+}
+
+TEST(Tokenizer, TinyBpeVocabWorks) {
+  Built bpe = build(tiny_bpe);
+  auto t = Tokenizer::from_gguf(*bpe.file);
+  ASSERT_TRUE(t.ok()) << t.status().to_string();
+  const Tokenizer& tok = *t.value();
+  const int32_t ab = *tok.find_token("ab");
+  const int32_t sp = *tok.find_token("\xC4\xA0");
+  EXPECT_EQ(tok.encode("ab a"), (std::vector<int32_t>{ab, sp, *tok.find_token("a")}));
+  // Bytes without a token (here non-ASCII) are dropped, never a crash.
+  EXPECT_EQ(tok.encode("\xC3\xA9"), (std::vector<int32_t>{}));
 }
 
 TEST(Tokenizer, MalformedVocabsAreErrors) {

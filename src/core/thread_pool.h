@@ -5,6 +5,7 @@
 // more than the ops. Between runs the workers sleep on a condition variable.
 #pragma once
 
+#include <cstdint>
 #include <atomic>
 #include <condition_variable>
 #include <functional>

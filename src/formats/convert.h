@@ -3,6 +3,7 @@
 // models of real shapes for speed benchmarks.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 

@@ -5,6 +5,7 @@
 // quantifiers are greedy with the backtracking the regex would do.
 #pragma once
 
+#include <cstdint>
 #include <cstddef>
 #include <string_view>
 #include <utility>

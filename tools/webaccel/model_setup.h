@@ -2,6 +2,7 @@
 // memory tracker they all report to.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 

@@ -40,7 +40,15 @@ class SpinBarrier {
       gen_.fetch_add(1, std::memory_order_acq_rel);
       return;
     }
-    while (gen_.load(std::memory_order_acquire) == gen) _mm_pause();
+    // Spin, then yield: on an oversubscribed machine a pure spinner can hold
+    // the core the thread it waits for needs.
+    for (int spins = 0; gen_.load(std::memory_order_acquire) == gen; ++spins) {
+      if (spins < 20000) {
+        _mm_pause();
+      } else {
+        std::this_thread::yield();
+      }
+    }
   }
 
  private:

@@ -11,7 +11,7 @@
 //           once, 4 at a time so every activation block load serves 4 rows.
 //   m > 1:  activations are quantized into 8-row interleaved panels (see
 //           kernels_impl.h). A thread owns a contiguous range of W rows; it
-//           unpacks 16 of them at a time, 1024 k at a time, into a small
+//           unpacks 16 of them at a time, 512 k at a time, into a small
 //           L1-resident buffer (nibbles -> bytes, f16 scales -> f32), then
 //           runs a 4 W-rows x 8 X-rows register tile over every panel. The
 //           lanes of an accumulator are the 8 X rows, so a block costs one
@@ -88,12 +88,13 @@ static void prepare_int8(const MatmulProblem& p, void* ws, int ith, int nth) {
   }
   const Range r = split_range(p.m, ith, nth, kPanelRows);
   const __m256i ones16 = _mm256_set1_epi16(1);
+  const int64_t panels = (p.m + kPanelRows - 1) / kPanelRows;
   for (int64_t row0 = r.begin; row0 < r.end; row0 += kPanelRows) {
-    uint8_t* panel = base + (row0 / kPanelRows) * nb * kPanelBlockBytes;
+    const int64_t pi = row0 / kPanelRows;
     for (int rr = 0; rr < kPanelRows; ++rr) {
       const int64_t row = row0 + rr;
       for (int64_t b = 0; b < nb; ++b) {
-        uint8_t* blk = panel + b * kPanelBlockBytes;
+        uint8_t* blk = base + panel_block_offset(pi, b, panels, nb);
         alignas(32) int8_t q8[32];
         float d = 0.0f;
         int32_t csum = 0;
@@ -210,8 +211,8 @@ static void int8_gemv(const MatmulProblem& p, const void* ws, int ith, int nth) 
 // ---------------------------------------------------------------------------
 // m > 1: panel GEMM
 
-constexpr int kGroupRows = 16;   // W rows unpacked together
-constexpr int kChunkBlocks = 32; // k blocks (x32) unpacked together
+constexpr int kGroupRows = 16;                   // W rows unpacked together
+constexpr int kChunkBlocks = kPanelChunkBlocks;  // k blocks (x32) unpacked together
 constexpr int kTileRows = 4;     // W rows per register tile
 
 // Unpacked weights for one group and k chunk. q4_0: `w` holds the nibbles as
@@ -325,13 +326,17 @@ static void int8_gemm(const MatmulProblem& p, const void* ws, int ith, int nth) 
   const auto* base = static_cast<const uint8_t*>(ws);
   const Range rr = split_range(p.n, ith, nth, kGroupRows);
   static thread_local WBuf buf;
-  for (int64_t j0 = rr.begin; j0 < rr.end; j0 += kGroupRows) {
-    const int rows = static_cast<int>(rr.end - j0 < kGroupRows ? rr.end - j0 : kGroupRows);
-    for (int64_t b0 = 0; b0 < nb; b0 += kChunkBlocks) {
-      const int nbc = static_cast<int>(nb - b0 < kChunkBlocks ? nb - b0 : kChunkBlocks);
+  // k chunk outermost: its slice of every X panel is contiguous and small
+  // (<= 320 KiB at m=512), so it stays in L2 while all of this thread's W
+  // rows stream past it. Y is revisited once per chunk: 8 bytes per 512
+  // multiply-adds, negligible.
+  for (int64_t b0 = 0; b0 < nb; b0 += kChunkBlocks) {
+    const int nbc = static_cast<int>(nb - b0 < kChunkBlocks ? nb - b0 : kChunkBlocks);
+    for (int64_t j0 = rr.begin; j0 < rr.end; j0 += kGroupRows) {
+      const int rows = static_cast<int>(rr.end - j0 < kGroupRows ? rr.end - j0 : kGroupRows);
       unpack_group<Q4>(p, j0, rows, b0, nbc, &buf);
       for (int64_t pi = 0; pi < panels; ++pi) {
-        const uint8_t* pb = base + (pi * nb + b0) * kPanelBlockBytes;
+        const uint8_t* pb = base + panel_block_offset(pi, b0, panels, nb);
         const int prow = static_cast<int>(p.m - pi * kPanelRows < kPanelRows ? p.m - pi * kPanelRows : kPanelRows);
         for (int t = 0; t < rows; t += kTileRows) {
           __m256 acc[kTileRows];

@@ -131,8 +131,10 @@ constexpr int64_t kGemvPrefetchSteps = 64;
 
 template <int R, size_t BlockBytes>
 static void gemv_prefetch(const void* row0, int64_t b) {
-  const char* p = static_cast<const char*>(row0) + (b + kGemvPrefetchSteps) * static_cast<int64_t>(R * BlockBytes);
-  for (size_t off = 0; off < R * BlockBytes; off += 64) _mm_prefetch(p + off, _MM_HINT_T0);
+  // Integer arithmetic: near the end of W the address is past the array,
+  // which a prefetch tolerates but C++ pointer arithmetic does not.
+  const uintptr_t p = reinterpret_cast<uintptr_t>(row0) + static_cast<uintptr_t>((b + kGemvPrefetchSteps) * static_cast<int64_t>(R * BlockBytes));
+  for (size_t off = 0; off < R * BlockBytes; off += 64) _mm_prefetch(reinterpret_cast<const char*>(p + off), _MM_HINT_T0);
 }
 
 // R scales of block b of R rows, times dx: one f16 conversion for all rows.

@@ -3,8 +3,9 @@
 // -mavx2 -mfma -mf16c, after <immintrin.h>; every function is internal to
 // that file (see kernels_impl.h for why nothing here may be `inline`-shared).
 //
-// Kernel names follow <weights>_<op>_<tile>: e.g. q4_0_gemm_4x8 is 4 weight
-// rows times one 8-row activation panel.
+// Kernel names follow <weights>_<op>_<tile>: e.g. int8_gemm_tile_4x8 (q4_0
+// and q8_0 through its template flag) is 4 weight rows times one 8-row
+// activation panel.
 //
 // q4_0 / q8_0 (int8 dot products):
 //   m == 1: rows of W are split between threads; each thread streams its rows
@@ -276,7 +277,7 @@ static void unpack_group(const MatmulProblem& p, int64_t j0, int rows, int64_t b
 
 // acc[r] lane l += sum over the chunk of W row (r0 + r) . X panel row l.
 template <bool Q4>
-static void gemm_tile_4x8(const WBuf& buf, int r0, const uint8_t* panel_blocks, int nbc, __m256 acc[kTileRows]) {
+static void int8_gemm_tile_4x8(const WBuf& buf, int r0, const uint8_t* panel_blocks, int nbc, __m256 acc[kTileRows]) {
   const __m256i ones16 = _mm256_set1_epi16(1);
   __m256 a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
   const uint8_t* w0 = buf.w[r0];
@@ -337,6 +338,8 @@ static void gemm_tile_4x8(const WBuf& buf, int r0, const uint8_t* panel_blocks, 
   acc[3] = a3;
 }
 
+#undef WA_PIN
+
 template <bool Q4>
 static void int8_gemm(const MatmulProblem& p, const void* ws, int ith, int nth) {
   const int64_t nb = p.k / 32;
@@ -359,7 +362,7 @@ static void int8_gemm(const MatmulProblem& p, const void* ws, int ith, int nth) 
         for (int t = 0; t < rows; t += kTileRows) {
           __m256 acc[kTileRows];
           for (int r = 0; r < kTileRows; ++r) acc[r] = _mm256_setzero_ps();
-          gemm_tile_4x8<Q4>(buf, t, pb, nbc, acc);
+          int8_gemm_tile_4x8<Q4>(buf, t, pb, nbc, acc);
           const int tr = rows - t < kTileRows ? rows - t : kTileRows;
           for (int r = 0; r < tr; ++r) {
             alignas(32) float out[8];

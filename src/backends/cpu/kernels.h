@@ -28,6 +28,7 @@ bool isa_supported(Isa isa);
 
 // Y[m][n] = sum_k X[m][k] * W[n][k]   (ggml's mul_mat with W as src0)
 //   W: n rows of k weights in `wtype`, row i at w + i * w_row_stride bytes
+//      (rows need only their element's alignment: 4 bytes f32, 2 otherwise)
 //   X: m rows of k f32, row j at x + j * x_row_stride floats
 //   Y: m rows of n f32, row j at y + j * y_row_stride floats
 // k must be a multiple of the type's block size.
@@ -42,15 +43,26 @@ struct MatmulProblem {
   int64_t m, n, k;
 };
 
-// Whether there is a kernel for this weight type.
+// Whether there is a kernel for this weight type (f32, f16, q8_0, q4_0).
 bool matmul_supports(DType wtype);
 // Bytes of scratch matmul_prepare needs (activations converted to the
-// weight's dot-product type, e.g. q8_0 blocks for q4_0/q8_0 weights).
+// weight's dot-product type, e.g. 8-bit blocks for q4_0/q8_0 weights; 0 for
+// f32/f16, which read X directly). Valid for every ISA. Any alignment works;
+// 64-byte alignment avoids split cache lines.
 size_t matmul_workspace_bytes(DType wtype, int64_t m, int64_t k);
 // Phase 1, run by every thread (ith of nth), followed by a barrier: convert X
 // into the workspace. Threads split the work between them.
 void matmul_prepare(const MatmulProblem& p, void* workspace, int ith, int nth);
 // Phase 2, run by every thread: compute thread ith's share of Y.
+//
+// Both phases split work by (m, n, k, nth) only, and every Y element is
+// computed by one thread in a fixed order, so Y is bit-identical for any nth
+// (and any tile position) on a given ISA. nth may exceed the available work:
+// surplus threads return at once. Do not change the ISA (force_isa) between
+// the two phases of one problem: the workspace layout is per ISA.
+// q4_0/q8_0 round X to 8 bits per element (symmetric, per 32 values, f32
+// scale), like llama.cpp's q8_0 activations, so they are not exact to f32.
+// m == 1 is the decode path (matvec, rows of W split across threads).
 void matmul_compute(const MatmulProblem& p, const void* workspace, int ith, int nth);
 
 // Vector primitives for the other ops (attention, norms), dispatched per ISA.

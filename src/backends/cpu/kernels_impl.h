@@ -42,7 +42,10 @@ extern const IsaKernels kAvx512Kernels;
 //   float d[nb]          x scale
 //
 // m > 1 (prompt), "panel" layout: rows in panels of 8 (the last one padded
-// with zero rows), panel-major, then block. One panel block is 320 bytes:
+// with zero rows). Blocks are grouped in k chunks of kPanelChunkBlocks:
+// chunk-major, then panel, then block, so one k chunk of all panels is
+// contiguous (the GEMM keeps it in L2 while every W row passes over it; 512
+// rows x 512 k is 320 KiB). See panel_block_offset. One block is 320 bytes:
 //   int8  qs[8][8][4]    qs[g][r][j] = x[row r][4g + j]: a 32-byte register
 //                        holds the same 4 k positions of all 8 rows, so a
 //                        broadcast 4 weights times it gives 8 row results in
@@ -52,6 +55,14 @@ extern const IsaKernels kAvx512Kernels;
 // The scalar ISA uses the row layout for every m (it is the reference).
 constexpr int kPanelRows = 8;
 constexpr size_t kPanelBlockBytes = 320;
+constexpr int64_t kPanelChunkBlocks = 16;
+
+// Byte offset of block b of panel p (of `panels`, nb blocks per row).
+static inline size_t panel_block_offset(int64_t p, int64_t b, int64_t panels, int64_t nb) {
+  const int64_t b0 = b / kPanelChunkBlocks * kPanelChunkBlocks;
+  const int64_t cbn = nb - b0 < kPanelChunkBlocks ? nb - b0 : kPanelChunkBlocks;
+  return static_cast<size_t>(b0 * panels + p * cbn + (b - b0)) * kPanelBlockBytes;
+}
 
 static inline size_t ws_row_bytes(int64_t k) { return static_cast<size_t>(k / 32) * (32 + 32 + 4); }
 static inline size_t ws_panel_bytes(int64_t m, int64_t k) {

@@ -3,15 +3,16 @@
 // -mavx2 -mfma -mf16c, after <immintrin.h>; every function is internal to
 // that file (see kernels_impl.h for why nothing here may be `inline`-shared).
 //
-// Kernel names follow <weights>_<op>_<tile>: e.g. q4_0_gemm_4x8 is 4 weight
-// rows times one 8-row activation panel.
+// Kernel names follow <weights>_<op>_<tile>: e.g. int8_gemm_tile_4x8 (q4_0
+// and q8_0 through its template flag) is 4 weight rows times one 8-row
+// activation panel.
 //
 // q4_0 / q8_0 (int8 dot products):
 //   m == 1: rows of W are split between threads; each thread streams its rows
 //           once, 4 at a time so every activation block load serves 4 rows.
 //   m > 1:  activations are quantized into 8-row interleaved panels (see
 //           kernels_impl.h). A thread owns a contiguous range of W rows; it
-//           unpacks 16 of them at a time, 1024 k at a time, into a small
+//           unpacks 16 of them at a time, 512 k at a time, into a small
 //           L1-resident buffer (nibbles -> bytes, f16 scales -> f32), then
 //           runs a 4 W-rows x 8 X-rows register tile over every panel. The
 //           lanes of an accumulator are the 8 X rows, so a block costs one
@@ -88,12 +89,13 @@ static void prepare_int8(const MatmulProblem& p, void* ws, int ith, int nth) {
   }
   const Range r = split_range(p.m, ith, nth, kPanelRows);
   const __m256i ones16 = _mm256_set1_epi16(1);
+  const int64_t panels = (p.m + kPanelRows - 1) / kPanelRows;
   for (int64_t row0 = r.begin; row0 < r.end; row0 += kPanelRows) {
-    uint8_t* panel = base + (row0 / kPanelRows) * nb * kPanelBlockBytes;
+    const int64_t pi = row0 / kPanelRows;
     for (int rr = 0; rr < kPanelRows; ++rr) {
       const int64_t row = row0 + rr;
       for (int64_t b = 0; b < nb; ++b) {
-        uint8_t* blk = panel + b * kPanelBlockBytes;
+        uint8_t* blk = base + panel_block_offset(pi, b, panels, nb);
         alignas(32) int8_t q8[32];
         float d = 0.0f;
         int32_t csum = 0;
@@ -120,6 +122,39 @@ static void prepare_int8(const MatmulProblem& p, void* ws, int ith, int nth) {
 // ---------------------------------------------------------------------------
 // m == 1: matvec over the row layout
 
+// Software prefetch for the matvecs. R rows of one block each per step is R
+// short interleaved streams (a 2048-wide q4_0 row is 18 cache lines), too
+// short for the hardware prefetcher to lock on; the rows of a group are
+// adjacent, so prefetch that region linearly, kGemvPrefetchSteps block
+// steps ahead of the current position: it runs into the next group before
+// this one ends.
+constexpr int64_t kGemvPrefetchSteps = 64;
+
+template <int R, size_t BlockBytes>
+static void gemv_prefetch(const void* row0, int64_t b) {
+  // Integer arithmetic: near the end of W the address is past the array,
+  // which a prefetch tolerates but C++ pointer arithmetic does not.
+  const uintptr_t p = reinterpret_cast<uintptr_t>(row0) + static_cast<uintptr_t>((b + kGemvPrefetchSteps) * static_cast<int64_t>(R * BlockBytes));
+  for (size_t off = 0; off < R * BlockBytes; off += 64) _mm_prefetch(reinterpret_cast<const char*>(p + off), _MM_HINT_T0);
+}
+
+// R scales of block b of R rows, times dx: one f16 conversion for all rows.
+template <int R, class Block>
+static __m128 gemv_scales(const Block* const* w, int64_t b, float dx) {
+  __m128i h = _mm_setzero_si128();
+  if constexpr (R >= 1) h = _mm_insert_epi16(h, w[0][b].d, 0);
+  if constexpr (R >= 2) h = _mm_insert_epi16(h, w[1][b].d, 1);
+  if constexpr (R >= 3) h = _mm_insert_epi16(h, w[2][b].d, 2);
+  if constexpr (R >= 4) h = _mm_insert_epi16(h, w[3][b].d, 3);
+  return _mm_mul_ps(_mm_cvtph_ps(h), _mm_set1_ps(dx));
+}
+
+// Broadcast lane r of a 4-float vector to 8 lanes.
+template <int r>
+static __m256 lane8(__m128 v) {
+  return _mm256_broadcastss_ps(_mm_shuffle_ps(v, v, _MM_SHUFFLE(r, r, r, r)));
+}
+
 template <int R>
 static void q4_0_gemv_rows(const MatmulProblem& p, const void* ws, int64_t j0) {
   const int64_t nb = p.k / 32;
@@ -133,17 +168,24 @@ static void q4_0_gemv_rows(const MatmulProblem& p, const void* ws, int64_t j0) {
   for (int r = 0; r < R; ++r) acc[r] = _mm256_setzero_ps();
   const __m256i mask = _mm256_set1_epi8(0x0f);
   const __m256i ones16 = _mm256_set1_epi16(1);
+  // Low nibbles (k 0..15) in the low half, high nibbles (k 16..31) in the
+  // high half: one broadcast load and one variable shift, no lane insert.
+  const __m256i shift = _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4);
   for (int64_t b = 0; b < nb; ++b) {
     const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq + b * 32));
     const __m256i c = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xc + b * 16));
-    const __m256 dx = _mm256_set1_ps(xd[b]);
+    gemv_prefetch<R, sizeof(BlockQ4_0)>(w[0], b);
+    const __m128 sc = gemv_scales<R>(w, b, xd[b]);
+    __m256i s[R];
     for (int r = 0; r < R; ++r) {
-      const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w[r][b].qs));
-      const __m256i u = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(raw, 4), raw), mask);
-      const __m256i s = _mm256_madd_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(u, x), c), ones16);
-      const __m256 sc = _mm256_mul_ps(dx, _mm256_set1_ps(h2f(w[r][b].d)));
-      acc[r] = _mm256_fmadd_ps(sc, _mm256_cvtepi32_ps(s), acc[r]);
+      const __m256i raw = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w[r][b].qs)));
+      const __m256i u = _mm256_and_si256(_mm256_srlv_epi32(raw, shift), mask);
+      s[r] = _mm256_madd_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(u, x), c), ones16);
     }
+    if constexpr (R >= 1) acc[0] = _mm256_fmadd_ps(lane8<0>(sc), _mm256_cvtepi32_ps(s[0]), acc[0]);
+    if constexpr (R >= 2) acc[1] = _mm256_fmadd_ps(lane8<1>(sc), _mm256_cvtepi32_ps(s[1]), acc[1]);
+    if constexpr (R >= 3) acc[2] = _mm256_fmadd_ps(lane8<2>(sc), _mm256_cvtepi32_ps(s[2]), acc[2]);
+    if constexpr (R >= 4) acc[3] = _mm256_fmadd_ps(lane8<3>(sc), _mm256_cvtepi32_ps(s[3]), acc[3]);
   }
   for (int r = 0; r < R; ++r) p.y[j0 + r] = hsum256(acc[r]);
 }
@@ -161,14 +203,18 @@ static void q8_0_gemv_rows(const MatmulProblem& p, const void* ws, int64_t j0) {
   const __m256i ones16 = _mm256_set1_epi16(1);
   for (int64_t b = 0; b < nb; ++b) {
     const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq + b * 32));
-    const __m256 dx = _mm256_set1_ps(xd[b]);
+    gemv_prefetch<R, sizeof(BlockQ8_0)>(w[0], b);
+    const __m128 sc = gemv_scales<R>(w, b, xd[b]);
+    __m256i s[R];
     for (int r = 0; r < R; ++r) {
       const __m256i wq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w[r][b].qs));
       // maddubs needs an unsigned operand: |w| * (x with w's sign).
-      const __m256i s = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(wq, wq), _mm256_sign_epi8(x, wq)), ones16);
-      const __m256 sc = _mm256_mul_ps(dx, _mm256_set1_ps(h2f(w[r][b].d)));
-      acc[r] = _mm256_fmadd_ps(sc, _mm256_cvtepi32_ps(s), acc[r]);
+      s[r] = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(wq, wq), _mm256_sign_epi8(x, wq)), ones16);
     }
+    if constexpr (R >= 1) acc[0] = _mm256_fmadd_ps(lane8<0>(sc), _mm256_cvtepi32_ps(s[0]), acc[0]);
+    if constexpr (R >= 2) acc[1] = _mm256_fmadd_ps(lane8<1>(sc), _mm256_cvtepi32_ps(s[1]), acc[1]);
+    if constexpr (R >= 3) acc[2] = _mm256_fmadd_ps(lane8<2>(sc), _mm256_cvtepi32_ps(s[2]), acc[2]);
+    if constexpr (R >= 4) acc[3] = _mm256_fmadd_ps(lane8<3>(sc), _mm256_cvtepi32_ps(s[3]), acc[3]);
   }
   for (int r = 0; r < R; ++r) p.y[j0 + r] = hsum256(acc[r]);
 }
@@ -184,8 +230,8 @@ static void int8_gemv(const MatmulProblem& p, const void* ws, int ith, int nth) 
 // ---------------------------------------------------------------------------
 // m > 1: panel GEMM
 
-constexpr int kGroupRows = 16;   // W rows unpacked together
-constexpr int kChunkBlocks = 32; // k blocks (x32) unpacked together
+constexpr int kGroupRows = 16;                   // W rows unpacked together
+constexpr int kChunkBlocks = kPanelChunkBlocks;  // k blocks (x32) unpacked together
 constexpr int kTileRows = 4;     // W rows per register tile
 
 // Unpacked weights for one group and k chunk. q4_0: `w` holds the nibbles as
@@ -225,46 +271,74 @@ static void unpack_group(const MatmulProblem& p, int64_t j0, int rows, int64_t b
   }
 }
 
+// Keeps v in a register at this point: GCC otherwise reassociates the
+// integer accumulation chains into trees, hoists every maddubs and spills.
+#define WA_PIN(v) __asm__("" : "+x"(v))
+
 // acc[r] lane l += sum over the chunk of W row (r0 + r) . X panel row l.
 template <bool Q4>
-static void gemm_tile_4x8(const WBuf& buf, int r0, const uint8_t* panel_blocks, int nbc, __m256 acc[kTileRows]) {
+static void int8_gemm_tile_4x8(const WBuf& buf, int r0, const uint8_t* panel_blocks, int nbc, __m256 acc[kTileRows]) {
   const __m256i ones16 = _mm256_set1_epi16(1);
+  __m256 a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+  const uint8_t* w0 = buf.w[r0];
+  const uint8_t* w1 = buf.w[r0 + 1];
+  const uint8_t* w2 = buf.w[r0 + 2];
+  const uint8_t* w3 = buf.w[r0 + 3];
+  const uint8_t* b0 = buf.a[r0];
+  const uint8_t* b1 = buf.a[r0 + 1];
+  const uint8_t* b2 = buf.a[r0 + 2];
+  const uint8_t* b3 = buf.a[r0 + 3];
   for (int b = 0; b < nbc; ++b) {
     const uint8_t* xb = panel_blocks + static_cast<size_t>(b) * kPanelBlockBytes;
-    __m256i s[kTileRows];
+    __m256i s0 = _mm256_setzero_si256(), s1 = s0, s2 = s0, s3 = s0;
     for (int g = 0; g < 8; ++g) {
       const __m256i xg = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb + g * 32));
-      for (int r = 0; r < kTileRows; ++r) {
-        const __m256i wg = _mm256_set1_epi32(load_i32(buf.w[r0 + r] + b * 32 + g * 4));
-        __m256i prod;
-        if constexpr (Q4) {
-          // u in [0,15], |x| <= 127: 8 pair sums stay below 2^15 in int16.
-          prod = _mm256_maddubs_epi16(wg, xg);
-        } else {
-          const __m256i ag = _mm256_set1_epi32(load_i32(buf.a[r0 + r] + b * 32 + g * 4));
-          prod = _mm256_madd_epi16(_mm256_maddubs_epi16(ag, _mm256_sign_epi8(xg, wg)), ones16);
-        }
-        if constexpr (Q4) {
-          s[r] = g == 0 ? prod : _mm256_add_epi16(s[r], prod);
-        } else {
-          s[r] = g == 0 ? prod : _mm256_add_epi32(s[r], prod);
-        }
+      const int o = b * 32 + g * 4;
+      if constexpr (Q4) {
+        // u in [0,15], |x| <= 127: 8 pair sums stay below 2^15 in int16.
+        s0 = _mm256_add_epi16(s0, _mm256_maddubs_epi16(_mm256_set1_epi32(load_i32(w0 + o)), xg));
+        s1 = _mm256_add_epi16(s1, _mm256_maddubs_epi16(_mm256_set1_epi32(load_i32(w1 + o)), xg));
+        s2 = _mm256_add_epi16(s2, _mm256_maddubs_epi16(_mm256_set1_epi32(load_i32(w2 + o)), xg));
+        s3 = _mm256_add_epi16(s3, _mm256_maddubs_epi16(_mm256_set1_epi32(load_i32(w3 + o)), xg));
+      } else {
+        // maddubs needs an unsigned operand: |w| * (x with w's sign); a pair
+        // sum can reach 2*127*127, so widen to int32 every step.
+#define WA_Q8_STEP(S, W, A)                                                                   \
+  S = _mm256_add_epi32(                                                                       \
+      S, _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi32(load_i32(A + o)),             \
+                                                _mm256_sign_epi8(xg, _mm256_set1_epi32(load_i32(W + o)))), \
+                           ones16))
+        WA_Q8_STEP(s0, w0, b0);
+        WA_Q8_STEP(s1, w1, b1);
+        WA_Q8_STEP(s2, w2, b2);
+        WA_Q8_STEP(s3, w3, b3);
+#undef WA_Q8_STEP
       }
+      WA_PIN(s0);
+      WA_PIN(s1);
+      WA_PIN(s2);
+      WA_PIN(s3);
     }
     const __m256 dx = _mm256_loadu_ps(reinterpret_cast<const float*>(xb + 256));
-    for (int r = 0; r < kTileRows; ++r) {
-      __m256i isum;
-      if constexpr (Q4) {
-        isum = _mm256_add_epi32(_mm256_madd_epi16(s[r], ones16),
-                                _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb + 288)));
-      } else {
-        isum = s[r];
-      }
-      const __m256 sc = _mm256_mul_ps(dx, _mm256_set1_ps(buf.d[r0 + r][b]));
-      acc[r] = _mm256_fmadd_ps(sc, _mm256_cvtepi32_ps(isum), acc[r]);
+    if constexpr (Q4) {
+      const __m256i c = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb + 288));
+      s0 = _mm256_add_epi32(_mm256_madd_epi16(s0, ones16), c);
+      s1 = _mm256_add_epi32(_mm256_madd_epi16(s1, ones16), c);
+      s2 = _mm256_add_epi32(_mm256_madd_epi16(s2, ones16), c);
+      s3 = _mm256_add_epi32(_mm256_madd_epi16(s3, ones16), c);
     }
+    a0 = _mm256_fmadd_ps(_mm256_mul_ps(dx, _mm256_set1_ps(buf.d[r0][b])), _mm256_cvtepi32_ps(s0), a0);
+    a1 = _mm256_fmadd_ps(_mm256_mul_ps(dx, _mm256_set1_ps(buf.d[r0 + 1][b])), _mm256_cvtepi32_ps(s1), a1);
+    a2 = _mm256_fmadd_ps(_mm256_mul_ps(dx, _mm256_set1_ps(buf.d[r0 + 2][b])), _mm256_cvtepi32_ps(s2), a2);
+    a3 = _mm256_fmadd_ps(_mm256_mul_ps(dx, _mm256_set1_ps(buf.d[r0 + 3][b])), _mm256_cvtepi32_ps(s3), a3);
   }
+  acc[0] = a0;
+  acc[1] = a1;
+  acc[2] = a2;
+  acc[3] = a3;
 }
+
+#undef WA_PIN
 
 template <bool Q4>
 static void int8_gemm(const MatmulProblem& p, const void* ws, int ith, int nth) {
@@ -273,18 +347,22 @@ static void int8_gemm(const MatmulProblem& p, const void* ws, int ith, int nth) 
   const auto* base = static_cast<const uint8_t*>(ws);
   const Range rr = split_range(p.n, ith, nth, kGroupRows);
   static thread_local WBuf buf;
-  for (int64_t j0 = rr.begin; j0 < rr.end; j0 += kGroupRows) {
-    const int rows = static_cast<int>(rr.end - j0 < kGroupRows ? rr.end - j0 : kGroupRows);
-    for (int64_t b0 = 0; b0 < nb; b0 += kChunkBlocks) {
-      const int nbc = static_cast<int>(nb - b0 < kChunkBlocks ? nb - b0 : kChunkBlocks);
+  // k chunk outermost: its slice of every X panel is contiguous and small
+  // (<= 320 KiB at m=512), so it stays in L2 while all of this thread's W
+  // rows stream past it. Y is revisited once per chunk: 8 bytes per 512
+  // multiply-adds, negligible.
+  for (int64_t b0 = 0; b0 < nb; b0 += kChunkBlocks) {
+    const int nbc = static_cast<int>(nb - b0 < kChunkBlocks ? nb - b0 : kChunkBlocks);
+    for (int64_t j0 = rr.begin; j0 < rr.end; j0 += kGroupRows) {
+      const int rows = static_cast<int>(rr.end - j0 < kGroupRows ? rr.end - j0 : kGroupRows);
       unpack_group<Q4>(p, j0, rows, b0, nbc, &buf);
       for (int64_t pi = 0; pi < panels; ++pi) {
-        const uint8_t* pb = base + (pi * nb + b0) * kPanelBlockBytes;
+        const uint8_t* pb = base + panel_block_offset(pi, b0, panels, nb);
         const int prow = static_cast<int>(p.m - pi * kPanelRows < kPanelRows ? p.m - pi * kPanelRows : kPanelRows);
         for (int t = 0; t < rows; t += kTileRows) {
           __m256 acc[kTileRows];
           for (int r = 0; r < kTileRows; ++r) acc[r] = _mm256_setzero_ps();
-          gemm_tile_4x8<Q4>(buf, t, pb, nbc, acc);
+          int8_gemm_tile_4x8<Q4>(buf, t, pb, nbc, acc);
           const int tr = rows - t < kTileRows ? rows - t : kTileRows;
           for (int r = 0; r < tr; ++r) {
             alignas(32) float out[8];

@@ -11,7 +11,7 @@ namespace wa {
 namespace {
 // About 10-40 us of pause instructions: enough to cover an op's imbalance on
 // an idle machine without stalling one that is oversubscribed.
-constexpr int kSpinsBeforeYield = 2000;
+constexpr int kSpinsBeforeSleep = 2000;
 }  // namespace
 
 ThreadPool::ThreadPool(int n_threads) : n_threads_(n_threads < 1 ? 1 : n_threads) {
@@ -47,7 +47,7 @@ void ThreadPool::run(const std::function<void(int, int)>& fn) {
   fn(0, n_threads_);
   // Wait for the workers to finish this job (they end with the graph's last barrier, so this is short).
   for (int spins = 0; done_.load(std::memory_order_acquire) != n_threads_ - 1; ++spins) {
-    if (spins < kSpinsBeforeYield) {
+    if (spins < kSpinsBeforeSleep) {
       WA_CPU_RELAX();
     } else {
       std::this_thread::yield();
@@ -78,18 +78,19 @@ void ThreadPool::barrier() {
   const int sense = barrier_sense_.load(std::memory_order_relaxed);
   if (barrier_count_.fetch_add(1, std::memory_order_acq_rel) == n_threads_ - 1) {
     barrier_count_.store(0, std::memory_order_relaxed);
-    barrier_sense_.store(sense ^ 1, std::memory_order_release);
-  } else {
-    for (int spins = 0; barrier_sense_.load(std::memory_order_acquire) == sense; ++spins) {
-      if (spins < kSpinsBeforeYield) {
-        WA_CPU_RELAX();
-      } else {
-        // The thread we wait for may not be running (more threads than free
-        // cores): give it the core instead of burning our time slice.
-        std::this_thread::yield();
-      }
-    }
+    barrier_sense_.store(sense ^ 1, std::memory_order_seq_cst);
+    // seq_cst pairs with the sleeper's increment: either we see it and wake
+    // it, or it sees the new sense and never sleeps.
+    if (barrier_sleepers_.load(std::memory_order_seq_cst) > 0) barrier_sense_.notify_all();
+    return;
   }
+  for (int spins = 0; spins < kSpinsBeforeSleep; ++spins) {
+    if (barrier_sense_.load(std::memory_order_acquire) != sense) return;
+    WA_CPU_RELAX();
+  }
+  barrier_sleepers_.fetch_add(1, std::memory_order_seq_cst);
+  while (barrier_sense_.load(std::memory_order_seq_cst) == sense) barrier_sense_.wait(sense, std::memory_order_seq_cst);
+  barrier_sleepers_.fetch_sub(1, std::memory_order_relaxed);
 }
 
 }  // namespace wa

@@ -1,8 +1,12 @@
 // A fork-join pool for graph execution. `run(fn)` calls fn(ith, nth) on every
 // thread (the caller is thread 0) and returns when all are done. Inside fn,
-// threads synchronise between ops with barrier(), which spins: a decode step
-// runs hundreds of small ops, and waking sleeping threads for each would cost
-// more than the ops. Between runs the workers sleep on a condition variable.
+// threads synchronise between ops with barrier(): a decode step runs hundreds
+// of small ops, so a waiting thread first spins (the others are usually a few
+// microseconds behind), then sleeps on a futex (std::atomic::wait) so that on
+// a busy machine it gives its core to the thread it waits for instead of
+// burning it or yielding it to another process for a whole time slice. The
+// last thread to arrive wakes sleepers only when there are any. Between runs
+// the workers sleep on a condition variable.
 #pragma once
 
 #include <cstdint>
@@ -40,9 +44,10 @@ class ThreadPool {
   uint64_t generation_ = 0;
   bool stop_ = false;
   std::atomic<int> done_{0};
-  // sense-reversing spin barrier
+  // sense-reversing barrier: spin, then futex wait
   std::atomic<int> barrier_count_{0};
   std::atomic<int> barrier_sense_{0};
+  std::atomic<int> barrier_sleepers_{0};
 };
 
 }  // namespace wa

@@ -98,10 +98,11 @@ Node* Graph::softmax(Node* a, float scale_factor, bool causal, int n_past) {
   return n;
 }
 
-Node* Graph::kv_store(Node* x, Node* cache, int pos) {
+Node* Graph::kv_store(Node* x, Node* cache, int pos, bool transposed) {
   // Output is the cache itself (no new memory): attention reads through it.
   Node* n = add_node(Op::kv_store, cache->type, {cache->ne[0], cache->ne[1]}, {x, cache});
   n->ip[0] = pos;
+  n->ip[1] = transposed ? 1 : 0;
   n->data = cache->data;
   n->storage = Storage::alias;
   return n;

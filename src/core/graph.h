@@ -30,8 +30,8 @@ enum class Op : uint8_t {
   swiglu,      // out = silu(a) * b
   rope,        // rotary position embedding on heads of a; positions from b
   softmax,     // row-wise softmax of a * f, optional causal mask
-  kv_store,    // copy a ([kv_width, T]) into cache b at rows [pos, pos+T)
-  attention,   // grouped-query attention of q over cache k, v (see params)
+  kv_store,    // copy a ([kv_width, T]) into cache b at positions [pos, pos+T)
+  attention,   // grouped-query attention of q over caches K and V^T (see the builder)
   count
 };
 const char* op_name(Op op);
@@ -92,10 +92,14 @@ class Graph {
              float freq_scale);
   // Row-wise softmax of a * scale; with causal, row t of a [n, T] masks columns > n_past + t.
   Node* softmax(Node* a, float scale, bool causal, int n_past);
-  // Writes x [width, T] into cache rows [pos, pos + T) (cache: [width, n_ctx], f32 or f16).
-  Node* kv_store(Node* x, Node* cache, int pos);
-  // q: [n_head * head_dim, T] at positions n_past..n_past+T-1; k/v caches [n_head_kv * head_dim, n_ctx]
-  // holding n_past + T valid rows. Causal. Output [n_head * head_dim, T].
+  // Writes x [width, T] at positions [pos, pos + T) of a cache (f32 or f16).
+  // Key caches are [width, n_ctx] (one row per position); with `transposed`
+  // the cache is [n_ctx, width] (one row per dimension, positions
+  // contiguous), the layout of value caches: it makes P·V a plain matmul.
+  Node* kv_store(Node* x, Node* cache, int pos, bool transposed = false);
+  // q: [n_head * head_dim, T] at positions n_past..n_past+T-1; k_cache
+  // [n_head_kv * head_dim, n_ctx]; v_cache transposed, [n_ctx, n_head_kv * head_dim];
+  // both hold n_past + T valid positions. Causal. Output [n_head * head_dim, T].
   Node* attention(Node* q, Node* k_cache, Node* v_cache, int n_head, int n_head_kv, int head_dim, int n_past,
                   float scale, Node* after);
   // Selects columns [first, first + count) of a 2-D activation (a view, no copy).

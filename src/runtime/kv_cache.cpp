@@ -15,7 +15,7 @@ Result<KvCache> KvCache::create(const KvLayout& layout, int n_ctx, DType type, M
     const std::string comp = strformat("kv_cache.blk.%d", l);
     WA_ASSIGN_OR_RETURN(auto k, TrackedBuffer::allocate(row_bytes(type, layout.k_width) * static_cast<size_t>(n_ctx),
                                                         tracker, comp, MemCategory::kv_cache));
-    WA_ASSIGN_OR_RETURN(auto v, TrackedBuffer::allocate(row_bytes(type, layout.v_width) * static_cast<size_t>(n_ctx),
+    WA_ASSIGN_OR_RETURN(auto v, TrackedBuffer::allocate(row_bytes(type, n_ctx) * static_cast<size_t>(layout.v_width),
                                                         tracker, comp, MemCategory::kv_cache));
     c.k_.push_back(std::move(k));
     c.v_.push_back(std::move(v));
@@ -28,7 +28,7 @@ Node* KvCache::k_leaf(Graph& g, int layer) {
 }
 
 Node* KvCache::v_leaf(Graph& g, int layer) {
-  return g.leaf(strformat("cache_v.%d", layer), type_, {layout_.v_width, n_ctx_}, v_[static_cast<size_t>(layer)].data());
+  return g.leaf(strformat("cache_v.%d", layer), type_, {n_ctx_, layout_.v_width}, v_[static_cast<size_t>(layer)].data());
 }
 
 size_t KvCache::bytes() const {

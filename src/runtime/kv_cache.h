@@ -1,5 +1,7 @@
-// The KV cache: per layer, keys and values of every past position, stored
-// [width, n_ctx] (one row per position) in f32 or f16, each layer tracked as
+// The KV cache: per layer, keys and values of every past position in f32 or
+// f16. Keys are [width, n_ctx] (one row per position); values are stored
+// transposed, [n_ctx, width] (one row per dimension), so that attention's
+// P·V is a matmul over contiguous positions. Each layer is tracked as
 // its own component so the memory report shows where the bytes are.
 // (Quantized KV and sliding windows are a later issue; the layout leaves room.)
 #pragma once

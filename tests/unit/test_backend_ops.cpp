@@ -263,58 +263,68 @@ TEST(BackendOps, SoftmaxPlainAndCausal) {
   }
 }
 
-// kv_store then attention, for f32 and f16 caches, with grouped-query heads.
+// kv_store then attention, for f32 and f16 caches, with grouped-query heads:
+// decode (T=1), one prefill block, and prefill spanning several blocks.
 TEST(BackendOps, KvStoreAndGroupedQueryAttention) {
   std::mt19937 rng(7);
   for (DType kv_type : {DType::f32, DType::f16}) {
     for (int n_head_kv : {1, 2, 4}) {
-      const int n_head = 4, hd = 8, n_ctx = 16, n_past = 5, T = 3;
-      const int64_t kw = n_head_kv * hd;
-      Buffer q = make_data(DType::f32, n_head * hd, T, rng);
-      Buffer kold = make_data(kv_type, kw, n_past, rng);
-      Buffer vold = make_data(kv_type, kw, n_past, rng);
-      Buffer knew = make_data(kv_type, kw, T, rng);  // rounded to the cache type: the reference sees stored values
-      Buffer vnew = make_data(kv_type, kw, T, rng);
-      std::vector<float> knew_f(knew.values), vnew_f(vnew.values);
-      const size_t rb = row_bytes(kv_type, kw);
-      std::vector<uint8_t> kcache(rb * n_ctx), vcache(rb * n_ctx);
-      std::copy(kold.bytes.begin(), kold.bytes.end(), kcache.begin());
-      std::copy(vold.bytes.begin(), vold.bytes.end(), vcache.begin());
-      auto krow = [&](int j, int i) { return j < n_past ? kold.values[j * kw + i] : knew_f[(j - n_past) * kw + i]; };
-      auto vrow = [&](int j, int i) { return j < n_past ? vold.values[j * kw + i] : vnew_f[(j - n_past) * kw + i]; };
-      Ref ref;
-      const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
-      for (int t = 0; t < T; ++t)
-        for (int h = 0; h < n_head; ++h) {
-          const int hk = h / (n_head / n_head_kv);
-          const int n_kv = n_past + t + 1;
-          std::vector<double> s(static_cast<size_t>(n_kv));
-          double mx = -1e300, sum = 0;
-          for (int j = 0; j < n_kv; ++j) {
-            double acc = 0;
-            for (int i = 0; i < hd; ++i) acc += q.values[t * n_head * hd + h * hd + i] * static_cast<double>(krow(j, hk * hd + i));
-            s[static_cast<size_t>(j)] = acc * scale;
-            mx = std::max(mx, s[static_cast<size_t>(j)]);
+      for (int T : {1, 3, 70}) {
+        const int n_head = 4, hd = 8, n_past = 5, n_ctx = n_past + T + 3;
+        const int64_t kw = n_head_kv * hd;
+        Buffer q = make_data(DType::f32, n_head * hd, T, rng);
+        Buffer kold = make_data(kv_type, kw, n_past, rng);
+        Buffer vold = make_data(kv_type, kw, n_past, rng);
+        Buffer knew = make_data(kv_type, kw, T, rng);  // values representable in the cache type
+        Buffer vnew = make_data(kv_type, kw, T, rng);
+        // K cache: one row per position. V cache: transposed, one row per dimension.
+        std::vector<uint8_t> kcache(row_bytes(kv_type, kw) * n_ctx), vcache(row_bytes(kv_type, n_ctx) * kw);
+        std::copy(kold.bytes.begin(), kold.bytes.end(), kcache.begin());
+        for (int64_t i = 0; i < kw; ++i)
+          for (int j = 0; j < n_past; ++j) {
+            const float v = vold.values[j * kw + i];
+            if (kv_type == DType::f16) {
+              reinterpret_cast<uint16_t*>(vcache.data())[i * n_ctx + j] = fp32_to_fp16(v);
+            } else {
+              reinterpret_cast<float*>(vcache.data())[i * n_ctx + j] = v;
+            }
           }
-          for (auto& v : s) sum += (v = std::exp(v - mx));
-          for (int i = 0; i < hd; ++i) {
-            double acc = 0;
-            for (int j = 0; j < n_kv; ++j) acc += s[static_cast<size_t>(j)] / sum * vrow(j, hk * hd + i);
-            ref.push_back(acc);
+        auto krow = [&](int j, int64_t i) { return j < n_past ? kold.values[j * kw + i] : knew.values[(j - n_past) * kw + i]; };
+        auto vrow = [&](int j, int64_t i) { return j < n_past ? vold.values[j * kw + i] : vnew.values[(j - n_past) * kw + i]; };
+        Ref ref;
+        const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
+        for (int t = 0; t < T; ++t)
+          for (int h = 0; h < n_head; ++h) {
+            const int hk = h / (n_head / n_head_kv);
+            const int n_kv = n_past + t + 1;
+            std::vector<double> sc(static_cast<size_t>(n_kv));
+            double mx = -1e300, sum = 0;
+            for (int j = 0; j < n_kv; ++j) {
+              double acc = 0;
+              for (int i = 0; i < hd; ++i) acc += q.values[t * n_head * hd + h * hd + i] * static_cast<double>(krow(j, hk * hd + i));
+              sc[static_cast<size_t>(j)] = acc * scale;
+              mx = std::max(mx, sc[static_cast<size_t>(j)]);
+            }
+            for (auto& v : sc) sum += (v = std::exp(v - mx));
+            for (int i = 0; i < hd; ++i) {
+              double acc = 0;
+              for (int j = 0; j < n_kv; ++j) acc += sc[static_cast<size_t>(j)] / sum * vrow(j, hk * hd + i);
+              ref.push_back(acc);
+            }
           }
-        }
-      check_op(strformat("attention kv=%s n_head_kv=%d", dtype_name(kv_type), n_head_kv),
-               [&](Graph& g) {
-                 Node* kc = g.leaf("kc", kv_type, {kw, n_ctx}, kcache.data());
-                 Node* vc = g.leaf("vc", kv_type, {kw, n_ctx}, vcache.data());
-                 Node* kn = g.leaf("kn", DType::f32, {kw, T}, knew_f.data());
-                 Node* vn = g.leaf("vn", DType::f32, {kw, T}, vnew_f.data());
-                 Node* ks = g.kv_store(kn, kc, n_past);
-                 Node* vs = g.kv_store(vn, vc, n_past);
-                 return g.attention(g.leaf("q", DType::f32, {n_head * hd, T}, q.bytes.data()), ks, vs, n_head, n_head_kv,
-                                    hd, n_past, static_cast<float>(scale), nullptr);
-               },
-               ref, kv_type == DType::f32 ? 1e-12 : 1e-8);
+        check_op(strformat("attention kv=%s n_head_kv=%d T=%d", dtype_name(kv_type), n_head_kv, T),
+                 [&](Graph& g) {
+                   Node* kc = g.leaf("kc", kv_type, {kw, n_ctx}, kcache.data());
+                   Node* vc = g.leaf("vc", kv_type, {n_ctx, kw}, vcache.data());
+                   Node* kn = g.leaf("kn", DType::f32, {kw, T}, knew.values.data());
+                   Node* vn = g.leaf("vn", DType::f32, {kw, T}, vnew.values.data());
+                   Node* ks = g.kv_store(kn, kc, n_past);
+                   Node* vs = g.kv_store(vn, vc, n_past, /*transposed=*/true);
+                   return g.attention(g.leaf("q", DType::f32, {n_head * hd, T}, q.bytes.data()), ks, vs, n_head,
+                                      n_head_kv, hd, n_past, static_cast<float>(scale), nullptr);
+                 },
+                 ref, kv_type == DType::f32 ? 1e-12 : 1e-8);
+      }
     }
   }
 }

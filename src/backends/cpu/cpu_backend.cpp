@@ -2,6 +2,9 @@
 // thread pool, all threads walking the node list together with a barrier
 // between nodes.
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
 
 #include "backends/backend.h"
 #include "backends/cpu/ops.h"
@@ -13,7 +16,24 @@ namespace {
 class CpuBackend final : public Backend {
  public:
   explicit CpuBackend(const CpuBackendOptions& o)
-      : pool_(o.n_threads > 0 ? o.n_threads : ThreadPool::default_threads()), tracker_(o.tracker) {}
+      : pool_(o.n_threads > 0 ? o.n_threads : ThreadPool::default_threads()), tracker_(o.tracker) {
+    const char* env = std::getenv("WEBACCEL_PROFILE");
+    profile_ = env && *env && *env != '0';
+  }
+
+  // With WEBACCEL_PROFILE=1, prints wall time per op kind (measured on thread
+  // 0 from barrier to barrier, so it includes waiting for the slowest thread).
+  ~CpuBackend() override {
+    if (!profile_) return;
+    double total = 0;
+    for (double t : op_seconds_) total += t;
+    std::fprintf(stderr, "cpu backend profile (%d threads):\n", pool_.size());
+    for (int i = 0; i < static_cast<int>(Op::count); ++i) {
+      if (op_calls_[i] == 0) continue;
+      std::fprintf(stderr, "  %-10s %8lld calls %10.1f ms %5.1f%%\n", op_name(static_cast<Op>(i)),
+                   static_cast<long long>(op_calls_[i]), op_seconds_[i] * 1e3, total > 0 ? 100.0 * op_seconds_[i] / total : 0.0);
+    }
+  }
 
   std::string name() const override { return "cpu"; }
   bool supports_op(const Node& node) const override { return cpu::op_supported(node); }
@@ -46,9 +66,16 @@ class CpuBackend final : public Backend {
       ctx.workspace_bytes = ws;
       ctx.pool = &pool_;
       ctx.barrier = [](void* p) { static_cast<ThreadPool*>(p)->barrier(); };
+      using clock = std::chrono::steady_clock;
+      const bool timing = profile_ && ith == 0;
       for (const Node* n : work) {
+        const auto t0 = timing ? clock::now() : clock::time_point();
         cpu::compute_op(*n, ctx);
         pool_.barrier();
+        if (timing) {
+          op_seconds_[static_cast<int>(n->op)] += std::chrono::duration<double>(clock::now() - t0).count();
+          ++op_calls_[static_cast<int>(n->op)];
+        }
       }
     });
     return Status::Ok();
@@ -65,6 +92,9 @@ class CpuBackend final : public Backend {
 
   ThreadPool pool_;
   MemoryTracker* tracker_;
+  bool profile_ = false;
+  double op_seconds_[static_cast<int>(Op::count)] = {};
+  int64_t op_calls_[static_cast<int>(Op::count)] = {};
   TrackedBuffer arena_;
   TrackedBuffer workspace_;
 };

@@ -168,58 +168,133 @@ void op_kv_store(const Node& n, const OpContext& c) {
   const Node* x = n.src[0];
   const Node* cache = n.src[1];
   const int64_t pos = n.ip[0];
+  const int64_t width = x->ne[0], T = x->ne[1];
+  const bool f16 = cache->type == DType::f16;
+  if (n.ip[1] == 0) {  // one cache row per position
+    int64_t b, e;
+    split_range(T, c.ith, c.nth, &b, &e);
+    const TypeTraits* t = type_traits(cache->type);
+    for (int64_t i = b; i < e; ++i) t->from_f32(col<float>(x, i), col<uint8_t>(cache, pos + i), width);
+    return;
+  }
+  // transposed: one cache row per dimension; scatter each token's values
   int64_t b, e;
-  split_range(x->ne[1], c.ith, c.nth, &b, &e);
-  const TypeTraits* t = type_traits(cache->type);
-  for (int64_t i = b; i < e; ++i) {
-    t->from_f32(col<float>(x, i), col<uint8_t>(cache, pos + i), x->ne[0]);
+  split_range(width, c.ith, c.nth, &b, &e);
+  for (int64_t d = b; d < e; ++d) {
+    for (int64_t t = 0; t < T; ++t) {
+      const float v = col<float>(x, t)[d];
+      if (f16) {
+        col<uint16_t>(cache, d)[pos + t] = fp32_to_fp16(v);
+      } else {
+        col<float>(cache, d)[pos + t] = v;
+      }
+    }
   }
 }
 
-// Causal grouped-query attention, one (token, head) pair per job. Scores for
-// one query row are computed in full (context is bounded by n_ctx), then
-// softmax, then a weighted sum of V rows; K/V rows may be f32 or f16.
-void op_attention(const Node& n, const OpContext& c) {
+// Scores -> probabilities in place: causal row of `valid` columns, the rest zeroed.
+void softmax_in_place(float* s, int64_t valid, int64_t n) {
+  float mx = -INFINITY;
+  for (int64_t j = 0; j < valid; ++j) mx = std::max(mx, s[j]);
+  double sum = 0.0;
+  for (int64_t j = 0; j < valid; ++j) {
+    s[j] = std::exp(s[j] - mx);
+    sum += s[j];
+  }
+  const float inv = static_cast<float>(1.0 / sum);
+  for (int64_t j = 0; j < valid; ++j) s[j] *= inv;
+  for (int64_t j = valid; j < n; ++j) s[j] = 0.0f;
+}
+
+constexpr int64_t kAttnBlock = 64;  // query tokens per prefill job
+
+// Decode (one query token): per head, n_kv dot products for the scores, then
+// head_dim dot products against the transposed V rows.
+void attention_decode(const Node& n, const OpContext& c) {
   const Node* q = n.src[0];
   const Node* kc = n.src[1];
-  const Node* vc = n.src[2];
-  const int n_head = n.ip[0], n_head_kv = n.ip[1], head_dim = n.ip[2], n_past = n.ip[3];
-  const float scale_factor = n.fp[0];
+  const Node* vt = n.src[2];
+  const int n_head = n.ip[0], n_head_kv = n.ip[1], hd = n.ip[2], n_past = n.ip[3];
   const int group = n_head / n_head_kv;
-  const int64_t n_tokens = q->ne[1];
-  const int64_t n_kv_max = n_past + n_tokens;
-  float* scores = static_cast<float*>(c.workspace) + static_cast<size_t>(c.ith) * static_cast<size_t>(n_kv_max);
+  const int64_t n_kv = n_past + 1;
   const bool f16 = kc->type == DType::f16;
+  float* p = static_cast<float*>(c.workspace) + static_cast<size_t>(c.ith) * static_cast<size_t>(kAttnBlock * n_kv);
   int64_t b, e;
-  split_range(n_tokens * n_head, c.ith, c.nth, &b, &e);
+  split_range(n_head, c.ith, c.nth, &b, &e);
+  for (int64_t h = b; h < e; ++h) {
+    const int64_t hk = h / group;
+    const float* qv = col<float>(q, 0) + h * hd;
+    for (int64_t j = 0; j < n_kv; ++j) {
+      p[j] = n.fp[0] * (f16 ? dot_f16_f32(col<uint16_t>(kc, j) + hk * hd, qv, hd) : dot_f32(col<float>(kc, j) + hk * hd, qv, hd));
+    }
+    softmax_in_place(p, n_kv, n_kv);
+    float* out = col<float>(&n, 0) + h * hd;
+    for (int64_t i = 0; i < hd; ++i) {
+      out[i] = f16 ? dot_f16_f32(col<uint16_t>(vt, hk * hd + i), p, n_kv) : dot_f32(col<float>(vt, hk * hd + i), p, n_kv);
+    }
+  }
+}
+
+// Prefill: per (head, block of query tokens), S = Q K^T and O = P V^T are
+// matmuls on the weight kernels (K rows and V^T rows play the weights), with
+// a causal softmax between them. A block needs keys up to its last token.
+void attention_prefill(const Node& n, const OpContext& c) {
+  const Node* q = n.src[0];
+  const Node* kc = n.src[1];
+  const Node* vt = n.src[2];
+  const int n_head = n.ip[0], n_head_kv = n.ip[1], hd = n.ip[2], n_past = n.ip[3];
+  const int group = n_head / n_head_kv;
+  const int64_t T = q->ne[1];
+  const int64_t n_kv_max = n_past + T;
+  const int64_t n_blocks = (T + kAttnBlock - 1) / kAttnBlock;
+  const size_t elt = kc->type == DType::f16 ? 2 : 4;
+  float* scores = static_cast<float*>(c.workspace) + static_cast<size_t>(c.ith) * static_cast<size_t>(kAttnBlock * n_kv_max);
+  int64_t b, e;
+  split_range(n_head * n_blocks, c.ith, c.nth, &b, &e);
   for (int64_t job = b; job < e; ++job) {
-    const int64_t t = job / n_head;
-    const int h = static_cast<int>(job % n_head);
-    const int hk = h / group;
-    const float* qv = col<float>(q, t) + h * head_dim;
-    const int64_t n_kv = n_past + t + 1;  // causal: keys 0..n_past+t
-    float mx = -INFINITY;
-    for (int64_t j = 0; j < n_kv; ++j) {
-      const float s = f16 ? dot_f16_f32(col<uint16_t>(kc, j) + hk * head_dim, qv, head_dim)
-                          : dot_f32(col<float>(kc, j) + hk * head_dim, qv, head_dim);
-      scores[j] = s * scale_factor;
-      mx = std::max(mx, scores[j]);
+    const int64_t h = job / n_blocks, blk = job % n_blocks;
+    const int64_t hk = h / group;
+    const int64_t t0 = blk * kAttnBlock, m = std::min(kAttnBlock, T - t0);
+    const int64_t n_kv = n_past + t0 + m;  // keys visible to the block's last token
+    MatmulProblem s;
+    s.wtype = kc->type;
+    s.w = static_cast<const uint8_t*>(kc->data) + static_cast<size_t>(hk * hd) * elt;
+    s.w_row_stride = kc->nb[1];
+    s.x = col<float>(q, t0) + h * hd;
+    s.x_row_stride = static_cast<int64_t>(q->nb[1] / sizeof(float));
+    s.y = scores;
+    s.y_row_stride = n_kv;
+    s.m = m;
+    s.n = n_kv;
+    s.k = hd;
+    matmul_prepare(s, nullptr, 0, 1);  // f32/f16 "weights" need no workspace
+    matmul_compute(s, nullptr, 0, 1);
+    for (int64_t t = 0; t < m; ++t) {
+      float* row = scores + t * n_kv;
+      for (int64_t j = 0; j < n_kv; ++j) row[j] *= n.fp[0];
+      softmax_in_place(row, n_past + t0 + t + 1, n_kv);
     }
-    double sum = 0.0;
-    for (int64_t j = 0; j < n_kv; ++j) {
-      scores[j] = std::exp(scores[j] - mx);
-      sum += scores[j];
-    }
-    const float inv = static_cast<float>(1.0 / sum);
-    float* out = col<float>(&n, t) + h * head_dim;
-    std::fill(out, out + head_dim, 0.0f);
-    for (int64_t j = 0; j < n_kv; ++j) {
-      if (f16) {
-        axpy_f16_f32(out, scores[j] * inv, col<uint16_t>(vc, j) + hk * head_dim, head_dim);
-      } else {
-        axpy_f32(out, scores[j] * inv, col<float>(vc, j) + hk * head_dim, head_dim);
-      }
-    }
+    MatmulProblem o;
+    o.wtype = vt->type;
+    o.w = static_cast<const uint8_t*>(vt->data) + static_cast<size_t>(hk * hd) * vt->nb[1];
+    o.w_row_stride = vt->nb[1];
+    o.x = scores;
+    o.x_row_stride = n_kv;
+    o.y = col<float>(&n, t0) + h * hd;
+    o.y_row_stride = static_cast<int64_t>(n.nb[1] / sizeof(float));
+    o.m = m;
+    o.n = hd;
+    o.k = n_kv;
+    matmul_prepare(o, nullptr, 0, 1);
+    matmul_compute(o, nullptr, 0, 1);
+  }
+}
+
+void op_attention(const Node& n, const OpContext& c) {
+  if (n.src[0]->ne[1] == 1) {
+    attention_decode(n, c);
+  } else {
+    attention_prefill(n, c);
   }
 }
 
@@ -243,7 +318,9 @@ bool op_supported(const Node& n) {
 size_t op_workspace_bytes(const Node& n, int n_threads) {
   switch (n.op) {
     case Op::mul_mat: return matmul_workspace_bytes(n.src[0]->type, n.src[1]->ne[1], n.src[0]->ne[0]);
-    case Op::attention: return sizeof(float) * static_cast<size_t>(n_threads) * static_cast<size_t>(n.ip[3] + n.ne[1]);
+    case Op::attention:  // per thread: one block of scores over every visible key
+      return sizeof(float) * static_cast<size_t>(n_threads) * static_cast<size_t>(kAttnBlock) *
+             static_cast<size_t>(n.ip[3] + n.ne[1]);
     default: return 0;
   }
 }

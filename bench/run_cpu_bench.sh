@@ -52,7 +52,7 @@ PEER_VERSION=$(head -2 "$CACHE/peers/llama.cpp/VERSION" | paste -sd' ' | sed 's/
 if [ ${#MODELS[@]} -eq 0 ]; then
   mkdir -p "$CACHE/models"
   for type in q4_0 q8_0; do
-    f="$CACHE/models/synth-llama-1b-$type.gguf"
+    f="$CACHE/models/synth-1b-$type.gguf"
     if [ ! -f "$f" ]; then
       log "generating $f"
       "$WEBACCEL" synth --arch llama --preset 1b --type "$type" "$f.tmp" >&2

@@ -17,6 +17,12 @@ check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; 
 val() { grep "^$2" "$1" | head -1 | sed -E 's/^[^:]*: *([-0-9.e+]+).*/\1/'; }
 
 python3 "$ROOT/tools/corpus/storygen.py" --seed 777 --count 12 >"$T/text.txt"
+python3 "$ROOT/tools/corpus/storygen.py" --seed 777 --count 12 >"$T/text2.txt"
+check "storygen is deterministic" cmp -s "$T/text.txt" "$T/text2.txt"
+python3 "$ROOT/tools/corpus/storygen.py" --seed 777 --count 1 --start 11 >"$T/one.txt"
+check "storygen: a story does not depend on the others" test "$(tail -c "$(wc -c <"$T/one.txt")" "$T/text.txt")" = "$(cat "$T/one.txt")"
+python3 "$ROOT/tools/corpus/storygen.py" --seed 1 --count 100 --train "$T/tr.txt" --heldout "$T/ho.txt"
+check "storygen: every 50th story is held out" test "$(grep -c '^$' "$T/ho.txt")" -eq 2
 
 "$W" perplexity -m "$M" -f "$T/text.txt" --ctx 128 --chunks 4 >"$T/ppl.txt" 2>"$T/ppl.err"
 check "perplexity runs" grep -q "^Final estimate: PPL = " "$T/ppl.txt"

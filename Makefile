@@ -8,7 +8,7 @@ WEBACCEL := $(NATIVE)/bin/webaccel
 DEFAULT_MODEL := models/default.gguf
 PRESET ?= native-release
 
-.PHONY: all deps build run test test-native test-debug bench clean
+.PHONY: all deps build run test test-native test-debug bench corpus clean
 
 all: build
 
@@ -34,6 +34,7 @@ test-native:
 	@cmake --build --preset $(PRESET) -j $(JOBS)
 	@ctest --test-dir build/native --output-on-failure -j $(JOBS)
 	@tests/cli/run_cli_tests.sh $(WEBACCEL)
+	@tests/cli/run_quality_tests.sh $(WEBACCEL)
 
 # Sanitizer build: the unit tests and the malformed-input tests under ASan+UBSan.
 test-debug:
@@ -44,6 +45,10 @@ test-debug:
 
 bench: build
 	@bench/run_cpu_bench.sh
+
+# The story corpus the trained models learned from (MODELS.md), into .cache/corpus/.
+corpus:
+	@scripts/make_corpus.sh
 
 clean:
 	rm -rf build

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstring>
 #include <limits>
@@ -527,7 +528,11 @@ Status GgufWriter::write(const std::string& path) const {
   }
   while (header.size() % alignment_ != 0) header.push_back(0);
 
-  const std::string tmp = path + ".tmp";
+  // A temporary name unique to this process and call, renamed into place at
+  // the end: readers never see a partial file, and two writers of the same
+  // output (parallel jobs) never interleave their bytes.
+  static std::atomic<unsigned> counter{0};
+  const std::string tmp = strformat("%s.tmp.%d.%u", path.c_str(), static_cast<int>(getpid()), counter.fetch_add(1));
   FILE* f = std::fopen(tmp.c_str(), "wb");
   if (!f) return io_error(strformat("cannot create '%s': %s", tmp.c_str(), std::strerror(errno)));
   auto fail = [&](Status s) {

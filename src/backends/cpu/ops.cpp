@@ -116,7 +116,10 @@ void op_rope(const Node& n, const OpContext& c) {
   const float* freq_div = n.src[2] ? static_cast<const float*>(n.src[2]->data) : nullptr;
   std::vector<float> inv_freq(static_cast<size_t>(n_rot / 2));
   for (int i = 0; i < n_rot / 2; ++i) {
-    float f = std::pow(base, -2.0f * static_cast<float>(i) / static_cast<float>(n_rot));
+    // 1 / base^(2i/n_rot), the form of the reference implementations (llama2.c,
+    // Hugging Face): base^(-2i/n_rot) rounds differently, and at large
+    // positions one ulp of frequency is a visible error in the angle.
+    float f = 1.0f / std::pow(base, 2.0f * static_cast<float>(i) / static_cast<float>(n_rot));
     if (freq_div) f /= freq_div[i];
     inv_freq[static_cast<size_t>(i)] = f;
   }

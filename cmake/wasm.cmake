@@ -39,6 +39,10 @@ if(WEBACCEL_WASM_THREADS)
   # The pool is started before the module resolves, so the engine's threads
   # (pthread_create cannot wait for a new worker while the caller blocks) come
   # from it; the JS side passes Module.waPoolSize = the thread count it wants.
-  list(APPEND WA_WASM_LINK -pthread "-sPTHREAD_POOL_SIZE=Module['waPoolSize']||1" -sPTHREAD_POOL_SIZE_STRICT=0)
+  # -Wno-pthreads-mem-growth: growth makes emscripten's own JS heap access
+  # check the buffer each time; our JS builds views from wasmMemory.buffer
+  # per access, and none of the hot loops are in JS.
+  list(APPEND WA_WASM_LINK -pthread "-sPTHREAD_POOL_SIZE=Module['waPoolSize']||1" -sPTHREAD_POOL_SIZE_STRICT=0
+       -Wno-pthreads-mem-growth)
 endif()
 target_link_options(webaccel_wasm PRIVATE ${WA_WASM_LINK})

@@ -11,7 +11,7 @@ PRESET ?= native-release
 WA_SHARED ?= $(abspath ../shared)
 WASM_DIST := js/dist/wasm
 
-.PHONY: all deps build run test test-native test-debug test-js wasm bench clean
+.PHONY: all deps build run test test-native test-debug test-js wasm bench corpus clean
 
 all: build
 
@@ -56,6 +56,7 @@ test-native:
 	@cmake --build --preset $(PRESET) -j $(JOBS)
 	@ctest --test-dir build/native --output-on-failure -j $(JOBS)
 	@tests/cli/run_cli_tests.sh $(WEBACCEL)
+	@tests/cli/run_quality_tests.sh $(WEBACCEL)
 
 # Sanitizer build: the unit tests and the malformed-input tests under ASan+UBSan.
 test-debug:
@@ -66,6 +67,10 @@ test-debug:
 
 bench: build
 	@bench/run_cpu_bench.sh
+
+# The story corpus the trained models learned from (MODELS.md), into .cache/corpus/.
+corpus:
+	@scripts/make_corpus.sh
 
 clean:
 	rm -rf build

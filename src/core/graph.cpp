@@ -109,14 +109,13 @@ Node* Graph::kv_store(Node* x, Node* cache, int pos, bool transposed) {
 }
 
 Node* Graph::attention(Node* q, Node* k_cache, Node* v_cache, int n_head, int n_head_kv, int head_dim, int n_past,
-                       float scale_factor, Node* after) {
+                       float scale_factor) {
   Node* n = add_node(Op::attention, DType::f32, {q->ne[0], q->ne[1]}, {q, k_cache, v_cache});
   n->ip[0] = n_head;
   n->ip[1] = n_head_kv;
   n->ip[2] = head_dim;
   n->ip[3] = n_past;
   n->fp[0] = scale_factor;
-  (void)after;  // ordering is by position in the node list; `after` documents the dependency
   return n;
 }
 

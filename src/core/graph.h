@@ -101,7 +101,7 @@ class Graph {
   // [n_head_kv * head_dim, n_ctx]; v_cache transposed, [n_ctx, n_head_kv * head_dim];
   // both hold n_past + T valid positions. Causal. Output [n_head * head_dim, T].
   Node* attention(Node* q, Node* k_cache, Node* v_cache, int n_head, int n_head_kv, int head_dim, int n_past,
-                  float scale, Node* after);
+                  float scale);
   // Selects columns [first, first + count) of a 2-D activation (a view, no copy).
   Node* view_cols(Node* a, int64_t first, int64_t count);
 

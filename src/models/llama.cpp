@@ -103,7 +103,7 @@ class LlamaModel final : public Model {
       Node* vc = kv.v_leaf(g, il);
       Node* k_stored = g.kv_store(k, kc, s.n_past);
       Node* v_stored = g.kv_store(v, vc, s.n_past, /*transposed=*/true);
-      Node* attn = g.attention(q, k_stored, v_stored, hp.n_head, hp.n_head_kv, hd, s.n_past, kq_scale, nullptr);
+      Node* attn = g.attention(q, k_stored, v_stored, hp.n_head, hp.n_head_kv, hd, s.n_past, kq_scale);
       x = g.add(x, g.mul_mat(L.wo.leaf(g), attn));
 
       Node* f = g.rms_norm(x, L.ffn_norm.leaf(g), hp.rms_eps);

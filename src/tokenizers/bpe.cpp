@@ -5,8 +5,8 @@
 // the vocabulary and merges are spelled in) and merged pairwise, lowest merge
 // rank first (ties: leftmost), until no ranked pair is left. Every byte has a
 // token, so any input, valid UTF-8 or not, encodes and decodes losslessly.
-#include <queue>
 
+#include "tokenizers/merge.h"
 #include "tokenizers/pretokenizers.h"
 #include "tokenizers/tokenizer_impl.h"
 #include "tokenizers/unicode.h"
@@ -108,61 +108,21 @@ class BpeTokenizer final : public Tokenizer {
         return;
       }
     }
-    struct Sym {
-      size_t start;
-      uint32_t len;
-      int32_t prev, next;
-    };
-    std::vector<Sym> syms;
-    syms.reserve(mapped.size());
-    for (size_t pos = 0; pos < mapped.size();) {
-      const uint32_t len = unicode::decode_utf8(mapped, pos).len;
-      const auto idx = static_cast<int32_t>(syms.size());
-      syms.push_back({pos, len, idx - 1, idx + 1});
-      pos += len;
-    }
-    if (syms.empty()) return;
-    syms.back().next = -1;
-
-    struct Pair {
-      int32_t rank;
-      int32_t left, right;
-      uint32_t len;  // combined length when queued; stale if either side changed
-    };
-    auto lower_priority = [](const Pair& a, const Pair& b) {
-      return a.rank > b.rank || (a.rank == b.rank && a.left > b.left);
-    };
-    std::priority_queue<Pair, std::vector<Pair>, decltype(lower_priority)> queue(lower_priority);
+    // Merge characters, lowest merge rank first.
     const std::string_view m(mapped);
-    auto try_add = [&](int32_t left, int32_t right) {
-      if (left < 0 || right < 0) return;
-      const Sym& l = syms[static_cast<size_t>(left)];
-      const Sym& r = syms[static_cast<size_t>(right)];
-      key.assign(m.substr(l.start, l.len));
+    std::vector<MergeSymbol> syms = split_symbols(m);
+    if (syms.empty()) return;
+    merge_symbols(m, syms, [&](std::string_view l, std::string_view r) -> std::optional<double> {
+      key.assign(l);
       key += ' ';
-      key += m.substr(r.start, r.len);
+      key += r;
       auto it = ranks_.find(key);
-      if (it == ranks_.end()) return;
-      queue.push({it->second, left, right, l.len + r.len});
-    };
-    for (size_t i = 1; i < syms.size(); ++i) try_add(static_cast<int32_t>(i - 1), static_cast<int32_t>(i));
-
-    while (!queue.empty()) {
-      const Pair p = queue.top();
-      queue.pop();
-      Sym& l = syms[static_cast<size_t>(p.left)];
-      Sym& r = syms[static_cast<size_t>(p.right)];
-      if (l.len == 0 || r.len == 0 || l.next != p.right || l.len + r.len != p.len) continue;
-      l.len += r.len;
-      r.len = 0;
-      l.next = r.next;
-      if (r.next >= 0) syms[static_cast<size_t>(r.next)].prev = p.left;
-      try_add(l.prev, p.left);
-      try_add(p.left, l.next);
-    }
+      if (it == ranks_.end()) return std::nullopt;
+      return -static_cast<double>(it->second);
+    });
 
     for (int32_t i = 0; i >= 0; i = syms[static_cast<size_t>(i)].next) {
-      const Sym& sym = syms[static_cast<size_t>(i)];
+      const MergeSymbol& sym = syms[static_cast<size_t>(i)];
       auto it = token_ids_.find(m.substr(sym.start, sym.len));
       if (it != token_ids_.end()) {
         out.push_back(it->second);

@@ -7,8 +7,8 @@
 // that end up outside the vocabulary fall back to <0xNN> byte tokens.
 #include <cmath>
 #include <cstdio>
-#include <queue>
 
+#include "tokenizers/merge.h"
 #include "tokenizers/tokenizer_impl.h"
 #include "tokenizers/unicode.h"
 
@@ -88,58 +88,17 @@ class SpmTokenizer final : public Tokenizer {
       else s.push_back(c);
     }
 
-    // Symbols form a linked list over `s`; a merged-away symbol has len 0.
-    struct Sym {
-      size_t start;
-      uint32_t len;
-      int32_t prev, next;
-    };
-    std::vector<Sym> syms;
-    syms.reserve(s.size());
-    for (size_t pos = 0; pos < s.size();) {
-      const uint32_t len = unicode::decode_utf8(s, pos).len;  // invalid bytes: one symbol each
-      const auto idx = static_cast<int32_t>(syms.size());
-      syms.push_back({pos, len, idx - 1, idx + 1});
-      pos += len;
-    }
+    // Merge characters into pieces, highest-scoring merged piece first.
+    std::vector<MergeSymbol> syms = split_symbols(s);
     if (syms.empty()) return;
-    syms.back().next = -1;
-
-    struct Bigram {
-      float score;
-      int32_t left, right;
-      uint32_t len;  // combined length when queued; stale if either side changed
-    };
-    auto lower_priority = [](const Bigram& a, const Bigram& b) {
-      return a.score < b.score || (a.score == b.score && a.left > b.left);
-    };
-    std::priority_queue<Bigram, std::vector<Bigram>, decltype(lower_priority)> queue(lower_priority);
-    auto try_add = [&](int32_t left, int32_t right) {
-      if (left < 0 || right < 0) return;
-      const Sym& l = syms[static_cast<size_t>(left)];
-      const uint32_t len = l.len + syms[static_cast<size_t>(right)].len;
-      const int32_t id = mergeable_id(std::string_view(s).substr(l.start, len));
-      if (id < 0) return;
-      queue.push({vocab_.scores[static_cast<size_t>(id)], left, right, len});
-    };
-    for (size_t i = 1; i < syms.size(); ++i) try_add(static_cast<int32_t>(i - 1), static_cast<int32_t>(i));
-
-    while (!queue.empty()) {
-      const Bigram b = queue.top();
-      queue.pop();
-      Sym& l = syms[static_cast<size_t>(b.left)];
-      Sym& r = syms[static_cast<size_t>(b.right)];
-      if (l.len == 0 || r.len == 0 || l.next != b.right || l.len + r.len != b.len) continue;
-      l.len += r.len;
-      r.len = 0;
-      l.next = r.next;
-      if (r.next >= 0) syms[static_cast<size_t>(r.next)].prev = b.left;
-      try_add(l.prev, b.left);
-      try_add(b.left, l.next);
-    }
+    merge_symbols(s, syms, [&](std::string_view l, std::string_view r) -> std::optional<double> {
+      const int32_t id = mergeable_id(std::string_view(l.data(), l.size() + r.size()));  // l and r are adjacent in s
+      if (id < 0) return std::nullopt;
+      return vocab_.scores[static_cast<size_t>(id)];
+    });
 
     for (int32_t i = 0; i >= 0; i = syms[static_cast<size_t>(i)].next) {
-      const Sym& sym = syms[static_cast<size_t>(i)];
+      const MergeSymbol& sym = syms[static_cast<size_t>(i)];
       const std::string_view piece = std::string_view(s).substr(sym.start, sym.len);
       const int32_t id = mergeable_id(piece);
       if (id >= 0) {

@@ -321,7 +321,7 @@ TEST(BackendOps, KvStoreAndGroupedQueryAttention) {
                    Node* ks = g.kv_store(kn, kc, n_past);
                    Node* vs = g.kv_store(vn, vc, n_past, /*transposed=*/true);
                    return g.attention(g.leaf("q", DType::f32, {n_head * hd, T}, q.bytes.data()), ks, vs, n_head,
-                                      n_head_kv, hd, n_past, static_cast<float>(scale), nullptr);
+                                      n_head_kv, hd, n_past, static_cast<float>(scale));
                  },
                  ref, kv_type == DType::f32 ? 1e-12 : 1e-8);
       }

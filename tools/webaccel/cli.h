@@ -43,5 +43,7 @@ int cmd_tokenize(int argc, char** argv);
 int cmd_info(int argc, char** argv);
 int cmd_bench(int argc, char** argv);
 int cmd_synth(int argc, char** argv);
+int cmd_perplexity(int argc, char** argv);
+int cmd_kld(int argc, char** argv);
 
 }  // namespace wa::cli

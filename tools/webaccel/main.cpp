@@ -20,6 +20,10 @@ commands:
   convert   IN OUT.gguf [--type f32|f16|q8_0|q4_0] [--vocab VOCAB.gguf]
             llama2.c .bin or GGUF -> GGUF (--vocab: take the tokenizer from another GGUF)
   bench     -m MODEL [-p 512] [-n 128] [-r 5] [-t THREADS] [-o md|json]
+  perplexity -m MODEL -f TEXTFILE [--ctx N] [--chunks N]
+            perplexity as llama.cpp computes it (chunks of --ctx, BOS first, second half scored)
+  kld       -m MODEL --base BASE_MODEL -f TEXTFILE [--ctx N] [--chunks N]
+            KL divergence and top-1 agreement of MODEL against BASE_MODEL, same chunks
   synth     --arch llama --preset tiny|1b|7b --type TYPE OUT.gguf [--seed S]
             deterministic random-weight model (synthetic, for benchmarks)
 )";
@@ -40,6 +44,8 @@ int main(int argc, char** argv) {
   if (cmd == "convert") return cmd_convert(argc, argv);
   if (cmd == "bench") return cmd_bench(argc, argv);
   if (cmd == "synth") return cmd_synth(argc, argv);
+  if (cmd == "perplexity") return cmd_perplexity(argc, argv);
+  if (cmd == "kld") return cmd_kld(argc, argv);
   std::fprintf(stderr, "webaccel: error: unknown command '%s'\n\n%s", cmd.c_str(), kUsage);
   return 2;
 }

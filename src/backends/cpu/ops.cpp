@@ -315,6 +315,21 @@ bool op_supported(const Node& n) {
   return false;
 }
 
+bool op_is_small(const Node& n) {
+  constexpr int64_t kSmallWork = 32 * 1024;  // elements touched (or multiply-adds for attention)
+  switch (n.op) {
+    case Op::get_rows: case Op::rms_norm: case Op::add: case Op::mul: case Op::scale: case Op::silu:
+    case Op::swiglu: case Op::rope: case Op::softmax:
+      return n.n_elements() <= kSmallWork;
+    case Op::kv_store:
+      return n.src[0]->n_elements() <= kSmallWork;
+    case Op::attention:  // n_head * T * n_kv * head_dim
+      return static_cast<int64_t>(n.ip[0]) * n.ne[1] * (n.ip[3] + n.ne[1]) * n.ip[2] <= kSmallWork;
+    default:
+      return false;  // mul_mat synchronises internally; never small
+  }
+}
+
 size_t op_workspace_bytes(const Node& n, int n_threads) {
   switch (n.op) {
     case Op::mul_mat: return matmul_workspace_bytes(n.src[0]->type, n.src[1]->ne[1], n.src[0]->ne[0]);

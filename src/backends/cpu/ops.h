@@ -24,6 +24,9 @@ struct OpContext {
 };
 
 bool op_supported(const Node& node);
+// Whether a node's work is so small (a few microseconds) that splitting it
+// across threads costs more in synchronisation than it saves.
+bool op_is_small(const Node& node);
 size_t op_workspace_bytes(const Node& node, int n_threads);
 void compute_op(const Node& node, const OpContext& ctx);
 

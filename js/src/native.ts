@@ -147,7 +147,9 @@ export class Native {
   putString(s: string): [number, number] {
     const bytes = encoder.encode(s);
     const p = this.alloc(bytes.length + 1);
-    this.u8(p, bytes.length).set(bytes);
+    const view = this.u8(p, bytes.length + 1);
+    view.set(bytes);
+    view[bytes.length] = 0; // also usable as a C string
     return [p, bytes.length];
   }
   putInts(ids: ArrayLike<number>): number {

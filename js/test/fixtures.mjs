@@ -63,3 +63,4 @@ export function nmse(a, ref) {
   }
   return num / Math.max(den, 1e-30);
 }
+export const tinyF16Gguf = () => make('synth_tiny_f16.gguf', ['synth', '--arch', 'llama', '--preset', 'tiny', '--type', 'f16']);

@@ -7,8 +7,11 @@ NATIVE := build/native
 WEBACCEL := $(NATIVE)/bin/webaccel
 DEFAULT_MODEL := models/default.gguf
 PRESET ?= native-release
+# The shared test material (models, vocabularies), beside the checkout by default.
+WA_SHARED ?= $(abspath ../shared)
+WASM_DIST := js/dist/wasm
 
-.PHONY: all deps build run test test-native test-debug bench corpus clean
+.PHONY: all deps build run test test-native test-debug test-js wasm bench corpus clean
 
 all: build
 
@@ -28,6 +31,25 @@ test:
 	@scripts/install-deps.sh $(TEST_DEPS)
 	@$(MAKE) --no-print-directory test-native PRESET=native-ci
 	@$(MAKE) --no-print-directory test-debug
+	@$(MAKE) --no-print-directory test-js PRESET=native-ci
+
+# The wasm module in two builds (single-threaded; pthreads) and the TypeScript
+# package, into js/dist. emscripten's JS tools need Debian's Node modules.
+wasm:
+	@scripts/install-deps.sh emscripten
+	@export NODE_PATH=/usr/share/nodejs; for p in wasm wasm-mt; do \
+	  cmake --preset $$p >/dev/null && cmake --build --preset $$p -j $(JOBS) || exit 1; done
+	@cd js && { test -x node_modules/.bin/tsc || npm ci --no-audit --no-fund; } && node_modules/.bin/tsc -p tsconfig.json
+	@mkdir -p $(WASM_DIST) && cp build/wasm-st/dist/webaccel-st.* build/wasm-mt/dist/webaccel-mt.* $(WASM_DIST)/
+	@# The emscripten glue is CommonJS inside an ES-module package (see cmake/wasm.cmake).
+	@echo '{"type": "commonjs"}' > $(WASM_DIST)/package.json
+
+# The JS API on the wasm backend under Node (node:test). The native CLI makes
+# the fixtures (stories260K converted to GGUF) and the reference logits.
+test-js: wasm
+	@cmake --preset $(PRESET) >/dev/null
+	@cmake --build --preset $(PRESET) -j $(JOBS) --target webaccel_cli
+	@cd js && WEBACCEL_CLI=$(abspath $(WEBACCEL)) WA_SHARED=$(WA_SHARED) node --test test/*.test.mjs
 
 test-native:
 	@cmake --preset $(PRESET) >/dev/null

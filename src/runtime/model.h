@@ -78,6 +78,9 @@ struct LoadOptions {
 };
 
 Result<LoadedModel> load_model(const std::string& path, const LoadOptions& options);
+// The same from a file already opened (e.g. GgufFile::from_memory over bytes
+// the wasm build received from JS); `name` prefixes error messages.
+Result<LoadedModel> load_model(std::unique_ptr<GgufFile> file, const std::string& name, const LoadOptions& options);
 
 // Architecture registry: src/models/<arch>.cpp registers a factory.
 using ModelFactory = Result<std::unique_ptr<Model>> (*)(const GgufFile& file, MemoryTracker* tracker);

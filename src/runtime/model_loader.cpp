@@ -9,9 +9,15 @@ LoadedModel::LoadedModel(LoadedModel&&) noexcept = default;
 LoadedModel& LoadedModel::operator=(LoadedModel&&) noexcept = default;
 
 Result<LoadedModel> load_model(const std::string& path, const LoadOptions& options) {
+  WA_ASSIGN_OR_RETURN(std::unique_ptr<GgufFile> file, GgufFile::open(path));
+  return load_model(std::move(file), path, options);
+}
+
+Result<LoadedModel> load_model(std::unique_ptr<GgufFile> file, const std::string& path, const LoadOptions& options) {
+  if (!file) return invalid_argument("load_model: no file");
   LoadedModel lm;
   lm.tracker = options.tracker;
-  WA_ASSIGN_OR_RETURN(lm.file, GgufFile::open(path));
+  lm.file = std::move(file);
   auto model = create_model(*lm.file, options.tracker);
   if (!model.ok()) return model.status().with_context(path);
   lm.model = std::move(model).value();

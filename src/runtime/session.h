@@ -46,7 +46,7 @@ class Session {
   Backend& backend_;
   KvCache kv_;
   int n_batch_;
-  MemoryTracker* tracker_;
+  [[maybe_unused]] MemoryTracker* tracker_;  // kept for the loader of later issues; unused today (clang warns)
   int n_past_ = 0;
   std::vector<float> logits_;
   int n_logit_rows_ = 0;

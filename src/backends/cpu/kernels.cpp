@@ -68,6 +68,11 @@ const IsaKernels* table_for(Isa isa) {
     case Isa::avx512:
       return x86_features().avx512 ? &detail::kAvx512Kernels : nullptr;
 #endif
+#if defined(WA_HAVE_WASM_SIMD128)
+    // The module only instantiates where SIMD128 exists, so no probe is needed.
+    case Isa::wasm_simd128:
+      return &detail::kWasmSimd128Kernels;
+#endif
     default:
       return nullptr;
   }
@@ -111,6 +116,9 @@ Isa detect_isa() {
 #if defined(WA_X86_CPUID)
   if (x86_features().avx512) return Isa::avx512;
   if (x86_features().avx2) return Isa::avx2;
+#endif
+#if defined(WA_HAVE_WASM_SIMD128)
+  return Isa::wasm_simd128;
 #endif
   return Isa::scalar;
 }

@@ -30,6 +30,9 @@ extern const IsaKernels kScalarKernels;
 extern const IsaKernels kAvx2Kernels;
 extern const IsaKernels kAvx512Kernels;
 #endif
+#if defined(WA_HAVE_WASM_SIMD128)
+extern const IsaKernels kWasmSimd128Kernels;
+#endif
 
 // ---------------------------------------------------------------------------
 // Workspace for q4_0 / q8_0 weights: X quantized to 8-bit blocks of 32.

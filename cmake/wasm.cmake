@@ -1,0 +1,48 @@
+# The wasm build of the C API for the JS package (js/): one ES5-style
+# MODULARIZE factory per variant, loaded by js/src/native.ts. Included from
+# the top-level CMakeLists.txt under EMSCRIPTEN only.
+#
+# Two variants, chosen at run time by the JS side: single-threaded (runs
+# anywhere) and -pthread (needs SharedArrayBuffer: cross-origin isolation in
+# browsers). -pthread changes how every object is compiled, so each variant
+# is its own build tree (presets wasm and wasm-mt).
+#
+# Not EXPORT_ES6: this emscripten's (3.1.6) ES6 output calls require() and
+# __dirname in Node, which ES modules lack, and its pthread worker imports the
+# ES6 glue the same way. The classic factory runs in Node (require), in
+# workers (importScripts / eval) and on pages.
+option(WEBACCEL_WASM_THREADS "Build the wasm module with pthreads" OFF)
+
+if(WEBACCEL_WASM_THREADS)
+  set(WA_WASM_NAME webaccel-mt)
+  target_compile_options(webaccel PUBLIC -pthread)
+else()
+  set(WA_WASM_NAME webaccel-st)
+endif()
+
+add_executable(webaccel_wasm src/api/wasm/entry.cpp)
+set_target_properties(webaccel_wasm PROPERTIES OUTPUT_NAME ${WA_WASM_NAME} SUFFIX ".js"
+  RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/dist)
+target_compile_options(webaccel_wasm PRIVATE ${WA_WARNINGS})
+# --whole-archive: the C API's EMSCRIPTEN_KEEPALIVE functions live in the
+# static library and nothing in the entry file references them.
+target_link_libraries(webaccel_wasm PRIVATE -Wl,--whole-archive webaccel -Wl,--no-whole-archive)
+set(WA_WASM_LINK
+  -sMODULARIZE=1 -sEXPORT_NAME=createWebAccelModule
+  -sENVIRONMENT=web,worker,node
+  -sALLOW_MEMORY_GROWTH=1 -sINITIAL_MEMORY=33554432 -sMAXIMUM_MEMORY=4294967296
+  -sEXIT_RUNTIME=0 -sINVOKE_RUN=0 -sFILESYSTEM=0
+  "-sEXPORTED_RUNTIME_METHODS=['UTF8ToString']"
+  -sEXPORTED_FUNCTIONS=_main
+)
+if(WEBACCEL_WASM_THREADS)
+  # The pool is started before the module resolves, so the engine's threads
+  # (pthread_create cannot wait for a new worker while the caller blocks) come
+  # from it; the JS side passes Module.waPoolSize = the thread count it wants.
+  # -Wno-pthreads-mem-growth: growth makes emscripten's own JS heap access
+  # check the buffer each time; our JS builds views from wasmMemory.buffer
+  # per access, and none of the hot loops are in JS.
+  list(APPEND WA_WASM_LINK -pthread "-sPTHREAD_POOL_SIZE=Module['waPoolSize']||1" -sPTHREAD_POOL_SIZE_STRICT=0
+       -Wno-pthreads-mem-growth)
+endif()
+target_link_options(webaccel_wasm PRIVATE ${WA_WASM_LINK})

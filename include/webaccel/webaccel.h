@@ -1,0 +1,201 @@
+/* webaccel public C API.
+ *
+ * One ABI for every embedding: native programs, and the wasm build that the
+ * JS/TS package (js/) drives. Plain C, opaque handles, integer status codes;
+ * nothing here aborts or throws on bad input. Every function that can fail
+ * returns a wa_status and leaves a message on the handle it was called on
+ * (wa_engine_last_error, wa_model_last_error, wa_session_last_error); a
+ * failed wa_engine_create, which has no handle yet, leaves it in wa_last_error.
+ *
+ * Strings and arrays returned by pointer are owned by the handle they came
+ * from and stay valid until the next call on that handle (or its release).
+ * Text is UTF-8 with an explicit length; it may contain NUL bytes.
+ *
+ * The API is step-based, so a JS driver can await between steps (and so a
+ * browser page or worker never blocks for long): load once, then evaluate a
+ * prompt (in batches, cancellable between them), then alternate sample ->
+ * eval(one token) -> decode. There is no callback into the caller.
+ *
+ * Usage (error handling shortened):
+ *
+ *   wa_engine* e = NULL;
+ *   wa_engine_create(2, &e);                       // 2 threads; 0 = all cores
+ *   uint8_t* buf = (uint8_t*)wa_alloc(size);       // the model file's bytes...
+ *   fread(buf, 1, size, f);                        // ...copied in by the caller
+ *   wa_model* m = NULL;
+ *   if (wa_model_load(e, buf, size, &m) != WA_OK)  // takes buf, even on failure
+ *     fprintf(stderr, "%s\n", wa_engine_last_error(e));
+ *   const int32_t* ids; int32_t n;
+ *   wa_model_tokenize(m, "Once", 4, WA_TOKENIZE_ADD_BOS, &ids, &n);
+ *   wa_session* s = NULL;
+ *   wa_session_create(m, 0, WA_KV_AUTO, &s);
+ *   wa_session_eval(s, ids, n, 0);
+ *   wa_sampler_params sp; wa_sampler_params_default(&sp); sp.temperature = 0;
+ *   wa_sampler* smp = NULL; wa_sampler_create(&sp, &smp);
+ *   wa_decoder* d = NULL; wa_decoder_create(m, 0, &d);
+ *   for (int i = 0; i < 64; ++i) {
+ *     int32_t id = wa_sampler_sample(smp, s);
+ *     if (wa_model_is_end_of_generation(m, id)) break;
+ *     wa_sampler_accept(smp, id);
+ *     const char* text; size_t len;
+ *     wa_decoder_push(d, id, &text, &len); fwrite(text, 1, len, stdout);
+ *     if (wa_session_eval(s, &id, 1, 0) != WA_OK) break;
+ *   }
+ *   wa_decoder_release(d); wa_sampler_release(smp);
+ *   wa_session_release(s); wa_model_release(m); wa_engine_release(e);
+ */
+#ifndef WEBACCEL_WEBACCEL_H_
+#define WEBACCEL_WEBACCEL_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* `used` is what EMSCRIPTEN_KEEPALIVE expands to: the wasm build exports
+ * every function marked with it. */
+#if defined(__EMSCRIPTEN__)
+#define WA_API __attribute__((used, visibility("default")))
+#else
+#define WA_API __attribute__((visibility("default")))
+#endif
+
+/* Status codes: the same numbers as wa::StatusCode (src/core/status.h). */
+typedef int32_t wa_status;
+enum {
+  WA_OK = 0,
+  WA_INVALID_ARGUMENT = 1, /* the caller passed something wrong */
+  WA_INVALID_FILE = 2,     /* a model file is malformed, truncated or inconsistent */
+  WA_UNSUPPORTED = 3,      /* well-formed, but a type/architecture we do not run */
+  WA_OUT_OF_MEMORY = 4,
+  WA_IO_ERROR = 5,
+  WA_CANCELLED = 6,        /* wa_session_cancel stopped an evaluation */
+  WA_DEVICE_LOST = 7,
+  WA_INTERNAL = 8
+};
+/* "ok", "invalid_argument", ...; never NULL. */
+WA_API const char* wa_status_name(wa_status status);
+
+typedef struct wa_engine wa_engine;
+typedef struct wa_model wa_model;
+typedef struct wa_session wa_session;
+typedef struct wa_sampler wa_sampler;
+typedef struct wa_decoder wa_decoder;
+
+/* Build and runtime facts as JSON: version, whether the build has threads,
+ * the kernel ISA in use and those available, hardware threads. */
+WA_API const char* wa_build_info_json(void);
+/* Forces the CPU kernel ISA ("scalar", "avx2", "avx512", "wasm_simd128") for
+ * the whole process, e.g. to compare SIMD kernels with the scalar reference.
+ * WA_UNSUPPORTED if this build or CPU lacks it. Not while an eval runs. */
+WA_API wa_status wa_set_isa(const char* name);
+WA_API const char* wa_isa(void);
+
+/* Memory for model bytes (64-byte aligned). wa_alloc returns NULL when the
+ * allocation fails (never aborts). */
+WA_API void* wa_alloc(size_t bytes);
+WA_API void wa_free(void* p);
+
+/* Message of the last failed wa_engine_create on this thread. */
+WA_API const char* wa_last_error(void);
+
+/* ---- engine: threads, memory accounting; owns the CPU backend ---------- */
+/* n_threads: 0 = all hardware threads. */
+WA_API wa_status wa_engine_create(int32_t n_threads, wa_engine** out);
+WA_API void wa_engine_release(wa_engine* engine);
+WA_API int32_t wa_engine_threads(const wa_engine* engine);
+WA_API const char* wa_engine_last_error(const wa_engine* engine);
+/* Per-component memory (weights, KV cache, activations) as JSON:
+ * {"current":N,"peak":N,"entries":[{"component","category","current","peak","mapped"}]} */
+WA_API const char* wa_engine_memory_json(wa_engine* engine);
+
+/* ---- model -------------------------------------------------------------- */
+/* Loads a GGUF file from `size` bytes at `data`, which must come from
+ * wa_alloc. The model takes ownership of `data` in every case (it is freed on
+ * failure too) and uses tensor data in place. On failure *out is NULL and the
+ * message is on the engine. Models use the engine's backend: release them
+ * before the engine. */
+WA_API wa_status wa_model_load(wa_engine* engine, uint8_t* data, size_t size, wa_model** out);
+WA_API void wa_model_release(wa_model* model);
+WA_API const char* wa_model_last_error(const wa_model* model);
+/* {"arch","n_vocab","n_ctx_train","n_params","file_size","n_tensors",
+ *  "weight_type","has_tokenizer","tokenizer","bos_id","eos_id","hparams":{...}} */
+WA_API const char* wa_model_info_json(wa_model* model);
+WA_API int32_t wa_model_n_vocab(const wa_model* model);
+/* The BOS id (tokenizer, else metadata, else 1). */
+WA_API int32_t wa_model_bos(const wa_model* model);
+/* EOS/EOT and chat end-of-turn markers; 0 when the model has no tokenizer. */
+WA_API int32_t wa_model_is_end_of_generation(const wa_model* model, int32_t id);
+
+enum { WA_TOKENIZE_ADD_BOS = 1, WA_TOKENIZE_PARSE_SPECIAL = 2, WA_TOKENIZE_DEFAULT_BOS = 4 };
+/* Text -> ids (owned by the model). WA_TOKENIZE_DEFAULT_BOS adds BOS when the
+ * tokenizer does so by default. WA_INVALID_ARGUMENT without a tokenizer. */
+WA_API wa_status wa_model_tokenize(wa_model* model, const char* text, size_t len, int32_t flags,
+                                   const int32_t** ids, int32_t* n_ids);
+/* Ids -> text (owned by the model); control tokens are skipped unless
+ * keep_special. */
+WA_API wa_status wa_model_detokenize(wa_model* model, const int32_t* ids, int32_t n_ids, int32_t keep_special,
+                                     const char** text, size_t* len);
+
+/* ---- session: KV cache, position, logits ------------------------------- */
+enum { WA_KV_AUTO = 0, WA_KV_F32 = 1, WA_KV_F16 = 2 };
+/* n_ctx: 0 = min(training context, 4096). WA_KV_AUTO keeps f32 keys/values
+ * for f32 models (exact references) and f16 otherwise. */
+WA_API wa_status wa_session_create(wa_model* model, int32_t n_ctx, int32_t kv_type, wa_session** out);
+WA_API void wa_session_release(wa_session* session);
+WA_API const char* wa_session_last_error(const wa_session* session);
+/* Appends tokens at the current position. With all_logits, logits for every
+ * token are kept; otherwise only the last token's, and the prompt is run in
+ * batches with a cancellation check between them. */
+WA_API wa_status wa_session_eval(wa_session* session, const int32_t* ids, int32_t n_ids, int32_t all_logits);
+/* Logits (n_vocab floats) after token i of the last eval (i < 0: the last);
+ * NULL when there are none. */
+WA_API const float* wa_session_logits(const wa_session* session, int32_t i);
+WA_API int32_t wa_session_n_logits(const wa_session* session);
+WA_API int32_t wa_session_n_past(const wa_session* session);
+WA_API int32_t wa_session_n_ctx(const wa_session* session);
+/* Drops the context (n_past = 0). */
+WA_API void wa_session_reset(wa_session* session);
+/* Asks a running or the next wa_session_eval to stop at its next batch
+ * boundary with WA_CANCELLED; safe from any thread. The request is consumed
+ * by the eval it stops. */
+WA_API void wa_session_cancel(wa_session* session);
+
+/* ---- sampler ------------------------------------------------------------ */
+/* Layout is part of the ABI (the JS driver writes it into wasm memory):
+ * offsets 0, 4, 8, 12, 16, 20, 24; 32 bytes. */
+typedef struct wa_sampler_params {
+  float temperature;    /* <= 0: greedy */
+  int32_t top_k;        /* <= 0: off */
+  float top_p;          /* >= 1: off */
+  float min_p;          /* <= 0: off */
+  float repeat_penalty; /* 1: off */
+  int32_t repeat_last_n;
+  uint64_t seed;
+} wa_sampler_params;
+WA_API void wa_sampler_params_default(wa_sampler_params* params);
+WA_API wa_status wa_sampler_create(const wa_sampler_params* params, wa_sampler** out);
+WA_API void wa_sampler_release(wa_sampler* sampler);
+/* Picks the next token from the session's last logits; -1 without logits. */
+WA_API int32_t wa_sampler_sample(wa_sampler* sampler, const wa_session* session);
+/* Records a prompt or generated token (repetition penalty). */
+WA_API void wa_sampler_accept(wa_sampler* sampler, int32_t id);
+WA_API void wa_sampler_reset(wa_sampler* sampler);
+
+/* ---- streaming decoder: ids -> complete UTF-8 characters ---------------- */
+/* at_sequence_start: the first id pushed starts the text (SPM's leading space
+ * is then stripped, like detokenize does). */
+WA_API wa_status wa_decoder_create(wa_model* model, int32_t at_sequence_start, wa_decoder** out);
+WA_API void wa_decoder_release(wa_decoder* decoder);
+/* Text completed by this id (owned by the decoder). */
+WA_API void wa_decoder_push(wa_decoder* decoder, int32_t id, const char** text, size_t* len);
+/* Bytes of an incomplete final character, if any. */
+WA_API void wa_decoder_flush(wa_decoder* decoder, const char** text, size_t* len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* WEBACCEL_WEBACCEL_H_ */

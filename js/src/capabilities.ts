@@ -1,0 +1,154 @@
+// What the environment offers, detected (never assumed), and the profile
+// chosen from it, with the reasons for each choice.
+import { WebAccelError } from './errors.js';
+import { isNode } from './native.js';
+import type { EngineOptions, GpuLike } from './types.js';
+
+export interface WebGpuReport {
+  available: boolean;
+  adapter: { vendor?: string; architecture?: string; device?: string; description?: string } | null;
+  features: string[];
+  limits: Record<string, number>;
+  reason: string;
+}
+
+export interface Capabilities {
+  environment: 'node' | 'browser-window' | 'browser-worker';
+  wasm: {
+    simd: boolean;
+    threads: boolean; // shared memory usable: SharedArrayBuffer + (Node or cross-origin isolated)
+    sharedArrayBuffer: boolean;
+    crossOriginIsolated: boolean;
+    hardwareConcurrency: number;
+  };
+  webgpu: WebGpuReport;
+  profile: {
+    backend: 'wasm' | 'webgpu';
+    build: 'wasm-simd128-st' | 'wasm-simd128-mt';
+    threads: number;
+    isa: string; // filled in once the module runs (the kernels' ISA)
+    inWorker: boolean;
+    reasons: string[];
+  };
+}
+
+// (module (func (result v128) v128.const i64x2 0 0)): valid only with SIMD.
+const SIMD_PROBE = new Uint8Array([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
+  0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b, // type: () -> v128
+  0x03, 0x02, 0x01, 0x00, // one function of type 0
+  0x0a, 0x16, 0x01, 0x14, 0x00, 0xfd, 0x0c, // code: v128.const
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x0b,
+]);
+
+function detectSimd(): boolean {
+  try {
+    return typeof WebAssembly === 'object' && WebAssembly.validate(SIMD_PROBE);
+  } catch {
+    return false;
+  }
+}
+
+function detectSharedMemory(): boolean {
+  try {
+    if (typeof SharedArrayBuffer === 'undefined') return false;
+    const m = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
+    return m.buffer instanceof SharedArrayBuffer;
+  } catch {
+    return false;
+  }
+}
+
+async function detectWebGpu(gpu: GpuLike | null | undefined): Promise<WebGpuReport> {
+  const none = (reason: string): WebGpuReport => ({ available: false, adapter: null, features: [], limits: {}, reason });
+  if (!gpu) return none('no GPU object (navigator.gpu is absent and none was passed)');
+  try {
+    const adapter = (await gpu.requestAdapter()) as {
+      features: Iterable<string>;
+      limits: Record<string, number>;
+      info?: Record<string, string>;
+    } | null;
+    if (!adapter) return none('requestAdapter() returned no adapter');
+    const limits: Record<string, number> = {};
+    // GPUSupportedLimits exposes its values as prototype getters.
+    for (const k in adapter.limits) {
+      const v = adapter.limits[k];
+      if (typeof v === 'number') limits[k] = v;
+    }
+    const info = adapter.info ?? {};
+    return {
+      available: true,
+      adapter: { vendor: info.vendor, architecture: info.architecture, device: info.device, description: info.description },
+      features: [...adapter.features].sort(),
+      limits,
+      reason: 'adapter found',
+    };
+  } catch (e) {
+    return none(`requestAdapter() failed: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+export async function detectCapabilities(o: EngineOptions): Promise<Capabilities> {
+  const g = globalThis as unknown as {
+    crossOriginIsolated?: boolean;
+    navigator?: { hardwareConcurrency?: number; gpu?: GpuLike };
+    document?: unknown;
+  };
+  let hw = g.navigator?.hardwareConcurrency ?? 1;
+  if (isNode) {
+    const os = await import('node:os');
+    hw = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  }
+  const environment = isNode ? 'node' : g.document ? 'browser-window' : 'browser-worker';
+  const sab = typeof SharedArrayBuffer !== 'undefined';
+  const coi = isNode ? true : g.crossOriginIsolated === true;
+  const shared = detectSharedMemory();
+  const simd = detectSimd();
+  const webgpu = await detectWebGpu(o.gpu === undefined ? g.navigator?.gpu : o.gpu);
+
+  const reasons: string[] = [];
+  const backend = o.backend ?? 'auto';
+  if (backend === 'webgpu') {
+    throw new WebAccelError('unsupported', 'the WebGPU backend is not available in this version (use backend: "wasm" or "auto")');
+  }
+  if (backend === 'auto') {
+    reasons.push(
+      webgpu.available
+        ? 'backend wasm: a WebGPU adapter is present, but the WebGPU backend is not in this version'
+        : `backend wasm: no WebGPU (${webgpu.reason})`,
+    );
+  } else {
+    reasons.push('backend wasm: requested');
+  }
+  if (!simd) throw new WebAccelError('unsupported', 'this environment has no WebAssembly SIMD (128-bit), which webaccel needs');
+  reasons.push('wasm SIMD128: available');
+
+  const wanted = o.threads ?? Math.max(1, Math.min(hw, 8));
+  if (!Number.isInteger(wanted) || wanted < 1 || wanted > 64) {
+    throw new WebAccelError('invalid_argument', `threads must be an integer from 1 to 64 (got ${String(o.threads)})`);
+  }
+  const threadsOk = shared && coi;
+  let threads = wanted;
+  let build: Capabilities['profile']['build'] = 'wasm-simd128-st';
+  if (wanted > 1 && threadsOk) {
+    build = 'wasm-simd128-mt';
+    reasons.push(`threads: ${wanted} (${o.threads ? 'requested' : `hardware has ${hw}`}); pthreads build`);
+  } else if (wanted > 1) {
+    threads = 1;
+    reasons.push(
+      `threads: 1, single-threaded build: ${!sab ? 'no SharedArrayBuffer' : !coi ? 'the page is not cross-origin isolated (COOP/COEP headers)' : 'shared wasm memory unavailable'}`,
+    );
+  } else {
+    reasons.push('threads: 1 (requested or one core); single-threaded build');
+  }
+  const inWorker = !isNode && environment === 'browser-window' && o.worker !== false;
+  reasons.push(
+    isNode ? 'runs on the calling thread (Node)' : inWorker ? 'runs in a Web Worker' : environment === 'browser-worker' ? 'runs in this worker' : 'runs on the page thread (worker: false)',
+  );
+  return {
+    environment,
+    wasm: { simd, threads: threadsOk, sharedArrayBuffer: sab, crossOriginIsolated: coi, hardwareConcurrency: hw },
+    webgpu,
+    profile: { backend: 'wasm', build, threads, isa: 'unknown', inWorker, reasons },
+  };
+}

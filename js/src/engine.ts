@@ -1,0 +1,407 @@
+// The engine on the calling thread: Node, a worker, or a page that asked for
+// worker: false. Every step is one synchronous C API call; between steps it
+// returns to the event loop, so aborts are seen and other work runs.
+import { detectCapabilities, type Capabilities } from './capabilities.js';
+import { WebAccelError, cancelled } from './errors.js';
+import { readIntoWasm } from './loader.js';
+import { isNode, loadModule, type Native } from './native.js';
+import type {
+  Engine,
+  EngineOptions,
+  GenerateOptions,
+  GenerationStats,
+  MemoryReport,
+  Model,
+  ModelInfo,
+  ModelLoadOptions,
+  ModelSource,
+  Prompt,
+  Token,
+  TokenizeOptions,
+} from './types.js';
+
+const TOKENIZE_ADD_BOS = 1;
+const TOKENIZE_PARSE_SPECIAL = 2;
+const TOKENIZE_DEFAULT_BOS = 4;
+const PROMPT_BATCH = 512;
+
+// A macrotask turn: lets abort events and messages be delivered.
+const channel = typeof MessageChannel !== 'undefined' && !isNode ? new MessageChannel() : null;
+const waiting: (() => void)[] = [];
+if (channel) channel.port1.onmessage = () => waiting.shift()?.();
+export function nextTurn(): Promise<void> {
+  if (isNode) return new Promise((r) => setImmediate(r));
+  if (channel) {
+    return new Promise((r) => {
+      waiting.push(r);
+      channel.port2.postMessage(0);
+    });
+  }
+  return new Promise((r) => setTimeout(r, 0));
+}
+
+const now = () => (typeof performance !== 'undefined' ? performance.now() : Date.now());
+
+// One operation at a time per model (the session is shared state).
+class Mutex {
+  private tail: Promise<void> = Promise.resolve();
+  async lock(): Promise<() => void> {
+    let release!: () => void;
+    const next = new Promise<void>((r) => (release = r));
+    const prev = this.tail;
+    this.tail = prev.then(() => next);
+    await prev;
+    return release;
+  }
+}
+
+function checkNumber(name: string, v: unknown, lo: number, hi: number): void {
+  if (v === undefined) return;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < lo || v > hi) {
+    throw new WebAccelError('invalid_argument', `${name} must be a number from ${lo} to ${hi} (got ${String(v)})`);
+  }
+}
+
+export class LocalModel implements Model {
+  private readonly n: Native;
+  private readonly engine: LocalEngine;
+  private handle: number;
+  private session: number;
+  private readonly mutex = new Mutex();
+  private stats: GenerationStats | null = null;
+
+  constructor(engine: LocalEngine, handle: number, session: number) {
+    this.engine = engine;
+    this.n = engine.native;
+    this.handle = handle;
+    this.session = session;
+  }
+
+  private alive(): void {
+    if (!this.handle) throw new WebAccelError('invalid_argument', 'the model was unloaded');
+  }
+  private modelError(): string {
+    return this.n.cstr(this.n.call('model_last_error', this.handle));
+  }
+  private sessionError(): string {
+    return this.n.cstr(this.n.call('session_last_error', this.session));
+  }
+
+  private tokenizeNow(text: string, flags: number): number[] {
+    const [p, len] = this.n.putString(text);
+    try {
+      const st = this.n.call('model_tokenize', this.handle, p, len, flags, this.n.out(0), this.n.out(1));
+      this.n.check(st, () => this.modelError());
+      const ptr = this.n.outU32(0);
+      const count = this.n.outU32(1);
+      return Array.from(this.n.i32(ptr, count));
+    } finally {
+      this.n.free(p);
+    }
+  }
+
+  // Evaluates ids in batches with an abort check between them.
+  private async evalPrompt(ids: ArrayLike<number>, signal?: AbortSignal): Promise<void> {
+    for (let o = 0; o < ids.length; o += PROMPT_BATCH) {
+      if (signal?.aborted) throw cancelled('generation');
+      const part = Array.prototype.slice.call(ids, o, Math.min(ids.length, o + PROMPT_BATCH)) as number[];
+      const p = this.n.putInts(part);
+      try {
+        const st = this.n.call('session_eval', this.session, p, part.length, 0);
+        this.n.check(st, () => this.sessionError());
+      } finally {
+        this.n.free(p);
+      }
+      if (o + PROMPT_BATCH < ids.length) await nextTurn();
+    }
+  }
+
+  private promptIds(prompt: Prompt): number[] {
+    if (typeof prompt === 'string') {
+      if (prompt.length === 0) return [this.n.call('model_bos', this.handle)];
+      return this.tokenizeNow(prompt, TOKENIZE_DEFAULT_BOS);
+    }
+    const ids = Array.from(prompt);
+    return ids.length ? ids : [this.n.call('model_bos', this.handle)];
+  }
+
+  private createSampler(o: GenerateOptions): number {
+    checkNumber('temperature', o.temperature, 0, 100);
+    checkNumber('topK', o.topK, 0, 1 << 22);
+    checkNumber('topP', o.topP, 0, 1);
+    checkNumber('minP', o.minP, 0, 1);
+    checkNumber('repeatPenalty', o.repeatPenalty, 0, 100);
+    checkNumber('repeatLastN', o.repeatLastN, 0, 1 << 20);
+    checkNumber('seed', o.seed, 0, Number.MAX_SAFE_INTEGER);
+    const n = this.n;
+    const p = n.alloc(32);
+    try {
+      n.call('sampler_params_default', p);
+      const f = n.f32(p, 8);
+      const i = n.i32(p, 8);
+      const u = new Uint32Array(n.buffer, p, 8);
+      if (o.temperature !== undefined) f[0] = o.temperature;
+      if (o.topK !== undefined) i[1] = Math.floor(o.topK);
+      if (o.topP !== undefined) f[2] = o.topP;
+      if (o.minP !== undefined) f[3] = o.minP;
+      if (o.repeatPenalty !== undefined) f[4] = o.repeatPenalty;
+      if (o.repeatLastN !== undefined) i[5] = Math.floor(o.repeatLastN);
+      const seed = o.seed ?? Math.floor(Math.random() * 2 ** 32);
+      u[6] = seed % 2 ** 32; // uint64 seed, little-endian halves
+      u[7] = Math.floor(seed / 2 ** 32);
+      n.check(n.call('sampler_create', p, n.out(0)), () => 'invalid sampler parameters');
+      return n.outU32(0);
+    } finally {
+      n.free(p);
+    }
+  }
+
+  async *generate(prompt: Prompt, options: GenerateOptions = {}): AsyncGenerator<Token> {
+    const unlock = await this.mutex.lock();
+    const n = this.n;
+    let sampler = 0;
+    let decoder = 0;
+    try {
+      this.alive();
+      const signal = options.signal;
+      if (signal?.aborted) throw cancelled('generation');
+      const maxTokens = options.maxTokens ?? 256;
+      checkNumber('maxTokens', maxTokens, 0, 1 << 20);
+      const stops = (options.stop ?? []).filter((s) => s.length > 0);
+      sampler = this.createSampler(options);
+      const ids = this.promptIds(prompt);
+      const hasTokenizer = this.info_().has_tokenizer;
+      if (hasTokenizer) {
+        const startsText = ids.length === 1 && ids[0] === n.call('model_bos', this.handle);
+        n.check(n.call('decoder_create', this.handle, startsText ? 1 : 0, n.out(0)), () => this.modelError());
+        decoder = n.outU32(0);
+      }
+      n.call('session_reset', this.session);
+      for (const id of ids) n.call('sampler_accept', sampler, id);
+      const t0 = now();
+      await this.evalPrompt(ids, signal);
+      const t1 = now();
+      this.stats = { promptTokens: ids.length, promptMs: t1 - t0, generatedTokens: 0, generateMs: 0 };
+      const nCtx = n.call('session_n_ctx', this.session);
+      const tokBuf = n.alloc(4);
+      let pending = ''; // text held back while it may be the start of a stop string
+      try {
+        for (let generated = 0; generated < maxTokens; ) {
+          const id = n.call('sampler_sample', sampler, this.session);
+          if (id < 0) throw new WebAccelError('internal', 'no logits to sample from');
+          if (n.call('model_is_end_of_generation', this.handle, id)) break;
+          n.call('sampler_accept', sampler, id);
+          ++generated;
+          let text = '';
+          if (decoder) {
+            n.call('decoder_push', decoder, id, n.out(0), n.out(1));
+            text = n.text(n.outU32(0), n.outU32(1));
+          }
+          this.stats.generatedTokens = generated;
+          this.stats.generateMs = now() - t1;
+          if (stops.length) {
+            pending += text;
+            const hit = stops.map((s) => pending.indexOf(s)).filter((i) => i >= 0);
+            if (hit.length) {
+              const cut = Math.min(...hit);
+              if (cut > 0) yield { id, text: pending.slice(0, cut) };
+              return;
+            }
+            // Emit all but the longest suffix that could begin a stop string.
+            let keep = 0;
+            for (const s of stops) {
+              for (let k = Math.min(s.length - 1, pending.length); k > keep; --k) {
+                if (s.startsWith(pending.slice(pending.length - k))) {
+                  keep = k;
+                  break;
+                }
+              }
+            }
+            text = pending.slice(0, pending.length - keep);
+            pending = pending.slice(pending.length - keep);
+          }
+          yield { id, text };
+          if (generated >= maxTokens) break;
+          if (n.call('session_n_past', this.session) >= nCtx) break; // context full
+          if (signal?.aborted) throw cancelled('generation');
+          n.i32(tokBuf, 1)[0] = id;
+          n.check(n.call('session_eval', this.session, tokBuf, 1, 0), () => this.sessionError());
+          this.stats.generateMs = now() - t1;
+          await nextTurn();
+          if (signal?.aborted) throw cancelled('generation');
+        }
+        if (decoder) {
+          n.call('decoder_flush', decoder, n.out(0), n.out(1));
+          pending += n.text(n.outU32(0), n.outU32(1));
+        }
+        if (pending) yield { id: -1, text: pending };
+      } finally {
+        n.free(tokBuf);
+      }
+    } finally {
+      if (decoder) n.call('decoder_release', decoder);
+      if (sampler) n.call('sampler_release', sampler);
+      unlock();
+    }
+  }
+
+  async complete(prompt: Prompt, options: GenerateOptions = {}): Promise<string> {
+    let out = '';
+    for await (const t of this.generate(prompt, options)) out += t.text;
+    return out;
+  }
+
+  async tokenize(text: string, options: TokenizeOptions = {}): Promise<number[]> {
+    const unlock = await this.mutex.lock();
+    try {
+      this.alive();
+      if (typeof text !== 'string') throw new WebAccelError('invalid_argument', 'tokenize needs a string');
+      let flags = options.addBos === undefined ? TOKENIZE_DEFAULT_BOS : options.addBos ? TOKENIZE_ADD_BOS : 0;
+      if (options.special) flags |= TOKENIZE_PARSE_SPECIAL;
+      return this.tokenizeNow(text, flags);
+    } finally {
+      unlock();
+    }
+  }
+
+  async detokenize(ids: ArrayLike<number>): Promise<string> {
+    const unlock = await this.mutex.lock();
+    const n = this.n;
+    try {
+      this.alive();
+      const p = n.putInts(ids);
+      try {
+        n.check(n.call('model_detokenize', this.handle, p, ids.length, 0, n.out(0), n.out(1)), () => this.modelError());
+        return n.text(n.outU32(0), n.outU32(1));
+      } finally {
+        n.free(p);
+      }
+    } finally {
+      unlock();
+    }
+  }
+
+  async logits(ids: ArrayLike<number>): Promise<Float32Array> {
+    const unlock = await this.mutex.lock();
+    const n = this.n;
+    try {
+      this.alive();
+      if (!ids || ids.length === 0) throw new WebAccelError('invalid_argument', 'logits needs at least one token id');
+      n.call('session_reset', this.session);
+      const p = n.putInts(ids);
+      try {
+        n.check(n.call('session_eval', this.session, p, ids.length, 1), () => this.sessionError());
+      } finally {
+        n.free(p);
+      }
+      const nv = n.call('model_n_vocab', this.handle);
+      const out = new Float32Array(nv * ids.length);
+      for (let i = 0; i < ids.length; ++i) out.set(n.f32(n.call('session_logits', this.session, i), nv), i * nv);
+      n.call('session_reset', this.session);
+      return out;
+    } finally {
+      unlock();
+    }
+  }
+
+  private info_(): ModelInfo {
+    const info = this.n.json<Omit<ModelInfo, 'n_ctx'>>(this.n.call('model_info_json', this.handle));
+    return { ...info, n_ctx: this.n.call('session_n_ctx', this.session) };
+  }
+
+  async info(): Promise<ModelInfo> {
+    this.alive();
+    return this.info_();
+  }
+
+  async lastStats(): Promise<GenerationStats | null> {
+    return this.stats;
+  }
+
+  async unload(): Promise<void> {
+    const unlock = await this.mutex.lock();
+    try {
+      this.release();
+    } finally {
+      unlock();
+    }
+  }
+
+  // Also called by the engine's dispose.
+  release(): void {
+    if (!this.handle) return;
+    this.n.call('session_release', this.session);
+    this.n.call('model_release', this.handle);
+    this.engine.forget(this);
+    this.handle = 0;
+    this.session = 0;
+  }
+}
+
+export class LocalEngine implements Engine {
+  readonly native: Native;
+  private handle: number;
+  private readonly caps: Capabilities;
+  private readonly models = new Set<LocalModel>();
+
+  private constructor(native: Native, handle: number, caps: Capabilities) {
+    this.native = native;
+    this.handle = handle;
+    this.caps = caps;
+  }
+
+  static async create(options: EngineOptions = {}, caps?: Capabilities): Promise<LocalEngine> {
+    caps ??= await detectCapabilities({ ...options, worker: false });
+    const variant = caps.profile.build === 'wasm-simd128-mt' ? 'mt' : 'st';
+    const native = await loadModule({ variant, threads: caps.profile.threads, wasmBase: options.wasmBase });
+    const st = native.call('engine_create', caps.profile.threads, native.out(0));
+    native.check(st, () => native.cstr(native.call('last_error')));
+    caps.profile.isa = native.buildInfo().isa;
+    return new LocalEngine(native, native.outU32(0), caps);
+  }
+
+  capabilities(): Capabilities {
+    return structuredClone(this.caps);
+  }
+
+  private alive(): void {
+    if (!this.handle) throw new WebAccelError('invalid_argument', 'the engine was disposed');
+  }
+
+  async load(source: ModelSource, options: ModelLoadOptions = {}): Promise<Model> {
+    this.alive();
+    const n = this.native;
+    const [ptr, size, name] = await readIntoWasm(n, source, options.onProgress, options.signal);
+    this.alive();
+    // wa_model_load owns ptr from here on, also when it fails.
+    const st = n.call('model_load', this.handle, ptr, size, n.out(0));
+    n.check(st, () => `${name}: ${n.cstr(n.call('engine_last_error', this.handle)).replace(/^[a-z_]+: model: /, '')}`);
+    const model = n.outU32(0);
+    checkNumber('nCtx', options.nCtx, 0, 1 << 20);
+    const sst = n.call('session_create', model, options.nCtx ?? 0, 0, n.out(0));
+    if (sst !== 0) {
+      const msg = n.cstr(n.call('model_last_error', model));
+      n.call('model_release', model);
+      n.check(sst, () => msg);
+    }
+    const m = new LocalModel(this, model, n.outU32(0));
+    this.models.add(m);
+    return m;
+  }
+
+  forget(m: LocalModel): void {
+    this.models.delete(m);
+  }
+
+  async memory(): Promise<MemoryReport> {
+    this.alive();
+    return this.native.json<MemoryReport>(this.native.call('engine_memory_json', this.handle));
+  }
+
+  async dispose(): Promise<void> {
+    if (!this.handle) return;
+    for (const m of [...this.models]) m.release();
+    this.native.call('engine_release', this.handle);
+    this.handle = 0;
+  }
+}

@@ -1,0 +1,161 @@
+// Model bytes from any source into wasm memory, with progress and abort.
+// The bytes go straight into one wasm allocation when the size is known
+// (URL with Content-Length, file, Blob, ArrayBuffer); otherwise chunks are
+// gathered and copied once at the end.
+import { WebAccelError, cancelled } from './errors.js';
+import { isNode, type Native } from './native.js';
+import type { LoadProgress, ModelSource } from './types.js';
+
+// wasm32 addresses 4 GiB; the runtime needs some of it besides the file.
+export const MAX_MODEL_BYTES = 4 * 1024 ** 3 - 256 * 1024 ** 2;
+
+interface ByteSource {
+  total: number | undefined;
+  chunks: AsyncIterable<Uint8Array>;
+  name: string;
+}
+
+function checkAbort(signal: AbortSignal | undefined, what: string): void {
+  if (signal?.aborted) throw cancelled(what);
+}
+
+async function* readStream(stream: ReadableStream<Uint8Array>, signal?: AbortSignal): AsyncIterable<Uint8Array> {
+  const reader = stream.getReader();
+  const onAbort = () => void reader.cancel().catch(() => {});
+  signal?.addEventListener('abort', onAbort);
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      checkAbort(signal, 'loading the model');
+      if (done) return;
+      if (value && value.byteLength) yield value;
+    }
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+    reader.releaseLock();
+  }
+}
+
+async function* single(bytes: Uint8Array): AsyncIterable<Uint8Array> {
+  // Large buffers in slices so progress and abort still work.
+  const step = 16 * 1024 * 1024;
+  for (let o = 0; o < bytes.byteLength; o += step) yield bytes.subarray(o, Math.min(bytes.byteLength, o + step));
+}
+
+function isUrlLike(s: string): boolean {
+  return /^(https?|blob|data):/i.test(s);
+}
+
+async function openSource(source: ModelSource, signal?: AbortSignal): Promise<ByteSource> {
+  if (source instanceof ArrayBuffer) {
+    return { total: source.byteLength, chunks: single(new Uint8Array(source)), name: 'ArrayBuffer' };
+  }
+  if (ArrayBuffer.isView(source)) {
+    const u8 = new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
+    return { total: u8.byteLength, chunks: single(u8), name: 'buffer' };
+  }
+  if (typeof Blob !== 'undefined' && source instanceof Blob) {
+    const name = (source as File).name ?? 'Blob';
+    return { total: source.size, chunks: readStream(source.stream() as ReadableStream<Uint8Array>, signal), name };
+  }
+  if (typeof ReadableStream !== 'undefined' && source instanceof ReadableStream) {
+    return { total: undefined, chunks: readStream(source, signal), name: 'stream' };
+  }
+  if (typeof source === 'string' || source instanceof URL) {
+    const s = source.toString();
+    if (isNode && !isUrlLike(s)) {
+      // A file path or file: URL.
+      const fs = await import('node:fs');
+      const { fileURLToPath } = await import('node:url');
+      const path = s.startsWith('file:') ? fileURLToPath(s) : s;
+      let size: number;
+      try {
+        size = (await fs.promises.stat(path)).size;
+      } catch (e) {
+        throw new WebAccelError('io_error', `cannot open ${path}: ${(e as Error).message}`);
+      }
+      const stream = fs.createReadStream(path, { highWaterMark: 4 * 1024 * 1024 });
+      async function* chunks(): AsyncIterable<Uint8Array> {
+        try {
+          for await (const c of stream) {
+            checkAbort(signal, 'loading the model');
+            yield c as Uint8Array;
+          }
+        } catch (e) {
+          if (e instanceof WebAccelError) throw e;
+          throw new WebAccelError('io_error', `reading ${path}: ${(e as Error).message}`);
+        } finally {
+          stream.destroy();
+        }
+      }
+      return { total: size, chunks: chunks(), name: path };
+    }
+    let res: Response;
+    try {
+      res = await fetch(s, { signal });
+    } catch (e) {
+      if (signal?.aborted) throw cancelled('loading the model');
+      throw new WebAccelError('io_error', `cannot fetch ${s}: ${(e as Error).message}`);
+    }
+    if (!res.ok || !res.body) throw new WebAccelError('io_error', `cannot fetch ${s}: HTTP ${res.status}`);
+    const len = res.headers.get('content-length');
+    // A compressed response's Content-Length counts compressed bytes.
+    const total = len && !res.headers.get('content-encoding') ? Number(len) : undefined;
+    return { total, chunks: readStream(res.body, signal), name: s };
+  }
+  throw new WebAccelError('invalid_argument', 'model source must be a URL, a file path (Node), an ArrayBuffer, a Blob/File or a ReadableStream');
+}
+
+// Reads the source into a wa_alloc buffer; returns [ptr, size]. The caller
+// hands the buffer to wa_model_load, which owns it from then on.
+export async function readIntoWasm(
+  native: Native,
+  source: ModelSource,
+  onProgress?: (p: LoadProgress) => void,
+  signal?: AbortSignal,
+): Promise<[number, number, string]> {
+  checkAbort(signal, 'loading the model');
+  const src = await openSource(source, signal);
+  const tooBig = (n: number) =>
+    new WebAccelError('out_of_memory', `${src.name}: ${n} bytes do not fit the wasm32 address space (at most ${MAX_MODEL_BYTES})`);
+  if (src.total !== undefined && src.total > MAX_MODEL_BYTES) throw tooBig(src.total);
+  let loaded = 0;
+  let ptr = 0;
+  const parts: Uint8Array[] = [];
+  try {
+    if (src.total !== undefined) ptr = native.alloc(Math.max(1, src.total));
+    onProgress?.({ loaded: 0, total: src.total });
+    for await (const chunk of src.chunks) {
+      checkAbort(signal, 'loading the model');
+      if (src.total !== undefined) {
+        if (loaded + chunk.byteLength > src.total) {
+          throw new WebAccelError('io_error', `${src.name}: more bytes than the announced ${src.total}`);
+        }
+        native.u8(ptr + loaded, chunk.byteLength).set(chunk);
+      } else {
+        if (loaded + chunk.byteLength > MAX_MODEL_BYTES) throw tooBig(loaded + chunk.byteLength);
+        parts.push(chunk.slice());
+      }
+      loaded += chunk.byteLength;
+      onProgress?.({ loaded, total: src.total });
+    }
+    checkAbort(signal, 'loading the model');
+    if (src.total !== undefined && loaded !== src.total) {
+      throw new WebAccelError('io_error', `${src.name}: the transfer ended after ${loaded} of ${src.total} bytes`);
+    }
+    if (src.total === undefined) {
+      ptr = native.alloc(Math.max(1, loaded));
+      let o = 0;
+      for (const p of parts) {
+        native.u8(ptr + o, p.byteLength).set(p);
+        o += p.byteLength;
+      }
+      parts.length = 0;
+      onProgress?.({ loaded, total: loaded });
+    }
+    return [ptr, loaded, src.name];
+  } catch (e) {
+    if (ptr) native.free(ptr);
+    throw e;
+  }
+}

@@ -1,0 +1,114 @@
+// The public API's types: shared by the in-thread implementation (engine.ts)
+// and the Web Worker proxy (worker-client.ts), which behave the same.
+import type { Capabilities } from './capabilities.js';
+
+export type BackendChoice = 'auto' | 'wasm' | 'webgpu';
+
+// A GPU object like navigator.gpu (typed loosely: Node's Dawn package and
+// browsers provide it; the WebGPU backend itself comes with the next issue).
+export interface GpuLike {
+  requestAdapter(options?: unknown): Promise<unknown>;
+}
+
+export interface EngineOptions {
+  backend?: BackendChoice;
+  // CPU threads; default: the hardware's (at most 8). More than one needs
+  // the pthreads build: SharedArrayBuffer, and cross-origin isolation in browsers.
+  threads?: number;
+  gpu?: GpuLike | null;
+  // Browsers: run the engine in a Web Worker (default true) so the page never blocks.
+  worker?: boolean;
+  // Where the wasm files are (default: ./wasm/ beside the package's index.js).
+  wasmBase?: string | URL;
+}
+
+export type ModelSource = string | URL | ArrayBuffer | ArrayBufferView | Blob | ReadableStream<Uint8Array>;
+
+export interface LoadProgress {
+  loaded: number;
+  total: number | undefined;
+}
+
+export interface ModelLoadOptions {
+  onProgress?: (p: LoadProgress) => void;
+  signal?: AbortSignal;
+  // Context size of the model's session; default min(training context, 4096).
+  nCtx?: number;
+}
+
+export interface GenerateOptions {
+  maxTokens?: number; // default 256
+  temperature?: number; // default 0.8; 0 = greedy
+  topK?: number; // default 40; 0 = off
+  topP?: number; // default 0.95; 1 = off
+  minP?: number; // default 0.05; 0 = off
+  repeatPenalty?: number; // default 1 (off)
+  repeatLastN?: number; // default 64
+  seed?: number; // default: random
+  stop?: string[]; // generation ends before the first occurrence of any
+  signal?: AbortSignal;
+}
+
+export interface Token {
+  id: number;
+  text: string;
+}
+
+export interface TokenizeOptions {
+  // default: the tokenizer's own choice (true for LLaMA's SentencePiece)
+  addBos?: boolean;
+  // match control tokens written in the text ("<s>", "<|im_end|>")
+  special?: boolean;
+}
+
+export interface ModelInfo {
+  arch: string;
+  n_vocab: number;
+  n_ctx_train: number;
+  n_ctx: number;
+  n_params: number;
+  file_size: number;
+  n_tensors: number;
+  weight_type: string;
+  has_tokenizer: boolean;
+  tokenizer: string;
+  bos_id: number;
+  eos_id: number;
+  hparams: Record<string, string>;
+}
+
+export interface GenerationStats {
+  promptTokens: number;
+  promptMs: number;
+  generatedTokens: number;
+  generateMs: number;
+}
+
+export interface MemoryReport {
+  current: number;
+  peak: number;
+  entries: { owner: string; component: string; category: string; current: number; peak: number; mapped: boolean }[];
+}
+
+// A prompt: text, or token ids (fed as they are).
+export type Prompt = string | ArrayLike<number>;
+
+export interface Model {
+  generate(prompt: Prompt, options?: GenerateOptions): AsyncIterable<Token>;
+  complete(prompt: Prompt, options?: GenerateOptions): Promise<string>;
+  tokenize(text: string, options?: TokenizeOptions): Promise<number[]>;
+  detokenize(ids: ArrayLike<number>): Promise<string>;
+  // Teacher-forced logits: n_vocab floats per position, positions in order.
+  logits(ids: ArrayLike<number>): Promise<Float32Array>;
+  info(): Promise<ModelInfo>;
+  // Timings of the last generate/complete.
+  lastStats(): Promise<GenerationStats | null>;
+  unload(): Promise<void>;
+}
+
+export interface Engine {
+  capabilities(): Capabilities;
+  load(source: ModelSource, options?: ModelLoadOptions): Promise<Model>;
+  memory(): Promise<MemoryReport>;
+  dispose(): Promise<void>;
+}

@@ -1,0 +1,66 @@
+// Test material for the JS tests: models made by the native CLI (built by
+// `make test-js`), cached in build/js-fixtures, and the shared references.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const repo = resolve(here, '../..');
+export const cli = process.env.WEBACCEL_CLI ?? join(repo, 'build/native/bin/webaccel');
+export const shared = process.env.WA_SHARED ?? resolve(repo, '../shared');
+export const stories = join(shared, 'models/stories260K');
+const dir = join(repo, 'build/js-fixtures');
+
+function make(name, args) {
+  const out = join(dir, name);
+  if (!existsSync(out)) {
+    mkdirSync(dir, { recursive: true });
+    execFileSync(cli, [...args, out + '.tmp'], { stdio: 'pipe' });
+    execFileSync('mv', [out + '.tmp', out]);
+  }
+  return out;
+}
+
+// stories260K (llama2.c) as GGUF f32: no tokenizer; reproduces greedy256 exactly.
+export const storiesGguf = () => make('stories260K_f32.gguf', ['convert', join(stories, 'stories260K.bin'), '--type', 'f32']);
+// A small random-weight LLaMA with a synthetic SentencePiece vocabulary (4096 tokens).
+export const tinyGguf = () => make('synth_tiny_q8_0.gguf', ['synth', '--arch', 'llama', '--preset', 'tiny', '--type', 'q8_0']);
+// The same shape, q4_0 weights (exercises the int8 kernels).
+export const tinyQ4Gguf = () => make('synth_tiny_q4_0.gguf', ['synth', '--arch', 'llama', '--preset', 'tiny', '--type', 'q4_0']);
+
+export function greedyIds() {
+  return readFileSync(join(stories, 'greedy256.ids'), 'utf8').trim().split(/\s+/).map(Number);
+}
+
+// Teacher-forced logits from the native CLI for `ids` on `model`.
+// isa: force the native kernels (WEBACCEL_ISA), e.g. 'scalar' to compare
+// with the wasm build's scalar kernels number for number.
+export function nativeLogits(model, ids, name, isa) {
+  mkdirSync(dir, { recursive: true });
+  const tokens = join(dir, `${name}.ids`);
+  const out = join(dir, `${name}.logits.f32`);
+  writeFileSync(tokens, ids.join('\n') + '\n');
+  const env = isa ? { ...process.env, WEBACCEL_ISA: isa } : process.env;
+  execFileSync(cli, ['logits', '-m', model, '--tokens', tokens, '--out', out, '--threads', '1'], { stdio: 'pipe', env });
+  const b = readFileSync(out);
+  return new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
+}
+
+export function maxAbsDiff(a, b) {
+  let m = 0;
+  for (let i = 0; i < a.length; ++i) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+// Normalized mean squared error, as the backend-ops tests measure it.
+export function nmse(a, ref) {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < a.length; ++i) {
+    num += (a[i] - ref[i]) ** 2;
+    den += ref[i] ** 2;
+  }
+  return num / Math.max(den, 1e-30);
+}
+export const tinyF16Gguf = () => make('synth_tiny_f16.gguf', ['synth', '--arch', 'llama', '--preset', 'tiny', '--type', 'f16']);

@@ -118,9 +118,11 @@ TEST_F(CApi, Stories260KGreedyAndLogitsMatchReference) {
     got.push_back(tok);
   }
   EXPECT_EQ(got, ref);
-  EXPECT_LT(max_diff, 1e-4f);
+  // One token at a time the SIMD kernels sum in another order than the
+  // batched path; see Stories260K.GreedyDecodeMatchesLlama2c for the bound.
+  EXPECT_LT(max_diff, 1.5e-4f);
 
-  // Teacher-forced in one call with every position's logits.
+  // Teacher-forced in one call with every position's logits: the 1e-4 bar.
   wa_session_reset(s);
   std::vector<int32_t> feed = {1};
   feed.insert(feed.end(), ref.begin(), ref.end() - 1);

@@ -56,7 +56,7 @@ struct Variant {
 
 std::vector<Variant> variants() {
   std::vector<Variant> v;
-  for (cpu::Isa isa : {cpu::Isa::scalar, cpu::Isa::avx2, cpu::Isa::avx512}) {
+  for (cpu::Isa isa : {cpu::Isa::scalar, cpu::Isa::avx2, cpu::Isa::avx512, cpu::Isa::avx512_vnni}) {
     if (!cpu::isa_supported(isa)) continue;
     for (int t : {1, 2, 3}) v.push_back({isa, t});
   }

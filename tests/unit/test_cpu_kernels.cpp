@@ -223,7 +223,7 @@ TEST_P(MatmulTest, LargeShapes) {
 
 std::vector<Case> all_cases() {
   std::vector<Case> v;
-  for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512})
+  for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512, Isa::avx512_vnni})
     for (DType t : {DType::f32, DType::f16, DType::q8_0, DType::q4_0}) v.push_back({isa, t});
   return v;
 }
@@ -251,7 +251,7 @@ TEST(CpuKernels, IsaSelection) {
 // per-block scales must keep both and never divide by zero.
 TEST(CpuKernels, QuantizedExtremesStayFinite) {
   IsaGuard guard;
-  for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512}) {
+  for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512, Isa::avx512_vnni}) {
     if (!isa_supported(isa)) continue;
     ASSERT_TRUE(force_isa(isa));
     for (DType type : {DType::q8_0, DType::q4_0}) {
@@ -331,7 +331,7 @@ TEST_P(VectorTest, PrimitivesMatchFloat64) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(All, VectorTest, testing::Values(Isa::scalar, Isa::avx2, Isa::avx512),
+INSTANTIATE_TEST_SUITE_P(All, VectorTest, testing::Values(Isa::scalar, Isa::avx2, Isa::avx512, Isa::avx512_vnni),
                          [](const testing::TestParamInfo<Isa>& p) { return std::string(isa_name(p.param)); });
 
 }  // namespace

@@ -29,6 +29,7 @@ uint64_t read_xcr0() {
 struct X86Features {
   bool avx2 = false;
   bool avx512 = false;
+  bool avx512_vnni = false;
 };
 
 X86Features probe_x86() {
@@ -49,6 +50,7 @@ X86Features probe_x86() {
              avx512vl = (b >> 31) & 1;
   f.avx2 = os_avx && avx2 && fma && f16c;
   f.avx512 = f.avx2 && os_avx512 && avx512f && avx512dq && avx512bw && avx512vl;
+  f.avx512_vnni = f.avx512 && ((c >> 11) & 1);  // CPUID.(7,0):ECX bit 11
   return f;
 }
 
@@ -67,6 +69,8 @@ const IsaKernels* table_for(Isa isa) {
       return x86_features().avx2 ? &detail::kAvx2Kernels : nullptr;
     case Isa::avx512:
       return x86_features().avx512 ? &detail::kAvx512Kernels : nullptr;
+    case Isa::avx512_vnni:
+      return x86_features().avx512_vnni ? &detail::kAvx512VnniKernels : nullptr;
 #endif
 #if defined(WA_HAVE_WASM_SIMD128)
     // The module only instantiates where SIMD128 exists, so no probe is needed.
@@ -80,7 +84,7 @@ const IsaKernels* table_for(Isa isa) {
 
 const IsaKernels* initial_table() {
   if (const char* env = std::getenv("WEBACCEL_ISA")) {
-    for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512, Isa::wasm_simd128}) {
+    for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512, Isa::avx512_vnni, Isa::wasm_simd128}) {
       if (std::strcmp(env, isa_name(isa)) == 0) {
         if (const IsaKernels* t = table_for(isa)) return t;
       }
@@ -107,6 +111,7 @@ const char* isa_name(Isa isa) {
     case Isa::scalar: return "scalar";
     case Isa::avx2: return "avx2";
     case Isa::avx512: return "avx512";
+    case Isa::avx512_vnni: return "avx512_vnni";
     case Isa::wasm_simd128: return "wasm_simd128";
   }
   return "unknown";
@@ -114,6 +119,7 @@ const char* isa_name(Isa isa) {
 
 Isa detect_isa() {
 #if defined(WA_X86_CPUID)
+  if (x86_features().avx512_vnni) return Isa::avx512_vnni;
   if (x86_features().avx512) return Isa::avx512;
   if (x86_features().avx2) return Isa::avx2;
 #endif

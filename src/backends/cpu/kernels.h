@@ -5,7 +5,7 @@
 // per-ISA files (kernels_avx2.cpp, kernels_avx512.cpp, later wasm_simd128),
 // each compiled with its own target flags. The ISA is chosen once at run time
 // from CPUID (or forced, for tests and benchmarks, by force_isa / the
-// WEBACCEL_ISA environment variable: scalar|avx2|avx512).
+// WEBACCEL_ISA environment variable: scalar|avx2|avx512|avx512_vnni).
 #pragma once
 
 #include <cstddef>
@@ -15,7 +15,8 @@
 
 namespace wa::cpu {
 
-enum class Isa { scalar, avx2, avx512, wasm_simd128 };
+// avx512_vnni: the avx512 kernels plus an AVX512-VNNI (vpdpbusd) int8 GEMM.
+enum class Isa { scalar, avx2, avx512, avx512_vnni, wasm_simd128 };
 
 const char* isa_name(Isa isa);
 // The best ISA this CPU and build support.

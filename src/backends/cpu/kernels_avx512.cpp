@@ -2,11 +2,12 @@
 // CPU and OS support them. The matmul bodies are the AVX2 ones of
 // kernels_x86_body.h compiled with AVX-512 enabled (EVEX encoding, 32 vector
 // registers); the vector primitives below use 512-bit registers.
-// TODO(perf): a 16-lane panel GEMM (vpdpbusd where AVX512-VNNI exists).
+// The AVX512-VNNI table (kernels_avx512_vnni.cpp) reuses these primitives.
 #if defined(__x86_64__) || defined(_M_X64) || defined(__i386__)
 
 #include <immintrin.h>
 
+#include <cstddef>
 #include <cstring>
 
 #include "backends/cpu/kernels_impl.h"
@@ -28,6 +29,8 @@ __m512 load16_f16(const uint16_t* p) {
   // maskz form: the unmasked one trips GCC 12 -Wmaybe-uninitialized in its header.
   return _mm512_maskz_cvtph_ps(0xffff, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
 }
+
+}  // namespace
 
 float dot_f32_512(const float* a, const float* b, int64_t n) {
   __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
@@ -77,8 +80,6 @@ void scale_f32_512(float* y, float a, int64_t n) {
   for (; i + 16 <= n; i += 16) _mm512_storeu_ps(y + i, _mm512_mul_ps(av, _mm512_loadu_ps(y + i)));
   for (; i < n; ++i) y[i] *= a;
 }
-
-}  // namespace
 
 const IsaKernels kAvx512Kernels = {
     Isa::avx512,      x86_matmul_prepare,  x86_matmul_compute, dot_f32_512, dot_f16_f32_512,

@@ -29,6 +29,13 @@ extern const IsaKernels kScalarKernels;
 #if defined(WA_HAVE_X86_KERNELS)
 extern const IsaKernels kAvx2Kernels;
 extern const IsaKernels kAvx512Kernels;
+extern const IsaKernels kAvx512VnniKernels;
+// 512-bit vector primitives (kernels_avx512.cpp), shared by both AVX-512 tables.
+float dot_f32_512(const float* a, const float* b, int64_t n);
+float dot_f16_f32_512(const uint16_t* a, const float* b, int64_t n);
+void axpy_f32_512(float* y, float a, const float* x, int64_t n);
+void axpy_f16_f32_512(float* y, float a, const uint16_t* x, int64_t n);
+void scale_f32_512(float* y, float a, int64_t n);
 #endif
 #if defined(WA_HAVE_WASM_SIMD128)
 extern const IsaKernels kWasmSimd128Kernels;

@@ -235,7 +235,8 @@ constexpr int kChunkBlocks = kPanelChunkBlocks;  // k blocks (x32) unpacked toge
 constexpr int kTileRows = 4;     // W rows per register tile
 
 // Unpacked weights for one group and k chunk. q4_0: `w` holds the nibbles as
-// unsigned bytes 0..15. q8_0: `w` holds the signed values and `a` |w|.
+// unsigned bytes 0..15. q8_0: `w` and `a` hold the low and high nibble of
+// w + 128 (unsigned bytes 0..15).
 struct WBuf {
   alignas(64) uint8_t w[kGroupRows][kChunkBlocks * 32];
   alignas(64) uint8_t a[kGroupRows][kChunkBlocks * 32];
@@ -261,10 +262,14 @@ static void unpack_group(const MatmulProblem& p, int64_t j0, int rows, int64_t b
         _mm256_store_si256(reinterpret_cast<__m256i*>(buf->w[r] + b * 32), u);
         buf->d[r][b] = h2f(blk->d);
       } else {
+        // w + 128 = 16 * hi + lo with both nibbles in [0, 15]: each half is
+        // then a q4_0-like unsigned operand (see int8_gemm_tile_4x8).
         const BlockQ8_0* blk = reinterpret_cast<const BlockQ8_0*>(row) + b0 + b;
-        const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk->qs));
-        _mm256_store_si256(reinterpret_cast<__m256i*>(buf->w[r] + b * 32), q);
-        _mm256_store_si256(reinterpret_cast<__m256i*>(buf->a[r] + b * 32), _mm256_sign_epi8(q, q));
+        const __m256i t = _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk->qs)),
+                                           _mm256_set1_epi8(static_cast<char>(0x80)));
+        _mm256_store_si256(reinterpret_cast<__m256i*>(buf->w[r] + b * 32), _mm256_and_si256(t, mask));
+        _mm256_store_si256(reinterpret_cast<__m256i*>(buf->a[r] + b * 32),
+                           _mm256_and_si256(_mm256_srli_epi16(t, 4), mask));
         buf->d[r][b] = h2f(blk->d);
       }
     }
@@ -276,57 +281,70 @@ static void unpack_group(const MatmulProblem& p, int64_t j0, int rows, int64_t b
 #define WA_PIN(v) __asm__("" : "+x"(v))
 
 // acc[r] lane l += sum over the chunk of W row (r0 + r) . X panel row l.
+//
+// q4_0: per 4 k of one W row (32 MACs: 4 k x 8 X rows) one broadcast, one
+// maddubs and one 16-bit add; u in [0,15] and |x| <= 127 keep 8 steps of pair
+// sums below 2^15, so the widening madd runs once per block.
+// q8_0: w + 128 = 16 * hi + lo with both nibbles unsigned in [0,15], so
+// w . x = 16 * (hi . x) + lo . x - 128 * sum(x): two q4_0-like streams, i.e.
+// two broadcast + maddubs + add16 per 32 MACs, with the widening per block.
+// The sign trick (maddubs(|w|, sign(x, w))) costs the same 6 instructions
+// but needs a madd + 32-bit add every step (a pair sum reaches 2*127*127,
+// no int16 headroom), i.e. one more multiply-port uop per 32 MACs. The lo
+// and hi passes run one after the other so only 4 16-bit accumulators are
+// live at a time (16 ymm registers; interleaving them spilled).
+//
+// All weight rows are addressed from one pointer with constant offsets
+// (WBuf rows are kRowBytes apart) to keep general registers free.
 template <bool Q4>
 static void int8_gemm_tile_4x8(const WBuf& buf, int r0, const uint8_t* panel_blocks, int nbc, __m256 acc[kTileRows]) {
+  constexpr size_t kRowBytes = sizeof(buf.w[0]);
+  constexpr size_t kHiOffset = offsetof(WBuf, a) - offsetof(WBuf, w);
   const __m256i ones16 = _mm256_set1_epi16(1);
   __m256 a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
-  const uint8_t* w0 = buf.w[r0];
-  const uint8_t* w1 = buf.w[r0 + 1];
-  const uint8_t* w2 = buf.w[r0 + 2];
-  const uint8_t* w3 = buf.w[r0 + 3];
-  const uint8_t* b0 = buf.a[r0];
-  const uint8_t* b1 = buf.a[r0 + 1];
-  const uint8_t* b2 = buf.a[r0 + 2];
-  const uint8_t* b3 = buf.a[r0 + 3];
-  for (int b = 0; b < nbc; ++b) {
+  const uint8_t* wp = buf.w[r0];
+  for (int b = 0; b < nbc; ++b, wp += 32) {
     const uint8_t* xb = panel_blocks + static_cast<size_t>(b) * kPanelBlockBytes;
-    __m256i s0 = _mm256_setzero_si256(), s1 = s0, s2 = s0, s3 = s0;
-    for (int g = 0; g < 8; ++g) {
-      const __m256i xg = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb + g * 32));
-      const int o = b * 32 + g * 4;
-      if constexpr (Q4) {
-        // u in [0,15], |x| <= 127: 8 pair sums stay below 2^15 in int16.
-        s0 = _mm256_add_epi16(s0, _mm256_maddubs_epi16(_mm256_set1_epi32(load_i32(w0 + o)), xg));
-        s1 = _mm256_add_epi16(s1, _mm256_maddubs_epi16(_mm256_set1_epi32(load_i32(w1 + o)), xg));
-        s2 = _mm256_add_epi16(s2, _mm256_maddubs_epi16(_mm256_set1_epi32(load_i32(w2 + o)), xg));
-        s3 = _mm256_add_epi16(s3, _mm256_maddubs_epi16(_mm256_set1_epi32(load_i32(w3 + o)), xg));
-      } else {
-        // maddubs needs an unsigned operand: |w| * (x with w's sign); a pair
-        // sum can reach 2*127*127, so widen to int32 every step.
-#define WA_Q8_STEP(S, W, A)                                                                   \
-  S = _mm256_add_epi32(                                                                       \
-      S, _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi32(load_i32(A + o)),             \
-                                                _mm256_sign_epi8(xg, _mm256_set1_epi32(load_i32(W + o)))), \
-                           ones16))
-        WA_Q8_STEP(s0, w0, b0);
-        WA_Q8_STEP(s1, w1, b1);
-        WA_Q8_STEP(s2, w2, b2);
-        WA_Q8_STEP(s3, w3, b3);
-#undef WA_Q8_STEP
+    const __m256i c = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb + 288));
+    // One pass of 8 k groups over the 4 rows at wp + off: 16-bit sums.
+    auto pass = [&](size_t off, __m256i& s0, __m256i& s1, __m256i& s2, __m256i& s3) {
+      s0 = _mm256_setzero_si256();
+      s1 = s0;
+      s2 = s0;
+      s3 = s0;
+      for (int g = 0; g < 8; ++g) {
+        const __m256i xg = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb + g * 32));
+        const uint8_t* q = wp + off + g * 4;
+        s0 = _mm256_add_epi16(s0, _mm256_maddubs_epi16(_mm256_set1_epi32(load_i32(q)), xg));
+        s1 = _mm256_add_epi16(s1, _mm256_maddubs_epi16(_mm256_set1_epi32(load_i32(q + kRowBytes)), xg));
+        s2 = _mm256_add_epi16(s2, _mm256_maddubs_epi16(_mm256_set1_epi32(load_i32(q + 2 * kRowBytes)), xg));
+        s3 = _mm256_add_epi16(s3, _mm256_maddubs_epi16(_mm256_set1_epi32(load_i32(q + 3 * kRowBytes)), xg));
+        WA_PIN(s0);
+        WA_PIN(s1);
+        WA_PIN(s2);
+        WA_PIN(s3);
       }
-      WA_PIN(s0);
-      WA_PIN(s1);
-      WA_PIN(s2);
-      WA_PIN(s3);
+    };
+    __m256i s0, s1, s2, s3;
+    pass(0, s0, s1, s2, s3);
+    // q4_0: c = -8 * sum(x) turns u into u - 8. q8_0: the hi pass adds
+    // 16 * (hi . x) - 128 * sum(x) = 16 * (hi . x + c) to lo . x.
+    __m256i e0 = c, e1 = c, e2 = c, e3 = c;
+    if constexpr (!Q4) {
+      const __m256i sixteen = _mm256_set1_epi16(16);
+      const __m256i c16 = _mm256_slli_epi32(c, 4);
+      __m256i h0, h1, h2, h3;
+      pass(kHiOffset, h0, h1, h2, h3);
+      e0 = _mm256_add_epi32(_mm256_madd_epi16(h0, sixteen), c16);
+      e1 = _mm256_add_epi32(_mm256_madd_epi16(h1, sixteen), c16);
+      e2 = _mm256_add_epi32(_mm256_madd_epi16(h2, sixteen), c16);
+      e3 = _mm256_add_epi32(_mm256_madd_epi16(h3, sixteen), c16);
     }
+    s0 = _mm256_add_epi32(_mm256_madd_epi16(s0, ones16), e0);
+    s1 = _mm256_add_epi32(_mm256_madd_epi16(s1, ones16), e1);
+    s2 = _mm256_add_epi32(_mm256_madd_epi16(s2, ones16), e2);
+    s3 = _mm256_add_epi32(_mm256_madd_epi16(s3, ones16), e3);
     const __m256 dx = _mm256_loadu_ps(reinterpret_cast<const float*>(xb + 256));
-    if constexpr (Q4) {
-      const __m256i c = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb + 288));
-      s0 = _mm256_add_epi32(_mm256_madd_epi16(s0, ones16), c);
-      s1 = _mm256_add_epi32(_mm256_madd_epi16(s1, ones16), c);
-      s2 = _mm256_add_epi32(_mm256_madd_epi16(s2, ones16), c);
-      s3 = _mm256_add_epi32(_mm256_madd_epi16(s3, ones16), c);
-    }
     a0 = _mm256_fmadd_ps(_mm256_mul_ps(dx, _mm256_set1_ps(buf.d[r0][b])), _mm256_cvtepi32_ps(s0), a0);
     a1 = _mm256_fmadd_ps(_mm256_mul_ps(dx, _mm256_set1_ps(buf.d[r0 + 1][b])), _mm256_cvtepi32_ps(s1), a1);
     a2 = _mm256_fmadd_ps(_mm256_mul_ps(dx, _mm256_set1_ps(buf.d[r0 + 2][b])), _mm256_cvtepi32_ps(s2), a2);

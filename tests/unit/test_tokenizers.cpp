@@ -89,7 +89,7 @@ struct Loaded {
 };
 
 // Loading the large BPE vocabularies takes a moment; share them across tests.
-const Tokenizer& load(const std::string& name) {
+const Tokenizer& load(const char* name) {  // const char*: no temporary for a returned reference to outlive
   static std::map<std::string, Loaded> cache;
   auto it = cache.find(name);
   if (it == cache.end()) {
@@ -131,7 +131,7 @@ class TokenizerVocab : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(TokenizerVocab, MatchesLlamaCppReference) {
   const std::string name = GetParam();
-  const Tokenizer& tok = load(name);
+  const Tokenizer& tok = load(name.c_str());
   const std::vector<Case> cases = read_cases(name);
   ASSERT_EQ(cases.size(), 46u);
   int failures = 0;
@@ -145,7 +145,7 @@ TEST_P(TokenizerVocab, MatchesLlamaCppReference) {
 
 TEST_P(TokenizerVocab, DecodeRoundTrips) {
   const std::string name = GetParam();
-  const Tokenizer& tok = load(name);
+  const Tokenizer& tok = load(name.c_str());
   // WordPiece normalizes (lowercase, no accents, no spacing info): lossy.
   if (tok.kind() == TokenizerKind::wordpiece) GTEST_SKIP() << "WordPiece does not round-trip";
   for (const Case& c : read_cases(name)) {
@@ -166,7 +166,7 @@ TEST_P(TokenizerVocab, DecodeRoundTrips) {
 
 TEST_P(TokenizerVocab, ArbitraryBytesNeverCrashAndRoundTrip) {
   const std::string name = GetParam();
-  const Tokenizer& tok = load(name);
+  const Tokenizer& tok = load(name.c_str());
   std::mt19937 rng(1234);
   const std::string alphabet[] = {"a", "Z", " ", "  ", "\n", "\t", "é", "\xE2\x96\x81", "日本", "🦙", "<s>",
                                   "</s>", "<|endoftext|>", "'s", "3", "\xC3", "\x80", "\xFF", "\xF0\x9F", std::string(1, '\0')};
@@ -213,7 +213,7 @@ TEST_P(TokenizerVocab, ArbitraryBytesNeverCrashAndRoundTrip) {
 
 TEST_P(TokenizerVocab, LargeTextIsFast) {
   const std::string name = GetParam();
-  const Tokenizer& tok = load(name);
+  const Tokenizer& tok = load(name.c_str());
   std::string text;
   for (const Case& c : read_cases(name)) text += c.text + "\n";
   std::string big;

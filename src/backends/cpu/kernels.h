@@ -73,4 +73,11 @@ void axpy_f32(float* y, float a, const float* x, int64_t n);        // y += a * 
 void axpy_f16_f32(float* y, float a, const uint16_t* x, int64_t n); // y += a * x
 void scale_f32(float* y, float a, int64_t n);                      // y *= a
 
+// Row primitives of the elementwise ops (norms, residual adds, gated FFN).
+double sum_squares_f32(const float* x, int64_t n);                 // sum x^2, accumulated in double
+void scale_mul_f32(float* y, const float* x, float s, const float* w, int64_t n);  // y = (x * s) * w; w null: y = x * s
+void add_f32(float* y, const float* a, const float* b, int64_t n);  // y = a + b
+void mul_f32(float* y, const float* a, const float* b, int64_t n);  // y = a * b
+void swiglu_f32(float* y, const float* g, const float* u, int64_t n);  // y = silu(g) * u; u null: y = silu(g)
+
 }  // namespace wa::cpu

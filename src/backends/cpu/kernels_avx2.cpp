@@ -4,6 +4,7 @@
 
 #include <immintrin.h>
 
+#include <cmath>
 #include <cstddef>
 #include <cstring>
 
@@ -18,6 +19,7 @@ namespace {
 const IsaKernels kAvx2Kernels = {
     Isa::avx2,           x86_matmul_prepare,      x86_matmul_compute, x86_dot_f32_256, x86_dot_f16_f32_256,
     x86_axpy_f32_256,    x86_axpy_f16_f32_256,    x86_scale_f32_256,
+    x86_sum_squares_f32_256, x86_scale_mul_f32_256, x86_add_f32_256, x86_mul_f32_256, x86_swiglu_f32_256,
 };
 
 }  // namespace wa::cpu::detail

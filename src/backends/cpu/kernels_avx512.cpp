@@ -7,6 +7,7 @@
 
 #include <immintrin.h>
 
+#include <cmath>
 #include <cstddef>
 #include <cstring>
 
@@ -84,6 +85,7 @@ void scale_f32_512(float* y, float a, int64_t n) {
 const IsaKernels kAvx512Kernels = {
     Isa::avx512,      x86_matmul_prepare,  x86_matmul_compute, dot_f32_512, dot_f16_f32_512,
     axpy_f32_512,     axpy_f16_f32_512,    scale_f32_512,
+    x86_sum_squares_f32_256, x86_scale_mul_f32_256, x86_add_f32_256, x86_mul_f32_256, x86_swiglu_f32_256,
 };
 
 }  // namespace wa::cpu::detail

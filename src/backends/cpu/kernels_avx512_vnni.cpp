@@ -19,6 +19,7 @@
 
 #include <immintrin.h>
 
+#include <cmath>
 #include <cstddef>
 #include <cstring>
 
@@ -155,6 +156,7 @@ void matmul_compute__vnni(const MatmulProblem& p, const void* ws, int ith, int n
 const IsaKernels kAvx512VnniKernels = {
     Isa::avx512_vnni, x86_matmul_prepare, matmul_compute__vnni, dot_f32_512, dot_f16_f32_512,
     axpy_f32_512,     axpy_f16_f32_512,   scale_f32_512,
+    x86_sum_squares_f32_256, x86_scale_mul_f32_256, x86_add_f32_256, x86_mul_f32_256, x86_swiglu_f32_256,
 };
 
 }  // namespace wa::cpu::detail

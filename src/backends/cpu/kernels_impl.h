@@ -23,7 +23,19 @@ struct IsaKernels {
   void (*axpy_f32)(float* y, float a, const float* x, int64_t n);
   void (*axpy_f16_f32)(float* y, float a, const uint16_t* x, int64_t n);
   void (*scale_f32)(float* y, float a, int64_t n);
+  double (*sum_squares_f32)(const float* x, int64_t n);
+  void (*scale_mul_f32)(float* y, const float* x, float s, const float* w, int64_t n);
+  void (*add_f32)(float* y, const float* a, const float* b, int64_t n);
+  void (*mul_f32)(float* y, const float* a, const float* b, int64_t n);
+  void (*swiglu_f32)(float* y, const float* g, const float* u, int64_t n);
 };
+
+// Reference row primitives (kernels_scalar.cpp); ISAs without their own use these.
+double sum_squares_f32_scalar(const float* x, int64_t n);
+void scale_mul_f32_scalar(float* y, const float* x, float s, const float* w, int64_t n);
+void add_f32_scalar(float* y, const float* a, const float* b, int64_t n);
+void mul_f32_scalar(float* y, const float* a, const float* b, int64_t n);
+void swiglu_f32_scalar(float* y, const float* g, const float* u, int64_t n);
 
 extern const IsaKernels kScalarKernels;
 #if defined(WA_HAVE_X86_KERNELS)

@@ -131,9 +131,39 @@ void scale_f32_scalar(float* y, float a, int64_t n) {
 
 }  // namespace
 
+double sum_squares_f32_scalar(const float* x, int64_t n) {
+  double ss = 0.0;
+  for (int64_t i = 0; i < n; ++i) ss += static_cast<double>(x[i]) * x[i];
+  return ss;
+}
+
+void scale_mul_f32_scalar(float* y, const float* x, float s, const float* w, int64_t n) {
+  if (w) {
+    for (int64_t i = 0; i < n; ++i) y[i] = x[i] * s * w[i];
+  } else {
+    for (int64_t i = 0; i < n; ++i) y[i] = x[i] * s;
+  }
+}
+
+void add_f32_scalar(float* y, const float* a, const float* b, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = a[i] + b[i];
+}
+
+void mul_f32_scalar(float* y, const float* a, const float* b, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = a[i] * b[i];
+}
+
+void swiglu_f32_scalar(float* y, const float* g, const float* u, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float s = g[i] / (1.0f + std::exp(-g[i]));
+    y[i] = u ? s * u[i] : s;
+  }
+}
+
 const IsaKernels kScalarKernels = {
     Isa::scalar,       prepare,          compute, dot_f32_scalar, dot_f16_f32_scalar,
     axpy_f32_scalar,   axpy_f16_f32_scalar, scale_f32_scalar,
+    sum_squares_f32_scalar, scale_mul_f32_scalar, add_f32_scalar, mul_f32_scalar, swiglu_f32_scalar,
 };
 
 }  // namespace wa::cpu::detail

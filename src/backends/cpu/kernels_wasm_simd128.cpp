@@ -225,6 +225,7 @@ void compute(const MatmulProblem& p, const void* ws, int ith, int nth) {
 const IsaKernels kWasmSimd128Kernels = {
     Isa::wasm_simd128, prepare,           compute,        dot_f32_simd, dot_f16_f32_simd,
     axpy_f32_simd,     axpy_f16_f32_simd, scale_f32_simd,
+    sum_squares_f32_scalar, scale_mul_f32_scalar, add_f32_scalar, mul_f32_scalar, swiglu_f32_scalar,
 };
 
 }  // namespace wa::cpu::detail

@@ -41,17 +41,10 @@ void op_rms_norm(const Node& n, const OpContext& c) {
   split_range(n.rows(), c.ith, c.nth, &b, &e);
   for (int64_t r = b; r < e; ++r) {
     const float* xr = col<float>(x, r);
-    float* yr = col<float>(&n, r);
-    // Sum of squares in double: keeps the reference independent of summation order.
-    double ss = 0.0;
-    for (int64_t i = 0; i < d; ++i) ss += static_cast<double>(xr[i]) * xr[i];
+    // Sum of squares in double: keeps the result independent of summation order.
+    const double ss = sum_squares_f32(xr, d);
     const float inv = 1.0f / std::sqrt(static_cast<float>(ss / static_cast<double>(d)) + n.fp[0]);
-    if (w) {
-      const float* wr = static_cast<const float*>(w->data);
-      for (int64_t i = 0; i < d; ++i) yr[i] = xr[i] * inv * wr[i];
-    } else {
-      for (int64_t i = 0; i < d; ++i) yr[i] = xr[i] * inv;
-    }
+    scale_mul_f32(col<float>(&n, r), xr, inv, w ? static_cast<const float*>(w->data) : nullptr, d);
   }
 }
 
@@ -74,34 +67,35 @@ void op_mul_mat(const Node& n, const OpContext& c) {
   matmul_compute(p, c.workspace, c.ith, c.nth);
 }
 
-template <class F>
-void binary(const Node& n, const OpContext& c, F f) {
+// Row-wise a (op) b, b broadcast along columns when it has one column.
+using RowFn = void (*)(float* y, const float* a, const float* b, int64_t n);
+void binary(const Node& n, const OpContext& c, RowFn fn) {
   const Node* a = n.src[0];
   const Node* bsrc = n.src[1];
   const bool bcast = bsrc->rows() == 1;
   int64_t b, e;
   split_range(n.rows(), c.ith, c.nth, &b, &e);
   for (int64_t r = b; r < e; ++r) {
-    const float* ar = col<float>(a, r);
     const float* br = bcast ? static_cast<const float*>(bsrc->data) : col<float>(bsrc, r);
-    float* yr = col<float>(&n, r);
-    for (int64_t i = 0; i < n.ne[0]; ++i) yr[i] = f(ar[i], br[i]);
+    fn(col<float>(&n, r), col<float>(a, r), br, n.ne[0]);
   }
 }
 
-template <class F>
-void unary(const Node& n, const OpContext& c, F f) {
-  const Node* a = n.src[0];
+void op_scale(const Node& n, const OpContext& c) {
+  int64_t b, e;
+  split_range(n.rows(), c.ith, c.nth, &b, &e);
+  for (int64_t r = b; r < e; ++r) scale_mul_f32(col<float>(&n, r), col<float>(n.src[0], r), n.fp[0], nullptr, n.ne[0]);
+}
+
+// silu(a) (b null) or silu(a) * b, row by row.
+void op_swiglu(const Node& n, const OpContext& c) {
+  const Node* up = n.src[1];
   int64_t b, e;
   split_range(n.rows(), c.ith, c.nth, &b, &e);
   for (int64_t r = b; r < e; ++r) {
-    const float* ar = col<float>(a, r);
-    float* yr = col<float>(&n, r);
-    for (int64_t i = 0; i < n.ne[0]; ++i) yr[i] = f(ar[i]);
+    swiglu_f32(col<float>(&n, r), col<float>(n.src[0], r), up ? col<float>(up, r) : nullptr, n.ne[0]);
   }
 }
-
-inline float silu_f(float x) { return x / (1.0f + std::exp(-x)); }
 
 // Rotates pairs of each head. normal: pairs (2i, 2i+1) (LLaMA GGUF, llama2.c);
 // neox: pairs (i, i + n_rot/2) (Qwen2, GPT-NeoX). theta_i = pos * base^(-2i/n_rot).
@@ -349,11 +343,10 @@ void compute_op(const Node& n, const OpContext& c) {
     case Op::get_rows: op_get_rows(n, c); return;
     case Op::rms_norm: op_rms_norm(n, c); return;
     case Op::mul_mat: op_mul_mat(n, c); return;
-    case Op::add: binary(n, c, [](float a, float b) { return a + b; }); return;
-    case Op::mul: binary(n, c, [](float a, float b) { return a * b; }); return;
-    case Op::scale: { const float f = n.fp[0]; unary(n, c, [f](float a) { return a * f; }); return; }
-    case Op::silu: unary(n, c, silu_f); return;
-    case Op::swiglu: binary(n, c, [](float g, float u) { return silu_f(g) * u; }); return;
+    case Op::add: binary(n, c, add_f32); return;
+    case Op::mul: binary(n, c, mul_f32); return;
+    case Op::scale: op_scale(n, c); return;
+    case Op::silu: case Op::swiglu: op_swiglu(n, c); return;
     case Op::rope: op_rope(n, c); return;
     case Op::softmax: op_softmax(n, c); return;
     case Op::kv_store: op_kv_store(n, c); return;

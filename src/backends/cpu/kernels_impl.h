@@ -107,4 +107,21 @@ static inline Range split_range(int64_t n, int ith, int nth, int64_t align) {
   return {b, e};
 }
 
+// Quantizes one X row into the row layout above (qs, c, d).
+using QuantizeXRowFn = void (*)(const float* x, int64_t k, int8_t* qs, int16_t* c, float* d);
+
+// matmul_prepare for ISAs that use the row layout for every m (the scalar
+// reference, wasm SIMD128): X rows split across threads, each quantized by
+// the ISA's own row quantizer.
+static inline void prepare_rows(const MatmulProblem& p, void* ws, int ith, int nth, QuantizeXRowFn quantize) {
+  if (p.wtype != DType::q4_0 && p.wtype != DType::q8_0) return;
+  const Range r = split_range(p.m, ith, nth, 1);
+  const int64_t nb = p.k / 32;
+  for (int64_t i = r.begin; i < r.end; ++i) {
+    auto* base = static_cast<uint8_t*>(ws) + i * ws_row_bytes(p.k);
+    quantize(p.x + i * p.x_row_stride, p.k, reinterpret_cast<int8_t*>(base), reinterpret_cast<int16_t*>(base + nb * 32),
+             reinterpret_cast<float*>(base + nb * 64));
+  }
+}
+
 }  // namespace wa::cpu::detail

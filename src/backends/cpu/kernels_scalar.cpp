@@ -42,16 +42,7 @@ RowView row_view(const void* ws, int64_t row, int64_t k) {
           reinterpret_cast<const float*>(base + nb * 64)};
 }
 
-void prepare(const MatmulProblem& p, void* ws, int ith, int nth) {
-  if (p.wtype != DType::q4_0 && p.wtype != DType::q8_0) return;
-  const Range r = split_range(p.m, ith, nth, 1);
-  const int64_t nb = p.k / 32;
-  for (int64_t i = r.begin; i < r.end; ++i) {
-    auto* base = static_cast<uint8_t*>(ws) + i * ws_row_bytes(p.k);
-    quantize_x_row(p.x + i * p.x_row_stride, p.k, reinterpret_cast<int8_t*>(base),
-                   reinterpret_cast<int16_t*>(base + nb * 32), reinterpret_cast<float*>(base + nb * 64));
-  }
-}
+void prepare(const MatmulProblem& p, void* ws, int ith, int nth) { prepare_rows(p, ws, ith, nth, quantize_x_row); }
 
 float dot_row(const MatmulProblem& p, const void* ws, int64_t i, int64_t j) {
   const auto* wrow = static_cast<const uint8_t*>(p.w) + j * p.w_row_stride;

@@ -178,16 +178,7 @@ float dot_q4_0(const BlockQ4_0* w, const RowView& x, int64_t nb) {
   return hsum(acc);
 }
 
-void prepare(const MatmulProblem& p, void* ws, int ith, int nth) {
-  if (p.wtype != DType::q4_0 && p.wtype != DType::q8_0) return;
-  const Range r = split_range(p.m, ith, nth, 1);
-  const int64_t nb = p.k / 32;
-  for (int64_t i = r.begin; i < r.end; ++i) {
-    auto* base = static_cast<uint8_t*>(ws) + i * ws_row_bytes(p.k);
-    quantize_row(p.x + i * p.x_row_stride, p.k, reinterpret_cast<int8_t*>(base),
-                 reinterpret_cast<int16_t*>(base + nb * 32), reinterpret_cast<float*>(base + nb * 64));
-  }
-}
+void prepare(const MatmulProblem& p, void* ws, int ith, int nth) { prepare_rows(p, ws, ith, nth, quantize_row); }
 
 void compute(const MatmulProblem& p, const void* ws, int ith, int nth) {
   if (!matmul_supports(p.wtype)) return;

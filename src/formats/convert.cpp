@@ -86,14 +86,14 @@ Status attach_vocab(GgufWriter& w, const std::string& vocab_path) {
 }
 
 Status convert_llama2c(const std::string& in, const std::string& out, DType type, ConvertReport* report,
-                       const std::string& vocab_path) {
+                       const std::string& vocab_path, const std::string& name) {
   WA_ASSIGN_OR_RETURN(Llama2cCheckpoint ck, read_llama2c(in));
   const Llama2cConfig& c = ck.config;
   const int64_t dim = c.dim, hid = c.hidden_dim, V = c.vocab_size;
   const int64_t head = dim / c.n_heads, kv_dim = head * c.n_kv_heads;
   GgufWriter w;
   w.set_string("general.architecture", "llama");
-  w.set_string("general.name", "llama2.c checkpoint");
+  w.set_string("general.name", name.empty() ? "llama2.c checkpoint" : name);
   w.set_string("general.source", "converted from a llama2.c checkpoint by webaccel convert");
   w.set_u32("general.file_type", static_cast<uint32_t>(gguf_file_type(type)));
   w.set_u32("llama.context_length", static_cast<uint32_t>(c.seq_len));
@@ -135,7 +135,7 @@ bool is_matrix(const GgufTensorInfo& t) {
 }
 
 Status convert_gguf(const std::string& in, const std::string& out, DType type, ConvertReport* report,
-                    const std::string& vocab_path) {
+                    const std::string& vocab_path, const std::string& name) {
   WA_ASSIGN_OR_RETURN(auto file, GgufFile::open(in));
   GgufWriter w;
   for (const auto& kv : file->metadata()) {
@@ -143,6 +143,7 @@ Status convert_gguf(const std::string& in, const std::string& out, DType type, C
     if (kv.key != "general.file_type" && kv.key != "general.alignment" && !replaced_vocab) w.copy_kv(kv);
   }
   WA_TRY(attach_vocab(w, vocab_path));
+  if (!name.empty()) w.set_string("general.name", name);
   w.set_u32("general.file_type", static_cast<uint32_t>(gguf_file_type(type)));
   std::shared_ptr<GgufFile> src(std::move(file));
   for (const auto& t : src->tensors()) {
@@ -179,7 +180,7 @@ Status convert_gguf(const std::string& in, const std::string& out, DType type, C
 }  // namespace
 
 Status convert_model(const std::string& in, const std::string& out, DType type, ConvertReport* report,
-                     const std::string& vocab_path) {
+                     const std::string& vocab_path, const std::string& name) {
   if (type != DType::f32 && type != DType::f16 && type != DType::q8_0 && type != DType::q4_0) {
     return unsupported(strformat("converting to %s is not supported (f32, f16, q8_0, q4_0)", dtype_name(type)));
   }
@@ -188,8 +189,8 @@ Status convert_model(const std::string& in, const std::string& out, DType type, 
   char magic[4] = {};
   const size_t got = std::fread(magic, 1, 4, f);
   std::fclose(f);
-  if (got == 4 && std::memcmp(magic, "GGUF", 4) == 0) return convert_gguf(in, out, type, report, vocab_path).with_context(in);
-  return convert_llama2c(in, out, type, report, vocab_path).with_context(in);
+  if (got == 4 && std::memcmp(magic, "GGUF", 4) == 0) return convert_gguf(in, out, type, report, vocab_path, name).with_context(in);
+  return convert_llama2c(in, out, type, report, vocab_path, name).with_context(in);
 }
 
 }  // namespace wa

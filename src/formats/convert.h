@@ -22,8 +22,9 @@ struct ConvertReport {
 // f16 (or f32 when type is f32). Norms and biases stay f32.
 // With `vocab_path`, the tokenizer.* metadata of that GGUF file (a model or a
 // tokenizer-only file) is copied into OUT, replacing any the input had.
+// With `name`, general.name is set to it (llama2.c checkpoints carry none).
 Status convert_model(const std::string& in, const std::string& out, DType type, ConvertReport* report,
-                     const std::string& vocab_path = "");
+                     const std::string& vocab_path = "", const std::string& name = "");
 
 // GGUF's general.file_type code of a "mostly TYPE" file.
 int gguf_file_type(DType type);

@@ -36,6 +36,9 @@ check "f16: logits within 0.2 (f16 weight rounding, 2^-11 relative) and top-1 >=
 "$W" run -m "$T/s_again.gguf" -n 64 --temp 0 --ids >"$T/ids_again.txt" 2>/dev/null
 check "convert GGUF f32 -> q8_0 equals llama2.c -> q8_0" diff -q "$T/ids_again.txt" "$T/ids_q8_0.txt"
 
+"$W" convert "$T/s.gguf" "$T/s_named.gguf" --name "stories 260K" 2>/dev/null
+check "convert --name sets general.name" grep -q 'general.name.*"stories 260K"' <("$W" info "$T/s_named.gguf")
+
 # tokenize
 out=$(printf 'Hello world' | "$W" tokenize -m "$SHARED/models/vocab/ggml-vocab-llama-spm.gguf" --no-bos)
 check "tokenize llama-spm" test "$out" = "15043 3186"

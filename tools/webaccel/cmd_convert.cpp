@@ -21,15 +21,16 @@ void print_notes(const ConvertReport& r) {
 
 int cmd_convert(int argc, char** argv) {
   Args args(argc, argv, 2, {});
-  Status st = args.check_unknown({"--type", "--vocab"});
+  Status st = args.check_unknown({"--type", "--vocab", "--name"});
   if (!st.ok()) return fail(st);
   if (args.positional().size() != 2) {
-    return fail(invalid_argument("usage: webaccel convert IN OUT.gguf [--type TYPE] [--vocab VOCAB.gguf]"));
+    return fail(invalid_argument("usage: webaccel convert IN OUT.gguf [--type TYPE] [--vocab VOCAB.gguf] [--name NAME]"));
   }
   auto type = parse_type(args.get_or("--type", "f32"));
   if (!type.ok()) return fail(type.status());
   ConvertReport report;
-  st = convert_model(args.positional()[0], args.positional()[1], type.value(), &report, args.get_or("--vocab", ""));
+  st = convert_model(args.positional()[0], args.positional()[1], type.value(), &report, args.get_or("--vocab", ""),
+                     args.get_or("--name", ""));
   print_notes(report);
   if (!st.ok()) return fail(st);
   std::fprintf(stderr, "wrote %s (%s)\n", args.positional()[1].c_str(), dtype_name(type.value()));

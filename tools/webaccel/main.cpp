@@ -17,7 +17,7 @@ commands:
             teacher-forced float32 logits for every position
   tokenize  -m MODEL [--no-bos]          text on stdin -> token ids
   info      MODEL                        metadata, tensors, types and sizes
-  convert   IN OUT.gguf [--type f32|f16|q8_0|q4_0] [--vocab VOCAB.gguf]
+  convert   IN OUT.gguf [--type f32|f16|q8_0|q4_0] [--vocab VOCAB.gguf] [--name NAME]
             llama2.c .bin or GGUF -> GGUF (--vocab: take the tokenizer from another GGUF)
   bench     -m MODEL [-p 512] [-n 128] [-r 5] [-t THREADS] [-o md|json]
   perplexity -m MODEL -f TEXTFILE [--ctx N] [--chunks N]

@@ -94,6 +94,31 @@ describe('browser (headless Chromium)', () => {
     });
   }
 
+  test('worker: false runs on the page thread, single-threaded even when threads are asked for', { timeout: 60_000 }, async () => {
+    const page = await newPage('/tests/browser/');
+    try {
+      const r = await page.evaluate(async () => {
+        const { createEngine } = await import('/js/dist/index.js');
+        const engine = await createEngine({ backend: 'wasm', threads: 2, worker: false });
+        const model = await engine.load('/fixtures/stories260K_f32.gguf');
+        const ids = [];
+        for await (const t of model.generate('', { maxTokens: 32, temperature: 0 })) ids.push(t.id);
+        const caps = engine.capabilities();
+        await engine.dispose();
+        return { ids, caps };
+      });
+      assert.equal(r.caps.profile.inWorker, false);
+      assert.equal(r.caps.profile.build, 'wasm-simd128-st');
+      assert.equal(r.caps.profile.threads, 1);
+      assert.deepEqual(r.ids, greedy.slice(0, 32));
+    } catch (e) {
+      e.message += `\n${diag()}`;
+      throw e;
+    } finally {
+      await page.close();
+    }
+  });
+
   test('demo page: load models/default.gguf by URL and stream a few tokens', { timeout: 60_000 }, async () => {
     const page = await newPage('/web/');
     try {

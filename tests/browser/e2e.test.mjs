@@ -23,7 +23,7 @@ const { chromium } = createRequire(join(repo, 'js/package.json'))('playwright-co
 const greedy = readFileSync(join(stories, 'greedy256.ids'), 'utf8').trim().split(/\s+/).map(Number);
 
 describe('browser (headless Chromium)', () => {
-  let tmp, server, url, browser, profile;
+  let tmp, server, url, browser, profile; // browser: a BrowserContext
   const logs = [];
 
   before(async () => {
@@ -32,13 +32,14 @@ describe('browser (headless Chromium)', () => {
     execFileSync(cli, ['convert', join(stories, 'stories260K.bin'), join(tmp, 'stories260K_f32.gguf'), '--type', 'f32'], { stdio: 'pipe' });
     ({ server, url } = await serve({ root: repo, port: 0, mounts: { '/fixtures/': tmp } }));
     profile = mkdtempSync(join(tmpdir(), 'wa-chromium-'));
-    browser = await chromium.launch({
+    // A persistent context on a fresh folder: playwright's way to pass --user-data-dir.
+    browser = await chromium.launchPersistentContext(profile, {
       executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
       headless: true,
       // A fresh profile and no background traffic: the test must not depend on the network.
       args: [
         '--headless=new', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync', '--disable-quic', `--user-data-dir=${profile}`,
+        '--disable-component-update', '--disable-sync', '--disable-quic',
       ],
     });
   });

@@ -120,7 +120,7 @@ describe('browser (headless Chromium)', () => {
     }
   });
 
-  test('demo page: load models/default.gguf by URL and stream a few tokens', { timeout: 60_000 }, async () => {
+  test('demo page: load models/default.gguf by URL, stream a few tokens, load a local file', { timeout: 60_000 }, async () => {
     const page = await newPage('/web/');
     try {
       await page.waitForFunction(() => document.getElementById('caps').textContent.startsWith('{'), null, { timeout: 30_000 });
@@ -141,6 +141,10 @@ describe('browser (headless Chromium)', () => {
       assert.ok(out.length > 0, 'text was streamed');
       assert.match(speed, /tokens\/s/);
       console.log(`# demo: ${JSON.stringify(out)} | ${speed}`);
+      // The file input: a local file (a Blob into the worker) replaces the model.
+      await page.setInputFiles('#file', join(tmp, 'stories260K_f32.gguf'));
+      await page.waitForFunction(() => document.getElementById('model-info').textContent.startsWith('stories260K_f32.gguf: llama'), null, { timeout: 30_000 });
+      await page.waitForSelector('#generate:not([disabled])', { timeout: 30_000 });
     } catch (e) {
       e.message += `\n${diag()}\nstatus: ${await page.textContent('#status').catch(() => '?')}`;
       throw e;

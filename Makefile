@@ -11,7 +11,7 @@ PRESET ?= native-release
 WA_SHARED ?= $(abspath ../shared)
 WASM_DIST := js/dist/wasm
 
-.PHONY: all deps build run test test-native test-debug test-js wasm bench corpus clean
+.PHONY: all deps build run test test-native test-debug test-js test-browser serve wasm bench corpus clean
 
 all: build
 
@@ -50,6 +50,20 @@ test-js: wasm
 	@cmake --preset $(PRESET) >/dev/null
 	@cmake --build --preset $(PRESET) -j $(JOBS) --target webaccel_cli
 	@cd js && WEBACCEL_CLI=$(abspath $(WEBACCEL)) WA_SHARED=$(WA_SHARED) node --test test/*.test.mjs
+
+# The package and the demo page (web/) in headless Chromium (Debian's; never a
+# downloaded browser), both wasm builds. Not part of `make test`.
+test-browser: wasm
+	@scripts/install-deps.sh chromium
+	@cd js && { test -d node_modules/playwright-core || npm ci --no-audit --no-fund; }
+	@cmake --preset $(PRESET) >/dev/null
+	@cmake --build --preset $(PRESET) -j $(JOBS) --target webaccel_cli
+	@WEBACCEL_CLI=$(abspath $(WEBACCEL)) WA_SHARED=$(WA_SHARED) node --test tests/browser/*.test.mjs
+
+# The demo page at http://localhost:$(PORT)/web/, cross-origin isolated (threads work).
+PORT ?= 8080
+serve: wasm
+	@PORT=$(PORT) node scripts/serve.mjs
 
 test-native:
 	@cmake --preset $(PRESET) >/dev/null

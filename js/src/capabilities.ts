@@ -128,9 +128,15 @@ export async function detectCapabilities(o: EngineOptions): Promise<Capabilities
     throw new WebAccelError('invalid_argument', `threads must be an integer from 1 to 64 (got ${String(o.threads)})`);
   }
   const threadsOk = shared && coi;
+  // A page's main thread may not block (Atomics.wait throws there), and the
+  // pthreads build blocks while its pool works: with worker: false, one thread.
+  const onPage = !isNode && environment === 'browser-window' && o.worker === false;
   let threads = wanted;
   let build: Capabilities['profile']['build'] = 'wasm-simd128-st';
-  if (wanted > 1 && threadsOk) {
+  if (wanted > 1 && onPage) {
+    threads = 1;
+    reasons.push('threads: 1, single-threaded build: the page thread cannot block on worker threads (worker: false)');
+  } else if (wanted > 1 && threadsOk) {
     build = 'wasm-simd128-mt';
     reasons.push(`threads: ${wanted} (${o.threads ? 'requested' : `hardware has ${hw}`}); pthreads build`);
   } else if (wanted > 1) {

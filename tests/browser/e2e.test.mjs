@@ -1,0 +1,155 @@
+// The package and the demo page in headless Chromium (make test-browser):
+// stories260K greedy256 in the single-threaded and the pthreads build (the
+// engine in its default Web Worker), then the demo page's UI generating from
+// the bundled default model. Chromium is Debian's (/usr/bin/chromium), driven
+// by playwright-core from js/node_modules; nothing is downloaded.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, test } from 'node:test';
+
+import { serve } from '../../scripts/serve.mjs';
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const cli = process.env.WEBACCEL_CLI ?? join(repo, 'build/native/bin/webaccel');
+const shared = process.env.WA_SHARED ?? resolve(repo, '../shared');
+const stories = join(shared, 'models/stories260K');
+const { chromium } = createRequire(join(repo, 'js/package.json'))('playwright-core');
+
+const greedy = readFileSync(join(stories, 'greedy256.ids'), 'utf8').trim().split(/\s+/).map(Number);
+
+describe('browser (headless Chromium)', () => {
+  let tmp, server, url, browser, profile; // browser: a BrowserContext
+  const logs = [];
+
+  before(async () => {
+    // The f32 conversion reproduces llama2.c's greedy256 exactly.
+    tmp = mkdtempSync(join(tmpdir(), 'wa-browser-'));
+    execFileSync(cli, ['convert', join(stories, 'stories260K.bin'), join(tmp, 'stories260K_f32.gguf'), '--type', 'f32'], { stdio: 'pipe' });
+    ({ server, url } = await serve({ root: repo, port: 0, mounts: { '/fixtures/': tmp } }));
+    profile = mkdtempSync(join(tmpdir(), 'wa-chromium-'));
+    // A persistent context on a fresh folder: playwright's way to pass --user-data-dir.
+    browser = await chromium.launchPersistentContext(profile, {
+      executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+      headless: true,
+      // A fresh profile and no background traffic: the test must not depend on the network.
+      args: [
+        '--headless=new', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
+        '--disable-component-update', '--disable-sync', '--disable-quic',
+      ],
+    });
+  });
+
+  after(async () => {
+    await browser?.close();
+    server?.close();
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+    if (profile) rmSync(profile, { recursive: true, force: true });
+  });
+
+  async function newPage(path) {
+    const page = await browser.newPage();
+    page.on('console', (m) => logs.push(`console.${m.type()}: ${m.text()}`));
+    page.on('pageerror', (e) => logs.push(`pageerror: ${e.message}`));
+    await page.goto(url + path);
+    return page;
+  }
+  const diag = () => logs.slice(-20).join('\n');
+
+  for (const threads of [1, 2]) {
+    test(`stories260K greedy256 in the ${threads > 1 ? 'pthreads' : 'single-threaded'} build (Web Worker)`, { timeout: 60_000 }, async () => {
+      const page = await newPage('/tests/browser/');
+      try {
+        const r = await page.evaluate(async (threads) => {
+          const { createEngine } = await import('/js/dist/index.js');
+          const engine = await createEngine({ backend: 'wasm', threads });
+          const progress = [];
+          const model = await engine.load('/fixtures/stories260K_f32.gguf', { onProgress: (p) => progress.push(p) });
+          const ids = [];
+          for await (const t of model.generate('', { maxTokens: 256, temperature: 0 })) ids.push(t.id);
+          const stats = await model.lastStats();
+          await model.unload();
+          const caps = engine.capabilities();
+          await engine.dispose();
+          return { ids, stats, caps, progress, coi: crossOriginIsolated };
+        }, threads);
+        assert.equal(r.coi, true, 'the page is cross-origin isolated');
+        assert.equal(r.caps.environment, 'browser-window');
+        assert.equal(r.caps.profile.inWorker, true);
+        assert.equal(r.caps.profile.threads, threads);
+        assert.equal(r.caps.profile.build, threads > 1 ? 'wasm-simd128-mt' : 'wasm-simd128-st');
+        assert.ok(r.progress.length >= 2 && r.progress.at(-1).loaded === r.progress.at(-1).total, JSON.stringify(r.progress));
+        assert.equal(r.stats.generatedTokens, 256);
+        assert.deepEqual(r.ids, greedy);
+        console.log(`# ${r.caps.profile.build} (${r.caps.profile.isa}): 256 tokens in ${r.stats.generateMs.toFixed(0)} ms`);
+      } catch (e) {
+        e.message += `\n${diag()}`;
+        throw e;
+      } finally {
+        await page.close();
+      }
+    });
+  }
+
+  test('worker: false runs on the page thread, single-threaded even when threads are asked for', { timeout: 60_000 }, async () => {
+    const page = await newPage('/tests/browser/');
+    try {
+      const r = await page.evaluate(async () => {
+        const { createEngine } = await import('/js/dist/index.js');
+        const engine = await createEngine({ backend: 'wasm', threads: 2, worker: false });
+        const model = await engine.load('/fixtures/stories260K_f32.gguf');
+        const ids = [];
+        for await (const t of model.generate('', { maxTokens: 32, temperature: 0 })) ids.push(t.id);
+        const caps = engine.capabilities();
+        await engine.dispose();
+        return { ids, caps };
+      });
+      assert.equal(r.caps.profile.inWorker, false);
+      assert.equal(r.caps.profile.build, 'wasm-simd128-st');
+      assert.equal(r.caps.profile.threads, 1);
+      assert.deepEqual(r.ids, greedy.slice(0, 32));
+    } catch (e) {
+      e.message += `\n${diag()}`;
+      throw e;
+    } finally {
+      await page.close();
+    }
+  });
+
+  test('demo page: load models/default.gguf by URL, stream a few tokens, load a local file', { timeout: 60_000 }, async () => {
+    const page = await newPage('/web/');
+    try {
+      await page.waitForFunction(() => document.getElementById('caps').textContent.startsWith('{'), null, { timeout: 30_000 });
+      const caps = JSON.parse(await page.textContent('#caps'));
+      assert.equal(caps.wasm.crossOriginIsolated, true);
+      assert.equal(caps.profile.inWorker, true);
+      await page.fill('#max-tokens', '16');
+      await page.click('#load-url');
+      await page.waitForSelector('#generate:not([disabled])', { timeout: 30_000 });
+      assert.match(await page.textContent('#model-info'), /default\.gguf: llama/);
+      assert.equal(await page.$eval('#progress', (p) => p.value === p.max && p.max > 1e6), true);
+      await page.click('#generate');
+      await page.waitForSelector('#speed[data-done]', { timeout: 30_000 });
+      const done = Number(await page.getAttribute('#speed', 'data-done'));
+      const out = await page.textContent('#output');
+      const speed = await page.textContent('#speed');
+      assert.ok(done >= 1 && done <= 16, `${done} tokens`);
+      assert.ok(out.length > 0, 'text was streamed');
+      assert.match(speed, /tokens\/s/);
+      console.log(`# demo: ${JSON.stringify(out)} | ${speed}`);
+      // The file input: a local file (a Blob into the worker) replaces the model.
+      await page.setInputFiles('#file', join(tmp, 'stories260K_f32.gguf'));
+      await page.waitForFunction(() => document.getElementById('model-info').textContent.startsWith('stories260K_f32.gguf: llama'), null, { timeout: 30_000 });
+      await page.waitForSelector('#generate:not([disabled])', { timeout: 30_000 });
+    } catch (e) {
+      e.message += `\n${diag()}\nstatus: ${await page.textContent('#status').catch(() => '?')}`;
+      throw e;
+    } finally {
+      await page.close();
+    }
+  });
+});

@@ -32,6 +32,7 @@ test:
 	@$(MAKE) --no-print-directory test-native PRESET=native-ci
 	@$(MAKE) --no-print-directory test-debug
 	@$(MAKE) --no-print-directory test-js PRESET=native-ci
+	@$(MAKE) --no-print-directory test-browser PRESET=native-ci
 
 # The wasm module in two builds (single-threaded; pthreads) and the TypeScript
 # package, into js/dist. emscripten's JS tools need Debian's Node modules.

@@ -325,7 +325,6 @@ const char* wa_model_info_json(wa_model* model) {
   if (!model) return "{}";
   const wa::LoadedModel& lm = model->loaded;
   const wa::Tokenizer* tok = lm.tokenizer.get();
-  const wa::GgufTensorInfo* q = lm.file->find_tensor("blk.0.attn_q.weight");
   std::string& s = model->json;
   s = "{\"arch\":";
   json_escape(s, lm.model->arch());
@@ -333,7 +332,7 @@ const char* wa_model_info_json(wa_model* model) {
                      lm.model->n_vocab(), lm.model->n_ctx_train(), static_cast<long long>(lm.model->n_params()),
                      model->size, lm.file->tensors().size());
   s += ",\"weight_type\":";
-  json_escape(s, q ? wa::dtype_name(q->type) : "unknown");
+  json_escape(s, wa::dtype_name(lm.model->weight_type()));
   s += wa::strformat(",\"has_tokenizer\":%s", tok ? "true" : "false");
   s += ",\"tokenizer\":";
   json_escape(s, tok ? tok->vocab().model : "");
@@ -402,12 +401,7 @@ wa_status wa_session_create(wa_model* model, int32_t n_ctx, int32_t kv_type, wa_
   so.n_ctx = n_ctx;
   so.tracker = model->tracker.get();
   switch (kv_type) {
-    case WA_KV_AUTO: {
-      // f32 models keep f32 keys/values so they reproduce f32 references exactly (as the CLI does).
-      const wa::GgufTensorInfo* q = model->loaded.file->find_tensor("blk.0.attn_q.weight");
-      so.kv_type = q && q->type == wa::DType::f32 ? wa::DType::f32 : wa::DType::f16;
-      break;
-    }
+    case WA_KV_AUTO: so.kv_type = std::nullopt; break;  // the session decides from the weight type
     case WA_KV_F32: so.kv_type = wa::DType::f32; break;
     case WA_KV_F16: so.kv_type = wa::DType::f16; break;
     default: return model->err.set(wa::invalid_argument(wa::strformat("unknown KV cache type %d", kv_type)));

@@ -52,6 +52,7 @@ class LlamaModel final : public Model {
   int n_vocab() const override { return hp.n_vocab; }
   int n_ctx_train() const override { return hp.n_ctx_train; }
   int64_t n_params() const override { return params; }
+  DType weight_type() const override { return layers.front().wq.type(); }
   KvLayout kv_layout() const override {
     return KvLayout{hp.n_layer, static_cast<int64_t>(hp.n_head_kv) * hp.head_dim,
                     static_cast<int64_t>(hp.n_head_kv) * hp.head_dim};

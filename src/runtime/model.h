@@ -52,6 +52,8 @@ class Model {
   virtual int n_vocab() const = 0;
   virtual int n_ctx_train() const = 0;
   virtual int64_t n_params() const = 0;
+  // Type of the layer matrices: what a file is "mostly" (f32, q4_0, ...).
+  virtual DType weight_type() const = 0;
   virtual KvLayout kv_layout() const = 0;
   // Human-readable hyperparameters for `webaccel info`.
   virtual std::vector<std::pair<std::string, std::string>> describe() const = 0;

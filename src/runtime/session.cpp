@@ -9,7 +9,8 @@ Result<std::unique_ptr<Session>> Session::create(const Model& model, Backend& ba
   int n_ctx = o.n_ctx > 0 ? o.n_ctx : std::min(model.n_ctx_train(), 4096);
   if (n_ctx > (1 << 20)) return invalid_argument(strformat("context size %d is too large", n_ctx));
   if (o.n_batch < 1) return invalid_argument("batch size must be positive");
-  WA_ASSIGN_OR_RETURN(KvCache kv, KvCache::create(model.kv_layout(), n_ctx, o.kv_type, o.tracker));
+  const DType kv_type = o.kv_type ? *o.kv_type : model.weight_type() == DType::f32 ? DType::f32 : DType::f16;
+  WA_ASSIGN_OR_RETURN(KvCache kv, KvCache::create(model.kv_layout(), n_ctx, kv_type, o.tracker));
   return std::unique_ptr<Session>(new Session(model, backend, std::move(kv), o.n_batch, o.tracker));
 }
 

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -18,7 +19,9 @@ namespace wa {
 struct SessionOptions {
   int n_ctx = 0;         // 0: min(model's training context, 4096)
   int n_batch = 512;     // tokens per forward graph during prompt processing
-  DType kv_type = DType::f16;
+  // nullopt (auto): f32 for f32 models, so they reproduce f32 references
+  // exactly; f16 otherwise.
+  std::optional<DType> kv_type;
   MemoryTracker* tracker = nullptr;
 };
 

@@ -6,12 +6,7 @@ W=${1:?usage: run_cli_tests.sh path/to/webaccel}
 HERE=$(cd "$(dirname "$0")" && pwd)
 SHARED=${WA_SHARED:-$HERE/../../../shared}
 S=$SHARED/models/stories260K
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-pass=0; failed=0
-ok() { echo "ok   - $1"; pass=$((pass+1)); }
-bad() { echo "FAIL - $1"; failed=$((failed+1)); }
-check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
+. "$HERE/lib.sh"
 
 # stories260K: llama2.c -> GGUF f32 -> exact greedy ids and 1e-4 logits
 "$W" convert "$S/stories260K.bin" "$T/s.gguf" --type f32 2>/dev/null
@@ -69,5 +64,4 @@ check "bench -o md prints pp/tg rows" grep -q "| tg4 |" "$T/bench.md"
 "$W" run -m "$T/tiny.gguf" -n 2 --mem >/dev/null 2>"$T/mem.txt"
 check "run --mem prints the memory table" grep -q "kv_cache.blk.0" "$T/mem.txt"
 
-echo "$pass passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

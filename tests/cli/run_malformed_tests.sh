@@ -7,11 +7,9 @@ W=${1:?usage: run_malformed_tests.sh path/to/webaccel}
 HERE=$(cd "$(dirname "$0")" && pwd)
 SHARED=${WA_SHARED:-$HERE/../../../shared}
 S=$SHARED/models/stories260K
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
+. "$HERE/lib.sh"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-pass=0; failed=0
 
 # expect_error NAME CMD...: non-zero exit below 128 (no signal), an "error:" line, no sanitizer output.
 expect_error() {
@@ -19,9 +17,9 @@ expect_error() {
   timeout 60 "$@" >"$T/out" 2>"$T/err" </dev/null
   local rc=$?
   if [ $rc -ne 0 ] && [ $rc -lt 124 ] && grep -q "error:" "$T/err" && ! grep -qE "Sanitizer|runtime error" "$T/err"; then
-    echo "ok   - $name: $(grep -m1 'error:' "$T/err" | cut -c1-150)"; pass=$((pass+1))
+    ok "$name: $(grep -m1 'error:' "$T/err" | cut -c1-150)"
   else
-    echo "FAIL - $name (exit $rc)"; sed 's/^/       /' "$T/err" | head -20; failed=$((failed+1))
+    bad "$name (exit $rc)"; sed 's/^/       /' "$T/err" | head -20
   fi
 }
 
@@ -59,5 +57,4 @@ expect_error "unknown convert type" "$W" convert "$S/stories260K.bin" "$T/x.gguf
 expect_error "unknown synth preset" "$W" synth --preset 99b --type q4_0 "$T/x.gguf"
 expect_error "unknown command" "$W" frobnicate
 
-echo "$pass passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

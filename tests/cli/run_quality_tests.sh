@@ -7,12 +7,7 @@ W=${1:?usage: run_quality_tests.sh path/to/webaccel}
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$HERE/../..
 M=$ROOT/models/default.gguf
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-pass=0; failed=0
-ok() { echo "ok   - $1"; pass=$((pass+1)); }
-bad() { echo "FAIL - $1"; failed=$((failed+1)); }
-check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
+. "$HERE/lib.sh"
 # value of "Key : number" lines
 val() { grep "^$2" "$1" | head -1 | sed -E 's/^[^:]*: *([-0-9.e+]+).*/\1/'; }
 
@@ -71,5 +66,4 @@ check "kld: no --base is an error" test $rc -ne 0
 "$W" kld -m "$M" --base "$M" -f "$T/short.txt" --ctx 128 >/dev/null 2>"$T/kshort.err"; rc=$?
 check "kld: text too short is an error" grep -q "text too short" "$T/kshort.err"
 
-echo "$pass passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

@@ -111,10 +111,7 @@ int cmd_bench(int argc, char** argv) {
   size_t size = 0;
   for (const auto& t : e.loaded.file->tensors()) size += t.size_bytes;
   const std::string model_path = o.model_path;
-  const std::string ftype = [&] {
-    const GgufTensorInfo* q = e.loaded.file->find_tensor("blk.0.attn_q.weight");
-    return std::string(q ? dtype_name(q->type) : "?");
-  }();
+  const std::string ftype = dtype_name(e.loaded.model->weight_type());
   const std::string backend = std::string("cpu (") + cpu::isa_name(cpu::active_isa()) + ")";
   const int64_t params = e.loaded.model->n_params();
   char date[32];

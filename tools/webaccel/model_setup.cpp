@@ -36,9 +36,7 @@ Result<std::unique_ptr<Engine>> open_engine(const EngineOptions& o) {
   so.n_ctx = o.n_ctx;
   so.tracker = e->tracker.get();
   if (o.kv_type == "auto") {
-    // f32 models keep f32 keys/values so they reproduce f32 references exactly.
-    const GgufTensorInfo* q = e->loaded.file->find_tensor("blk.0.attn_q.weight");
-    so.kv_type = q && q->type == DType::f32 ? DType::f32 : DType::f16;
+    so.kv_type = std::nullopt;  // the session decides from the model's weight type
   } else if (o.kv_type == "f32") {
     so.kv_type = DType::f32;
   } else if (o.kv_type == "f16") {

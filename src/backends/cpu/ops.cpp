@@ -205,14 +205,24 @@ void softmax_in_place(float* s, int64_t valid, int64_t n) {
 
 constexpr int64_t kAttnBlock = 64;  // query tokens per prefill job
 
+// The attention node's operands and parameters by name (see Graph::attention).
+struct AttentionArgs {
+  explicit AttentionArgs(const Node& n)
+      : q(n.src[0]), k(n.src[1]), vt(n.src[2]), n_head(n.ip[0]), n_head_kv(n.ip[1]), head_dim(n.ip[2]),
+        n_past(n.ip[3]), group(n.ip[0] / n.ip[1]) {}
+  const Node* q;   // [n_head * head_dim, T]
+  const Node* k;   // key cache, one row per position
+  const Node* vt;  // value cache, transposed: one row per dimension
+  int n_head, n_head_kv, head_dim, n_past;
+  int group;       // query heads per key/value head
+};
+
 // Decode (one query token): per head, n_kv dot products for the scores, then
 // head_dim dot products against the transposed V rows.
 void attention_decode(const Node& n, const OpContext& c) {
-  const Node* q = n.src[0];
-  const Node* kc = n.src[1];
-  const Node* vt = n.src[2];
-  const int n_head = n.ip[0], n_head_kv = n.ip[1], hd = n.ip[2], n_past = n.ip[3];
-  const int group = n_head / n_head_kv;
+  const AttentionArgs a(n);
+  const Node *q = a.q, *kc = a.k, *vt = a.vt;
+  const int n_head = a.n_head, hd = a.head_dim, n_past = a.n_past, group = a.group;
   const int64_t n_kv = n_past + 1;
   const bool f16 = kc->type == DType::f16;
   float* p = static_cast<float*>(c.workspace) + static_cast<size_t>(c.ith) * static_cast<size_t>(kAttnBlock * n_kv);
@@ -236,11 +246,9 @@ void attention_decode(const Node& n, const OpContext& c) {
 // matmuls on the weight kernels (K rows and V^T rows play the weights), with
 // a causal softmax between them. A block needs keys up to its last token.
 void attention_prefill(const Node& n, const OpContext& c) {
-  const Node* q = n.src[0];
-  const Node* kc = n.src[1];
-  const Node* vt = n.src[2];
-  const int n_head = n.ip[0], n_head_kv = n.ip[1], hd = n.ip[2], n_past = n.ip[3];
-  const int group = n_head / n_head_kv;
+  const AttentionArgs a(n);
+  const Node *q = a.q, *kc = a.k, *vt = a.vt;
+  const int n_head = a.n_head, hd = a.head_dim, n_past = a.n_past, group = a.group;
   const int64_t T = q->ne[1];
   const int64_t n_kv_max = n_past + T;
   const int64_t n_blocks = (T + kAttnBlock - 1) / kAttnBlock;

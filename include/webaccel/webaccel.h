@@ -111,6 +111,41 @@ WA_API const char* wa_engine_last_error(const wa_engine* engine);
  * {"current":N,"peak":N,"entries":[{"component","category","current","peak","mapped"}]} */
 WA_API const char* wa_engine_memory_json(wa_engine* engine);
 
+/* ---- WebGPU ------------------------------------------------------------- */
+/* What the GPU device offers, filled by the JS driver from the adapter and
+ * the limits it requested. Layout is part of the ABI (offsets 0, 8, 16, 20,
+ * 24, 28, 32, 36, 40, 44, 48; 56 bytes). */
+typedef struct wa_gpu_device_config {
+  double max_buffer_size;          /* bytes */
+  double max_storage_binding;      /* maxStorageBufferBindingSize, bytes */
+  uint32_t max_workgroup_storage;  /* maxComputeWorkgroupStorageSize */
+  uint32_t max_invocations;        /* maxComputeInvocationsPerWorkgroup */
+  uint32_t max_workgroups_per_dim; /* maxComputeWorkgroupsPerDimension */
+  uint32_t min_storage_align;      /* minStorageBufferOffsetAlignment */
+  uint32_t min_uniform_align;      /* minUniformBufferOffsetAlignment */
+  uint32_t max_storage_buffers;    /* maxStorageBuffersPerShaderStage */
+  int32_t shader_f16;              /* the device was created with shader-f16 */
+  int32_t subgroups;               /* the device was created with subgroups */
+  int32_t lazy_pipelines;          /* 1: no precompilation at load (for measuring it) */
+  int32_t reserved;
+} wa_gpu_device_config;
+
+/* An engine whose models run on a WebGPU device (with the CPU backend of
+ * n_threads for models the GPU kernels cannot run). Work for the GPU is
+ * recorded as a command stream that the caller (the JS driver) executes:
+ * after every call that may record (model load, session create/eval/release,
+ * model release), take the stream with wa_engine_gpu_stream, execute it,
+ * wait for its readbacks, then call wa_engine_gpu_stream_done. Results such
+ * as logits are valid only after that. */
+WA_API wa_status wa_engine_create_webgpu(int32_t n_threads, const wa_gpu_device_config* config, wa_engine** out);
+/* The pending stream: *words points at n 32-bit words (see
+ * src/backends/webgpu/command_stream.h); returns n, 0 when nothing is pending. */
+WA_API uint32_t wa_engine_gpu_stream(wa_engine* engine, const uint32_t** words);
+WA_API void wa_engine_gpu_stream_done(wa_engine* engine);
+/* Pipelines created so far and dispatches in the pending stream. */
+WA_API int32_t wa_engine_gpu_pipelines(const wa_engine* engine);
+WA_API int32_t wa_engine_gpu_dispatches(const wa_engine* engine);
+
 /* ---- model -------------------------------------------------------------- */
 /* Loads a GGUF file from `size` bytes at `data`, which must come from
  * wa_alloc. The model takes ownership of `data` in every case (it is freed on
@@ -123,6 +158,13 @@ WA_API const char* wa_model_last_error(const wa_model* model);
 /* {"arch","n_vocab","n_ctx_train","n_params","file_size","n_tensors",
  *  "weight_type","has_tokenizer","tokenizer","bos_id","eos_id","hparams":{...}} */
 WA_API const char* wa_model_info_json(wa_model* model);
+/* The backend the model's sessions run on ("webgpu" or "cpu") and why. */
+WA_API const char* wa_model_backend(const wa_model* model);
+WA_API const char* wa_model_backend_reason(const wa_model* model);
+/* Moves a WebGPU model to the CPU backend (the device was lost): its device
+ * buffers are forgotten; sessions created before must be released and
+ * recreated (their KV caches were on the device). */
+WA_API void wa_model_use_cpu(wa_model* model);
 WA_API int32_t wa_model_n_vocab(const wa_model* model);
 /* The BOS id (tokenizer, else metadata, else 1). */
 WA_API int32_t wa_model_bos(const wa_model* model);
@@ -150,6 +192,11 @@ WA_API const char* wa_session_last_error(const wa_session* session);
  * token are kept; otherwise only the last token's, and the prompt is run in
  * batches with a cancellation check between them. */
 WA_API wa_status wa_session_eval(wa_session* session, const int32_t* ids, int32_t n_ids, int32_t all_logits);
+/* As wa_session_eval (last-token logits), but the result is only the index
+ * of the largest logit (greedy decoding), read with wa_session_argmax: on
+ * WebGPU one word is read back instead of the logits. */
+WA_API wa_status wa_session_eval_argmax(wa_session* session, const int32_t* ids, int32_t n_ids);
+WA_API int32_t wa_session_argmax(const wa_session* session);
 /* Logits (n_vocab floats) after token i of the last eval (i < 0: the last);
  * NULL when there are none. */
 WA_API const float* wa_session_logits(const wa_session* session, int32_t i);

@@ -6,6 +6,7 @@ import type { EngineOptions, GpuLike } from './types.js';
 
 export interface WebGpuReport {
   available: boolean;
+  software: boolean; // a CPU emulation (SwiftShader, a fallback adapter): slower than the wasm backend
   adapter: { vendor?: string; architecture?: string; device?: string; description?: string } | null;
   features: string[];
   limits: Record<string, number>;
@@ -60,13 +61,13 @@ function detectSharedMemory(): boolean {
 }
 
 async function detectWebGpu(gpu: GpuLike | null | undefined): Promise<WebGpuReport> {
-  const none = (reason: string): WebGpuReport => ({ available: false, adapter: null, features: [], limits: {}, reason });
+  const none = (reason: string): WebGpuReport => ({ available: false, software: false, adapter: null, features: [], limits: {}, reason });
   if (!gpu) return none('no GPU object (navigator.gpu is absent and none was passed)');
   try {
     const adapter = (await gpu.requestAdapter()) as {
       features: Iterable<string>;
       limits: Record<string, number>;
-      info?: Record<string, string>;
+      info?: Record<string, unknown>;
     } | null;
     if (!adapter) return none('requestAdapter() returned no adapter');
     const limits: Record<string, number> = {};
@@ -75,10 +76,20 @@ async function detectWebGpu(gpu: GpuLike | null | undefined): Promise<WebGpuRepo
       const v = adapter.limits[k];
       if (typeof v === 'number') limits[k] = v;
     }
-    const info = adapter.info ?? {};
+    const info = (adapter.info ?? {}) as Record<string, unknown>;
+    const text = `${String(info.vendor ?? '')} ${String(info.device ?? '')} ${String(info.description ?? '')}`.toLowerCase();
+    const software =
+      info.isFallbackAdapter === true || (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter === true ||
+      /swiftshader|llvmpipe|lavapipe|software/.test(text);
     return {
       available: true,
-      adapter: { vendor: info.vendor, architecture: info.architecture, device: info.device, description: info.description },
+      software,
+      adapter: {
+        vendor: info.vendor as string | undefined,
+        architecture: info.architecture as string | undefined,
+        device: info.device as string | undefined,
+        description: info.description as string | undefined,
+      },
       features: [...adapter.features].sort(),
       limits,
       reason: 'adapter found',
@@ -107,16 +118,21 @@ export async function detectCapabilities(o: EngineOptions): Promise<Capabilities
   const webgpu = await detectWebGpu(o.gpu === undefined ? g.navigator?.gpu : o.gpu);
 
   const reasons: string[] = [];
-  const backend = o.backend ?? 'auto';
-  if (backend === 'webgpu') {
-    throw new WebAccelError('unsupported', 'the WebGPU backend is not available in this version (use backend: "wasm" or "auto")');
-  }
-  if (backend === 'auto') {
-    reasons.push(
-      webgpu.available
-        ? 'backend wasm: a WebGPU adapter is present, but the WebGPU backend is not in this version'
-        : `backend wasm: no WebGPU (${webgpu.reason})`,
-    );
+  const requested = o.backend ?? 'auto';
+  let backend: 'wasm' | 'webgpu' = 'wasm';
+  if (requested === 'webgpu') {
+    if (!webgpu.available) throw new WebAccelError('unsupported', `backend webgpu was requested, but there is no WebGPU (${webgpu.reason})`);
+    backend = 'webgpu';
+    reasons.push(`backend webgpu: requested${webgpu.software ? ' (a software adapter: expect it to be slower than wasm)' : ''}`);
+  } else if (requested === 'auto') {
+    if (webgpu.available && !webgpu.software) {
+      backend = 'webgpu';
+      reasons.push('backend webgpu: a hardware adapter is present (models the GPU kernels cannot run use wasm)');
+    } else {
+      reasons.push(
+        webgpu.available ? 'backend wasm: the WebGPU adapter is a software emulation, slower than wasm' : `backend wasm: no WebGPU (${webgpu.reason})`,
+      );
+    }
   } else {
     reasons.push('backend wasm: requested');
   }
@@ -155,6 +171,6 @@ export async function detectCapabilities(o: EngineOptions): Promise<Capabilities
     environment,
     wasm: { simd, threads: threadsOk, sharedArrayBuffer: sab, crossOriginIsolated: coi, hardwareConcurrency: hw },
     webgpu,
-    profile: { backend: 'wasm', build, threads, isa: 'unknown', inWorker, reasons },
+    profile: { backend, build, threads, isa: 'unknown', inWorker, reasons },
   };
 }

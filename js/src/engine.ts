@@ -4,6 +4,8 @@
 import { detectCapabilities, type Capabilities } from './capabilities.js';
 import { WebAccelError, cancelled } from './errors.js';
 import { readIntoWasm } from './loader.js';
+import { BROWSER_PROFILES, openDevice, writeDeviceConfig } from './gpu/device.js';
+import { GpuDriver } from './gpu/driver.js';
 import { isNode, loadModule, type Native } from './native.js';
 import type {
   Engine,
@@ -112,6 +114,7 @@ export class LocalModel implements Model {
       } finally {
         this.n.free(p);
       }
+      await this.engine.flushGpu();
       if (o + PROMPT_BATCH < ids.length) await nextTurn();
     }
   }
@@ -178,8 +181,12 @@ export class LocalModel implements Model {
       }
       n.call('session_reset', this.session);
       for (const id of ids) n.call('sampler_accept', sampler, id);
+      // Greedy decoding on the GPU reads back the chosen id, not the logits.
+      const gpuGreedy =
+        this.onGpu && (options.temperature ?? 0.8) <= 0 && (options.repeatPenalty ?? 1) === 1;
       const t0 = now();
-      await this.evalPrompt(ids, signal);
+      if (gpuGreedy) await this.evalArgmax(ids, signal);
+      else await this.evalPrompt(ids, signal);
       const t1 = now();
       this.stats = { promptTokens: ids.length, promptMs: t1 - t0, generatedTokens: 0, generateMs: 0 };
       const nCtx = n.call('session_n_ctx', this.session);
@@ -187,8 +194,9 @@ export class LocalModel implements Model {
       let pending = ''; // text held back while it may be the start of a stop string
       try {
         for (let generated = 0; generated < maxTokens; ) {
-          const id = n.call('sampler_sample', sampler, this.session);
+          const id = gpuGreedy ? n.call('session_argmax', this.session) : n.call('sampler_sample', sampler, this.session);
           if (id < 0) throw new WebAccelError('internal', 'no logits to sample from');
+          this.stats.firstTokenMs ??= now() - t0;
           if (n.call('model_is_end_of_generation', this.handle, id)) break;
           n.call('sampler_accept', sampler, id);
           ++generated;
@@ -225,7 +233,8 @@ export class LocalModel implements Model {
           if (n.call('session_n_past', this.session) >= nCtx) break; // context full
           if (signal?.aborted) throw cancelled('generation');
           n.i32(tokBuf, 1)[0] = id;
-          n.check(n.call('session_eval', this.session, tokBuf, 1, 0), () => this.sessionError());
+          n.check(n.call(gpuGreedy ? 'session_eval_argmax' : 'session_eval', this.session, tokBuf, 1, 0), () => this.sessionError());
+          await this.engine.flushGpu();
           this.stats.generateMs = now() - t1;
           await nextTurn();
           if (signal?.aborted) throw cancelled('generation');
@@ -294,6 +303,7 @@ export class LocalModel implements Model {
       } finally {
         n.free(p);
       }
+      await this.engine.flushGpu();
       const nv = n.call('model_n_vocab', this.handle);
       const out = new Float32Array(nv * ids.length);
       for (let i = 0; i < ids.length; ++i) out.set(n.f32(n.call('session_logits', this.session, i), nv), i * nv);
@@ -305,8 +315,29 @@ export class LocalModel implements Model {
   }
 
   private info_(): ModelInfo {
-    const info = this.n.json<Omit<ModelInfo, 'n_ctx'>>(this.n.call('model_info_json', this.handle));
-    return { ...info, n_ctx: this.n.call('session_n_ctx', this.session) };
+    const info = this.n.json<Omit<ModelInfo, 'n_ctx' | 'backend' | 'backend_reason'>>(this.n.call('model_info_json', this.handle));
+    return {
+      ...info,
+      n_ctx: this.n.call('session_n_ctx', this.session),
+      backend: this.onGpu ? 'webgpu' : 'cpu',
+      backend_reason: this.n.cstr(this.n.call('model_backend_reason', this.handle)),
+    };
+  }
+
+  get onGpu(): boolean {
+    return this.n.cstr(this.n.call('model_backend', this.handle)) === 'webgpu';
+  }
+
+  // The whole prompt, then the greedy choice of the next token (on the GPU).
+  private async evalArgmax(ids: number[], signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) throw cancelled('generation');
+    const p = this.n.putInts(ids);
+    try {
+      this.n.check(this.n.call('session_eval_argmax', this.session, p, ids.length), () => this.sessionError());
+    } finally {
+      this.n.free(p);
+    }
+    await this.engine.flushGpu();
   }
 
   async info(): Promise<ModelInfo> {
@@ -335,6 +366,8 @@ export class LocalModel implements Model {
     this.engine.forget(this);
     this.handle = 0;
     this.session = 0;
+    // Destroys the model's GPU buffers (recorded by the release).
+    void this.engine.flushGpu().catch(() => {});
   }
 }
 
@@ -343,21 +376,60 @@ export class LocalEngine implements Engine {
   private handle: number;
   private readonly caps: Capabilities;
   private readonly models = new Set<LocalModel>();
+  readonly gpu: GpuDriver | null;
+  private gpuTail: Promise<void> = Promise.resolve();
 
-  private constructor(native: Native, handle: number, caps: Capabilities) {
+  private constructor(native: Native, handle: number, caps: Capabilities, gpu: GpuDriver | null) {
     this.native = native;
     this.handle = handle;
     this.caps = caps;
+    this.gpu = gpu;
+  }
+
+  // Executes what the C++ WebGPU backend recorded since the last flush and
+  // waits for its readbacks. Flushes run one at a time, in call order.
+  flushGpu(): Promise<void> {
+    if (!this.gpu) return Promise.resolve();
+    const run = async () => {
+      const n = this.native;
+      const count = n.call('engine_gpu_stream', this.handle, n.out(0));
+      if (!count) return;
+      const words = new Uint32Array(n.buffer, n.outU32(0), count).slice();
+      try {
+        await this.gpu!.execute(words, () => n.buffer);
+      } finally {
+        n.call('engine_gpu_stream_done', this.handle);
+      }
+    };
+    const p = this.gpuTail.then(run);
+    this.gpuTail = p.catch(() => {});
+    return p;
   }
 
   static async create(options: EngineOptions = {}, caps?: Capabilities): Promise<LocalEngine> {
     caps ??= await detectCapabilities({ ...options, worker: false });
     const variant = caps.profile.build === 'wasm-simd128-mt' ? 'mt' : 'st';
     const native = await loadModule({ variant, threads: caps.profile.threads, wasmBase: options.wasmBase });
-    const st = native.call('engine_create', caps.profile.threads, native.out(0));
+    let driver: GpuDriver | null = null;
+    let st: number;
+    if (caps.profile.backend === 'webgpu') {
+      const g = globalThis as unknown as { navigator?: { gpu?: unknown } };
+      const gpu = (options.gpu === undefined ? g.navigator?.gpu : options.gpu) as Parameters<typeof openDevice>[0];
+      const mask = options.gpuMask ?? (options.gpuProfile ? BROWSER_PROFILES[options.gpuProfile] : undefined);
+      const opened = await openDevice(gpu, mask);
+      caps.profile.reasons.push(...opened.reasons.map((r) => `webgpu ${r}`));
+      caps.webgpu.features = opened.features;
+      driver = new GpuDriver(opened.device);
+      const cfg = native.alloc(56);
+      writeDeviceConfig(native.buffer, cfg, opened.device, options.precompile === false);
+      st = native.call('engine_create_webgpu', caps.profile.threads, cfg, native.out(0));
+      native.free(cfg);
+    } else {
+      st = native.call('engine_create', caps.profile.threads, native.out(0));
+    }
     native.check(st, () => native.cstr(native.call('last_error')));
     caps.profile.isa = native.buildInfo().isa;
-    return new LocalEngine(native, native.outU32(0), caps);
+    return new LocalEngine(native, native.outU32(0), caps, driver);
   }
 
   capabilities(): Capabilities {
@@ -386,6 +458,21 @@ export class LocalEngine implements Engine {
     }
     const m = new LocalModel(this, model, n.outU32(0));
     this.models.add(m);
+    if (this.gpu) {
+      // Weights go up and pipelines compile (in parallel) before the first token.
+      try {
+        const pipelines = n.call('engine_gpu_pipelines', this.handle);
+        options.onProgress?.({ phase: 'upload', loaded: 0, total: size });
+        await this.flushGpu();
+        options.onProgress?.({ phase: 'upload', loaded: size, total: size });
+        options.onProgress?.({ phase: 'compile', loaded: 0, total: pipelines });
+        await this.gpu.pipelinesReady();
+        options.onProgress?.({ phase: 'compile', loaded: pipelines, total: pipelines });
+      } catch (e) {
+        m.release();
+        throw e;
+      }
+    }
     return m;
   }
 
@@ -401,7 +488,9 @@ export class LocalEngine implements Engine {
   async dispose(): Promise<void> {
     if (!this.handle) return;
     for (const m of [...this.models]) m.release();
+    await this.gpuTail;
     this.native.call('engine_release', this.handle);
     this.handle = 0;
+    this.gpu?.destroy();
   }
 }

@@ -124,7 +124,7 @@ export async function readIntoWasm(
   const parts: Uint8Array[] = [];
   try {
     if (src.total !== undefined) ptr = native.alloc(Math.max(1, src.total));
-    onProgress?.({ loaded: 0, total: src.total });
+    onProgress?.({ phase: 'read', loaded: 0, total: src.total });
     for await (const chunk of src.chunks) {
       checkAbort(signal, 'loading the model');
       if (src.total !== undefined) {
@@ -137,7 +137,7 @@ export async function readIntoWasm(
         parts.push(chunk.slice());
       }
       loaded += chunk.byteLength;
-      onProgress?.({ loaded, total: src.total });
+      onProgress?.({ phase: 'read', loaded, total: src.total });
     }
     checkAbort(signal, 'loading the model');
     if (src.total !== undefined && loaded !== src.total) {
@@ -151,7 +151,7 @@ export async function readIntoWasm(
         o += p.byteLength;
       }
       parts.length = 0;
-      onProgress?.({ loaded, total: loaded });
+      onProgress?.({ phase: 'read', loaded, total: loaded });
     }
     return [ptr, loaded, src.name];
   } catch (e) {

@@ -5,7 +5,7 @@ import type { Capabilities } from './capabilities.js';
 export type BackendChoice = 'auto' | 'wasm' | 'webgpu';
 
 // A GPU object like navigator.gpu (typed loosely: Node's Dawn package and
-// browsers provide it; the WebGPU backend itself comes with the next issue).
+// browsers provide it).
 export interface GpuLike {
   requestAdapter(options?: unknown): Promise<unknown>;
 }
@@ -16,6 +16,13 @@ export interface EngineOptions {
   // the pthreads build: SharedArrayBuffer, and cross-origin isolation in browsers.
   threads?: number;
   gpu?: GpuLike | null;
+  // WebGPU: expose only what a browser would ('chrome', 'firefox', 'safari':
+  // see BROWSER_PROFILES in gpu/device.ts), or hide features / cap limits.
+  gpuProfile?: 'chrome' | 'firefox' | 'safari';
+  gpuMask?: { disableFeatures?: string[]; limits?: Record<string, number> };
+  // WebGPU: create every pipeline at load time (default true); false creates
+  // them when first used (to measure what precompilation saves).
+  precompile?: boolean;
   // Browsers: run the engine in a Web Worker (default true) so the page never blocks.
   worker?: boolean;
   // Where the wasm files are (default: ./wasm/ beside the package's index.js).
@@ -25,6 +32,8 @@ export interface EngineOptions {
 export type ModelSource = string | URL | ArrayBuffer | ArrayBufferView | Blob | ReadableStream<Uint8Array>;
 
 export interface LoadProgress {
+  // 'read': bytes of the file; 'upload': weights to the GPU; 'compile': GPU pipelines
+  phase?: 'read' | 'upload' | 'compile';
   loaded: number;
   total: number | undefined;
 }
@@ -75,6 +84,8 @@ export interface ModelInfo {
   bos_id: number;
   eos_id: number;
   hparams: Record<string, string>;
+  backend: 'webgpu' | 'cpu'; // where this model runs
+  backend_reason: string;
 }
 
 export interface GenerationStats {
@@ -82,6 +93,8 @@ export interface GenerationStats {
   promptMs: number;
   generatedTokens: number;
   generateMs: number;
+  // Time from the start of generate() to the first generated token.
+  firstTokenMs?: number;
 }
 
 export interface MemoryReport {

@@ -16,9 +16,11 @@
 
 #include "backends/backend.h"
 #include "backends/cpu/kernels.h"
+#include "backends/webgpu/webgpu_backend.h"
 #include "core/memory.h"
 #include "core/status.h"
 #include "core/thread_pool.h"
+#include "runtime/kv_cache.h"
 #include "runtime/model.h"
 #include "runtime/sampler.h"
 #include "runtime/session.h"
@@ -48,6 +50,12 @@ static_assert(offsetof(wa_sampler_params, repeat_penalty) == 16);
 static_assert(offsetof(wa_sampler_params, repeat_last_n) == 20);
 static_assert(offsetof(wa_sampler_params, seed) == 24);
 static_assert(sizeof(wa_sampler_params) == 32);
+static_assert(offsetof(wa_gpu_device_config, max_storage_binding) == 8);
+static_assert(offsetof(wa_gpu_device_config, max_workgroup_storage) == 16);
+static_assert(offsetof(wa_gpu_device_config, max_storage_buffers) == 36);
+static_assert(offsetof(wa_gpu_device_config, shader_f16) == 40);
+static_assert(offsetof(wa_gpu_device_config, lazy_pipelines) == 48);
+static_assert(sizeof(wa_gpu_device_config) == 56);
 
 // Holder of a handle's last error message.
 struct ErrorSlot {
@@ -118,7 +126,9 @@ struct wa_engine {
   ErrorSlot err;
   int32_t n_threads = 1;
   std::unique_ptr<wa::MemoryTracker> tracker = std::make_unique<wa::MemoryTracker>();
-  std::unique_ptr<wa::Backend> backend;
+  std::unique_ptr<wa::Backend> backend;          // CPU: always present
+  std::unique_ptr<wa::gpu::WebGpuBackend> gpu;  // WebGPU engines only
+  bool lazy_pipelines = false;
   std::vector<wa_model*> models;  // live, for the memory report
   std::string json;
 };
@@ -130,10 +140,14 @@ struct wa_model {
   size_t size = 0;
   std::unique_ptr<wa::MemoryTracker> tracker = std::make_unique<wa::MemoryTracker>();
   wa::LoadedModel loaded;
+  wa::Backend* backend = nullptr;  // the engine's CPU or WebGPU backend
+  std::string backend_reason;
   std::vector<int32_t> ids;
   std::string text;
   std::string json;
+  bool on_gpu() const { return engine->gpu && backend == engine->gpu.get(); }
   ~wa_model() {
+    if (on_gpu()) engine->gpu->release_weights(*loaded.file, tracker.get());
     loaded = wa::LoadedModel();  // the parsed file points into bytes
     wa_free(bytes);
   }
@@ -156,6 +170,50 @@ struct wa_decoder {
   wa::StreamDecoder dec;
   std::string text;
 };
+
+namespace {
+
+// Puts a loaded model's weights on the engine's GPU and creates the pipelines
+// its graphs use (unless lazy), or leaves it on the CPU with the reason when
+// the GPU kernels cannot run it. Graphs for precompilation: one decode step
+// and one prompt batch, over a 2-position device KV cache.
+Status place_on_gpu(wa_model& m) {
+  wa::gpu::WebGpuBackend& gpu = *m.engine->gpu;
+  const wa::Model& model = *m.loaded.model;
+  Status st = gpu.upload_weights(*m.loaded.file, m.tracker.get());
+  if (st.ok()) {
+    const wa::DType kv_type = model.weight_type() == wa::DType::f32 ? wa::DType::f32 : wa::DType::f16;
+    auto kv = wa::KvCache::create(model.kv_layout(), 2, kv_type, nullptr, &gpu);
+    st = kv.status();
+    for (int n_tokens : {1, 2}) {
+      if (!st.ok()) break;
+      const int32_t zeros[2] = {0, 0}, positions[2] = {0, 1};
+      wa::ForwardSpec spec;
+      spec.n_tokens = n_tokens;
+      spec.token_ids = zeros;
+      spec.positions = positions;
+      wa::Graph g;
+      auto out = model.build_forward(g, spec, kv.value());
+      st = out.status();
+      if (!st.ok()) break;
+      if (n_tokens == 1) g.mark_output(g.argmax(out.value()));
+      // Checks every node against the kernels; creates pipelines unless lazy.
+      st = m.engine->lazy_pipelines ? gpu.check(g) : gpu.precompile(g);
+    }
+  }
+  if (st.ok()) {
+    m.backend = &gpu;
+    m.backend_reason = m.engine->lazy_pipelines ? "WebGPU (pipelines created on first use)" : "WebGPU";
+    return Status::Ok();
+  }
+  if (st.code() != StatusCode::unsupported) return st;
+  gpu.release_weights(*m.loaded.file, m.tracker.get());
+  m.backend = m.engine->backend.get();
+  m.backend_reason = "CPU: " + st.message();
+  return Status::Ok();
+}
+
+}  // namespace
 
 extern "C" {
 
@@ -237,6 +295,54 @@ wa_status wa_engine_create(int32_t n_threads, wa_engine** out) {
   return WA_OK;
 }
 
+wa_status wa_engine_create_webgpu(int32_t n_threads, const wa_gpu_device_config* config, wa_engine** out) {
+  if (!out || !config) return WA_INVALID_ARGUMENT;
+  const wa_status st = wa_engine_create(n_threads, out);
+  if (st != WA_OK) return st;
+  wa::gpu::DeviceConfig c;
+  c.max_buffer_size = static_cast<uint64_t>(config->max_buffer_size);
+  c.max_storage_binding = static_cast<uint64_t>(config->max_storage_binding);
+  c.max_workgroup_storage = config->max_workgroup_storage;
+  c.max_invocations = config->max_invocations;
+  c.max_workgroups_per_dim = config->max_workgroups_per_dim;
+  c.min_storage_align = config->min_storage_align;
+  c.min_uniform_align = config->min_uniform_align;
+  c.max_storage_buffers = config->max_storage_buffers;
+  c.shader_f16 = config->shader_f16 != 0;
+  c.subgroups = config->subgroups != 0;
+  if (c.max_storage_binding < (1u << 20) || c.max_workgroups_per_dim < 1 || c.min_uniform_align < 1 ||
+      c.max_invocations < 256 || c.max_workgroup_storage < 16384 || c.max_storage_buffers < 4) {
+    wa_engine_release(*out);
+    *out = nullptr;
+    g_last_error = "unsupported: the WebGPU device's limits are below what the kernels need "
+                   "(256 invocations, 16 KiB workgroup storage, 4 storage buffers, 1 MiB bindings)";
+    return WA_UNSUPPORTED;
+  }
+  (*out)->gpu = wa::gpu::make_webgpu_backend(c, (*out)->tracker.get());
+  (*out)->lazy_pipelines = config->lazy_pipelines != 0;
+  return WA_OK;
+}
+
+uint32_t wa_engine_gpu_stream(wa_engine* engine, const uint32_t** words) {
+  if (words) *words = nullptr;
+  if (!engine || !engine->gpu || !words) return 0;
+  const std::vector<uint32_t>& w = engine->gpu->take_stream();
+  *words = w.data();
+  return static_cast<uint32_t>(w.size());
+}
+
+void wa_engine_gpu_stream_done(wa_engine* engine) {
+  if (engine && engine->gpu) engine->gpu->stream_done();
+}
+
+int32_t wa_engine_gpu_pipelines(const wa_engine* engine) {
+  return engine && engine->gpu ? engine->gpu->n_pipelines() : 0;
+}
+
+int32_t wa_engine_gpu_dispatches(const wa_engine* engine) {
+  return engine && engine->gpu ? static_cast<int32_t>(engine->gpu->recorded_dispatches()) : 0;
+}
+
 void wa_engine_release(wa_engine* engine) {
   if (!engine) return;
   // Models still open would point at a freed backend: release them first.
@@ -288,6 +394,9 @@ wa_status wa_model_load(wa_engine* engine, uint8_t* data, size_t size, wa_model*
     wa::LoadOptions lo;
     lo.tracker = m->tracker.get();
     WA_ASSIGN_OR_RETURN(m->loaded, wa::load_model(std::move(file).value(), "model", lo));
+    m->backend = engine->backend.get();
+    m->backend_reason = engine->gpu ? "" : "CPU engine";
+    if (engine->gpu) WA_TRY(place_on_gpu(*m));
     engine->models.push_back(m.get());
     result = m.release();
     return Status::Ok();
@@ -296,6 +405,17 @@ wa_status wa_model_load(wa_engine* engine, uint8_t* data, size_t size, wa_model*
   if (!st.ok()) return engine->err.set(st);
   *out = result;
   return WA_OK;
+}
+
+const char* wa_model_backend(const wa_model* model) { return !model ? "" : model->on_gpu() ? "webgpu" : "cpu"; }
+
+const char* wa_model_backend_reason(const wa_model* model) { return model ? model->backend_reason.c_str() : ""; }
+
+void wa_model_use_cpu(wa_model* model) {
+  if (!model || !model->on_gpu()) return;
+  model->engine->gpu->release_weights(*model->loaded.file, model->tracker.get());
+  model->backend = model->engine->backend.get();
+  model->backend_reason = "the WebGPU device was lost; running on the CPU";
 }
 
 void wa_model_release(wa_model* model) {
@@ -410,7 +530,7 @@ wa_status wa_session_create(wa_model* model, int32_t n_ctx, int32_t kv_type, wa_
   Status st = guarded([&]() -> Status {
     auto s = std::make_unique<wa_session>();
     s->model = model;
-    WA_ASSIGN_OR_RETURN(s->session, wa::Session::create(*model->loaded.model, *model->engine->backend, so));
+    WA_ASSIGN_OR_RETURN(s->session, wa::Session::create(*model->loaded.model, *model->backend, so));
     result = s.release();
     return Status::Ok();
   });
@@ -457,6 +577,18 @@ wa_status wa_session_eval(wa_session* session, const int32_t* ids, int32_t n_ids
   });
   return session->err.set(st);
 }
+
+wa_status wa_session_eval_argmax(wa_session* session, const int32_t* ids, int32_t n_ids) {
+  if (!session) return WA_INVALID_ARGUMENT;
+  if (n_ids <= 0 || !ids) return session->err.set(wa::invalid_argument("eval needs at least one token"));
+  Status st = guarded([&]() -> Status {
+    if (session->cancel.exchange(false)) return wa::cancelled("evaluation cancelled");
+    return session->session->eval_argmax(std::span<const int32_t>(ids, static_cast<size_t>(n_ids)));
+  });
+  return session->err.set(st);
+}
+
+int32_t wa_session_argmax(const wa_session* session) { return session ? session->session->argmax() : -1; }
 
 const float* wa_session_logits(const wa_session* session, int32_t i) {
   if (!session || i >= session->session->n_logits()) return nullptr;

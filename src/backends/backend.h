@@ -4,6 +4,7 @@
 // GPU, means falling back to the CPU, never a crash.
 #pragma once
 
+#include <cstring>
 #include <memory>
 #include <string>
 
@@ -12,6 +13,17 @@
 #include "core/status.h"
 
 namespace wa {
+
+// Buffers of a device backend that outlive a graph (KV caches), addressed by
+// id from graph leaves (Node::device_buffer). Host backends have none.
+class DeviceMemory {
+ public:
+  virtual ~DeviceMemory() = default;
+  // A zero-filled buffer of `bytes`, accounted to `component` in `tracker`.
+  virtual Result<uint32_t> create_buffer(size_t bytes, const std::string& component, MemCategory category,
+                                         MemoryTracker* tracker) = 0;
+  virtual void release_buffer(uint32_t id) = 0;
+};
 
 class Backend {
  public:
@@ -22,6 +34,15 @@ class Backend {
   // Plans memory for the graph (arena owned by the backend, tracked as
   // activations) and computes every node in order.
   virtual Status compute(Graph& graph) = 0;
+  // Copies the values of an output node of the last computed graph to dst.
+  // Host backends copy now; an asynchronous (device) backend records the
+  // copy, and dst holds the values once the recorded work has completed.
+  virtual Status read_output(const Node& node, void* dst, size_t bytes) {
+    std::memcpy(dst, node.data, bytes);
+    return Status::Ok();
+  }
+  // Where KV caches live when not in host memory.
+  virtual DeviceMemory* device_memory() { return nullptr; }
 };
 
 struct CpuBackendOptions {

@@ -7,7 +7,7 @@ namespace wa {
 
 const char* op_name(Op op) {
   static const char* names[] = {"none", "get_rows", "rms_norm", "mul_mat", "add", "mul", "scale", "silu",
-                                "swiglu", "rope", "softmax", "kv_store", "attention"};
+                                "swiglu", "rope", "softmax", "kv_store", "attention", "argmax"};
   const auto i = static_cast<size_t>(op);
   return i < sizeof(names) / sizeof(names[0]) ? names[i] : "?";
 }
@@ -118,6 +118,8 @@ Node* Graph::attention(Node* q, Node* k_cache, Node* v_cache, int n_head, int n_
   n->fp[0] = scale_factor;
   return n;
 }
+
+Node* Graph::argmax(Node* a) { return add_node(Op::argmax, DType::i32, {1}, {a}); }
 
 Node* Graph::view_cols(Node* a, int64_t first, int64_t count) {
   Node* n = add_node(Op::none, a->type, {a->ne[0], count}, {a});

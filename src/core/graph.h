@@ -32,6 +32,7 @@ enum class Op : uint8_t {
   softmax,     // row-wise softmax of a * f, optional causal mask
   kv_store,    // copy a ([kv_width, T]) into cache b at positions [pos, pos+T)
   attention,   // grouped-query attention of q over caches K and V^T (see the builder)
+  argmax,      // out[0] = index of the largest value of a[:, 0] (first on ties), i32
   count
 };
 const char* op_name(Op op);
@@ -54,6 +55,9 @@ struct Node {
   int64_t ne[4] = {1, 1, 1, 1};
   size_t nb[4] = {0, 0, 0, 0};  // byte strides
   void* data = nullptr;         // set for leaves; assigned by the planner for op outputs
+  // For external leaves that live in a device backend's memory (a KV cache on
+  // the GPU): the backend's buffer id; data is null then.
+  uint32_t device_buffer = 0;
   Node* src[3] = {nullptr, nullptr, nullptr};
   int32_t ip[8] = {};  // integer op parameters (see the builder for each op)
   float fp[4] = {};    // float op parameters
@@ -102,6 +106,8 @@ class Graph {
   // both hold n_past + T valid positions. Causal. Output [n_head * head_dim, T].
   Node* attention(Node* q, Node* k_cache, Node* v_cache, int n_head, int n_head_kv, int head_dim, int n_past,
                   float scale);
+  // Index of the largest value in the first column of a (greedy sampling on the device).
+  Node* argmax(Node* a);
   // Selects columns [first, first + count) of a 2-D activation (a view, no copy).
   Node* view_cols(Node* a, int64_t first, int64_t count);
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/graph.h"
+#include "backends/backend.h"
 #include "core/memory.h"
 #include "runtime/model.h"
 
@@ -16,7 +17,15 @@ namespace wa {
 
 class KvCache {
  public:
-  static Result<KvCache> create(const KvLayout& layout, int n_ctx, DType type, MemoryTracker* tracker);
+  // With `device`, the buffers live in a device backend's memory (the leaves
+  // carry buffer ids); n_ctx is then rounded up to even, so that transposed f16
+  // rows start on a 32-bit word.
+  static Result<KvCache> create(const KvLayout& layout, int n_ctx, DType type, MemoryTracker* tracker,
+                                DeviceMemory* device = nullptr);
+  KvCache() = default;
+  KvCache(KvCache&& o) noexcept { *this = std::move(o); }
+  KvCache& operator=(KvCache&& o) noexcept;
+  ~KvCache() { release_device(); }
 
   int n_ctx() const { return n_ctx_; }
   DType type() const { return type_; }
@@ -30,6 +39,10 @@ class KvCache {
   int n_ctx_ = 0;
   DType type_ = DType::f32;
   std::vector<TrackedBuffer> k_, v_;
+  DeviceMemory* device_ = nullptr;
+  std::vector<uint32_t> k_ids_, v_ids_;  // device buffers
+  size_t device_bytes_ = 0;
+  void release_device();
 };
 
 }  // namespace wa

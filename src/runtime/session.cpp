@@ -10,11 +10,18 @@ Result<std::unique_ptr<Session>> Session::create(const Model& model, Backend& ba
   if (n_ctx > (1 << 20)) return invalid_argument(strformat("context size %d is too large", n_ctx));
   if (o.n_batch < 1) return invalid_argument("batch size must be positive");
   const DType kv_type = o.kv_type ? *o.kv_type : model.weight_type() == DType::f32 ? DType::f32 : DType::f16;
-  WA_ASSIGN_OR_RETURN(KvCache kv, KvCache::create(model.kv_layout(), n_ctx, kv_type, o.tracker));
+  WA_ASSIGN_OR_RETURN(KvCache kv, KvCache::create(model.kv_layout(), n_ctx, kv_type, o.tracker, backend.device_memory()));
   return std::unique_ptr<Session>(new Session(model, backend, std::move(kv), o.n_batch, o.tracker));
 }
 
 Status Session::eval(std::span<const int32_t> tokens, bool all_logits) {
+  return eval_impl(tokens, all_logits ? Output::all_logits : Output::last_logits);
+}
+
+Status Session::eval_argmax(std::span<const int32_t> tokens) { return eval_impl(tokens, Output::argmax); }
+
+Status Session::eval_impl(std::span<const int32_t> tokens, Output output) {
+  const bool all_logits = output == Output::all_logits;
   if (tokens.empty()) return invalid_argument("eval needs at least one token");
   const int n_vocab = model_.n_vocab();
   for (int32_t id : tokens) {
@@ -27,9 +34,10 @@ Status Session::eval(std::span<const int32_t> tokens, bool all_logits) {
     return invalid_argument(strformat("context is full: %d past + %lld new tokens exceed n_ctx %d", n_past_,
                                       static_cast<long long>(total), kv_.n_ctx()));
   }
-  const size_t rows = all_logits ? static_cast<size_t>(total) : 1;
+  const size_t rows = all_logits ? static_cast<size_t>(total) : output == Output::argmax ? 0 : 1;
   logits_.resize(rows * static_cast<size_t>(n_vocab));
   n_logit_rows_ = static_cast<int>(rows);
+  argmax_ = -1;
   for (int64_t start = 0; start < total; start += n_batch_) {
     const int n = static_cast<int>(std::min<int64_t>(n_batch_, total - start));
     const bool last_chunk = start + n == total;
@@ -44,12 +52,21 @@ Status Session::eval(std::span<const int32_t> tokens, bool all_logits) {
     spec.positions = pos_.data();
     Graph g;
     WA_ASSIGN_OR_RETURN(Node* out, model_.build_forward(g, spec, kv_));
+    Node* best = nullptr;
+    if (output == Output::argmax && last_chunk) {
+      best = g.argmax(out);
+      g.mark_output(best);
+    }
     WA_TRY(backend_.compute(g));
+    // Device backends fill these destinations when their recorded work
+    // completes; the vectors are not resized until the next eval.
     if (all_logits) {
-      std::memcpy(logits_.data() + static_cast<size_t>(start) * n_vocab, out->data,
-                  sizeof(float) * static_cast<size_t>(n) * n_vocab);
+      WA_TRY(backend_.read_output(*out, logits_.data() + static_cast<size_t>(start) * n_vocab,
+                                  sizeof(float) * static_cast<size_t>(n) * n_vocab));
+    } else if (best) {
+      WA_TRY(backend_.read_output(*best, &argmax_, sizeof(argmax_)));
     } else if (last_chunk) {
-      std::memcpy(logits_.data(), out->data, sizeof(float) * n_vocab);
+      WA_TRY(backend_.read_output(*out, logits_.data(), sizeof(float) * n_vocab));
     }
     n_past_ += n;
   }

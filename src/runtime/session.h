@@ -32,6 +32,13 @@ class Session {
   // Appends tokens at the current position. With all_logits, logits(i) holds
   // the logits after each of the tokens; otherwise only after the last one.
   Status eval(std::span<const int32_t> tokens, bool all_logits = false);
+  // The same, but the result is only the index of the largest logit of the
+  // last token (greedy decoding), computed by the backend: a device backend
+  // then reads back one word instead of the logits. logits() is not set.
+  Status eval_argmax(std::span<const int32_t> tokens);
+  // The result of the last eval_argmax (valid once the backend's work has
+  // completed, for asynchronous backends).
+  int32_t argmax() const { return argmax_; }
   // Logits after the i-th token of the last eval (all_logits), or the last token's.
   const float* logits(int i = -1) const;
   int n_logits() const { return n_logit_rows_; }
@@ -54,6 +61,9 @@ class Session {
   std::vector<float> logits_;
   int n_logit_rows_ = 0;
   std::vector<int32_t> ids_, pos_;
+  int32_t argmax_ = -1;
+  enum class Output { last_logits, all_logits, argmax };
+  Status eval_impl(std::span<const int32_t> tokens, Output output);
 };
 
 }  // namespace wa

@@ -303,6 +303,17 @@ void op_attention(const Node& n, const OpContext& c) {
   }
 }
 
+// The first index of the largest value (as the greedy sampler picks); one thread.
+void op_argmax(const Node& n, const OpContext& c) {
+  if (c.ith != 0) return;
+  const float* x = static_cast<const float*>(n.src[0]->data);
+  int32_t best = 0;
+  for (int64_t i = 1; i < n.src[0]->ne[0]; ++i) {
+    if (x[i] > x[best]) best = static_cast<int32_t>(i);
+  }
+  *static_cast<int32_t*>(n.data) = best;
+}
+
 }  // namespace
 
 bool op_supported(const Node& n) {
@@ -313,7 +324,7 @@ bool op_supported(const Node& n) {
     case Op::kv_store: return n.src[1]->type == DType::f32 || n.src[1]->type == DType::f16;
     case Op::attention: return (n.src[1]->type == DType::f32 || n.src[1]->type == DType::f16) && n.src[1]->type == n.src[2]->type;
     case Op::rms_norm: case Op::add: case Op::mul: case Op::scale: case Op::silu: case Op::swiglu: case Op::rope:
-    case Op::softmax:
+    case Op::softmax: case Op::argmax:
       return n.src[0]->type == DType::f32;
     case Op::count: return false;
   }
@@ -324,7 +335,7 @@ bool op_is_small(const Node& n) {
   constexpr int64_t kSmallWork = 32 * 1024;  // elements touched (or multiply-adds for attention)
   switch (n.op) {
     case Op::get_rows: case Op::rms_norm: case Op::add: case Op::mul: case Op::scale: case Op::silu:
-    case Op::swiglu: case Op::rope: case Op::softmax:
+    case Op::swiglu: case Op::rope: case Op::softmax: case Op::argmax:
       return n.n_elements() <= kSmallWork;
     case Op::kv_store:
       return n.src[0]->n_elements() <= kSmallWork;
@@ -359,6 +370,7 @@ void compute_op(const Node& n, const OpContext& c) {
     case Op::softmax: op_softmax(n, c); return;
     case Op::kv_store: op_kv_store(n, c); return;
     case Op::attention: op_attention(n, c); return;
+    case Op::argmax: op_argmax(n, c); return;
     case Op::count: return;
   }
 }

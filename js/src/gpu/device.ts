@@ -1,0 +1,107 @@
+// Opens a GPUDevice for the engine: asks the adapter for the limits and
+// features the kernels can use (never assumes them), applies a browser
+// profile's mask when one is requested (to test what Chrome, Firefox or
+// Safari expose on a machine that offers more), and describes the device
+// to C++ as a wa_gpu_device_config.
+import { WebAccelError } from '../errors.js';
+import type { GpuAdapter, GpuDevice } from './webgpu.js';
+
+// What a browser exposes by default, for masking a richer adapter. Sources:
+// the WebGPU specification's default limits (which Firefox and Safari
+// expose unless more is requested, and cap at what the hardware has), and
+// each browser's feature support as of late 2026: Chrome/Edge ship
+// shader-f16 and subgroups; Firefox ships shader-f16 but not subgroups;
+// Safari (WebKit) ships shader-f16, no subgroups, and caps storage
+// bindings at 256 MiB on Apple GPUs.
+export interface GpuMask {
+  // Features to hide even when the adapter has them.
+  disableFeatures?: string[];
+  // Upper bounds for limits (bytes, counts).
+  limits?: Record<string, number>;
+}
+
+export const BROWSER_PROFILES: Record<'chrome' | 'firefox' | 'safari', GpuMask> = {
+  chrome: { disableFeatures: [], limits: {} },
+  firefox: { disableFeatures: ['subgroups'], limits: { maxStorageBufferBindingSize: 1 << 30, maxBufferSize: 1 << 30 } },
+  safari: {
+    disableFeatures: ['subgroups'],
+    limits: { maxStorageBufferBindingSize: 256 << 20, maxBufferSize: 1 << 30, maxComputeWorkgroupStorageSize: 32768 },
+  },
+};
+
+// The limits the kernels care about, requested at the adapter's maximum.
+const WANTED_LIMITS = [
+  'maxBufferSize',
+  'maxStorageBufferBindingSize',
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX',
+  'maxComputeWorkgroupsPerDimension',
+  'maxStorageBuffersPerShaderStage',
+] as const;
+
+export interface OpenedDevice {
+  device: GpuDevice;
+  features: string[];
+  limits: Record<string, number>;
+  adapterInfo: Record<string, string>;
+  reasons: string[];
+}
+
+export async function openDevice(gpu: { requestAdapter(o?: unknown): Promise<unknown> }, mask?: GpuMask): Promise<OpenedDevice> {
+  const adapter = (await gpu.requestAdapter({ powerPreference: 'high-performance' })) as GpuAdapter | null;
+  if (!adapter) throw new WebAccelError('unsupported', 'WebGPU: requestAdapter() returned no adapter');
+  const reasons: string[] = [];
+  const hidden = new Set(mask?.disableFeatures ?? []);
+  const features: string[] = [];
+  for (const f of ['shader-f16', 'subgroups', 'timestamp-query']) {
+    if (!adapter.features.has(f)) continue;
+    if (hidden.has(f)) {
+      reasons.push(`${f}: hidden by the profile`);
+      continue;
+    }
+    features.push(f);
+  }
+  const limits: Record<string, number> = {};
+  for (const k of WANTED_LIMITS) {
+    const have = adapter.limits[k];
+    if (typeof have !== 'number') continue;
+    const cap = mask?.limits?.[k];
+    limits[k] = cap !== undefined ? Math.min(have, cap) : have;
+  }
+  let device: GpuDevice;
+  try {
+    device = await adapter.requestDevice({ requiredFeatures: features, requiredLimits: limits });
+  } catch (e) {
+    throw new WebAccelError('unsupported', `WebGPU: requestDevice failed: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  reasons.push(`features: ${features.length ? features.join(', ') : 'none of shader-f16, subgroups, timestamp-query'}`);
+  reasons.push(
+    `limits: storage binding ${mb(device.limits.maxStorageBufferBindingSize)}, buffer ${mb(device.limits.maxBufferSize)}, ` +
+      `workgroup storage ${device.limits.maxComputeWorkgroupStorageSize} B`,
+  );
+  return { device, features, limits: { ...limits }, adapterInfo: { ...(adapter.info ?? {}) }, reasons };
+}
+
+function mb(v: number): string {
+  return `${Math.round(v / (1 << 20))} MiB`;
+}
+
+// wa_gpu_device_config (include/webaccel/webaccel.h), 56 bytes at ptr.
+export function writeDeviceConfig(mem: ArrayBuffer, ptr: number, d: GpuDevice, lazyPipelines: boolean): void {
+  const f64 = new Float64Array(mem, ptr, 2);
+  const u32 = new Uint32Array(mem, ptr + 16, 10);
+  const l = d.limits;
+  f64[0] = l.maxBufferSize;
+  f64[1] = l.maxStorageBufferBindingSize;
+  u32[0] = l.maxComputeWorkgroupStorageSize;
+  u32[1] = l.maxComputeInvocationsPerWorkgroup;
+  u32[2] = l.maxComputeWorkgroupsPerDimension;
+  u32[3] = l.minStorageBufferOffsetAlignment;
+  u32[4] = l.minUniformBufferOffsetAlignment;
+  u32[5] = l.maxStorageBuffersPerShaderStage;
+  u32[6] = d.features.has('shader-f16') ? 1 : 0;
+  u32[7] = d.features.has('subgroups') ? 1 : 0;
+  u32[8] = lazyPipelines ? 1 : 0;
+  u32[9] = 0;
+}

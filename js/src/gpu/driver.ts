@@ -1,0 +1,282 @@
+// Replays the C++ WebGPU backend's command stream on a GPUDevice
+// (src/backends/webgpu/command_stream.h defines the format). No kernel
+// logic here: C++ decided every buffer, pipeline, binding and dispatch; this
+// file only turns words into WebGPU calls, caches bind groups, and copies
+// readbacks into wasm memory.
+import { WebAccelError } from '../errors.js';
+import type { GpuBindGroup, GpuBindGroupLayout, GpuBuffer, GpuCommandEncoder, GpuComputePass, GpuDevice, GpuPipeline } from './webgpu.js';
+
+const enum Cmd {
+  createBuffer = 1,
+  destroyBuffer = 2,
+  writeBuffer = 3,
+  createPipeline = 4,
+  dispatch = 5,
+  copyBuffer = 6,
+  readback = 7,
+  submit = 8,
+}
+
+const UNIFORM_BUFFER_ID = 1;
+const UNIFORM_SLOT_BYTES = 256; // kMaxParamsBytes rounded to minUniformBufferOffsetAlignment
+const MAP_READ = 0x0001;
+const COPY_DST = 0x0008;
+
+interface BufferEntry {
+  buffer: GpuBuffer;
+  serial: number; // distinguishes a recreated buffer of the same id in bind group keys
+}
+
+interface PipelineEntry {
+  ready: Promise<GpuPipeline>;
+  pipeline: GpuPipeline | null;
+  layout: GpuBindGroupLayout;
+  layoutKey: string;
+  nStorage: number;
+  label: string;
+}
+
+export interface DriverStats {
+  streams: number;
+  dispatches: number;
+  submits: number;
+  pipelinesCreated: number;
+  bindGroupsCreated: number;
+}
+
+const textDecoder = new TextDecoder();
+
+export class GpuDriver {
+  readonly device: GpuDevice;
+  private readonly buffers = new Map<number, BufferEntry>();
+  private readonly pipelines = new Map<number, PipelineEntry>();
+  private readonly layouts = new Map<string, GpuBindGroupLayout>();
+  private readonly pipelineLayouts = new Map<string, unknown>();
+  private readonly bindGroups = new Map<string, GpuBindGroup>();
+  private readonly bindGroupsOf = new Map<number, string[]>(); // buffer serial -> bind group keys
+  private serial = 0;
+  private lostReason: string | null = null;
+  readonly stats: DriverStats = { streams: 0, dispatches: 0, submits: 0, pipelinesCreated: 0, bindGroupsCreated: 0 };
+
+  constructor(device: GpuDevice) {
+    this.device = device;
+    device.lost.then((info) => {
+      this.lostReason = `${info.reason ?? 'unknown'}: ${info.message ?? ''}`;
+    });
+  }
+
+  get lost(): string | null {
+    return this.lostReason;
+  }
+
+  // Executes a stream (a copy of the words; pointers refer to `memory()`,
+  // re-read after every await because wasm memory may grow).
+  async execute(words: Uint32Array, memory: () => ArrayBuffer): Promise<void> {
+    if (this.lostReason) throw new WebAccelError('device_lost', `the WebGPU device was lost (${this.lostReason})`);
+    const dev = this.device;
+    dev.pushErrorScope('out-of-memory');
+    dev.pushErrorScope('validation');
+    let encoder: GpuCommandEncoder | null = null;
+    let pass: GpuComputePass | null = null;
+    const readbacks: { staging: GpuBuffer; size: number; dst: number }[] = [];
+    const toDestroy: GpuBuffer[] = [];
+    const endPass = () => {
+      if (pass) {
+        pass.end();
+        pass = null;
+      }
+    };
+    const enc = (): GpuCommandEncoder => (encoder ??= dev.createCommandEncoder());
+    const submit = () => {
+      endPass();
+      if (encoder) {
+        dev.queue.submit([encoder.finish()]);
+        encoder = null;
+        this.stats.submits++;
+      }
+    };
+    this.stats.streams++;
+    try {
+      for (let i = 0; i + 1 < words.length; ) {
+        const op = words[i];
+        const n = words[i + 1];
+        const a = i + 2;
+        i = a + n;
+        switch (op) {
+          case Cmd.createBuffer: {
+            this.drop(words[a], toDestroy);
+            const buffer = dev.createBuffer({ size: words[a + 1], usage: words[a + 2] });
+            this.buffers.set(words[a], { buffer, serial: ++this.serial });
+            break;
+          }
+          case Cmd.destroyBuffer:
+            // Work already encoded may still use it: destroyed after submission.
+            this.drop(words[a], toDestroy);
+            break;
+          case Cmd.writeBuffer: {
+            // Queue writes run before any command buffer submitted after them:
+            // submit what is encoded so far to keep stream order.
+            if (encoder) submit();
+            const buf = this.buffer(words[a]);
+            const size = words[a + 3];
+            const src = new Uint8Array(memory(), words[a + 2], size);
+            if (size % 4 === 0 && !(memory() instanceof SharedArrayBuffer)) {
+              dev.queue.writeBuffer(buf, words[a + 1], src, 0, size);
+            } else {
+              // writeBuffer wants a multiple of 4 bytes (and Dawn copies out of
+              // shared memory poorly): pad a private copy.
+              const copy = new Uint8Array((size + 3) & ~3);
+              copy.set(src);
+              dev.queue.writeBuffer(buf, words[a + 1], copy, 0, copy.length);
+            }
+            break;
+          }
+          case Cmd.createPipeline:
+            this.createPipeline(words, a, memory());
+            break;
+          case Cmd.dispatch: {
+            const p = this.pipelines.get(words[a]);
+            if (!p) throw new WebAccelError('internal', `unknown pipeline ${words[a]}`);
+            if (!p.pipeline) {
+              endPass();
+              p.pipeline = await p.ready;
+            }
+            const nb = words[a + 5];
+            const bg = this.bindGroup(p, words.subarray(a + 6, a + 6 + nb));
+            pass ??= enc().beginComputePass();
+            pass.setPipeline(p.pipeline);
+            pass.setBindGroup(0, bg, [words[a + 4]]);
+            pass.dispatchWorkgroups(words[a + 1], words[a + 2], words[a + 3]);
+            this.stats.dispatches++;
+            break;
+          }
+          case Cmd.copyBuffer:
+            endPass();
+            enc().copyBufferToBuffer(this.buffer(words[a]), words[a + 1], this.buffer(words[a + 2]), words[a + 3], words[a + 4]);
+            break;
+          case Cmd.readback: {
+            endPass();
+            const size = words[a + 2];
+            const staging = dev.createBuffer({ size: (size + 3) & ~3, usage: MAP_READ | COPY_DST });
+            enc().copyBufferToBuffer(this.buffer(words[a]), words[a + 1], staging, 0, (size + 3) & ~3);
+            readbacks.push({ staging, size, dst: words[a + 3] });
+            break;
+          }
+          case Cmd.submit:
+            submit();
+            break;
+          default:
+            throw new WebAccelError('internal', `unknown command ${op} in the GPU stream`);
+        }
+      }
+      submit();
+      for (const r of readbacks) {
+        await r.staging.mapAsync(1 /* GPUMapMode.READ */);
+        const bytes = new Uint8Array(r.staging.getMappedRange(), 0, r.size);
+        new Uint8Array(memory(), r.dst, r.size).set(bytes);
+        r.staging.unmap();
+        r.staging.destroy();
+      }
+    } finally {
+      submit();
+      for (const b of toDestroy) b.destroy();
+      const validation = await dev.popErrorScope();
+      const oom = await dev.popErrorScope();
+      if (this.lostReason) throw new WebAccelError('device_lost', `the WebGPU device was lost (${this.lostReason})`);
+      if (oom) throw new WebAccelError('out_of_memory', `WebGPU: ${oom.message}`);
+      if (validation) throw new WebAccelError('internal', `WebGPU validation error: ${validation.message}`);
+    }
+  }
+
+  // Waits for every pipeline created so far (precompilation finishes before
+  // the first token).
+  async pipelinesReady(): Promise<void> {
+    for (const p of this.pipelines.values()) p.pipeline ??= await p.ready;
+  }
+
+  destroy(): void {
+    for (const b of this.buffers.values()) b.buffer.destroy();
+    this.buffers.clear();
+    this.bindGroups.clear();
+    this.bindGroupsOf.clear();
+  }
+
+  // Forgets a buffer and the bind groups that hold it.
+  private drop(id: number, toDestroy: GpuBuffer[]): void {
+    const b = this.buffers.get(id);
+    if (!b) return;
+    toDestroy.push(b.buffer);
+    this.buffers.delete(id);
+    for (const k of this.bindGroupsOf.get(b.serial) ?? []) this.bindGroups.delete(k);
+    this.bindGroupsOf.delete(b.serial);
+  }
+
+  private buffer(id: number): GpuBuffer {
+    const b = this.buffers.get(id);
+    if (!b) throw new WebAccelError('internal', `unknown GPU buffer ${id}`);
+    return b.buffer;
+  }
+
+  private layoutFor(nStorage: number, rwMask: number): { layout: GpuBindGroupLayout; pipelineLayout: unknown; key: string } {
+    const key = `${nStorage}/${rwMask}`;
+    let layout = this.layouts.get(key);
+    if (!layout) {
+      const entries: unknown[] = [];
+      for (let b = 0; b < nStorage; ++b) {
+        entries.push({ binding: b, visibility: 4 /* COMPUTE */, buffer: { type: rwMask & (1 << b) ? 'storage' : 'read-only-storage' } });
+      }
+      entries.push({ binding: nStorage, visibility: 4, buffer: { type: 'uniform', hasDynamicOffset: true } });
+      layout = this.device.createBindGroupLayout({ entries });
+      this.layouts.set(key, layout);
+      this.pipelineLayouts.set(key, this.device.createPipelineLayout({ bindGroupLayouts: [layout] }));
+    }
+    return { layout, pipelineLayout: this.pipelineLayouts.get(key), key };
+  }
+
+  private createPipeline(words: Uint32Array, a: number, mem: ArrayBuffer): void {
+    const id = words[a];
+    const rwMask = words[a + 1];
+    const nStorage = words[a + 2];
+    // TextDecoder rejects views of shared memory: copy first.
+    const code = textDecoder.decode(new Uint8Array(mem, words[a + 3], words[a + 4]).slice());
+    const label = textDecoder.decode(new Uint8Array(mem, words[a + 5], words[a + 6]).slice());
+    const { layout, pipelineLayout, key } = this.layoutFor(nStorage, rwMask);
+    const module = this.device.createShaderModule({ code, label });
+    const ready = this.device
+      .createComputePipelineAsync({ label, layout: pipelineLayout, compute: { module, entryPoint: 'main' } })
+      .catch((e: unknown) => {
+        throw new WebAccelError('internal', `WebGPU pipeline '${label}' failed to compile: ${e instanceof Error ? e.message : String(e)}`);
+      });
+    ready.catch(() => {}); // reported when a dispatch awaits it
+    this.pipelines.set(id, { ready, pipeline: null, layout, layoutKey: key, nStorage, label });
+    this.stats.pipelinesCreated++;
+  }
+
+  private bindGroup(p: PipelineEntry, ids: Uint32Array): GpuBindGroup {
+    let key = p.layoutKey;
+    const bufs: BufferEntry[] = [];
+    for (const id of ids) {
+      const b = this.buffers.get(id);
+      if (!b) throw new WebAccelError('internal', `unknown GPU buffer ${id} bound by '${p.label}'`);
+      bufs.push(b);
+      key += `/${b.serial}`;
+    }
+    const u = this.buffers.get(UNIFORM_BUFFER_ID);
+    if (!u) throw new WebAccelError('internal', 'no uniform buffer');
+    key += `/u${u.serial}|${ids.length}`;
+    let bg = this.bindGroups.get(key);
+    if (!bg) {
+      const entries = bufs.map((b, i) => ({ binding: i, resource: { buffer: b.buffer } }));
+      entries.push({ binding: bufs.length, resource: { buffer: u.buffer, size: UNIFORM_SLOT_BYTES } as never });
+      bg = this.device.createBindGroup({ layout: p.layout, entries });
+      this.bindGroups.set(key, bg);
+      for (const b of [...bufs, u]) {
+        const keys = this.bindGroupsOf.get(b.serial);
+        if (keys) keys.push(key);
+        else this.bindGroupsOf.set(b.serial, [key]);
+      }
+      this.stats.bindGroupsCreated++;
+    }
+    return bg;
+  }
+}

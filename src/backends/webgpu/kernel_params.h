@@ -1,0 +1,82 @@
+// The uniform parameters of every WGSL kernel, each layout defined once:
+// the X-macro list below produces the C++ struct the backend fills and the
+// WGSL `struct Params` prepended to the kernel's source, so the two can't
+// drift apart. Fields are 4-byte scalars (u32, i32, f32) in order, which
+// WGSL lays out with no padding.
+//
+// Offsets and strides count elements of the bound array (f32 or u32 words),
+// not bytes: the arena is bound whole and every tensor is addressed inside it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace wa::gpu {
+
+using u32 = uint32_t;
+using i32 = int32_t;
+using f32 = float;
+
+#define WA_PARAM_CPP(type, name) type name = 0;
+#define WA_PARAM_WGSL(type, name) "  " #name ": " #type ",\n"
+#define WA_DEFINE_PARAMS(Name, FIELDS)                                                   \
+  struct Name {                                                                          \
+    FIELDS(WA_PARAM_CPP)                                                                 \
+    static const char* wgsl() { return "struct Params {\n" FIELDS(WA_PARAM_WGSL) "};\n"; } \
+  };
+
+// matvec.wgsl, matmul.wgsl: y[n, t] = W[n, :] . x[:, t]
+#define WA_MATMUL_PARAMS(F) \
+  F(u32, K) F(u32, N) F(u32, T) F(u32, w_scales) F(u32, x_off) F(u32, x_stride) F(u32, y_off) F(u32, y_stride)
+WA_DEFINE_PARAMS(MatmulParams, WA_MATMUL_PARAMS)
+
+// get_rows.wgsl
+#define WA_GET_ROWS_PARAMS(F) F(u32, K) F(u32, row0) F(u32, n_rows) F(u32, w_scales) F(u32, ids_off) F(u32, y_off) F(u32, y_stride)
+WA_DEFINE_PARAMS(GetRowsParams, WA_GET_ROWS_PARAMS)
+
+// rms_norm.wgsl
+#define WA_RMS_NORM_PARAMS(F) \
+  F(u32, D) F(u32, x_off) F(u32, x_stride) F(u32, y_off) F(u32, y_stride) F(u32, w_off) F(f32, eps)
+WA_DEFINE_PARAMS(RmsNormParams, WA_RMS_NORM_PARAMS)
+
+// elementwise.wgsl
+#define WA_ELEMENTWISE_PARAMS(F)                                                                               \
+  F(u32, D) F(u32, op) F(u32, a_off) F(u32, a_stride) F(u32, b_off) F(u32, b_stride) F(u32, y_off) F(u32, y_stride) \
+  F(f32, f)
+WA_DEFINE_PARAMS(ElementwiseParams, WA_ELEMENTWISE_PARAMS)
+
+// rope.wgsl
+#define WA_ROPE_PARAMS(F)                                                                                      \
+  F(u32, n_head) F(u32, head_dim) F(u32, n_rot) F(u32, neox) F(u32, x_off) F(u32, x_stride) F(u32, y_off) \
+  F(u32, y_stride) F(u32, cs_off)
+WA_DEFINE_PARAMS(RopeParams, WA_ROPE_PARAMS)
+
+// kv_store.wgsl
+#define WA_KV_STORE_PARAMS(F)                                                                                   \
+  F(u32, width) F(u32, T) F(u32, pos) F(u32, n_ctx) F(u32, transposed) F(u32, f16) F(u32, x_off) F(u32, x_stride) \
+  F(u32, n_items)
+WA_DEFINE_PARAMS(KvStoreParams, WA_KV_STORE_PARAMS)
+
+// attention.wgsl
+#define WA_ATTENTION_PARAMS(F)                                                                                     \
+  F(u32, n_head) F(u32, n_head_kv) F(u32, head_dim) F(u32, n_past) F(u32, q_off) F(u32, q_stride) F(u32, y_off) \
+  F(u32, y_stride) F(u32, k_row) F(u32, v_row) F(u32, f16) F(f32, scale)
+WA_DEFINE_PARAMS(AttentionParams, WA_ATTENTION_PARAMS)
+
+// argmax.wgsl
+#define WA_ARGMAX_PARAMS(F) F(u32, n) F(u32, x_off) F(u32, y_off)
+WA_DEFINE_PARAMS(ArgmaxParams, WA_ARGMAX_PARAMS)
+
+// repack.wgsl
+#define WA_REPACK_PARAMS(F) F(u32, n_blocks) F(u32, block_bytes) F(u32, w_scales)
+WA_DEFINE_PARAMS(RepackParams, WA_REPACK_PARAMS)
+
+#undef WA_DEFINE_PARAMS
+
+// The largest parameter block; uniform slots are this size, rounded up to the
+// device's uniform offset alignment.
+constexpr uint32_t kMaxParamsBytes = 64;
+static_assert(sizeof(AttentionParams) <= kMaxParamsBytes);
+static_assert(sizeof(ElementwiseParams) <= kMaxParamsBytes);
+
+}  // namespace wa::gpu

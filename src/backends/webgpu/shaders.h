@@ -1,0 +1,24 @@
+// The WGSL sources of src/backends/webgpu/shaders/, embedded at build time
+// (cmake/embed_shaders.cmake).
+#pragma once
+
+#include <string_view>
+
+namespace wa::gpu {
+
+struct ShaderSource {
+  const char* name;  // file name without .wgsl
+  const char* text;
+};
+extern const ShaderSource kShaderSources[];
+extern const int kShaderCount;
+
+// The source of shaders/<name>.wgsl; empty if there is none.
+inline std::string_view shader_source(std::string_view name) {
+  for (int i = 0; i < kShaderCount; ++i) {
+    if (name == kShaderSources[i].name) return kShaderSources[i].text;
+  }
+  return {};
+}
+
+}  // namespace wa::gpu

@@ -1,0 +1,676 @@
+#include "backends/webgpu/webgpu_backend.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <deque>
+#include <map>
+#include <unordered_map>
+
+#include "backends/webgpu/kernel_params.h"
+#include "backends/webgpu/shaders.h"
+
+namespace wa::gpu {
+namespace {
+
+constexpr uint32_t kInputBufferId = 2;  // ids, cos/sin tables: host data of the step
+constexpr uint32_t kFirstFreeId = 3;
+constexpr uint32_t kBlock = 32;  // weights per q8_0 / q4_0 block
+
+uint64_t round_up(uint64_t x, uint64_t a) { return (x + a - 1) / a * a; }
+uint32_t ceil_div(uint64_t a, uint64_t b) { return static_cast<uint32_t>((a + b - 1) / b); }
+
+bool weight_type_supported(DType t) {
+  return t == DType::f32 || t == DType::f16 || t == DType::q8_0 || t == DType::q4_0;
+}
+bool is_block_quant(DType t) { return t == DType::q8_0 || t == DType::q4_0; }
+// Words of values per block in the GPU layout (w_q8_0.wgsl, w_q4_0.wgsl).
+uint32_t value_words(DType t) { return t == DType::q8_0 ? 8 : 4; }
+
+// A weight tensor on the device: rows split into parts so that no buffer
+// exceeds the binding limit or a matvec grid's row limit.
+struct WeightPart {
+  uint32_t buffer = 0;
+  uint32_t row0 = 0;
+  uint32_t rows = 0;
+  uint32_t scales_word = 0;  // block-quantized: first word of the scales
+  uint64_t bytes = 0;
+};
+struct GpuWeight {
+  DType type = DType::f32;
+  uint32_t K = 0;  // elements per row
+  std::vector<WeightPart> parts;
+};
+
+// Where a tensor lives: a buffer and an offset in 4-byte elements.
+struct Loc {
+  uint32_t buffer = 0;
+  uint32_t offset = 0;
+};
+
+class WebGpuBackendImpl final : public WebGpuBackend {
+ public:
+  WebGpuBackendImpl(const DeviceConfig& c, MemoryTracker* tracker) : cfg_(c), tracker_(tracker) {
+    slot_bytes_ = static_cast<uint32_t>(round_up(kMaxParamsBytes, std::max<uint32_t>(c.min_uniform_align, 16)));
+    max_binding_ = std::min<uint64_t>({c.max_storage_binding, c.max_buffer_size, 0xfffffffcull});
+  }
+
+  std::string name() const override { return "webgpu"; }
+
+  bool supports_op(const Node& n) const override { return unsupported_reason(n).empty(); }
+
+  Status compute(Graph& graph) override {
+    WA_TRY(check(graph));
+    const size_t arena_bytes = std::max<size_t>(graph.plan(), 256);
+    WA_TRY(ensure_arena(arena_bytes));
+    input_locs_.clear();
+    rope_tables_.clear();
+    for (const Node& n : graph.nodes()) {
+      if (n.is_leaf()) continue;
+      WA_TRY(encode(n));
+    }
+    return Status::Ok();
+  }
+
+  Status read_output(const Node& node, void* dst, size_t bytes) override {
+    WA_ASSIGN_OR_RETURN(Loc l, locate(&node));
+    rec_.readback(l.buffer, l.offset * 4, static_cast<uint32_t>(bytes), dst);
+    return Status::Ok();
+  }
+
+  DeviceMemory* device_memory() override { return this; }
+
+  // DeviceMemory
+  Result<uint32_t> create_buffer(size_t bytes, const std::string& component, MemCategory category,
+                                 MemoryTracker* tracker) override {
+    const uint64_t size = round_up(std::max<size_t>(bytes, 4), 4);
+    if (size > max_binding_) {
+      return out_of_memory(strformat("%s: a %s buffer exceeds the device's largest binding (%s)", component.c_str(),
+                                     format_bytes(size).c_str(), format_bytes(max_binding_).c_str()));
+    }
+    const uint32_t id = next_id_++;
+    rec_.create_buffer(id, static_cast<uint32_t>(size), kUsageStorage | kUsageCopyDst | kUsageCopySrc);
+    owned_[id] = {size, component, category, tracker};
+    if (tracker) tracker->add("webgpu." + component, category, size);
+    return id;
+  }
+
+  void release_buffer(uint32_t id) override {
+    auto it = owned_.find(id);
+    if (it == owned_.end()) return;
+    if (it->second.tracker) {
+      it->second.tracker->release("webgpu." + it->second.component, it->second.category, it->second.size);
+    }
+    owned_.erase(it);
+    rec_.destroy_buffer(id);
+  }
+
+  Status upload_weights(const GgufFile& file, MemoryTracker* tracker) override {
+    for (const GgufTensorInfo& t : file.tensors()) {
+      if (!weight_type_supported(t.type)) {
+        return unsupported(strformat("tensor '%s' has type %s, which the WebGPU kernels do not read yet",
+                                     t.name.c_str(), dtype_name(t.type)));
+      }
+    }
+    for (const GgufTensorInfo& t : file.tensors()) {
+      const void* host = file.tensor_data(t);
+      if (weights_.count(host)) continue;  // tied tensors
+      WA_TRY(upload_tensor(t, host, tracker));
+    }
+    return Status::Ok();
+  }
+
+  void release_weights(const GgufFile& file, MemoryTracker* tracker) override {
+    for (const GgufTensorInfo& t : file.tensors()) {
+      auto it = weights_.find(file.tensor_data(t));
+      if (it == weights_.end()) continue;
+      for (const WeightPart& p : it->second.parts) release_buffer(p.buffer);
+      weights_.erase(it);
+    }
+  }
+
+  Status precompile(Graph& graph) override {
+    WA_TRY(check(graph));
+    for (const Node& n : graph.nodes()) {
+      if (!n.is_leaf()) pipeline_for(n);
+    }
+    return Status::Ok();
+  }
+
+  Status check(const Graph& graph) const override {
+    for (const Node& n : graph.nodes()) {
+      const std::string why = unsupported_reason(n);
+      if (!why.empty()) return unsupported(strformat("webgpu backend cannot run %s: %s", op_name(n.op), why.c_str()));
+    }
+    return Status::Ok();
+  }
+
+  int n_pipelines() const override { return static_cast<int>(pipelines_.size()); }
+
+  const std::vector<uint32_t>& take_stream() override {
+    stream_.clear();
+    if (rec_.empty() && uniforms_.empty() && inputs_.empty()) return stream_;
+    CommandRecorder pre;
+    // Every step's parameters and host inputs go up in one write each, ahead
+    // of the work that reads them (offsets are distinct within a stream).
+    if (uniforms_.size() > uniform_capacity_) {
+      if (uniform_capacity_) pre.destroy_buffer(kUniformBufferId);
+      uniform_capacity_ = std::max<uint64_t>(round_up(uniforms_.size() * 2, 4096), 64 * 1024);
+      pre.create_buffer(kUniformBufferId, static_cast<uint32_t>(uniform_capacity_), kUsageUniform | kUsageCopyDst);
+    }
+    if (!uniforms_.empty()) {
+      pre.write_buffer(kUniformBufferId, 0, uniforms_.data(), static_cast<uint32_t>(uniforms_.size()));
+    }
+    if (inputs_.size() > input_capacity_) {
+      if (input_capacity_) pre.destroy_buffer(kInputBufferId);
+      input_capacity_ = std::max<uint64_t>(round_up(inputs_.size() * 2, 4096), 64 * 1024);
+      pre.create_buffer(kInputBufferId, static_cast<uint32_t>(input_capacity_), kUsageStorage | kUsageCopyDst);
+    }
+    if (!inputs_.empty()) pre.write_buffer(kInputBufferId, 0, inputs_.data(), static_cast<uint32_t>(inputs_.size()));
+    stream_ = pre.words();
+    stream_.insert(stream_.end(), rec_.words().begin(), rec_.words().end());
+    for (uint32_t id : deferred_destroy_) {
+      stream_.insert(stream_.end(), {static_cast<uint32_t>(Cmd::destroy_buffer), 1u, id});
+    }
+    return stream_;
+  }
+
+  void stream_done() override {
+    rec_.clear();
+    rec_.reset_counters();
+    uniforms_.clear();
+    inputs_.clear();
+    deferred_destroy_.clear();
+    stream_.clear();
+    staged_.clear();
+  }
+
+  uint32_t recorded_dispatches() const override { return rec_.n_dispatches(); }
+
+ private:
+  struct Owned {
+    uint64_t size;
+    std::string component;
+    MemCategory category;
+    MemoryTracker* tracker;
+  };
+
+  // ---- buffers -------------------------------------------------------------
+
+  Status ensure_arena(size_t bytes) {
+    if (bytes <= arena_bytes_) return Status::Ok();
+    const uint64_t size = round_up(std::max<uint64_t>(bytes + bytes / 4, 1 << 20), 4096);
+    const uint64_t capped = std::min<uint64_t>(size, max_binding_);
+    if (capped < bytes) {
+      return out_of_memory(strformat("the step's activations need %s, more than the device's largest binding (%s); "
+                                     "use a smaller batch",
+                                     format_bytes(bytes).c_str(), format_bytes(max_binding_).c_str()));
+    }
+    // The old arena may still be read by work recorded earlier in this
+    // stream: it is destroyed when the stream ends.
+    if (arena_id_) {
+      deferred_destroy_.push_back(arena_id_);
+      if (tracker_) tracker_->release("webgpu.activations", MemCategory::activations, arena_bytes_);
+    }
+    arena_id_ = next_id_++;
+    arena_bytes_ = capped;
+    rec_.create_buffer(arena_id_, static_cast<uint32_t>(capped), kUsageStorage | kUsageCopySrc | kUsageCopyDst);
+    if (tracker_) tracker_->add("webgpu.activations", MemCategory::activations, capped);
+    return Status::Ok();
+  }
+
+  // Host bytes for the inputs buffer; returns their offset in 4-byte words.
+  uint32_t stage_input(const void* data, size_t bytes) {
+    const size_t off = round_up(inputs_.size(), 16);
+    inputs_.resize(off + round_up(bytes, 4));
+    std::memcpy(inputs_.data() + off, data, bytes);
+    return static_cast<uint32_t>(off / 4);
+  }
+
+  Status upload_tensor(const GgufTensorInfo& t, const void* host, MemoryTracker* tracker) {
+    GpuWeight gw;
+    gw.type = t.type;
+    gw.K = static_cast<uint32_t>(t.ne[0]);
+    const uint64_t rows = static_cast<uint64_t>(t.n_elements() / t.ne[0]);
+    const uint64_t row_bytes_file = row_bytes(t.type, t.ne[0]);
+    // device bytes per row: the same as in the file for every supported type
+    // (q8_0/q4_0 move the scales behind the values, two per word)
+    uint64_t max_rows = std::max<uint64_t>(1, (max_binding_ - 8) / row_bytes_file);
+    max_rows = std::min<uint64_t>(max_rows, 8ull * cfg_.max_workgroups_per_dim);  // matvec: 8 rows per workgroup
+    if (is_block_quant(t.type)) max_rows = std::max<uint64_t>(2, max_rows / 2 * 2);  // whole scale words per part
+    for (uint64_t r0 = 0; r0 < rows; r0 += max_rows) {
+      const uint64_t nr = std::min(max_rows, rows - r0);
+      WeightPart p;
+      p.row0 = static_cast<uint32_t>(r0);
+      p.rows = static_cast<uint32_t>(nr);
+      const uint8_t* src = static_cast<const uint8_t*>(host) + r0 * row_bytes_file;
+      const uint64_t file_bytes = nr * row_bytes_file;
+      if (!is_block_quant(t.type)) {
+        p.bytes = round_up(file_bytes, 4);
+        WA_ASSIGN_OR_RETURN(p.buffer, create_buffer(p.bytes, "weights", MemCategory::weights, tracker));
+        rec_.write_buffer(p.buffer, 0, src, static_cast<uint32_t>(file_bytes));
+      } else {
+        const uint64_t n_blocks = nr * (gw.K / kBlock);
+        const uint32_t vw = value_words(t.type);
+        p.scales_word = static_cast<uint32_t>(n_blocks * vw);
+        p.bytes = 4 * (n_blocks * vw + (n_blocks + 1) / 2);
+        WA_ASSIGN_OR_RETURN(p.buffer, create_buffer(p.bytes, "weights", MemCategory::weights, tracker));
+        // The file's bytes go to a staging buffer; repack.wgsl rewrites them.
+        const uint32_t raw = next_id_++;
+        rec_.create_buffer(raw, static_cast<uint32_t>(round_up(file_bytes, 4)), kUsageStorage | kUsageCopyDst);
+        rec_.write_buffer(raw, 0, src, static_cast<uint32_t>(file_bytes));
+        RepackParams rp;
+        rp.n_blocks = static_cast<u32>(n_blocks);
+        rp.block_bytes = static_cast<u32>(type_traits(t.type)->block_bytes);
+        rp.w_scales = p.scales_word;
+        const uint32_t pairs = ceil_div(n_blocks, 2);
+        const uint32_t groups = ceil_div(pairs, 256);
+        const uint32_t gx = std::min(groups, cfg_.max_workgroups_per_dim);
+        const uint32_t bufs[] = {raw, p.buffer};
+        rec_.dispatch(pipeline("repack"), gx, ceil_div(groups, gx), 1, push_params(rp), bufs);
+        deferred_destroy_.push_back(raw);
+      }
+      gw.parts.push_back(p);
+    }
+    weights_[host] = std::move(gw);
+    return Status::Ok();
+  }
+
+  const GpuWeight* weight_of(const Node* n) const {
+    if (!n || !n->is_leaf() || n->storage != Storage::external || !n->data) return nullptr;
+    auto it = weights_.find(n->data);
+    return it == weights_.end() ? nullptr : &it->second;
+  }
+
+  // Buffer and element offset of a tensor in device memory.
+  Result<Loc> locate(const Node* n) {
+    switch (n->storage) {
+      case Storage::arena:
+        return Loc{arena_id_, static_cast<uint32_t>(n->arena_offset / 4)};
+      case Storage::view: {
+        WA_ASSIGN_OR_RETURN(Loc l, locate(n->src[0]));
+        l.offset += static_cast<uint32_t>(static_cast<uint64_t>(n->view_first) * n->src[0]->nb[1] / 4);
+        return l;
+      }
+      case Storage::alias:
+        return locate(n->src[1]);
+      case Storage::external: {
+        if (n->device_buffer) return Loc{n->device_buffer, 0};
+        if (const GpuWeight* w = weight_of(n)) {
+          if (w->parts.size() != 1) return unsupported("a split weight used as an elementwise operand");
+          return Loc{w->parts[0].buffer, 0};
+        }
+        // A host input of this step (token ids): staged once per graph.
+        auto it = input_locs_.find(n);
+        if (it != input_locs_.end()) return it->second;
+        if (!n->data) return internal_error(strformat("leaf '%s' has no data", n->name.c_str()));
+        const Loc l{kInputBufferId, stage_input(n->data, n->bytes())};
+        input_locs_[n] = l;
+        return l;
+      }
+    }
+    return internal_error("unknown storage");
+  }
+
+  static uint32_t stride(const Node* n) { return static_cast<uint32_t>(n->nb[1] / 4); }
+
+  // ---- pipelines -----------------------------------------------------------
+
+  // Binding layout of each kernel: storage bindings (bit set = read-write),
+  // then the uniform.
+  struct Layout {
+    uint32_t n_storage;
+    uint32_t rw_mask;
+  };
+
+  uint32_t pipeline(const std::string& key) {
+    auto it = pipelines_.find(key);
+    if (it != pipelines_.end()) return it->second;
+    const size_t dot = key.find('.');
+    const std::string kernel = key.substr(0, dot);
+    const std::string variant = dot == std::string::npos ? "" : key.substr(dot + 1);
+    std::string src;
+    Layout layout{2, 0b10};
+    auto with_weights = [&](const char* params) {
+      src = std::string(params) + std::string(shader_source("w_" + variant)) + std::string(shader_source(kernel));
+    };
+    if (kernel == "matvec" || kernel == "matmul") {
+      with_weights(MatmulParams::wgsl());
+    } else if (kernel == "get_rows") {
+      with_weights(GetRowsParams::wgsl());
+      layout = {3, 0b010};
+    } else if (kernel == "rms_norm") {
+      src = std::string(RmsNormParams::wgsl()) + std::string(shader_source(kernel));
+      layout = {2, 0b01};
+    } else if (kernel == "elementwise") {
+      src = std::string(ElementwiseParams::wgsl()) + std::string(shader_source(kernel));
+      const bool w = variant == "w";
+      replace_all(src, "B_BINDING", w ? "@group(0) @binding(1) var<storage, read> bw: array<f32>;" : "");
+      replace_all(src, "B_UNIFORM", w ? "2" : "1");
+      replace_all(src, "B_SOURCE", w ? "bw" : "act");
+      layout = w ? Layout{2, 0b01} : Layout{1, 0b1};
+    } else if (kernel == "rope") {
+      src = std::string(RopeParams::wgsl()) + std::string(shader_source(kernel));
+      layout = {2, 0b01};
+    } else if (kernel == "kv_store") {
+      src = std::string(KvStoreParams::wgsl()) + std::string(shader_source(kernel));
+      layout = {2, 0b11};
+    } else if (kernel == "attention") {
+      src = std::string(AttentionParams::wgsl()) + std::string(shader_source(kernel));
+      layout = {3, 0b001};
+    } else if (kernel == "argmax") {
+      src = std::string(ArgmaxParams::wgsl()) + std::string(shader_source(kernel));
+      layout = {1, 0b1};
+    } else if (kernel == "repack") {
+      src = std::string(RepackParams::wgsl()) + std::string(shader_source(kernel));
+      layout = {2, 0b10};
+    }
+    WA_ASSERT(!src.empty());
+    const uint32_t id = static_cast<uint32_t>(pipelines_.size()) + 1;
+    sources_.push_back(std::move(src));
+    labels_.push_back(key);
+    rec_.create_pipeline(id, layout.rw_mask, layout.n_storage, sources_.back(), labels_.back());
+    pipelines_[key] = id;
+    return id;
+  }
+
+  static void replace_all(std::string& s, const std::string& from, const std::string& to) {
+    for (size_t p = s.find(from); p != std::string::npos; p = s.find(from, p + to.size())) s.replace(p, from.size(), to);
+  }
+
+  // The pipeline a node runs on (its kernel and variant).
+  uint32_t pipeline_for(const Node& n) {
+    switch (n.op) {
+      case Op::mul_mat:
+        return pipeline(std::string(n.src[1]->ne[1] == 1 ? "matvec." : "matmul.") + dtype_name(n.src[0]->type));
+      case Op::get_rows: return pipeline(std::string("get_rows.") + dtype_name(n.src[0]->type));
+      case Op::rms_norm: return pipeline("rms_norm");
+      case Op::add: case Op::mul:
+        return pipeline(weight_of(n.src[1]) ? "elementwise.w" : "elementwise.act");
+      case Op::scale: case Op::silu: case Op::swiglu: return pipeline("elementwise.act");
+      case Op::rope: return pipeline("rope");
+      case Op::kv_store: return pipeline("kv_store");
+      case Op::attention: return pipeline("attention");
+      case Op::argmax: return pipeline("argmax");
+      default: return 0;
+    }
+  }
+
+  template <class P>
+  uint32_t push_params(const P& p) {
+    const size_t off = uniforms_.size();
+    uniforms_.resize(off + slot_bytes_);
+    std::memcpy(uniforms_.data() + off, &p, sizeof(P));
+    return static_cast<uint32_t>(off);
+  }
+
+  // ---- ops -----------------------------------------------------------------
+
+  std::string unsupported_reason(const Node& n) const {
+    auto f32 = [](const Node* x) { return x && x->type == DType::f32; };
+    switch (n.op) {
+      case Op::none: return {};
+      case Op::mul_mat: {
+        const GpuWeight* w = weight_of(n.src[0]);
+        if (!w) return "the matrix is not a device weight";
+        if (!f32(n.src[1])) return "activations must be f32";
+        return {};
+      }
+      case Op::get_rows:
+        if (!weight_of(n.src[0])) return "the table is not a device weight";
+        return n.src[1]->type == DType::i32 ? "" : "ids must be i32";
+      case Op::rms_norm:
+        if (!f32(n.src[0])) return "input must be f32";
+        if (!n.src[1] || !weight_of(n.src[1]) || n.src[1]->type != DType::f32) return "needs an f32 weight";
+        return {};
+      case Op::add: case Op::mul: case Op::swiglu:
+        if (!f32(n.src[0]) || !f32(n.src[1])) return "operands must be f32";
+        if (n.src[1]->ne[0] != n.src[0]->ne[0]) return "operand widths differ";
+        if (n.op == Op::swiglu && weight_of(n.src[1])) return "swiglu operands must be activations";
+        return {};
+      case Op::scale: case Op::silu: case Op::argmax:
+        return f32(n.src[0]) ? "" : "input must be f32";
+      case Op::rope:
+        if (!f32(n.src[0])) return "input must be f32";
+        if (n.src[2] && (!n.src[2]->data || n.src[2]->type != DType::f32)) return "frequency factors must be f32 host data";
+        return n.src[1]->data ? "" : "positions must be host data";
+      case Op::kv_store: {
+        const Node* c = n.src[1];
+        if (!c->device_buffer) return "the cache is not in device memory";
+        if (c->type == DType::f16 && n.src[0]->ne[0] % 2 != 0) return "f16 cache rows must be even";
+        if (c->type == DType::f16 && n.ip[1] && c->ne[0] % 2 != 0) return "f16 transposed cache needs an even n_ctx";
+        return (c->type == DType::f32 || c->type == DType::f16) ? "" : "cache must be f32 or f16";
+      }
+      case Op::attention:
+        if (n.ip[2] > 256) return "head_dim above 256";
+        if (n.src[1]->type != n.src[2]->type) return "K and V caches differ in type";
+        return {};
+      default: return "no WebGPU kernel";
+    }
+  }
+
+  void dispatch(uint32_t pipe, uint32_t x, uint32_t y, uint32_t uniform, std::initializer_list<uint32_t> bufs) {
+    rec_.dispatch(pipe, x, y, 1, uniform, std::span<const uint32_t>(bufs.begin(), bufs.size()));
+  }
+
+  // A 1-D grid of `items` invocations in groups of 256, folded into y when it
+  // exceeds the per-dimension limit (kernels rebuild the index from num_workgroups).
+  std::pair<uint32_t, uint32_t> grid_1d(uint64_t items) const {
+    const uint32_t groups = std::max<uint32_t>(1, ceil_div(items, 256));
+    const uint32_t gx = std::min(groups, cfg_.max_workgroups_per_dim);
+    return {gx, ceil_div(groups, gx)};
+  }
+
+  Status encode(const Node& n) {
+    const uint32_t pipe = pipeline_for(n);
+    WA_ASSIGN_OR_RETURN(Loc y, locate(&n));
+    switch (n.op) {
+      case Op::mul_mat: {
+        const GpuWeight& w = *weight_of(n.src[0]);
+        WA_ASSIGN_OR_RETURN(Loc x, locate(n.src[1]));
+        const uint32_t T = static_cast<uint32_t>(n.src[1]->ne[1]);
+        for (const WeightPart& p : w.parts) {
+          MatmulParams mp;
+          mp.K = w.K;
+          mp.N = p.rows;
+          mp.T = T;
+          mp.w_scales = p.scales_word;
+          mp.x_off = x.offset;
+          mp.x_stride = stride(n.src[1]);
+          mp.y_off = y.offset + p.row0;
+          mp.y_stride = stride(&n);
+          if (T == 1) {
+            dispatch(pipe, ceil_div(p.rows, 8), 1, push_params(mp), {p.buffer, y.buffer});
+          } else {
+            dispatch(pipe, ceil_div(p.rows, 64), ceil_div(T, 64), push_params(mp), {p.buffer, y.buffer});
+          }
+        }
+        return Status::Ok();
+      }
+      case Op::get_rows: {
+        const GpuWeight& w = *weight_of(n.src[0]);
+        WA_ASSIGN_OR_RETURN(Loc ids, locate(n.src[1]));
+        for (const WeightPart& p : w.parts) {
+          GetRowsParams gp;
+          gp.K = w.K;
+          gp.row0 = p.row0;
+          gp.n_rows = p.rows;
+          gp.w_scales = p.scales_word;
+          gp.ids_off = ids.offset;
+          gp.y_off = y.offset;
+          gp.y_stride = stride(&n);
+          dispatch(pipe, ceil_div(w.K, 256), static_cast<uint32_t>(n.ne[1]), push_params(gp),
+                   {p.buffer, y.buffer, ids.buffer});
+        }
+        return Status::Ok();
+      }
+      case Op::rms_norm: {
+        WA_ASSIGN_OR_RETURN(Loc x, locate(n.src[0]));
+        WA_ASSIGN_OR_RETURN(Loc w, locate(n.src[1]));
+        RmsNormParams p;
+        p.D = static_cast<u32>(n.ne[0]);
+        p.x_off = x.offset;
+        p.x_stride = stride(n.src[0]);
+        p.y_off = y.offset;
+        p.y_stride = stride(&n);
+        p.w_off = w.offset;
+        p.eps = n.fp[0];
+        dispatch(pipe, static_cast<uint32_t>(n.ne[1]), 1, push_params(p), {y.buffer, w.buffer});
+        return Status::Ok();
+      }
+      case Op::add: case Op::mul: case Op::scale: case Op::silu: case Op::swiglu: {
+        WA_ASSIGN_OR_RETURN(Loc a, locate(n.src[0]));
+        ElementwiseParams p;
+        p.D = static_cast<u32>(n.ne[0]);
+        p.op = n.op == Op::add ? 0 : n.op == Op::mul ? 1 : n.op == Op::scale ? 2 : n.op == Op::silu ? 3 : 4;
+        p.a_off = a.offset;
+        p.a_stride = stride(n.src[0]);
+        p.y_off = y.offset;
+        p.y_stride = stride(&n);
+        p.f = n.fp[0];
+        const Node* b = n.src[1];
+        if (b) {
+          WA_ASSIGN_OR_RETURN(Loc bl, locate(b));
+          p.b_off = bl.offset;
+          p.b_stride = b->ne[1] == 1 ? 0 : stride(b);
+          if (weight_of(b)) {
+            dispatch(pipe, ceil_div(n.ne[0], 256), static_cast<uint32_t>(n.ne[1]), push_params(p), {y.buffer, bl.buffer});
+            return Status::Ok();
+          }
+        }
+        dispatch(pipe, ceil_div(n.ne[0], 256), static_cast<uint32_t>(n.ne[1]), push_params(p), {y.buffer});
+        return Status::Ok();
+      }
+      case Op::rope: {
+        WA_ASSIGN_OR_RETURN(Loc x, locate(n.src[0]));
+        RopeParams p;
+        p.n_head = static_cast<u32>(n.ip[0]);
+        p.head_dim = static_cast<u32>(n.ip[1]);
+        p.n_rot = static_cast<u32>(n.ip[2]);
+        p.neox = n.ip[3] == static_cast<int32_t>(RopeMode::neox) ? 1 : 0;
+        p.x_off = x.offset;
+        p.x_stride = stride(n.src[0]);
+        p.y_off = y.offset;
+        p.y_stride = stride(&n);
+        p.cs_off = rope_table(n);
+        dispatch(pipe, ceil_div(static_cast<uint64_t>(p.n_head) * p.head_dim / 2, 256), static_cast<uint32_t>(n.ne[1]),
+                 push_params(p), {y.buffer, kInputBufferId});
+        return Status::Ok();
+      }
+      case Op::kv_store: {
+        const Node* x = n.src[0];
+        const Node* c = n.src[1];
+        WA_ASSIGN_OR_RETURN(Loc xl, locate(x));
+        KvStoreParams p;
+        p.width = static_cast<u32>(x->ne[0]);
+        p.T = static_cast<u32>(x->ne[1]);
+        p.pos = static_cast<u32>(n.ip[0]);
+        p.transposed = n.ip[1] ? 1 : 0;
+        p.n_ctx = static_cast<u32>(p.transposed ? c->ne[0] : c->ne[1]);
+        p.f16 = c->type == DType::f16 ? 1 : 0;
+        p.x_off = xl.offset;
+        p.x_stride = stride(x);
+        const uint64_t n_words_t = (uint64_t{p.pos} + p.T + 1) / 2 - p.pos / 2;
+        const uint64_t items = !p.f16 ? uint64_t{p.width} * p.T
+                               : !p.transposed ? uint64_t{p.width / 2} * p.T
+                                               : uint64_t{p.width} * n_words_t;
+        p.n_items = static_cast<u32>(items);
+        const auto [gx, gy] = grid_1d(items);
+        dispatch(pipe, gx, gy, push_params(p), {xl.buffer, c->device_buffer});
+        return Status::Ok();
+      }
+      case Op::attention: {
+        WA_ASSIGN_OR_RETURN(Loc q, locate(n.src[0]));
+        WA_ASSIGN_OR_RETURN(Loc k, locate(n.src[1]));
+        WA_ASSIGN_OR_RETURN(Loc v, locate(n.src[2]));
+        AttentionParams p;
+        p.n_head = static_cast<u32>(n.ip[0]);
+        p.n_head_kv = static_cast<u32>(n.ip[1]);
+        p.head_dim = static_cast<u32>(n.ip[2]);
+        p.n_past = static_cast<u32>(n.ip[3]);
+        p.q_off = q.offset;
+        p.q_stride = stride(n.src[0]);
+        p.y_off = y.offset;
+        p.y_stride = stride(&n);
+        p.k_row = static_cast<u32>(n.src[1]->ne[0]);
+        p.v_row = static_cast<u32>(n.src[2]->ne[0]);
+        p.f16 = n.src[1]->type == DType::f16 ? 1 : 0;
+        p.scale = n.fp[0];
+        dispatch(pipe, p.n_head, static_cast<uint32_t>(n.ne[1]), push_params(p), {q.buffer, k.buffer, v.buffer});
+        return Status::Ok();
+      }
+      case Op::argmax: {
+        WA_ASSIGN_OR_RETURN(Loc x, locate(n.src[0]));
+        ArgmaxParams p;
+        p.n = static_cast<u32>(n.src[0]->ne[0]);
+        p.x_off = x.offset;
+        p.y_off = y.offset;
+        dispatch(pipe, 1, 1, push_params(p), {y.buffer});
+        return Status::Ok();
+      }
+      default:
+        return unsupported(strformat("no WebGPU kernel for %s", op_name(n.op)));
+    }
+  }
+
+  // cos/sin of every (token, frequency) of a rope node, computed on the host
+  // exactly as the CPU reference computes them, staged once per graph for
+  // nodes with the same positions and frequencies (q and k of every layer).
+  uint32_t rope_table(const Node& n) {
+    const int n_rot = n.ip[2];
+    const float base = n.fp[0], fscale = n.fp[1];
+    const float* freq_div = n.src[2] ? static_cast<const float*>(n.src[2]->data) : nullptr;
+    const std::string key = strformat("%p/%d/%a/%a/%p", n.src[1]->data, n_rot, base, fscale,
+                                      static_cast<const void*>(freq_div));
+    auto it = rope_tables_.find(key);
+    if (it != rope_tables_.end()) return it->second;
+    const int64_t T = n.ne[1];
+    const int32_t* pos = static_cast<const int32_t*>(n.src[1]->data);
+    std::vector<float> inv_freq(static_cast<size_t>(n_rot / 2));
+    for (int i = 0; i < n_rot / 2; ++i) {
+      float f = 1.0f / std::pow(base, 2.0f * static_cast<float>(i) / static_cast<float>(n_rot));
+      if (freq_div) f /= freq_div[i];
+      inv_freq[static_cast<size_t>(i)] = f;
+    }
+    std::vector<float> cs(static_cast<size_t>(T) * static_cast<size_t>(n_rot));
+    for (int64_t t = 0; t < T; ++t) {
+      const float p = static_cast<float>(pos[t]) * fscale;
+      for (int i = 0; i < n_rot / 2; ++i) {
+        const float theta = p * inv_freq[static_cast<size_t>(i)];
+        cs[static_cast<size_t>((t * (n_rot / 2) + i) * 2)] = std::cos(theta);
+        cs[static_cast<size_t>((t * (n_rot / 2) + i) * 2 + 1)] = std::sin(theta);
+      }
+    }
+    const uint32_t off = stage_input(cs.data(), cs.size() * sizeof(float));
+    rope_tables_[key] = off;
+    return off;
+  }
+
+  DeviceConfig cfg_;
+  MemoryTracker* tracker_;
+  uint32_t slot_bytes_ = 256;
+  uint64_t max_binding_ = 0;
+  CommandRecorder rec_;
+  std::vector<uint32_t> stream_;
+  std::vector<uint8_t> uniforms_, inputs_;
+  std::vector<std::vector<uint8_t>> staged_;
+  uint64_t uniform_capacity_ = 0, input_capacity_ = 0;
+  uint32_t next_id_ = kFirstFreeId;
+  uint32_t arena_id_ = 0;
+  uint64_t arena_bytes_ = 0;
+  std::vector<uint32_t> deferred_destroy_;
+  std::unordered_map<const void*, GpuWeight> weights_;
+  std::unordered_map<uint32_t, Owned> owned_;
+  std::map<std::string, uint32_t> pipelines_;
+  std::deque<std::string> sources_, labels_;  // stable: the stream points into them
+  std::unordered_map<const Node*, Loc> input_locs_;
+  std::map<std::string, uint32_t> rope_tables_;
+};
+
+}  // namespace
+
+std::unique_ptr<WebGpuBackend> make_webgpu_backend(const DeviceConfig& config, MemoryTracker* tracker) {
+  return std::make_unique<WebGpuBackendImpl>(config, tracker);
+}
+
+}  // namespace wa::gpu

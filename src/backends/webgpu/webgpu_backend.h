@@ -1,0 +1,72 @@
+// The WebGPU backend: runs graphs on a GPU through WGSL kernels, without
+// touching a GPU API itself. It records a command stream
+// (command_stream.h) that the JS driver (js/src/gpu/driver.ts) replays
+// against a GPUDevice, then hands results back into wasm memory. Everything
+// a GPU program needs is decided here: buffers (weights, KV caches, the
+// activation arena, uniforms, inputs), pipelines (WGSL from shaders/, with
+// each kernel's parameter struct generated from kernel_params.h), bindings
+// and the dispatch order.
+//
+// Life of a step: the session builds a graph and calls compute(), which
+// records dispatches; read_output() records readbacks; the owner (C API)
+// takes the stream with take_stream(), the JS driver executes it and awaits
+// the readbacks, and stream_done() releases what the step staged. Nothing
+// here blocks on the GPU.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "backends/backend.h"
+#include "backends/webgpu/command_stream.h"
+#include "formats/gguf.h"
+
+namespace wa::gpu {
+
+// What the device offers (filled by the JS driver from the GPUAdapter and
+// the limits it requested) and what the chosen profile uses.
+struct DeviceConfig {
+  uint64_t max_buffer_size = 256ull << 20;
+  uint64_t max_storage_binding = 128ull << 20;
+  uint32_t max_workgroup_storage = 16384;
+  uint32_t max_invocations = 256;
+  uint32_t max_workgroups_per_dim = 65535;
+  uint32_t min_storage_align = 256;
+  uint32_t min_uniform_align = 256;
+  uint32_t max_storage_buffers = 8;
+  bool shader_f16 = false;
+  bool subgroups = false;
+};
+
+class WebGpuBackend : public Backend, public DeviceMemory {
+ public:
+  virtual ~WebGpuBackend() = default;
+
+  // Records the upload of every tensor of `file` that a graph may use; tensor
+  // data is read from the file's bytes in wasm memory when the stream runs.
+  // Tensors of types the kernels lack make this fail with `unsupported`
+  // (the caller then runs the model on the CPU).
+  virtual Status upload_weights(const GgufFile& file, MemoryTracker* tracker) = 0;
+  // Releases the device copies of a file's tensors (model unload).
+  virtual void release_weights(const GgufFile& file, MemoryTracker* tracker) = 0;
+  // Records the creation of every pipeline `graph` needs, without running it
+  // (pipeline precompilation at load time).
+  virtual Status precompile(Graph& graph) = 0;
+  // Whether every node of `graph` has a kernel (unsupported: which not).
+  virtual Status check(const Graph& graph) const = 0;
+  // With lazy pipelines, pipelines are created by the first graph that needs
+  // them (for measuring what precompilation saves).
+  virtual int n_pipelines() const = 0;
+
+  // The stream recorded since the last stream_done(), ready for the driver.
+  virtual const std::vector<uint32_t>& take_stream() = 0;
+  // The driver has executed the stream and completed its readbacks.
+  virtual void stream_done() = 0;
+  // Dispatches recorded since the last stream_done (statistics).
+  virtual uint32_t recorded_dispatches() const = 0;
+};
+
+std::unique_ptr<WebGpuBackend> make_webgpu_backend(const DeviceConfig& config, MemoryTracker* tracker);
+
+}  // namespace wa::gpu

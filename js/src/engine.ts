@@ -197,7 +197,7 @@ export class LocalModel implements Model {
           const id = gpuGreedy ? n.call('session_argmax', this.session) : n.call('sampler_sample', sampler, this.session);
           if (id < 0) throw new WebAccelError('internal', 'no logits to sample from');
           this.stats.firstTokenMs ??= now() - t0;
-          if (n.call('model_is_end_of_generation', this.handle, id)) break;
+          if (!options.ignoreEos && n.call('model_is_end_of_generation', this.handle, id)) break;
           n.call('sampler_accept', sampler, id);
           ++generated;
           let text = '';

@@ -55,6 +55,7 @@ export interface GenerateOptions {
   repeatLastN?: number; // default 64
   seed?: number; // default: random
   stop?: string[]; // generation ends before the first occurrence of any
+  ignoreEos?: boolean; // keep generating past end-of-generation tokens (benchmarks)
   signal?: AbortSignal;
 }
 

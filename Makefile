@@ -11,7 +11,7 @@ PRESET ?= native-release
 WA_SHARED ?= $(abspath ../shared)
 WASM_DIST := js/dist/wasm
 
-.PHONY: all deps build run test test-native test-debug test-js test-browser serve wasm bench corpus clean
+.PHONY: all deps build run test test-native test-debug test-js test-wasm-kernels test-browser serve wasm wasm-tiles bench corpus clean
 
 all: build
 
@@ -32,6 +32,7 @@ test:
 	@$(MAKE) --no-print-directory test-native PRESET=native-ci
 	@$(MAKE) --no-print-directory test-debug
 	@$(MAKE) --no-print-directory test-js PRESET=native-ci
+	@$(MAKE) --no-print-directory test-wasm-kernels
 	@$(MAKE) --no-print-directory test-browser PRESET=native-ci
 
 # The wasm module in two builds (single-threaded; pthreads) and the TypeScript
@@ -51,6 +52,25 @@ test-js: wasm
 	@cmake --preset $(PRESET) >/dev/null
 	@cmake --build --preset $(PRESET) -j $(JOBS) --target webaccel_cli
 	@cd js && WEBACCEL_CLI=$(abspath $(WEBACCEL)) WA_SHARED=$(WA_SHARED) node --test test/*.test.mjs
+
+# The kernel and backend-ops GoogleTest suites compiled to wasm (GoogleTest
+# from Debian's /usr/src/googletest, built with emcc in the wasm build trees)
+# and run under Node, single-threaded and pthreads builds: every SIMD128
+# kernel against the scalar and float64 references, as natively for x86.
+# --no-experimental-fetch: this emscripten's Node loader would fetch() a path.
+WASM_NODE := node --no-experimental-fetch
+test-wasm-kernels:
+	@scripts/install-deps.sh emscripten libgtest-dev
+	@export NODE_PATH=/usr/share/nodejs; for p in wasm wasm-mt; do \
+	  cmake --preset $$p >/dev/null && cmake --build --preset $$p -j $(JOBS) --target webaccel_kernel_tests || exit 1; done
+	@$(WASM_NODE) build/wasm-st/bin/webaccel_kernel_tests.js
+	@$(WASM_NODE) build/wasm-mt/bin/webaccel_kernel_tests.js
+
+# The register-tile measurement of the SIMD128 prompt GEMMs (bench/wasm_gemm_tiles.cpp).
+wasm-tiles:
+	@scripts/install-deps.sh emscripten
+	@export NODE_PATH=/usr/share/nodejs; cmake --preset wasm >/dev/null && cmake --build --preset wasm -j $(JOBS) --target wasm_gemm_tiles
+	@$(WASM_NODE) build/wasm-st/bin/wasm_gemm_tiles.js
 
 # The package and the demo page (web/) in headless Chromium (Debian's; never a
 # downloaded browser), both wasm builds. Not part of `make test`.

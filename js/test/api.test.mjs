@@ -69,7 +69,11 @@ for (const threads of [1, 2]) {
       // And the llama2.c reference.
       const b = readFileSync(join(stories, 'greedy256.logits'));
       const reference = new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
-      assert.ok(maxAbsDiff(got, reference) < 1e-4, `max diff vs llama2.c ${maxAbsDiff(got, reference)}`);
+      // llama2.c sums in its own f32 order; the scalar kernels land at 9.1e-5
+      // from it, the SIMD128 register tiles (4 lanes per sum, no FMA) at
+      // 1.12e-4 (2026-11-26): order-of-summation noise, so 2e-4 here, while
+      // the native comparison above stays at 1e-4.
+      assert.ok(maxAbsDiff(got, reference) < 2e-4, `max diff vs llama2.c ${maxAbsDiff(got, reference)}`);
       await model.unload();
     });
 

@@ -1,10 +1,12 @@
 // Backend ops: every graph op, through the CPU backend, for every ISA this CPU
 // has and several thread counts, against an independent float64 reference
 // written here. Odd shapes, NMSE limits, NaN/inf checks (in the spirit of
-// llama.cpp's test-backend-ops). Later backends (wasm, WebGPU) join the
-// backend list and must meet the same limits.
+// llama.cpp's test-backend-ops). The wasm build of this file (see
+// tests/CMakeLists.txt) runs the same cases on the SIMD128 kernels under
+// Node; the WebGPU backend joins the list and must meet the same limits.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <random>
@@ -54,11 +56,20 @@ struct Variant {
   int threads;
 };
 
+// Threads per backend: one only where the build has none (single-threaded wasm).
+#if defined(__EMSCRIPTEN__) && !defined(__EMSCRIPTEN_PTHREADS__)
+constexpr int kMaxThreads = 1;
+#else
+constexpr int kMaxThreads = 3;
+#endif
+
+// Every ISA this build and CPU have (the wasm build of this file runs the
+// SIMD128 kernels under Node).
 std::vector<Variant> variants() {
   std::vector<Variant> v;
-  for (cpu::Isa isa : {cpu::Isa::scalar, cpu::Isa::avx2, cpu::Isa::avx512, cpu::Isa::avx512_vnni}) {
+  for (cpu::Isa isa : {cpu::Isa::scalar, cpu::Isa::avx2, cpu::Isa::avx512, cpu::Isa::avx512_vnni, cpu::Isa::wasm_simd128}) {
     if (!cpu::isa_supported(isa)) continue;
-    for (int t : {1, 2, 3}) v.push_back({isa, t});
+    for (int t = 1; t <= kMaxThreads; ++t) v.push_back({isa, t});
   }
   return v;
 }
@@ -339,7 +350,7 @@ TEST(BackendOps, PlannerReusesMemory) {
   const size_t planned = g.plan();
   EXPECT_LE(planned, 3 * 256 * 4 * sizeof(float));
   EXPECT_EQ(g.unplanned_bytes(), 20u * 256 * 4 * sizeof(float));
-  auto backend = make_cpu_backend({2, nullptr});
+  auto backend = make_cpu_backend({std::min(2, kMaxThreads), nullptr});
   ASSERT_TRUE(backend->compute(g).ok());
   EXPECT_NEAR(n->as<float>()[0], std::pow(1.01, 20), 1e-5);
 }

@@ -2,23 +2,36 @@
 // scalar kernels (same arithmetic) and against a float64
 // dequantize-then-dot reference (what the numbers should be), on odd shapes,
 // padded strides and several thread counts run as real threads with the
-// prepare / barrier / compute sequence of the backend's pool.
+// prepare / barrier / compute sequence of the backend's pool. The same file
+// runs on wasm (tests/CMakeLists.txt, under Node) for the SIMD128 kernels;
+// the single-threaded wasm build runs each thread's share one after another.
 #include <gtest/gtest.h>
 
 #include <barrier>
 #include <cmath>
 #include <cstring>
+#include <iterator>
 #include <random>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "backends/cpu/kernels.h"
+#include "backends/cpu/kernels_impl.h"
 #include "core/dtype.h"
 #include "core/fp16.h"
 
 namespace wa::cpu {
 namespace {
+
+constexpr Isa kAllIsas[] = {Isa::scalar, Isa::avx2, Isa::avx512, Isa::avx512_vnni, Isa::wasm_simd128};
+
+// Whether std::thread works: not in a wasm build without pthreads.
+#if defined(__EMSCRIPTEN__) && !defined(__EMSCRIPTEN_PTHREADS__)
+constexpr bool kRealThreads = false;
+#else
+constexpr bool kRealThreads = true;
+#endif
 
 // Restores the ISA a test forced.
 class IsaGuard {
@@ -71,7 +84,8 @@ struct Result {
   int64_t ys = 0;
 };
 
-// Runs prepare / barrier / compute on nth real threads.
+// Runs prepare / barrier / compute on nth real threads (or, without threads,
+// every share's prepare and then every share's compute: the same contract).
 Result run_matmul(DType type, const Weights& w, const std::vector<float>& x, int64_t xs, int64_t m, int64_t n,
                   int64_t k, int nth) {
   Result r;
@@ -79,6 +93,11 @@ Result run_matmul(DType type, const Weights& w, const std::vector<float>& x, int
   r.y.assign(static_cast<size_t>(m * r.ys), -12345.0f);
   MatmulProblem p{type, w.bytes.data(), w.row_stride, x.data(), xs, r.y.data(), r.ys, m, n, k};
   std::vector<uint8_t> ws(matmul_workspace_bytes(type, m, k) + 64);
+  if (!kRealThreads) {
+    for (int ith = 0; ith < nth; ++ith) matmul_prepare(p, ws.data(), ith, nth);
+    for (int ith = 0; ith < nth; ++ith) matmul_compute(p, ws.data(), ith, nth);
+    return r;
+  }
   std::barrier sync(nth);
   auto body = [&](int ith) {
     matmul_prepare(p, ws.data(), ith, nth);
@@ -223,7 +242,7 @@ TEST_P(MatmulTest, LargeShapes) {
 
 std::vector<Case> all_cases() {
   std::vector<Case> v;
-  for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512, Isa::avx512_vnni})
+  for (Isa isa : kAllIsas)
     for (DType t : {DType::f32, DType::f16, DType::q8_0, DType::q4_0}) v.push_back({isa, t});
   return v;
 }
@@ -240,6 +259,11 @@ TEST(CpuKernels, IsaSelection) {
   EXPECT_FALSE(force_isa(Isa::wasm_simd128));
   EXPECT_EQ(active_isa(), Isa::scalar);  // a refused force changes nothing
 #endif
+#if defined(__wasm_simd128__)
+  EXPECT_EQ(detect_isa(), Isa::wasm_simd128);
+  EXPECT_FALSE(force_isa(Isa::avx2));
+  EXPECT_EQ(active_isa(), Isa::scalar);
+#endif
   EXPECT_STREQ(isa_name(Isa::avx512), "avx512");
   EXPECT_TRUE(matmul_supports(DType::q4_0));
   EXPECT_FALSE(matmul_supports(DType::q4_k));
@@ -251,7 +275,7 @@ TEST(CpuKernels, IsaSelection) {
 // per-block scales must keep both and never divide by zero.
 TEST(CpuKernels, QuantizedExtremesStayFinite) {
   IsaGuard guard;
-  for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512, Isa::avx512_vnni}) {
+  for (Isa isa : kAllIsas) {
     if (!isa_supported(isa)) continue;
     ASSERT_TRUE(force_isa(isa));
     for (DType type : {DType::q8_0, DType::q4_0}) {
@@ -331,8 +355,97 @@ TEST_P(VectorTest, PrimitivesMatchFloat64) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(All, VectorTest, testing::Values(Isa::scalar, Isa::avx2, Isa::avx512, Isa::avx512_vnni),
+INSTANTIATE_TEST_SUITE_P(All, VectorTest, testing::ValuesIn(kAllIsas),
                          [](const testing::TestParamInfo<Isa>& p) { return std::string(isa_name(p.param)); });
+
+// The row primitives of the elementwise ops (rms_norm, add, mul, scale,
+// silu/swiglu) on every ISA: the multiplications and additions are exact
+// matches of the reference's order; the sum of squares differs only in the
+// order of double additions; silu's e^x is a polynomial, within a few ulp.
+TEST_P(VectorTest, RowPrimitivesMatchReference) {
+  IsaGuard guard;
+  ASSERT_TRUE(force_isa(GetParam()));
+  std::mt19937 rng(78);
+  std::normal_distribution<float> dist(0.0f, 3.0f);
+  for (int64_t n : {0, 1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 33, 100, 1000, 4099}) {
+    std::vector<float> a(static_cast<size_t>(n)), b(static_cast<size_t>(n)), w(static_cast<size_t>(n));
+    for (auto& v : a) v = dist(rng);
+    for (auto& v : b) v = dist(rng);
+    for (auto& v : w) v = dist(rng);
+    // The ends of e^x's range and beyond, where silu must stay finite.
+    const float extremes[] = {0.0f, -0.0f, 88.0f, -88.0f, 87.4f, -87.4f, 100.0f, -100.0f, 1e4f, -1e4f, 1e-30f};
+    for (size_t i = 0; i < a.size() && i < std::size(extremes); ++i) a[a.size() - 1 - i] = extremes[i];
+    const std::string where = "n=" + std::to_string(n);
+
+    double ss = 0;
+    for (float v : a) ss += static_cast<double>(v) * v;
+    EXPECT_NEAR(sum_squares_f32(a.data(), n), ss, 2.3e-16 * static_cast<double>(n + 1) * ss) << where;
+
+    const float s = 0.37f;
+    std::vector<float> y(static_cast<size_t>(n) + 1, 7.0f);  // one sentinel past the end
+    scale_mul_f32(y.data(), a.data(), s, w.data(), n);
+    for (int64_t i = 0; i < n; ++i) {
+      const float xs = a[static_cast<size_t>(i)] * s;
+      ASSERT_EQ(y[static_cast<size_t>(i)], xs * w[static_cast<size_t>(i)]) << where << " i=" << i;
+    }
+    scale_mul_f32(y.data(), a.data(), s, nullptr, n);
+    for (int64_t i = 0; i < n; ++i) ASSERT_EQ(y[static_cast<size_t>(i)], a[static_cast<size_t>(i)] * s) << where;
+    add_f32(y.data(), a.data(), b.data(), n);
+    for (int64_t i = 0; i < n; ++i) ASSERT_EQ(y[static_cast<size_t>(i)], a[static_cast<size_t>(i)] + b[static_cast<size_t>(i)]) << where;
+    mul_f32(y.data(), a.data(), b.data(), n);
+    for (int64_t i = 0; i < n; ++i) ASSERT_EQ(y[static_cast<size_t>(i)], a[static_cast<size_t>(i)] * b[static_cast<size_t>(i)]) << where;
+    for (bool gated : {true, false}) {
+      swiglu_f32(y.data(), a.data(), gated ? b.data() : nullptr, n);
+      for (int64_t i = 0; i < n; ++i) {
+        const double g = a[static_cast<size_t>(i)], u = gated ? b[static_cast<size_t>(i)] : 1.0;
+        const double ref = g / (1.0 + std::exp(-g)) * u;
+        const float got = y[static_cast<size_t>(i)];
+        ASSERT_TRUE(std::isfinite(got)) << where << " g=" << g;
+        // A few ulp of the result, plus an absolute floor for the far negative
+        // tail where the clamped e^x leaves g / (1 + e^87.3) instead of 0.
+        EXPECT_NEAR(got, ref, 1e-6 * std::fabs(ref) + 1e-30) << where << " g=" << g << " gated=" << gated;
+      }
+    }
+    EXPECT_EQ(y[static_cast<size_t>(n)], 7.0f) << where << ": wrote past the end";
+  }
+}
+
+#if defined(WA_HAVE_WASM_SIMD128)
+// Every candidate register tile of the SIMD128 prompt GEMMs gives the same
+// bits as the default one, on shapes with partial tiles, partial panels and
+// several k chunks (the tile is a speed choice, never a numerics one).
+TEST(CpuKernels, WasmGemmTilesAgreeBitForBit) {
+  IsaGuard guard;
+  ASSERT_TRUE(force_isa(Isa::wasm_simd128));
+  detail::WasmTile int8_default, float_default;
+  detail::get_wasm_gemm_tiles(&int8_default, &float_default);
+  std::mt19937 rng(321);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  for (DType type : {DType::f32, DType::f16, DType::q8_0, DType::q4_0}) {
+    const bool int8 = type == DType::q8_0 || type == DType::q4_0;
+    const int count = int8 ? detail::wasm_int8_tile_count() : detail::wasm_float_tile_count();
+    for (int64_t k : {96, 608}) {
+      const int64_t n = 37, m = 23;
+      const Weights w = make_weights(type, n, k, rng);
+      std::vector<float> x(static_cast<size_t>(m * k));
+      for (auto& v : x) v = dist(rng);
+      ASSERT_TRUE(detail::set_wasm_gemm_tiles(int8_default, float_default));
+      const Result want = run_matmul(type, w, x, k, m, n, k, 1);
+      for (int i = 0; i < count; ++i) {
+        const detail::WasmTile t = int8 ? detail::wasm_int8_tile(i) : detail::wasm_float_tile(i);
+        ASSERT_TRUE(detail::set_wasm_gemm_tiles(int8 ? t : int8_default, int8 ? float_default : t));
+        for (int nth : {1, 2}) {
+          const Result got = run_matmul(type, w, x, k, m, n, k, nth);
+          EXPECT_EQ(0, std::memcmp(want.y.data(), got.y.data(), got.y.size() * sizeof(float)))
+              << dtype_name(type) << " k=" << k << " tile " << t.w << "x" << t.x << " nth=" << nth;
+        }
+      }
+    }
+  }
+  EXPECT_FALSE(detail::set_wasm_gemm_tiles({3, 5}, float_default));  // not a candidate
+  ASSERT_TRUE(detail::set_wasm_gemm_tiles(int8_default, float_default));
+}
+#endif
 
 }  // namespace
 }  // namespace wa::cpu

@@ -149,7 +149,9 @@ size_t matmul_workspace_bytes(DType wtype, int64_t m, int64_t k) {
   // Large enough for either layout, so the ISA may change between problems.
   const size_t row = static_cast<size_t>(m) * detail::ws_row_bytes(k);
   const size_t panel = detail::ws_panel_bytes(m, k);
-  return row > panel ? row : panel;
+  const size_t pair_panel = detail::ws_pair_panel_bytes(m, k);
+  const size_t most = row > panel ? row : panel;
+  return most > pair_panel ? most : pair_panel;
 }
 
 void matmul_prepare(const MatmulProblem& p, void* workspace, int ith, int nth) {

@@ -2,10 +2,11 @@
 // execution, threads and memory) and the per-ISA kernel files.
 //
 // Naming follows XNNPACK: <dtype>_<op>__<isa>, a generic (scalar) version plus
-// per-ISA files (kernels_avx2.cpp, kernels_avx512.cpp, later wasm_simd128),
+// per-ISA files (kernels_avx2.cpp, kernels_avx512.cpp, kernels_wasm_simd128.cpp),
 // each compiled with its own target flags. The ISA is chosen once at run time
 // from CPUID (or forced, for tests and benchmarks, by force_isa / the
-// WEBACCEL_ISA environment variable: scalar|avx2|avx512|avx512_vnni).
+// WEBACCEL_ISA environment variable: scalar|avx2|avx512|avx512_vnni; the
+// wasm build has scalar|wasm_simd128, chosen from JS by wa_set_isa).
 #pragma once
 
 #include <cstddef>

@@ -51,6 +51,19 @@ void scale_f32_512(float* y, float a, int64_t n);
 #endif
 #if defined(WA_HAVE_WASM_SIMD128)
 extern const IsaKernels kWasmSimd128Kernels;
+// Register tiles of the SIMD128 prompt GEMMs. The defaults are the measured
+// best (bench/wasm_gemm_tiles.cpp); the candidates and the setter exist for
+// that measurement and for the test that every tile gives the same bits.
+struct WasmTile {
+  int w, x;  // weight rows x activation rows (int8: x is a multiple of kPairPanelRows)
+};
+int wasm_int8_tile_count();
+WasmTile wasm_int8_tile(int i);  // i < count; 0 is the default
+int wasm_float_tile_count();
+WasmTile wasm_float_tile(int i);
+// Selects a candidate tile for each kind; false (and no change) if one is not a candidate.
+bool set_wasm_gemm_tiles(WasmTile int8, WasmTile flt);
+void get_wasm_gemm_tiles(WasmTile* int8, WasmTile* flt);
 #endif
 
 // ---------------------------------------------------------------------------
@@ -74,16 +87,37 @@ extern const IsaKernels kWasmSimd128Kernels;
 //                        8 lanes and no horizontal sums are needed
 //   float d[8]           per-row scale
 //   int32 c[8]           -8 * sum of the row's 32 qs (q4_0 offset, as above)
-// The scalar ISA uses the row layout for every m (it is the reference).
+// The scalar ISA uses the row layout for every m (it is the reference); wasm
+// SIMD128 uses the "pair panel" layout below for m > 1.
 constexpr int kPanelRows = 8;
 constexpr size_t kPanelBlockBytes = 320;
 constexpr int64_t kPanelChunkBlocks = 16;
 
-// Byte offset of block b of panel p (of `panels`, nb blocks per row).
-static inline size_t panel_block_offset(int64_t p, int64_t b, int64_t panels, int64_t nb) {
+// Byte offset of block b of panel p (of `panels`, nb blocks per row) in a
+// chunk-major panel layout whose blocks are block_bytes long.
+static inline size_t chunked_block_offset(int64_t p, int64_t b, int64_t panels, int64_t nb, size_t block_bytes) {
   const int64_t b0 = b / kPanelChunkBlocks * kPanelChunkBlocks;
   const int64_t cbn = nb - b0 < kPanelChunkBlocks ? nb - b0 : kPanelChunkBlocks;
-  return static_cast<size_t>(b0 * panels + p * cbn + (b - b0)) * kPanelBlockBytes;
+  return static_cast<size_t>(b0 * panels + p * cbn + (b - b0)) * block_bytes;
+}
+static inline size_t panel_block_offset(int64_t p, int64_t b, int64_t panels, int64_t nb) {
+  return chunked_block_offset(p, b, panels, nb, kPanelBlockBytes);
+}
+
+// m > 1 on wasm SIMD128, "pair panel" layout: rows in panels of 4 (the last
+// one padded with zero rows), blocks in the same chunk-major order as above
+// (chunked_block_offset with kPairPanelBlockBytes). One block is 144 bytes:
+//   int8  qs[16][4][2]   qs[g][r][j] = x[row r][2g + j]: one load8x8 widens
+//                        k pair g of all 4 rows to i16, so i32x4.dot_i16x8
+//                        with a splat weight pair gives the 4 rows' sums in 4
+//                        lanes (SIMD128 has no u8 x i8 dot, hence 16 bits)
+//   float d[4]           per-row scale
+constexpr int kPairPanelRows = 4;
+constexpr size_t kPairPanelBlockBytes = 144;
+
+static inline size_t ws_pair_panel_bytes(int64_t m, int64_t k) {
+  const int64_t panels = (m + kPairPanelRows - 1) / kPairPanelRows;
+  return static_cast<size_t>(panels * (k / 32)) * kPairPanelBlockBytes;
 }
 
 static inline size_t ws_row_bytes(int64_t k) { return static_cast<size_t>(k / 32) * (32 + 32 + 4); }
@@ -110,9 +144,9 @@ static inline Range split_range(int64_t n, int ith, int nth, int64_t align) {
 // Quantizes one X row into the row layout above (qs, c, d).
 using QuantizeXRowFn = void (*)(const float* x, int64_t k, int8_t* qs, int16_t* c, float* d);
 
-// matmul_prepare for ISAs that use the row layout for every m (the scalar
-// reference, wasm SIMD128): X rows split across threads, each quantized by
-// the ISA's own row quantizer.
+// matmul_prepare into the row layout (the scalar reference for every m, wasm
+// SIMD128 for m == 1): X rows split across threads, each quantized by the
+// ISA's own row quantizer.
 static inline void prepare_rows(const MatmulProblem& p, void* ws, int ith, int nth, QuantizeXRowFn quantize) {
   if (p.wtype != DType::q4_0 && p.wtype != DType::q8_0) return;
   const Range r = split_range(p.m, ith, nth, 1);

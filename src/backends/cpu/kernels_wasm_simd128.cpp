@@ -1,19 +1,46 @@
 // WebAssembly SIMD128 kernels (compiled with -msimd128 under emscripten).
 //
-// q4_0 / q8_0 use the workspace's row layout for every m, as the scalar
-// reference does: X is quantized by exactly the scalar arithmetic (so the
-// 8-bit activations are bit-identical), then each block's integer dot
-// product is exact (i8 x i8 -> i16 products, pairwise i32 sums); blocks are
-// scaled and accumulated in four f32 lanes, so results differ from the
-// scalar reference only in the order of the float additions.
-// f16 is widened with integer ops and one multiply by 2^112 (exact for every
-// finite value, subnormals included; wasm keeps subnormals).
+// SIMD128 has no u8 x i8 multiply-add (relaxed SIMD's i16x8.dot_i8x16_i7x16
+// is not in this emscripten's headers nor enabled in Node 20), so the int8
+// kernels widen to 16 bits and multiply with i32x4.dot_i16x8 (pmaddwd on
+// x86 engines): 8 multiply-adds per instruction. Widening is free on the
+// activation side (v128.load8x8_s loads and sign-extends in one instruction).
+//
+// q4_0 / q8_0:
+//   m == 1: the row layout (kernels_impl.h), 4 weight rows per step sharing
+//           each activation load; the weight bytes are widened in registers.
+//   m > 1:  activations in 4-row "pair panels" (kernels_impl.h). A thread
+//           owns a range of W rows; it unpacks 16 of them, 512 k at a time,
+//           into an L1-resident i16 buffer (q4_0 nibbles minus 8, q8_0 values,
+//           f16 scales as f32), then runs an RW x (4 RX) register tile over
+//           the panels: per k pair, RW splat loads and RX widening loads feed
+//           RW * RX dot products whose lanes are 4 X rows, so no horizontal
+//           sums are needed and the per-block f32 epilogue serves 4 results.
+// X is quantized by exactly the scalar arithmetic (the 8-bit activations are
+// bit-identical) and every block's integer sum is exact, so results differ
+// from the scalar reference only in float rounding: the block scale product
+// and sum are a multiply and an add here (no FMA without relaxed SIMD) and
+// the order of the f32 accumulation differs.
+//
+// f32 / f16: a register tile of RW W rows x RX X rows, four k lanes per
+// accumulator (mul + add), the lanes summed once at the end. f16 weights are
+// widened with integer ops and one multiply by 2^112 (exact for every finite
+// value, subnormals included; wasm keeps subnormals); in the prompt GEMM a
+// W row group is widened once per block of X rows into a buffer.
+//
+// Every output element is computed by the same sequence of operations
+// whatever the tile it falls in, the thread count or the thread split, so Y
+// is bit-identical across them (kernels.h).
 #if defined(__wasm_simd128__)
 
 #include <wasm_simd128.h>
 
+#include <atomic>
 #include <cmath>
 #include <cstring>
+#include <iterator>
+#include <type_traits>
+#include <vector>
 
 #include "backends/cpu/kernels_impl.h"
 #include "core/fp16.h"
@@ -22,12 +49,14 @@
 namespace wa::cpu::detail {
 namespace {
 
+#define WA_UNROLL _Pragma("clang loop unroll(full)")
+
 float hsum(v128_t v) {
   return (wasm_f32x4_extract_lane(v, 0) + wasm_f32x4_extract_lane(v, 1)) +
          (wasm_f32x4_extract_lane(v, 2) + wasm_f32x4_extract_lane(v, 3));
 }
 
-// Four halves (the low or high 64 bits of 8 loaded) -> four floats.
+// Four halves (zero-extended into 32-bit lanes) -> four floats.
 v128_t f16x4_to_f32(v128_t u32) {
   const v128_t sign = wasm_i32x4_shl(wasm_v128_and(u32, wasm_i32x4_splat(0x8000)), 16);
   const v128_t mag = wasm_i32x4_shl(wasm_v128_and(u32, wasm_i32x4_splat(0x7fff)), 13);
@@ -45,6 +74,11 @@ void load_f16x8(const uint16_t* p, v128_t* lo, v128_t* hi) {
   *lo = f16x4_to_f32(wasm_u32x4_extend_low_u16x8(h));
   *hi = f16x4_to_f32(wasm_u32x4_extend_high_u16x8(h));
 }
+
+v128_t load_f16x4(const uint16_t* p) { return f16x4_to_f32(wasm_u32x4_load16x4(p)); }
+
+// ---------------------------------------------------------------------------
+// Vector primitives
 
 float dot_f32_simd(const float* a, const float* b, int64_t n) {
   v128_t s0 = wasm_f32x4_splat(0), s1 = s0, s2 = s0, s3 = s0;
@@ -103,120 +137,597 @@ void scale_f32_simd(float* y, float a, int64_t n) {
   for (; i < n; ++i) y[i] *= a;
 }
 
-// ---- int8 matmul (row layout, see kernels_impl.h) --------------------------
+// ---------------------------------------------------------------------------
+// Row primitives of the elementwise ops
 
-// The scalar reference's quantization, vectorized where it is exact: the
-// max of |x| is order-independent; the division, reciprocal, product and
-// round-to-nearest-even are the same per element.
+double sum_squares_f32_simd(const float* x, int64_t n) {
+  // Squares of floats are exact in double, so as in the reference only the
+  // order of the double additions differs (four running sums).
+  v128_t a0 = wasm_f64x2_splat(0.0), a1 = a0, a2 = a0, a3 = a0;
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const v128_t v0 = wasm_v128_load(x + i), v1 = wasm_v128_load(x + i + 4);
+    const v128_t d0 = wasm_f64x2_promote_low_f32x4(v0);
+    const v128_t d1 = wasm_f64x2_promote_low_f32x4(wasm_i64x2_shuffle(v0, v0, 1, 0));
+    const v128_t d2 = wasm_f64x2_promote_low_f32x4(v1);
+    const v128_t d3 = wasm_f64x2_promote_low_f32x4(wasm_i64x2_shuffle(v1, v1, 1, 0));
+    a0 = wasm_f64x2_add(a0, wasm_f64x2_mul(d0, d0));
+    a1 = wasm_f64x2_add(a1, wasm_f64x2_mul(d1, d1));
+    a2 = wasm_f64x2_add(a2, wasm_f64x2_mul(d2, d2));
+    a3 = wasm_f64x2_add(a3, wasm_f64x2_mul(d3, d3));
+  }
+  const v128_t s = wasm_f64x2_add(wasm_f64x2_add(a0, a1), wasm_f64x2_add(a2, a3));
+  double ss = wasm_f64x2_extract_lane(s, 0) + wasm_f64x2_extract_lane(s, 1);
+  for (; i < n; ++i) ss += static_cast<double>(x[i]) * x[i];
+  return ss;
+}
+
+// (x * s) * w in the reference's order: bit-identical to it.
+void scale_mul_f32_simd(float* y, const float* x, float s, const float* w, int64_t n) {
+  const v128_t sv = wasm_f32x4_splat(s);
+  int64_t i = 0;
+  if (w) {
+    for (; i + 4 <= n; i += 4) {
+      wasm_v128_store(y + i, wasm_f32x4_mul(wasm_f32x4_mul(wasm_v128_load(x + i), sv), wasm_v128_load(w + i)));
+    }
+    for (; i < n; ++i) y[i] = x[i] * s * w[i];
+  } else {
+    for (; i + 4 <= n; i += 4) wasm_v128_store(y + i, wasm_f32x4_mul(wasm_v128_load(x + i), sv));
+    for (; i < n; ++i) y[i] = x[i] * s;
+  }
+}
+
+void add_f32_simd(float* y, const float* a, const float* b, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    wasm_v128_store(y + i, wasm_f32x4_add(wasm_v128_load(a + i), wasm_v128_load(b + i)));
+    wasm_v128_store(y + i + 4, wasm_f32x4_add(wasm_v128_load(a + i + 4), wasm_v128_load(b + i + 4)));
+  }
+  for (; i < n; ++i) y[i] = a[i] + b[i];
+}
+
+void mul_f32_simd(float* y, const float* a, const float* b, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    wasm_v128_store(y + i, wasm_f32x4_mul(wasm_v128_load(a + i), wasm_v128_load(b + i)));
+    wasm_v128_store(y + i + 4, wasm_f32x4_mul(wasm_v128_load(a + i + 4), wasm_v128_load(b + i + 4)));
+  }
+  for (; i < n; ++i) y[i] = a[i] * b[i];
+}
+
+// e^x for 4 floats: x = k ln2 + r with |r| <= ln2/2, ln2 split in two parts
+// (the first has 9 significant bits, so k * hi and x - k * hi are exact for
+// |k| <= 128), e^r by a degree-6 polynomial, 2^k built in the exponent bits.
+// Without FMA the polynomial takes a rounding per step; relative error stays
+// within a few ulp over the clamped range [-87.3, 88.7] (below it the result
+// is the smallest normal, which silu turns into g / (1 + huge) = -0).
+v128_t exp_f32x4(v128_t x) {
+  x = wasm_f32x4_min(x, wasm_f32x4_splat(88.7f));
+  x = wasm_f32x4_max(x, wasm_f32x4_splat(-87.3f));
+  const v128_t k = wasm_f32x4_nearest(wasm_f32x4_mul(x, wasm_f32x4_splat(1.44269504088896341f)));
+  v128_t r = wasm_f32x4_sub(x, wasm_f32x4_mul(k, wasm_f32x4_splat(0.693359375f)));
+  r = wasm_f32x4_sub(r, wasm_f32x4_mul(k, wasm_f32x4_splat(-2.12194440e-4f)));
+  v128_t p = wasm_f32x4_splat(1.9875691500e-4f);
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.3981999507e-3f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(8.3334519073e-3f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(4.1665795894e-2f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.6666665459e-1f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(5.0000001201e-1f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, wasm_f32x4_mul(r, r)), wasm_f32x4_add(r, wasm_f32x4_splat(1.0f)));
+  const v128_t e = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_trunc_sat_f32x4(k), wasm_i32x4_splat(127)), 23);
+  return wasm_f32x4_mul(p, e);
+}
+
+void swiglu_f32_simd(float* y, const float* g, const float* u, int64_t n) {
+  const v128_t one = wasm_f32x4_splat(1.0f);
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const v128_t gv = wasm_v128_load(g + i);
+    const v128_t s = wasm_f32x4_div(gv, wasm_f32x4_add(one, exp_f32x4(wasm_f32x4_neg(gv))));
+    wasm_v128_store(y + i, u ? wasm_f32x4_mul(s, wasm_v128_load(u + i)) : s);
+  }
+  for (; i < n; ++i) {
+    const float s = g[i] / (1.0f + std::exp(-g[i]));
+    y[i] = u ? s * u[i] : s;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Activation quantization (q4_0 / q8_0 weights)
+
+// The scalar reference's quantization of one block of 32, vectorized where
+// it is exact: the max of |x| is order-independent; the division,
+// reciprocal, product and round-to-nearest-even are the same per element.
+float quantize_block32(const float* xb, int8_t* qs) {
+  v128_t m = wasm_f32x4_splat(0);
+  for (int j = 0; j < 32; j += 4) m = wasm_f32x4_max(m, wasm_f32x4_abs(wasm_v128_load(xb + j)));
+  const float amax = std::fmax(std::fmax(wasm_f32x4_extract_lane(m, 0), wasm_f32x4_extract_lane(m, 1)),
+                               std::fmax(wasm_f32x4_extract_lane(m, 2), wasm_f32x4_extract_lane(m, 3)));
+  const float db = amax / 127.0f;
+  const float id = db != 0.0f ? 1.0f / db : 0.0f;
+  const v128_t vid = wasm_f32x4_splat(id);
+  for (int j = 0; j < 32; j += 16) {
+    v128_t q[4];
+    for (int t = 0; t < 4; ++t) {
+      q[t] = wasm_i32x4_trunc_sat_f32x4(wasm_f32x4_nearest(wasm_f32x4_mul(wasm_v128_load(xb + j + 4 * t), vid)));
+    }
+    const v128_t w16a = wasm_i16x8_narrow_i32x4(q[0], q[1]);
+    const v128_t w16b = wasm_i16x8_narrow_i32x4(q[2], q[3]);
+    wasm_v128_store(qs + j, wasm_i8x16_narrow_i16x8(w16a, w16b));
+  }
+  return db;
+}
+
 void quantize_row(const float* x, int64_t k, int8_t* qs, int16_t* c, float* d) {
   for (int64_t b = 0; b < k / 32; ++b) {
-    const float* xb = x + b * 32;
-    v128_t m = wasm_f32x4_splat(0);
-    for (int j = 0; j < 32; j += 4) m = wasm_f32x4_max(m, wasm_f32x4_abs(wasm_v128_load(xb + j)));
-    const float amax = std::fmax(std::fmax(wasm_f32x4_extract_lane(m, 0), wasm_f32x4_extract_lane(m, 1)),
-                                 std::fmax(wasm_f32x4_extract_lane(m, 2), wasm_f32x4_extract_lane(m, 3)));
-    const float db = amax / 127.0f;
-    const float id = db != 0.0f ? 1.0f / db : 0.0f;
-    d[b] = db;
-    const v128_t vid = wasm_f32x4_splat(id);
-    for (int j = 0; j < 32; j += 16) {
-      v128_t q[4];
-      for (int t = 0; t < 4; ++t) {
-        q[t] = wasm_i32x4_trunc_sat_f32x4(wasm_f32x4_nearest(wasm_f32x4_mul(wasm_v128_load(xb + j + 4 * t), vid)));
-      }
-      const v128_t w16a = wasm_i16x8_narrow_i32x4(q[0], q[1]);
-      const v128_t w16b = wasm_i16x8_narrow_i32x4(q[2], q[3]);
-      wasm_v128_store(qs + b * 32 + j, wasm_i8x16_narrow_i16x8(w16a, w16b));
-    }
+    d[b] = quantize_block32(x + b * 32, qs + b * 32);
     for (int i = 0; i < 16; ++i) {
       c[b * 16 + i] = static_cast<int16_t>(-8 * (qs[b * 32 + 2 * i] + qs[b * 32 + 2 * i + 1]));
     }
   }
 }
 
-struct RowView {
-  const int8_t* qs;
-  const float* d;
-};
-
-RowView row_view(const void* ws, int64_t row, int64_t k) {
-  const auto* base = static_cast<const uint8_t*>(ws) + row * ws_row_bytes(k);
-  return {reinterpret_cast<const int8_t*>(base), reinterpret_cast<const float*>(base + (k / 32) * 64)};
-}
-
-// Exact integer dot product of 16 signed bytes, as four i32 lanes.
-v128_t dot_i8x16(v128_t a, v128_t b) {
-  const v128_t lo = wasm_i16x8_extmul_low_i8x16(a, b);
-  const v128_t hi = wasm_i16x8_extmul_high_i8x16(a, b);
-  return wasm_i32x4_add(wasm_i32x4_extadd_pairwise_i16x8(lo), wasm_i32x4_extadd_pairwise_i16x8(hi));
-}
-
-float dot_q8_0(const BlockQ8_0* w, const RowView& x, int64_t nb) {
-  v128_t acc = wasm_f32x4_splat(0);
-  for (int64_t b = 0; b < nb; ++b) {
-    const v128_t s = wasm_i32x4_add(dot_i8x16(wasm_v128_load(w[b].qs), wasm_v128_load(x.qs + b * 32)),
-                                    dot_i8x16(wasm_v128_load(w[b].qs + 16), wasm_v128_load(x.qs + b * 32 + 16)));
-    const float scale = x.d[b] * fp16_to_fp32(w[b].d);
-    acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(s), wasm_f32x4_splat(scale)));
-  }
-  return hsum(acc);
-}
-
-float dot_q4_0(const BlockQ4_0* w, const RowView& x, int64_t nb) {
-  v128_t acc = wasm_f32x4_splat(0);
-  const v128_t low4 = wasm_i8x16_splat(0x0f), eight = wasm_i8x16_splat(8);
-  for (int64_t b = 0; b < nb; ++b) {
-    const v128_t packed = wasm_v128_load(w[b].qs);
-    // Element t is the low nibble of byte t, element t + 16 the high one.
-    const v128_t lo = wasm_i8x16_sub(wasm_v128_and(packed, low4), eight);
-    const v128_t hi = wasm_i8x16_sub(wasm_u8x16_shr(packed, 4), eight);
-    const v128_t s = wasm_i32x4_add(dot_i8x16(lo, wasm_v128_load(x.qs + b * 32)),
-                                    dot_i8x16(hi, wasm_v128_load(x.qs + b * 32 + 16)));
-    const float scale = x.d[b] * fp16_to_fp32(w[b].d);
-    acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(s), wasm_f32x4_splat(scale)));
-  }
-  return hsum(acc);
-}
-
-void prepare(const MatmulProblem& p, void* ws, int ith, int nth) { prepare_rows(p, ws, ith, nth, quantize_row); }
-
-void compute(const MatmulProblem& p, const void* ws, int ith, int nth) {
-  if (!matmul_supports(p.wtype)) return;
-  const Range r = split_range(p.n, ith, nth, 1);
+// m > 1: X rows into 4-row pair panels (kernels_impl.h); threads split the
+// panels.
+void prepare_pair_panels(const MatmulProblem& p, void* ws, int ith, int nth) {
   const int64_t nb = p.k / 32;
-  // Rows of W outer, rows of X inner: a W row is read once per m rows while
-  // it is in cache (the prompt case), and the decode case (m == 1) streams W.
-  for (int64_t j = r.begin; j < r.end; ++j) {
-    const auto* wrow = static_cast<const uint8_t*>(p.w) + j * p.w_row_stride;
-    for (int64_t i = 0; i < p.m; ++i) {
-      float v = 0.0f;
-      switch (p.wtype) {
-        case DType::f32:
-          v = dot_f32_simd(reinterpret_cast<const float*>(wrow), p.x + i * p.x_row_stride, p.k);
-          break;
-        case DType::f16:
-          v = dot_f16_f32_simd(reinterpret_cast<const uint16_t*>(wrow), p.x + i * p.x_row_stride, p.k);
-          break;
-        case DType::q8_0:
-          v = dot_q8_0(reinterpret_cast<const BlockQ8_0*>(wrow), row_view(ws, i, p.k), nb);
-          break;
-        case DType::q4_0:
-          v = dot_q4_0(reinterpret_cast<const BlockQ4_0*>(wrow), row_view(ws, i, p.k), nb);
-          break;
-        default:
-          break;
+  const int64_t panels = (p.m + kPairPanelRows - 1) / kPairPanelRows;
+  const Range r = split_range(p.m, ith, nth, kPairPanelRows);
+  auto* base = static_cast<uint8_t*>(ws);
+  for (int64_t row0 = r.begin; row0 < r.end; row0 += kPairPanelRows) {
+    const int64_t pi = row0 / kPairPanelRows;
+    for (int rr = 0; rr < kPairPanelRows; ++rr) {
+      const int64_t row = row0 + rr;
+      for (int64_t b = 0; b < nb; ++b) {
+        uint8_t* blk = base + chunked_block_offset(pi, b, panels, nb, kPairPanelBlockBytes);
+        alignas(16) int8_t q8[32] = {};
+        float d = 0.0f;  // padding rows: zero values and scale
+        if (row < p.m) d = quantize_block32(p.x + row * p.x_row_stride + b * 32, q8);
+        for (int g = 0; g < 16; ++g) std::memcpy(blk + g * 8 + rr * 2, q8 + g * 2, 2);
+        std::memcpy(blk + 128 + rr * 4, &d, 4);
       }
-      p.y[i * p.y_row_stride + j] = v;
     }
   }
 }
 
+void prepare(const MatmulProblem& p, void* ws, int ith, int nth) {
+  if (p.wtype != DType::q4_0 && p.wtype != DType::q8_0) return;
+  if (p.m == 1) {
+    prepare_rows(p, ws, ith, nth, quantize_row);
+  } else {
+    prepare_pair_panels(p, ws, ith, nth);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// q4_0 / q8_0, m == 1: matvec over the row layout
+
+// Weight block -> 32 values widened to i16, in k order (4 x 8 lanes).
+template <bool Q4>
+void widen_block(const void* blk, v128_t w[4]) {
+  if constexpr (Q4) {
+    // Byte t holds element t (low nibble) and t + 16 (high nibble).
+    const uint8_t* qs = static_cast<const BlockQ4_0*>(blk)->qs;
+    const v128_t lo = wasm_u16x8_load8x8(qs), hi = wasm_u16x8_load8x8(qs + 8);
+    const v128_t mask = wasm_i16x8_splat(0x0f), eight = wasm_i16x8_splat(8);
+    w[0] = wasm_i16x8_sub(wasm_v128_and(lo, mask), eight);
+    w[1] = wasm_i16x8_sub(wasm_v128_and(hi, mask), eight);
+    w[2] = wasm_i16x8_sub(wasm_u16x8_shr(lo, 4), eight);
+    w[3] = wasm_i16x8_sub(wasm_u16x8_shr(hi, 4), eight);
+  } else {
+    const int8_t* qs = static_cast<const BlockQ8_0*>(blk)->qs;
+    for (int i = 0; i < 4; ++i) w[i] = wasm_i16x8_load8x8(qs + 8 * i);
+  }
+}
+
+// R consecutive W rows (from j0) times the row-layout X: y[j0 .. j0 + R).
+template <bool Q4, int R>
+void int8_gemv_rows(const MatmulProblem& p, const void* ws, int64_t j0) {
+  using Block = std::conditional_t<Q4, BlockQ4_0, BlockQ8_0>;
+  const int64_t nb = p.k / 32;
+  const auto* base = static_cast<const uint8_t*>(ws);
+  const auto* xq = reinterpret_cast<const int8_t*>(base);
+  const auto* xd = reinterpret_cast<const float*>(base + nb * 64);
+  const Block* w[R];
+  for (int r = 0; r < R; ++r) w[r] = reinterpret_cast<const Block*>(static_cast<const uint8_t*>(p.w) + (j0 + r) * p.w_row_stride);
+  v128_t acc[R];
+  for (int r = 0; r < R; ++r) acc[r] = wasm_f32x4_splat(0.0f);
+  for (int64_t b = 0; b < nb; ++b) {
+    v128_t x[4];
+    for (int i = 0; i < 4; ++i) x[i] = wasm_i16x8_load8x8(xq + b * 32 + 8 * i);
+    // The R scales in one conversion (lane r = row r), times the X scale.
+    v128_t h = wasm_i32x4_splat(0);
+    if constexpr (R >= 1) h = wasm_i32x4_replace_lane(h, 0, w[0][b].d);
+    if constexpr (R >= 2) h = wasm_i32x4_replace_lane(h, 1, w[1][b].d);
+    if constexpr (R >= 3) h = wasm_i32x4_replace_lane(h, 2, w[2][b].d);
+    if constexpr (R >= 4) h = wasm_i32x4_replace_lane(h, 3, w[3][b].d);
+    alignas(16) float sc[4];
+    wasm_v128_store(sc, wasm_f32x4_mul(wasm_f32x4_splat(xd[b]), f16x4_to_f32(h)));
+    WA_UNROLL
+    for (int r = 0; r < R; ++r) {
+      v128_t wv[4];
+      widen_block<Q4>(&w[r][b], wv);
+      v128_t s = wasm_i32x4_dot_i16x8(wv[0], x[0]);
+      s = wasm_i32x4_add(s, wasm_i32x4_dot_i16x8(wv[1], x[1]));
+      s = wasm_i32x4_add(s, wasm_i32x4_dot_i16x8(wv[2], x[2]));
+      s = wasm_i32x4_add(s, wasm_i32x4_dot_i16x8(wv[3], x[3]));
+      acc[r] = wasm_f32x4_add(acc[r], wasm_f32x4_mul(wasm_f32x4_convert_i32x4(s), wasm_v128_load32_splat(&sc[r])));
+    }
+  }
+  for (int r = 0; r < R; ++r) p.y[j0 + r] = hsum(acc[r]);
+}
+
+template <bool Q4>
+void int8_gemv(const MatmulProblem& p, const void* ws, int ith, int nth) {
+  const Range r = split_range(p.n, ith, nth, 4);
+  int64_t j = r.begin;
+  for (; j + 4 <= r.end; j += 4) int8_gemv_rows<Q4, 4>(p, ws, j);
+  for (; j < r.end; ++j) int8_gemv_rows<Q4, 1>(p, ws, j);
+}
+
+// ---------------------------------------------------------------------------
+// q4_0 / q8_0, m > 1: pair-panel GEMM
+
+constexpr int kGroupRows = 16;                   // W rows unpacked together
+constexpr int kChunkBlocks = kPanelChunkBlocks;  // k blocks (x32) unpacked together
+
+// One group's k chunk of weights as signed 16-bit values and f32 scales.
+struct WBuf {
+  alignas(16) int16_t w[kGroupRows][kChunkBlocks * 32];
+  alignas(16) float d[kGroupRows][kChunkBlocks];
+};
+
+template <bool Q4>
+void unpack_group(const MatmulProblem& p, int64_t j0, int rows, int64_t b0, int nbc, WBuf* buf) {
+  using Block = std::conditional_t<Q4, BlockQ4_0, BlockQ8_0>;
+  for (int r = 0; r < kGroupRows; ++r) {
+    if (r >= rows) {  // padding rows: zero scale makes their (discarded) results 0
+      std::memset(buf->w[r], 0, static_cast<size_t>(nbc) * 32 * sizeof(int16_t));
+      for (int b = 0; b < nbc; ++b) buf->d[r][b] = 0.0f;
+      continue;
+    }
+    const auto* row = reinterpret_cast<const Block*>(static_cast<const uint8_t*>(p.w) + (j0 + r) * p.w_row_stride);
+    for (int b = 0; b < nbc; ++b) {
+      v128_t wv[4];
+      widen_block<Q4>(&row[b0 + b], wv);
+      for (int i = 0; i < 4; ++i) wasm_v128_store(&buf->w[r][b * 32 + 8 * i], wv[i]);
+      buf->d[r][b] = fp16_to_fp32(row[b0 + b].d);
+    }
+  }
+}
+
+// acc[r][c] lane l += the chunk's W row (r0 + r) . X row l of panel c.
+// xp: the chunk's first block of the first panel; panel c is panel_stride
+// bytes further, block b another b * kPairPanelBlockBytes.
+template <int RW, int RX>
+void int8_gemm_tile(const WBuf& buf, int r0, const uint8_t* xp, size_t panel_stride, int nbc, v128_t acc[RW][RX]) {
+  for (int b = 0; b < nbc; ++b) {
+    const uint8_t* xb = xp + static_cast<size_t>(b) * kPairPanelBlockBytes;
+    const int16_t* wb = &buf.w[r0][b * 32];
+    v128_t s[RW][RX];
+    WA_UNROLL
+    for (int r = 0; r < RW; ++r)
+      WA_UNROLL
+      for (int c = 0; c < RX; ++c) s[r][c] = wasm_i32x4_splat(0);
+    // |w| <= 128 and |x| <= 127: the 32 products of a block sum far below 2^31.
+    // Unrolled so every load addresses with a constant offset (wasm has no
+    // scaled-index addressing; the index arithmetic otherwise doubles the
+    // instruction count of the loop).
+    WA_UNROLL
+    for (int g = 0; g < 16; ++g) {
+      v128_t x[RX];
+      WA_UNROLL
+      for (int c = 0; c < RX; ++c) x[c] = wasm_i16x8_load8x8(xb + c * panel_stride + g * 8);
+      WA_UNROLL
+      for (int r = 0; r < RW; ++r) {
+        const v128_t w = wasm_v128_load32_splat(wb + r * (kChunkBlocks * 32) + 2 * g);
+        WA_UNROLL
+        for (int c = 0; c < RX; ++c) s[r][c] = wasm_i32x4_add(s[r][c], wasm_i32x4_dot_i16x8(w, x[c]));
+      }
+    }
+    v128_t dx[RX];
+    WA_UNROLL
+    for (int c = 0; c < RX; ++c) dx[c] = wasm_v128_load(xb + c * panel_stride + 128);
+    WA_UNROLL
+    for (int r = 0; r < RW; ++r) {
+      const v128_t dw = wasm_f32x4_splat(buf.d[r0 + r][b]);
+      WA_UNROLL
+      for (int c = 0; c < RX; ++c) {
+        // The f32 sums live in memory (one load + store per block): kept in
+        // registers they and the integer sums exceed the 16 xmm registers a
+        // wasm engine has on x86-64 for the larger tiles, and the engine then
+        // spills inside the k loop.
+        volatile v128_t* a = &acc[r][c];
+        *a = wasm_f32x4_add(*a, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(s[r][c]), wasm_f32x4_mul(dx[c], dw)));
+      }
+    }
+  }
+}
+
+// One tile at (W row t of the group, panel pi): computes and writes/adds Y.
+template <int RW, int RX>
+void int8_gemm_tile_store(const MatmulProblem& p, const WBuf& buf, int64_t j0, int t, int rows, const uint8_t* xp,
+                          size_t panel_stride, int64_t pi, int nbc, bool first_chunk) {
+  v128_t acc[RW][RX];
+  for (int r = 0; r < RW; ++r)
+    for (int c = 0; c < RX; ++c) acc[r][c] = wasm_f32x4_splat(0.0f);
+  int8_gemm_tile<RW, RX>(buf, t, xp, panel_stride, nbc, acc);
+  const int tr = rows - t < RW ? rows - t : RW;
+  for (int c = 0; c < RX; ++c) {
+    const int64_t row0 = (pi + c) * kPairPanelRows;
+    const int prow = static_cast<int>(p.m - row0 < kPairPanelRows ? p.m - row0 : kPairPanelRows);
+    for (int r = 0; r < tr; ++r) {
+      alignas(16) float out[4];
+      wasm_v128_store(out, acc[r][c]);
+      float* y = p.y + row0 * p.y_row_stride + j0 + t + r;
+      // Chunks after the first add to Y: the same order for every element.
+      if (first_chunk) {
+        for (int l = 0; l < prow; ++l) y[l * p.y_row_stride] = out[l];
+      } else {
+        for (int l = 0; l < prow; ++l) y[l * p.y_row_stride] += out[l];
+      }
+    }
+  }
+}
+
+template <bool Q4, int RW, int RX>
+void int8_gemm(const MatmulProblem& p, const void* ws, int ith, int nth) {
+  static_assert(kGroupRows % RW == 0, "tiles must not read past the group buffer");
+  const int64_t nb = p.k / 32;
+  const int64_t panels = (p.m + kPairPanelRows - 1) / kPairPanelRows;
+  const auto* base = static_cast<const uint8_t*>(ws);
+  const Range rr = split_range(p.n, ith, nth, kGroupRows);
+  static thread_local WBuf buf;
+  // k chunk outermost: its slice of every panel is contiguous and small
+  // (144 KiB at m = 512), so it stays in L2 while this thread's W rows pass.
+  for (int64_t b0 = 0; b0 < nb; b0 += kChunkBlocks) {
+    const int nbc = static_cast<int>(nb - b0 < kChunkBlocks ? nb - b0 : kChunkBlocks);
+    const size_t panel_stride = static_cast<size_t>(nbc) * kPairPanelBlockBytes;
+    for (int64_t j0 = rr.begin; j0 < rr.end; j0 += kGroupRows) {
+      const int rows = static_cast<int>(rr.end - j0 < kGroupRows ? rr.end - j0 : kGroupRows);
+      unpack_group<Q4>(p, j0, rows, b0, nbc, &buf);
+      int64_t pi = 0;
+      for (; pi + RX <= panels; pi += RX) {
+        const uint8_t* xp = base + chunked_block_offset(pi, b0, panels, nb, kPairPanelBlockBytes);
+        for (int t = 0; t < rows; t += RW) int8_gemm_tile_store<RW, RX>(p, buf, j0, t, rows, xp, panel_stride, pi, nbc, b0 == 0);
+      }
+      for (; pi < panels; ++pi) {
+        const uint8_t* xp = base + chunked_block_offset(pi, b0, panels, nb, kPairPanelBlockBytes);
+        for (int t = 0; t < rows; t += RW) int8_gemm_tile_store<RW, 1>(p, buf, j0, t, rows, xp, panel_stride, pi, nbc, b0 == 0);
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// f32 / f16 weights
+
+// Acc lane l sums the products of k = l (mod 4) in k order; the k % 4 tail
+// goes through zero-padded copies into the same lanes. T: float or f16 bits.
+template <class T, int RW, int RX>
+void float_tile(const T* const* w, const float* const* x, int64_t k, v128_t acc[RW][RX]) {
+  auto load_w = [](const T* p) {
+    if constexpr (sizeof(T) == 2) {
+      return load_f16x4(p);
+    } else {
+      return wasm_v128_load(p);
+    }
+  };
+  int64_t t = 0;
+  _Pragma("clang loop unroll_count(4)")
+  for (; t + 4 <= k; t += 4) {
+    v128_t xv[RX];
+    WA_UNROLL
+    for (int c = 0; c < RX; ++c) xv[c] = wasm_v128_load(x[c] + t);
+    WA_UNROLL
+    for (int r = 0; r < RW; ++r) {
+      const v128_t wv = load_w(w[r] + t);
+      WA_UNROLL
+      for (int c = 0; c < RX; ++c) acc[r][c] = wasm_f32x4_add(acc[r][c], wasm_f32x4_mul(wv, xv[c]));
+    }
+  }
+  if (t < k) {
+    alignas(16) float xt[RX][4] = {};
+    alignas(16) float wt[RW][4] = {};
+    for (int64_t e = t; e < k; ++e) {
+      for (int c = 0; c < RX; ++c) xt[c][e - t] = x[c][e];
+      for (int r = 0; r < RW; ++r) {
+        if constexpr (sizeof(T) == 2) {
+          wt[r][e - t] = fp16_to_fp32(w[r][e]);
+        } else {
+          wt[r][e - t] = w[r][e];
+        }
+      }
+    }
+    for (int r = 0; r < RW; ++r)
+      for (int c = 0; c < RX; ++c) acc[r][c] = wasm_f32x4_add(acc[r][c], wasm_f32x4_mul(wasm_v128_load(wt[r]), wasm_v128_load(xt[c])));
+  }
+}
+
+// Y[i0 .. i0 + RX) x [j0 .. j0 + RW) from the W rows w (already offset to j0).
+template <class T, int RW, int RX>
+void float_tile_store(const MatmulProblem& p, const T* const* w, int64_t j0, int64_t i0) {
+  const float* x[RX];
+  for (int c = 0; c < RX; ++c) x[c] = p.x + (i0 + c) * p.x_row_stride;
+  v128_t acc[RW][RX];
+  for (int r = 0; r < RW; ++r)
+    for (int c = 0; c < RX; ++c) acc[r][c] = wasm_f32x4_splat(0.0f);
+  float_tile<T, RW, RX>(w, x, p.k, acc);
+  for (int r = 0; r < RW; ++r)
+    for (int c = 0; c < RX; ++c) p.y[(i0 + c) * p.y_row_stride + j0 + r] = hsum(acc[r][c]);
+}
+
+template <class T, int RW, int RX>
+void float_rows(const MatmulProblem& p, const T* const* w, int64_t j0, int64_t i_begin, int64_t i_end) {
+  int64_t i = i_begin;
+  for (; i + RX <= i_end; i += RX) float_tile_store<T, RW, RX>(p, w, j0, i);
+  for (; i < i_end; ++i) float_tile_store<T, RW, 1>(p, w, j0, i);
+}
+
+// W rows j .. j + R as pointers of type T.
+template <class T, int R>
+void row_pointers(const MatmulProblem& p, int64_t j, const T* w[R]) {
+  for (int r = 0; r < R; ++r) w[r] = reinterpret_cast<const T*>(static_cast<const uint8_t*>(p.w) + (j + r) * p.w_row_stride);
+}
+
+// X rows per block: a block stays in L2 while the thread's W rows pass over
+// it (and f16 rows are widened once per block).
+constexpr int64_t kFloatXBlock = 32;
+
+template <int RW, int RX>
+void f32_gemm(const MatmulProblem& p, int ith, int nth) {
+  const Range rr = split_range(p.n, ith, nth, 4);
+  for (int64_t i0 = 0; i0 < p.m; i0 += kFloatXBlock) {
+    const int64_t i1 = i0 + kFloatXBlock < p.m ? i0 + kFloatXBlock : p.m;
+    int64_t j = rr.begin;
+    for (; j + RW <= rr.end; j += RW) {
+      const float* w[RW];
+      row_pointers<float, RW>(p, j, w);
+      float_rows<float, RW, RX>(p, w, j, i0, i1);
+    }
+    for (; j < rr.end; ++j) {
+      const float* w[1];
+      row_pointers<float, 1>(p, j, w);
+      float_rows<float, 1, RX>(p, w, j, i0, i1);
+    }
+  }
+}
+
+template <int RW, int RX>
+void f16_gemm(const MatmulProblem& p, int ith, int nth) {
+  const Range rr = split_range(p.n, ith, nth, 4);
+  if (p.m == 1) {  // decode: widen in registers, nothing to reuse
+    int64_t j = rr.begin;
+    for (; j + 4 <= rr.end; j += 4) {
+      const uint16_t* w[4];
+      row_pointers<uint16_t, 4>(p, j, w);
+      float_tile_store<uint16_t, 4, 1>(p, w, j, 0);
+    }
+    for (; j < rr.end; ++j) {
+      const uint16_t* w[1];
+      row_pointers<uint16_t, 1>(p, j, w);
+      float_tile_store<uint16_t, 1, 1>(p, w, j, 0);
+    }
+    return;
+  }
+  // Prompt: widen RW rows into a buffer once per X block, then f32 tiles.
+  static thread_local std::vector<float> wide;
+  wide.resize(static_cast<size_t>(RW * p.k));
+  auto widen = [&](int64_t j, int rows) {
+    for (int r = 0; r < rows; ++r) {
+      const auto* src = reinterpret_cast<const uint16_t*>(static_cast<const uint8_t*>(p.w) + (j + r) * p.w_row_stride);
+      float* dst = wide.data() + r * p.k;
+      int64_t t = 0;
+      for (; t + 4 <= p.k; t += 4) wasm_v128_store(dst + t, load_f16x4(src + t));
+      for (; t < p.k; ++t) dst[t] = fp16_to_fp32(src[t]);
+    }
+  };
+  for (int64_t i0 = 0; i0 < p.m; i0 += kFloatXBlock) {
+    const int64_t i1 = i0 + kFloatXBlock < p.m ? i0 + kFloatXBlock : p.m;
+    int64_t j = rr.begin;
+    for (; j + RW <= rr.end; j += RW) {
+      widen(j, RW);
+      const float* w[RW];
+      for (int r = 0; r < RW; ++r) w[r] = wide.data() + r * p.k;
+      float_rows<float, RW, RX>(p, w, j, i0, i1);
+    }
+    for (; j < rr.end; ++j) {
+      widen(j, 1);
+      const float* w[1] = {wide.data()};
+      float_rows<float, 1, RX>(p, w, j, i0, i1);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Tile selection
+
+using ComputeFn = void (*)(const MatmulProblem& p, const void* ws, int ith, int nth);
+
+struct Int8Variant {
+  int rw, rx;  // rx in X rows
+  ComputeFn q4, q8;
+};
+struct FloatVariant {
+  int rw, rx;
+  ComputeFn f32, f16;
+};
+
+template <int RW, int RX>
+constexpr Int8Variant int8_variant() {
+  return {RW, RX * kPairPanelRows, [](const MatmulProblem& p, const void* ws, int ith, int nth) { int8_gemm<true, RW, RX>(p, ws, ith, nth); },
+          [](const MatmulProblem& p, const void* ws, int ith, int nth) { int8_gemm<false, RW, RX>(p, ws, ith, nth); }};
+}
+
+template <int RW, int RX>
+constexpr FloatVariant float_variant() {
+  return {RW, RX, [](const MatmulProblem& p, const void*, int ith, int nth) { f32_gemm<RW, RX>(p, ith, nth); },
+          [](const MatmulProblem& p, const void*, int ith, int nth) { f16_gemm<RW, RX>(p, ith, nth); }};
+}
+
+// The candidates bench/wasm_gemm_tiles.cpp measures; the first is the default.
+constexpr Int8Variant kInt8Variants[] = {
+    int8_variant<4, 2>(), int8_variant<2, 2>(), int8_variant<2, 3>(), int8_variant<2, 4>(),
+    int8_variant<8, 1>(), int8_variant<1, 4>(),
+};
+constexpr FloatVariant kFloatVariants[] = {
+    float_variant<4, 2>(), float_variant<3, 3>(), float_variant<2, 4>(), float_variant<2, 2>(),
+};
+
+// Atomic: a measurement switches tiles on one thread while pool threads read them.
+std::atomic<const Int8Variant*> g_int8{&kInt8Variants[0]};
+std::atomic<const FloatVariant*> g_float{&kFloatVariants[0]};
+
+void compute(const MatmulProblem& p, const void* ws, int ith, int nth) {
+  const Int8Variant* i8 = g_int8.load(std::memory_order_relaxed);
+  const FloatVariant* fl = g_float.load(std::memory_order_relaxed);
+  switch (p.wtype) {
+    case DType::q4_0:
+      return p.m == 1 ? int8_gemv<true>(p, ws, ith, nth) : i8->q4(p, ws, ith, nth);
+    case DType::q8_0:
+      return p.m == 1 ? int8_gemv<false>(p, ws, ith, nth) : i8->q8(p, ws, ith, nth);
+    case DType::f32:
+      return p.m == 1 ? f32_gemm<4, 1>(p, ith, nth) : fl->f32(p, ws, ith, nth);
+    case DType::f16:
+      return fl->f16(p, ws, ith, nth);  // handles m == 1 itself
+    default:
+      return;
+  }
+}
+
+#undef WA_UNROLL
+
 }  // namespace
 
+int wasm_int8_tile_count() { return static_cast<int>(std::size(kInt8Variants)); }
+WasmTile wasm_int8_tile(int i) { return {kInt8Variants[i].rw, kInt8Variants[i].rx}; }
+int wasm_float_tile_count() { return static_cast<int>(std::size(kFloatVariants)); }
+WasmTile wasm_float_tile(int i) { return {kFloatVariants[i].rw, kFloatVariants[i].rx}; }
+
+bool set_wasm_gemm_tiles(WasmTile int8, WasmTile flt) {
+  const Int8Variant* iv = nullptr;
+  const FloatVariant* fv = nullptr;
+  for (const auto& v : kInt8Variants)
+    if (v.rw == int8.w && v.rx == int8.x) iv = &v;
+  for (const auto& v : kFloatVariants)
+    if (v.rw == flt.w && v.rx == flt.x) fv = &v;
+  if (!iv || !fv) return false;
+  g_int8.store(iv, std::memory_order_relaxed);
+  g_float.store(fv, std::memory_order_relaxed);
+  return true;
+}
+
+void get_wasm_gemm_tiles(WasmTile* int8, WasmTile* flt) {
+  const Int8Variant* iv = g_int8.load(std::memory_order_relaxed);
+  const FloatVariant* fv = g_float.load(std::memory_order_relaxed);
+  *int8 = {iv->rw, iv->rx};
+  *flt = {fv->rw, fv->rx};
+}
+
 const IsaKernels kWasmSimd128Kernels = {
-    Isa::wasm_simd128, prepare,           compute,        dot_f32_simd, dot_f16_f32_simd,
-    axpy_f32_simd,     axpy_f16_f32_simd, scale_f32_simd,
-    sum_squares_f32_scalar, scale_mul_f32_scalar, add_f32_scalar, mul_f32_scalar, swiglu_f32_scalar,
+    Isa::wasm_simd128,    prepare,           compute,        dot_f32_simd, dot_f16_f32_simd,
+    axpy_f32_simd,        axpy_f16_f32_simd, scale_f32_simd,
+    sum_squares_f32_simd, scale_mul_f32_simd, add_f32_simd, mul_f32_simd, swiglu_f32_simd,
 };
 
 }  // namespace wa::cpu::detail

@@ -19,10 +19,11 @@
 # env: OUT (default .cache/device-out), WORK (default /tmp/webaccel-gpu),
 #      GPU_BUNDLE (default .cache/gpu-bundle), WEBACCEL_ROOT (sources to build;
 #      default the checkout holding this script), DEADLINE_S (default 560: steps
-#      that would not fit are skipped and say so), REPS (default 2),
+#      that would not fit are skipped and say so), REPS (default 5),
 #      PROBE_ARGS (extra probe.mjs arguments, e.g. --quick), WEBACCEL_CLI (a built
-#      CLI: skips the build), THREADS (wllama CPU threads, default 1), FALLBACK_THREADS (wasm threads
-#      when wllama falls back to CPU, default 8), MODELS (default "1b 7b").
+#      CLI: skips the build), WEBACCEL_COMMIT (recorded when ROOT is no git
+#      checkout), THREADS (wllama CPU threads, default 1), FALLBACK_THREADS (wasm
+#      threads when wllama falls back to CPU, default 8), MODELS (default "1b 7b").
 set -uo pipefail
 T0=$(date +%s)
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -32,7 +33,7 @@ BUNDLE=$(cd "${GPU_BUNDLE:-$TOOLS/.cache/gpu-bundle}" 2>/dev/null && pwd) || { e
 OUT=${OUT:-$TOOLS/.cache/device-out}
 WORK=${WORK:-/tmp/webaccel-gpu}
 DEADLINE_S=${DEADLINE_S:-560}
-REPS=${REPS:-2}
+REPS=${REPS:-5}
 THREADS=${THREADS:-1}
 MODELS=${MODELS:-1b 7b}
 F16=enable-dawn-features=vulkan_enable_f16_on_nvidia
@@ -93,7 +94,7 @@ log "node $("$NODE" --version 2>&1); vulkan loader from $VULKAN_FROM; VK_DRIVER_
   echo " \"gpu\": \"$(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null | head -1)\","
   echo " \"node\": \"$("$NODE" --version 2>&1)\", \"vulkan_loader\": \"$VULKAN_FROM\", \"VK_DRIVER_FILES\": \"${VK_DRIVER_FILES:-}\","
   echo " \"bundle_manifest\": \"$(head -2 "$BUNDLE/MANIFEST.txt" | tail -1)\","
-  echo " \"webaccel_commit\": \"$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)\"}"
+  echo " \"webaccel_commit\": \"${WEBACCEL_COMMIT:-$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)}\"}"
 } > "$WORK/res/machine.json"
 
 merge() { # results.json + summary.md from whatever exists so far

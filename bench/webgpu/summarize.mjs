@@ -36,7 +36,7 @@ export function summarize(dir) {
   for (const [k, v] of Object.entries(raw)) {
     if (!k.startsWith('gpu-env')) continue;
     caps[k === 'gpu-env' ? 'default' : 'f16_toggle'] = v.adapter
-      ? { adapter: `${v.adapter.vendor} ${v.adapter.architecture} ${v.adapter.description ?? ''}`.trim(),
+      ? { adapter: [v.adapter.vendor, v.adapter.architecture, v.adapter.device, v.adapter.description].filter(Boolean).join(' / '),
           shader_f16: v.adapter.shaderF16, features: v.adapter.features,
           maxBufferSize: v.adapter.limits?.maxBufferSize, maxStorageBufferBindingSize: v.adapter.limits?.maxStorageBufferBindingSize,
           maxComputeWorkgroupStorageSize: v.adapter.limits?.maxComputeWorkgroupStorageSize,
@@ -92,7 +92,7 @@ export function markdown(s) {
       const note = [x.reduced ? `reduced (${x.pp_test}/${x.tg_test}, ${x.threads} thr)` : '', x.ok ? '' : `FAILED ${x.error ?? ''}`]
         .filter(Boolean).join('; ');
       L.push(`| ${x.engine} | ${x.file} | ${fmt(x.model_bytes / 1048576, 0)} | ${x.f16_toggle ? 'on' : 'off'} | ${x.backend_used} | ` +
-        `${fmt(x.pp_tps)} | ${fmt(x.tg_tps, 2)} | ${fmt(x.tg_gbps)} GB/s | ${x.tg_bw_fraction == null ? '–' : (100 * x.tg_bw_fraction).toFixed(1) + '%'} | ${note} |`);
+        `${fmt(x.pp_tps)} ± ${fmt(x.pp_stddev)} | ${fmt(x.tg_tps, 2)} ± ${fmt(x.tg_stddev, 2)} | ${fmt(x.tg_gbps)} GB/s | ${x.tg_bw_fraction == null ? '–' : (100 * x.tg_bw_fraction).toFixed(1) + '%'} | ${note} |`);
     }
   }
   return L.join('\n') + '\n';

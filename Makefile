@@ -41,7 +41,7 @@ wasm:
 	@scripts/install-deps.sh emscripten
 	@export NODE_PATH=/usr/share/nodejs; for p in wasm wasm-mt; do \
 	  cmake --preset $$p >/dev/null && cmake --build --preset $$p -j $(JOBS) || exit 1; done
-	@cd js && { test -x node_modules/.bin/tsc || npm ci --no-audit --no-fund; } && node_modules/.bin/tsc -p tsconfig.json
+	@cd js && { test -x node_modules/.bin/tsc -a -d node_modules/webgpu || npm ci --no-audit --no-fund; } && node_modules/.bin/tsc -p tsconfig.json
 	@mkdir -p $(WASM_DIST) && cp build/wasm-st/dist/webaccel-st.* build/wasm-mt/dist/webaccel-mt.* $(WASM_DIST)/
 	@# The emscripten glue is CommonJS inside an ES-module package (see cmake/wasm.cmake).
 	@echo '{"type": "commonjs"}' > $(WASM_DIST)/package.json
@@ -49,6 +49,8 @@ wasm:
 # The JS API on the wasm backend under Node (node:test). The native CLI makes
 # the fixtures (stories260K converted to GGUF) and the reference logits.
 test-js: wasm
+	@# WebGPU tests: Dawn (npm webgpu) needs the Vulkan loader; SwiftShader comes with chromium.
+	@scripts/install-deps.sh libvulkan1 chromium
 	@cmake --preset $(PRESET) >/dev/null
 	@cmake --build --preset $(PRESET) -j $(JOBS) --target webaccel_cli
 	@cd js && WEBACCEL_CLI=$(abspath $(WEBACCEL)) WA_SHARED=$(WA_SHARED) node --test test/*.test.mjs

@@ -2,13 +2,16 @@
 // latency with and without pipeline precompilation, pp512 and tg128, on one
 // GGUF file. Prints one JSON object (also written to --out).
 //
-//   node bench/webgpu/webaccel-node.mjs --model M.gguf [--reps 3] [--dawn-flag F]... [--out r.json]
+//   node bench/webgpu/webaccel-node.mjs [--webgpu] --model M.gguf [--reps 3] [--dawn-flag F]... [--label L] [--out r.json]
 //
+// The JSON has the shape of wllama-node.mjs's (runs[] with results[] rows
+// pp512/tg128, backend_used, model_bytes) so summarize.mjs lists both engines
+// side by side. Dawn's module: $WEBGPU_MODULE, else js/node_modules/webgpu.
 // pp512: a 512-token prompt (ids 1..512 of the vocabulary, BOS first), time
 // of the prompt evaluation; tg128: 128 greedy tokens from BOS, EOS ignored,
 // time per decode step (the first token comes from the prompt step and is
 // not counted). Medians over --reps after one warm-up.
-import { writeFileSync } from 'node:fs';
+import { statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,16 +27,26 @@ const model = opt('--model');
 if (!model) throw new Error('--model is required');
 const reps = Number(opt('--reps', '3'));
 const out = opt('--out');
+const label = opt('--label', 'webaccel-webgpu');
 const dawnFlags = args.flatMap((a, i) => (a === '--dawn-flag' ? [args[i + 1]] : []));
-const webgpuDir = opt('--webgpu', join(repo, 'js/node_modules/webgpu'));
+const webgpuModule = process.env.WEBGPU_MODULE ?? join(repo, 'js/node_modules/webgpu/index.js');
 
 const require = createRequire(import.meta.url);
-const { create, globals } = require(webgpuDir);
+const { create, globals } = require(webgpuModule);
 Object.assign(globalThis, globals);
 const keepAlive = setInterval(() => {}, 1000); // Dawn's promises do not hold the event loop
 const { createEngine } = await import(join(repo, 'js/dist/index.js'));
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const median = (xs) => {
+  const a = [...xs].sort((p, q) => p - q);
+  const m = a.length >> 1;
+  return a.length % 2 ? a[m] : (a[m - 1] + a[m]) / 2;
+};
+const stddev = (xs) => {
+  const mu = xs.reduce((p, q) => p + q, 0) / xs.length;
+  return Math.sqrt(xs.reduce((p, q) => p + (q - mu) ** 2, 0) / Math.max(1, xs.length - 1));
+};
+const stats = (xs) => ({ median: median(xs), mean: xs.reduce((p, q) => p + q, 0) / xs.length, stddev: stddev(xs), min: Math.min(...xs), max: Math.max(...xs) });
 const gpu = create(dawnFlags);
 
 async function measure(precompile) {
@@ -67,25 +80,38 @@ for (let r = 0; r <= reps; ++r) {
   tg.push(((n - 1) / s2.generateMs) * 1000);
 }
 const caps = engine.capabilities();
-const result = {
-  engine: 'webaccel',
-  model,
-  file_size: info.file_size,
+const ppS = stats(pp);
+const tgS = stats(tg);
+const run = {
+  model_file: model,
+  model_bytes: statSync(model).size,
   weight_type: info.weight_type,
-  backend: info.backend,
+  backend_used: info.backend,
   backend_reason: info.backend_reason,
-  adapter: caps.webgpu.adapter,
-  features: caps.webgpu.features,
-  dawn_flags: dawnFlags,
+  threads: 1,
+  ok: info.backend === 'webgpu',
   load_ms: loadMs,
+  load_ms_lazy: lazy.loadMs,
   first_token_ms_precompiled: firstTokenMs,
   first_token_ms_lazy: lazy.firstTokenMs,
-  load_ms_lazy: lazy.loadMs,
-  pp512: { median: median(pp), all: pp },
-  tg128: { median: median(tg), all: tg },
+  results: [
+    { test: 'pp512', tps: ppS.median, ...ppS, reps, all: pp },
+    { test: 'tg128', tps: tgS.median, ...tgS, reps, all: tg },
+  ],
   gpu_stats: engine.gpu?.stats,
-  reps,
+};
+const result = {
+  tool: 'bench/webgpu/webaccel-node.mjs',
+  engine: 'webaccel',
+  label,
   date: new Date().toISOString(),
+  node: process.version,
+  adapter: caps.webgpu.adapter,
+  features: caps.webgpu.features,
+  profile: caps.profile.reasons,
+  dawn_flags: dawnFlags,
+  runs: [run],
+  ok: run.ok,
 };
 await engine.dispose();
 clearInterval(keepAlive);

@@ -46,14 +46,22 @@ wasm:
 	@# The emscripten glue is CommonJS inside an ES-module package (see cmake/wasm.cmake).
 	@echo '{"type": "commonjs"}' > $(WASM_DIST)/package.json
 
-# The JS API on the wasm backend under Node (node:test). The native CLI makes
-# the fixtures (stories260K converted to GGUF) and the reference logits.
+# WebGPU without a GPU: Dawn (js/node_modules/webgpu) on the SwiftShader
+# Vulkan driver that Debian's chromium package ships. Set VK_ICD_FILENAMES
+# (or VK_DRIVER_FILES) to run on a real GPU instead.
+VK_ICD_FILENAMES ?= /usr/lib/chromium/vk_swiftshader_icd.json
+
+# The JS API on the wasm backend under Node (node:test), and the WebGPU
+# backend ops on Dawn. The native CLI makes the fixtures (stories260K
+# converted to GGUF) and the reference logits.
 test-js: wasm
 	@# WebGPU tests: Dawn (npm webgpu) needs the Vulkan loader; SwiftShader comes with chromium.
 	@scripts/install-deps.sh libvulkan1 chromium
+	@cd js && { test -d node_modules/webgpu || npm ci --no-audit --no-fund; }
 	@cmake --preset $(PRESET) >/dev/null
 	@cmake --build --preset $(PRESET) -j $(JOBS) --target webaccel_cli
-	@cd js && WEBACCEL_CLI=$(abspath $(WEBACCEL)) WA_SHARED=$(WA_SHARED) node --test test/*.test.mjs
+	@cd js && WEBACCEL_CLI=$(abspath $(WEBACCEL)) WA_SHARED=$(WA_SHARED) VK_ICD_FILENAMES=$(VK_ICD_FILENAMES) \
+	  node --test test/*.test.mjs
 
 # The kernel and backend-ops GoogleTest suites compiled to wasm (GoogleTest
 # from Debian's /usr/src/googletest, built with emcc in the wasm build trees)
@@ -75,7 +83,8 @@ wasm-tiles:
 	@$(WASM_NODE) build/wasm-st/bin/wasm_gemm_tiles.js
 
 # The package and the demo page (web/) in headless Chromium (Debian's; never a
-# downloaded browser), both wasm builds. Not part of `make test`.
+# downloaded browser), both wasm builds; the WebGPU backend ops on Chromium's
+# SwiftShader adapter.
 test-browser: wasm
 	@scripts/install-deps.sh chromium
 	@cd js && { test -d node_modules/playwright-core || npm ci --no-audit --no-fund; }

@@ -27,14 +27,14 @@ target_compile_options(webaccel_wasm PRIVATE ${WA_WARNINGS})
 # --whole-archive: the C API's EMSCRIPTEN_KEEPALIVE functions live in the
 # static library and nothing in the entry file references them.
 target_link_libraries(webaccel_wasm PRIVATE -Wl,--whole-archive webaccel -Wl,--no-whole-archive)
-set(WA_WASM_LINK
-  -sMODULARIZE=1 -sEXPORT_NAME=createWebAccelModule
+# Link options of every module of this build (the product's and the tests').
+set(WA_WASM_COMMON_LINK
   -sENVIRONMENT=web,worker,node
   -sALLOW_MEMORY_GROWTH=1 -sINITIAL_MEMORY=33554432 -sMAXIMUM_MEMORY=4294967296
   -sEXIT_RUNTIME=0 -sINVOKE_RUN=0 -sFILESYSTEM=0
   "-sEXPORTED_RUNTIME_METHODS=['UTF8ToString']"
-  -sEXPORTED_FUNCTIONS=_main
 )
+set(WA_WASM_LINK -sMODULARIZE=1 -sEXPORT_NAME=createWebAccelModule ${WA_WASM_COMMON_LINK} -sEXPORTED_FUNCTIONS=_main)
 if(WEBACCEL_WASM_THREADS)
   # The pool is started before the module resolves, so the engine's threads
   # (pthread_create cannot wait for a new worker while the caller blocks) come
@@ -46,3 +46,20 @@ if(WEBACCEL_WASM_THREADS)
        -Wno-pthreads-mem-growth)
 endif()
 target_link_options(webaccel_wasm PRIVATE ${WA_WASM_LINK})
+
+# The WebGPU backend-ops test module (tests/webgpu/backend_ops.cpp, run by
+# js/test/webgpu_ops.test.mjs and tests/browser/webgpu_ops.test.mjs through
+# tests/webgpu/harness.mjs). Single-threaded build only; it stays in
+# build/wasm-st/dist, outside the package. No --whole-archive: it links only
+# what the cases use.
+if(NOT WEBACCEL_WASM_THREADS)
+  add_executable(webaccel_gpu_ops ${PROJECT_SOURCE_DIR}/tests/webgpu/backend_ops.cpp)
+  set_target_properties(webaccel_gpu_ops PROPERTIES OUTPUT_NAME webaccel-gpu-ops SUFFIX ".js"
+    RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/dist)
+  target_compile_options(webaccel_gpu_ops PRIVATE ${WA_WARNINGS})
+  target_link_libraries(webaccel_gpu_ops PRIVATE webaccel)
+  target_link_options(webaccel_gpu_ops PRIVATE -sMODULARIZE=1 -sEXPORT_NAME=createWebAccelGpuOpsModule
+    ${WA_WASM_COMMON_LINK} --no-entry -sEXPORTED_FUNCTIONS=_malloc,_free)
+  # The glue is CommonJS; Node must not take it for an ES module.
+  file(WRITE ${CMAKE_BINARY_DIR}/dist/package.json "{\"type\": \"commonjs\"}\n")
+endif()

@@ -7,13 +7,13 @@ export const isNode =
   typeof process !== 'undefined' && typeof process.versions === 'object' && typeof process.versions.node === 'string';
 
 // What the emscripten glue gives us (the subset we use).
-interface EmModule {
+export interface EmModule {
   HEAPU8: Uint8Array;
   wasmMemory?: WebAssembly.Memory; // present in the pthreads build
   UTF8ToString(ptr: number, maxBytes?: number): string;
   [fn: `_wa_${string}`]: (...args: number[]) => number;
 }
-type Factory = (opts: Record<string, unknown>) => Promise<EmModule>;
+export type Factory = (opts: Record<string, unknown>) => Promise<EmModule>;
 
 export type Variant = 'st' | 'mt';
 
@@ -28,7 +28,20 @@ function defaultBase(): URL {
   return new URL('./wasm/', import.meta.url);
 }
 
-async function loadFactoryNode(base: URL, name: string): Promise<{ factory: Factory; opts: Record<string, unknown> }> {
+export interface LoadedFactory {
+  factory: Factory;
+  // Options for the factory that locate the .wasm (and pthread workers).
+  opts: Record<string, unknown>;
+}
+
+// The factory of an emscripten MODULARIZE build `name`.js/.wasm in `base`,
+// whose glue defines `exportName` (the product's module, or a test module
+// such as tests/webgpu's).
+export async function loadFactory(base: URL, name: string, exportName = 'createWebAccelModule'): Promise<LoadedFactory> {
+  return isNode ? loadFactoryNode(base, name) : loadFactoryWeb(base, name, exportName);
+}
+
+async function loadFactoryNode(base: URL, name: string): Promise<LoadedFactory> {
   const { createRequire } = (await import('node:module')).default;
   const { fileURLToPath } = await import('node:url');
   const { readFile } = await import('node:fs/promises');
@@ -42,18 +55,18 @@ async function loadFactoryNode(base: URL, name: string): Promise<{ factory: Fact
   return { factory, opts: { wasmBinary, locateFile: (p: string) => path.join(dir, p) } };
 }
 
-async function loadFactoryWeb(base: URL, name: string): Promise<{ factory: Factory; opts: Record<string, unknown> }> {
+async function loadFactoryWeb(base: URL, name: string, exportName: string): Promise<LoadedFactory> {
   const glueUrl = new URL(`${name}.js`, base).href;
   const g = globalThis as unknown as Record<string, unknown>;
-  if (typeof g.createWebAccelModule !== 'function') {
+  if (typeof g[exportName] !== 'function') {
     const res = await fetch(glueUrl);
     if (!res.ok) throw new WebAccelError('io_error', `cannot fetch ${glueUrl}: HTTP ${res.status}`);
     const src = await res.text();
-    // A classic script: evaluated at global scope it defines createWebAccelModule
+    // A classic script: evaluated at global scope it defines exportName
     // (works on pages and in module workers, where importScripts does not).
     (0, eval)(src);
   }
-  const factory = g.createWebAccelModule as Factory;
+  const factory = g[exportName] as Factory;
   return {
     factory,
     // pthread workers load the glue from this URL and the .wasm/.worker.js from base.
@@ -72,7 +85,7 @@ export async function loadModule(o: LoadModuleOptions): Promise<Native> {
   let p = moduleCache.get(key);
   if (!p) {
     p = (async () => {
-      const { factory, opts } = isNode ? await loadFactoryNode(base, name) : await loadFactoryWeb(base, name);
+      const { factory, opts } = await loadFactory(base, name);
       // The engine's threads must come from the pool started with the module.
       const m = await factory({ ...opts, waPoolSize: Math.max(1, o.threads), print: () => {}, printErr: () => {} });
       // Node: idle pool workers must not keep the process alive (emscripten

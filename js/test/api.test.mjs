@@ -243,8 +243,10 @@ for (const threads of [1, 2]) {
 test('backend webgpu is reported as unsupported; bad options are invalid_argument', async () => {
   await rejectsWith(createEngine({ backend: 'webgpu' }), 'unsupported');
   await rejectsWith(createEngine({ threads: 0 }), 'invalid_argument');
+  // A software adapter (by its name): auto keeps wasm. (A hardware one would
+  // make auto pick webgpu and open a device, which this fake cannot.)
   const fakeGpu = {
-    requestAdapter: async () => ({ features: new Set(['shader-f16']), limits: { maxBufferSize: 1024 }, info: { vendor: 'test' } }),
+    requestAdapter: async () => ({ features: new Set(['shader-f16']), limits: { maxBufferSize: 1024 }, info: { vendor: 'test', device: 'swiftshader' } }),
   };
   const e = await createEngine({ backend: 'auto', threads: 1, gpu: fakeGpu });
   const c = e.capabilities();

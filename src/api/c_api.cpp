@@ -299,26 +299,14 @@ wa_status wa_engine_create_webgpu(int32_t n_threads, const wa_gpu_device_config*
   if (!out || !config) return WA_INVALID_ARGUMENT;
   const wa_status st = wa_engine_create(n_threads, out);
   if (st != WA_OK) return st;
-  wa::gpu::DeviceConfig c;
-  c.max_buffer_size = static_cast<uint64_t>(config->max_buffer_size);
-  c.max_storage_binding = static_cast<uint64_t>(config->max_storage_binding);
-  c.max_workgroup_storage = config->max_workgroup_storage;
-  c.max_invocations = config->max_invocations;
-  c.max_workgroups_per_dim = config->max_workgroups_per_dim;
-  c.min_storage_align = config->min_storage_align;
-  c.min_uniform_align = config->min_uniform_align;
-  c.max_storage_buffers = config->max_storage_buffers;
-  c.shader_f16 = config->shader_f16 != 0;
-  c.subgroups = config->subgroups != 0;
-  if (c.max_storage_binding < (1u << 20) || c.max_workgroups_per_dim < 1 || c.min_uniform_align < 1 ||
-      c.max_invocations < 256 || c.max_workgroup_storage < 16384 || c.max_storage_buffers < 4) {
+  const auto c = wa::gpu::device_config_from(*config);
+  if (!c.ok()) {
     wa_engine_release(*out);
     *out = nullptr;
-    g_last_error = "unsupported: the WebGPU device's limits are below what the kernels need "
-                   "(256 invocations, 16 KiB workgroup storage, 4 storage buffers, 1 MiB bindings)";
-    return WA_UNSUPPORTED;
+    g_last_error = c.status().to_string();
+    return static_cast<wa_status>(c.status().code());
   }
-  (*out)->gpu = wa::gpu::make_webgpu_backend(c, (*out)->tracker.get());
+  (*out)->gpu = wa::gpu::make_webgpu_backend(c.value(), (*out)->tracker.get());
   (*out)->lazy_pipelines = config->lazy_pipelines != 0;
   return WA_OK;
 }

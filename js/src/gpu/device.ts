@@ -80,7 +80,19 @@ export async function openDevice(gpu: { requestAdapter(o?: unknown): Promise<unk
     `limits: storage binding ${mb(device.limits.maxStorageBufferBindingSize)}, buffer ${mb(device.limits.maxBufferSize)}, ` +
       `workgroup storage ${device.limits.maxComputeWorkgroupStorageSize} B`,
   );
-  return { device, features, limits: { ...limits }, adapterInfo: { ...(adapter.info ?? {}) }, reasons };
+  return { device, features, limits: { ...limits }, adapterInfo: adapterInfo(adapter), reasons };
+}
+
+// GPUAdapterInfo's fields are getters on its prototype (browsers) or carry
+// extra members (Dawn): a spread copies nothing useful, so copy them by name.
+function adapterInfo(adapter: GpuAdapter): Record<string, string> {
+  const out: Record<string, string> = {};
+  const info = adapter.info as Record<string, unknown> | undefined;
+  for (const k of ['vendor', 'architecture', 'device', 'description']) {
+    const v = info?.[k];
+    if (typeof v === 'string' && v) out[k] = v;
+  }
+  return out;
 }
 
 function mb(v: number): string {

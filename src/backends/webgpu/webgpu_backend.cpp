@@ -106,6 +106,8 @@ class WebGpuBackendImpl final : public WebGpuBackend {
   }
 
   Status upload_weights(const GgufFile& file, MemoryTracker* tracker) override {
+    // Every type is checked before anything is recorded: a model the kernels
+    // cannot run leaves no device buffers behind.
     for (const GgufTensorInfo& t : file.tensors()) {
       if (!weight_type_supported(t.type)) {
         return unsupported(strformat("tensor '%s' has type %s, which the WebGPU kernels do not read yet",
@@ -115,18 +117,25 @@ class WebGpuBackendImpl final : public WebGpuBackend {
     for (const GgufTensorInfo& t : file.tensors()) {
       const void* host = file.tensor_data(t);
       if (weights_.count(host)) continue;  // tied tensors
-      WA_TRY(upload_tensor(t, host, tracker));
+      WA_TRY(upload_tensor(host, t.type, t.ne[0], t.n_elements() / t.ne[0], tracker));
     }
     return Status::Ok();
   }
 
   void release_weights(const GgufFile& file, MemoryTracker* tracker) override {
-    for (const GgufTensorInfo& t : file.tensors()) {
-      auto it = weights_.find(file.tensor_data(t));
-      if (it == weights_.end()) continue;
-      for (const WeightPart& p : it->second.parts) release_buffer(p.buffer);
-      weights_.erase(it);
-    }
+    for (const GgufTensorInfo& t : file.tensors()) release_tensor(file.tensor_data(t));
+  }
+
+  void release_tensor(const void* host) override {
+    auto it = weights_.find(host);
+    if (it == weights_.end()) return;
+    for (const WeightPart& p : it->second.parts) release_buffer(p.buffer);
+    weights_.erase(it);
+  }
+
+  uint32_t tensor_parts(const void* host) const override {
+    auto it = weights_.find(host);
+    return it == weights_.end() ? 0 : static_cast<uint32_t>(it->second.parts.size());
   }
 
   Status precompile(Graph& graph) override {
@@ -227,17 +236,26 @@ class WebGpuBackendImpl final : public WebGpuBackend {
     return static_cast<uint32_t>(off / 4);
   }
 
-  Status upload_tensor(const GgufTensorInfo& t, const void* host, MemoryTracker* tracker) {
+  // WebGpuBackend::upload_tensor, here beside the buffer helpers it uses.
+  Status upload_tensor(const void* host, DType type, int64_t ne0, int64_t n_rows, MemoryTracker* tracker) override {
+    if (!weight_type_supported(type)) {
+      return unsupported(strformat("the WebGPU kernels do not read %s tensors yet", dtype_name(type)));
+    }
+    if (!host || ne0 <= 0 || n_rows <= 0 || ne0 % block_size(type) != 0 || ne0 > 0xffffffffll) {
+      return invalid_argument(strformat("cannot upload a %s tensor of %lld x %lld", dtype_name(type),
+                                        static_cast<long long>(ne0), static_cast<long long>(n_rows)));
+    }
+    if (weights_.count(host)) return Status::Ok();
     GpuWeight gw;
-    gw.type = t.type;
-    gw.K = static_cast<uint32_t>(t.ne[0]);
-    const uint64_t rows = static_cast<uint64_t>(t.n_elements() / t.ne[0]);
-    const uint64_t row_bytes_file = row_bytes(t.type, t.ne[0]);
+    gw.type = type;
+    gw.K = static_cast<uint32_t>(ne0);
+    const uint64_t rows = static_cast<uint64_t>(n_rows);
+    const uint64_t row_bytes_file = row_bytes(type, ne0);
     // device bytes per row: the same as in the file for every supported type
     // (q8_0/q4_0 move the scales behind the values, two per word)
     uint64_t max_rows = std::max<uint64_t>(1, (max_binding_ - 8) / row_bytes_file);
     max_rows = std::min<uint64_t>(max_rows, 8ull * cfg_.max_workgroups_per_dim);  // matvec: 8 rows per workgroup
-    if (is_block_quant(t.type)) max_rows = std::max<uint64_t>(2, max_rows / 2 * 2);  // whole scale words per part
+    if (is_block_quant(type)) max_rows = std::max<uint64_t>(2, max_rows / 2 * 2);  // whole scale words per part
     for (uint64_t r0 = 0; r0 < rows; r0 += max_rows) {
       const uint64_t nr = std::min(max_rows, rows - r0);
       WeightPart p;
@@ -245,13 +263,13 @@ class WebGpuBackendImpl final : public WebGpuBackend {
       p.rows = static_cast<uint32_t>(nr);
       const uint8_t* src = static_cast<const uint8_t*>(host) + r0 * row_bytes_file;
       const uint64_t file_bytes = nr * row_bytes_file;
-      if (!is_block_quant(t.type)) {
+      if (!is_block_quant(type)) {
         p.bytes = round_up(file_bytes, 4);
         WA_ASSIGN_OR_RETURN(p.buffer, create_buffer(p.bytes, "weights", MemCategory::weights, tracker));
         rec_.write_buffer(p.buffer, 0, src, static_cast<uint32_t>(file_bytes));
       } else {
         const uint64_t n_blocks = nr * (gw.K / kBlock);
-        const uint32_t vw = value_words(t.type);
+        const uint32_t vw = value_words(type);
         p.scales_word = static_cast<uint32_t>(n_blocks * vw);
         p.bytes = 4 * (n_blocks * vw + (n_blocks + 1) / 2);
         WA_ASSIGN_OR_RETURN(p.buffer, create_buffer(p.bytes, "weights", MemCategory::weights, tracker));
@@ -261,7 +279,7 @@ class WebGpuBackendImpl final : public WebGpuBackend {
         rec_.write_buffer(raw, 0, src, static_cast<uint32_t>(file_bytes));
         RepackParams rp;
         rp.n_blocks = static_cast<u32>(n_blocks);
-        rp.block_bytes = static_cast<u32>(type_traits(t.type)->block_bytes);
+        rp.block_bytes = static_cast<u32>(type_traits(type)->block_bytes);
         rp.w_scales = p.scales_word;
         const uint32_t pairs = ceil_div(n_blocks, 2);
         const uint32_t groups = ceil_div(pairs, 256);
@@ -313,6 +331,14 @@ class WebGpuBackendImpl final : public WebGpuBackend {
   }
 
   static uint32_t stride(const Node* n) { return static_cast<uint32_t>(n->nb[1] / 4); }
+
+  // The cache leaf a kv_store writes: its src[1], or the leaf behind earlier
+  // kv_stores of the same graph (a prefix stored, then the next tokens).
+  static const Node* cache_leaf(const Node& kv_store) {
+    const Node* c = kv_store.src[1];
+    while (c->storage == Storage::alias) c = c->src[1];
+    return c;
+  }
 
   // ---- pipelines -----------------------------------------------------------
 
@@ -435,7 +461,7 @@ class WebGpuBackendImpl final : public WebGpuBackend {
         if (n.src[2] && (!n.src[2]->data || n.src[2]->type != DType::f32)) return "frequency factors must be f32 host data";
         return n.src[1]->data ? "" : "positions must be host data";
       case Op::kv_store: {
-        const Node* c = n.src[1];
+        const Node* c = cache_leaf(n);
         if (!c->device_buffer) return "the cache is not in device memory";
         if (c->type == DType::f16 && n.src[0]->ne[0] % 2 != 0) return "f16 cache rows must be even";
         if (c->type == DType::f16 && n.ip[1] && c->ne[0] % 2 != 0) return "f16 transposed cache needs an even n_ctx";
@@ -559,7 +585,7 @@ class WebGpuBackendImpl final : public WebGpuBackend {
       }
       case Op::kv_store: {
         const Node* x = n.src[0];
-        const Node* c = n.src[1];
+        const Node* c = cache_leaf(n);
         WA_ASSIGN_OR_RETURN(Loc xl, locate(x));
         KvStoreParams p;
         p.width = static_cast<u32>(x->ne[0]);
@@ -668,6 +694,26 @@ class WebGpuBackendImpl final : public WebGpuBackend {
 };
 
 }  // namespace
+
+Result<DeviceConfig> device_config_from(const wa_gpu_device_config& config) {
+  DeviceConfig c;
+  c.max_buffer_size = static_cast<uint64_t>(config.max_buffer_size);
+  c.max_storage_binding = static_cast<uint64_t>(config.max_storage_binding);
+  c.max_workgroup_storage = config.max_workgroup_storage;
+  c.max_invocations = config.max_invocations;
+  c.max_workgroups_per_dim = config.max_workgroups_per_dim;
+  c.min_storage_align = config.min_storage_align;
+  c.min_uniform_align = config.min_uniform_align;
+  c.max_storage_buffers = config.max_storage_buffers;
+  c.shader_f16 = config.shader_f16 != 0;
+  c.subgroups = config.subgroups != 0;
+  if (c.max_storage_binding < (1u << 20) || c.max_workgroups_per_dim < 1 || c.min_uniform_align < 1 ||
+      c.max_invocations < 256 || c.max_workgroup_storage < 16384 || c.max_storage_buffers < 4) {
+    return unsupported("the WebGPU device's limits are below what the kernels need "
+                       "(256 invocations, 16 KiB workgroup storage, 4 storage buffers, 1 MiB bindings)");
+  }
+  return c;
+}
 
 std::unique_ptr<WebGpuBackend> make_webgpu_backend(const DeviceConfig& config, MemoryTracker* tracker) {
   return std::make_unique<WebGpuBackendImpl>(config, tracker);

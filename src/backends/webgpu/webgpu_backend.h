@@ -21,6 +21,7 @@
 #include "backends/backend.h"
 #include "backends/webgpu/command_stream.h"
 #include "formats/gguf.h"
+#include "webaccel/webaccel.h"
 
 namespace wa::gpu {
 
@@ -39,6 +40,11 @@ struct DeviceConfig {
   bool subgroups = false;
 };
 
+// The C API's description of a device (filled by the JS driver, or by a test
+// that wants smaller limits than the device has) as a DeviceConfig;
+// `unsupported` when a limit is below what the kernels need.
+Result<DeviceConfig> device_config_from(const wa_gpu_device_config& c);
+
 class WebGpuBackend : public Backend, public DeviceMemory {
  public:
   virtual ~WebGpuBackend() = default;
@@ -50,6 +56,15 @@ class WebGpuBackend : public Backend, public DeviceMemory {
   virtual Status upload_weights(const GgufFile& file, MemoryTracker* tracker) = 0;
   // Releases the device copies of a file's tensors (model unload).
   virtual void release_weights(const GgufFile& file, MemoryTracker* tracker) = 0;
+  // One tensor of `rows` rows of ne0 elements of `type` at `host` (GGUF's
+  // bytes), as upload_weights records it for each tensor of a file: graph
+  // leaves whose data is `host` then read the device copy. The bytes must
+  // stay valid until the stream has run. Tests upload single tensors so.
+  virtual Status upload_tensor(const void* host, DType type, int64_t ne0, int64_t rows, MemoryTracker* tracker) = 0;
+  virtual void release_tensor(const void* host) = 0;
+  // The device buffers a tensor was split into (binding and grid limits);
+  // 0 when `host` is not on the device.
+  virtual uint32_t tensor_parts(const void* host) const = 0;
   // Records the creation of every pipeline `graph` needs, without running it
   // (pipeline precompilation at load time).
   virtual Status precompile(Graph& graph) = 0;

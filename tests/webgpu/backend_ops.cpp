@@ -1,0 +1,818 @@
+// WebGPU backend ops: every op the WebGPU backend runs, for every weight type
+// it reads, on odd shapes, against the CPU backend's scalar reference, in the
+// manner of llama.cpp's test-backend-ops (NMSE limits, NaN/inf checks, exact
+// equality where the answer is an index or a copy).
+//
+// The cases are defined once, here. Each builds a graph with one op under test
+// (its inputs come from get_rows of f32 tables, as a model's activations come
+// from the embedding lookup: activations live in the backend's arena), and the
+// same builder runs three times:
+//   cpu        the CPU backend, scalar ISA, one thread, on the case's types;
+//   cpu_exact  the same, with every weight replaced by f32 holding what the
+//              reference dequantizer (src/quant/) decodes it to: the numbers
+//              the GPU is meant to compute (the CPU multiplies q8_0/q4_0
+//              weights with activations rounded to 8 bits, the GPU does not);
+//   gpu        the WebGPU backend: weights uploaded with upload_tensor (the
+//              function the model path uses per GGUF tensor), caches in device
+//              buffers, outputs read back; the JS harness executes the stream.
+//
+// Why a separate wasm module (webaccel-gpu-ops, built beside webaccel-st) and
+// not wa_test_* exports of the main module: the cases, their data generators
+// and the comparison code would otherwise ship in every page that loads
+// webaccel; a separate module links only what it uses, and the product's
+// exports stay the C API. The GPU work still runs through the product's JS
+// driver (js/src/gpu/driver.ts), so what is tested is what ships.
+//
+// Protocol with the JS harness (tests/webgpu/harness.mjs):
+//   n = wa_gpu_ops_init(&config)         the device's wa_gpu_device_config; n cases
+//   wa_gpu_ops_cases_json()              [{"name","slot"}...]
+//   for each case i:
+//     slot = wa_gpu_ops_prepare(i)        CPU references computed, GPU work recorded
+//     n = wa_gpu_ops_stream(slot, &words) the driver of `slot` executes the words
+//     wa_gpu_ops_stream_done(slot)
+//     json = wa_gpu_ops_finish(i)         comparisons: {"name","ok","checks":[...]}
+// A slot is a WebGPU backend with its own device config (and so its own
+// buffer ids: the harness gives each slot its own GpuDriver on one device):
+// the device's limits, or smaller ones that force split weights and folded
+// grids.
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "backends/backend.h"
+#include "backends/cpu/kernels.h"
+#include "backends/webgpu/webgpu_backend.h"
+#include "core/fp16.h"
+#include "core/graph.h"
+#include "webaccel/webaccel.h"
+
+namespace wa {
+namespace {
+
+// ---- limits ----------------------------------------------------------------
+//
+// NMSE = sum (gpu - ref)^2 / sum ref^2 over an output. A wrong index, a
+// missing write or a wrong scale gives an NMSE near 1, so the limits only need
+// to sit above rounding noise, which the comments bound.
+
+// The GPU performs the same single IEEE-754 operation per element as the CPU
+// (copies, a one-block dequantization, a + b, a * b, a * f): any difference is
+// a bug.
+constexpr double kExact = 0.0;
+// Sums and transcendentals: summation order (tree vs sequential; rms_norm's
+// CPU sum is in double), WGSL's exp (3 + 2|x| ulp), FMA contraction the
+// shader compiler may apply. Relative error per element is a few f32 ulps
+// (1e-7), so NMSE is about 1e-14 (SwiftShader: 0 .. 2e-12, the largest for
+// K = 4096 dot products); 1e-9 leaves room for other GPUs' arithmetic.
+constexpr double kFloat = 1e-9;
+// q8_0 / q4_0 matmuls against the CPU on the same types: the CPU rounds
+// activations to 8-bit blocks first (kernels.h), the GPU multiplies f32
+// activations; tests/unit/test_backend_ops.cpp bounds what that rounding
+// costs at 2e-3 (SwiftShader measures 2e-5 .. 5e-5 here). Against cpu_exact
+// these matmuls meet kFloat.
+constexpr double kActivationRounding = 2e-3;
+
+// max NMSE against cpu_exact, and against cpu (same types)
+struct Limit {
+  double exact;
+  double cpu;
+};
+constexpr Limit kExactLimit{kExact, kExact};
+constexpr Limit kFloatLimit{kFloat, kFloat};
+
+bool is_block_quant(DType t) { return t == DType::q8_0 || t == DType::q4_0; }
+
+// ---- cases -----------------------------------------------------------------
+
+enum class Run { cpu, cpu_exact, gpu };
+
+// A tensor of the case's data: generated once (on the first run) and shared
+// by the three runs, so every backend sees the same bytes.
+struct Blob {
+  DType type = DType::f32;
+  int64_t ne0 = 0, ne1 = 0;
+  std::vector<uint8_t> bytes;  // encoded as `type` (the reference quantizer's output)
+  std::vector<float> values;   // what `bytes` decode to (the reference dequantizer)
+};
+
+struct Check {
+  Node* node;
+  std::string what;
+  Limit limit;
+  size_t graph;  // index of the graph (step) that computes it
+};
+
+// What the GPU run recorded for a case, and the outputs of every run.
+struct CaseState {
+  std::deque<Blob> blobs;      // stable addresses: the GPU stream points into them
+  std::vector<std::string> what;
+  std::vector<Limit> limits;
+  std::vector<DType> types;
+  std::vector<std::vector<uint8_t>> out[3];  // per Run, per check
+  struct Parts {
+    std::string weight;
+    uint32_t min, got;  // expected at least, made by the GPU backend
+  };
+  std::vector<Parts> parts;
+  uint32_t dispatches = 0;
+  std::string error;
+};
+
+// What a case builder sees: graph builders that make leaves for the current
+// run (host memory for the CPU, device buffers for the GPU).
+class Ctx {
+ public:
+  Ctx(CaseState& st, Run run, uint64_t seed, gpu::WebGpuBackend* gpu) : st_(st), run_(run), rng_(seed), gpu_(gpu) {
+    graphs_.emplace_back();
+  }
+
+  // The graph being built. A case of several steps (a prompt in batches)
+  // starts the next with next_graph(); the runs compute them in order.
+  Graph& g() { return graphs_.back(); }
+  void next_graph() { graphs_.emplace_back(); }
+  std::deque<Graph>& graphs() { return graphs_; }
+
+  // A weight [ne0, ne1] of random N(0, scale^2) values encoded in `type` by
+  // the reference quantizer; `values` overrides the random ones.
+  Node* weight(DType type, int64_t ne0, int64_t ne1, float scale = 1.0f, const std::vector<float>* values = nullptr) {
+    Blob& b = blob(type, ne0, ne1, scale, values);
+    Node* n;
+    if (run_ == Run::cpu_exact) {
+      n = g().leaf(name("w"), DType::f32, {ne0, ne1}, b.values.data());
+    } else {
+      n = g().leaf(name("w"), type, {ne0, ne1}, b.bytes.data());
+    }
+    if (run_ == Run::gpu) {
+      note(gpu_->upload_tensor(b.bytes.data(), type, ne0, ne1, nullptr));
+      uploaded_.push_back(b.bytes.data());
+    }
+    return n;
+  }
+
+  // An f32 activation [ne0, ne1] in the arena: rows of an f32 table looked up
+  // by get_rows.
+  Node* input(int64_t ne0, int64_t ne1, float scale = 1.0f, const std::vector<float>* values = nullptr) {
+    Node* table = weight(DType::f32, ne0, ne1, scale, values);
+    std::vector<int32_t> iota(static_cast<size_t>(ne1));
+    for (int64_t i = 0; i < ne1; ++i) iota[static_cast<size_t>(i)] = static_cast<int32_t>(i);
+    return g().get_rows(table, ids(iota));
+  }
+
+  // Host i32 data (token ids, positions).
+  Node* ids(const std::vector<int32_t>& v) {
+    Blob& b = raw(DType::i32, v.data(), v.size() * sizeof(int32_t));
+    return g().leaf(name("ids"), DType::i32, {static_cast<int64_t>(v.size())}, b.bytes.data());
+  }
+  // Host f32 data that is not a weight (rope frequency factors).
+  Node* host_f32(const std::vector<float>& v) {
+    Blob& b = raw(DType::f32, v.data(), v.size() * sizeof(float));
+    return g().leaf(name("host"), DType::f32, {static_cast<int64_t>(v.size())}, b.bytes.data());
+  }
+
+  // A leaf of the current graph for a cache made in an earlier step.
+  Node* same_cache(const Node* cache) {
+    while (cache->storage == Storage::alias) cache = cache->src[1];
+    Node* n = g().leaf(name("cache"), cache->type, {cache->ne[0], cache->ne[1]}, cache->data);
+    n->device_buffer = cache->device_buffer;
+    return n;
+  }
+
+  // A zero-filled KV cache [ne0, ne1] (host memory of this run, or a device buffer).
+  Node* cache(DType type, int64_t ne0, int64_t ne1) {
+    const size_t bytes = row_bytes(type, ne0) * static_cast<size_t>(ne1);
+    if (run_ != Run::gpu) {
+      caches_.emplace_back(bytes, 0);
+      return g().leaf(name("cache"), type, {ne0, ne1}, caches_.back().data());
+    }
+    Node* n = g().leaf(name("cache"), type, {ne0, ne1}, nullptr);
+    auto id = gpu_->create_buffer(bytes, "ops.cache", MemCategory::kv_cache, nullptr);
+    note(id.status());
+    if (id.ok()) {
+      n->device_buffer = id.value();
+      buffers_.push_back(id.value());
+    }
+    return n;
+  }
+
+  // Compares `n` across the runs.
+  void expect(Node* n, const std::string& what, Limit limit) {
+    g().mark_output(n);
+    checks_.push_back({n, what, limit, graphs_.size() - 1});
+  }
+  // The GPU must split weight `w` into at least `parts` buffers.
+  void expect_parts(Node* w, uint32_t parts) {
+    if (run_ == Run::gpu) {
+      st_.parts.push_back({w->name, parts, gpu_->tensor_parts(w->data)});
+    }
+  }
+
+  const std::vector<Check>& checks() const { return checks_; }
+  const Status& status() const { return status_; }
+  // Records the release of the device buffers of this run (after its readbacks).
+  void release_device() {
+    for (const void* p : uploaded_) gpu_->release_tensor(p);
+    for (uint32_t id : buffers_) gpu_->release_buffer(id);
+    uploaded_.clear();
+    buffers_.clear();
+  }
+
+ private:
+  std::string name(const char* kind) { return strformat("%s%d", kind, counter_++); }
+  void note(const Status& s) {
+    if (!s.ok() && status_.ok()) status_ = s;
+  }
+
+  Blob& blob(DType type, int64_t ne0, int64_t ne1, float scale, const std::vector<float>* values) {
+    if (next_ < st_.blobs.size()) return st_.blobs[next_++];
+    Blob& b = st_.blobs.emplace_back();
+    ++next_;
+    b.type = type;
+    b.ne0 = ne0;
+    b.ne1 = ne1;
+    std::vector<float> raw(static_cast<size_t>(ne0 * ne1));
+    if (values) {
+      WA_ASSERT(values->size() == raw.size());
+      raw = *values;
+    } else {
+      std::normal_distribution<float> dist(0.0f, scale);
+      for (float& v : raw) v = dist(rng_);
+    }
+    const TypeTraits* t = type_traits(type);
+    const size_t rb = row_bytes(type, ne0);
+    b.bytes.resize(rb * static_cast<size_t>(ne1));
+    b.values.resize(raw.size());
+    for (int64_t r = 0; r < ne1; ++r) {
+      t->from_f32(raw.data() + r * ne0, b.bytes.data() + static_cast<size_t>(r) * rb, ne0);
+      t->to_f32(b.bytes.data() + static_cast<size_t>(r) * rb, b.values.data() + r * ne0, ne0);
+    }
+    return b;
+  }
+  Blob& raw(DType type, const void* data, size_t bytes) {
+    if (next_ < st_.blobs.size()) return st_.blobs[next_++];
+    Blob& b = st_.blobs.emplace_back();
+    ++next_;
+    b.type = type;
+    b.bytes.assign(static_cast<const uint8_t*>(data), static_cast<const uint8_t*>(data) + bytes);
+    return b;
+  }
+
+  CaseState& st_;
+  Run run_;
+  std::mt19937 rng_;
+  gpu::WebGpuBackend* gpu_;
+  size_t next_ = 0;
+  int counter_ = 0;
+  std::deque<Graph> graphs_;  // stable: later steps' leaves point at earlier ones'
+  std::vector<Check> checks_;
+  std::deque<std::vector<uint8_t>> caches_;
+  std::vector<const void*> uploaded_;
+  std::vector<uint32_t> buffers_;
+  Status status_;
+};
+
+// Backends with their own device configs.
+enum Slot : int { kDevice = 0, kSmallBinding = 1, kSmallGrid = 2, kSlots = 3 };
+const char* const kSlotNames[] = {"device", "binding 1 MiB", "grid 4"};
+
+struct Case {
+  std::string name;
+  Slot slot = kDevice;
+  std::function<void(Ctx&)> build;
+};
+
+const DType kWeightTypes[] = {DType::f32, DType::f16, DType::q8_0, DType::q4_0};
+
+std::string shape(std::initializer_list<std::pair<const char*, int64_t>> dims) {
+  std::string s;
+  for (const auto& [k, v] : dims) s += strformat(" %s=%lld", k, static_cast<long long>(v));
+  return s;
+}
+
+void add_mul_mat(std::vector<Case>& cases, DType type, int64_t K, int64_t N, int64_t T, Slot slot = kDevice,
+                 uint32_t min_parts = 1) {
+  const Limit lim{kFloat, is_block_quant(type) ? kActivationRounding : kFloat};
+  cases.push_back({strformat("mul_mat %s%s", dtype_name(type), shape({{"K", K}, {"N", N}, {"T", T}}).c_str()), slot,
+                   [=](Ctx& c) {
+                     Node* w = c.weight(type, K, N, 0.5f);
+                     Node* y = c.g().mul_mat(w, c.input(K, T));
+                     c.expect(y, "y", lim);
+                     if (min_parts > 1) c.expect_parts(w, min_parts);
+                   }});
+}
+
+void add_get_rows(std::vector<Case>& cases, DType type, int64_t K, int64_t rows, std::vector<int32_t> ids,
+                  Slot slot = kDevice, uint32_t min_parts = 1) {
+  cases.push_back({strformat("get_rows %s%s", dtype_name(type),
+                             shape({{"K", K}, {"rows", rows}, {"T", static_cast<int64_t>(ids.size())}}).c_str()),
+                   slot, [=](Ctx& c) {
+                     Node* w = c.weight(type, K, rows);
+                     c.expect(c.g().get_rows(w, c.ids(ids)), "y", kExactLimit);
+                     if (min_parts > 1) c.expect_parts(w, min_parts);
+                   }});
+}
+
+// kv_store of a prefix [0, n_past) and then of T tokens at n_past: the second
+// store lands mid-row (and, in transposed f16 caches, mid-word), next to
+// values the first one wrote.
+void add_kv_store(std::vector<Case>& cases, DType type, bool transposed, int64_t width, int64_t n_past, int64_t T,
+                  int64_t n_ctx, Slot slot = kDevice) {
+  cases.push_back(
+      {strformat("kv_store %s%s%s", dtype_name(type), transposed ? " transposed" : "",
+                 shape({{"width", width}, {"n_past", n_past}, {"T", T}, {"n_ctx", n_ctx}}).c_str()),
+       slot, [=](Ctx& c) {
+         Node* cache = transposed ? c.cache(type, n_ctx, width) : c.cache(type, width, n_ctx);
+         Node* stored = cache;
+         if (n_past > 0) stored = c.g().kv_store(c.input(width, n_past), cache, 0, transposed);
+         stored = c.g().kv_store(c.input(width, T), stored, static_cast<int>(n_past), transposed);
+         // f32 stores copy; f16 stores round each value once, the CPU with
+         // fp32_to_fp16 (to nearest even), the GPU with pack2x16float.
+         c.expect(stored, "cache", kExactLimit);
+       }});
+}
+
+void add_attention(std::vector<Case>& cases, DType type, int n_head, int n_head_kv, int hd, int n_past, int T) {
+  cases.push_back(
+      {strformat("attention %s%s", dtype_name(type),
+                 shape({{"n_head", n_head}, {"n_head_kv", n_head_kv}, {"head_dim", hd}, {"n_past", n_past}, {"T", T}})
+                     .c_str()),
+       kDevice, [=](Ctx& c) {
+         const int64_t kvw = int64_t{n_head_kv} * hd;
+         const int64_t n_ctx = (n_past + T + 3) / 2 * 2;  // even: f16 transposed caches pack position pairs
+         Node* q = c.input(int64_t{n_head} * hd, T);
+         Node* kc = c.cache(type, kvw, n_ctx);
+         Node* vc = c.cache(type, n_ctx, kvw);
+         if (n_past > 0) {
+           kc = c.g().kv_store(c.input(kvw, n_past), kc, 0);
+           vc = c.g().kv_store(c.input(kvw, n_past), vc, 0, true);
+         }
+         kc = c.g().kv_store(c.input(kvw, T), kc, n_past);
+         vc = c.g().kv_store(c.input(kvw, T), vc, n_past, true);
+         Node* y = c.g().attention(q, kc, vc, n_head, n_head_kv, hd, n_past, 1.0f / std::sqrt(static_cast<float>(hd)));
+         c.expect(y, "y", kFloatLimit);
+       }});
+}
+
+void add_rope(std::vector<Case>& cases, RopeMode mode, int n_head, int hd, int n_rot, bool freq_factors,
+              float freq_scale) {
+  cases.push_back(
+      {strformat("rope %s%s%s freq_scale=%g", mode == RopeMode::neox ? "neox" : "normal",
+                 shape({{"n_head", n_head}, {"head_dim", hd}, {"n_rot", n_rot}}).c_str(),
+                 freq_factors ? " freq_factors" : "", static_cast<double>(freq_scale)),
+       kDevice, [=](Ctx& c) {
+         const std::vector<int32_t> pos = {0, 3, 7, 100, 4095};
+         Node* x = c.input(int64_t{n_head} * hd, static_cast<int64_t>(pos.size()));
+         Node* y = c.g().rope(x, c.ids(pos), n_head, hd, n_rot, mode, 10000.0f, freq_scale);
+         if (freq_factors) {
+           std::vector<float> f(static_cast<size_t>(n_rot / 2));
+           for (size_t i = 0; i < f.size(); ++i) f[i] = 1.0f + 0.75f * static_cast<float>(i);
+           y->src[2] = c.host_f32(f);
+         }
+         c.expect(y, "y", kFloatLimit);
+       }});
+}
+
+std::vector<Case> make_cases() {
+  std::vector<Case> cases;
+
+  // mul_mat: T = 1 is the matvec kernel, T > 1 the tiled matmul (tiles of
+  // 64 x 64: T and N below, at and above one tile, not multiples of it).
+  // Float weights take any K; block-quantized ones multiples of 32.
+  for (DType t : kWeightTypes) {
+    const bool q = is_block_quant(t);
+    add_mul_mat(cases, t, q ? 96 : 67, 13, 1);
+    add_mul_mat(cases, t, q ? 160 : 67, 77, 1);
+    add_mul_mat(cases, t, q ? 160 : 13, 77, 5);
+    add_mul_mat(cases, t, q ? 32 : 13, 77, 70);
+    add_mul_mat(cases, t, q ? 320 : 300, 33, 67);
+  }
+  // Views: a matmul over columns 2..4 of an activation (offset and stride
+  // into the arena), and argmax over the last column of a matmul's output
+  // (the model's last-token logits).
+  for (DType t : {DType::f16, DType::q8_0}) {
+    const Limit lim{kFloat, is_block_quant(t) ? kActivationRounding : kFloat};
+    cases.push_back({strformat("mul_mat %s over a view K=64 N=19 T=3 of 7", dtype_name(t)), kDevice, [=](Ctx& c) {
+                       Node* x = c.input(64, 7);
+                       c.expect(c.g().mul_mat(c.weight(t, 64, 19, 0.5f), c.g().view_cols(x, 2, 3)), "y", lim);
+                     }});
+  }
+  cases.push_back({"rms_norm over a view D=40 T=2 of 5", kDevice, [](Ctx& c) {
+                     Node* x = c.g().view_cols(c.input(40, 5), 3, 2);
+                     c.expect(c.g().rms_norm(x, c.weight(DType::f32, 40, 1), 1e-6f), "y", kFloatLimit);
+                   }});
+  cases.push_back({"argmax over a view (last column of a matmul's output) N=301 T=4", kDevice, [](Ctx& c) {
+                     Node* y = c.g().mul_mat(c.weight(DType::f32, 32, 301), c.input(32, 4));
+                     c.expect(c.g().argmax(c.g().view_cols(y, 3, 1)), "id", kExactLimit);
+                   }});
+
+  // get_rows: every table type, odd widths where the type allows, repeated
+  // ids and the last row.
+  for (DType t : kWeightTypes) {
+    add_get_rows(cases, t, is_block_quant(t) ? 96 : 37, 37, {36, 0, 5, 5, 17, 36, 1});
+  }
+
+  // rms_norm: widths below, at and above one workgroup (256 lanes).
+  for (int64_t d : {5, 13, 256, 1001}) {
+    cases.push_back({strformat("rms_norm%s", shape({{"D", d}, {"T", 3}}).c_str()), kDevice, [=](Ctx& c) {
+                       c.expect(c.g().rms_norm(c.input(d, 3, 2.0f), c.weight(DType::f32, d, 1), 1e-5f), "y",
+                                kFloatLimit);
+                     }});
+  }
+
+  // Elementwise: activation operands, broadcast columns (an activation of one
+  // column, a weight bias), D below and above one workgroup.
+  for (int64_t d : {13, 300}) {
+    const int64_t T = d == 13 ? 7 : 3;
+    const std::string s = shape({{"D", d}, {"T", T}});
+    cases.push_back({"add" + s, kDevice, [=](Ctx& c) {
+                       c.expect(c.g().add(c.input(d, T), c.input(d, T)), "y", kExactLimit);
+                     }});
+    cases.push_back({"add broadcast activation column" + s, kDevice, [=](Ctx& c) {
+                       c.expect(c.g().add(c.input(d, T), c.input(d, 1)), "y", kExactLimit);
+                     }});
+    cases.push_back({"add weight bias" + s, kDevice, [=](Ctx& c) {
+                       c.expect(c.g().add(c.input(d, T), c.weight(DType::f32, d, 1)), "y", kExactLimit);
+                     }});
+    cases.push_back({"mul" + s, kDevice, [=](Ctx& c) {
+                       c.expect(c.g().mul(c.input(d, T), c.input(d, T)), "y", kExactLimit);
+                     }});
+    cases.push_back({"mul weight broadcast" + s, kDevice, [=](Ctx& c) {
+                       c.expect(c.g().mul(c.input(d, T), c.weight(DType::f32, d, 1)), "y", kExactLimit);
+                     }});
+    cases.push_back({"scale" + s, kDevice, [=](Ctx& c) {
+                       c.expect(c.g().scale(c.input(d, T), 0.37f), "y", kExactLimit);
+                     }});
+    cases.push_back({"silu" + s, kDevice, [=](Ctx& c) {
+                       c.expect(c.g().silu(c.input(d, T, 3.0f)), "y", kFloatLimit);
+                     }});
+    cases.push_back({"swiglu" + s, kDevice, [=](Ctx& c) {
+                       c.expect(c.g().swiglu(c.input(d, T, 3.0f), c.input(d, T)), "y", kFloatLimit);
+                     }});
+  }
+
+  // rope: both modes, partial rotation (n_rot < head_dim: the rest is
+  // copied), frequency factors, frequency scaling, positions up to 4095,
+  // more pairs than one workgroup.
+  add_rope(cases, RopeMode::normal, 3, 16, 16, false, 1.0f);
+  add_rope(cases, RopeMode::normal, 3, 16, 8, true, 0.5f);
+  add_rope(cases, RopeMode::neox, 3, 16, 16, false, 1.0f);
+  add_rope(cases, RopeMode::neox, 3, 16, 8, true, 1.0f);
+  add_rope(cases, RopeMode::neox, 5, 128, 64, false, 0.25f);
+  add_rope(cases, RopeMode::normal, 2, 64, 48, true, 1.0f);
+
+  // kv_store: f32 and f16 caches, key rows and transposed value rows, a
+  // prompt at 0, a batch after an odd prefix, one token at an odd position.
+  for (DType t : {DType::f32, DType::f16}) {
+    for (bool transposed : {false, true}) {
+      add_kv_store(cases, t, transposed, 24, 0, 5, 16);
+      add_kv_store(cases, t, transposed, 24, 3, 4, 16);
+      add_kv_store(cases, t, transposed, 24, 7, 1, 16);
+    }
+  }
+
+  // attention: f32 and f16 caches; decode and prompts; n_past 0, small and
+  // beyond one 64-key chunk; query heads per KV head 1 to 4; head_dim up to
+  // the kernel's 256; T above the CPU's 64-token prefill block.
+  for (DType t : {DType::f32, DType::f16}) {
+    add_attention(cases, t, 4, 4, 16, 0, 1);
+    add_attention(cases, t, 4, 2, 32, 9, 1);
+    add_attention(cases, t, 6, 2, 64, 70, 1);
+    add_attention(cases, t, 4, 1, 80, 0, 5);
+    add_attention(cases, t, 2, 2, 128, 7, 5);
+    add_attention(cases, t, 2, 1, 16, 3, 70);
+    add_attention(cases, t, 2, 1, 256, 1, 2);
+  }
+
+  // A prompt in two batches recorded into one stream, as a session evaluates
+  // a long prompt: the second graph's attention reads what the first stored
+  // in the caches, and its activations (a 1024 x 400 add beside the
+  // attention) outgrow the arena, which is replaced mid-stream while the
+  // first graph's readback still reads the old one.
+  for (DType t : {DType::f32, DType::f16}) {
+    cases.push_back({strformat("attention %s, a prompt in two graphs of one stream (6 + 5 tokens; arena growth)",
+                               dtype_name(t)),
+                     kDevice, [=](Ctx& c) {
+                       const int n_head = 4, n_head_kv = 2, hd = 32, kvw = n_head_kv * hd;
+                       const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+                       Node* kc = c.cache(t, kvw, 12);
+                       Node* vc = c.cache(t, 12, kvw);
+                       Node* k1 = c.g().kv_store(c.input(kvw, 6), kc, 0);
+                       Node* v1 = c.g().kv_store(c.input(kvw, 6), vc, 0, true);
+                       c.expect(c.g().attention(c.input(n_head * hd, 6), k1, v1, n_head, n_head_kv, hd, 0, scale),
+                                "y (first graph)", kFloatLimit);
+                       c.next_graph();
+                       Node* k2 = c.g().kv_store(c.input(kvw, 5), c.same_cache(k1), 6);
+                       Node* v2 = c.g().kv_store(c.input(kvw, 5), c.same_cache(v1), 6, true);
+                       c.expect(c.g().attention(c.input(n_head * hd, 5), k2, v2, n_head, n_head_kv, hd, 6, scale),
+                                "y (second graph)", kFloatLimit);
+                       c.expect(c.g().add(c.input(1024, 400), c.input(1024, 400)), "large add (second graph)",
+                                kExactLimit);
+                     }});
+  }
+
+  // argmax: below, at and above one workgroup's lanes; ties go to the first
+  // index, as the CPU sampler decides.
+  for (int64_t n : {5, 256, 4099}) {
+    cases.push_back({strformat("argmax n=%lld", static_cast<long long>(n)), kDevice, [=](Ctx& c) {
+                       c.expect(c.g().argmax(c.input(n, 1)), "id", kExactLimit);
+                     }});
+  }
+  cases.push_back({"argmax ties n=1000", kDevice, [](Ctx& c) {
+                     std::vector<float> v(1000);
+                     for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<float>((i * 37) % 101) * 0.01f;
+                     for (size_t i : {900u, 300u, 301u, 700u}) v[i] = 5.0f;
+                     c.expect(c.g().argmax(c.input(1000, 1, 1.0f, &v)), "id", kExactLimit);
+                   }});
+
+  // Split weights: with 1 MiB bindings, tensors of more than 1 MiB are
+  // split into row ranges, each its own buffer and dispatch.
+  add_mul_mat(cases, DType::f32, 256, 1100, 1, kSmallBinding, 2);
+  add_mul_mat(cases, DType::f32, 256, 1100, 5, kSmallBinding, 2);
+  add_mul_mat(cases, DType::f16, 512, 1100, 1, kSmallBinding, 2);
+  add_mul_mat(cases, DType::q8_0, 1024, 1000, 1, kSmallBinding, 2);
+  add_mul_mat(cases, DType::q8_0, 1024, 1000, 3, kSmallBinding, 2);
+  add_mul_mat(cases, DType::q4_0, 2048, 1000, 1, kSmallBinding, 2);
+  add_get_rows(cases, DType::f32, 256, 1100, {0, 1099, 1022, 1023, 1024, 500}, kSmallBinding, 2);
+  add_get_rows(cases, DType::q4_0, 2048, 1000, {999, 0, 909, 910, 911, 5}, kSmallBinding, 2);
+
+  // Small grids: with 4 workgroups per dimension, matvec parts hold 32 rows
+  // and 1-D grids fold into y (the repack of a 4096-wide q8_0 part, kv_store
+  // of 70 tokens).
+  add_mul_mat(cases, DType::q8_0, 4096, 40, 1, kSmallGrid, 2);
+  add_mul_mat(cases, DType::q4_0, 64, 100, 3, kSmallGrid, 4);
+  add_mul_mat(cases, DType::f32, 64, 100, 1, kSmallGrid, 4);
+  add_get_rows(cases, DType::f16, 64, 100, {99, 0, 31, 32, 64, 65}, kSmallGrid, 4);
+  add_kv_store(cases, DType::f32, false, 64, 0, 70, 72, kSmallGrid);
+  add_kv_store(cases, DType::f16, false, 64, 5, 70, 76, kSmallGrid);
+  add_kv_store(cases, DType::f16, true, 64, 5, 70, 76, kSmallGrid);
+  return cases;
+}
+
+// ---- comparison --------------------------------------------------------------
+
+std::vector<double> decode(DType type, const std::vector<uint8_t>& bytes) {
+  std::vector<double> v;
+  if (type == DType::f16) {
+    v.resize(bytes.size() / 2);
+    for (size_t i = 0; i < v.size(); ++i) {
+      f16_bits h;
+      std::memcpy(&h, bytes.data() + 2 * i, 2);
+      v[i] = fp16_to_fp32(h);
+    }
+  } else if (type == DType::i32) {
+    v.resize(bytes.size() / 4);
+    for (size_t i = 0; i < v.size(); ++i) {
+      int32_t x;
+      std::memcpy(&x, bytes.data() + 4 * i, 4);
+      v[i] = x;
+    }
+  } else {
+    v.resize(bytes.size() / 4);
+    for (size_t i = 0; i < v.size(); ++i) {
+      float x;
+      std::memcpy(&x, bytes.data() + 4 * i, 4);
+      v[i] = x;
+    }
+  }
+  return v;
+}
+
+std::string json_string(const std::string& s) {
+  std::string o = "\"";
+  for (char ch : s) {
+    if (ch == '"' || ch == '\\') {
+      o += '\\';
+      o += ch;
+    } else if (static_cast<unsigned char>(ch) < 0x20) {
+      o += strformat("\\u%04x", ch);
+    } else {
+      o += ch;
+    }
+  }
+  return o + "\"";
+}
+
+// JSON has no NaN/inf: those are written as strings.
+std::string json_number(double v) {
+  if (std::isnan(v)) return "\"nan\"";
+  if (std::isinf(v)) return v > 0 ? "\"inf\"" : "\"-inf\"";
+  return strformat("%.3g", v);
+}
+
+struct Compared {
+  double nmse = 0;
+  double max_abs = 0;
+  size_t nonfinite = 0;  // non-finite GPU values where the reference is finite
+  size_t first_bad = SIZE_MAX;
+};
+
+Compared compare(const std::vector<double>& got, const std::vector<double>& ref) {
+  Compared c;
+  double err = 0, norm = 0;
+  for (size_t i = 0; i < ref.size() && i < got.size(); ++i) {
+    if (std::isfinite(ref[i]) && !std::isfinite(got[i])) {
+      ++c.nonfinite;
+      if (c.first_bad == SIZE_MAX) c.first_bad = i;
+      continue;
+    }
+    const double d = got[i] - ref[i];
+    if (d != 0 && c.first_bad == SIZE_MAX) c.first_bad = i;
+    err += d * d;
+    norm += ref[i] * ref[i];
+    c.max_abs = std::max(c.max_abs, std::fabs(d));
+  }
+  c.nmse = norm > 0 ? err / norm : (err > 0 ? INFINITY : 0.0);
+  return c;
+}
+
+// ---- the module ----------------------------------------------------------------
+
+struct Module {
+  std::vector<Case> cases;
+  std::unique_ptr<Backend> cpu;
+  std::unique_ptr<gpu::WebGpuBackend> gpu[kSlots];
+  std::unique_ptr<CaseState> state;  // the case between prepare and finish
+  int current = -1;
+  std::string error, json;
+};
+Module* g_module = nullptr;
+
+Status run_cpu(Module& m, const Case& k, CaseState& st, Run run, uint64_t seed) {
+  Ctx c(st, run, seed, nullptr);
+  k.build(c);
+  auto& out = st.out[static_cast<int>(run)];
+  for (size_t gi = 0; gi < c.graphs().size(); ++gi) {
+    WA_TRY(m.cpu->compute(c.graphs()[gi]));
+    for (const Check& ck : c.checks()) {  // before the next step reuses the arena
+      if (ck.graph != gi) continue;
+      out.emplace_back(ck.node->bytes());
+      WA_TRY(m.cpu->read_output(*ck.node, out.back().data(), out.back().size()));
+      if (run == Run::cpu) {
+        st.what.push_back(ck.what);
+        st.limits.push_back(ck.limit);
+        st.types.push_back(ck.node->type);
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+// Records the case's GPU work; the outputs arrive when the stream has run.
+Status record_gpu(gpu::WebGpuBackend& gpu, const Case& k, CaseState& st, uint64_t seed) {
+  Ctx c(st, Run::gpu, seed, &gpu);
+  k.build(c);
+  Status s = c.status();
+  auto& out = st.out[static_cast<int>(Run::gpu)];
+  out.reserve(c.checks().size());  // stable: readbacks point into the vectors
+  for (size_t gi = 0; gi < c.graphs().size(); ++gi) {
+    if (s.ok()) s = gpu.compute(c.graphs()[gi]);
+    for (const Check& ck : c.checks()) {
+      if (ck.graph != gi) continue;
+      out.emplace_back(ck.node->bytes(), 0);
+      if (s.ok()) s = gpu.read_output(*ck.node, out.back().data(), out.back().size());
+    }
+  }
+  st.dispatches = gpu.recorded_dispatches();
+  c.release_device();
+  return s;
+}
+
+std::string finish_json(const Case& k, int index, CaseState& st) {
+  bool ok = st.error.empty();
+  std::string checks;
+  for (size_t i = 0; st.error.empty() && i < st.what.size(); ++i) {
+    const auto got = decode(st.types[i], st.out[2][i]);
+    const auto exact = decode(st.types[i], st.out[1][i]);
+    const auto cpu = decode(st.types[i], st.out[0][i]);
+    const Compared ce = compare(got, exact), cc = compare(got, cpu);
+    double norm = 0;
+    for (double v : exact) norm += v * v;
+    const Limit lim = st.limits[i];
+    const bool this_ok = ce.nonfinite == 0 && cc.nonfinite == 0 && ce.nmse <= lim.exact && cc.nmse <= lim.cpu &&
+                         got.size() == exact.size() && (norm > 0 || st.types[i] == DType::i32);
+    ok = ok && this_ok;
+    if (!checks.empty()) checks += ',';
+    checks += strformat("{\"what\":%s,\"n\":%zu,\"nmse\":%s,\"limit\":%s,\"nmse_cpu\":%s,\"limit_cpu\":%s,"
+                        "\"max_abs\":%s,\"nonfinite\":%zu,\"ok\":%s",
+                        json_string(st.what[i]).c_str(), got.size(), json_number(ce.nmse).c_str(),
+                        json_number(lim.exact).c_str(), json_number(cc.nmse).c_str(), json_number(lim.cpu).c_str(),
+                        json_number(ce.max_abs).c_str(), ce.nonfinite, this_ok ? "true" : "false");
+    if (ce.first_bad != SIZE_MAX && (!this_ok || st.types[i] == DType::i32)) {
+      const size_t b = ce.first_bad;
+      checks += strformat(",\"first_diff\":{\"index\":%zu,\"gpu\":%s,\"ref\":%s}", b, json_number(got[b]).c_str(),
+                          json_number(exact[b]).c_str());
+    }
+    if (st.types[i] == DType::i32 && !got.empty()) {
+      checks += strformat(",\"gpu\":%s,\"ref\":%s", json_number(got[0]).c_str(), json_number(exact[0]).c_str());
+    }
+    checks += '}';
+  }
+  for (const CaseState::Parts& p : st.parts) {
+    const bool this_ok = p.got >= p.min;
+    ok = ok && this_ok;
+    if (!checks.empty()) checks += ',';
+    checks += strformat("{\"what\":\"parts of %s\",\"parts\":%u,\"min_parts\":%u,\"ok\":%s}", p.weight.c_str(), p.got,
+                        p.min, this_ok ? "true" : "false");
+  }
+  return strformat("{\"index\":%d,\"name\":%s,\"slot\":%s,\"ok\":%s,\"dispatches\":%u,\"error\":%s,\"checks\":[%s]}",
+                   index, json_string(k.name).c_str(), json_string(kSlotNames[k.slot]).c_str(), ok ? "true" : "false",
+                   st.dispatches, json_string(st.error).c_str(), checks.c_str());
+}
+
+}  // namespace
+}  // namespace wa
+
+#define WA_TEST_API extern "C" __attribute__((used, visibility("default")))
+
+// Creates the CPU reference backend (scalar kernels, one thread) and one
+// WebGPU backend per slot; returns the number of cases, or -1 (see
+// wa_gpu_ops_error).
+WA_TEST_API int32_t wa_gpu_ops_init(const wa_gpu_device_config* config) {
+  using namespace wa;
+  delete g_module;
+  g_module = new Module();
+  Module& m = *g_module;
+  if (!config || !cpu::force_isa(cpu::Isa::scalar)) {
+    m.error = "no device config, or no scalar kernels";
+    return -1;
+  }
+  m.cpu = make_cpu_backend({1, nullptr});
+  for (int s = 0; s < kSlots; ++s) {
+    wa_gpu_device_config c = *config;
+    // Smaller limits than the device has, through the same checks the
+    // engine applies (device_config_from): a test of splitting and folding.
+    if (s == kSmallBinding) c.max_storage_binding = c.max_buffer_size = 1 << 20;
+    if (s == kSmallGrid) c.max_workgroups_per_dim = 4;
+    auto cfg = gpu::device_config_from(c);
+    if (!cfg.ok()) {
+      m.error = strformat("%s: %s", kSlotNames[s], cfg.status().to_string().c_str());
+      return -1;
+    }
+    m.gpu[s] = gpu::make_webgpu_backend(cfg.value(), nullptr);
+  }
+  m.cases = make_cases();
+  return static_cast<int32_t>(m.cases.size());
+}
+
+WA_TEST_API const char* wa_gpu_ops_error(void) { return wa::g_module ? wa::g_module->error.c_str() : "not initialized"; }
+
+WA_TEST_API const char* wa_gpu_ops_cases_json(void) {
+  using namespace wa;
+  if (!g_module) return "[]";
+  std::string& j = g_module->json;
+  j = "[";
+  for (const Case& k : g_module->cases) {
+    if (j.size() > 1) j += ',';
+    j += strformat("{\"name\":%s,\"slot\":%d}", json_string(k.name).c_str(), static_cast<int>(k.slot));
+  }
+  j += "]";
+  return j.c_str();
+}
+
+// Computes case i's CPU references and records its GPU work; returns the
+// slot whose stream holds it (-1: no such case).
+WA_TEST_API int32_t wa_gpu_ops_prepare(int32_t i) {
+  using namespace wa;
+  if (!g_module || i < 0 || i >= static_cast<int32_t>(g_module->cases.size())) return -1;
+  Module& m = *g_module;
+  const Case& k = m.cases[static_cast<size_t>(i)];
+  m.state = std::make_unique<CaseState>();
+  m.current = i;
+  CaseState& st = *m.state;
+  const uint64_t seed = 0x9e3779b97f4a7c15ull * static_cast<uint64_t>(i + 1);
+  Status s = run_cpu(m, k, st, Run::cpu, seed);
+  if (s.ok()) s = run_cpu(m, k, st, Run::cpu_exact, seed);
+  if (s.ok()) s = record_gpu(*m.gpu[k.slot], k, st, seed);
+  if (!s.ok()) st.error = s.to_string();
+  return k.slot;
+}
+
+WA_TEST_API uint32_t wa_gpu_ops_stream(int32_t slot, const uint32_t** words) {
+  using namespace wa;
+  if (words) *words = nullptr;
+  if (!g_module || slot < 0 || slot >= kSlots || !words) return 0;
+  const std::vector<uint32_t>& w = g_module->gpu[slot]->take_stream();
+  *words = w.data();
+  return static_cast<uint32_t>(w.size());
+}
+
+WA_TEST_API void wa_gpu_ops_stream_done(int32_t slot) {
+  using namespace wa;
+  if (g_module && slot >= 0 && slot < kSlots) g_module->gpu[slot]->stream_done();
+}
+
+// Case i's comparisons as JSON (valid until the next call); releases the case.
+WA_TEST_API const char* wa_gpu_ops_finish(int32_t i) {
+  using namespace wa;
+  if (!g_module || i != g_module->current || !g_module->state) return "{\"ok\":false,\"error\":\"not prepared\"}";
+  Module& m = *g_module;
+  m.json = finish_json(m.cases[static_cast<size_t>(i)], i, *m.state);
+  m.state.reset();
+  m.current = -1;
+  return m.json.c_str();
+}

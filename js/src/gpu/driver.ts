@@ -36,6 +36,13 @@ interface PipelineEntry {
   label: string;
 }
 
+// GPU time per pipeline (label), from timestamp queries around each dispatch
+// when profiling is on: every dispatch then gets its own compute pass, which
+// costs a little; for finding where time goes, not for headline numbers.
+export interface GpuProfile {
+  [label: string]: { dispatches: number; ms: number };
+}
+
 export interface DriverStats {
   streams: number;
   dispatches: number;
@@ -57,6 +64,10 @@ export class GpuDriver {
   private serial = 0;
   private lostReason: string | null = null;
   readonly stats: DriverStats = { streams: 0, dispatches: 0, submits: 0, pipelinesCreated: 0, bindGroupsCreated: 0 };
+  // Set to collect GPU time per pipeline (needs 'timestamp-query').
+  profile: GpuProfile | null = null;
+  private querySet: { destroy(): void } | null = null;
+  private static readonly MAX_QUERIES = 4096; // the most a query set may hold
 
   constructor(device: GpuDevice) {
     this.device = device;
@@ -79,6 +90,32 @@ export class GpuDriver {
     let encoder: GpuCommandEncoder | null = null;
     let pass: GpuComputePass | null = null;
     const readbacks: { staging: GpuBuffer; size: number; dst: number }[] = [];
+    const profiling = this.profile !== null && this.device.features.has('timestamp-query');
+    if (profiling && !this.querySet) {
+      this.querySet = (dev as unknown as { createQuerySet(d: unknown): { destroy(): void } }).createQuerySet({
+        type: 'timestamp',
+        count: GpuDriver.MAX_QUERIES,
+      });
+    }
+    const timed: string[] = []; // label of each timed dispatch, in query order
+    const resolveTimed = () => {
+      if (!timed.length || !encoder) return null;
+      const bytes = timed.length * 16;
+      const resolve = dev.createBuffer({ size: bytes, usage: 0x0200 /* QUERY_RESOLVE */ | 0x0004 /* COPY_SRC */ });
+      const staging = dev.createBuffer({ size: bytes, usage: MAP_READ | COPY_DST });
+      (encoder as unknown as { resolveQuerySet(q: unknown, first: number, n: number, dst: GpuBuffer, off: number): void }).resolveQuerySet(
+        this.querySet,
+        0,
+        timed.length * 2,
+        resolve,
+        0,
+      );
+      encoder.copyBufferToBuffer(resolve, 0, staging, 0, bytes);
+      toDestroy.push(resolve);
+      const labels = timed.splice(0);
+      return { staging, labels };
+    };
+    const timings: { staging: GpuBuffer; labels: string[] }[] = [];
     const toDestroy: GpuBuffer[] = [];
     const endPass = () => {
       if (pass) {
@@ -89,6 +126,8 @@ export class GpuDriver {
     const enc = (): GpuCommandEncoder => (encoder ??= dev.createCommandEncoder());
     const submit = () => {
       endPass();
+      const t = profiling ? resolveTimed() : null;
+      if (t) timings.push(t);
       if (encoder) {
         dev.queue.submit([encoder.finish()]);
         encoder = null;
@@ -143,6 +182,15 @@ export class GpuDriver {
             }
             const nb = words[a + 5];
             const bg = this.bindGroup(p, words.subarray(a + 6, a + 6 + nb));
+            if (profiling) {
+              if (timed.length * 2 + 2 > GpuDriver.MAX_QUERIES) submit();
+              endPass();
+              const q = timed.length * 2;
+              pass = enc().beginComputePass({
+                timestampWrites: { querySet: this.querySet, beginningOfPassWriteIndex: q, endOfPassWriteIndex: q + 1 },
+              });
+              timed.push(p.label);
+            }
             pass ??= enc().beginComputePass();
             pass.setPipeline(p.pipeline);
             pass.setBindGroup(0, bg, [words[a + 4]]);
@@ -170,6 +218,17 @@ export class GpuDriver {
         }
       }
       submit();
+      for (const t of timings) {
+        await t.staging.mapAsync(1);
+        const ts = new BigUint64Array(t.staging.getMappedRange());
+        t.labels.forEach((label, i) => {
+          const e = (this.profile![label] ??= { dispatches: 0, ms: 0 });
+          e.dispatches++;
+          e.ms += Number(ts[2 * i + 1] - ts[2 * i]) / 1e6;
+        });
+        t.staging.unmap();
+        t.staging.destroy();
+      }
       for (const r of readbacks) {
         await r.staging.mapAsync(1 /* GPUMapMode.READ */);
         const bytes = new Uint8Array(r.staging.getMappedRange(), 0, r.size);

@@ -4,7 +4,7 @@
 import { detectCapabilities, type Capabilities } from './capabilities.js';
 import { WebAccelError, cancelled } from './errors.js';
 import { readIntoWasm } from './loader.js';
-import { isNode, loadModule, type Native } from './native.js';
+import { isNode, loadModule, type LoadModuleOptions, type Native } from './native.js';
 import type {
   Engine,
   EngineOptions,
@@ -79,6 +79,7 @@ export class LocalModel implements Model {
 
   private alive(): void {
     if (!this.handle) throw new WebAccelError('invalid_argument', 'the model was unloaded');
+    if (this.n.dead) throw this.n.lost('the model');
   }
   private modelError(): string {
     return this.n.cstr(this.n.call('model_last_error', this.handle));
@@ -168,6 +169,7 @@ export class LocalModel implements Model {
       const maxTokens = options.maxTokens ?? 256;
       checkNumber('maxTokens', maxTokens, 0, 1 << 20);
       const stops = (options.stop ?? []).filter((s) => s.length > 0);
+      const ignoreEos = options.ignoreEos === true;
       sampler = this.createSampler(options);
       const ids = this.promptIds(prompt);
       const hasTokenizer = this.info_().has_tokenizer;
@@ -189,7 +191,7 @@ export class LocalModel implements Model {
         for (let generated = 0; generated < maxTokens; ) {
           const id = n.call('sampler_sample', sampler, this.session);
           if (id < 0) throw new WebAccelError('internal', 'no logits to sample from');
-          if (n.call('model_is_end_of_generation', this.handle, id)) break;
+          if (!ignoreEos && n.call('model_is_end_of_generation', this.handle, id)) break;
           n.call('sampler_accept', sampler, id);
           ++generated;
           let text = '';
@@ -239,8 +241,8 @@ export class LocalModel implements Model {
         n.free(tokBuf);
       }
     } finally {
-      if (decoder) n.call('decoder_release', decoder);
-      if (sampler) n.call('sampler_release', sampler);
+      n.release('decoder_release', decoder);
+      n.release('sampler_release', sampler);
       unlock();
     }
   }
@@ -327,52 +329,81 @@ export class LocalModel implements Model {
     }
   }
 
-  // Also called by the engine's dispose.
+  // Also called by the engine's dispose. After the module stopped there is
+  // nothing left to free in it.
   release(): void {
     if (!this.handle) return;
-    this.n.call('session_release', this.session);
-    this.n.call('model_release', this.handle);
+    this.n.release('session_release', this.session);
+    this.n.release('model_release', this.handle);
     this.engine.forget(this);
     this.handle = 0;
     this.session = 0;
   }
 }
 
+// A module and the engine handle made in it.
+async function startModule(o: LoadModuleOptions): Promise<[Native, number]> {
+  const native = await loadModule(o);
+  const st = native.call('engine_create', o.threads, native.out(0));
+  native.check(st, () => native.cstr(native.call('last_error')));
+  return [native, native.outU32(0)];
+}
+
 export class LocalEngine implements Engine {
-  readonly native: Native;
+  // Replaced by a fresh module when the current one stops (see revive).
+  native: Native;
   private handle: number;
+  private disposed = false;
+  private reviving: Promise<void> | null = null;
   private readonly caps: Capabilities;
+  private readonly moduleOptions: LoadModuleOptions;
   private readonly models = new Set<LocalModel>();
 
-  private constructor(native: Native, handle: number, caps: Capabilities) {
+  private constructor(native: Native, handle: number, caps: Capabilities, moduleOptions: LoadModuleOptions) {
     this.native = native;
     this.handle = handle;
     this.caps = caps;
+    this.moduleOptions = moduleOptions;
   }
 
   static async create(options: EngineOptions = {}, caps?: Capabilities): Promise<LocalEngine> {
     caps ??= await detectCapabilities({ ...options, worker: false });
     const variant = caps.profile.build === 'wasm-simd128-mt' ? 'mt' : 'st';
-    const native = await loadModule({ variant, threads: caps.profile.threads, wasmBase: options.wasmBase });
-    const st = native.call('engine_create', caps.profile.threads, native.out(0));
-    native.check(st, () => native.cstr(native.call('last_error')));
+    const mo = { variant, threads: caps.profile.threads, wasmBase: options.wasmBase, memoryLimit: options.memoryLimit } as const;
+    const [native, handle] = await startModule(mo);
     caps.profile.isa = native.buildInfo().isa;
-    return new LocalEngine(native, native.outU32(0), caps);
+    return new LocalEngine(native, handle, caps, mo);
   }
 
   capabilities(): Capabilities {
     return structuredClone(this.caps);
   }
 
-  private alive(): void {
-    if (!this.handle) throw new WebAccelError('invalid_argument', 'the engine was disposed');
+  // After the module stopped (out of memory, a trap), the engine goes on
+  // with a fresh one; the old module's models stay lost (device_lost).
+  private async alive(): Promise<void> {
+    if (this.disposed) throw new WebAccelError('invalid_argument', 'the engine was disposed');
+    if (!this.native.dead) return;
+    // Concurrent calls share one restart.
+    this.reviving ??= (async () => {
+      this.models.clear();
+      this.handle = 0;
+      const [native, handle] = await startModule(this.moduleOptions);
+      this.native = native;
+      this.handle = handle;
+    })().finally(() => (this.reviving = null));
+    await this.reviving;
+    if (this.disposed) throw new WebAccelError('invalid_argument', 'the engine was disposed');
   }
 
   async load(source: ModelSource, options: ModelLoadOptions = {}): Promise<Model> {
-    this.alive();
+    await this.alive();
     const n = this.native;
     const [ptr, size, name] = await readIntoWasm(n, source, options.onProgress, options.signal);
-    this.alive();
+    if (this.disposed) {
+      n.free(ptr);
+      throw new WebAccelError('invalid_argument', 'the engine was disposed');
+    }
     // wa_model_load owns ptr from here on, also when it fails.
     const st = n.call('model_load', this.handle, ptr, size, n.out(0));
     n.check(st, () => `${name}: ${n.cstr(n.call('engine_last_error', this.handle)).replace(/^[a-z_]+: model: /, '')}`);
@@ -394,14 +425,17 @@ export class LocalEngine implements Engine {
   }
 
   async memory(): Promise<MemoryReport> {
-    this.alive();
-    return this.native.json<MemoryReport>(this.native.call('engine_memory_json', this.handle));
+    await this.alive();
+    const report = this.native.json<MemoryReport>(this.native.call('engine_memory_json', this.handle));
+    return { ...report, heap: this.native.heap() };
   }
 
   async dispose(): Promise<void> {
-    if (!this.handle) return;
+    if (this.disposed) return;
+    this.disposed = true;
+    await this.reviving?.catch(() => {});
     for (const m of [...this.models]) m.release();
-    this.native.call('engine_release', this.handle);
+    this.native.release('engine_release', this.handle);
     this.handle = 0;
   }
 }

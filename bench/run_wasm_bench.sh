@@ -7,7 +7,7 @@
 # t/s median ± sd) and the ratios against the goals; --json writes
 # every sample with the machine, browser, load and commit.
 #
-# usage: bench/run_wasm_bench.sh --model M.gguf [--threads 2] [--reps 3] [--json out.json]
+# usage: bench/run_wasm_bench.sh --model M.gguf [--threads 2] [--reps 3] [--json out.json] [--quiet-load 1]
 #        [--pp 512] [--tg 128] [--engines webaccel-wasm,wllama,webaccel-native] [--verbose]
 #   (all arguments go to bench/wasm/run.mjs)
 #

@@ -8,7 +8,11 @@
 //
 //   node bench/wasm/run.mjs --model M.gguf [--model ...] [--threads 1,2] [--reps 3]
 //        [--pp 512] [--tg 128] [--engines webaccel-wasm,wllama,webaccel-native]
-//        [--json out.json] [--timeout 3600] [--verbose]
+//        [--json out.json] [--timeout 3600] [--quiet-load 1.0 [--quiet-wait 1800]] [--verbose]
+//
+// --quiet-load L waits (up to --quiet-wait seconds, then gives up) until the
+// 1-minute load average is below L before measuring: on a shared 2-core
+// machine other work distorts the numbers, wllama's spin-waiting most.
 //
 // Tests, as llama-bench names them: pp<N> = tokens/s evaluating a prompt of N
 // token ids in one call; tg<N> = tokens/s generating N tokens one at a time
@@ -30,13 +34,15 @@ const ENGINES = ['webaccel-wasm', 'wllama', 'webaccel-native'];
 
 function usage(msg) {
   if (msg) console.error(`run.mjs: ${msg}`);
-  console.error(readFileSync(fileURLToPath(import.meta.url), 'utf8').split("\n").slice(1, 19).join('\n'));
+  const lines = readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1);
+  console.error(lines.slice(0, lines.findIndex((l) => !l.startsWith('//'))).join('\n'));
   process.exit(2);
 }
 
 function parseArgs(argv) {
   const o = {
     models: [], threads: [2], reps: 3, pp: 512, tg: 128, engines: ENGINES, json: null, timeout: 3600, verbose: false,
+    quietLoad: null, quietWait: 1800,
     cli: process.env.WEBACCEL_CLI ?? join(repo, 'build/native/bin/webaccel'),
     chromium: process.env.CHROMIUM ?? '/usr/bin/chromium',
   };
@@ -56,6 +62,8 @@ function parseArgs(argv) {
       case '--cli': o.cli = resolve(next()); break;
       case '--chromium': o.chromium = next(); break;
       case '--verbose': o.verbose = true; break;
+      case '--quiet-load': o.quietLoad = Number(next()); if (!(o.quietLoad > 0)) usage('--quiet-load needs a positive number'); break;
+      case '--quiet-wait': o.quietWait = int(next(), 0); break;
       case '-h': case '--help': usage(); break;
       default: usage(`unknown argument ${a}`);
     }
@@ -119,6 +127,14 @@ async function main() {
   if (o.engines.includes('webaccel-native') && !existsSync(o.cli)) usage(`no native CLI at ${o.cli}`);
   const { chromium } = createRequire(join(repo, 'js/package.json'))('playwright-core');
 
+  if (o.quietLoad !== null) {
+    const until = Date.now() + o.quietWait * 1000;
+    while (os.loadavg()[0] >= o.quietLoad) {
+      if (Date.now() > until) throw new Error(`load stayed at or above ${o.quietLoad} for ${o.quietWait} s (now ${load()}); not measuring`);
+      log(`# waiting for load < ${o.quietLoad} (now ${load()})`);
+      await new Promise((r) => setTimeout(r, 15_000));
+    }
+  }
   const env = {
     date: new Date().toISOString(),
     cpu: cpuModel(),
@@ -197,6 +213,7 @@ async function main() {
                 throw new Error(`wllama ran ${x.threads} threads on ${x.buffers.join(',')}, not ${threads} on the CPU`);
               }
             }
+            extra[extra.length - 1].load = load();
             samples.push({ model: name, size, engine, threads, test: `pp${o.pp}`, ts: res.pp });
             samples.push({ model: name, size, engine, threads, test: `tg${o.tg}`, ts: res.tg });
             log(`${name} t=${threads} rep ${r + 1}/${o.reps} ${engine}: pp${o.pp} ${res.pp.toFixed(2)} t/s, tg${o.tg} ${res.tg.toFixed(2)} t/s (${((Date.now() - t) / 1000).toFixed(0)} s, load ${load()})`);

@@ -350,7 +350,7 @@ async function startModule(o: LoadModuleOptions): Promise<[Native, number]> {
 }
 
 export class LocalEngine implements Engine {
-  // Replaced by a fresh module when the current one stops (see revive).
+  // Replaced by a fresh module when the current one stops (see alive).
   native: Native;
   private handle: number;
   private disposed = false;

@@ -6,7 +6,7 @@ import { WebAccelError, cancelled } from './errors.js';
 import { readIntoWasm } from './loader.js';
 import { BROWSER_PROFILES, openDevice, writeDeviceConfig } from './gpu/device.js';
 import { GpuDriver } from './gpu/driver.js';
-import { isNode, loadModule, type Native } from './native.js';
+import { isNode, loadModule, type LoadModuleOptions, type Native } from './native.js';
 import type {
   Engine,
   EngineOptions,
@@ -81,6 +81,7 @@ export class LocalModel implements Model {
 
   private alive(): void {
     if (!this.handle) throw new WebAccelError('invalid_argument', 'the model was unloaded');
+    if (this.n.dead) throw this.n.lost('the model');
   }
   private modelError(): string {
     return this.n.cstr(this.n.call('model_last_error', this.handle));
@@ -248,8 +249,8 @@ export class LocalModel implements Model {
         n.free(tokBuf);
       }
     } finally {
-      if (decoder) n.call('decoder_release', decoder);
-      if (sampler) n.call('sampler_release', sampler);
+      n.release('decoder_release', decoder);
+      n.release('sampler_release', sampler);
       unlock();
     }
   }
@@ -358,11 +359,12 @@ export class LocalModel implements Model {
     }
   }
 
-  // Also called by the engine's dispose.
+  // Also called by the engine's dispose. After the module stopped there is
+  // nothing left to free in it.
   release(): void {
     if (!this.handle) return;
-    this.n.call('session_release', this.session);
-    this.n.call('model_release', this.handle);
+    this.n.release('session_release', this.session);
+    this.n.release('model_release', this.handle);
     this.engine.forget(this);
     this.handle = 0;
     this.session = 0;
@@ -371,19 +373,49 @@ export class LocalModel implements Model {
   }
 }
 
+// The WebGPU side of an engine: the device and how C++ should see it.
+interface GpuSetup {
+  device: ConstructorParameters<typeof GpuDriver>[0];
+  lazyPipelines: boolean;
+}
+
+// A module and the engine handle made in it (a WebGPU engine when gpu is set).
+async function startModule(o: LoadModuleOptions, gpu: GpuSetup | null): Promise<[Native, number]> {
+  const native = await loadModule(o);
+  let st: number;
+  if (gpu) {
+    const cfg = native.alloc(56);
+    writeDeviceConfig(native.buffer, cfg, gpu.device, gpu.lazyPipelines);
+    st = native.call('engine_create_webgpu', o.threads, cfg, native.out(0));
+    native.free(cfg);
+  } else {
+    st = native.call('engine_create', o.threads, native.out(0));
+  }
+  native.check(st, () => native.cstr(native.call('last_error')));
+  return [native, native.outU32(0)];
+}
+
 export class LocalEngine implements Engine {
-  readonly native: Native;
+  // Replaced by a fresh module when the current one stops (see alive).
+  native: Native;
   private handle: number;
+  private disposed = false;
+  private reviving: Promise<void> | null = null;
   private readonly caps: Capabilities;
   private readonly models = new Set<LocalModel>();
-  readonly gpu: GpuDriver | null;
+  private readonly moduleOptions: LoadModuleOptions;
+  private readonly gpuSetup: GpuSetup | null;
+  // Replaced with the module: buffer ids belong to one module's backend.
+  gpu: GpuDriver | null;
   private gpuTail: Promise<void> = Promise.resolve();
 
-  private constructor(native: Native, handle: number, caps: Capabilities, gpu: GpuDriver | null) {
+  private constructor(native: Native, handle: number, caps: Capabilities, moduleOptions: LoadModuleOptions, gpu: GpuSetup | null) {
     this.native = native;
     this.handle = handle;
     this.caps = caps;
-    this.gpu = gpu;
+    this.moduleOptions = moduleOptions;
+    this.gpuSetup = gpu;
+    this.gpu = gpu ? new GpuDriver(gpu.device) : null;
   }
 
   // Executes what the C++ WebGPU backend recorded since the last flush and
@@ -409,35 +441,46 @@ export class LocalEngine implements Engine {
   static async create(options: EngineOptions = {}, caps?: Capabilities): Promise<LocalEngine> {
     caps ??= await detectCapabilities({ ...options, worker: false });
     const variant = caps.profile.build === 'wasm-simd128-mt' ? 'mt' : 'st';
-    const native = await loadModule({ variant, threads: caps.profile.threads, wasmBase: options.wasmBase });
-    let driver: GpuDriver | null = null;
-    let st: number;
+    const mo = { variant, threads: caps.profile.threads, wasmBase: options.wasmBase, memoryLimit: options.memoryLimit } as const;
+    let gpu: GpuSetup | null = null;
     if (caps.profile.backend === 'webgpu') {
       const g = globalThis as unknown as { navigator?: { gpu?: unknown } };
-      const gpu = (options.gpu === undefined ? g.navigator?.gpu : options.gpu) as Parameters<typeof openDevice>[0];
+      const gpuObject = (options.gpu === undefined ? g.navigator?.gpu : options.gpu) as Parameters<typeof openDevice>[0];
       const mask = options.gpuMask ?? (options.gpuProfile ? BROWSER_PROFILES[options.gpuProfile] : undefined);
-      const opened = await openDevice(gpu, mask);
+      const opened = await openDevice(gpuObject, mask);
       caps.profile.reasons.push(...opened.reasons.map((r) => `webgpu ${r}`));
       caps.webgpu.features = opened.features;
-      driver = new GpuDriver(opened.device);
-      const cfg = native.alloc(56);
-      writeDeviceConfig(native.buffer, cfg, opened.device, options.precompile === false);
-      st = native.call('engine_create_webgpu', caps.profile.threads, cfg, native.out(0));
-      native.free(cfg);
-    } else {
-      st = native.call('engine_create', caps.profile.threads, native.out(0));
+      gpu = { device: opened.device, lazyPipelines: options.precompile === false };
     }
-    native.check(st, () => native.cstr(native.call('last_error')));
+    const [native, handle] = await startModule(mo, gpu);
     caps.profile.isa = native.buildInfo().isa;
-    return new LocalEngine(native, native.outU32(0), caps, driver);
+    return new LocalEngine(native, handle, caps, mo, gpu);
   }
 
   capabilities(): Capabilities {
     return structuredClone(this.caps);
   }
 
-  private alive(): void {
-    if (!this.handle) throw new WebAccelError('invalid_argument', 'the engine was disposed');
+  // After the module stopped (out of memory, a trap), the engine goes on
+  // with a fresh one; the old module's models stay lost (device_lost).
+  private async alive(): Promise<void> {
+    if (this.disposed) throw new WebAccelError('invalid_argument', 'the engine was disposed');
+    if (!this.native.dead) return;
+    // Concurrent calls share one restart.
+    this.reviving ??= (async () => {
+      this.models.clear();
+      this.handle = 0;
+      const [native, handle] = await startModule(this.moduleOptions, this.gpuSetup);
+      this.native = native;
+      this.handle = handle;
+      if (this.gpuSetup) {
+        this.gpu?.destroy();
+        this.gpu = new GpuDriver(this.gpuSetup.device);
+        this.gpuTail = Promise.resolve();
+      }
+    })().finally(() => (this.reviving = null));
+    await this.reviving;
+    if (this.disposed) throw new WebAccelError('invalid_argument', 'the engine was disposed');
   }
 
   async load(source: ModelSource, options: ModelLoadOptions = {}): Promise<Model> {
@@ -486,10 +529,12 @@ export class LocalEngine implements Engine {
   }
 
   async dispose(): Promise<void> {
-    if (!this.handle) return;
+    if (this.disposed) return;
+    this.disposed = true;
+    await this.reviving?.catch(() => {});
     for (const m of [...this.models]) m.release();
     await this.gpuTail;
-    this.native.call('engine_release', this.handle);
+    this.native.release('engine_release', this.handle);
     this.handle = 0;
     this.gpu?.destroy();
   }

@@ -27,6 +27,12 @@ export interface EngineOptions {
   worker?: boolean;
   // Where the wasm files are (default: ./wasm/ beside the package's index.js).
   wasmBase?: string | URL;
+  // The most bytes the engine's wasm memory may grow to (default and
+  // maximum: 4 GiB, what wasm32 addresses; at least 64 MiB). A model that
+  // does not fit is refused with out_of_memory before its bytes are read.
+  // The heap grows in steps of up to 20%, so an allocation may fail a little
+  // below the limit.
+  memoryLimit?: number;
 }
 
 export type ModelSource = string | URL | ArrayBuffer | ArrayBufferView | Blob | ReadableStream<Uint8Array>;
@@ -102,6 +108,9 @@ export interface MemoryReport {
   current: number;
   peak: number;
   entries: { owner: string; component: string; category: string; current: number; peak: number; mapped: boolean }[];
+  // The wasm heap: its size now, the most it may grow to (memoryLimit or
+  // the wasm32 maximum), and an upper bound on what can still be allocated.
+  heap: { size: number; limit: number; available: number };
 }
 
 // A prompt: text, or token ids (fed as they are).
@@ -120,6 +129,10 @@ export interface Model {
   unload(): Promise<void>;
 }
 
+// Errors of a stopped module: when the wasm module runs out of memory inside
+// C++ or traps, the operation fails with out_of_memory or internal, every
+// model loaded in that module then fails with device_lost (load it again),
+// and the engine's next load() or memory() starts a fresh module.
 export interface Engine {
   capabilities(): Capabilities;
   load(source: ModelSource, options?: ModelLoadOptions): Promise<Model>;

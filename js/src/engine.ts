@@ -484,10 +484,13 @@ export class LocalEngine implements Engine {
   }
 
   async load(source: ModelSource, options: ModelLoadOptions = {}): Promise<Model> {
-    this.alive();
+    await this.alive();
     const n = this.native;
     const [ptr, size, name] = await readIntoWasm(n, source, options.onProgress, options.signal);
-    this.alive();
+    if (this.disposed) {
+      n.free(ptr);
+      throw new WebAccelError('invalid_argument', 'the engine was disposed');
+    }
     // wa_model_load owns ptr from here on, also when it fails.
     const st = n.call('model_load', this.handle, ptr, size, n.out(0));
     n.check(st, () => `${name}: ${n.cstr(n.call('engine_last_error', this.handle)).replace(/^[a-z_]+: model: /, '')}`);
@@ -524,8 +527,9 @@ export class LocalEngine implements Engine {
   }
 
   async memory(): Promise<MemoryReport> {
-    this.alive();
-    return this.native.json<MemoryReport>(this.native.call('engine_memory_json', this.handle));
+    await this.alive();
+    const report = this.native.json<MemoryReport>(this.native.call('engine_memory_json', this.handle));
+    return { ...report, heap: this.native.heap() };
   }
 
   async dispose(): Promise<void> {

@@ -83,7 +83,8 @@ class WebGpuBackendImpl final : public WebGpuBackend {
   // DeviceMemory
   Result<uint32_t> create_buffer(size_t bytes, const std::string& component, MemCategory category,
                                  MemoryTracker* tracker) override {
-    const uint64_t size = round_up(std::max<size_t>(bytes, 4), 4);
+    // 16-byte multiples: kernels may view any buffer as vec4 words.
+    const uint64_t size = round_up(std::max<size_t>(bytes, 16), 16);
     if (size > max_binding_) {
       return out_of_memory(strformat("%s: a %s buffer exceeds the device's largest binding (%s)", component.c_str(),
                                      format_bytes(size).c_str(), format_bytes(max_binding_).c_str()));
@@ -360,8 +361,14 @@ class WebGpuBackendImpl final : public WebGpuBackend {
     auto with_weights = [&](const char* params) {
       src = std::string(params) + std::string(shader_source("w_" + variant)) + std::string(shader_source(kernel));
     };
-    if (kernel == "matvec" || kernel == "matmul") {
-      with_weights(MatmulParams::wgsl());
+    if (kernel == "matvec") {
+      src = std::string(MatmulParams::wgsl()) + std::string(shader_source("w_" + variant)) +
+            std::string(shader_source("mv_" + variant)) + std::string(shader_source(kernel));
+      layout = {3, 0b010};
+    } else if (kernel == "matmul") {
+      const std::string tile = variant == "q8_0" || variant == "q4_0" ? "mm_" + variant : "mm_generic";
+      src = std::string(MatmulParams::wgsl()) + std::string(shader_source("w_" + variant)) +
+            std::string(shader_source(tile)) + std::string(shader_source(kernel));
     } else if (kernel == "get_rows") {
       with_weights(GetRowsParams::wgsl());
       layout = {3, 0b010};
@@ -506,7 +513,8 @@ class WebGpuBackendImpl final : public WebGpuBackend {
           mp.y_off = y.offset + p.row0;
           mp.y_stride = stride(&n);
           if (T == 1) {
-            dispatch(pipe, ceil_div(p.rows, 8), 1, push_params(mp), {p.buffer, y.buffer});
+            // the weights twice: as words and as 16-byte vectors (matvec.wgsl)
+            dispatch(pipe, ceil_div(p.rows, 8), 1, push_params(mp), {p.buffer, y.buffer, p.buffer});
           } else {
             dispatch(pipe, ceil_div(p.rows, 64), ceil_div(T, 64), push_params(mp), {p.buffer, y.buffer});
           }

@@ -364,7 +364,6 @@ class WebGpuBackendImpl final : public WebGpuBackend {
     if (kernel == "matvec") {
       src = std::string(MatmulParams::wgsl()) + std::string(shader_source("w_" + variant)) +
             std::string(shader_source("mv_" + variant)) + std::string(shader_source(kernel));
-      layout = {3, 0b010};
     } else if (kernel == "matmul") {
       const std::string tile = variant == "q8_0" || variant == "q4_0" ? "mm_" + variant : "mm_generic";
       src = std::string(MatmulParams::wgsl()) + std::string(shader_source("w_" + variant)) +
@@ -513,8 +512,7 @@ class WebGpuBackendImpl final : public WebGpuBackend {
           mp.y_off = y.offset + p.row0;
           mp.y_stride = stride(&n);
           if (T == 1) {
-            // the weights twice: as words and as 16-byte vectors (matvec.wgsl)
-            dispatch(pipe, ceil_div(p.rows, 8), 1, push_params(mp), {p.buffer, y.buffer, p.buffer});
+            dispatch(pipe, ceil_div(p.rows, 8), 1, push_params(mp), {p.buffer, y.buffer});
           } else {
             dispatch(pipe, ceil_div(p.rows, 64), ceil_div(T, 64), push_params(mp), {p.buffer, y.buffer});
           }

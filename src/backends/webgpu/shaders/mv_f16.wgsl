@@ -6,11 +6,12 @@ fn mv_row_partial(row: u32, lane: u32, k0: u32, n: u32) -> f32 {
     let base = (row * params.K + k0) >> 1u;
     for (var j = lane; j < (n >> 1u); j += LANES) {
       let v = unpack2x16float(w[base + j]);
-      s += v.x * xs[2u * j] + v.y * xs[2u * j + 1u];
+      let x = xs[j >> 1u];
+      s += select(v.x * x.x + v.y * x.y, v.x * x.z + v.y * x.w, (j & 1u) == 1u);
     }
   } else {
     for (var k = lane; k < n; k += LANES) {
-      s += w_get(row, k0 + k) * xs[k];
+      s += w_get(row, k0 + k) * xs[k >> 2u][k & 3u];
     }
   }
   return s;

@@ -103,24 +103,39 @@ describe('WebGPU models (Dawn)', { timeout: 1_200_000 }, () => {
   }
 
   // q8_0/q4_0 weights: the GPU multiplies them with f32 activations, the CPU
-  // with activations rounded to 8 bits (q8_0 blocks), so numbers differ by
-  // that rounding (backend-ops allows NMSE 2e-3 per matmul); the greedy ids
-  // of these random-weight models agree all the same (checked below), and
-  // the logits are compared by NMSE.
+  // (wasm) with activations rounded to 8 bits (q8_0 blocks), so the numbers
+  // differ by that rounding (backend-ops allows NMSE 2e-3 per matmul). On
+  // these random-weight models the top two logits are sometimes nearly tied
+  // (seen: q8_0's 16th token, logits 3.548 vs 3.523 on a range of 7), and
+  // the rounding may then pick the other one. So: the ids are equal up to
+  // the first difference, which must be such a near tie (within 1% of the
+  // row's range on the CPU, and the GPU's own logits must prefer its
+  // choice); the logits agree by NMSE.
   for (const [name, file] of [['q8_0', tinyGguf], ['q4_0', tinyQ4Gguf]]) {
-    test(`synth tiny ${name}: 16 greedy ids equal the wasm backend's; logits by NMSE`, async (t) => {
+    test(`synth tiny ${name}: 16 greedy ids equal the wasm backend's up to near ties; logits by NMSE`, async (t) => {
       if (skip) return t.skip(skip);
       const [mc, mg] = [await cpu.load(file()), await webgpu.load(file())];
       assert.equal((await mg.info()).backend, 'webgpu', (await mg.info()).backend_reason);
       const prompt = 'Once upon a time';
       const want = await ids(mc, prompt, greedy(16, { ignoreEos: true }));
       const got = await ids(mg, prompt, greedy(16, { ignoreEos: true }));
-      const seq = [...(await mc.tokenize(prompt)), ...want];
+      const p = await mc.tokenize(prompt);
+      const seq = [...p, ...want];
       const [lc, lg] = [await mc.logits(seq), await mg.logits(seq)];
       const e = nmse(lg, lc);
       t.diagnostic(`logits NMSE GPU vs wasm: ${e.toExponential(2)}`);
       assert.ok(e < 2e-3, `nmse ${e}`);
-      assert.deepEqual(got, want);
+      const k = got.findIndex((id, i) => id !== want[i]);
+      if (k >= 0) {
+        const nv = (await mc.info()).n_vocab;
+        const row = (l) => l.subarray((p.length - 1 + k) * nv, (p.length + k) * nv);
+        const [rc, rg] = [row(lc), row(lg)];
+        const range = Math.max(...rc) - Math.min(...rc);
+        const margin = rc[want[k]] - rc[got[k]];
+        t.diagnostic(`ids differ from token ${k + 1} on: CPU ${want[k]} (${rc[want[k]]}) vs GPU ${got[k]} (${rc[got[k]]})`);
+        assert.ok(margin <= 0.01 * range, `token ${k + 1}: ${got[k]} is ${margin} below the CPU's choice ${want[k]} (range ${range})`);
+        assert.ok(rg[got[k]] >= rg[want[k]], `token ${k + 1}: the GPU's logits do not prefer its own choice`);
+      }
       await mc.unload();
       await mg.unload();
     });

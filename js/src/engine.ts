@@ -8,6 +8,7 @@ import { BROWSER_PROFILES, openDevice, writeDeviceConfig } from './gpu/device.js
 import { GpuDriver } from './gpu/driver.js';
 import { isNode, loadModule, type LoadModuleOptions, type Native } from './native.js';
 import type {
+  BackendChangeEvent,
   Engine,
   EngineOptions,
   GenerateOptions,
@@ -180,14 +181,29 @@ export class LocalModel implements Model {
         n.check(n.call('decoder_create', this.handle, startsText ? 1 : 0, n.out(0)), () => this.modelError());
         decoder = n.outU32(0);
       }
+      await this.leaveLostGpu(options.onBackendChange);
       n.call('session_reset', this.session);
       for (const id of ids) n.call('sampler_accept', sampler, id);
       // Greedy decoding on the GPU reads back the chosen id, not the logits.
-      const gpuGreedy =
+      let gpuGreedy =
         this.onGpu && (options.temperature ?? 0.8) <= 0 && (options.repeatPenalty ?? 1) === 1;
+      // Every id in the KV cache (prompt, then generated ones): what a CPU
+      // session evaluates again when the GPU is lost mid-way.
+      const history = [...ids];
+      // Runs a step; when the WebGPU device was lost during it, the model
+      // moves to the CPU, replays `history` (so the logits of its last id
+      // are there to sample from) and the loop samples on the CPU from then on.
+      const step = async (run: () => Promise<void>) => {
+        try {
+          await run();
+        } catch (e) {
+          if (!this.gpuLossRecoverable(e)) throw e;
+          await this.moveToCpu(history, signal, options.onBackendChange);
+          gpuGreedy = false;
+        }
+      };
       const t0 = now();
-      if (gpuGreedy) await this.evalArgmax(ids, signal);
-      else await this.evalPrompt(ids, signal);
+      await step(() => (gpuGreedy ? this.evalArgmax(ids, signal) : this.evalPrompt(ids, signal)));
       const t1 = now();
       this.stats = { promptTokens: ids.length, promptMs: t1 - t0, generatedTokens: 0, generateMs: 0 };
       const nCtx = n.call('session_n_ctx', this.session);
@@ -200,6 +216,7 @@ export class LocalModel implements Model {
           this.stats.firstTokenMs ??= now() - t0;
           if (!options.ignoreEos && n.call('model_is_end_of_generation', this.handle, id)) break;
           n.call('sampler_accept', sampler, id);
+          history.push(id);
           ++generated;
           let text = '';
           if (decoder) {
@@ -233,9 +250,11 @@ export class LocalModel implements Model {
           if (generated >= maxTokens) break;
           if (n.call('session_n_past', this.session) >= nCtx) break; // context full
           if (signal?.aborted) throw cancelled('generation');
-          n.i32(tokBuf, 1)[0] = id;
-          n.check(n.call(gpuGreedy ? 'session_eval_argmax' : 'session_eval', this.session, tokBuf, 1, 0), () => this.sessionError());
-          await this.engine.flushGpu();
+          await step(async () => {
+            n.i32(tokBuf, 1)[0] = id;
+            n.check(n.call(gpuGreedy ? 'session_eval_argmax' : 'session_eval', this.session, tokBuf, 1, 0), () => this.sessionError());
+            await this.engine.flushGpu();
+          });
           this.stats.generateMs = now() - t1;
           await nextTurn();
           if (signal?.aborted) throw cancelled('generation');
@@ -297,14 +316,25 @@ export class LocalModel implements Model {
     try {
       this.alive();
       if (!ids || ids.length === 0) throw new WebAccelError('invalid_argument', 'logits needs at least one token id');
-      n.call('session_reset', this.session);
-      const p = n.putInts(ids);
-      try {
-        n.check(n.call('session_eval', this.session, p, ids.length, 1), () => this.sessionError());
-      } finally {
-        n.free(p);
+      await this.leaveLostGpu();
+      // Twice at most: when the WebGPU device is lost during the first
+      // evaluation, the model moves to the CPU and evaluates again there.
+      for (let attempt = 0; ; ++attempt) {
+        n.call('session_reset', this.session);
+        const p = n.putInts(ids);
+        try {
+          n.check(n.call('session_eval', this.session, p, ids.length, 1), () => this.sessionError());
+        } finally {
+          n.free(p);
+        }
+        try {
+          await this.engine.flushGpu();
+          break;
+        } catch (e) {
+          if (attempt > 0 || !this.gpuLossRecoverable(e)) throw e;
+          await this.moveToCpu([]);
+        }
       }
-      await this.engine.flushGpu();
       const nv = n.call('model_n_vocab', this.handle);
       const out = new Float32Array(nv * ids.length);
       for (let i = 0; i < ids.length; ++i) out.set(n.f32(n.call('session_logits', this.session, i), nv), i * nv);
@@ -327,6 +357,41 @@ export class LocalModel implements Model {
 
   get onGpu(): boolean {
     return this.n.cstr(this.n.call('model_backend', this.handle)) === 'webgpu';
+  }
+
+  // Whether `e` is the engine's WebGPU device being lost under this model
+  // (not its wasm module stopping, which loses the model itself).
+  private gpuLossRecoverable(e: unknown): boolean {
+    return e instanceof WebAccelError && e.code === 'device_lost' && this.engine.gpuLost !== null && !this.n.dead && this.onGpu;
+  }
+
+  // A model still on a WebGPU device that was lost (seen by another model or
+  // between calls) moves to the CPU before it records work for it.
+  async leaveLostGpu(notify?: (e: BackendChangeEvent) => void): Promise<void> {
+    if (this.engine.gpuLost !== null && this.onGpu) await this.moveToCpu([], undefined, notify);
+  }
+
+  // Moves the model from a lost WebGPU device to the CPU backend: C++ points
+  // it at the CPU (its weights are the file's bytes in wasm memory, which a
+  // model loaded here always keeps), the GPU session is replaced by a CPU
+  // one of the same context size, and `replay` (ids that were in the KV
+  // cache) is evaluated again, leaving the logits of its last id.
+  private async moveToCpu(replay: number[], signal?: AbortSignal, notify?: (e: BackendChangeEvent) => void): Promise<void> {
+    const n = this.n;
+    const reason = this.engine.gpuLost ?? 'the WebGPU device was lost';
+    const nCtx = n.call('session_n_ctx', this.session);
+    n.call('model_use_cpu', this.handle);
+    if (this.onGpu) {
+      throw new WebAccelError('device_lost', `${reason}, and the model has no copy of its weights in wasm memory to continue on the CPU`);
+    }
+    n.release('session_release', this.session);
+    this.session = 0;
+    // What the moves recorded (GPU buffer releases) cannot run anymore.
+    await this.engine.flushGpu(true);
+    n.check(n.call('session_create', this.handle, nCtx, 0, n.out(0)), () => this.modelError());
+    this.session = n.outU32(0);
+    this.engine.backendChanged({ from: 'webgpu', to: 'cpu', reason }, notify);
+    if (replay.length) await this.evalPrompt(replay, signal);
   }
 
   // The whole prompt, then the greedy choice of the next token (on the GPU).
@@ -408,29 +473,66 @@ export class LocalEngine implements Engine {
   // Replaced with the module: buffer ids belong to one module's backend.
   gpu: GpuDriver | null;
   private gpuTail: Promise<void> = Promise.resolve();
+  // Why the WebGPU device was lost, once it was: from then on nothing runs
+  // on it, models move to the CPU (LocalModel.moveToCpu), and a fresh module
+  // (after a trap) gets a CPU engine.
+  gpuLost: string | null = null;
+  private readonly onBackendChange?: (e: BackendChangeEvent) => void;
 
-  private constructor(native: Native, handle: number, caps: Capabilities, moduleOptions: LoadModuleOptions, gpu: GpuSetup | null) {
+  private constructor(
+    native: Native,
+    handle: number,
+    caps: Capabilities,
+    moduleOptions: LoadModuleOptions,
+    gpu: GpuSetup | null,
+    options: EngineOptions,
+  ) {
     this.native = native;
     this.handle = handle;
     this.caps = caps;
     this.moduleOptions = moduleOptions;
     this.gpuSetup = gpu;
     this.gpu = gpu ? new GpuDriver(gpu.device) : null;
+    this.onBackendChange = options.onBackendChange;
+  }
+
+  // Tells the app (engine option, and the generation's own option) that a
+  // model changed backend. A throwing callback must not stop the recovery.
+  backendChanged(e: BackendChangeEvent, alsoTo?: (e: BackendChangeEvent) => void): void {
+    for (const f of [this.onBackendChange, alsoTo]) {
+      try {
+        f?.({ ...e });
+      } catch {
+        // the app's error; the generation goes on
+      }
+    }
   }
 
   // Executes what the C++ WebGPU backend recorded since the last flush and
   // waits for its readbacks. Flushes run one at a time, in call order.
-  flushGpu(): Promise<void> {
+  // After the device was lost, a stream is dropped unexecuted (C++ forgets
+  // it): with work in it, that is device_lost, unless `discard` says the
+  // caller only wants it gone (a model leaving the GPU records releases).
+  flushGpu(discard = false): Promise<void> {
     if (!this.gpu) return Promise.resolve();
     const run = async () => {
       const n = this.native;
+      if (n.dead) return;
       const count = n.call('engine_gpu_stream', this.handle, n.out(0));
+      if (this.gpuLost !== null) {
+        n.call('engine_gpu_stream_done', this.handle);
+        if (count && !discard) throw new WebAccelError('device_lost', this.gpuLost);
+        return;
+      }
       if (!count) return;
       const words = new Uint32Array(n.buffer, n.outU32(0), count).slice();
       try {
         await this.gpu!.execute(words, () => n.buffer);
+      } catch (e) {
+        if (e instanceof WebAccelError && e.code === 'device_lost') this.gpuLost = e.message;
+        throw e;
       } finally {
-        n.call('engine_gpu_stream_done', this.handle);
+        if (!n.dead) n.call('engine_gpu_stream_done', this.handle);
       }
     };
     const p = this.gpuTail.then(run);
@@ -454,7 +556,7 @@ export class LocalEngine implements Engine {
     }
     const [native, handle] = await startModule(mo, gpu);
     caps.profile.isa = native.buildInfo().isa;
-    return new LocalEngine(native, handle, caps, mo, gpu);
+    return new LocalEngine(native, handle, caps, mo, gpu, options);
   }
 
   capabilities(): Capabilities {
@@ -470,12 +572,16 @@ export class LocalEngine implements Engine {
     this.reviving ??= (async () => {
       this.models.clear();
       this.handle = 0;
-      const [native, handle] = await startModule(this.moduleOptions, this.gpuSetup);
+      // After the device was lost, the fresh module runs on the CPU.
+      const gpuSetup = this.gpuLost === null ? this.gpuSetup : null;
+      const [native, handle] = await startModule(this.moduleOptions, gpuSetup);
       this.native = native;
       this.handle = handle;
-      if (this.gpuSetup) {
+      if (!gpuSetup) {
+        this.gpu = null;
+      } else {
         this.gpu?.destroy();
-        this.gpu = new GpuDriver(this.gpuSetup.device);
+        this.gpu = new GpuDriver(gpuSetup.device);
         this.gpuTail = Promise.resolve();
       }
     })().finally(() => (this.reviving = null));
@@ -495,6 +601,11 @@ export class LocalEngine implements Engine {
     const st = n.call('model_load', this.handle, ptr, size, n.out(0));
     n.check(st, () => `${name}: ${n.cstr(n.call('engine_last_error', this.handle)).replace(/^[a-z_]+: model: /, '')}`);
     const model = n.outU32(0);
+    if (this.gpuLost !== null) {
+      // The device is gone: the model runs on the CPU from the start.
+      n.call('model_use_cpu', model);
+      await this.flushGpu(true);
+    }
     checkNumber('nCtx', options.nCtx, 0, 1 << 20);
     const sst = n.call('session_create', model, options.nCtx ?? 0, 0, n.out(0));
     if (sst !== 0) {
@@ -504,7 +615,7 @@ export class LocalEngine implements Engine {
     }
     const m = new LocalModel(this, model, n.outU32(0));
     this.models.add(m);
-    if (this.gpu) {
+    if (this.gpu && m.onGpu) {
       // Weights go up and pipelines compile (in parallel) before the first token.
       try {
         const pipelines = n.call('engine_gpu_pipelines', this.handle);
@@ -515,8 +626,14 @@ export class LocalEngine implements Engine {
         await this.gpu.pipelinesReady();
         options.onProgress?.({ phase: 'compile', loaded: pipelines, total: pipelines });
       } catch (e) {
-        m.release();
-        throw e;
+        // Lost while uploading: the model runs on the CPU instead.
+        try {
+          if (!(e instanceof WebAccelError && e.code === 'device_lost' && this.gpuLost !== null && !n.dead)) throw e;
+          await m.leaveLostGpu();
+        } catch (e2) {
+          m.release();
+          throw e2;
+        }
       }
     }
     return m;

@@ -10,8 +10,22 @@ export interface GpuLike {
   requestAdapter(options?: unknown): Promise<unknown>;
 }
 
+// A model moved to another backend while the engine ran. Today: its WebGPU
+// device was lost (GPU reset, driver update, device.destroy(), the browser
+// reclaiming it), and the model continues on the CPU (wasm) from the copy of
+// its weights in wasm memory. A generation in progress is not interrupted:
+// the tokens so far are evaluated again on the CPU and it goes on from there
+// (greedy output is the same as if it had run on the CPU throughout).
+export interface BackendChangeEvent {
+  from: 'webgpu';
+  to: 'cpu';
+  reason: string; // why, e.g. "the WebGPU device was lost (destroyed: ...)"
+}
+
 export interface EngineOptions {
   backend?: BackendChoice;
+  // Called when a model of this engine changes backend (see BackendChangeEvent).
+  onBackendChange?: (e: BackendChangeEvent) => void;
   // CPU threads; default: the hardware's (at most 8). More than one needs
   // the pthreads build: SharedArrayBuffer, and cross-origin isolation in browsers.
   threads?: number;
@@ -63,6 +77,9 @@ export interface GenerateOptions {
   stop?: string[]; // generation ends before the first occurrence of any
   ignoreEos?: boolean; // keep generating past end-of-generation tokens (benchmarks)
   signal?: AbortSignal;
+  // Called when this generation's model moves from WebGPU to the CPU
+  // mid-way (also EngineOptions.onBackendChange); the generation continues.
+  onBackendChange?: (e: BackendChangeEvent) => void;
 }
 
 export interface Token {

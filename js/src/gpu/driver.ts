@@ -81,9 +81,29 @@ export class GpuDriver {
   }
 
   // Executes a stream (a copy of the words; pointers refer to `memory()`,
-  // re-read after every await because wasm memory may grow).
+  // re-read after every await because wasm memory may grow). Any failure on
+  // a device that was lost meanwhile is reported as device_lost, which is
+  // what the engine recovers from (it continues on the CPU).
   async execute(words: Uint32Array, memory: () => ArrayBuffer): Promise<void> {
-    if (this.lostReason) throw new WebAccelError('device_lost', `the WebGPU device was lost (${this.lostReason})`);
+    try {
+      await this.run(words, memory);
+    } catch (e) {
+      if (e instanceof WebAccelError && e.code === 'device_lost') throw e;
+      // A destroyed device rejects pending mapAsync calls and error scopes,
+      // possibly before `device.lost` has resolved: wait a little for it
+      // (bounded, so a genuine error is not held up and nothing hangs).
+      if (!this.lostReason) await Promise.race([this.device.lost, new Promise((r) => setTimeout(r, 250))]);
+      if (this.lostReason) throw this.lostError();
+      throw e;
+    }
+  }
+
+  private lostError(): WebAccelError {
+    return new WebAccelError('device_lost', `the WebGPU device was lost (${this.lostReason})`);
+  }
+
+  private async run(words: Uint32Array, memory: () => ArrayBuffer): Promise<void> {
+    if (this.lostReason) throw this.lostError();
     const dev = this.device;
     dev.pushErrorScope('out-of-memory');
     dev.pushErrorScope('validation');
@@ -239,9 +259,10 @@ export class GpuDriver {
     } finally {
       submit();
       for (const b of toDestroy) b.destroy();
-      const validation = await dev.popErrorScope();
-      const oom = await dev.popErrorScope();
-      if (this.lostReason) throw new WebAccelError('device_lost', `the WebGPU device was lost (${this.lostReason})`);
+      // A lost device may reject these instead of answering null.
+      const validation = await dev.popErrorScope().catch(() => null);
+      const oom = await dev.popErrorScope().catch(() => null);
+      if (this.lostReason) throw this.lostError();
       if (oom) throw new WebAccelError('out_of_memory', `WebGPU: ${oom.message}`);
       if (validation) throw new WebAccelError('internal', `WebGPU validation error: ${validation.message}`);
     }

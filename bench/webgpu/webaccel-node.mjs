@@ -69,12 +69,14 @@ const bos = info.bos_id >= 0 ? info.bos_id : 1;
 const prompt = [bos, ...Array.from({ length: 511 }, (_, i) => 1 + (i % (info.n_vocab - 1)))];
 const pp = [];
 const tg = [];
+const cpuSide = [];
 for (let r = 0; r <= reps; ++r) {
   for await (const _ of m.generate(prompt, { maxTokens: 1, temperature: 0, ignoreEos: true })) break;
   const s1 = await m.lastStats();
   let n = 0;
   for await (const _ of m.generate([bos], { maxTokens: 128, temperature: 0, ignoreEos: true })) n++;
   const s2 = await m.lastStats();
+  cpuSide.push({ record_ms_per_token: (s2.recordMs ?? 0) / (n - 1) });
   if (r === 0) continue; // warm-up
   pp.push((512 / s1.promptMs) * 1000);
   tg.push(((n - 1) / s2.generateMs) * 1000);
@@ -119,6 +121,7 @@ const run = {
     { test: 'tg128', tps: tgS.median, ...tgS, reps, all: tg },
   ],
   gpu_stats: engine.gpu?.stats,
+  cpu_side: cpuSide.at(-1),
   profile,
 };
 const result = {

@@ -252,7 +252,9 @@ export class LocalModel implements Model {
           if (signal?.aborted) throw cancelled('generation');
           await step(async () => {
             n.i32(tokBuf, 1)[0] = id;
+            const tr = now();
             n.check(n.call(gpuGreedy ? 'session_eval_argmax' : 'session_eval', this.session, tokBuf, 1, 0), () => this.sessionError());
+            if (this.stats) this.stats.recordMs = (this.stats.recordMs ?? 0) + now() - tr;
             await this.engine.flushGpu();
           });
           this.stats.generateMs = now() - t1;

@@ -119,6 +119,9 @@ export interface GenerationStats {
   generateMs: number;
   // Time from the start of generate() to the first generated token.
   firstTokenMs?: number;
+  // Time spent in the C++ step call while decoding (on WebGPU: building the
+  // graph and recording its commands).
+  recordMs?: number;
 }
 
 export interface MemoryReport {

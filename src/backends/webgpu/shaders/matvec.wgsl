@@ -41,6 +41,9 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec
     for (var i = 0u; i < LANES; i++) {
       r += xs[li + i].x;
     }
+    if (params.add_r != 0u) {
+      r += act[params.r_off + row];  // a fused residual add (decode: one column)
+    }
     act[params.y_off + t * params.y_stride + row] = r;
   }
 }

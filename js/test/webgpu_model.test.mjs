@@ -96,7 +96,7 @@ describe('WebGPU models (Dawn)', { timeout: 1_200_000 }, () => {
       }
       const model = await e.load(storiesGguf());
       assert.equal((await model.info()).backend, 'webgpu');
-      assert.deepEqual(await ids(model, '', greedy(32)), ref.slice(0, 32));
+      assert.deepEqual(await ids(model, '', greedy(12)), ref.slice(0, 12));
       await model.unload();
       await e.dispose();
     });
@@ -179,7 +179,7 @@ describe('WebGPU models (Dawn)', { timeout: 1_200_000 }, () => {
     assert.equal(info.backend, 'webgpu');
     assert.match(info.backend_reason, /^WebGPU \(pipelines created on first use\)$/);
     assert.equal((await (await webgpu.load(storiesGguf())).info()).backend_reason, 'WebGPU');
-    assert.deepEqual(await ids(model, '', greedy(32)), ref.slice(0, 32));
+    assert.deepEqual(await ids(model, '', greedy(12)), ref.slice(0, 12));
     await e.dispose();
   });
 });

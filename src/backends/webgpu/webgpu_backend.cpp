@@ -369,18 +369,18 @@ class WebGpuBackendImpl final : public WebGpuBackend {
     const std::string variant = dot == std::string::npos ? "" : key.substr(dot + 1);
     std::string src;
     Layout layout{2, 0b10};
-    auto with_weights = [&](const char* params) {
-      src = std::string(params) + std::string(shader_source("w_" + variant)) + std::string(shader_source(kernel));
-    };
+    const bool block_quant = variant == "q8_0" || variant == "q4_0";
+    // The weight type's access functions (block types share their scale lookup).
+    const std::string weights = std::string(block_quant ? shader_source("w_block_scales") : "") +
+                                std::string(shader_source("w_" + variant));
     if (kernel == "matvec") {
-      src = std::string(MatmulParams::wgsl()) + std::string(shader_source("w_" + variant)) +
-            std::string(shader_source("mv_" + variant)) + std::string(shader_source(kernel));
+      src = std::string(MatmulParams::wgsl()) + weights + std::string(shader_source("mv_" + variant)) +
+            std::string(shader_source(kernel));
     } else if (kernel == "matmul") {
-      const std::string tile = variant == "q8_0" || variant == "q4_0" ? "mm_" + variant : "mm_generic";
-      src = std::string(MatmulParams::wgsl()) + std::string(shader_source("w_" + variant)) +
-            std::string(shader_source(tile)) + std::string(shader_source(kernel));
+      src = std::string(MatmulParams::wgsl()) + weights +
+            std::string(shader_source(block_quant ? "mm_" + variant : "mm_generic")) + std::string(shader_source(kernel));
     } else if (kernel == "get_rows") {
-      with_weights(GetRowsParams::wgsl());
+      src = std::string(GetRowsParams::wgsl()) + weights + std::string(shader_source(kernel));
       layout = {3, 0b010};
     } else if (kernel == "rms_norm") {
       src = std::string(RmsNormParams::wgsl()) + std::string(shader_source(kernel));

@@ -17,6 +17,10 @@ namespace {
 constexpr uint32_t kInputBufferId = 2;  // ids, cos/sin tables: host data of the step
 constexpr uint32_t kFirstFreeId = 3;
 constexpr uint32_t kBlock = 32;  // weights per q8_0 / q4_0 block
+// Rows per workgroup of matvec4.wgsl: 8 groups of 32 lanes, 4 rows each (of
+// 1, 2 and 4 rows per group, 4 read 1B/7B-shaped q4_0/q8_0 matrices fastest
+// on an H200, up to 8x matvec.wgsl: bench/webgpu/matvec_probe.mjs).
+constexpr uint32_t kMatvec4Rows = 32;
 
 uint64_t round_up(uint64_t x, uint64_t a) { return (x + a - 1) / a * a; }
 uint32_t ceil_div(uint64_t a, uint64_t b) { return static_cast<uint32_t>((a + b - 1) / b); }
@@ -74,7 +78,7 @@ class WebGpuBackendImpl final : public WebGpuBackend {
       // A decode matvec whose only reader is the next node, a residual add,
       // writes the sum itself: one dispatch instead of two.
       if (i + 1 < nodes.size() && fused_adds_.count(&nodes[i + 1]) && nodes[i + 1].src[1] == &n) {
-        WA_TRY(encode_matvec_add(n, nodes[i + 1]));
+        WA_TRY(encode_matvec(n, nodes[i + 1], nodes[i + 1].src[0]));
         ++i;
         continue;
       }
@@ -376,6 +380,11 @@ class WebGpuBackendImpl final : public WebGpuBackend {
     if (kernel == "matvec") {
       src = std::string(MatmulParams::wgsl()) + weights + std::string(shader_source("mv_" + variant)) +
             std::string(shader_source(kernel));
+    } else if (kernel == "matvec4") {
+      // Its own weight access (w is an array of vec4 words there).
+      src = std::string(MatmulParams::wgsl()) + std::string(shader_source("mv4_" + variant)) +
+            std::string(shader_source(kernel));
+      replace_all(src, "ROWS_PER_GROUP", std::to_string(kMatvec4Rows / 8) + "u");
     } else if (kernel == "matmul") {
       src = std::string(MatmulParams::wgsl()) + weights +
             std::string(shader_source(block_quant ? "mm_" + variant : "mm_generic")) + std::string(shader_source(kernel));
@@ -425,7 +434,10 @@ class WebGpuBackendImpl final : public WebGpuBackend {
   uint32_t pipeline_for(const Node& n) {
     switch (n.op) {
       case Op::mul_mat:
-        return pipeline(std::string(n.src[1]->ne[1] == 1 ? "matvec." : "matmul.") + dtype_name(n.src[0]->type));
+        if (n.src[1]->ne[1] != 1) return pipeline(std::string("matmul.") + dtype_name(n.src[0]->type));
+        // encode_matvec's choice where x is 16-byte aligned, as arena tensors are
+        return pipeline(std::string(n.src[0]->ne[0] % kBlock == 0 ? "matvec4." : "matvec.") +
+                        dtype_name(n.src[0]->type));
       case Op::get_rows: return pipeline(std::string("get_rows.") + dtype_name(n.src[0]->type));
       case Op::rms_norm: return pipeline("rms_norm");
       case Op::add: case Op::mul:
@@ -530,12 +542,21 @@ class WebGpuBackendImpl final : public WebGpuBackend {
     }
   }
 
-  Status encode_matvec_add(const Node& m, const Node& add) {
+  // Decode matvec y = W x (+ r): `out` is the node whose memory receives y
+  // (the matvec itself, or the residual add it absorbed, with r its other
+  // operand). matvec4.wgsl where x can be read as vec4s and rows hold whole
+  // 32-weight blocks, matvec.wgsl otherwise.
+  Status encode_matvec(const Node& m, const Node& out, const Node* residual) {
     const GpuWeight& w = *weight_of(m.src[0]);
     WA_ASSIGN_OR_RETURN(Loc x, locate(m.src[1]));
-    WA_ASSIGN_OR_RETURN(Loc r, locate(add.src[0]));
-    WA_ASSIGN_OR_RETURN(Loc y, locate(&add));
-    const uint32_t pipe = pipeline_for(m);
+    WA_ASSIGN_OR_RETURN(Loc y, locate(&out));
+    Loc r{};
+    if (residual) {
+      WA_ASSIGN_OR_RETURN(r, locate(residual));
+    }
+    const bool vec4 = w.K % kBlock == 0 && x.offset % 4 == 0;
+    const uint32_t pipe = pipeline(std::string(vec4 ? "matvec4." : "matvec.") + dtype_name(w.type));
+    const uint32_t rows_per_workgroup = vec4 ? kMatvec4Rows : 8;
     for (const WeightPart& p : w.parts) {
       MatmulParams mp;
       mp.K = w.K;
@@ -545,10 +566,10 @@ class WebGpuBackendImpl final : public WebGpuBackend {
       mp.x_off = x.offset;
       mp.x_stride = stride(m.src[1]);
       mp.y_off = y.offset + p.row0;
-      mp.y_stride = stride(&add);
-      mp.add_r = 1;
-      mp.r_off = r.offset + p.row0;
-      dispatch(pipe, ceil_div(p.rows, 8), 1, push_params(mp), {p.buffer, y.buffer});
+      mp.y_stride = stride(&out);
+      mp.add_r = residual ? 1 : 0;
+      mp.r_off = residual ? r.offset + p.row0 : 0;
+      dispatch(pipe, ceil_div(p.rows, rows_per_workgroup), 1, push_params(mp), {p.buffer, y.buffer});
     }
     return Status::Ok();
   }
@@ -558,9 +579,10 @@ class WebGpuBackendImpl final : public WebGpuBackend {
     WA_ASSIGN_OR_RETURN(Loc y, locate(&n));
     switch (n.op) {
       case Op::mul_mat: {
+        const uint32_t T = static_cast<uint32_t>(n.src[1]->ne[1]);
+        if (T == 1) return encode_matvec(n, n, nullptr);
         const GpuWeight& w = *weight_of(n.src[0]);
         WA_ASSIGN_OR_RETURN(Loc x, locate(n.src[1]));
-        const uint32_t T = static_cast<uint32_t>(n.src[1]->ne[1]);
         for (const WeightPart& p : w.parts) {
           MatmulParams mp;
           mp.K = w.K;
@@ -571,11 +593,7 @@ class WebGpuBackendImpl final : public WebGpuBackend {
           mp.x_stride = stride(n.src[1]);
           mp.y_off = y.offset + p.row0;
           mp.y_stride = stride(&n);
-          if (T == 1) {
-            dispatch(pipe, ceil_div(p.rows, 8), 1, push_params(mp), {p.buffer, y.buffer});
-          } else {
-            dispatch(pipe, ceil_div(p.rows, 64), ceil_div(T, 64), push_params(mp), {p.buffer, y.buffer});
-          }
+          dispatch(pipe, ceil_div(p.rows, 64), ceil_div(T, 64), push_params(mp), {p.buffer, y.buffer});
         }
         return Status::Ok();
       }

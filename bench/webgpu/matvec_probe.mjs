@@ -1,0 +1,191 @@
+#!/usr/bin/env node
+// Decode matvec kernels timed alone, under Node + Dawn, printed as JSON: the
+// engine's WGSL (src/backends/webgpu/shaders, the Params struct parsed from
+// kernel_params.h) on random weights in the GPU layout, for LLaMA 1B/7B
+// shapes. Each variant is first checked against a JS reference of the same
+// data (max relative error), then timed: k dispatches in one compute pass,
+// GPU timestamps around the pass, median of --reps. GB/s = weight bytes read
+// per dispatch / time per dispatch, to be read against probe.mjs's
+// streaming read.
+//
+// usage: node bench/webgpu/matvec_probe.mjs [--types q4_0,q8_0] [--shapes 4096x4096,...]
+//          [--rows 1,2,4] [--reps 5] [--rep-ms 20] [--dawn-flag F]... [--quick] [--out FILE]
+// Shapes are NxK (output rows x row length).
+
+import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { getTestGpu } from '../../js/test/gpu-env.mjs';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const SHADERS = join(HERE, '../../src/backends/webgpu/shaders');
+const log = (s) => process.stderr.write(`[matvec] ${s}\n`);
+const median = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
+
+function parseArgs(argv) {
+  const o = { types: ['q4_0', 'q8_0'], shapes: ['4096x4096', '11008x4096', '4096x11008', '32000x4096', '2048x2048', '5632x2048'],
+    rows: [1, 2, 4], reps: 5, repMs: 20, dawnFlags: [], out: null };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const next = () => argv[++i];
+    if (a === '--types') o.types = next().split(',');
+    else if (a === '--shapes') o.shapes = next().split(',');
+    else if (a === '--rows') o.rows = next().split(',').map(Number);
+    else if (a === '--reps') o.reps = +next();
+    else if (a === '--rep-ms') o.repMs = +next();
+    else if (a === '--dawn-flag') o.dawnFlags.push(next());
+    else if (a === '--quick') { o.shapes = ['300x256', '64x4096']; o.reps = 1; o.repMs = 1; }
+    else if (a === '--out') o.out = next();
+    else throw new Error(`unknown argument ${a}`);
+  }
+  return o;
+}
+
+// struct Params of kernel_params.h's WA_MATMUL_PARAMS, as the C++ side makes it.
+function matmulParamsWgsl() {
+  const h = readFileSync(join(SHADERS, '../kernel_params.h'), 'utf8');
+  const m = h.match(/#define WA_MATMUL_PARAMS\(F\)([\s\S]*?)\nWA_DEFINE_PARAMS/);
+  const fields = [...m[1].matchAll(/F\((\w+), (\w+)\)/g)].map(([, t, n]) => ({ t, n }));
+  return { fields, wgsl: `struct Params {\n${fields.map((f) => `  ${f.n}: ${f.t},\n`).join('')}};\n` };
+}
+
+const shader = (f) => readFileSync(join(SHADERS, f), 'utf8');
+const VARIANTS = {
+  matvec: (type) => ({ src: shader(`w_${type}.wgsl`) + shader('w_block_scales.wgsl') + shader(`mv_${type}.wgsl`) + shader('matvec.wgsl'), rowsPerWg: 8 }),
+  ...Object.fromEntries([1, 2, 4, 8].map((r) => [`matvec4_r${r}`, (type) => ({
+    src: shader(`mv4_${type}.wgsl`) + shader('matvec4.wgsl').replaceAll('ROWS_PER_GROUP', `${r}u`), rowsPerWg: 8 * r })])),
+};
+
+function f16Bits(v) {
+  const f = new Float32Array([v]);
+  const u = new Uint32Array(f.buffer)[0];
+  const s = (u >>> 16) & 0x8000, e = ((u >>> 23) & 0xff) - 112, m = (u >>> 13) & 0x3ff;
+  return e <= 0 ? s : s | (e << 10) | m;
+}
+function f16Value(h) {
+  const e = (h >> 10) & 31, m = h & 0x3ff, s = h & 0x8000 ? -1 : 1;
+  return e === 0 ? s * m * 2 ** -24 : s * (1 + m / 1024) * 2 ** (e - 15);
+}
+
+// Random weights in repack.wgsl's layout and their JS dequantization per row.
+function makeWeights(type, N, K, seed) {
+  let st = seed >>> 0;
+  const rnd = () => ((st = (Math.imul(st, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  const nb = K / 32, blocks = N * nb;
+  const valueWords = type === 'q4_0' ? 4 * blocks : 8 * blocks;
+  const scalesWord = valueWords;
+  const words = new Uint32Array(((valueWords + Math.ceil(blocks / 2)) + 3) & ~3);
+  for (let i = 0; i < valueWords; i++) words[i] = (rnd() * 2 ** 32) >>> 0;
+  const scale = new Float32Array(blocks);
+  for (let b = 0; b < blocks; b++) {
+    const h = f16Bits(0.002 + 0.01 * rnd());
+    scale[b] = f16Value(h);
+    words[scalesWord + (b >> 1)] |= h << (16 * (b & 1));
+  }
+  const value = (row, k) => {
+    const b = row * nb + (k >> 5), i = k & 31;
+    if (type === 'q4_0') {
+      const byte = (words[4 * b + ((i & 15) >> 2)] >>> (8 * (i & 3))) & 0xff;
+      return ((i < 16 ? byte & 15 : byte >> 4) - 8) * scale[b];
+    }
+    const byte = (words[8 * b + (i >> 2)] >>> (8 * (i & 3))) & 0xff;
+    return (byte > 127 ? byte - 256 : byte) * scale[b];
+  };
+  return { words, scalesWord, value, bytes: type === 'q4_0' ? blocks * 18 : blocks * 34 };
+}
+
+async function main() {
+  const o = parseArgs(process.argv.slice(2));
+  const { gpu, adapter, info, reason } = await getTestGpu({ dawnFlags: ['disable-dawn-features=timestamp_quantization', ...o.dawnFlags] });
+  if (!adapter) throw new Error(reason);
+  const keep = setInterval(() => {}, 1000);
+  const want = {};
+  for (const k of ['maxStorageBufferBindingSize', 'maxBufferSize', 'maxComputeWorkgroupStorageSize']) want[k] = adapter.limits[k];
+  const device = await adapter.requestDevice({ requiredFeatures: adapter.features.has('timestamp-query') ? ['timestamp-query'] : [], requiredLimits: want });
+  const hasTs = device.features.has('timestamp-query');
+  const U = GPUBufferUsage;
+  const params = matmulParamsWgsl();
+  const qs = hasTs ? device.createQuerySet({ type: 'timestamp', count: 2 }) : null;
+  const tsResolve = device.createBuffer({ size: 16, usage: 0x0200 | U.COPY_SRC });
+  const tsRead = device.createBuffer({ size: 16, usage: U.MAP_READ | U.COPY_DST });
+  const results = [];
+  for (const type of o.types) {
+    for (const shape of o.shapes) {
+      const [N, K] = shape.split('x').map(Number);
+      const wts = makeWeights(type, N, K, N * 31 + K);
+      const wbuf = device.createBuffer({ size: wts.words.byteLength, usage: U.STORAGE | U.COPY_DST });
+      device.queue.writeBuffer(wbuf, 0, wts.words);
+      const x = new Float32Array(K).map((_, i) => Math.sin(i * 0.37) + 0.25 * Math.cos(i * 1.3));
+      const yOff = (K + 3) & ~3;
+      const act = device.createBuffer({ size: 4 * (yOff + ((N + 3) & ~3)), usage: U.STORAGE | U.COPY_DST | U.COPY_SRC });
+      device.queue.writeBuffer(act, 0, x);
+      const ref = new Float64Array(N);
+      for (let n = 0; n < N; n++) { let s = 0; for (let k = 0; k < K; k++) s += wts.value(n, k) * x[k]; ref[n] = s; }
+      const pv = { K, N, T: 1, w_scales: wts.scalesWord, x_off: 0, x_stride: K, y_off: yOff, y_stride: N, add_r: 0, r_off: 0 };
+      const ubuf = device.createBuffer({ size: 256, usage: U.UNIFORM | U.COPY_DST });
+      device.queue.writeBuffer(ubuf, 0, new Uint32Array(params.fields.map((f) => pv[f.n])));
+      const readY = device.createBuffer({ size: 4 * N, usage: U.MAP_READ | U.COPY_DST });
+      for (const [name, make] of Object.entries(VARIANTS)) {
+        const r = name.match(/_r(\d+)$/);
+        if (r && !o.rows.includes(+r[1])) continue;
+        const v = make(type);
+        device.pushErrorScope('validation');
+        const module = device.createShaderModule({ code: params.wgsl + v.src });
+        const pipe = await device.createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint: 'main' } });
+        const bind = device.createBindGroup({ layout: pipe.getBindGroupLayout(0), entries: [
+          { binding: 0, resource: { buffer: wbuf } }, { binding: 1, resource: { buffer: act } }, { binding: 2, resource: { buffer: ubuf, size: 64 } }] });
+        const err = await device.popErrorScope();
+        if (err) { log(`${name} ${type}: ${err.message}`); results.push({ type, N, K, variant: name, error: err.message }); continue; }
+        const grid = Math.ceil(N / v.rowsPerWg);
+        const run = async (k) => {
+          const enc = device.createCommandEncoder();
+          const pass = enc.beginComputePass(hasTs ? { timestampWrites: { querySet: qs, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } } : {});
+          pass.setPipeline(pipe);
+          pass.setBindGroup(0, bind);
+          for (let j = 0; j < k; j++) pass.dispatchWorkgroups(grid, 1, 1);
+          pass.end();
+          if (hasTs) { enc.resolveQuerySet(qs, 0, 2, tsResolve, 0); enc.copyBufferToBuffer(tsResolve, 0, tsRead, 0, 16); }
+          const t0 = performance.now();
+          device.queue.submit([enc.finish()]);
+          await device.queue.onSubmittedWorkDone();
+          const wall = performance.now() - t0;
+          if (!hasTs) return wall;
+          await tsRead.mapAsync(GPUMapMode.READ);
+          const [b, e] = new BigUint64Array(tsRead.getMappedRange());
+          tsRead.unmap();
+          return Number(e - b) / 1e6;
+        };
+        await run(1);
+        // Correctness of what it computed.
+        const enc = device.createCommandEncoder();
+        enc.copyBufferToBuffer(act, 4 * yOff, readY, 0, 4 * N);
+        device.queue.submit([enc.finish()]);
+        await readY.mapAsync(GPUMapMode.READ);
+        const y = new Float32Array(readY.getMappedRange().slice(0));
+        readY.unmap();
+        let errMax = 0, scale = 0;
+        for (let n = 0; n < N; n++) { errMax = Math.max(errMax, Math.abs(y[n] - ref[n])); scale = Math.max(scale, Math.abs(ref[n])); }
+        const relErr = errMax / scale;
+        const one = await run(1);
+        const k = Math.max(1, Math.min(500, Math.round(o.repMs / Math.max(one, 1e-3))));
+        const reps = [];
+        for (let i = 0; i < o.reps; i++) reps.push((await run(k)) / k);
+        const ms = median(reps);
+        const res = { type, N, K, variant: name, grid, us_per_dispatch: +(ms * 1000).toFixed(2), gbps: +(wts.bytes / (ms * 1e6)).toFixed(1),
+          weight_bytes: wts.bytes, max_rel_err: +relErr.toExponential(2), ok: relErr < 1e-4 };
+        results.push(res);
+        log(`${type} ${N}x${K} ${name}: ${res.us_per_dispatch} us, ${res.gbps} GB/s, err ${res.max_rel_err}${res.ok ? '' : ' WRONG'}`);
+      }
+      wbuf.destroy(); act.destroy(); ubuf.destroy(); readY.destroy();
+    }
+  }
+  const out = { adapter: info, timestamps: hasTs, results };
+  const json = JSON.stringify(out, null, 1);
+  if (o.out) writeFileSync(o.out, json);
+  process.stdout.write(json + '\n');
+  clearInterval(keep);
+  device.destroy();
+}
+
+main().catch((e) => { console.error(e); process.exit(1); });

@@ -3,15 +3,16 @@
 // returns to the event loop, so aborts are seen and other work runs.
 import { detectCapabilities, type Capabilities } from './capabilities.js';
 import { WebAccelError, cancelled } from './errors.js';
-import { readIntoWasm } from './loader.js';
+import { MAX_MODEL_BYTES, openSource, readSourceIntoWasm, SequentialReader } from './loader.js';
 import { BROWSER_PROFILES, openDevice, writeDeviceConfig } from './gpu/device.js';
-import { GpuDriver } from './gpu/driver.js';
+import { GpuDriver, type ModelByteSource } from './gpu/driver.js';
 import { isNode, loadModule, type Native } from './native.js';
 import type {
   Engine,
   EngineOptions,
   GenerateOptions,
   GenerationStats,
+  LoadProgress,
   MemoryReport,
   Model,
   ModelInfo,
@@ -26,6 +27,9 @@ const TOKENIZE_ADD_BOS = 1;
 const TOKENIZE_PARSE_SPECIAL = 2;
 const TOKENIZE_DEFAULT_BOS = 4;
 const PROMPT_BATCH = 512;
+// Bytes of a file read first for its header (a LLaMA header with a 32k-token
+// vocabulary takes about 0.5 MB; more is asked for when needed).
+const HEADER_FIRST_READ = 1024 * 1024;
 
 // A macrotask turn: lets abort events and messages be delivered.
 const channel = typeof MessageChannel !== 'undefined' && !isNode ? new MessageChannel() : null;
@@ -388,7 +392,8 @@ export class LocalEngine implements Engine {
 
   // Executes what the C++ WebGPU backend recorded since the last flush and
   // waits for its readbacks. Flushes run one at a time, in call order.
-  flushGpu(): Promise<void> {
+  // `source`: the model file that a streamed load's uploads read.
+  flushGpu(source?: ModelByteSource): Promise<void> {
     if (!this.gpu) return Promise.resolve();
     const run = async () => {
       const n = this.native;
@@ -396,7 +401,7 @@ export class LocalEngine implements Engine {
       if (!count) return;
       const words = new Uint32Array(n.buffer, n.outU32(0), count).slice();
       try {
-        await this.gpu!.execute(words, () => n.buffer);
+        await this.gpu!.execute(words, () => n.buffer, source);
       } finally {
         n.call('engine_gpu_stream_done', this.handle);
       }
@@ -443,17 +448,47 @@ export class LocalEngine implements Engine {
   async load(source: ModelSource, options: ModelLoadOptions = {}): Promise<Model> {
     this.alive();
     const n = this.native;
-    const [ptr, size, name] = await readIntoWasm(n, source, options.onProgress, options.signal);
-    this.alive();
-    // wa_model_load owns ptr from here on, also when it fails.
-    const st = n.call('model_load', this.handle, ptr, size, n.out(0));
-    n.check(st, () => `${name}: ${n.cstr(n.call('engine_last_error', this.handle)).replace(/^[a-z_]+: model: /, '')}`);
-    const model = n.outU32(0);
+    const { onProgress, signal } = options;
     checkNumber('nCtx', options.nCtx, 0, 1 << 20);
+    if (signal?.aborted) throw cancelled('loading the model');
+    const src = await openSource(source, signal);
+    const errorOf = () => `${src.name}: ${n.cstr(n.call('engine_last_error', this.handle)).replace(/^[a-z_]+: model: /, '')}`;
+    // WebGPU: the header first; the weights then stream to the GPU.
+    const reader = this.gpu && options.streamWeights !== false ? new SequentialReader(src, signal, onProgress) : null;
+    let model = 0;
+    let size = src.total;
+    try {
+      if (reader) {
+        let uploading: Promise<void> | undefined;
+        [model, size, uploading] = await this.loadHeader(reader, errorOf, onProgress);
+        // Nothing may record while the upload's stream runs (its end clears
+        // the recording), so the session comes after it.
+        try {
+          await uploading;
+        } catch (e) {
+          n.call('model_release', model); // destroys the buffers it made
+          void this.flushGpu().catch(() => {});
+          throw e;
+        }
+        // A stream of unannounced length: as far as the weights go.
+        if (model) size ??= reader.total ?? reader.position;
+      }
+      if (!model) {
+        // wa_model_load owns ptr from here on, also when it fails.
+        const [ptr, loaded] = await readSourceIntoWasm(n, reader ? reader.rest() : src, onProgress, signal);
+        this.alive();
+        size = loaded;
+        n.check(n.call('model_load', this.handle, ptr, loaded, n.out(0)), errorOf);
+        model = n.outU32(0);
+      }
+    } finally {
+      await reader?.close();
+    }
     const sst = n.call('session_create', model, options.nCtx ?? 0, 0, n.out(0));
     if (sst !== 0) {
       const msg = n.cstr(n.call('model_last_error', model));
       n.call('model_release', model);
+      void this.flushGpu().catch(() => {});
       n.check(sst, () => msg);
     }
     const m = new LocalModel(this, model, n.outU32(0));
@@ -462,18 +497,79 @@ export class LocalEngine implements Engine {
       // Weights go up and pipelines compile (in parallel) before the first token.
       try {
         const pipelines = n.call('engine_gpu_pipelines', this.handle);
-        options.onProgress?.({ phase: 'upload', loaded: 0, total: size });
+        if (!reader) onProgress?.({ phase: 'upload', loaded: 0, total: size });
         await this.flushGpu();
-        options.onProgress?.({ phase: 'upload', loaded: size, total: size });
-        options.onProgress?.({ phase: 'compile', loaded: 0, total: pipelines });
+        onProgress?.({ phase: 'upload', loaded: size ?? 0, total: size });
+        onProgress?.({ phase: 'compile', loaded: 0, total: pipelines });
         await this.gpu.pipelinesReady();
-        options.onProgress?.({ phase: 'compile', loaded: pipelines, total: pipelines });
+        onProgress?.({ phase: 'compile', loaded: pipelines, total: pipelines });
       } catch (e) {
         m.release();
         throw e;
       }
     }
     return m;
+  }
+
+  // wa_model_load_header with as much of the file's start as it asks for:
+  // [model, file size if known, the flush that uploads its weights], or
+  // model 0 when the model needs its bytes in wasm memory (nothing of the
+  // source consumed then).
+  private async loadHeader(
+    reader: SequentialReader,
+    errorOf: () => string,
+    onProgress?: (p: LoadProgress) => void,
+  ): Promise<[number, number | undefined, Promise<void> | undefined]> {
+    const n = this.native;
+    const unknownSize = 2 ** 53; // a stream of unannounced length: checked as it is read
+    let want = HEADER_FIRST_READ;
+    for (;;) {
+      const head = await reader.prefix(want);
+      this.alive();
+      const total = reader.total ?? unknownSize;
+      // The stream this call records reads the source: no flush queued before
+      // may take it, so it starts with nothing pending and is flushed at once.
+      for (let t = this.gpuTail; ; t = this.gpuTail) {
+        await t;
+        if (t === this.gpuTail) break;
+      }
+      const ptr = n.alloc(Math.max(1, head.byteLength));
+      let st: number;
+      let need: number;
+      try {
+        n.u8(ptr, head.byteLength).set(head);
+        const needAt = n.alloc(8);
+        try {
+          st = n.call('model_load_header', this.handle, ptr, head.byteLength, total, needAt, n.out(0));
+          need = new Float64Array(n.buffer, needAt, 1)[0];
+        } finally {
+          n.free(needAt);
+        }
+      } finally {
+        n.free(ptr);
+      }
+      n.check(st, errorOf);
+      const model = n.outU32(0);
+      if (model) {
+        onProgress?.({ phase: 'upload', loaded: 0, total: reader.total });
+        const uploading = this.flushGpu(reader);
+        uploading.catch(() => {}); // awaited by load, which reports it
+        return [model, reader.total, uploading];
+      }
+      if (need >= total) {
+        // The CPU would run it: the whole file in wasm memory, if it fits.
+        if (reader.total !== undefined && reader.total > MAX_MODEL_BYTES) {
+          const why = n.cstr(n.call('engine_last_error', this.handle)).replace(/^CPU: /, '');
+          throw new WebAccelError(
+            'unsupported',
+            `${reader.name}: the WebGPU kernels cannot run this model (${why}), and its ${reader.total} bytes do not fit in wasm memory for the CPU`,
+          );
+        }
+        return [0, reader.total, undefined];
+      }
+      if (need <= head.byteLength) throw new WebAccelError('internal', `model_load_header asked for ${need} bytes, having ${head.byteLength}`);
+      want = Math.max(need, 2 * head.byteLength);
+    }
   }
 
   forget(m: LocalModel): void {

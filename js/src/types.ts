@@ -43,6 +43,11 @@ export interface ModelLoadOptions {
   signal?: AbortSignal;
   // Context size of the model's session; default min(training context, 4096).
   nCtx?: number;
+  // WebGPU: weights go from the source straight to GPU buffers, never all in
+  // wasm memory (default true; files over 4 GB load only so). false reads
+  // the file into wasm memory first, as the CPU backend does, and keeps it
+  // there: the model can then move to the CPU if the device is lost.
+  streamWeights?: boolean;
 }
 
 export interface GenerateOptions {

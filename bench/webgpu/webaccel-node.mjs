@@ -69,15 +69,37 @@ const bos = info.bos_id >= 0 ? info.bos_id : 1;
 const prompt = [bos, ...Array.from({ length: 511 }, (_, i) => 1 + (i % (info.n_vocab - 1)))];
 const pp = [];
 const tg = [];
+const cpuSide = [];
 for (let r = 0; r <= reps; ++r) {
   for await (const _ of m.generate(prompt, { maxTokens: 1, temperature: 0, ignoreEos: true })) break;
   const s1 = await m.lastStats();
   let n = 0;
   for await (const _ of m.generate([bos], { maxTokens: 128, temperature: 0, ignoreEos: true })) n++;
   const s2 = await m.lastStats();
+  cpuSide.push({ record_ms_per_token: (s2.recordMs ?? 0) / (n - 1) });
   if (r === 0) continue; // warm-up
   pp.push((512 / s1.promptMs) * 1000);
   tg.push(((n - 1) / s2.generateMs) * 1000);
+}
+// --profile: one more pp512 and tg128 with GPU timestamps around every
+// dispatch (each in its own pass), summed per pipeline.
+let profile = null;
+if (args.includes('--profile') && engine.gpu) {
+  const summarize = (p, per) =>
+    Object.fromEntries(
+      Object.entries(p)
+        .sort((x, y) => y[1].ms - x[1].ms)
+        .map(([k, v]) => [k, { ms_per: +(v.ms / per).toFixed(4), dispatches_per: +(v.dispatches / per).toFixed(1) }]),
+    );
+  engine.gpu.profile = {};
+  for await (const _ of m.generate(prompt, { maxTokens: 1, temperature: 0, ignoreEos: true })) break;
+  const pp512 = summarize(engine.gpu.profile, 1);
+  engine.gpu.profile = {};
+  let n = 0;
+  for await (const _ of m.generate([bos], { maxTokens: 128, temperature: 0, ignoreEos: true })) n++;
+  const tg128 = summarize(engine.gpu.profile, n);
+  engine.gpu.profile = null;
+  profile = { pp512_ms_per_prompt: pp512, tg128_ms_per_token: tg128 };
 }
 const caps = engine.capabilities();
 const ppS = stats(pp);
@@ -99,6 +121,8 @@ const run = {
     { test: 'tg128', tps: tgS.median, ...tgS, reps, all: tg },
   ],
   gpu_stats: engine.gpu?.stats,
+  cpu_side: cpuSide.at(-1),
+  profile,
 };
 const result = {
   tool: 'bench/webgpu/webaccel-node.mjs',

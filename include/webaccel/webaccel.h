@@ -98,6 +98,15 @@ WA_API const char* wa_isa(void);
 WA_API void* wa_alloc(size_t bytes);
 WA_API void wa_free(void* p);
 
+/* The heap that wa_alloc and the runtime allocate from: its size now, the
+ * most it can grow to, and the free bytes inside it (the allocator's free
+ * lists: an upper bound on what fits without growing). So `max - size +
+ * free_bytes` bounds what can still be allocated; the wasm build's JS driver
+ * checks a model's size against it before copying the file in, because in
+ * wasm an allocation failure inside C++ (std::bad_alloc) cannot be caught and
+ * ends the module. Natively all three are 0: the operating system decides. */
+WA_API void wa_heap_info(size_t* size, size_t* max, size_t* free_bytes);
+
 /* Message of the last failed wa_engine_create on this thread. */
 WA_API const char* wa_last_error(void);
 

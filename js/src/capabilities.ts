@@ -143,6 +143,10 @@ export async function detectCapabilities(o: EngineOptions): Promise<Capabilities
   if (!Number.isInteger(wanted) || wanted < 1 || wanted > 64) {
     throw new WebAccelError('invalid_argument', `threads must be an integer from 1 to 64 (got ${String(o.threads)})`);
   }
+  const ml = o.memoryLimit;
+  if (ml !== undefined && (typeof ml !== 'number' || !Number.isFinite(ml) || ml < 64 * 1024 ** 2)) {
+    throw new WebAccelError('invalid_argument', `memoryLimit must be a number of bytes, at least 64 MiB (got ${String(ml)})`);
+  }
   const threadsOk = shared && coi;
   // A page's main thread may not block (Atomics.wait throws there), and the
   // pthreads build blocks while its pool works: with worker: false, one thread.

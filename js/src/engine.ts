@@ -3,11 +3,12 @@
 // returns to the event loop, so aborts are seen and other work runs.
 import { detectCapabilities, type Capabilities } from './capabilities.js';
 import { WebAccelError, cancelled } from './errors.js';
-import { MAX_MODEL_BYTES, openSource, readSourceIntoWasm, SequentialReader } from './loader.js';
+import { loadReserve, openSource, readSourceIntoWasm, SequentialReader } from './loader.js';
 import { BROWSER_PROFILES, openDevice, writeDeviceConfig } from './gpu/device.js';
 import { GpuDriver, type ModelByteSource } from './gpu/driver.js';
-import { isNode, loadModule, type Native } from './native.js';
+import { isNode, loadModule, type LoadModuleOptions, type Native } from './native.js';
 import type {
+  BackendChangeEvent,
   Engine,
   EngineOptions,
   GenerateOptions,
@@ -75,6 +76,8 @@ export class LocalModel implements Model {
   private session: number;
   private readonly mutex = new Mutex();
   private stats: GenerationStats | null = null;
+  // Set when the WebGPU device was lost with a streamed model's weights.
+  private weightsLost: string | null = null;
 
   constructor(engine: LocalEngine, handle: number, session: number) {
     this.engine = engine;
@@ -85,6 +88,7 @@ export class LocalModel implements Model {
 
   private alive(): void {
     if (!this.handle) throw new WebAccelError('invalid_argument', 'the model was unloaded');
+    if (this.n.dead) throw this.n.lost('the model');
   }
   private modelError(): string {
     return this.n.cstr(this.n.call('model_last_error', this.handle));
@@ -183,14 +187,29 @@ export class LocalModel implements Model {
         n.check(n.call('decoder_create', this.handle, startsText ? 1 : 0, n.out(0)), () => this.modelError());
         decoder = n.outU32(0);
       }
+      await this.leaveLostGpu(options.onBackendChange);
       n.call('session_reset', this.session);
       for (const id of ids) n.call('sampler_accept', sampler, id);
       // Greedy decoding on the GPU reads back the chosen id, not the logits.
-      const gpuGreedy =
+      let gpuGreedy =
         this.onGpu && (options.temperature ?? 0.8) <= 0 && (options.repeatPenalty ?? 1) === 1;
+      // Every id in the KV cache (prompt, then generated ones): what a CPU
+      // session evaluates again when the GPU is lost mid-way.
+      const history = [...ids];
+      // Runs a step; when the WebGPU device was lost during it, the model
+      // moves to the CPU, replays `history` (so the logits of its last id
+      // are there to sample from) and the loop samples on the CPU from then on.
+      const step = async (run: () => Promise<void>) => {
+        try {
+          await run();
+        } catch (e) {
+          if (!this.gpuLossRecoverable(e)) throw e;
+          await this.moveToCpu(history, signal, options.onBackendChange);
+          gpuGreedy = false;
+        }
+      };
       const t0 = now();
-      if (gpuGreedy) await this.evalArgmax(ids, signal);
-      else await this.evalPrompt(ids, signal);
+      await step(() => (gpuGreedy ? this.evalArgmax(ids, signal) : this.evalPrompt(ids, signal)));
       const t1 = now();
       this.stats = { promptTokens: ids.length, promptMs: t1 - t0, generatedTokens: 0, generateMs: 0 };
       const nCtx = n.call('session_n_ctx', this.session);
@@ -203,6 +222,7 @@ export class LocalModel implements Model {
           this.stats.firstTokenMs ??= now() - t0;
           if (!options.ignoreEos && n.call('model_is_end_of_generation', this.handle, id)) break;
           n.call('sampler_accept', sampler, id);
+          history.push(id);
           ++generated;
           let text = '';
           if (decoder) {
@@ -236,9 +256,13 @@ export class LocalModel implements Model {
           if (generated >= maxTokens) break;
           if (n.call('session_n_past', this.session) >= nCtx) break; // context full
           if (signal?.aborted) throw cancelled('generation');
-          n.i32(tokBuf, 1)[0] = id;
-          n.check(n.call(gpuGreedy ? 'session_eval_argmax' : 'session_eval', this.session, tokBuf, 1, 0), () => this.sessionError());
-          await this.engine.flushGpu();
+          await step(async () => {
+            n.i32(tokBuf, 1)[0] = id;
+            const tr = now();
+            n.check(n.call(gpuGreedy ? 'session_eval_argmax' : 'session_eval', this.session, tokBuf, 1, 0), () => this.sessionError());
+            if (this.stats) this.stats.recordMs = (this.stats.recordMs ?? 0) + now() - tr;
+            await this.engine.flushGpu();
+          });
           this.stats.generateMs = now() - t1;
           await nextTurn();
           if (signal?.aborted) throw cancelled('generation');
@@ -252,8 +276,8 @@ export class LocalModel implements Model {
         n.free(tokBuf);
       }
     } finally {
-      if (decoder) n.call('decoder_release', decoder);
-      if (sampler) n.call('sampler_release', sampler);
+      n.release('decoder_release', decoder);
+      n.release('sampler_release', sampler);
       unlock();
     }
   }
@@ -300,14 +324,25 @@ export class LocalModel implements Model {
     try {
       this.alive();
       if (!ids || ids.length === 0) throw new WebAccelError('invalid_argument', 'logits needs at least one token id');
-      n.call('session_reset', this.session);
-      const p = n.putInts(ids);
-      try {
-        n.check(n.call('session_eval', this.session, p, ids.length, 1), () => this.sessionError());
-      } finally {
-        n.free(p);
+      await this.leaveLostGpu();
+      // Twice at most: when the WebGPU device is lost during the first
+      // evaluation, the model moves to the CPU and evaluates again there.
+      for (let attempt = 0; ; ++attempt) {
+        n.call('session_reset', this.session);
+        const p = n.putInts(ids);
+        try {
+          n.check(n.call('session_eval', this.session, p, ids.length, 1), () => this.sessionError());
+        } finally {
+          n.free(p);
+        }
+        try {
+          await this.engine.flushGpu();
+          break;
+        } catch (e) {
+          if (attempt > 0 || !this.gpuLossRecoverable(e)) throw e;
+          await this.moveToCpu([]);
+        }
       }
-      await this.engine.flushGpu();
       const nv = n.call('model_n_vocab', this.handle);
       const out = new Float32Array(nv * ids.length);
       for (let i = 0; i < ids.length; ++i) out.set(n.f32(n.call('session_logits', this.session, i), nv), i * nv);
@@ -330,6 +365,50 @@ export class LocalModel implements Model {
 
   get onGpu(): boolean {
     return this.n.cstr(this.n.call('model_backend', this.handle)) === 'webgpu';
+  }
+
+  // Whether `e` is the engine's WebGPU device being lost under this model
+  // (not its wasm module stopping, which loses the model itself).
+  private gpuLossRecoverable(e: unknown): boolean {
+    return e instanceof WebAccelError && e.code === 'device_lost' && this.engine.gpuLost !== null && !this.n.dead && this.onGpu;
+  }
+
+  // A model still on a WebGPU device that was lost (seen by another model or
+  // between calls) moves to the CPU before it records work for it.
+  async leaveLostGpu(notify?: (e: BackendChangeEvent) => void): Promise<void> {
+    if (this.weightsLost) throw new WebAccelError('device_lost', this.weightsLost);
+    if (this.engine.gpuLost !== null && this.onGpu) await this.moveToCpu([], undefined, notify);
+  }
+
+  // Moves the model from a lost WebGPU device to the CPU backend: C++ points
+  // it at the CPU (its weights are the file's bytes in wasm memory, which a
+  // model loaded into wasm memory keeps; a streamed one has none and fails
+  // with device_lost), the GPU session is replaced by a CPU
+  // one of the same context size, and `replay` (ids that were in the KV
+  // cache) is evaluated again, leaving the logits of its last id.
+  private async moveToCpu(replay: number[], signal?: AbortSignal, notify?: (e: BackendChangeEvent) => void): Promise<void> {
+    const n = this.n;
+    const reason = this.engine.gpuLost ?? 'the WebGPU device was lost';
+    const nCtx = n.call('session_n_ctx', this.session);
+    const streamed = n.json<{ streamed?: boolean }>(n.call('model_info_json', this.handle)).streamed === true;
+    n.call('model_use_cpu', this.handle);
+    if (streamed) {
+      // Its weights went from the source to the device only (a streamed
+      // load): C++ left it without a backend; every later call says so.
+      this.weightsLost = `${reason}, with the model's weights: they were streamed to the GPU, with no copy in wasm memory to continue on the CPU; load the model again`;
+      throw new WebAccelError('device_lost', this.weightsLost);
+    }
+    if (this.onGpu) {
+      throw new WebAccelError('device_lost', `${reason}, and the model has no copy of its weights in wasm memory to continue on the CPU`);
+    }
+    n.release('session_release', this.session);
+    this.session = 0;
+    // What the moves recorded (GPU buffer releases) cannot run anymore.
+    await this.engine.flushGpu(true);
+    n.check(n.call('session_create', this.handle, nCtx, 0, n.out(0)), () => this.modelError());
+    this.session = n.outU32(0);
+    this.engine.backendChanged({ from: 'webgpu', to: 'cpu', reason }, notify);
+    if (replay.length) await this.evalPrompt(replay, signal);
   }
 
   // The whole prompt, then the greedy choice of the next token (on the GPU).
@@ -362,11 +441,12 @@ export class LocalModel implements Model {
     }
   }
 
-  // Also called by the engine's dispose.
+  // Also called by the engine's dispose. After the module stopped there is
+  // nothing left to free in it.
   release(): void {
     if (!this.handle) return;
-    this.n.call('session_release', this.session);
-    this.n.call('model_release', this.handle);
+    this.n.release('session_release', this.session);
+    this.n.release('model_release', this.handle);
     this.engine.forget(this);
     this.handle = 0;
     this.session = 0;
@@ -375,35 +455,102 @@ export class LocalModel implements Model {
   }
 }
 
+// The WebGPU side of an engine: the device and how C++ should see it.
+interface GpuSetup {
+  device: ConstructorParameters<typeof GpuDriver>[0];
+  lazyPipelines: boolean;
+}
+
+// A module and the engine handle made in it (a WebGPU engine when gpu is set).
+async function startModule(o: LoadModuleOptions, gpu: GpuSetup | null): Promise<[Native, number]> {
+  const native = await loadModule(o);
+  let st: number;
+  if (gpu) {
+    const cfg = native.alloc(56);
+    writeDeviceConfig(native.buffer, cfg, gpu.device, gpu.lazyPipelines);
+    st = native.call('engine_create_webgpu', o.threads, cfg, native.out(0));
+    native.free(cfg);
+  } else {
+    st = native.call('engine_create', o.threads, native.out(0));
+  }
+  native.check(st, () => native.cstr(native.call('last_error')));
+  return [native, native.outU32(0)];
+}
+
 export class LocalEngine implements Engine {
-  readonly native: Native;
+  // Replaced by a fresh module when the current one stops (see alive).
+  native: Native;
   private handle: number;
+  private disposed = false;
+  private reviving: Promise<void> | null = null;
   private readonly caps: Capabilities;
   private readonly models = new Set<LocalModel>();
-  readonly gpu: GpuDriver | null;
+  private readonly moduleOptions: LoadModuleOptions;
+  private readonly gpuSetup: GpuSetup | null;
+  // Replaced with the module: buffer ids belong to one module's backend.
+  gpu: GpuDriver | null;
   private gpuTail: Promise<void> = Promise.resolve();
+  // Why the WebGPU device was lost, once it was: from then on nothing runs
+  // on it, models move to the CPU (LocalModel.moveToCpu), and a fresh module
+  // (after a trap) gets a CPU engine.
+  gpuLost: string | null = null;
+  private readonly onBackendChange?: (e: BackendChangeEvent) => void;
 
-  private constructor(native: Native, handle: number, caps: Capabilities, gpu: GpuDriver | null) {
+  private constructor(
+    native: Native,
+    handle: number,
+    caps: Capabilities,
+    moduleOptions: LoadModuleOptions,
+    gpu: GpuSetup | null,
+    options: EngineOptions,
+  ) {
     this.native = native;
     this.handle = handle;
     this.caps = caps;
-    this.gpu = gpu;
+    this.moduleOptions = moduleOptions;
+    this.gpuSetup = gpu;
+    this.gpu = gpu ? new GpuDriver(gpu.device) : null;
+    this.onBackendChange = options.onBackendChange;
+  }
+
+  // Tells the app (engine option, and the generation's own option) that a
+  // model changed backend. A throwing callback must not stop the recovery.
+  backendChanged(e: BackendChangeEvent, alsoTo?: (e: BackendChangeEvent) => void): void {
+    for (const f of [this.onBackendChange, alsoTo]) {
+      try {
+        f?.({ ...e });
+      } catch {
+        // the app's error; the generation goes on
+      }
+    }
   }
 
   // Executes what the C++ WebGPU backend recorded since the last flush and
   // waits for its readbacks. Flushes run one at a time, in call order.
   // `source`: the model file that a streamed load's uploads read.
-  flushGpu(source?: ModelByteSource): Promise<void> {
+  // After the device was lost, a stream is dropped unexecuted (C++ forgets
+  // it): with work in it, that is device_lost, unless `discard` says the
+  // caller only wants it gone (a model leaving the GPU records releases).
+  flushGpu(discard = false, source?: ModelByteSource): Promise<void> {
     if (!this.gpu) return Promise.resolve();
     const run = async () => {
       const n = this.native;
+      if (n.dead) return;
       const count = n.call('engine_gpu_stream', this.handle, n.out(0));
+      if (this.gpuLost !== null) {
+        n.call('engine_gpu_stream_done', this.handle);
+        if (count && !discard) throw new WebAccelError('device_lost', this.gpuLost);
+        return;
+      }
       if (!count) return;
       const words = new Uint32Array(n.buffer, n.outU32(0), count).slice();
       try {
         await this.gpu!.execute(words, () => n.buffer, source);
+      } catch (e) {
+        if (e instanceof WebAccelError && e.code === 'device_lost') this.gpuLost = e.message;
+        throw e;
       } finally {
-        n.call('engine_gpu_stream_done', this.handle);
+        if (!n.dead) n.call('engine_gpu_stream_done', this.handle);
       }
     };
     const p = this.gpuTail.then(run);
@@ -414,47 +561,65 @@ export class LocalEngine implements Engine {
   static async create(options: EngineOptions = {}, caps?: Capabilities): Promise<LocalEngine> {
     caps ??= await detectCapabilities({ ...options, worker: false });
     const variant = caps.profile.build === 'wasm-simd128-mt' ? 'mt' : 'st';
-    const native = await loadModule({ variant, threads: caps.profile.threads, wasmBase: options.wasmBase });
-    let driver: GpuDriver | null = null;
-    let st: number;
+    const mo = { variant, threads: caps.profile.threads, wasmBase: options.wasmBase, memoryLimit: options.memoryLimit } as const;
+    let gpu: GpuSetup | null = null;
     if (caps.profile.backend === 'webgpu') {
       const g = globalThis as unknown as { navigator?: { gpu?: unknown } };
-      const gpu = (options.gpu === undefined ? g.navigator?.gpu : options.gpu) as Parameters<typeof openDevice>[0];
+      const gpuObject = (options.gpu === undefined ? g.navigator?.gpu : options.gpu) as Parameters<typeof openDevice>[0];
       const mask = options.gpuMask ?? (options.gpuProfile ? BROWSER_PROFILES[options.gpuProfile] : undefined);
-      const opened = await openDevice(gpu, mask);
+      const opened = await openDevice(gpuObject, mask);
       caps.profile.reasons.push(...opened.reasons.map((r) => `webgpu ${r}`));
       caps.webgpu.features = opened.features;
-      driver = new GpuDriver(opened.device);
-      const cfg = native.alloc(56);
-      writeDeviceConfig(native.buffer, cfg, opened.device, options.precompile === false);
-      st = native.call('engine_create_webgpu', caps.profile.threads, cfg, native.out(0));
-      native.free(cfg);
-    } else {
-      st = native.call('engine_create', caps.profile.threads, native.out(0));
+      gpu = { device: opened.device, lazyPipelines: options.precompile === false };
     }
-    native.check(st, () => native.cstr(native.call('last_error')));
+    const [native, handle] = await startModule(mo, gpu);
     caps.profile.isa = native.buildInfo().isa;
-    return new LocalEngine(native, native.outU32(0), caps, driver);
+    return new LocalEngine(native, handle, caps, mo, gpu, options);
   }
 
   capabilities(): Capabilities {
     return structuredClone(this.caps);
   }
 
-  private alive(): void {
-    if (!this.handle) throw new WebAccelError('invalid_argument', 'the engine was disposed');
+  // After the module stopped (out of memory, a trap), the engine goes on
+  // with a fresh one; the old module's models stay lost (device_lost).
+  private async alive(): Promise<void> {
+    if (this.disposed) throw new WebAccelError('invalid_argument', 'the engine was disposed');
+    if (!this.native.dead) return;
+    // Concurrent calls share one restart.
+    this.reviving ??= (async () => {
+      this.models.clear();
+      this.handle = 0;
+      // After the device was lost, the fresh module runs on the CPU.
+      const gpuSetup = this.gpuLost === null ? this.gpuSetup : null;
+      const [native, handle] = await startModule(this.moduleOptions, gpuSetup);
+      this.native = native;
+      this.handle = handle;
+      if (!gpuSetup) {
+        this.gpu = null;
+      } else {
+        this.gpu?.destroy();
+        this.gpu = new GpuDriver(gpuSetup.device);
+        this.gpuTail = Promise.resolve();
+      }
+    })().finally(() => (this.reviving = null));
+    await this.reviving;
+    if (this.disposed) throw new WebAccelError('invalid_argument', 'the engine was disposed');
   }
 
   async load(source: ModelSource, options: ModelLoadOptions = {}): Promise<Model> {
-    this.alive();
+    await this.alive();
     const n = this.native;
     const { onProgress, signal } = options;
     checkNumber('nCtx', options.nCtx, 0, 1 << 20);
     if (signal?.aborted) throw cancelled('loading the model');
     const src = await openSource(source, signal);
     const errorOf = () => `${src.name}: ${n.cstr(n.call('engine_last_error', this.handle)).replace(/^[a-z_]+: model: /, '')}`;
-    // WebGPU: the header first; the weights then stream to the GPU.
-    const reader = this.gpu && options.streamWeights !== false ? new SequentialReader(src, signal, onProgress) : null;
+    const disposed = () => new WebAccelError('invalid_argument', 'the engine was disposed');
+    // WebGPU: the header first; the weights then stream to the GPU. Not after
+    // the device was lost: the model runs on the CPU then, from wasm memory.
+    const reader =
+      this.gpu && this.gpuLost === null && options.streamWeights !== false ? new SequentialReader(src, signal, onProgress) : null;
     let model = 0;
     let size = src.total;
     try {
@@ -466,20 +631,36 @@ export class LocalEngine implements Engine {
         try {
           await uploading;
         } catch (e) {
-          n.call('model_release', model); // destroys the buffers it made
-          void this.flushGpu().catch(() => {});
+          n.release('model_release', model); // destroys the buffers it made
+          void this.flushGpu(true).catch(() => {});
+          if (e instanceof WebAccelError && e.code === 'device_lost') {
+            // No copy of the weights stayed behind to fall back to.
+            throw new WebAccelError(
+              'device_lost',
+              `${src.name}: ${e.message} while the weights were streamed to it; load the model again (it will run on the CPU)`,
+            );
+          }
           throw e;
         }
         // A stream of unannounced length: as far as the weights go.
         if (model) size ??= reader.total ?? reader.position;
       }
       if (!model) {
-        // wa_model_load owns ptr from here on, also when it fails.
+        // Refused (out_of_memory) before a byte is read when it cannot fit the heap.
         const [ptr, loaded] = await readSourceIntoWasm(n, reader ? reader.rest() : src, onProgress, signal);
-        this.alive();
+        if (this.disposed) {
+          n.free(ptr);
+          throw disposed();
+        }
         size = loaded;
+        // wa_model_load owns ptr from here on, also when it fails.
         n.check(n.call('model_load', this.handle, ptr, loaded, n.out(0)), errorOf);
         model = n.outU32(0);
+        if (this.gpuLost !== null) {
+          // The device is gone: the model runs on the CPU from the start.
+          n.call('model_use_cpu', model);
+          await this.flushGpu(true);
+        }
       }
     } finally {
       await reader?.close();
@@ -487,13 +668,13 @@ export class LocalEngine implements Engine {
     const sst = n.call('session_create', model, options.nCtx ?? 0, 0, n.out(0));
     if (sst !== 0) {
       const msg = n.cstr(n.call('model_last_error', model));
-      n.call('model_release', model);
-      void this.flushGpu().catch(() => {});
+      n.release('model_release', model);
+      void this.flushGpu(true).catch(() => {});
       n.check(sst, () => msg);
     }
     const m = new LocalModel(this, model, n.outU32(0));
     this.models.add(m);
-    if (this.gpu) {
+    if (this.gpu && m.onGpu) {
       // Weights go up and pipelines compile (in parallel) before the first token.
       try {
         const pipelines = n.call('engine_gpu_pipelines', this.handle);
@@ -504,8 +685,14 @@ export class LocalEngine implements Engine {
         await this.gpu.pipelinesReady();
         onProgress?.({ phase: 'compile', loaded: pipelines, total: pipelines });
       } catch (e) {
-        m.release();
-        throw e;
+        // Lost while uploading: the model runs on the CPU instead.
+        try {
+          if (!(e instanceof WebAccelError && e.code === 'device_lost' && this.gpuLost !== null && !n.dead)) throw e;
+          await m.leaveLostGpu();
+        } catch (e2) {
+          m.release();
+          throw e2;
+        }
       }
     }
     return m;
@@ -525,7 +712,17 @@ export class LocalEngine implements Engine {
     let want = HEADER_FIRST_READ;
     for (;;) {
       const head = await reader.prefix(want);
-      this.alive();
+      if (this.disposed) throw new WebAccelError('invalid_argument', 'the engine was disposed');
+      if (n.dead) throw n.lost('the engine');
+      // The header's metadata and tokenizer go into C++ containers, whose
+      // allocation failure in wasm stops the module: refused beforehand.
+      const heap = n.heap();
+      if (head.byteLength + loadReserve(head.byteLength) > heap.available) {
+        throw new WebAccelError(
+          'out_of_memory',
+          `${reader.name}: its ${head.byteLength}-byte header does not fit the wasm memory (${heap.available} bytes can still be allocated)`,
+        );
+      }
       const total = reader.total ?? unknownSize;
       // The stream this call records reads the source: no flush queued before
       // may take it, so it starts with nothing pending and is flushed at once.
@@ -552,13 +749,13 @@ export class LocalEngine implements Engine {
       const model = n.outU32(0);
       if (model) {
         onProgress?.({ phase: 'upload', loaded: 0, total: reader.total });
-        const uploading = this.flushGpu(reader);
+        const uploading = this.flushGpu(false, reader);
         uploading.catch(() => {}); // awaited by load, which reports it
         return [model, reader.total, uploading];
       }
       if (need >= total) {
         // The CPU would run it: the whole file in wasm memory, if it fits.
-        if (reader.total !== undefined && reader.total > MAX_MODEL_BYTES) {
+        if (reader.total !== undefined && reader.total + loadReserve(reader.total) > n.heap().available) {
           const why = n.cstr(n.call('engine_last_error', this.handle)).replace(/^CPU: /, '');
           throw new WebAccelError(
             'unsupported',
@@ -577,15 +774,18 @@ export class LocalEngine implements Engine {
   }
 
   async memory(): Promise<MemoryReport> {
-    this.alive();
-    return this.native.json<MemoryReport>(this.native.call('engine_memory_json', this.handle));
+    await this.alive();
+    const report = this.native.json<MemoryReport>(this.native.call('engine_memory_json', this.handle));
+    return { ...report, heap: this.native.heap() };
   }
 
   async dispose(): Promise<void> {
-    if (!this.handle) return;
+    if (this.disposed) return;
+    this.disposed = true;
+    await this.reviving?.catch(() => {});
     for (const m of [...this.models]) m.release();
     await this.gpuTail;
-    this.native.call('engine_release', this.handle);
+    this.native.release('engine_release', this.handle);
     this.handle = 0;
     this.gpu?.destroy();
   }

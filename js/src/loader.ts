@@ -8,13 +8,29 @@ import { WebAccelError, cancelled } from './errors.js';
 import { isNode, type Native } from './native.js';
 import type { LoadProgress, ModelSource } from './types.js';
 
-// wasm32 addresses 4 GiB; the runtime needs some of it besides the file.
-export const MAX_MODEL_BYTES = 4 * 1024 ** 3 - 256 * 1024 ** 2;
+// Loading a model allocates, beside the file's bytes, its metadata, tensor
+// table and tokenizer in C++ containers. In wasm their allocation failure
+// cannot be caught (it stops the module), so a file is accepted only with
+// this much room left beyond it. Generous: a 32k-token vocabulary takes a
+// few MiB; the KV cache and activations come later, from allocations that
+// fail with a status.
+export function loadReserve(fileBytes: number): number {
+  return 16 * 1024 ** 2 + Math.ceil(fileBytes / 64);
+}
+
+const mib = (n: number) => `${(n / 1024 ** 2).toFixed(1)} MiB`;
 
 export interface ByteSource {
   total: number | undefined;
   chunks: AsyncIterable<Uint8Array>;
   name: string;
+  // Releases the source when it is refused before its chunks were read
+  // (a stream left open would keep a file or a connection busy).
+  cancel?: () => void;
+}
+
+function cancelStream(s: ReadableStream<Uint8Array>): () => void {
+  return () => void s.cancel().catch(() => {});
 }
 
 function checkAbort(signal: AbortSignal | undefined, what: string): void {
@@ -25,15 +41,21 @@ async function* readStream(stream: ReadableStream<Uint8Array>, signal?: AbortSig
   const reader = stream.getReader();
   const onAbort = () => void reader.cancel().catch(() => {});
   signal?.addEventListener('abort', onAbort);
+  let finished = false;
   try {
     for (;;) {
       const { done, value } = await reader.read();
       checkAbort(signal, 'loading the model');
-      if (done) return;
+      if (done) {
+        finished = true;
+        return;
+      }
       if (value && value.byteLength) yield value;
     }
   } finally {
     signal?.removeEventListener('abort', onAbort);
+    // Refused part-way (too big, aborted): the source need not go on.
+    if (!finished) void reader.cancel().catch(() => {});
     reader.releaseLock();
   }
 }
@@ -58,10 +80,11 @@ export async function openSource(source: ModelSource, signal?: AbortSignal): Pro
   }
   if (typeof Blob !== 'undefined' && source instanceof Blob) {
     const name = (source as File).name ?? 'Blob';
-    return { total: source.size, chunks: readStream(source.stream() as ReadableStream<Uint8Array>, signal), name };
+    const stream = source.stream() as ReadableStream<Uint8Array>;
+    return { total: source.size, chunks: readStream(stream, signal), name, cancel: cancelStream(stream) };
   }
   if (typeof ReadableStream !== 'undefined' && source instanceof ReadableStream) {
-    return { total: undefined, chunks: readStream(source, signal), name: 'stream' };
+    return { total: undefined, chunks: readStream(source, signal), name: 'stream', cancel: cancelStream(source) };
   }
   if (typeof source === 'string' || source instanceof URL) {
     const s = source.toString();
@@ -90,7 +113,7 @@ export async function openSource(source: ModelSource, signal?: AbortSignal): Pro
           stream.destroy();
         }
       }
-      return { total: size, chunks: chunks(), name: path };
+      return { total: size, chunks: chunks(), name: path, cancel: () => stream.destroy() };
     }
     let res: Response;
     try {
@@ -103,7 +126,7 @@ export async function openSource(source: ModelSource, signal?: AbortSignal): Pro
     const len = res.headers.get('content-length');
     // A compressed response's Content-Length counts compressed bytes.
     const total = len && !res.headers.get('content-encoding') ? Number(len) : undefined;
-    return { total, chunks: readStream(res.body, signal), name: s };
+    return { total, chunks: readStream(res.body, signal), name: s, cancel: cancelStream(res.body) };
   }
   throw new WebAccelError('invalid_argument', 'model source must be a URL, a file path (Node), an ArrayBuffer, a Blob/File or a ReadableStream');
 }
@@ -127,15 +150,31 @@ export async function readSourceIntoWasm(
   onProgress?: (p: LoadProgress) => void,
   signal?: AbortSignal,
 ): Promise<[number, number, string]> {
+  // Checked before a byte is read (when the size is known), against what the
+  // module can still allocate: its memory limit minus what it holds.
+  let heap: ReturnType<Native['heap']>;
+  try {
+    heap = native.heap();
+  } catch (e) {
+    src.cancel?.();
+    throw e;
+  }
+  const fits = (n: number) => n + loadReserve(n) <= heap.available;
   const tooBig = (n: number) =>
-    new WebAccelError('out_of_memory', `${src.name}: ${n} bytes do not fit the wasm32 address space (at most ${MAX_MODEL_BYTES})`);
-  if (src.total !== undefined && src.total > MAX_MODEL_BYTES) throw tooBig(src.total);
+    new WebAccelError(
+      'out_of_memory',
+      `${src.name}: ${n} bytes (${mib(n)}) do not fit the wasm memory: ${mib(heap.available)} of its ` +
+        `${mib(heap.limit)} limit can still be allocated, and loading needs ${mib(loadReserve(n))} beside the file`,
+    );
   let loaded = 0;
   let ptr = 0;
   const parts: Uint8Array[] = [];
+  let started = false;
   try {
+    if (src.total !== undefined && !fits(src.total)) throw tooBig(src.total);
     if (src.total !== undefined) ptr = native.alloc(Math.max(1, src.total));
     onProgress?.({ phase: 'read', loaded: 0, total: src.total });
+    started = true;
     for await (const chunk of src.chunks) {
       checkAbort(signal, 'loading the model');
       if (src.total !== undefined) {
@@ -144,7 +183,7 @@ export async function readSourceIntoWasm(
         }
         native.u8(ptr + loaded, chunk.byteLength).set(chunk);
       } else {
-        if (loaded + chunk.byteLength > MAX_MODEL_BYTES) throw tooBig(loaded + chunk.byteLength);
+        if (!fits(loaded + chunk.byteLength)) throw tooBig(loaded + chunk.byteLength);
         parts.push(chunk.slice());
       }
       loaded += chunk.byteLength;
@@ -167,6 +206,7 @@ export async function readSourceIntoWasm(
     return [ptr, loaded, src.name];
   } catch (e) {
     if (ptr) native.free(ptr);
+    if (!started) src.cancel?.();
     throw e;
   }
 }
@@ -259,7 +299,7 @@ export class SequentialReader {
     async function* chunks(): AsyncIterable<Uint8Array> {
       while (self.queued || (await self.pull())) yield self.take(self.queue[0].byteLength, true);
     }
-    return { total: this.total, chunks: chunks(), name: this.name };
+    return { total: this.total, chunks: chunks(), name: this.name, cancel: () => void this.close().catch(() => {}) };
   }
 
   // Stops reading the source (the rest of the file is not needed).

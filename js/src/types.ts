@@ -10,8 +10,22 @@ export interface GpuLike {
   requestAdapter(options?: unknown): Promise<unknown>;
 }
 
+// A model moved to another backend while the engine ran. Today: its WebGPU
+// device was lost (GPU reset, driver update, device.destroy(), the browser
+// reclaiming it), and the model continues on the CPU (wasm) from the copy of
+// its weights in wasm memory. A generation in progress is not interrupted:
+// the tokens so far are evaluated again on the CPU and it goes on from there
+// (greedy output is the same as if it had run on the CPU throughout).
+export interface BackendChangeEvent {
+  from: 'webgpu';
+  to: 'cpu';
+  reason: string; // why, e.g. "the WebGPU device was lost (destroyed: ...)"
+}
+
 export interface EngineOptions {
   backend?: BackendChoice;
+  // Called when a model of this engine changes backend (see BackendChangeEvent).
+  onBackendChange?: (e: BackendChangeEvent) => void;
   // CPU threads; default: the hardware's (at most 8). More than one needs
   // the pthreads build: SharedArrayBuffer, and cross-origin isolation in browsers.
   threads?: number;
@@ -27,6 +41,12 @@ export interface EngineOptions {
   worker?: boolean;
   // Where the wasm files are (default: ./wasm/ beside the package's index.js).
   wasmBase?: string | URL;
+  // The most bytes the engine's wasm memory may grow to (default and
+  // maximum: 4 GiB, what wasm32 addresses; at least 64 MiB). A model that
+  // does not fit is refused with out_of_memory before its bytes are read.
+  // The heap grows in steps of up to 20%, so an allocation may fail a little
+  // below the limit.
+  memoryLimit?: number;
 }
 
 export type ModelSource = string | URL | ArrayBuffer | ArrayBufferView | Blob | ReadableStream<Uint8Array>;
@@ -62,6 +82,9 @@ export interface GenerateOptions {
   stop?: string[]; // generation ends before the first occurrence of any
   ignoreEos?: boolean; // keep generating past end-of-generation tokens (benchmarks)
   signal?: AbortSignal;
+  // Called when this generation's model moves from WebGPU to the CPU
+  // mid-way (also EngineOptions.onBackendChange); the generation continues.
+  onBackendChange?: (e: BackendChangeEvent) => void;
 }
 
 export interface Token {
@@ -101,12 +124,18 @@ export interface GenerationStats {
   generateMs: number;
   // Time from the start of generate() to the first generated token.
   firstTokenMs?: number;
+  // Time spent in the C++ step call while decoding (on WebGPU: building the
+  // graph and recording its commands).
+  recordMs?: number;
 }
 
 export interface MemoryReport {
   current: number;
   peak: number;
   entries: { owner: string; component: string; category: string; current: number; peak: number; mapped: boolean }[];
+  // The wasm heap: its size now, the most it may grow to (memoryLimit or
+  // the wasm32 maximum), and an upper bound on what can still be allocated.
+  heap: { size: number; limit: number; available: number };
 }
 
 // A prompt: text, or token ids (fed as they are).
@@ -125,6 +154,10 @@ export interface Model {
   unload(): Promise<void>;
 }
 
+// Errors of a stopped module: when the wasm module runs out of memory inside
+// C++ or traps, the operation fails with out_of_memory or internal, every
+// model loaded in that module then fails with device_lost (load it again),
+// and the engine's next load() or memory() starts a fresh module.
 export interface Engine {
   capabilities(): Capabilities;
   load(source: ModelSource, options?: ModelLoadOptions): Promise<Model>;

@@ -1,10 +1,13 @@
 // The page side of the worker engine: the same Engine/Model API, each call a
 // message to worker.ts. Requests carry an id; replies are {id, ok, result} or
 // {id, ok: false, error}; a load also sends {id, progress} and a generate
-// {id, token} per token. {op: 'abort', args: [id]} aborts request id.
+// {id, token} per token, and {id, backendChange} when its model left the GPU.
+// {event: 'backendChange', data} (no id) is the engine's onBackendChange.
+// {op: 'abort', args: [id]} aborts request id.
 import type { Capabilities } from './capabilities.js';
 import { WebAccelError, cancelled } from './errors.js';
 import type {
+  BackendChangeEvent,
   Engine,
   EngineOptions,
   GenerateOptions,
@@ -22,7 +25,7 @@ import type {
 interface Pending {
   resolve(v: unknown): void;
   reject(e: unknown): void;
-  onEvent?(data: { progress?: unknown; token?: Token }): void;
+  onEvent?(data: { progress?: unknown; token?: Token; backendChange?: BackendChangeEvent }): void;
 }
 
 class Rpc {
@@ -30,14 +33,17 @@ class Rpc {
   private next = 1;
   private readonly pending = new Map<number, Pending>();
   private dead: WebAccelError | null = null;
+  // EngineOptions.onBackendChange of the page.
+  onBackendChange?: (e: BackendChangeEvent) => void;
 
   constructor(worker: Worker) {
     this.worker = worker;
     worker.onmessage = (e: MessageEvent) => {
-      const d = e.data as { id: number; ok?: boolean; result?: unknown; error?: { code: string; message: string } };
+      const d = e.data as { id: number; ok?: boolean; result?: unknown; error?: { code: string; message: string }; event?: string; data?: unknown };
+      if (d.event === 'backendChange') return void this.onBackendChange?.(d.data as BackendChangeEvent);
       const p = this.pending.get(d.id);
       if (!p) return;
-      if (d.ok === undefined) return p.onEvent?.(d as { progress?: unknown; token?: Token });
+      if (d.ok === undefined) return p.onEvent?.(d as { progress?: unknown; token?: Token; backendChange?: BackendChangeEvent });
       this.pending.delete(d.id);
       if (d.ok) p.resolve(d.result);
       else p.reject(WebAccelError.fromJSON(d.error ?? {}));
@@ -78,7 +84,7 @@ class WorkerModel implements Model {
   constructor(private readonly rpc: Rpc, private readonly h: number) {}
 
   async *generate(prompt: Prompt, options: GenerateOptions = {}): AsyncGenerator<Token> {
-    const { signal, ...opts } = options;
+    const { signal, onBackendChange, ...opts } = options;
     if (signal?.aborted) throw cancelled('generation');
     const queue: Token[] = [];
     let wake: (() => void) | null = null;
@@ -87,6 +93,7 @@ class WorkerModel implements Model {
     const prm = typeof prompt === 'string' ? prompt : Array.from(prompt);
     const { id, done } = this.rpc.start('generate', [this.h, prm, opts], [], (d) => {
       if (d.token) queue.push(d.token);
+      if (d.backendChange) onBackendChange?.(d.backendChange);
       wake?.();
     });
     done.then(
@@ -147,8 +154,10 @@ export class WorkerEngine implements Engine {
     const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
     const rpc = new Rpc(worker);
     // The GPU object stays on the page (it cannot be cloned); the worker gets the report.
-    const { gpu: _gpu, ...rest } = options;
+    // Functions cannot be cloned either: the page keeps onBackendChange.
+    const { gpu: _gpu, onBackendChange, ...rest } = options;
     void _gpu;
+    rpc.onBackendChange = onBackendChange;
     const wopts = { ...rest, wasmBase: rest.wasmBase ? new URL(rest.wasmBase.toString(), location.href).href : undefined };
     try {
       const c = await rpc.call<Capabilities>('init', wopts, caps);

@@ -3,7 +3,7 @@
 import type { Capabilities } from './capabilities.js';
 import { LocalEngine, type LocalModel } from './engine.js';
 import { asWebAccelError } from './errors.js';
-import type { EngineOptions, GenerateOptions, ModelLoadOptions, ModelSource, Prompt } from './types.js';
+import type { BackendChangeEvent, EngineOptions, GenerateOptions, ModelLoadOptions, ModelSource, Prompt } from './types.js';
 
 interface Request {
   id: number;
@@ -36,7 +36,12 @@ async function handle(req: Request): Promise<void> {
   switch (op) {
     case 'init': {
       const [options, caps] = args as [EngineOptions, Capabilities];
-      engine = await LocalEngine.create(options, caps);
+      // Callbacks cannot cross to the page: engine-level backend changes go
+      // as messages without a request id (worker-client.ts calls the app's).
+      engine = await LocalEngine.create(
+        { ...options, onBackendChange: (e) => scope.postMessage({ event: 'backendChange', data: e }) },
+        caps,
+      );
       return reply(id, engine.capabilities());
     }
     case 'load': {
@@ -56,7 +61,8 @@ async function handle(req: Request): Promise<void> {
       const [h, prompt, opts] = args as [number, Prompt, Omit<GenerateOptions, 'signal'>];
       const ac = new AbortController();
       controllers.set(id, ac);
-      for await (const t of model(h).generate(prompt, { ...opts, signal: ac.signal })) {
+      const onBackendChange = (e: BackendChangeEvent) => scope.postMessage({ id, backendChange: e });
+      for await (const t of model(h).generate(prompt, { ...opts, signal: ac.signal, onBackendChange })) {
         scope.postMessage({ id, token: t });
       }
       return reply(id, null);

@@ -196,4 +196,45 @@ describe('WebGPU engine: weights streamed to the GPU', { skip: adapter ? false :
     );
     await model.unload();
   });
+
+  // Last: it destroys a device (its own engine's).
+  test('device loss with streamed weights: device_lost (no host copy to continue from); later loads run on the CPU', { timeout: 600_000 }, async () => {
+    const events = [];
+    const e = await createEngine({ backend: 'webgpu', gpu, threads: 1, onBackendChange: (ev) => events.push(ev) });
+    try {
+      const model = await e.load(storiesGguf());
+      assert.equal((await model.info()).streamed, true);
+      const got = [];
+      await rejectsWith(
+        (async () => {
+          for await (const tok of model.generate('', { maxTokens: 32, temperature: 0 })) {
+            got.push(tok.id);
+            if (got.length === 4) e.gpu.device.destroy();
+          }
+        })(),
+        'device_lost',
+      );
+      assert.deepEqual(got, ref.slice(0, got.length));
+      assert.equal(events.length, 0, JSON.stringify(events)); // it did not move to the CPU
+      await assert.rejects(model.logits([1, 2, 3]), (err) => {
+        assert.equal(err.code, 'device_lost', err.message);
+        assert.match(err.message, /streamed/);
+        return true;
+      });
+      await model.unload();
+      // After the loss: read into wasm memory and run on the CPU.
+      const again = await e.load(storiesGguf());
+      const info = await again.info();
+      assert.equal(info.backend, 'cpu', info.backend_reason);
+      assert.equal(info.streamed, false);
+      const toks = await collect(again.generate('', { maxTokens: 8, temperature: 0 }));
+      assert.deepEqual(
+        toks.map((t) => t.id),
+        ref.slice(0, 8),
+      );
+      await again.unload();
+    } finally {
+      await e.dispose();
+    }
+  });
 });

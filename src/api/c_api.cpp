@@ -2,8 +2,17 @@
 //
 // Every entry point converts C++ status values into integer codes and keeps
 // the message on the handle; exceptions (std::bad_alloc from a container)
-// are caught at this boundary so that nothing escapes into C or JS.
+// are caught at this boundary so that nothing escapes into C. The wasm build
+// has exception catching disabled (emscripten's default: catching costs a JS
+// round trip per call), so there a bad_alloc escapes to the JS driver, which
+// treats the module as dead (js/src/native.ts); wa_heap_info lets the driver
+// refuse the big allocations up front instead.
 #include "webaccel/webaccel.h"
+
+#if defined(__EMSCRIPTEN__)
+#include <emscripten/heap.h>
+#include <malloc.h>
+#endif
 
 #include <algorithm>
 #include <atomic>
@@ -289,6 +298,19 @@ void* wa_alloc(size_t bytes) {
 }
 
 void wa_free(void* p) { std::free(p); }
+
+void wa_heap_info(size_t* size, size_t* max, size_t* free_bytes) {
+#if defined(__EMSCRIPTEN__)
+  const size_t s = emscripten_get_heap_size(), m = emscripten_get_heap_max();
+  // mallinfo walks the allocator's chunks: fine once per model load.
+  const size_t f = static_cast<size_t>(mallinfo().fordblks);
+#else
+  const size_t s = 0, m = 0, f = 0;
+#endif
+  if (size) *size = s;
+  if (max) *max = m;
+  if (free_bytes) *free_bytes = f;
+}
 
 const char* wa_last_error(void) { return g_last_error.c_str(); }
 

@@ -5,7 +5,7 @@
 // by playwright-core from js/node_modules; nothing is downloaded.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, truncateSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -30,6 +30,10 @@ describe('browser (headless Chromium)', () => {
     // The f32 conversion reproduces llama2.c's greedy256 exactly.
     tmp = mkdtempSync(join(tmpdir(), 'wa-browser-'));
     execFileSync(cli, ['convert', join(stories, 'stories260K.bin'), join(tmp, 'stories260K_f32.gguf'), '--type', 'f32'], { stdio: 'pipe' });
+    execFileSync(cli, ['synth', '--arch', 'llama', '--preset', 'tiny', '--type', 'q8_0', join(tmp, 'tiny_q8_0.gguf')], { stdio: 'pipe' });
+    // 200 MB that are mostly a hole in the file: more than a 128 MiB memoryLimit holds.
+    copyFileSync(join(tmp, 'stories260K_f32.gguf'), join(tmp, 'padded.gguf'));
+    truncateSync(join(tmp, 'padded.gguf'), 200e6);
     ({ server, url } = await serve({ root: repo, port: 0, mounts: { '/fixtures/': tmp } }));
     profile = mkdtempSync(join(tmpdir(), 'wa-chromium-'));
     // A persistent context on a fresh folder: playwright's way to pass --user-data-dir.
@@ -94,6 +98,39 @@ describe('browser (headless Chromium)', () => {
       }
     });
   }
+
+  test('out of memory in the worker: refused by URL, a stopped module, then greedy256 on the same engine', { timeout: 60_000 }, async () => {
+    const page = await newPage('/tests/browser/');
+    try {
+      const r = await page.evaluate(async () => {
+        const { createEngine } = await import('/js/dist/index.js');
+        const engine = await createEngine({ backend: 'wasm', threads: 2, memoryLimit: 128 * 1024 * 1024 });
+        const err = async (p) => p.then(() => 'no error', (e) => `${e.name}/${e.code}: ${e.message}`);
+        const refused = await err(engine.load('/fixtures/padded.gguf'));
+        const tiny = await engine.load('/fixtures/tiny_q8_0.gguf');
+        const stories = await engine.load('/fixtures/stories260K_f32.gguf');
+        // The tokenizer's arrays for 60 MB of text exceed the limit inside C++.
+        const stopped = await err(tiny.tokenize('ab '.repeat(20e6)));
+        const lost = await err(stories.info());
+        const again = await engine.load('/fixtures/stories260K_f32.gguf');
+        const ids = [];
+        for await (const t of again.generate('', { maxTokens: 256, temperature: 0 })) ids.push(t.id);
+        const heap = (await engine.memory()).heap;
+        await engine.dispose();
+        return { refused, stopped, lost, ids, heap };
+      });
+      assert.match(r.refused, /^WebAccelError\/out_of_memory: .*do not fit the wasm memory/);
+      assert.match(r.stopped, /^WebAccelError\/out_of_memory: out of wasm memory in wa_model_tokenize/);
+      assert.match(r.lost, /^WebAccelError\/device_lost: /);
+      assert.equal(r.heap.limit, 128 * 1024 * 1024);
+      assert.deepEqual(r.ids, greedy);
+    } catch (e) {
+      e.message += `\n${diag()}`;
+      throw e;
+    } finally {
+      await page.close();
+    }
+  });
 
   test('worker: false runs on the page thread, single-threaded even when threads are asked for', { timeout: 60_000 }, async () => {
     const page = await newPage('/tests/browser/');

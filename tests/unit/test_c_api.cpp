@@ -76,6 +76,16 @@ TEST_F(CApi, StatusNamesMatchTheLibrary) {
   EXPECT_NE(std::string(wa_build_info_json()).find("\"isa\""), std::string::npos);
 }
 
+// The heap report is for the wasm build's JS driver; natively the OS decides.
+TEST(CApiHeap, NativeHeapInfoIsZeroAndNullOutputsAreAllowed) {
+  size_t size = 1, max = 1, free_bytes = 1;
+  wa_heap_info(&size, &max, &free_bytes);
+  EXPECT_EQ(size, 0u);
+  EXPECT_EQ(max, 0u);
+  EXPECT_EQ(free_bytes, 0u);
+  wa_heap_info(nullptr, nullptr, nullptr);
+}
+
 TEST_F(CApi, Stories260KGreedyAndLogitsMatchReference) {
   wa_model* m = load(stories_f32());
   ASSERT_NE(m, nullptr);

@@ -43,11 +43,23 @@ interface PipelineEntry {
   pipeline: GpuPipeline | null;
   layout: GpuBindGroupLayout;
   layoutKey: string;
+  layoutIndex: number;
   nStorage: number;
   label: string;
 }
 
+// GPU time per pipeline (label), from timestamp queries around each dispatch
+// when profiling is on: every dispatch then gets its own compute pass, which
+// costs a little; for finding where time goes, not for headline numbers.
+export interface GpuProfile {
+  [label: string]: { dispatches: number; ms: number };
+}
+
 export interface DriverStats {
+  // wall time replaying streams (JS + Dawn calls up to the last submit) and
+  // waiting for their readbacks
+  encodeMs: number;
+  waitMs: number;
   streams: number;
   dispatches: number;
   submits: number;
@@ -63,11 +75,22 @@ export class GpuDriver {
   private readonly pipelines = new Map<number, PipelineEntry>();
   private readonly layouts = new Map<string, GpuBindGroupLayout>();
   private readonly pipelineLayouts = new Map<string, unknown>();
-  private readonly bindGroups = new Map<string, GpuBindGroup>();
-  private readonly bindGroupsOf = new Map<number, string[]>(); // buffer serial -> bind group keys
+  private readonly bindGroups = new Map<number | string, GpuBindGroup>();
+  private readonly bindGroupsOf = new Map<number, (number | string)[]>(); // buffer serial -> bind group keys
+  // Reused per dispatch. (Dawn's Node binding measured slower with the
+  // Uint32Array form of setBindGroup, and with redundant setPipeline calls
+  // skipped: 150 vs 176 tokens/s on an H200, 2026-11-26.)
+  private readonly dynamicOffset = [0];
+  // Dispatches per command buffer: submitting in pieces lets the GPU start
+  // while the rest of a step is still being encoded.
+  private static readonly DISPATCHES_PER_SUBMIT = 64;
   private serial = 0;
   private lostReason: string | null = null;
-  readonly stats: DriverStats = { streams: 0, dispatches: 0, submits: 0, pipelinesCreated: 0, bindGroupsCreated: 0 };
+  readonly stats: DriverStats = { encodeMs: 0, waitMs: 0, streams: 0, dispatches: 0, submits: 0, pipelinesCreated: 0, bindGroupsCreated: 0 };
+  // Set to collect GPU time per pipeline (needs 'timestamp-query').
+  profile: GpuProfile | null = null;
+  private querySet: { destroy(): void } | null = null;
+  private static readonly MAX_QUERIES = 4096; // the most a query set may hold
 
   constructor(device: GpuDevice) {
     this.device = device;
@@ -83,15 +106,62 @@ export class GpuDriver {
   // Executes a stream (a copy of the words; pointers refer to `memory()`,
   // re-read after every await because wasm memory may grow). `source`: the
   // model file for upload_from_source commands. A stream that fails part way
-  // (an aborted upload) still destroys the buffers it was to destroy.
+  // (an aborted upload) still destroys the buffers it was to destroy. Any
+  // failure on a device that was lost meanwhile is reported as device_lost,
+  // which is what the engine recovers from (it continues on the CPU).
   async execute(words: Uint32Array, memory: () => ArrayBuffer, source?: ModelByteSource): Promise<void> {
-    if (this.lostReason) throw new WebAccelError('device_lost', `the WebGPU device was lost (${this.lostReason})`);
+    try {
+      await this.run(words, memory, source);
+    } catch (e) {
+      if (e instanceof WebAccelError && e.code === 'device_lost') throw e;
+      // A destroyed device rejects pending mapAsync calls and error scopes,
+      // possibly before `device.lost` has resolved: wait a little for it
+      // (bounded, so a genuine error is not held up and nothing hangs).
+      if (!this.lostReason) await Promise.race([this.device.lost, new Promise((r) => setTimeout(r, 250))]);
+      if (this.lostReason) throw this.lostError();
+      throw e;
+    }
+  }
+
+  private lostError(): WebAccelError {
+    return new WebAccelError('device_lost', `the WebGPU device was lost (${this.lostReason})`);
+  }
+
+  private async run(words: Uint32Array, memory: () => ArrayBuffer, source?: ModelByteSource): Promise<void> {
+    if (this.lostReason) throw this.lostError();
     const dev = this.device;
     dev.pushErrorScope('out-of-memory');
     dev.pushErrorScope('validation');
     let encoder: GpuCommandEncoder | null = null;
     let pass: GpuComputePass | null = null;
+    let inBuffer = 0; // dispatches in the current command buffer
     const readbacks: { staging: GpuBuffer; size: number; dst: number }[] = [];
+    const profiling = this.profile !== null && this.device.features.has('timestamp-query');
+    if (profiling && !this.querySet) {
+      this.querySet = (dev as unknown as { createQuerySet(d: unknown): { destroy(): void } }).createQuerySet({
+        type: 'timestamp',
+        count: GpuDriver.MAX_QUERIES,
+      });
+    }
+    const timed: string[] = []; // label of each timed dispatch, in query order
+    const resolveTimed = () => {
+      if (!timed.length || !encoder) return null;
+      const bytes = timed.length * 16;
+      const resolve = dev.createBuffer({ size: bytes, usage: 0x0200 /* QUERY_RESOLVE */ | 0x0004 /* COPY_SRC */ });
+      const staging = dev.createBuffer({ size: bytes, usage: MAP_READ | COPY_DST });
+      (encoder as unknown as { resolveQuerySet(q: unknown, first: number, n: number, dst: GpuBuffer, off: number): void }).resolveQuerySet(
+        this.querySet,
+        0,
+        timed.length * 2,
+        resolve,
+        0,
+      );
+      encoder.copyBufferToBuffer(resolve, 0, staging, 0, bytes);
+      toDestroy.push(resolve);
+      const labels = timed.splice(0);
+      return { staging, labels };
+    };
+    const timings: { staging: GpuBuffer; labels: string[] }[] = [];
     const toDestroy: GpuBuffer[] = [];
     const endPass = () => {
       if (pass) {
@@ -102,6 +172,8 @@ export class GpuDriver {
     const enc = (): GpuCommandEncoder => (encoder ??= dev.createCommandEncoder());
     const submit = () => {
       endPass();
+      const t = profiling ? resolveTimed() : null;
+      if (t) timings.push(t);
       if (encoder) {
         dev.queue.submit([encoder.finish()]);
         encoder = null;
@@ -177,12 +249,26 @@ export class GpuDriver {
               p.pipeline = await p.ready;
             }
             const nb = words[a + 5];
-            const bg = this.bindGroup(p, words.subarray(a + 6, a + 6 + nb));
+            const bg = this.bindGroup(p, words, a + 6, nb);
+            if (profiling) {
+              if (timed.length * 2 + 2 > GpuDriver.MAX_QUERIES) submit();
+              endPass();
+              const q = timed.length * 2;
+              pass = enc().beginComputePass({
+                timestampWrites: { querySet: this.querySet, beginningOfPassWriteIndex: q, endOfPassWriteIndex: q + 1 },
+              });
+              timed.push(p.label);
+            }
             pass ??= enc().beginComputePass();
             pass.setPipeline(p.pipeline);
-            pass.setBindGroup(0, bg, [words[a + 4]]);
+            this.dynamicOffset[0] = words[a + 4];
+            pass.setBindGroup(0, bg, this.dynamicOffset);
             pass.dispatchWorkgroups(words[a + 1], words[a + 2], words[a + 3]);
             this.stats.dispatches++;
+            if (++inBuffer >= GpuDriver.DISPATCHES_PER_SUBMIT && !profiling) {
+              submit();
+              inBuffer = 0;
+            }
             break;
           }
           case Cmd.copyBuffer:
@@ -205,6 +291,7 @@ export class GpuDriver {
         }
       }
     };
+    const t0 = performance.now();
     try {
       try {
         await replay();
@@ -217,6 +304,19 @@ export class GpuDriver {
         }
         throw e;
       }
+      const t1 = performance.now();
+      this.stats.encodeMs += t1 - t0;
+      for (const t of timings) {
+        await t.staging.mapAsync(1);
+        const ts = new BigUint64Array(t.staging.getMappedRange());
+        t.labels.forEach((label, i) => {
+          const e = (this.profile![label] ??= { dispatches: 0, ms: 0 });
+          e.dispatches++;
+          e.ms += Number(ts[2 * i + 1] - ts[2 * i]) / 1e6;
+        });
+        t.staging.unmap();
+        t.staging.destroy();
+      }
       for (const r of readbacks) {
         await r.staging.mapAsync(1 /* GPUMapMode.READ */);
         const bytes = new Uint8Array(r.staging.getMappedRange(), 0, r.size);
@@ -224,11 +324,14 @@ export class GpuDriver {
         r.staging.unmap();
         r.staging.destroy();
       }
+      this.stats.waitMs += performance.now() - t1;
     } finally {
       submit();
-      const validation = await dev.popErrorScope();
-      const oom = await dev.popErrorScope();
-      if (this.lostReason) throw new WebAccelError('device_lost', `the WebGPU device was lost (${this.lostReason})`);
+      // submit() destroyed what the stream dropped (toDestroy).
+      // A lost device may reject these instead of answering null.
+      const validation = await dev.popErrorScope().catch(() => null);
+      const oom = await dev.popErrorScope().catch(() => null);
+      if (this.lostReason) throw this.lostError();
       if (oom) throw new WebAccelError('out_of_memory', `WebGPU: ${oom.message}`);
       if (validation) throw new WebAccelError('internal', `WebGPU validation error: ${validation.message}`);
     }
@@ -263,7 +366,7 @@ export class GpuDriver {
     return b.buffer;
   }
 
-  private layoutFor(nStorage: number, rwMask: number): { layout: GpuBindGroupLayout; pipelineLayout: unknown; key: string } {
+  private layoutFor(nStorage: number, rwMask: number): { layout: GpuBindGroupLayout; pipelineLayout: unknown; key: string; index: number } {
     const key = `${nStorage}/${rwMask}`;
     let layout = this.layouts.get(key);
     if (!layout) {
@@ -276,7 +379,7 @@ export class GpuDriver {
       this.layouts.set(key, layout);
       this.pipelineLayouts.set(key, this.device.createPipelineLayout({ bindGroupLayouts: [layout] }));
     }
-    return { layout, pipelineLayout: this.pipelineLayouts.get(key), key };
+    return { layout, pipelineLayout: this.pipelineLayouts.get(key), key, index: [...this.layouts.keys()].indexOf(key) };
   }
 
   private createPipeline(words: Uint32Array, a: number, mem: ArrayBuffer): void {
@@ -286,7 +389,7 @@ export class GpuDriver {
     // TextDecoder rejects views of shared memory: copy first.
     const code = textDecoder.decode(new Uint8Array(mem, words[a + 3], words[a + 4]).slice());
     const label = textDecoder.decode(new Uint8Array(mem, words[a + 5], words[a + 6]).slice());
-    const { layout, pipelineLayout, key } = this.layoutFor(nStorage, rwMask);
+    const { layout, pipelineLayout, key, index } = this.layoutFor(nStorage, rwMask);
     const module = this.device.createShaderModule({ code, label });
     const ready = this.device
       .createComputePipelineAsync({ label, layout: pipelineLayout, compute: { module, entryPoint: 'main' } })
@@ -294,22 +397,33 @@ export class GpuDriver {
         throw new WebAccelError('internal', `WebGPU pipeline '${label}' failed to compile: ${e instanceof Error ? e.message : String(e)}`);
       });
     ready.catch(() => {}); // reported when a dispatch awaits it
-    this.pipelines.set(id, { ready, pipeline: null, layout, layoutKey: key, nStorage, label });
+    this.pipelines.set(id, { ready, pipeline: null, layout, layoutKey: key, layoutIndex: index, nStorage, label });
     this.stats.pipelinesCreated++;
   }
 
-  private bindGroup(p: PipelineEntry, ids: Uint32Array): GpuBindGroup {
-    let key = p.layoutKey;
+  // Bind groups are looked up about 400 times per decoded token: the key is a
+  // number (layout, up to three buffer ids below 2^16) where it can be, a
+  // string otherwise. Ids, not serials: a destroyed buffer drops its bind
+  // groups (drop()), so an id reused later cannot hit a stale one.
+  private bindGroup(p: PipelineEntry, words: Uint32Array, first: number, count: number): GpuBindGroup {
+    let key: number | string = -1;
+    if (count <= 3 && p.layoutIndex < 16) {
+      let k = 0;
+      for (let i = count - 1; i >= 0; --i) k = k * 65536 + words[first + i];
+      if (k < 2 ** 48) key = p.layoutIndex + 16 * (count + 4 * k);
+    }
+    if (key === -1) key = `${p.layoutKey}|${Array.from(words.subarray(first, first + count)).join('/')}`;
+    const hit = this.bindGroups.get(key);
+    if (hit) return hit;
     const bufs: BufferEntry[] = [];
-    for (const id of ids) {
+    for (let i = 0; i < count; ++i) {
+      const id = words[first + i];
       const b = this.buffers.get(id);
       if (!b) throw new WebAccelError('internal', `unknown GPU buffer ${id} bound by '${p.label}'`);
       bufs.push(b);
-      key += `/${b.serial}`;
     }
     const u = this.buffers.get(UNIFORM_BUFFER_ID);
     if (!u) throw new WebAccelError('internal', 'no uniform buffer');
-    key += `/u${u.serial}|${ids.length}`;
     let bg = this.bindGroups.get(key);
     if (!bg) {
       const entries = bufs.map((b, i) => ({ binding: i, resource: { buffer: b.buffer } }));

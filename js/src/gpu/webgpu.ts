@@ -12,7 +12,7 @@ export type GpuBindGroup = object;
 export type GpuPipeline = object;
 export interface GpuComputePass {
   setPipeline(p: GpuPipeline): void;
-  setBindGroup(index: number, group: GpuBindGroup, dynamicOffsets?: number[]): void;
+  setBindGroup(index: number, group: GpuBindGroup, dynamicOffsets?: number[] | Uint32Array, start?: number, length?: number): void;
   dispatchWorkgroups(x: number, y?: number, z?: number): void;
   end(): void;
 }

@@ -26,8 +26,10 @@ using f32 = float;
   };
 
 // matvec.wgsl, matmul.wgsl: y[n, t] = W[n, :] . x[:, t]
-#define WA_MATMUL_PARAMS(F) \
-  F(u32, K) F(u32, N) F(u32, T) F(u32, w_scales) F(u32, x_off) F(u32, x_stride) F(u32, y_off) F(u32, y_stride)
+// matvec only: with add_r, y = W x + r (r: one column at r_off, a residual).
+#define WA_MATMUL_PARAMS(F)                                                                                 \
+  F(u32, K) F(u32, N) F(u32, T) F(u32, w_scales) F(u32, x_off) F(u32, x_stride) F(u32, y_off) F(u32, y_stride) \
+  F(u32, add_r) F(u32, r_off)
 WA_DEFINE_PARAMS(MatmulParams, WA_MATMUL_PARAMS)
 
 // get_rows.wgsl

@@ -65,8 +65,17 @@ class WebGpuBackendImpl final : public WebGpuBackend {
     WA_TRY(ensure_arena(arena_bytes));
     input_locs_.clear();
     rope_tables_.clear();
-    for (const Node& n : graph.nodes()) {
+    const auto& nodes = graph.nodes();
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      const Node& n = nodes[i];
       if (n.is_leaf()) continue;
+      // A decode matvec whose only reader is the next node, a residual add,
+      // writes the sum itself: one dispatch instead of two.
+      if (const Node* add = fusable_residual(n, i + 1 < nodes.size() ? &nodes[i + 1] : nullptr)) {
+        WA_TRY(encode_matvec_add(n, *add));
+        ++i;
+        continue;
+      }
       WA_TRY(encode(n));
     }
     return Status::Ok();
@@ -83,7 +92,8 @@ class WebGpuBackendImpl final : public WebGpuBackend {
   // DeviceMemory
   Result<uint32_t> create_buffer(size_t bytes, const std::string& component, MemCategory category,
                                  MemoryTracker* tracker) override {
-    const uint64_t size = round_up(std::max<size_t>(bytes, 4), 4);
+    // 16-byte multiples: kernels may view any buffer as vec4 words.
+    const uint64_t size = round_up(std::max<size_t>(bytes, 16), 16);
     if (size > max_binding_) {
       return out_of_memory(strformat("%s: a %s buffer exceeds the device's largest binding (%s)", component.c_str(),
                                      format_bytes(size).c_str(), format_bytes(max_binding_).c_str()));
@@ -374,8 +384,13 @@ class WebGpuBackendImpl final : public WebGpuBackend {
     auto with_weights = [&](const char* params) {
       src = std::string(params) + std::string(shader_source("w_" + variant)) + std::string(shader_source(kernel));
     };
-    if (kernel == "matvec" || kernel == "matmul") {
-      with_weights(MatmulParams::wgsl());
+    if (kernel == "matvec") {
+      src = std::string(MatmulParams::wgsl()) + std::string(shader_source("w_" + variant)) +
+            std::string(shader_source("mv_" + variant)) + std::string(shader_source(kernel));
+    } else if (kernel == "matmul") {
+      const std::string tile = variant == "q8_0" || variant == "q4_0" ? "mm_" + variant : "mm_generic";
+      src = std::string(MatmulParams::wgsl()) + std::string(shader_source("w_" + variant)) +
+            std::string(shader_source(tile)) + std::string(shader_source(kernel));
     } else if (kernel == "get_rows") {
       with_weights(GetRowsParams::wgsl());
       layout = {3, 0b010};
@@ -499,6 +514,38 @@ class WebGpuBackendImpl final : public WebGpuBackend {
     const uint32_t groups = std::max<uint32_t>(1, ceil_div(items, 256));
     const uint32_t gx = std::min(groups, cfg_.max_workgroups_per_dim);
     return {gx, ceil_div(groups, gx)};
+  }
+
+  // The add node that a matvec can absorb (y = W x + r), or null.
+  static const Node* fusable_residual(const Node& m, const Node* next) {
+    if (m.op != Op::mul_mat || m.src[1]->ne[1] != 1 || !next || next->op != Op::add) return nullptr;
+    if (m.is_output || m.last_use != next->index || next->src[1] != &m) return nullptr;
+    const Node* r = next->src[0];
+    if (r->storage == Storage::external || r->ne[0] != m.ne[0] || r->ne[1] != 1) return nullptr;
+    return next;
+  }
+
+  Status encode_matvec_add(const Node& m, const Node& add) {
+    const GpuWeight& w = *weight_of(m.src[0]);
+    WA_ASSIGN_OR_RETURN(Loc x, locate(m.src[1]));
+    WA_ASSIGN_OR_RETURN(Loc r, locate(add.src[0]));
+    WA_ASSIGN_OR_RETURN(Loc y, locate(&add));
+    const uint32_t pipe = pipeline_for(m);
+    for (const WeightPart& p : w.parts) {
+      MatmulParams mp;
+      mp.K = w.K;
+      mp.N = p.rows;
+      mp.T = 1;
+      mp.w_scales = p.scales_word;
+      mp.x_off = x.offset;
+      mp.x_stride = stride(m.src[1]);
+      mp.y_off = y.offset + p.row0;
+      mp.y_stride = stride(&add);
+      mp.add_r = 1;
+      mp.r_off = r.offset + p.row0;
+      dispatch(pipe, ceil_div(p.rows, 8), 1, push_params(mp), {p.buffer, y.buffer});
+    }
+    return Status::Ok();
   }
 
   Status encode(const Node& n) {

@@ -141,9 +141,11 @@ namespace {
 constexpr size_t kAlign = 64;
 size_t align_up(size_t x) { return (x + kAlign - 1) / kAlign * kAlign; }
 bool needs_memory(const Node& n) { return n.storage == Storage::arena; }
-// The node whose memory a view stands for.
+// The node whose memory a view or an alias stands for.
 const Node* storage_owner(const Node* n) {
-  while (n->storage == Storage::view) n = n->src[0];
+  while (n->storage == Storage::view || n->storage == Storage::alias) {
+    n = n->storage == Storage::view ? n->src[0] : n->src[1];
+  }
   return n;
 }
 }  // namespace

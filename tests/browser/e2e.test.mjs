@@ -6,25 +6,21 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, truncateSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { serve } from '../../scripts/serve.mjs';
+import { launchChromium, repo } from './chromium.mjs';
 
-const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const cli = process.env.WEBACCEL_CLI ?? join(repo, 'build/native/bin/webaccel');
 const shared = process.env.WA_SHARED ?? resolve(repo, '../shared');
 const stories = join(shared, 'models/stories260K');
-const { chromium } = createRequire(join(repo, 'js/package.json'))('playwright-core');
 
 const greedy = readFileSync(join(stories, 'greedy256.ids'), 'utf8').trim().split(/\s+/).map(Number);
 
 describe('browser (headless Chromium)', () => {
-  let tmp, server, url, browser, profile; // browser: a BrowserContext
-  const logs = [];
+  let tmp, server, url, browser;
 
   before(async () => {
     // The f32 conversion reproduces llama2.c's greedy256 exactly.
@@ -35,34 +31,17 @@ describe('browser (headless Chromium)', () => {
     copyFileSync(join(tmp, 'stories260K_f32.gguf'), join(tmp, 'padded.gguf'));
     truncateSync(join(tmp, 'padded.gguf'), 200e6);
     ({ server, url } = await serve({ root: repo, port: 0, mounts: { '/fixtures/': tmp } }));
-    profile = mkdtempSync(join(tmpdir(), 'wa-chromium-'));
-    // A persistent context on a fresh folder: playwright's way to pass --user-data-dir.
-    browser = await chromium.launchPersistentContext(profile, {
-      executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-      headless: true,
-      // A fresh profile and no background traffic: the test must not depend on the network.
-      args: [
-        '--headless=new', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync', '--disable-quic',
-      ],
-    });
+    browser = await launchChromium();
   });
 
   after(async () => {
     await browser?.close();
     server?.close();
     if (tmp) rmSync(tmp, { recursive: true, force: true });
-    if (profile) rmSync(profile, { recursive: true, force: true });
   });
 
-  async function newPage(path) {
-    const page = await browser.newPage();
-    page.on('console', (m) => logs.push(`console.${m.type()}: ${m.text()}`));
-    page.on('pageerror', (e) => logs.push(`pageerror: ${e.message}`));
-    await page.goto(url + path);
-    return page;
-  }
-  const diag = () => logs.slice(-20).join('\n');
+  const newPage = (path) => browser.newPage(url + path);
+  const diag = () => browser.logs.slice(-20).join('\n');
 
   for (const threads of [1, 2]) {
     test(`stories260K greedy256 in the ${threads > 1 ? 'pthreads' : 'single-threaded'} build (Web Worker)`, { timeout: 60_000 }, async () => {

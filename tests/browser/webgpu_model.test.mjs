@@ -1,51 +1,34 @@
 // A whole model on WebGPU in headless Chromium: the Web Worker engine with
 // backend 'webgpu' on Chromium's SwiftShader adapter (the worker opens its
 // own navigator.gpu device) reproduces stories260K greedy256 exactly.
-// Chromium is Debian's (/usr/bin/chromium), driven by playwright-core;
-// nothing is downloaded. One 256-token run: SwiftShader is slow (see the
-// time it prints).
+// Dawn's workgroup-memory zero-initialisation is off, as in the Node tests
+// (js/test/gpu-env.mjs's NO_WORKGROUP_INIT_TOGGLE says why). One 256-token
+// run: SwiftShader is slow (see the time it prints).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import { test } from 'node:test';
 
+import { NO_WORKGROUP_INIT_TOGGLE } from '../../js/test/gpu-env.mjs';
 import { serve } from '../../scripts/serve.mjs';
+import { launchChromium, repo } from './chromium.mjs';
 
-const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const cli = process.env.WEBACCEL_CLI ?? join(repo, 'build/native/bin/webaccel');
 const shared = process.env.WA_SHARED ?? resolve(repo, '../shared');
 const stories = join(shared, 'models/stories260K');
-const { chromium } = createRequire(join(repo, 'js/package.json'))('playwright-core');
 const greedy = readFileSync(join(stories, 'greedy256.ids'), 'utf8').trim().split(/\s+/).map(Number);
 
 test('stories260K greedy256 on WebGPU in a Web Worker (headless Chromium, SwiftShader)', { timeout: 600_000 }, async (t) => {
   const tmp = mkdtempSync(join(tmpdir(), 'wa-browser-gpu-'));
-  const profile = mkdtempSync(join(tmpdir(), 'wa-chromium-'));
-  const logs = [];
   let server, browser;
   try {
     execFileSync(cli, ['convert', join(stories, 'stories260K.bin'), join(tmp, 'stories260K_f32.gguf'), '--type', 'f32'], { stdio: 'pipe' });
     let url;
     ({ server, url } = await serve({ root: repo, port: 0, mounts: { '/fixtures/': tmp } }));
-    browser = await chromium.launchPersistentContext(profile, {
-      executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-      headless: true,
-      // WebGPU on Chromium's own SwiftShader (TOOLCHAIN.md); a fresh profile
-      // and no background traffic.
-      args: [
-        '--headless=new', '--no-sandbox', '--enable-unsafe-webgpu', '--enable-unsafe-swiftshader',
-        '--use-webgpu-adapter=swiftshader', '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync', '--disable-quic',
-      ],
-    });
-    const page = await browser.newPage();
-    page.on('console', (m) => logs.push(`console.${m.type()}: ${m.text()}`));
-    page.on('pageerror', (e) => logs.push(`pageerror: ${e.message}`));
-    await page.goto(`${url}/tests/browser/`);
+    browser = await launchChromium({ webgpu: 'swiftshader', dawnFeatures: [NO_WORKGROUP_INIT_TOGGLE] });
+    const page = await browser.newPage(`${url}/tests/browser/`);
     const r = await page.evaluate(async () => {
       if (!navigator.gpu || !(await navigator.gpu.requestAdapter())) return { skipped: 'no WebGPU adapter in Chromium' };
       const { createEngine } = await import('/js/dist/index.js');
@@ -69,12 +52,11 @@ test('stories260K greedy256 on WebGPU in a Web Worker (headless Chromium, SwiftS
     assert.deepEqual(r.ids, greedy);
     t.diagnostic(`WebGPU (worker, SwiftShader): 256 tokens in ${(r.stats.generateMs / 1000).toFixed(1)} s, prompt ${r.stats.promptMs.toFixed(0)} ms`);
   } catch (e) {
-    e.message += `\n${logs.slice(-20).join('\n')}`;
+    e.message += `\n${browser?.logs.slice(-20).join('\n')}`;
     throw e;
   } finally {
     await browser?.close();
     server?.close();
     rmSync(tmp, { recursive: true, force: true });
-    rmSync(profile, { recursive: true, force: true });
   }
 });

@@ -6,6 +6,7 @@
 #include <deque>
 #include <map>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "backends/webgpu/kernel_params.h"
 #include "backends/webgpu/shaders.h"
@@ -61,6 +62,7 @@ class WebGpuBackendImpl final : public WebGpuBackend {
 
   Status compute(Graph& graph) override {
     WA_TRY(check(graph));
+    mark_fusions(graph);
     const size_t arena_bytes = std::max<size_t>(graph.plan(), 256);
     WA_TRY(ensure_arena(arena_bytes));
     input_locs_.clear();
@@ -71,8 +73,8 @@ class WebGpuBackendImpl final : public WebGpuBackend {
       if (n.is_leaf()) continue;
       // A decode matvec whose only reader is the next node, a residual add,
       // writes the sum itself: one dispatch instead of two.
-      if (const Node* add = fusable_residual(n, i + 1 < nodes.size() ? &nodes[i + 1] : nullptr)) {
-        WA_TRY(encode_matvec_add(n, *add));
+      if (i + 1 < nodes.size() && fused_adds_.count(&nodes[i + 1]) && nodes[i + 1].src[1] == &n) {
+        WA_TRY(encode_matvec_add(n, nodes[i + 1]));
         ++i;
         continue;
       }
@@ -381,18 +383,18 @@ class WebGpuBackendImpl final : public WebGpuBackend {
     const std::string variant = dot == std::string::npos ? "" : key.substr(dot + 1);
     std::string src;
     Layout layout{2, 0b10};
-    auto with_weights = [&](const char* params) {
-      src = std::string(params) + std::string(shader_source("w_" + variant)) + std::string(shader_source(kernel));
-    };
+    const bool block_quant = variant == "q8_0" || variant == "q4_0";
+    // The weight type's access functions (block types share their scale lookup).
+    const std::string weights = std::string(block_quant ? shader_source("w_block_scales") : "") +
+                                std::string(shader_source("w_" + variant));
     if (kernel == "matvec") {
-      src = std::string(MatmulParams::wgsl()) + std::string(shader_source("w_" + variant)) +
-            std::string(shader_source("mv_" + variant)) + std::string(shader_source(kernel));
+      src = std::string(MatmulParams::wgsl()) + weights + std::string(shader_source("mv_" + variant)) +
+            std::string(shader_source(kernel));
     } else if (kernel == "matmul") {
-      const std::string tile = variant == "q8_0" || variant == "q4_0" ? "mm_" + variant : "mm_generic";
-      src = std::string(MatmulParams::wgsl()) + std::string(shader_source("w_" + variant)) +
-            std::string(shader_source(tile)) + std::string(shader_source(kernel));
+      src = std::string(MatmulParams::wgsl()) + weights +
+            std::string(shader_source(block_quant ? "mm_" + variant : "mm_generic")) + std::string(shader_source(kernel));
     } else if (kernel == "get_rows") {
-      with_weights(GetRowsParams::wgsl());
+      src = std::string(GetRowsParams::wgsl()) + weights + std::string(shader_source(kernel));
       layout = {3, 0b010};
     } else if (kernel == "rms_norm") {
       src = std::string(RmsNormParams::wgsl()) + std::string(shader_source(kernel));
@@ -516,13 +518,30 @@ class WebGpuBackendImpl final : public WebGpuBackend {
     return {gx, ceil_div(groups, gx)};
   }
 
-  // The add node that a matvec can absorb (y = W x + r), or null.
-  static const Node* fusable_residual(const Node& m, const Node* next) {
-    if (m.op != Op::mul_mat || m.src[1]->ne[1] != 1 || !next || next->op != Op::add) return nullptr;
-    if (m.is_output || m.last_use != next->index || next->src[1] != &m) return nullptr;
-    const Node* r = next->src[0];
-    if (r->storage == Storage::external || r->ne[0] != m.ne[0] || r->ne[1] != 1) return nullptr;
-    return next;
+  // Finds decode matvecs whose only reader is the next node, a residual add
+  // (y = W x + r): the add then becomes an alias of the matvec's output and
+  // the matvec writes the sum there. Not the add's own memory: the planner
+  // may give it the matvec's input x, freed after its last reader, and other
+  // workgroups would still be reading x.
+  void mark_fusions(Graph& graph) {
+    fused_adds_.clear();
+    std::unordered_map<const Node*, int> readers;
+    for (const Node& n : graph.nodes()) {
+      for (const Node* s : n.src) {
+        if (s) ++readers[s];
+      }
+    }
+    auto& nodes = graph.nodes();
+    for (size_t i = 0; i + 1 < nodes.size(); ++i) {
+      const Node& m = nodes[i];
+      Node& add = nodes[i + 1];
+      if (m.op != Op::mul_mat || m.src[1]->ne[1] != 1 || add.op != Op::add || add.src[1] != &m) continue;
+      if (m.is_output || readers[&m] != 1 || add.storage != Storage::arena) continue;
+      const Node* r = add.src[0];
+      if (r->storage == Storage::external || r->ne[0] != m.ne[0] || r->ne[1] != 1) continue;
+      add.storage = Storage::alias;  // alias = src[1], the matvec
+      fused_adds_.insert(&add);
+    }
   }
 
   Status encode_matvec_add(const Node& m, const Node& add) {
@@ -752,6 +771,7 @@ class WebGpuBackendImpl final : public WebGpuBackend {
   std::deque<std::string> sources_, labels_;  // stable: the stream points into them
   std::unordered_map<const Node*, Loc> input_locs_;
   std::map<std::string, uint32_t> rope_tables_;
+  std::unordered_set<const Node*> fused_adds_;  // adds absorbed by their matvec (this graph)
 };
 
 }  // namespace

@@ -3,11 +3,8 @@
 // weight j in its low nibble and weight j + 16 in its high nibble, as in
 // GGUF), then every block's f16 scale, two per word, from word
 // params.w_scales. Values are (nibble - 8) * scale.
-// Needs: `w: array<u32>`, `act: array<f32>`, `params.K`, `params.w_scales`.
-fn w_scale(b: u32) -> f32 {
-  let v = unpack2x16float(w[params.w_scales + (b >> 1u)]);
-  return select(v.x, v.y, (b & 1u) == 1u);
-}
+// Needs: `w: array<u32>`, `act: array<f32>`, `params.K`, `params.w_scales`,
+// and w_block_scales.wgsl (w_scale).
 
 fn w_get(row: u32, k: u32) -> f32 {
   let b = row * (params.K >> 5u) + (k >> 5u);

@@ -2,11 +2,8 @@
 // the int8 values of block b in words [8b, 8b + 8), then every block's f16
 // scale, two per word, from word params.w_scales. A block is 32 consecutive
 // weights of a row; rows hold K / 32 blocks.
-// Needs: `w: array<u32>`, `act: array<f32>`, `params.K`, `params.w_scales`.
-fn w_scale(b: u32) -> f32 {
-  let v = unpack2x16float(w[params.w_scales + (b >> 1u)]);
-  return select(v.x, v.y, (b & 1u) == 1u);
-}
+// Needs: `w: array<u32>`, `act: array<f32>`, `params.K`, `params.w_scales`,
+// and w_block_scales.wgsl (w_scale).
 
 // The four signed bytes of a word, lowest first.
 fn q8_values(q: u32) -> vec4<f32> {

@@ -78,12 +78,16 @@ export class LocalModel implements Model {
   private stats: GenerationStats | null = null;
   // Set when the WebGPU device was lost with a streamed model's weights.
   private weightsLost: string | null = null;
+  // A streamed model's source, when it can be read again (not a
+  // ReadableStream): where its weights come from if the device is lost.
+  private readonly reopen: ModelSource | null;
 
-  constructor(engine: LocalEngine, handle: number, session: number) {
+  constructor(engine: LocalEngine, handle: number, session: number, reopen: ModelSource | null = null) {
     this.engine = engine;
     this.n = engine.native;
     this.handle = handle;
     this.session = session;
+    this.reopen = reopen;
   }
 
   private alive(): void {
@@ -382,10 +386,12 @@ export class LocalModel implements Model {
 
   // Moves the model from a lost WebGPU device to the CPU backend: C++ points
   // it at the CPU (its weights are the file's bytes in wasm memory, which a
-  // model loaded into wasm memory keeps; a streamed one has none and fails
-  // with device_lost), the GPU session is replaced by a CPU
-  // one of the same context size, and `replay` (ids that were in the KV
-  // cache) is evaluated again, leaving the logits of its last id.
+  // model loaded into wasm memory keeps; a streamed one has none, so its
+  // source is read again into wasm memory, as a fresh model that replaces
+  // this one's handle; a ReadableStream cannot be read twice: device_lost),
+  // the GPU session is replaced by a CPU one of the same context size, and
+  // `replay` (ids that were in the KV cache) is evaluated again, leaving the
+  // logits of its last id.
   private async moveToCpu(replay: number[], signal?: AbortSignal, notify?: (e: BackendChangeEvent) => void): Promise<void> {
     const n = this.n;
     const reason = this.engine.gpuLost ?? 'the WebGPU device was lost';
@@ -393,15 +399,28 @@ export class LocalModel implements Model {
     const streamed = n.json<{ streamed?: boolean }>(n.call('model_info_json', this.handle)).streamed === true;
     n.call('model_use_cpu', this.handle);
     if (streamed) {
-      // Its weights went from the source to the device only (a streamed
-      // load): C++ left it without a backend; every later call says so.
-      this.weightsLost = `${reason}, with the model's weights: they were streamed to the GPU, with no copy in wasm memory to continue on the CPU; load the model again`;
-      throw new WebAccelError('device_lost', this.weightsLost);
-    }
-    if (this.onGpu) {
+      // C++ left it without a backend: its weights were on the device only.
+      if (!this.reopen) {
+        this.weightsLost = `${reason}, with the model's weights: they were streamed to the GPU from a ReadableStream, which cannot be read again to continue on the CPU; load the model again`;
+        throw new WebAccelError('device_lost', this.weightsLost);
+      }
+      let fresh: number;
+      try {
+        fresh = await this.engine.loadOnCpu(this.reopen, signal);
+      } catch (e) {
+        const why = e instanceof Error ? e.message : String(e);
+        if (e instanceof WebAccelError && e.code === 'cancelled') throw e; // the next call tries again
+        this.weightsLost = `${reason}, with the model's weights (streamed to the GPU), and reading them again for the CPU failed: ${why}`;
+        throw new WebAccelError('device_lost', this.weightsLost);
+      }
+      n.release('session_release', this.session);
+      n.release('model_release', this.handle);
+      this.handle = fresh;
+    } else if (this.onGpu) {
       throw new WebAccelError('device_lost', `${reason}, and the model has no copy of its weights in wasm memory to continue on the CPU`);
+    } else {
+      n.release('session_release', this.session);
     }
-    n.release('session_release', this.session);
     this.session = 0;
     // What the moves recorded (GPU buffer releases) cannot run anymore.
     await this.engine.flushGpu(true);
@@ -672,7 +691,9 @@ export class LocalEngine implements Engine {
       void this.flushGpu(true).catch(() => {});
       n.check(sst, () => msg);
     }
-    const m = new LocalModel(this, model, n.outU32(0));
+    const oneShot = typeof ReadableStream !== 'undefined' && source instanceof ReadableStream;
+    const reopen = reader && !oneShot ? source : null;
+    const m = new LocalModel(this, model, n.outU32(0), reopen);
     this.models.add(m);
     if (this.gpu && m.onGpu) {
       // Weights go up and pipelines compile (in parallel) before the first token.
@@ -696,6 +717,21 @@ export class LocalEngine implements Engine {
       }
     }
     return m;
+  }
+
+  // A model read from `source` into wasm memory that runs on the CPU: what a
+  // streamed model continues on after the device was lost.
+  async loadOnCpu(source: ModelSource, signal?: AbortSignal): Promise<number> {
+    await this.alive();
+    const n = this.native;
+    const src = await openSource(source, signal);
+    const [ptr, loaded] = await readSourceIntoWasm(n, src, undefined, signal);
+    // wa_model_load owns ptr from here on, also when it fails.
+    n.check(n.call('model_load', this.handle, ptr, loaded, n.out(0)), () => `${src.name}: ${n.cstr(n.call('engine_last_error', this.handle))}`);
+    const model = n.outU32(0);
+    n.call('model_use_cpu', model);
+    await this.flushGpu(true);
+    return model;
   }
 
   // wa_model_load_header with as much of the file's start as it asks for:

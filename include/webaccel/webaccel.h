@@ -162,17 +162,39 @@ WA_API int32_t wa_engine_gpu_dispatches(const wa_engine* engine);
  * message is on the engine. Models use the engine's backend: release them
  * before the engine. */
 WA_API wa_status wa_model_load(wa_engine* engine, uint8_t* data, size_t size, wa_model** out);
+/* Header-first loading, for WebGPU engines: the model is made from the GGUF
+ * header (the first `size` bytes at `data` of a file of `file_size` bytes;
+ * copied, the caller keeps `data`), and its weights go from the caller's
+ * source straight to GPU buffers, never all into wasm memory (which cannot
+ * hold a 7B file). Every count, offset and size is validated against
+ * file_size. Returns WA_OK and one of:
+ *  - *out set: the model runs on the GPU. The pending GPU stream (see
+ *    wa_engine_create_webgpu) holds upload_from_source commands, in
+ *    increasing file order, that the caller satisfies by reading the source
+ *    front to back; the model has no host copy of its weights.
+ *  - *out NULL, size < *need < file_size: the header goes on past `size`
+ *    bytes; call again with at least *need bytes.
+ *  - *out NULL, *need == file_size: the model needs its bytes in memory
+ *    (the GPU kernels cannot run it, or the engine has no GPU): load it with
+ *    wa_model_load, or report wa_engine_last_error (which says why) when the
+ *    file cannot fit in memory.
+ * Sizes are doubles (exact to 2^53) so that JS passes plain numbers. Other
+ * statuses are failures (bad file: WA_INVALID_FILE), message on the engine. */
+WA_API wa_status wa_model_load_header(wa_engine* engine, const uint8_t* data, size_t size, double file_size,
+                                      double* need, wa_model** out);
 WA_API void wa_model_release(wa_model* model);
 WA_API const char* wa_model_last_error(const wa_model* model);
 /* {"arch","n_vocab","n_ctx_train","n_params","file_size","n_tensors",
- *  "weight_type","has_tokenizer","tokenizer","bos_id","eos_id","hparams":{...}} */
+ *  "weight_type","has_tokenizer","streamed","tokenizer","bos_id","eos_id","hparams":{...}}
+ * (streamed: the weights were loaded with wa_model_load_header, device only) */
 WA_API const char* wa_model_info_json(wa_model* model);
 /* The backend the model's sessions run on ("webgpu" or "cpu") and why. */
 WA_API const char* wa_model_backend(const wa_model* model);
 WA_API const char* wa_model_backend_reason(const wa_model* model);
 /* Moves a WebGPU model to the CPU backend (the device was lost): its device
  * buffers are forgotten; sessions created before must be released and
- * recreated (their KV caches were on the device). */
+ * recreated (their KV caches were on the device). A streamed model has no
+ * weights left: new sessions fail with WA_DEVICE_LOST. */
 WA_API void wa_model_use_cpu(wa_model* model);
 WA_API int32_t wa_model_n_vocab(const wa_model* model);
 /* The BOS id (tokenizer, else metadata, else 1). */

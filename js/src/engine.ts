@@ -3,9 +3,9 @@
 // returns to the event loop, so aborts are seen and other work runs.
 import { detectCapabilities, type Capabilities } from './capabilities.js';
 import { WebAccelError, cancelled } from './errors.js';
-import { readIntoWasm } from './loader.js';
+import { loadReserve, openSource, readSourceIntoWasm, SequentialReader } from './loader.js';
 import { BROWSER_PROFILES, openDevice, writeDeviceConfig } from './gpu/device.js';
-import { GpuDriver } from './gpu/driver.js';
+import { GpuDriver, type ModelByteSource } from './gpu/driver.js';
 import { isNode, loadModule, type LoadModuleOptions, type Native } from './native.js';
 import type {
   BackendChangeEvent,
@@ -13,6 +13,7 @@ import type {
   EngineOptions,
   GenerateOptions,
   GenerationStats,
+  LoadProgress,
   MemoryReport,
   Model,
   ModelInfo,
@@ -27,6 +28,9 @@ const TOKENIZE_ADD_BOS = 1;
 const TOKENIZE_PARSE_SPECIAL = 2;
 const TOKENIZE_DEFAULT_BOS = 4;
 const PROMPT_BATCH = 512;
+// Bytes of a file read first for its header (a LLaMA header with a 32k-token
+// vocabulary takes about 0.5 MB; more is asked for when needed).
+const HEADER_FIRST_READ = 1024 * 1024;
 
 // A macrotask turn: lets abort events and messages be delivered.
 const channel = typeof MessageChannel !== 'undefined' && !isNode ? new MessageChannel() : null;
@@ -72,12 +76,18 @@ export class LocalModel implements Model {
   private session: number;
   private readonly mutex = new Mutex();
   private stats: GenerationStats | null = null;
+  // Set when the WebGPU device was lost with a streamed model's weights.
+  private weightsLost: string | null = null;
+  // A streamed model's source, when it can be read again (not a
+  // ReadableStream): where its weights come from if the device is lost.
+  private readonly reopen: ModelSource | null;
 
-  constructor(engine: LocalEngine, handle: number, session: number) {
+  constructor(engine: LocalEngine, handle: number, session: number, reopen: ModelSource | null = null) {
     this.engine = engine;
     this.n = engine.native;
     this.handle = handle;
     this.session = session;
+    this.reopen = reopen;
   }
 
   private alive(): void {
@@ -370,23 +380,47 @@ export class LocalModel implements Model {
   // A model still on a WebGPU device that was lost (seen by another model or
   // between calls) moves to the CPU before it records work for it.
   async leaveLostGpu(notify?: (e: BackendChangeEvent) => void): Promise<void> {
+    if (this.weightsLost) throw new WebAccelError('device_lost', this.weightsLost);
     if (this.engine.gpuLost !== null && this.onGpu) await this.moveToCpu([], undefined, notify);
   }
 
   // Moves the model from a lost WebGPU device to the CPU backend: C++ points
   // it at the CPU (its weights are the file's bytes in wasm memory, which a
-  // model loaded here always keeps), the GPU session is replaced by a CPU
-  // one of the same context size, and `replay` (ids that were in the KV
-  // cache) is evaluated again, leaving the logits of its last id.
+  // model loaded into wasm memory keeps; a streamed one has none, so its
+  // source is read again into wasm memory, as a fresh model that replaces
+  // this one's handle; a ReadableStream cannot be read twice: device_lost),
+  // the GPU session is replaced by a CPU one of the same context size, and
+  // `replay` (ids that were in the KV cache) is evaluated again, leaving the
+  // logits of its last id.
   private async moveToCpu(replay: number[], signal?: AbortSignal, notify?: (e: BackendChangeEvent) => void): Promise<void> {
     const n = this.n;
     const reason = this.engine.gpuLost ?? 'the WebGPU device was lost';
     const nCtx = n.call('session_n_ctx', this.session);
+    const streamed = n.json<{ streamed?: boolean }>(n.call('model_info_json', this.handle)).streamed === true;
     n.call('model_use_cpu', this.handle);
-    if (this.onGpu) {
+    if (streamed) {
+      // C++ left it without a backend: its weights were on the device only.
+      if (!this.reopen) {
+        this.weightsLost = `${reason}, with the model's weights: they were streamed to the GPU from a ReadableStream, which cannot be read again to continue on the CPU; load the model again`;
+        throw new WebAccelError('device_lost', this.weightsLost);
+      }
+      let fresh: number;
+      try {
+        fresh = await this.engine.loadOnCpu(this.reopen, signal);
+      } catch (e) {
+        const why = e instanceof Error ? e.message : String(e);
+        if (e instanceof WebAccelError && e.code === 'cancelled') throw e; // the next call tries again
+        this.weightsLost = `${reason}, with the model's weights (streamed to the GPU), and reading them again for the CPU failed: ${why}`;
+        throw new WebAccelError('device_lost', this.weightsLost);
+      }
+      n.release('session_release', this.session);
+      n.release('model_release', this.handle);
+      this.handle = fresh;
+    } else if (this.onGpu) {
       throw new WebAccelError('device_lost', `${reason}, and the model has no copy of its weights in wasm memory to continue on the CPU`);
+    } else {
+      n.release('session_release', this.session);
     }
-    n.release('session_release', this.session);
     this.session = 0;
     // What the moves recorded (GPU buffer releases) cannot run anymore.
     await this.engine.flushGpu(true);
@@ -512,10 +546,11 @@ export class LocalEngine implements Engine {
 
   // Executes what the C++ WebGPU backend recorded since the last flush and
   // waits for its readbacks. Flushes run one at a time, in call order.
+  // `source`: the model file that a streamed load's uploads read.
   // After the device was lost, a stream is dropped unexecuted (C++ forgets
   // it): with work in it, that is device_lost, unless `discard` says the
   // caller only wants it gone (a model leaving the GPU records releases).
-  flushGpu(discard = false): Promise<void> {
+  flushGpu(discard = false, source?: ModelByteSource): Promise<void> {
     if (!this.gpu) return Promise.resolve();
     const run = async () => {
       const n = this.native;
@@ -529,7 +564,7 @@ export class LocalEngine implements Engine {
       if (!count) return;
       const words = new Uint32Array(n.buffer, n.outU32(0), count).slice();
       try {
-        await this.gpu!.execute(words, () => n.buffer);
+        await this.gpu!.execute(words, () => n.buffer, source);
       } catch (e) {
         if (e instanceof WebAccelError && e.code === 'device_lost') this.gpuLost = e.message;
         throw e;
@@ -594,39 +629,82 @@ export class LocalEngine implements Engine {
   async load(source: ModelSource, options: ModelLoadOptions = {}): Promise<Model> {
     await this.alive();
     const n = this.native;
-    const [ptr, size, name] = await readIntoWasm(n, source, options.onProgress, options.signal);
-    if (this.disposed) {
-      n.free(ptr);
-      throw new WebAccelError('invalid_argument', 'the engine was disposed');
-    }
-    // wa_model_load owns ptr from here on, also when it fails.
-    const st = n.call('model_load', this.handle, ptr, size, n.out(0));
-    n.check(st, () => `${name}: ${n.cstr(n.call('engine_last_error', this.handle)).replace(/^[a-z_]+: model: /, '')}`);
-    const model = n.outU32(0);
-    if (this.gpuLost !== null) {
-      // The device is gone: the model runs on the CPU from the start.
-      n.call('model_use_cpu', model);
-      await this.flushGpu(true);
-    }
+    const { onProgress, signal } = options;
     checkNumber('nCtx', options.nCtx, 0, 1 << 20);
+    if (signal?.aborted) throw cancelled('loading the model');
+    const src = await openSource(source, signal);
+    const errorOf = () => `${src.name}: ${n.cstr(n.call('engine_last_error', this.handle)).replace(/^[a-z_]+: model: /, '')}`;
+    const disposed = () => new WebAccelError('invalid_argument', 'the engine was disposed');
+    // WebGPU: the header first; the weights then stream to the GPU. Not after
+    // the device was lost: the model runs on the CPU then, from wasm memory.
+    const reader =
+      this.gpu && this.gpuLost === null && options.streamWeights !== false ? new SequentialReader(src, signal, onProgress) : null;
+    let model = 0;
+    let size = src.total;
+    try {
+      if (reader) {
+        let uploading: Promise<void> | undefined;
+        [model, size, uploading] = await this.loadHeader(reader, errorOf, onProgress);
+        // Nothing may record while the upload's stream runs (its end clears
+        // the recording), so the session comes after it.
+        try {
+          await uploading;
+        } catch (e) {
+          n.release('model_release', model); // destroys the buffers it made
+          void this.flushGpu(true).catch(() => {});
+          if (e instanceof WebAccelError && e.code === 'device_lost') {
+            // No copy of the weights stayed behind to fall back to.
+            throw new WebAccelError(
+              'device_lost',
+              `${src.name}: ${e.message} while the weights were streamed to it; load the model again (it will run on the CPU)`,
+            );
+          }
+          throw e;
+        }
+        // A stream of unannounced length: as far as the weights go.
+        if (model) size ??= reader.total ?? reader.position;
+      }
+      if (!model) {
+        // Refused (out_of_memory) before a byte is read when it cannot fit the heap.
+        const [ptr, loaded] = await readSourceIntoWasm(n, reader ? reader.rest() : src, onProgress, signal);
+        if (this.disposed) {
+          n.free(ptr);
+          throw disposed();
+        }
+        size = loaded;
+        // wa_model_load owns ptr from here on, also when it fails.
+        n.check(n.call('model_load', this.handle, ptr, loaded, n.out(0)), errorOf);
+        model = n.outU32(0);
+        if (this.gpuLost !== null) {
+          // The device is gone: the model runs on the CPU from the start.
+          n.call('model_use_cpu', model);
+          await this.flushGpu(true);
+        }
+      }
+    } finally {
+      await reader?.close();
+    }
     const sst = n.call('session_create', model, options.nCtx ?? 0, 0, n.out(0));
     if (sst !== 0) {
       const msg = n.cstr(n.call('model_last_error', model));
-      n.call('model_release', model);
+      n.release('model_release', model);
+      void this.flushGpu(true).catch(() => {});
       n.check(sst, () => msg);
     }
-    const m = new LocalModel(this, model, n.outU32(0));
+    const oneShot = typeof ReadableStream !== 'undefined' && source instanceof ReadableStream;
+    const reopen = reader && !oneShot ? source : null;
+    const m = new LocalModel(this, model, n.outU32(0), reopen);
     this.models.add(m);
     if (this.gpu && m.onGpu) {
       // Weights go up and pipelines compile (in parallel) before the first token.
       try {
         const pipelines = n.call('engine_gpu_pipelines', this.handle);
-        options.onProgress?.({ phase: 'upload', loaded: 0, total: size });
+        if (!reader) onProgress?.({ phase: 'upload', loaded: 0, total: size });
         await this.flushGpu();
-        options.onProgress?.({ phase: 'upload', loaded: size, total: size });
-        options.onProgress?.({ phase: 'compile', loaded: 0, total: pipelines });
+        onProgress?.({ phase: 'upload', loaded: size ?? 0, total: size });
+        onProgress?.({ phase: 'compile', loaded: 0, total: pipelines });
         await this.gpu.pipelinesReady();
-        options.onProgress?.({ phase: 'compile', loaded: pipelines, total: pipelines });
+        onProgress?.({ phase: 'compile', loaded: pipelines, total: pipelines });
       } catch (e) {
         // Lost while uploading: the model runs on the CPU instead.
         try {
@@ -639,6 +717,92 @@ export class LocalEngine implements Engine {
       }
     }
     return m;
+  }
+
+  // A model read from `source` into wasm memory that runs on the CPU: what a
+  // streamed model continues on after the device was lost.
+  async loadOnCpu(source: ModelSource, signal?: AbortSignal): Promise<number> {
+    await this.alive();
+    const n = this.native;
+    const src = await openSource(source, signal);
+    const [ptr, loaded] = await readSourceIntoWasm(n, src, undefined, signal);
+    // wa_model_load owns ptr from here on, also when it fails.
+    n.check(n.call('model_load', this.handle, ptr, loaded, n.out(0)), () => `${src.name}: ${n.cstr(n.call('engine_last_error', this.handle))}`);
+    const model = n.outU32(0);
+    n.call('model_use_cpu', model);
+    await this.flushGpu(true);
+    return model;
+  }
+
+  // wa_model_load_header with as much of the file's start as it asks for:
+  // [model, file size if known, the flush that uploads its weights], or
+  // model 0 when the model needs its bytes in wasm memory (nothing of the
+  // source consumed then).
+  private async loadHeader(
+    reader: SequentialReader,
+    errorOf: () => string,
+    onProgress?: (p: LoadProgress) => void,
+  ): Promise<[number, number | undefined, Promise<void> | undefined]> {
+    const n = this.native;
+    const unknownSize = 2 ** 53; // a stream of unannounced length: checked as it is read
+    let want = HEADER_FIRST_READ;
+    for (;;) {
+      const head = await reader.prefix(want);
+      if (this.disposed) throw new WebAccelError('invalid_argument', 'the engine was disposed');
+      if (n.dead) throw n.lost('the engine');
+      // The header's metadata and tokenizer go into C++ containers, whose
+      // allocation failure in wasm stops the module: refused beforehand.
+      const heap = n.heap();
+      if (head.byteLength + loadReserve(head.byteLength) > heap.available) {
+        throw new WebAccelError(
+          'out_of_memory',
+          `${reader.name}: its ${head.byteLength}-byte header does not fit the wasm memory (${heap.available} bytes can still be allocated)`,
+        );
+      }
+      const total = reader.total ?? unknownSize;
+      // The stream this call records reads the source: no flush queued before
+      // may take it, so it starts with nothing pending and is flushed at once.
+      for (let t = this.gpuTail; ; t = this.gpuTail) {
+        await t;
+        if (t === this.gpuTail) break;
+      }
+      const ptr = n.alloc(Math.max(1, head.byteLength));
+      let st: number;
+      let need: number;
+      try {
+        n.u8(ptr, head.byteLength).set(head);
+        const needAt = n.alloc(8);
+        try {
+          st = n.call('model_load_header', this.handle, ptr, head.byteLength, total, needAt, n.out(0));
+          need = new Float64Array(n.buffer, needAt, 1)[0];
+        } finally {
+          n.free(needAt);
+        }
+      } finally {
+        n.free(ptr);
+      }
+      n.check(st, errorOf);
+      const model = n.outU32(0);
+      if (model) {
+        onProgress?.({ phase: 'upload', loaded: 0, total: reader.total });
+        const uploading = this.flushGpu(false, reader);
+        uploading.catch(() => {}); // awaited by load, which reports it
+        return [model, reader.total, uploading];
+      }
+      if (need >= total) {
+        // The CPU would run it: the whole file in wasm memory, if it fits.
+        if (reader.total !== undefined && reader.total + loadReserve(reader.total) > n.heap().available) {
+          const why = n.cstr(n.call('engine_last_error', this.handle)).replace(/^CPU: /, '');
+          throw new WebAccelError(
+            'unsupported',
+            `${reader.name}: the WebGPU kernels cannot run this model (${why}), and its ${reader.total} bytes do not fit in wasm memory for the CPU`,
+          );
+        }
+        return [0, reader.total, undefined];
+      }
+      if (need <= head.byteLength) throw new WebAccelError('internal', `model_load_header asked for ${need} bytes, having ${head.byteLength}`);
+      want = Math.max(need, 2 * head.byteLength);
+    }
   }
 
   forget(m: LocalModel): void {

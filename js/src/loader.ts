@@ -1,7 +1,9 @@
-// Model bytes from any source into wasm memory, with progress and abort.
-// The bytes go straight into one wasm allocation when the size is known
-// (URL with Content-Length, file, Blob, ArrayBuffer); otherwise chunks are
-// gathered and copied once at the end.
+// Model bytes from any source, with progress and abort: into wasm memory
+// (readIntoWasm: the bytes go straight into one wasm allocation when the size
+// is known, from a URL with Content-Length, file, Blob, ArrayBuffer;
+// otherwise chunks are gathered and copied once at the end), or front to back
+// for a WebGPU engine (SequentialReader: the header, then tensor data that the
+// GPU driver writes to device buffers, never all in wasm memory).
 import { WebAccelError, cancelled } from './errors.js';
 import { isNode, type Native } from './native.js';
 import type { LoadProgress, ModelSource } from './types.js';
@@ -18,7 +20,7 @@ export function loadReserve(fileBytes: number): number {
 
 const mib = (n: number) => `${(n / 1024 ** 2).toFixed(1)} MiB`;
 
-interface ByteSource {
+export interface ByteSource {
   total: number | undefined;
   chunks: AsyncIterable<Uint8Array>;
   name: string;
@@ -68,7 +70,7 @@ function isUrlLike(s: string): boolean {
   return /^(https?|blob|data):/i.test(s);
 }
 
-async function openSource(source: ModelSource, signal?: AbortSignal): Promise<ByteSource> {
+export async function openSource(source: ModelSource, signal?: AbortSignal): Promise<ByteSource> {
   if (source instanceof ArrayBuffer) {
     return { total: source.byteLength, chunks: single(new Uint8Array(source)), name: 'ArrayBuffer' };
   }
@@ -138,7 +140,16 @@ export async function readIntoWasm(
   signal?: AbortSignal,
 ): Promise<[number, number, string]> {
   checkAbort(signal, 'loading the model');
-  const src = await openSource(source, signal);
+  return readSourceIntoWasm(native, await openSource(source, signal), onProgress, signal);
+}
+
+// The same from an opened source.
+export async function readSourceIntoWasm(
+  native: Native,
+  src: ByteSource,
+  onProgress?: (p: LoadProgress) => void,
+  signal?: AbortSignal,
+): Promise<[number, number, string]> {
   // Checked before a byte is read (when the size is known), against what the
   // module can still allocate: its memory limit minus what it holds.
   let heap: ReturnType<Native['heap']>;
@@ -197,5 +208,141 @@ export async function readIntoWasm(
     if (ptr) native.free(ptr);
     if (!started) src.cancel?.();
     throw e;
+  }
+}
+
+// Bytes handed to the GPU driver at a time: multiples of 4 (WebGPU's copy
+// alignment) except a range's last piece.
+const BLOCK_BYTES = 16 * 1024 * 1024;
+
+// A source read once, front to back: first its header (prefix, not consumed),
+// then ranges in increasing file order (copy), skipping the bytes between, so
+// URLs, streams, Blobs and files all work without random access. Holds at
+// most about one block of the file at a time.
+export class SequentialReader {
+  readonly name: string;
+  // The file's size; found at the end of the stream when not announced.
+  total: number | undefined;
+  private readonly it: AsyncIterator<Uint8Array>;
+  private queue: Uint8Array[] = []; // read, not consumed; queue[0] starts at `pos`
+  private queued = 0;
+  private pos = 0;
+  private ended = false;
+
+  constructor(
+    src: ByteSource,
+    private readonly signal?: AbortSignal,
+    private readonly onProgress?: (p: LoadProgress) => void,
+  ) {
+    this.name = src.name;
+    this.total = src.total;
+    this.it = src.chunks[Symbol.asyncIterator]();
+  }
+
+  private async pull(): Promise<boolean> {
+    if (this.ended) return false;
+    checkAbort(this.signal, 'loading the model');
+    const r = await this.it.next();
+    checkAbort(this.signal, 'loading the model');
+    if (r.done) {
+      this.ended = true;
+      this.total ??= this.pos + this.queued;
+      return false;
+    }
+    this.queue.push(r.value);
+    this.queued += r.value.byteLength;
+    if (this.total !== undefined && this.pos + this.queued > this.total) {
+      throw new WebAccelError('io_error', `${this.name}: more bytes than the announced ${this.total}`);
+    }
+    return true;
+  }
+
+  // Bytes consumed so far (the end of the last range copied).
+  get position(): number {
+    return this.pos;
+  }
+
+  // The first n bytes of the file (fewer if it is shorter), left unconsumed.
+  async prefix(n: number): Promise<Uint8Array> {
+    if (this.pos !== 0) throw new WebAccelError('internal', 'the header is read before any range');
+    while (this.queued < n && (await this.pull()));
+    return this.take(Math.min(n, this.queued), false);
+  }
+
+  // Bytes [offset, offset + size) to sink in blocks, `at` counting from offset.
+  async copy(offset: number, size: number, sink: (bytes: Uint8Array, at: number) => void): Promise<void> {
+    checkAbort(this.signal, 'loading the model');
+    if (offset < this.pos) {
+      throw new WebAccelError('internal', `${this.name}: byte ${offset} asked for after byte ${this.pos} (the source is read front to back)`);
+    }
+    const truncated = () =>
+      new WebAccelError('invalid_file', `${this.name}: the file ends at byte ${this.pos + this.queued}, before the end of tensor data at ${offset + size}`);
+    while (this.pos < offset) {
+      if (!this.queued && !(await this.pull())) throw truncated();
+      this.take(Math.min(this.queue[0].byteLength, offset - this.pos), true);
+    }
+    for (let at = 0; at < size; ) {
+      const want = Math.min(BLOCK_BYTES, size - at);
+      while (this.queued < want && (await this.pull()));
+      if (this.queued < want) throw truncated();
+      sink(this.take(want, true), at);
+      at += want;
+      this.onProgress?.({ phase: 'upload', loaded: this.pos, total: this.total });
+      checkAbort(this.signal, 'loading the model');
+    }
+  }
+
+  // What was not consumed, as a source of its own (a model that needs its
+  // bytes in wasm memory after all; nothing was consumed then).
+  rest(): ByteSource {
+    const self = this;
+    async function* chunks(): AsyncIterable<Uint8Array> {
+      while (self.queued || (await self.pull())) yield self.take(self.queue[0].byteLength, true);
+    }
+    return { total: this.total, chunks: chunks(), name: this.name, cancel: () => void this.close().catch(() => {}) };
+  }
+
+  // Stops reading the source (the rest of the file is not needed).
+  async close(): Promise<void> {
+    this.queue = [];
+    this.queued = 0;
+    if (!this.ended) {
+      this.ended = true;
+      await this.it.return?.();
+    }
+  }
+
+  // n <= queued bytes from the front, as one array (a view when they lie in one chunk).
+  private take(n: number, consume: boolean): Uint8Array {
+    if (n === 0) return new Uint8Array(0);
+    let out: Uint8Array;
+    if (n <= (this.queue[0]?.byteLength ?? 0)) {
+      out = this.queue[0].subarray(0, n);
+    } else {
+      out = new Uint8Array(n);
+      let o = 0;
+      for (const c of this.queue) {
+        if (o >= n) break;
+        const k = Math.min(c.byteLength, n - o);
+        out.set(c.subarray(0, k), o);
+        o += k;
+      }
+    }
+    if (consume) {
+      let left = n;
+      while (left > 0) {
+        const c = this.queue[0];
+        if (c.byteLength <= left) {
+          this.queue.shift();
+          left -= c.byteLength;
+        } else {
+          this.queue[0] = c.subarray(left);
+          left = 0;
+        }
+      }
+      this.queued -= n;
+      this.pos += n;
+    }
+    return out;
   }
 }

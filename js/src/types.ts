@@ -63,6 +63,12 @@ export interface ModelLoadOptions {
   signal?: AbortSignal;
   // Context size of the model's session; default min(training context, 4096).
   nCtx?: number;
+  // WebGPU: weights go from the source straight to GPU buffers, never all in
+  // wasm memory (default true; files over 4 GB load only so). If the device
+  // is lost, the source is read again into wasm memory and the model goes on
+  // on the CPU (not possible for a ReadableStream: device_lost). false reads
+  // the file into wasm memory first and keeps it there (twice the memory).
+  streamWeights?: boolean;
 }
 
 export interface GenerateOptions {

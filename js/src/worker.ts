@@ -45,7 +45,7 @@ async function handle(req: Request): Promise<void> {
       return reply(id, engine.capabilities());
     }
     case 'load': {
-      const [source, opts] = args as [ModelSource, Pick<ModelLoadOptions, 'nCtx'>];
+      const [source, opts] = args as [ModelSource, Pick<ModelLoadOptions, 'nCtx' | 'streamWeights'>];
       const ac = new AbortController();
       controllers.set(id, ac);
       const m = (await engine!.load(source, {

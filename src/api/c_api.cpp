@@ -137,6 +137,7 @@ struct wa_engine {
   std::unique_ptr<wa::MemoryTracker> tracker = std::make_unique<wa::MemoryTracker>();
   std::unique_ptr<wa::Backend> backend;          // CPU: always present
   std::unique_ptr<wa::gpu::WebGpuBackend> gpu;  // WebGPU engines only
+  wa::gpu::DeviceConfig gpu_config;             // the device gpu records for
   bool lazy_pipelines = false;
   std::vector<wa_model*> models;  // live, for the memory report
   std::string json;
@@ -145,8 +146,8 @@ struct wa_engine {
 struct wa_model {
   ErrorSlot err;
   wa_engine* engine = nullptr;
-  uint8_t* bytes = nullptr;  // from wa_alloc; freed after `loaded`
-  size_t size = 0;
+  uint8_t* bytes = nullptr;  // from wa_alloc; freed after `loaded`; null when streamed
+  uint64_t size = 0;         // of the file
   std::unique_ptr<wa::MemoryTracker> tracker = std::make_unique<wa::MemoryTracker>();
   wa::LoadedModel loaded;
   wa::Backend* backend = nullptr;  // the engine's CPU or WebGPU backend
@@ -182,43 +183,64 @@ struct wa_decoder {
 
 namespace {
 
+// The graphs a model's sessions run on the GPU (one decode step with the
+// greedy argmax, one prompt batch) over a 2-position device KV cache, each
+// handed to fn.
+template <class Fn>
+Status for_each_load_graph(const wa::Model& model, wa::gpu::WebGpuBackend& gpu, Fn&& fn) {
+  const wa::DType kv_type = model.weight_type() == wa::DType::f32 ? wa::DType::f32 : wa::DType::f16;
+  auto kv = wa::KvCache::create(model.kv_layout(), 2, kv_type, nullptr, &gpu);
+  WA_TRY(kv.status());
+  for (int n_tokens : {1, 2}) {
+    const int32_t zeros[2] = {0, 0}, positions[2] = {0, 1};
+    wa::ForwardSpec spec;
+    spec.n_tokens = n_tokens;
+    spec.token_ids = zeros;
+    spec.positions = positions;
+    wa::Graph g;
+    WA_ASSIGN_OR_RETURN(wa::Node * out, model.build_forward(g, spec, kv.value()));
+    if (n_tokens == 1) g.mark_output(g.argmax(out));
+    WA_TRY(fn(g));
+  }
+  return Status::Ok();
+}
+
+// Why the engine's GPU kernels cannot run a loaded model ("" when they can),
+// found from types and shapes alone: the weights are recorded and the graphs
+// checked on a scratch backend whose stream never runs, so a model that stays
+// on the CPU records nothing on the engine's GPU, and a streamed one reads
+// nothing of its source.
+wa::Result<std::string> gpu_unsupported_reason(const wa_model& m) {
+  auto scratch = wa::gpu::make_webgpu_backend(m.engine->gpu_config, nullptr);
+  Status st = scratch->upload_weights(*m.loaded.file, nullptr);
+  if (st.ok()) st = for_each_load_graph(*m.loaded.model, *scratch, [&](wa::Graph& g) { return scratch->check(g); });
+  if (st.ok()) return std::string();
+  if (st.code() != StatusCode::unsupported) return st;
+  return st.message();
+}
+
 // Puts a loaded model's weights on the engine's GPU and creates the pipelines
 // its graphs use (unless lazy), or leaves it on the CPU with the reason when
-// the GPU kernels cannot run it. Graphs for precompilation: one decode step
-// and one prompt batch, over a 2-position device KV cache.
+// the GPU kernels cannot run it (a streamed model, without host bytes, cannot
+// stay on the CPU: wa_model_load_header asks for the whole file instead).
 Status place_on_gpu(wa_model& m) {
   wa::gpu::WebGpuBackend& gpu = *m.engine->gpu;
-  const wa::Model& model = *m.loaded.model;
-  Status st = gpu.upload_weights(*m.loaded.file, m.tracker.get());
-  if (st.ok()) {
-    const wa::DType kv_type = model.weight_type() == wa::DType::f32 ? wa::DType::f32 : wa::DType::f16;
-    auto kv = wa::KvCache::create(model.kv_layout(), 2, kv_type, nullptr, &gpu);
-    st = kv.status();
-    for (int n_tokens : {1, 2}) {
-      if (!st.ok()) break;
-      const int32_t zeros[2] = {0, 0}, positions[2] = {0, 1};
-      wa::ForwardSpec spec;
-      spec.n_tokens = n_tokens;
-      spec.token_ids = zeros;
-      spec.positions = positions;
-      wa::Graph g;
-      auto out = model.build_forward(g, spec, kv.value());
-      st = out.status();
-      if (!st.ok()) break;
-      if (n_tokens == 1) g.mark_output(g.argmax(out.value()));
-      // Checks every node against the kernels; creates pipelines unless lazy.
-      st = m.engine->lazy_pipelines ? gpu.check(g) : gpu.precompile(g);
-    }
-  }
-  if (st.ok()) {
-    m.backend = &gpu;
-    m.backend_reason = m.engine->lazy_pipelines ? "WebGPU (pipelines created on first use)" : "WebGPU";
+  WA_ASSIGN_OR_RETURN(std::string why, gpu_unsupported_reason(m));
+  if (!why.empty()) {
+    m.backend = m.engine->backend.get();
+    m.backend_reason = "CPU: " + why;
     return Status::Ok();
   }
-  if (st.code() != StatusCode::unsupported) return st;
-  gpu.release_weights(*m.loaded.file, m.tracker.get());
-  m.backend = m.engine->backend.get();
-  m.backend_reason = "CPU: " + st.message();
+  Status st = gpu.upload_weights(*m.loaded.file, m.tracker.get());
+  if (st.ok() && !m.engine->lazy_pipelines) {
+    st = for_each_load_graph(*m.loaded.model, gpu, [&](wa::Graph& g) { return gpu.precompile(g); });
+  }
+  if (!st.ok()) {
+    gpu.release_weights(*m.loaded.file, m.tracker.get());
+    return st;
+  }
+  m.backend = &gpu;
+  m.backend_reason = m.engine->lazy_pipelines ? "WebGPU (pipelines created on first use)" : "WebGPU";
   return Status::Ok();
 }
 
@@ -328,6 +350,7 @@ wa_status wa_engine_create_webgpu(int32_t n_threads, const wa_gpu_device_config*
     g_last_error = c.status().to_string();
     return static_cast<wa_status>(c.status().code());
   }
+  (*out)->gpu_config = c.value();
   (*out)->gpu = wa::gpu::make_webgpu_backend(c.value(), (*out)->tracker.get());
   (*out)->lazy_pipelines = config->lazy_pipelines != 0;
   return WA_OK;
@@ -417,6 +440,58 @@ wa_status wa_model_load(wa_engine* engine, uint8_t* data, size_t size, wa_model*
   return WA_OK;
 }
 
+wa_status wa_model_load_header(wa_engine* engine, const uint8_t* data, size_t size, double file_size, double* need,
+                               wa_model** out) {
+  if (out) *out = nullptr;
+  if (need) *need = 0;
+  if (!engine) return WA_INVALID_ARGUMENT;
+  // Sizes travel as doubles (exact to 2^53) so that JS passes them as numbers.
+  if (!out || !need || !data || !(file_size >= 0 && file_size <= 9007199254740992.0) ||
+      static_cast<double>(size) > file_size) {
+    return engine->err.set(wa::invalid_argument("wa_model_load_header: bad arguments"));
+  }
+  const uint64_t fsize = static_cast<uint64_t>(file_size);
+  wa_model* result = nullptr;
+  std::string in_memory_reason;  // set when the model needs its bytes in memory
+  Status st = guarded([&]() -> Status {
+    if (!engine->gpu) {
+      in_memory_reason = "a CPU engine reads weights from memory";
+      return Status::Ok();
+    }
+    uint64_t more = 0;
+    auto file = wa::GgufFile::from_header(data, size, fsize, &more);
+    if (!file.ok() && more > size) {
+      *need = static_cast<double>(more);
+      return Status::Ok();
+    }
+    if (!file.ok()) return file.status().with_context("model");
+    auto m = std::make_unique<wa_model>();
+    m->engine = engine;
+    m->size = fsize;
+    wa::LoadOptions lo;
+    lo.tracker = m->tracker.get();
+    WA_ASSIGN_OR_RETURN(m->loaded, wa::load_model(std::move(file).value(), "model", lo));
+    m->backend = engine->backend.get();
+    // The CPU would need the weights in memory: decided before any is read.
+    WA_ASSIGN_OR_RETURN(std::string why, gpu_unsupported_reason(*m));
+    if (!why.empty()) {
+      in_memory_reason = "CPU: " + why;
+      return Status::Ok();
+    }
+    WA_TRY(place_on_gpu(*m));
+    engine->models.push_back(m.get());
+    result = m.release();
+    return Status::Ok();
+  });
+  if (!st.ok()) return engine->err.set(st);
+  if (!in_memory_reason.empty()) {
+    *need = file_size;
+    engine->err.message = in_memory_reason;
+  }
+  *out = result;
+  return WA_OK;
+}
+
 const char* wa_model_backend(const wa_model* model) { return !model ? "" : model->on_gpu() ? "webgpu" : "cpu"; }
 
 const char* wa_model_backend_reason(const wa_model* model) { return model ? model->backend_reason.c_str() : ""; }
@@ -426,6 +501,11 @@ void wa_model_use_cpu(wa_model* model) {
   model->engine->gpu->release_weights(*model->loaded.file, model->tracker.get());
   model->backend = model->engine->backend.get();
   model->backend_reason = "the WebGPU device was lost; running on the CPU";
+  // Streamed weights were only on the device: nothing is left to run.
+  if (!model->loaded.file->has_data()) {
+    model->backend = nullptr;
+    model->backend_reason = "the WebGPU device was lost with the model's weights (streamed, no host copy); load it again";
+  }
 }
 
 void wa_model_release(wa_model* model) {
@@ -458,12 +538,13 @@ const char* wa_model_info_json(wa_model* model) {
   std::string& s = model->json;
   s = "{\"arch\":";
   json_escape(s, lm.model->arch());
-  s += wa::strformat(",\"n_vocab\":%d,\"n_ctx_train\":%d,\"n_params\":%lld,\"file_size\":%zu,\"n_tensors\":%zu",
+  s += wa::strformat(",\"n_vocab\":%d,\"n_ctx_train\":%d,\"n_params\":%lld,\"file_size\":%llu,\"n_tensors\":%zu",
                      lm.model->n_vocab(), lm.model->n_ctx_train(), static_cast<long long>(lm.model->n_params()),
-                     model->size, lm.file->tensors().size());
+                     static_cast<unsigned long long>(model->size), lm.file->tensors().size());
   s += ",\"weight_type\":";
   json_escape(s, wa::dtype_name(lm.model->weight_type()));
-  s += wa::strformat(",\"has_tokenizer\":%s", tok ? "true" : "false");
+  s += wa::strformat(",\"has_tokenizer\":%s,\"streamed\":%s", tok ? "true" : "false",
+                     lm.file->has_data() ? "false" : "true");
   s += ",\"tokenizer\":";
   json_escape(s, tok ? tok->vocab().model : "");
   s += wa::strformat(",\"bos_id\":%d,\"eos_id\":%d,\"hparams\":{", wa_model_bos(model), tok ? tok->eos_id() : -1);
@@ -527,6 +608,7 @@ wa_status wa_session_create(wa_model* model, int32_t n_ctx, int32_t kv_type, wa_
   if (!out) return model->err.set(wa::invalid_argument("session: no output handle"));
   *out = nullptr;
   if (n_ctx < 0) return model->err.set(wa::invalid_argument(wa::strformat("context size %d is negative", n_ctx)));
+  if (!model->backend) return model->err.set(Status(StatusCode::device_lost, model->backend_reason));
   wa::SessionOptions so;
   so.n_ctx = n_ctx;
   so.tracker = model->tracker.get();

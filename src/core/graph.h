@@ -58,6 +58,10 @@ struct Node {
   // For external leaves that live in a device backend's memory (a KV cache on
   // the GPU): the backend's buffer id; data is null then.
   uint32_t device_buffer = 0;
+  // For weight leaves: the identity of the stored tensor (a model's
+  // GgufTensorInfo). Backends that keep their own copy of weights (WebGPU)
+  // find it by this, not by data: streamed weights have no host bytes.
+  const void* weight_id = nullptr;
   Node* src[3] = {nullptr, nullptr, nullptr};
   int32_t ip[8] = {};  // integer op parameters (see the builder for each op)
   float fp[4] = {};    // float op parameters

@@ -27,16 +27,20 @@ size_t scalar_size(GgufType t) {
   }
 }
 
-// Bounds-checked little-endian cursor over the file bytes.
+// Bounds-checked little-endian cursor over the bytes at hand: the whole file,
+// or (from_header) its first bytes, with the file's size known. Running past
+// the bytes at hand but not past the file means "give me more" (need).
 class Cursor {
  public:
-  Cursor(const uint8_t* data, size_t size) : data_(data), size_(size) {}
+  Cursor(const uint8_t* data, size_t size, uint64_t file_size, uint64_t* need)
+      : data_(data), size_(size), file_size_(file_size), need_(need) {}
   size_t pos() const { return pos_; }
   size_t remaining() const { return size_ - pos_; }
+  uint64_t file_remaining() const { return file_size_ - pos_; }
 
   template <class T>
   Status read(T* out, const char* what) {
-    if (remaining() < sizeof(T)) return truncated(what);
+    if (remaining() < sizeof(T)) return short_of(sizeof(T), what);
     std::memcpy(out, data_ + pos_, sizeof(T));
     pos_ += sizeof(T);
     return Status::Ok();
@@ -44,53 +48,61 @@ class Cursor {
   Status read_string(std::string_view* out, const char* what) {
     uint64_t len = 0;
     WA_TRY(read(&len, what));
-    if (len > kMaxStringLength || len > remaining()) {
+    if (len > kMaxStringLength || len > file_remaining()) {
       return invalid_file(strformat("%s: string length %llu at offset %zu runs past the end of the file",
                                     what, static_cast<unsigned long long>(len), pos_ - 8));
     }
+    if (len > remaining()) return short_of(static_cast<size_t>(len), what);
     *out = std::string_view(reinterpret_cast<const char*>(data_ + pos_), static_cast<size_t>(len));
     pos_ += static_cast<size_t>(len);
     return Status::Ok();
   }
   Status skip(size_t n, const char* what) {
-    if (remaining() < n) return truncated(what);
+    if (remaining() < n) return short_of(n, what);
     pos_ += n;
     return Status::Ok();
   }
   const uint8_t* here() const { return data_ + pos_; }
 
  private:
-  Status truncated(const char* what) const {
-    return invalid_file(strformat("file is truncated: %s at offset %zu needs more bytes than the %zu left",
-                                  what, pos_, remaining()));
+  Status short_of(size_t wanted, const char* what) const {
+    if (wanted <= file_remaining()) {
+      if (need_) *need_ = static_cast<uint64_t>(pos_) + wanted;
+      return invalid_file(strformat("the header continues past the %zu bytes given: %s at offset %zu", size_, what,
+                                    pos_));
+    }
+    return invalid_file(strformat("file is truncated: %s at offset %zu needs more bytes than the %llu left", what,
+                                  pos_, static_cast<unsigned long long>(file_remaining())));
   }
   const uint8_t* data_;
   size_t size_;
+  uint64_t file_size_;
+  uint64_t* need_;
   size_t pos_ = 0;
 };
 
 Status read_scalar(Cursor& c, GgufType type, GgufValue* v) {
   v->type = type;
   switch (type) {
-    case GgufType::u8: { uint8_t x; WA_TRY(c.read(&x, "u8 value")); v->u = x; v->i = x; v->f = x; break; }
-    case GgufType::i8: { int8_t x; WA_TRY(c.read(&x, "i8 value")); v->i = x; v->f = x; break; }
-    case GgufType::u16: { uint16_t x; WA_TRY(c.read(&x, "u16 value")); v->u = x; v->i = x; v->f = x; break; }
-    case GgufType::i16: { int16_t x; WA_TRY(c.read(&x, "i16 value")); v->i = x; v->f = x; break; }
-    case GgufType::u32: { uint32_t x; WA_TRY(c.read(&x, "u32 value")); v->u = x; v->i = x; v->f = x; break; }
-    case GgufType::i32: { int32_t x; WA_TRY(c.read(&x, "i32 value")); v->i = x; v->f = x; break; }
-    case GgufType::f32: { float x; WA_TRY(c.read(&x, "f32 value")); v->f = x; break; }
+    case GgufType::u8: { uint8_t x = 0; WA_TRY(c.read(&x, "u8 value")); v->u = x; v->i = x; v->f = x; break; }
+    case GgufType::i8: { int8_t x = 0; WA_TRY(c.read(&x, "i8 value")); v->i = x; v->f = x; break; }
+    case GgufType::u16: { uint16_t x = 0; WA_TRY(c.read(&x, "u16 value")); v->u = x; v->i = x; v->f = x; break; }
+    case GgufType::i16: { int16_t x = 0; WA_TRY(c.read(&x, "i16 value")); v->i = x; v->f = x; break; }
+    case GgufType::u32: { uint32_t x = 0; WA_TRY(c.read(&x, "u32 value")); v->u = x; v->i = x; v->f = x; break; }
+    case GgufType::i32: { int32_t x = 0; WA_TRY(c.read(&x, "i32 value")); v->i = x; v->f = x; break; }
+    case GgufType::f32: { float x = 0; WA_TRY(c.read(&x, "f32 value")); v->f = x; break; }
     case GgufType::boolean: {
-      uint8_t x; WA_TRY(c.read(&x, "bool value"));
+      uint8_t x = 0; WA_TRY(c.read(&x, "bool value"));
       if (x > 1) return invalid_file(strformat("bool value %u is neither 0 nor 1", x));
       v->u = x; v->i = x; v->f = x; break;
     }
     case GgufType::u64: {
-      uint64_t x; WA_TRY(c.read(&x, "u64 value")); v->u = x; v->f = static_cast<double>(x);
+      uint64_t x = 0; WA_TRY(c.read(&x, "u64 value")); v->u = x; v->f = static_cast<double>(x);
       v->i = x <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) ? static_cast<int64_t>(x) : 0;
       break;
     }
-    case GgufType::i64: { int64_t x; WA_TRY(c.read(&x, "i64 value")); v->i = x; v->f = static_cast<double>(x); break; }
-    case GgufType::f64: { double x; WA_TRY(c.read(&x, "f64 value")); v->f = x; break; }
+    case GgufType::i64: { int64_t x = 0; WA_TRY(c.read(&x, "i64 value")); v->i = x; v->f = static_cast<double>(x); break; }
+    case GgufType::f64: { double x = 0; WA_TRY(c.read(&x, "f64 value")); v->f = x; break; }
     case GgufType::string: WA_TRY(c.read_string(&v->str, "string value")); break;
     default: return invalid_file(strformat("unknown metadata value type %u", static_cast<unsigned>(type)));
   }
@@ -106,9 +118,10 @@ Status read_value(Cursor& c, GgufType type, GgufValue* v) {
   v->array_type = static_cast<GgufType>(elem_type);
   if (v->array_type == GgufType::string) {
     // each string takes at least its 8-byte length
-    if (v->array_count > c.remaining() / 8) {
-      return invalid_file(strformat("string array of %llu elements cannot fit in the %zu bytes left",
-                                    static_cast<unsigned long long>(v->array_count), c.remaining()));
+    if (v->array_count > c.file_remaining() / 8) {
+      return invalid_file(strformat("string array of %llu elements cannot fit in the %llu bytes left",
+                                    static_cast<unsigned long long>(v->array_count),
+                                    static_cast<unsigned long long>(c.file_remaining())));
     }
     v->strings.reserve(static_cast<size_t>(v->array_count));
     for (uint64_t i = 0; i < v->array_count; ++i) {
@@ -122,7 +135,7 @@ Status read_value(Cursor& c, GgufType type, GgufValue* v) {
   if (es == 0) {
     return invalid_file(strformat("array element type %u is not supported (nested arrays are not allowed)", elem_type));
   }
-  if (v->array_count > c.remaining() / es) {
+  if (v->array_count > c.file_remaining() / es) {
     return invalid_file(strformat("array of %llu elements of %zu bytes runs past the end of the file",
                                   static_cast<unsigned long long>(v->array_count), es));
   }
@@ -194,6 +207,7 @@ Result<std::unique_ptr<GgufFile>> GgufFile::open(const std::string& path) {
   file->mapping_ = map;
   file->base_ = static_cast<const uint8_t*>(map);
   file->size_ = size;
+  file->avail_ = size;
   Status s = file->parse();
   if (!s.ok()) return s.with_context(path);
   return file;
@@ -203,6 +217,30 @@ Result<std::unique_ptr<GgufFile>> GgufFile::from_memory(const uint8_t* data, siz
   std::unique_ptr<GgufFile> file(new GgufFile());
   file->base_ = data;
   file->size_ = size;
+  file->avail_ = size;
+  WA_TRY(file->parse());
+  return file;
+}
+
+Result<std::unique_ptr<GgufFile>> GgufFile::from_header(const uint8_t* data, size_t size, uint64_t file_size,
+                                                        uint64_t* need) {
+  if (need) *need = 0;
+  if (!data || size > file_size) {
+    return invalid_argument(strformat("from_header: %zu bytes given of a %llu-byte file", size,
+                                      static_cast<unsigned long long>(file_size)));
+  }
+  // Parsed once over the caller's bytes to find where the header ends, then
+  // again over a copy of just the header (metadata points into it).
+  std::unique_ptr<GgufFile> probe(new GgufFile());
+  probe->base_ = data;
+  probe->size_ = file_size;
+  probe->avail_ = size;
+  WA_TRY(probe->parse(need));
+  std::unique_ptr<GgufFile> file(new GgufFile());
+  file->owned_header_.assign(data, data + probe->header_bytes_);
+  file->base_ = file->owned_header_.data();
+  file->size_ = file_size;
+  file->avail_ = file->owned_header_.size();
   WA_TRY(file->parse());
   return file;
 }
@@ -211,8 +249,8 @@ GgufFile::~GgufFile() {
   if (mapping_) munmap(mapping_, size_);
 }
 
-Status GgufFile::parse() {
-  Cursor c(base_, size_);
+Status GgufFile::parse(uint64_t* need) {
+  Cursor c(base_, avail_, size_, need);
   uint32_t magic = 0;
   WA_TRY(c.read(&magic, "magic"));
   if (magic != kMagic) return invalid_file("not a GGUF file (wrong magic; expected 'GGUF')");
@@ -224,13 +262,13 @@ Status GgufFile::parse() {
   WA_TRY(c.read(&n_tensors, "tensor count"));
   WA_TRY(c.read(&n_kv, "metadata count"));
   // Each metadata entry takes >= 12 bytes and each tensor info >= 28.
-  if (n_kv > c.remaining() / 12) {
-    return invalid_file(strformat("metadata count %llu cannot fit in a %zu-byte file",
-                                  static_cast<unsigned long long>(n_kv), size_));
+  if (n_kv > c.file_remaining() / 12) {
+    return invalid_file(strformat("metadata count %llu cannot fit in a %llu-byte file",
+                                  static_cast<unsigned long long>(n_kv), static_cast<unsigned long long>(size_)));
   }
-  if (n_tensors > c.remaining() / 28) {
-    return invalid_file(strformat("tensor count %llu cannot fit in a %zu-byte file",
-                                  static_cast<unsigned long long>(n_tensors), size_));
+  if (n_tensors > c.file_remaining() / 28) {
+    return invalid_file(strformat("tensor count %llu cannot fit in a %llu-byte file",
+                                  static_cast<unsigned long long>(n_tensors), static_cast<unsigned long long>(size_)));
   }
 
   kvs_.reserve(static_cast<size_t>(n_kv));
@@ -304,6 +342,7 @@ Status GgufFile::parse() {
     tensors_.push_back(std::move(t));
   }
 
+  header_bytes_ = c.pos();
   data_offset_ = (c.pos() + alignment_ - 1) / alignment_ * alignment_;
   if (data_offset_ > size_ && !tensors_.empty()) {
     return invalid_file("file is truncated before its tensor data section");

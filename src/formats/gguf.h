@@ -3,7 +3,9 @@
 // The reader never trusts the file: every count, length, offset and size is
 // checked against the bytes that exist before it is used, so a truncated or
 // hostile file yields `invalid_file`, never a crash or a huge allocation.
-// Natively the file is memory-mapped and tensor data is used in place.
+// Natively the file is memory-mapped and tensor data is used in place. A file
+// can also be opened from its header alone (from_header): tensor data then
+// stays in its source (the WebGPU engine streams it to device buffers).
 #pragma once
 
 #include <cstdint>
@@ -63,13 +65,24 @@ class GgufFile {
   static Result<std::unique_ptr<GgufFile>> open(const std::string& path);
   // Parses bytes owned by the caller, who keeps them alive and unchanged.
   static Result<std::unique_ptr<GgufFile>> from_memory(const uint8_t* data, size_t size);
+  // Parses the header of a file of `file_size` bytes from its first `size`
+  // bytes (copied: the caller may free them). Every count, offset and size is
+  // validated against file_size as in from_memory; the file has no tensor
+  // data (has_data() is false). When the header continues past the bytes
+  // given, the result is invalid_file and *need (if given) is a byte count
+  // > size worth retrying with (a lower bound: the retry may ask for more);
+  // otherwise *need is 0.
+  static Result<std::unique_ptr<GgufFile>> from_header(const uint8_t* data, size_t size, uint64_t file_size,
+                                                       uint64_t* need = nullptr);
   ~GgufFile();
   GgufFile(const GgufFile&) = delete;
   GgufFile& operator=(const GgufFile&) = delete;
 
   uint32_t version() const { return version_; }
-  size_t file_size() const { return size_; }
+  uint64_t file_size() const { return size_; }
   size_t data_offset() const { return data_offset_; }
+  // Whether tensor bytes are in memory (false for from_header).
+  bool has_data() const { return owned_header_.empty(); }
   uint32_t alignment() const { return alignment_; }
 
   const std::vector<GgufKV>& metadata() const { return kvs_; }
@@ -86,15 +99,24 @@ class GgufFile {
 
   const std::vector<GgufTensorInfo>& tensors() const { return tensors_; }
   const GgufTensorInfo* find_tensor(std::string_view name) const;
-  const uint8_t* tensor_data(const GgufTensorInfo& t) const { return base_ + data_offset_ + t.offset; }
+  // The tensor's bytes; null when the file has no data (from_header).
+  const uint8_t* tensor_data(const GgufTensorInfo& t) const {
+    return has_data() ? base_ + data_offset_ + t.offset : nullptr;
+  }
+  // Where the tensor's bytes start in the file.
+  uint64_t tensor_file_offset(const GgufTensorInfo& t) const { return data_offset_ + t.offset; }
   const uint8_t* bytes() const { return base_; }
 
  private:
   GgufFile() = default;
-  Status parse();
+  // Parses base_[0, avail_) as the start of a file of size_ bytes; *need as in from_header.
+  Status parse(uint64_t* need = nullptr);
 
   const uint8_t* base_ = nullptr;
-  size_t size_ = 0;
+  uint64_t size_ = 0;   // of the file
+  size_t avail_ = 0;    // bytes at base_ (the whole file, or a header)
+  size_t header_bytes_ = 0;
+  std::vector<uint8_t> owned_header_;  // from_header: the header's bytes
   void* mapping_ = nullptr;  // non-null when we own an mmap
   uint32_t version_ = 0;
   uint32_t alignment_ = 32;

@@ -201,7 +201,8 @@ class TensorBinder {
     w->info = t;
     w->data = f_.tensor_data(*t);
     *params_ += t->n_elements();
-    if (tracker_) tracker_->add(component, MemCategory::weights, t->size_bytes, /*mapped=*/true);
+    // Host bytes only: a header-only file's weights are accounted where they live (the device).
+    if (tracker_ && w->data) tracker_->add(component, MemCategory::weights, t->size_bytes, /*mapped=*/true);
     return Status::Ok();
   }
 
@@ -216,6 +217,7 @@ class TensorBinder {
 Node* Weight::leaf(Graph& g) const {
   int64_t ne[4] = {info->ne[0], info->ne[1], info->ne[2], info->ne[3]};
   Node* n = g.leaf(info->name, info->type, {ne[0], ne[1], ne[2], ne[3]}, const_cast<void*>(data));
+  n->weight_id = info;
   return n;
 }
 

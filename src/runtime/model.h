@@ -17,7 +17,9 @@ namespace wa {
 
 class Tokenizer;
 
-// A weight tensor as the file stores it; data points into the mapped file.
+// A weight tensor as the file stores it; data points into the mapped file
+// (null when the file was opened from its header and the weights live on a
+// device). Its leaves carry `info` as their weight_id.
 struct Weight {
   const GgufTensorInfo* info = nullptr;
   const void* data = nullptr;

@@ -133,5 +133,105 @@ TEST(Gguf, SpecificMalformations) {
   EXPECT_EQ(missing.status().code(), StatusCode::io_error);
 }
 
+
+// Header-first parsing (WebGPU streaming): every prefix either asks for more
+// bytes than it had, or yields the same header as the whole file; counts and
+// offsets are still checked against the file's size.
+TEST(Gguf, FromHeaderAsksForMoreThenMatchesTheWholeFile) {
+  const auto bytes = make_small_file();
+  auto whole = GgufFile::from_memory(bytes.data(), bytes.size());
+  ASSERT_TRUE(whole.ok());
+  const GgufFile& w = *whole.value();
+  size_t first_ok = 0;
+  for (size_t n = 0; n <= bytes.size(); ++n) {
+    uint64_t need = 0;
+    auto r = GgufFile::from_header(bytes.data(), n, bytes.size(), &need);
+    if (!r.ok()) {
+      EXPECT_EQ(r.status().code(), StatusCode::invalid_file);
+      EXPECT_GT(need, n) << "a " << n << "-byte prefix failed without asking for more: " << r.status().to_string();
+      EXPECT_LE(need, bytes.size());
+      continue;
+    }
+    if (!first_ok) first_ok = n;
+    const GgufFile& f = *r.value();
+    EXPECT_FALSE(f.has_data());
+    EXPECT_EQ(f.file_size(), bytes.size());
+    EXPECT_EQ(f.data_offset(), w.data_offset());
+    ASSERT_EQ(f.tensors().size(), w.tensors().size());
+    for (size_t i = 0; i < f.tensors().size(); ++i) {
+      EXPECT_EQ(f.tensor_data(f.tensors()[i]), nullptr);
+      EXPECT_EQ(f.tensor_file_offset(f.tensors()[i]),
+                static_cast<uint64_t>(w.tensor_data(w.tensors()[i]) - w.bytes()));
+    }
+    EXPECT_EQ((*f.get_string_array("tokenizer.ggml.tokens"))[3], "hello");
+  }
+  // The header is enough: no prefix beyond where tensor data starts is needed.
+  EXPECT_GT(first_ok, 24u);
+  EXPECT_LE(first_ok, w.data_offset());
+  // Following `need` from a tiny prefix reaches a parse in a few rounds.
+  size_t n = 8;
+  int rounds = 0;
+  for (;; ++rounds) {
+    uint64_t need = 0;
+    auto r = GgufFile::from_header(bytes.data(), n, bytes.size(), &need);
+    if (r.ok()) break;
+    ASSERT_GT(need, n);
+    n = static_cast<size_t>(need);
+  }
+  EXPECT_LT(rounds, 64);
+  // The caller's bytes may go away: the file keeps its own copy of the header.
+  std::vector<uint8_t> copy(bytes.begin(), bytes.begin() + static_cast<ptrdiff_t>(w.data_offset()));
+  auto r = GgufFile::from_header(copy.data(), copy.size(), bytes.size());
+  ASSERT_TRUE(r.ok());
+  std::fill(copy.begin(), copy.end(), 0);
+  EXPECT_EQ(r.value()->get_string("general.architecture"), "llama");
+}
+
+TEST(Gguf, FromHeaderValidatesAgainstTheFileSize) {
+  const auto bytes = make_small_file();
+  auto whole = GgufFile::from_memory(bytes.data(), bytes.size());
+  ASSERT_TRUE(whole.ok());
+  const size_t header = whole.value()->data_offset();
+  uint64_t need = 0;
+  // A file too short for its tensors is malformed, however much header is given.
+  auto r = GgufFile::from_header(bytes.data(), header, header + 16, &need);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::invalid_file);
+  EXPECT_EQ(need, 0u);
+  EXPECT_NE(r.status().message().find("past the end of the file"), std::string::npos) << r.status().to_string();
+  // A header that ends past the end of the file, likewise.
+  r = GgufFile::from_header(bytes.data(), 40, 40, &need);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(need, 0u);
+  // Absurd counts are judged against the file's size, not the prefix's.
+  auto b = bytes;
+  b[15] = 0x7f;  // tensor count (u64 at offset 8), high byte
+  r = GgufFile::from_header(b.data(), 64, b.size(), &need);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(need, 0u);
+  EXPECT_NE(r.status().message().find("tensor count"), std::string::npos) << r.status().to_string();
+  // A string longer than the file.
+  b = bytes;
+  b[24 + 8 - 1] = 0x7f;  // the first key's length (u64 at offset 24), high byte
+  r = GgufFile::from_header(b.data(), 64, b.size(), &need);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(need, 0u);
+  // More bytes than the file has is the caller's mistake.
+  r = GgufFile::from_header(bytes.data(), bytes.size(), bytes.size() - 1, &need);
+  EXPECT_EQ(r.status().code(), StatusCode::invalid_argument);
+  // Random corruption of a header never crashes and never asks past the file.
+  std::mt19937 rng(11);
+  for (int trial = 0; trial < 2000; ++trial) {
+    auto c = bytes;
+    c[rng() % header] = static_cast<uint8_t>(rng());
+    const size_t n = 24 + rng() % (header - 24);
+    auto q = GgufFile::from_header(c.data(), n, c.size(), &need);
+    if (!q.ok()) EXPECT_LE(need, c.size());
+    if (q.ok()) {
+      for (const auto& t : q.value()->tensors()) EXPECT_LE(q.value()->tensor_file_offset(t) + t.size_bytes, c.size());
+    }
+  }
+}
+
 }  // namespace
 }  // namespace wa

@@ -149,7 +149,8 @@ class Ctx {
       n = g().leaf(name("w"), type, {ne0, ne1}, b.bytes.data());
     }
     if (run_ == Run::gpu) {
-      note(gpu_->upload_tensor(b.bytes.data(), type, ne0, ne1, nullptr));
+      n->weight_id = b.bytes.data();  // any stable identity will do
+      note(gpu_->upload_tensor(b.bytes.data(), {b.bytes.data()}, type, ne0, ne1, nullptr));
       uploaded_.push_back(b.bytes.data());
     }
     return n;
@@ -208,7 +209,7 @@ class Ctx {
   // The GPU must split weight `w` into at least `parts` buffers.
   void expect_parts(Node* w, uint32_t parts) {
     if (run_ == Run::gpu) {
-      st_.parts.push_back({w->name, parts, gpu_->tensor_parts(w->data)});
+      st_.parts.push_back({w->name, parts, gpu_->tensor_parts(w->weight_id)});
     }
   }
 

@@ -15,7 +15,18 @@ const enum Cmd {
   copyBuffer = 6,
   readback = 7,
   submit = 8,
+  uploadFromSource = 9,
 }
+
+// The model file being loaded, for upload_from_source (js/src/loader.ts's
+// SequentialReader): ranges come in increasing file order.
+export interface ModelByteSource {
+  copy(offset: number, size: number, sink: (bytes: Uint8Array, at: number) => void): Promise<void>;
+}
+
+// Bytes written from the source between waits for the queue: bounds what the
+// WebGPU implementation holds in staging memory on the way to the device.
+const UPLOAD_WAIT_BYTES = 64 * 1024 * 1024;
 
 const UNIFORM_BUFFER_ID = 1;
 const UNIFORM_SLOT_BYTES = 256; // kMaxParamsBytes rounded to minUniformBufferOffsetAlignment
@@ -93,12 +104,14 @@ export class GpuDriver {
   }
 
   // Executes a stream (a copy of the words; pointers refer to `memory()`,
-  // re-read after every await because wasm memory may grow). Any failure on
-  // a device that was lost meanwhile is reported as device_lost, which is
-  // what the engine recovers from (it continues on the CPU).
-  async execute(words: Uint32Array, memory: () => ArrayBuffer): Promise<void> {
+  // re-read after every await because wasm memory may grow). `source`: the
+  // model file for upload_from_source commands. A stream that fails part way
+  // (an aborted upload) still destroys the buffers it was to destroy. Any
+  // failure on a device that was lost meanwhile is reported as device_lost,
+  // which is what the engine recovers from (it continues on the CPU).
+  async execute(words: Uint32Array, memory: () => ArrayBuffer, source?: ModelByteSource): Promise<void> {
     try {
-      await this.run(words, memory);
+      await this.run(words, memory, source);
     } catch (e) {
       if (e instanceof WebAccelError && e.code === 'device_lost') throw e;
       // A destroyed device rejects pending mapAsync calls and error scopes,
@@ -114,7 +127,7 @@ export class GpuDriver {
     return new WebAccelError('device_lost', `the WebGPU device was lost (${this.lostReason})`);
   }
 
-  private async run(words: Uint32Array, memory: () => ArrayBuffer): Promise<void> {
+  private async run(words: Uint32Array, memory: () => ArrayBuffer, source?: ModelByteSource): Promise<void> {
     if (this.lostReason) throw this.lostError();
     const dev = this.device;
     dev.pushErrorScope('out-of-memory');
@@ -166,11 +179,27 @@ export class GpuDriver {
         encoder = null;
         this.stats.submits++;
       }
+      // Work that used them is submitted: WebGPU frees them once it is done.
+      for (const b of toDestroy) b.destroy();
+      toDestroy.length = 0;
     };
+    const write = (buf: GpuBuffer, offset: number, src: Uint8Array) => {
+      const shared = typeof SharedArrayBuffer !== 'undefined' && src.buffer instanceof SharedArrayBuffer;
+      if (src.byteLength % 4 === 0 && !shared) {
+        dev.queue.writeBuffer(buf, offset, src, 0, src.byteLength);
+      } else {
+        // writeBuffer wants a multiple of 4 bytes (and Dawn copies out of
+        // shared memory poorly): pad a private copy.
+        const copy = new Uint8Array((src.byteLength + 3) & ~3);
+        copy.set(src);
+        dev.queue.writeBuffer(buf, offset, copy, 0, copy.length);
+      }
+    };
+    let uploaded = 0;
     this.stats.streams++;
-    const t0 = performance.now();
-    try {
-      for (let i = 0; i + 1 < words.length; ) {
+    let i = 0;
+    const replay = async () => {
+      for (; i + 1 < words.length; ) {
         const op = words[i];
         const n = words[i + 1];
         const a = i + 2;
@@ -190,17 +219,22 @@ export class GpuDriver {
             // Queue writes run before any command buffer submitted after them:
             // submit what is encoded so far to keep stream order.
             if (encoder) submit();
+            write(this.buffer(words[a]), words[a + 1], new Uint8Array(memory(), words[a + 2], words[a + 3]));
+            break;
+          }
+          case Cmd.uploadFromSource: {
+            if (!source) throw new WebAccelError('internal', 'upload_from_source without a model source');
+            if (encoder) submit();
             const buf = this.buffer(words[a]);
-            const size = words[a + 3];
-            const src = new Uint8Array(memory(), words[a + 2], size);
-            if (size % 4 === 0 && !(memory() instanceof SharedArrayBuffer)) {
-              dev.queue.writeBuffer(buf, words[a + 1], src, 0, size);
-            } else {
-              // writeBuffer wants a multiple of 4 bytes (and Dawn copies out of
-              // shared memory poorly): pad a private copy.
-              const copy = new Uint8Array((size + 3) & ~3);
-              copy.set(src);
-              dev.queue.writeBuffer(buf, words[a + 1], copy, 0, copy.length);
+            const dst = words[a + 1];
+            const size = words[a + 4];
+            await source.copy(words[a + 2] + words[a + 3] * 2 ** 32, size, (bytes, at) => write(buf, dst + at, bytes));
+            uploaded += size;
+            if (uploaded >= UPLOAD_WAIT_BYTES) {
+              uploaded = 0;
+              submit();
+              dev.queue.submit([]);
+              await dev.queue.onSubmittedWorkDone();
             }
             break;
           }
@@ -256,7 +290,20 @@ export class GpuDriver {
             throw new WebAccelError('internal', `unknown command ${op} in the GPU stream`);
         }
       }
-      submit();
+    };
+    const t0 = performance.now();
+    try {
+      try {
+        await replay();
+        submit();
+      } catch (e) {
+        // The rest of the stream's destroys (a staging buffer, a model
+        // released in the same stream) still happen: nothing stays allocated.
+        for (let j = i; j + 1 < words.length; j += 2 + words[j + 1]) {
+          if (words[j] === Cmd.destroyBuffer) this.drop(words[j + 2], toDestroy);
+        }
+        throw e;
+      }
       const t1 = performance.now();
       this.stats.encodeMs += t1 - t0;
       for (const t of timings) {
@@ -280,7 +327,7 @@ export class GpuDriver {
       this.stats.waitMs += performance.now() - t1;
     } finally {
       submit();
-      for (const b of toDestroy) b.destroy();
+      // submit() destroyed what the stream dropped (toDestroy).
       // A lost device may reject these instead of answering null.
       const validation = await dev.popErrorScope().catch(() => null);
       const oom = await dev.popErrorScope().catch(() => null);

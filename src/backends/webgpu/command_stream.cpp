@@ -21,11 +21,11 @@ void CommandRecorder::dispatch(uint32_t pipeline, uint32_t x, uint32_t y, uint32
 
 std::string describe_stream(const std::vector<uint32_t>& w) {
   static const char* names[] = {"?", "create_buffer", "destroy_buffer", "write_buffer", "create_pipeline",
-                                "dispatch", "copy_buffer", "readback", "submit"};
+                                "dispatch", "copy_buffer", "readback", "submit", "upload_from_source"};
   std::string out;
   for (size_t i = 0; i + 1 < w.size();) {
     const uint32_t op = w[i], n = w[i + 1];
-    out += op < 9 ? names[op] : "?";
+    out += op < 10 ? names[op] : "?";
     for (uint32_t j = 0; j < n && i + 2 + j < w.size(); ++j) out += strformat(" %u", w[i + 2 + j]);
     out += '\n';
     i += 2 + n;

@@ -8,7 +8,8 @@
 // payload, payload...]. Pointers are offsets into the wasm linear memory
 // (native builds record them too, for tests of the recording). Offsets and
 // sizes are u32: a single buffer never exceeds maxStorageBufferBindingSize,
-// which is below 4 GiB everywhere.
+// which is below 4 GiB everywhere. Offsets into the model file are u64, as
+// two words (low, high).
 //
 // Ordering: commands take effect in stream order. The driver encodes
 // dispatches and copies into one command encoder and submits it when the
@@ -46,6 +47,12 @@ enum class Cmd : uint32_t {
   readback = 7,
   // (no payload) ends the current command buffer
   submit = 8,
+  // id, dst_offset, file_offset_lo, file_offset_hi, size: copies size bytes of
+  // the model file being loaded, from file_offset on, into the buffer (weights
+  // streamed from their source, never all in wasm memory). A stream's
+  // upload_from_source commands come in increasing file order and never
+  // overlap, so the driver can read a URL or stream front to back.
+  upload_from_source = 9,
 };
 
 // GPUBufferUsage bits, with WebGPU's values.
@@ -72,6 +79,10 @@ class CommandRecorder {
   void destroy_buffer(uint32_t id) { emit(Cmd::destroy_buffer, {id}); }
   void write_buffer(uint32_t id, uint32_t offset, const void* src, uint32_t size) {
     emit(Cmd::write_buffer, {id, offset, ptr(src), size});
+  }
+  void upload_from_source(uint32_t id, uint32_t offset, uint64_t file_offset, uint32_t size) {
+    emit(Cmd::upload_from_source, {id, offset, static_cast<uint32_t>(file_offset),
+                                   static_cast<uint32_t>(file_offset >> 32), size});
   }
   void create_pipeline(uint32_t id, uint32_t rw_mask, uint32_t n_bindings, std::string_view source,
                        std::string_view label) {

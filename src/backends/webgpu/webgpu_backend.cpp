@@ -130,27 +130,30 @@ class WebGpuBackendImpl final : public WebGpuBackend {
                                      t.name.c_str(), dtype_name(t.type)));
       }
     }
-    for (const GgufTensorInfo& t : file.tensors()) {
-      const void* host = file.tensor_data(t);
-      if (weights_.count(host)) continue;  // tied tensors
-      WA_TRY(upload_tensor(host, t.type, t.ne[0], t.n_elements() / t.ne[0], tracker));
+    // File order: a streamed source is read front to back.
+    std::vector<const GgufTensorInfo*> order;
+    for (const GgufTensorInfo& t : file.tensors()) order.push_back(&t);
+    std::stable_sort(order.begin(), order.end(), [](auto* a, auto* b) { return a->offset < b->offset; });
+    for (const GgufTensorInfo* t : order) {
+      const TensorSource src{file.tensor_data(*t), file.tensor_file_offset(*t)};
+      WA_TRY(upload_tensor(t, src, t->type, t->ne[0], t->n_elements() / t->ne[0], tracker));
     }
     return Status::Ok();
   }
 
   void release_weights(const GgufFile& file, MemoryTracker* tracker) override {
-    for (const GgufTensorInfo& t : file.tensors()) release_tensor(file.tensor_data(t));
+    for (const GgufTensorInfo& t : file.tensors()) release_tensor(&t);
   }
 
-  void release_tensor(const void* host) override {
-    auto it = weights_.find(host);
+  void release_tensor(const void* id) override {
+    auto it = weights_.find(id);
     if (it == weights_.end()) return;
     for (const WeightPart& p : it->second.parts) release_buffer(p.buffer);
     weights_.erase(it);
   }
 
-  uint32_t tensor_parts(const void* host) const override {
-    auto it = weights_.find(host);
+  uint32_t tensor_parts(const void* id) const override {
+    auto it = weights_.find(id);
     return it == weights_.end() ? 0 : static_cast<uint32_t>(it->second.parts.size());
   }
 
@@ -253,15 +256,16 @@ class WebGpuBackendImpl final : public WebGpuBackend {
   }
 
   // WebGpuBackend::upload_tensor, here beside the buffer helpers it uses.
-  Status upload_tensor(const void* host, DType type, int64_t ne0, int64_t n_rows, MemoryTracker* tracker) override {
+  Status upload_tensor(const void* id, const TensorSource& source, DType type, int64_t ne0, int64_t n_rows,
+                       MemoryTracker* tracker) override {
     if (!weight_type_supported(type)) {
       return unsupported(strformat("the WebGPU kernels do not read %s tensors yet", dtype_name(type)));
     }
-    if (!host || ne0 <= 0 || n_rows <= 0 || ne0 % block_size(type) != 0 || ne0 > 0xffffffffll) {
+    if (!id || ne0 <= 0 || n_rows <= 0 || ne0 % block_size(type) != 0 || ne0 > 0xffffffffll) {
       return invalid_argument(strformat("cannot upload a %s tensor of %lld x %lld", dtype_name(type),
                                         static_cast<long long>(ne0), static_cast<long long>(n_rows)));
     }
-    if (weights_.count(host)) return Status::Ok();
+    if (weights_.count(id)) return Status::Ok();
     GpuWeight gw;
     gw.type = type;
     gw.K = static_cast<uint32_t>(ne0);
@@ -277,12 +281,20 @@ class WebGpuBackendImpl final : public WebGpuBackend {
       WeightPart p;
       p.row0 = static_cast<uint32_t>(r0);
       p.rows = static_cast<uint32_t>(nr);
-      const uint8_t* src = static_cast<const uint8_t*>(host) + r0 * row_bytes_file;
       const uint64_t file_bytes = nr * row_bytes_file;
+      // The part's bytes from wasm memory or from the source.
+      auto write = [&](uint32_t buffer) {
+        if (source.host) {
+          rec_.write_buffer(buffer, 0, static_cast<const uint8_t*>(source.host) + r0 * row_bytes_file,
+                            static_cast<uint32_t>(file_bytes));
+        } else {
+          rec_.upload_from_source(buffer, 0, source.file_offset + r0 * row_bytes_file, static_cast<uint32_t>(file_bytes));
+        }
+      };
       if (!is_block_quant(type)) {
         p.bytes = round_up(file_bytes, 4);
         WA_ASSIGN_OR_RETURN(p.buffer, create_buffer(p.bytes, "weights", MemCategory::weights, tracker));
-        rec_.write_buffer(p.buffer, 0, src, static_cast<uint32_t>(file_bytes));
+        write(p.buffer);
       } else {
         const uint64_t n_blocks = nr * (gw.K / kBlock);
         const uint32_t vw = value_words(type);
@@ -292,7 +304,7 @@ class WebGpuBackendImpl final : public WebGpuBackend {
         // The file's bytes go to a staging buffer; repack.wgsl rewrites them.
         const uint32_t raw = next_id_++;
         rec_.create_buffer(raw, static_cast<uint32_t>(round_up(file_bytes, 4)), kUsageStorage | kUsageCopyDst);
-        rec_.write_buffer(raw, 0, src, static_cast<uint32_t>(file_bytes));
+        write(raw);
         RepackParams rp;
         rp.n_blocks = static_cast<u32>(n_blocks);
         rp.block_bytes = static_cast<u32>(type_traits(type)->block_bytes);
@@ -302,17 +314,19 @@ class WebGpuBackendImpl final : public WebGpuBackend {
         const uint32_t gx = std::min(groups, cfg_.max_workgroups_per_dim);
         const uint32_t bufs[] = {raw, p.buffer};
         rec_.dispatch(pipeline("repack"), gx, ceil_div(groups, gx), 1, push_params(rp), bufs);
-        deferred_destroy_.push_back(raw);
+        // At once, not at the end of the stream: a model's staging buffers
+        // would otherwise all live until its upload ends (twice its size).
+        rec_.destroy_buffer(raw);
       }
       gw.parts.push_back(p);
     }
-    weights_[host] = std::move(gw);
+    weights_[id] = std::move(gw);
     return Status::Ok();
   }
 
   const GpuWeight* weight_of(const Node* n) const {
-    if (!n || !n->is_leaf() || n->storage != Storage::external || !n->data) return nullptr;
-    auto it = weights_.find(n->data);
+    if (!n || !n->is_leaf() || n->storage != Storage::external || !n->weight_id) return nullptr;
+    auto it = weights_.find(n->weight_id);
     return it == weights_.end() ? nullptr : &it->second;
   }
 
@@ -769,7 +783,7 @@ class WebGpuBackendImpl final : public WebGpuBackend {
   uint32_t arena_id_ = 0;
   uint64_t arena_bytes_ = 0;
   std::vector<uint32_t> deferred_destroy_;
-  std::unordered_map<const void*, GpuWeight> weights_;
+  std::unordered_map<const void*, GpuWeight> weights_;  // by weight_id
   std::unordered_map<uint32_t, Owned> owned_;
   std::map<std::string, uint32_t> pipelines_;
   std::deque<std::string> sources_, labels_;  // stable: the stream points into them

@@ -49,22 +49,31 @@ class WebGpuBackend : public Backend, public DeviceMemory {
  public:
   virtual ~WebGpuBackend() = default;
 
-  // Records the upload of every tensor of `file` that a graph may use; tensor
-  // data is read from the file's bytes in wasm memory when the stream runs.
-  // Tensors of types the kernels lack make this fail with `unsupported`
-  // (the caller then runs the model on the CPU).
+  // Records the upload of every tensor of `file` that a graph may use, in
+  // file order: from the file's bytes in wasm memory when the stream runs,
+  // or, for a file opened from its header (no data), from the model's source
+  // (upload_from_source). Graph leaves whose weight_id is a tensor's
+  // GgufTensorInfo then read the device copy. Tensors of types the kernels
+  // lack make this fail with `unsupported` before anything is recorded.
   virtual Status upload_weights(const GgufFile& file, MemoryTracker* tracker) = 0;
   // Releases the device copies of a file's tensors (model unload).
   virtual void release_weights(const GgufFile& file, MemoryTracker* tracker) = 0;
-  // One tensor of `rows` rows of ne0 elements of `type` at `host` (GGUF's
-  // bytes), as upload_weights records it for each tensor of a file: graph
-  // leaves whose data is `host` then read the device copy. The bytes must
-  // stay valid until the stream has run. Tests upload single tensors so.
-  virtual Status upload_tensor(const void* host, DType type, int64_t ne0, int64_t rows, MemoryTracker* tracker) = 0;
-  virtual void release_tensor(const void* host) = 0;
+  // Where a tensor's bytes come from when the stream runs: wasm memory
+  // (`host`, valid until the stream has run), or else the model's source at
+  // `file_offset`.
+  struct TensorSource {
+    const void* host = nullptr;
+    uint64_t file_offset = 0;
+  };
+  // One tensor of `rows` rows of ne0 elements of `type` (GGUF's bytes), as
+  // upload_weights records it for each tensor of a file: graph leaves whose
+  // weight_id is `id` then read the device copy. Tests upload single tensors so.
+  virtual Status upload_tensor(const void* id, const TensorSource& source, DType type, int64_t ne0, int64_t rows,
+                               MemoryTracker* tracker) = 0;
+  virtual void release_tensor(const void* id) = 0;
   // The device buffers a tensor was split into (binding and grid limits);
-  // 0 when `host` is not on the device.
-  virtual uint32_t tensor_parts(const void* host) const = 0;
+  // 0 when `id` is not on the device.
+  virtual uint32_t tensor_parts(const void* id) const = 0;
   // Records the creation of every pipeline `graph` needs, without running it
   // (pipeline precompilation at load time).
   virtual Status precompile(Graph& graph) = 0;

@@ -23,7 +23,8 @@
 #      PROBE_ARGS (extra probe.mjs arguments, e.g. --quick), WEBACCEL_CLI (a built
 #      CLI: skips the build), WEBACCEL_COMMIT (recorded when ROOT is no git
 #      checkout), THREADS (wllama CPU threads, default 1), FALLBACK_THREADS (wasm
-#      threads when wllama falls back to CPU, default 8), MODELS (default "1b 7b").
+#      threads when wllama falls back to CPU, default 8), MODELS (default "1b 7b"),
+#      WLLAMA_VARIANTS / WEBACCEL_VARIANTS (which of f16 nof16 to run; default both).
 set -uo pipefail
 T0=$(date +%s)
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -116,7 +117,9 @@ wllama() { # wllama VARIANT FILE NEED LIMIT
   merge
 }
 FALLBACK_THREADS=${FALLBACK_THREADS:-8}
-for f in "${FILES[@]}"; do wllama f16 "$f" 45 200; done
+WLLAMA_VARIANTS=${WLLAMA_VARIANTS:-f16 nof16}
+WEBACCEL_VARIANTS=${WEBACCEL_VARIANTS:-f16 nof16}
+[[ " $WLLAMA_VARIANTS " == *" f16 "* ]] && for f in "${FILES[@]}"; do wllama f16 "$f" 45 200; done
 # ======================= HOOK: webaccel's own WebGPU backend ==========================
 # bench/webgpu/webaccel-node.mjs (supplied with the backend) takes the same arguments
 # as wllama-node.mjs (--webgpu [--dawn-flag F] --model FILE --reps N --label L --out J)
@@ -124,7 +127,7 @@ for f in "${FILES[@]}"; do wllama f16 "$f" 45 200; done
 # model_bytes); summarize.mjs puts its rows beside wllama's.
 if [ -f "$HERE/webaccel-node.mjs" ]; then
   for f in "${FILES[@]}"; do
-    for v in f16 nof16; do
+    for v in $WEBACCEL_VARIANTS; do
       fl=(); [ $v = f16 ] && fl=(--dawn-flag "$F16")
       step "webaccel_${v}_$(tag "$f")" 45 200 "$NODE" "$HERE/webaccel-node.mjs" --webgpu "${fl[@]}" --model "$f" \
         --reps "$REPS" --label "webaccel-webgpu-$v" --out "$WORK/res/webaccel-$v-$(tag "$f").json"
@@ -137,7 +140,7 @@ fi
 # =======================================================================================
 # Without the toggle wllama finds no shader-f16 and runs on its wasm CPU backend
 # (reduced sizes, see wllama-node.mjs).
-for f in "${FILES[@]}"; do wllama nof16 "$f" 45 150; done
+[[ " $WLLAMA_VARIANTS " == *" nof16 "* ]] && for f in "${FILES[@]}"; do wllama nof16 "$f" 45 150; done
 merge
 log "done in $(( $(date +%s) - T0 ))s; steps: ${STEPS[*]:-}"
 cat "$OUT/summary.md" 2>/dev/null

@@ -226,7 +226,9 @@ TEST(Gguf, FromHeaderValidatesAgainstTheFileSize) {
     c[rng() % header] = static_cast<uint8_t>(rng());
     const size_t n = 24 + rng() % (header - 24);
     auto q = GgufFile::from_header(c.data(), n, c.size(), &need);
-    if (!q.ok()) EXPECT_LE(need, c.size());
+    if (!q.ok()) {
+      EXPECT_LE(need, c.size());
+    }
     if (q.ok()) {
       for (const auto& t : q.value()->tensors()) EXPECT_LE(q.value()->tensor_file_offset(t) + t.size_bytes, c.size());
     }

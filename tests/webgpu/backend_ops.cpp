@@ -121,6 +121,7 @@ struct CaseState {
   };
   std::vector<Parts> parts;
   uint32_t dispatches = 0;
+  uint32_t fused = 0, min_fused = 0;  // fused decode kernels recorded, expected at least
   std::string error;
 };
 
@@ -206,6 +207,8 @@ class Ctx {
     g().mark_output(n);
     checks_.push_back({n, what, limit, graphs_.size() - 1});
   }
+  // The GPU run must record at least `n` dispatches of fused decode kernels.
+  void expect_fused(uint32_t n) { st_.min_fused = n; }
   // The GPU must split weight `w` into at least `parts` buffers.
   void expect_parts(Node* w, uint32_t parts) {
     if (run_ == Run::gpu) {
@@ -400,6 +403,31 @@ std::vector<Case> make_cases() {
     cases.push_back({strformat("mul_mat %s over a view K=64 N=19 T=3 of 7", dtype_name(t)), kDevice, [=](Ctx& c) {
                        Node* x = c.input(64, 7);
                        c.expect(c.g().mul_mat(c.weight(t, 64, 19, 0.5f), c.g().view_cols(x, 2, 3)), "y", lim);
+                     }});
+  }
+  // Decode fusions (webgpu_backend.cpp's mark_fusions): SwiGLU of two
+  // matvecs (matvec4_glu.wgsl), and three matvecs of one x with different
+  // row counts (matvec4_multi.wgsl, attention's Q, K, V with grouped KV
+  // heads). expect_fused fails the case if the backend ran them unfused.
+  for (DType t : {DType::f32, DType::q4_0}) {
+    const Limit lim{kFloat, is_block_quant(t) ? kActivationRounding : kFloat};
+    cases.push_back({strformat("fused swiglu of two matvecs %s K=96 N=77", dtype_name(t)), kDevice, [=](Ctx& c) {
+                       Node* x = c.input(96, 1);
+                       Node* g = c.g().mul_mat(c.weight(t, 96, 77, 0.5f), x);
+                       Node* u = c.g().mul_mat(c.weight(t, 96, 77, 0.5f), x);
+                       c.expect(c.g().swiglu(g, u), "y", lim);
+                       c.expect_fused(1);
+                     }});
+    cases.push_back({strformat("fused matvecs of one x %s K=128 N=96,40,40", dtype_name(t)), kDevice, [=](Ctx& c) {
+                       Node* x = c.input(128, 1);
+                       Node* q = c.g().mul_mat(c.weight(t, 128, 96, 0.5f), x);
+                       Node* k = c.g().mul_mat(c.weight(t, 128, 40, 0.5f), x);
+                       Node* v = c.g().mul_mat(c.weight(t, 128, 40, 0.5f), x);
+                       // read through scale so that the matvecs are no outputs
+                       c.expect(c.g().scale(q, 1.0f), "q", lim);
+                       c.expect(c.g().scale(k, 1.0f), "k", lim);
+                       c.expect(c.g().scale(v, 1.0f), "v", lim);
+                       c.expect_fused(1);
                      }});
   }
   cases.push_back({"rms_norm over a view D=40 T=2 of 5", kDevice, [](Ctx& c) {
@@ -679,6 +707,7 @@ Status record_gpu(gpu::WebGpuBackend& gpu, const Case& k, CaseState& st, uint64_
     }
   }
   st.dispatches = gpu.recorded_dispatches();
+  st.fused = gpu.recorded_fused_dispatches();
   c.release_device();
   return s;
 }
@@ -712,6 +741,13 @@ std::string finish_json(const Case& k, int index, CaseState& st) {
       checks += strformat(",\"gpu\":%s,\"ref\":%s", json_number(got[0]).c_str(), json_number(exact[0]).c_str());
     }
     checks += '}';
+  }
+  if (st.min_fused) {
+    const bool this_ok = st.fused >= st.min_fused;
+    ok = ok && this_ok;
+    if (!checks.empty()) checks += ',';
+    checks += strformat("{\"what\":\"fused dispatches\",\"fused\":%u,\"min_fused\":%u,\"ok\":%s}", st.fused,
+                        st.min_fused, this_ok ? "true" : "false");
   }
   for (const CaseState::Parts& p : st.parts) {
     const bool this_ok = p.got >= p.min;

@@ -75,6 +75,7 @@ export function describeResult(r) {
   const checks = (r.checks ?? [])
     .map((c) => {
       if (c.parts !== undefined) return `${c.what}: ${c.parts} (at least ${c.min_parts})`;
+      if (c.fused !== undefined) return `${c.what}: ${c.fused} (at least ${c.min_fused})`;
       let s = `${c.what}: nmse ${c.nmse} (limit ${c.limit}), vs cpu ${c.nmse_cpu} (limit ${c.limit_cpu})`;
       if (c.gpu !== undefined) s += `, gpu ${c.gpu} ref ${c.ref}`;
       if (c.nonfinite) s += `, ${c.nonfinite} non-finite`;

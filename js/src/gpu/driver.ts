@@ -163,10 +163,12 @@ export class GpuDriver {
     };
     const timings: { staging: GpuBuffer; labels: string[] }[] = [];
     const toDestroy: GpuBuffer[] = [];
+    let passPipeline: unknown = null; // what the current pass has set (consecutive dispatches often share it)
     const endPass = () => {
       if (pass) {
         pass.end();
         pass = null;
+        passPipeline = null;
       }
     };
     const enc = (): GpuCommandEncoder => (encoder ??= dev.createCommandEncoder());
@@ -260,7 +262,10 @@ export class GpuDriver {
               timed.push(p.label);
             }
             pass ??= enc().beginComputePass();
-            pass.setPipeline(p.pipeline);
+            if (passPipeline !== p.pipeline) {
+              pass.setPipeline(p.pipeline);
+              passPipeline = p.pipeline;
+            }
             this.dynamicOffset[0] = words[a + 4];
             pass.setBindGroup(0, bg, this.dynamicOffset);
             pass.dispatchWorkgroups(words[a + 1], words[a + 2], words[a + 3]);

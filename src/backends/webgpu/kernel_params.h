@@ -32,6 +32,13 @@ using f32 = float;
   F(u32, add_r) F(u32, r_off)
 WA_DEFINE_PARAMS(MatmulParams, WA_MATMUL_PARAMS)
 
+// matvec4_multi.wgsl: y_m = W_m x for m < 3 (workgroups [0, wg1) for W_0,
+// [wg1, wg2) for W_1, the rest for W_2); s_m: W_m's scales word.
+#define WA_MATVEC_MULTI_PARAMS(F)                                                                         \
+  F(u32, K) F(u32, x_off) F(u32, n0) F(u32, n1) F(u32, n2) F(u32, s0) F(u32, s1) F(u32, s2) F(u32, y0) \
+  F(u32, y1) F(u32, y2) F(u32, wg1) F(u32, wg2)
+WA_DEFINE_PARAMS(MatvecMultiParams, WA_MATVEC_MULTI_PARAMS)
+
 // get_rows.wgsl
 #define WA_GET_ROWS_PARAMS(F) F(u32, K) F(u32, row0) F(u32, n_rows) F(u32, w_scales) F(u32, ids_off) F(u32, y_off) F(u32, y_stride)
 WA_DEFINE_PARAMS(GetRowsParams, WA_GET_ROWS_PARAMS)
@@ -80,5 +87,6 @@ WA_DEFINE_PARAMS(RepackParams, WA_REPACK_PARAMS)
 constexpr uint32_t kMaxParamsBytes = 64;
 static_assert(sizeof(AttentionParams) <= kMaxParamsBytes);
 static_assert(sizeof(ElementwiseParams) <= kMaxParamsBytes);
+static_assert(sizeof(MatvecMultiParams) <= kMaxParamsBytes);
 
 }  // namespace wa::gpu

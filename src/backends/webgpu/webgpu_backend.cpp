@@ -82,6 +82,16 @@ class WebGpuBackendImpl final : public WebGpuBackend {
         ++i;
         continue;
       }
+      // The gate and up matvecs of a fused SwiGLU run with it, at the SwiGLU.
+      if (glu_inputs_.count(&n) || multi_rest_.count(&n)) continue;
+      if (auto it = multi_heads_.find(&n); it != multi_heads_.end()) {
+        WA_TRY(encode_multi(it->second));
+        continue;
+      }
+      if (fused_glus_.count(&n)) {
+        WA_TRY(encode_glu(n));
+        continue;
+      }
       WA_TRY(encode(n));
     }
     return Status::Ok();
@@ -159,8 +169,16 @@ class WebGpuBackendImpl final : public WebGpuBackend {
 
   Status precompile(Graph& graph) override {
     WA_TRY(check(graph));
+    mark_fusions(graph);
     for (const Node& n : graph.nodes()) {
-      if (!n.is_leaf()) pipeline_for(n);
+      if (n.is_leaf()) continue;
+      if (fused_glus_.count(&n)) {
+        pipeline(std::string("matvec4_glu.") + dtype_name(n.src[0]->src[0]->type));
+      } else if (multi_heads_.count(&n)) {
+        pipeline(std::string("matvec4_multi.") + dtype_name(n.src[0]->type));
+      } else if (!glu_inputs_.count(&n) && !multi_rest_.count(&n)) {
+        pipeline_for(n);
+      }
     }
     return Status::Ok();
   }
@@ -206,6 +224,7 @@ class WebGpuBackendImpl final : public WebGpuBackend {
   void stream_done() override {
     rec_.clear();
     rec_.reset_counters();
+    fused_dispatches_ = 0;
     uniforms_.clear();
     inputs_.clear();
     deferred_destroy_.clear();
@@ -214,6 +233,7 @@ class WebGpuBackendImpl final : public WebGpuBackend {
   }
 
   uint32_t recorded_dispatches() const override { return rec_.n_dispatches(); }
+  uint32_t recorded_fused_dispatches() const override { return fused_dispatches_; }
 
  private:
   struct Owned {
@@ -394,11 +414,22 @@ class WebGpuBackendImpl final : public WebGpuBackend {
     if (kernel == "matvec") {
       src = std::string(MatmulParams::wgsl()) + weights + std::string(shader_source("mv_" + variant)) +
             std::string(shader_source(kernel));
-    } else if (kernel == "matvec4") {
-      // Its own weight access (w is an array of vec4 words there).
-      src = std::string(MatmulParams::wgsl()) + std::string(shader_source("mv4_" + variant)) +
-            std::string(shader_source(kernel));
+    } else if (kernel == "matvec4" || kernel == "matvec4_glu" || kernel == "matvec4_multi") {
+      // The block format, then its access function once per weight binding.
+      const std::vector<std::string> bindings = kernel == "matvec4"       ? std::vector<std::string>{"w"}
+                                                : kernel == "matvec4_glu" ? std::vector<std::string>{"w", "wu"}
+                                                                          : std::vector<std::string>{"w0", "w1", "w2"};
+      src = std::string(kernel == "matvec4_multi" ? MatvecMultiParams::wgsl() : MatmulParams::wgsl()) +
+            std::string(shader_source("mv4_" + variant));
+      for (const std::string& b : bindings) {
+        std::string access(shader_source("mv4_binding"));
+        replace_all(access, "WB", b);
+        src += access;
+      }
+      src += std::string(shader_source(kernel));
       replace_all(src, "ROWS_PER_GROUP", std::to_string(kMatvec4Rows / 8) + "u");
+      const uint32_t n = static_cast<uint32_t>(bindings.size()) + 1;
+      layout = {n, 1u << (n - 1)};
     } else if (kernel == "matmul") {
       src = std::string(MatmulParams::wgsl()) + weights +
             std::string(shader_source(block_quant ? "mm_" + variant : "mm_generic")) + std::string(shader_source(kernel));
@@ -554,6 +585,124 @@ class WebGpuBackendImpl final : public WebGpuBackend {
       add.storage = Storage::alias;  // alias = src[1], the matvec
       fused_adds_.insert(&add);
     }
+    // SwiGLU(G x, U x) of two decode matvecs that only it reads, with
+    // single-part weights of one type and shape: one matvec4_glu dispatch,
+    // writing into U x's memory (the SwiGLU becomes its alias, as for the
+    // residual add above: its own memory may be x's).
+    glu_inputs_.clear();
+    fused_glus_.clear();
+    for (Node& n : nodes) {
+      if (n.op != Op::swiglu || !n.src[1] || n.storage != Storage::arena) continue;
+      const Node* g = n.src[0];
+      const Node* u = n.src[1];
+      auto decode_matvec = [&](const Node* m) {
+        return m->op == Op::mul_mat && m->src[1]->ne[1] == 1 && !m->is_output && readers[m] == 1;
+      };
+      if (!decode_matvec(g) || !decode_matvec(u) || g->src[1] != u->src[1]) continue;
+      const GpuWeight* wg = weight_of(g->src[0]);
+      const GpuWeight* wu = weight_of(u->src[0]);
+      if (!wg || !wu || wg->parts.size() != 1 || wu->parts.size() != 1 || wg->type != wu->type || wg->K != wu->K ||
+          wg->parts[0].rows != wu->parts[0].rows || wg->K % kBlock != 0) {
+        continue;
+      }
+      n.storage = Storage::alias;  // alias = src[1], U x
+      fused_glus_.insert(&n);
+      glu_inputs_.insert(g);
+      glu_inputs_.insert(u);
+    }
+    // Two or three consecutive decode matvecs of one x (attention's Q, K, V)
+    // with single-part weights of one type: one matvec4_multi dispatch at the
+    // first, writing each output where the plan put it (nothing is freed
+    // between them: x is read by the last).
+    multi_heads_.clear();
+    multi_rest_.clear();
+    auto single_matvec = [&](const Node& m) {
+      if (m.op != Op::mul_mat || m.src[1]->ne[1] != 1 || m.is_output || glu_inputs_.count(&m)) return false;
+      const GpuWeight* w = weight_of(m.src[0]);
+      return w && w->parts.size() == 1 && w->K % kBlock == 0;
+    };
+    for (size_t i = 0; i + 1 < nodes.size(); ++i) {
+      if (!single_matvec(nodes[i])) continue;
+      const GpuWeight* w0 = weight_of(nodes[i].src[0]);
+      std::vector<const Node*> group{&nodes[i]};
+      size_t last = i;
+      for (size_t j = i + 1; j < nodes.size() && group.size() < 3; ++j) {
+        const Node& m = nodes[j];
+        if (m.is_leaf()) continue;  // the next matvec's weight
+        if (!single_matvec(m) || m.src[1] != nodes[i].src[1] || weight_of(m.src[0])->type != w0->type ||
+            weight_of(m.src[0])->K != w0->K || fused_adds_.count(&nodes[j + 1 < nodes.size() ? j + 1 : j])) {
+          break;
+        }
+        group.push_back(&m);
+        last = j;
+      }
+      if (group.size() < 2 || fused_adds_.count(&nodes[i + 1])) continue;
+      for (size_t k = 1; k < group.size(); ++k) multi_rest_.insert(group[k]);
+      multi_heads_[group[0]] = group;
+      i = last;
+    }
+  }
+
+  // Matvecs of one x fused by mark_fusions, at the first's place. Where x
+  // cannot be read as vec4s, one matvec each.
+  Status encode_multi(const std::vector<const Node*>& group) {
+    WA_ASSIGN_OR_RETURN(Loc x, locate(group[0]->src[1]));
+    if (x.offset % 4 != 0) {
+      for (const Node* m : group) WA_TRY(encode_matvec(*m, *m, nullptr));
+      return Status::Ok();
+    }
+    MatvecMultiParams mp;
+    mp.K = weight_of(group[0]->src[0])->K;
+    mp.x_off = x.offset;
+    uint32_t n[3] = {0, 0, 0}, scales[3] = {0, 0, 0}, y[3] = {0, 0, 0}, bufs[3] = {0, 0, 0}, act = 0;
+    for (size_t k = 0; k < 3; ++k) {
+      const Node& m = *group[std::min(k, group.size() - 1)];
+      const WeightPart& p = weight_of(m.src[0])->parts[0];
+      WA_ASSIGN_OR_RETURN(Loc l, locate(&m));
+      n[k] = k < group.size() ? p.rows : 0;
+      scales[k] = p.scales_word;
+      y[k] = l.offset;
+      bufs[k] = p.buffer;
+      act = l.buffer;
+    }
+    mp.n0 = n[0], mp.n1 = n[1], mp.n2 = n[2];
+    mp.s0 = scales[0], mp.s1 = scales[1], mp.s2 = scales[2];
+    mp.y0 = y[0], mp.y1 = y[1], mp.y2 = y[2];
+    mp.wg1 = ceil_div(n[0], kMatvec4Rows);
+    mp.wg2 = mp.wg1 + ceil_div(n[1], kMatvec4Rows);
+    const uint32_t groups = mp.wg2 + ceil_div(n[2], kMatvec4Rows);
+    const uint32_t pipe = pipeline(std::string("matvec4_multi.") + dtype_name(weight_of(group[0]->src[0])->type));
+    dispatch(pipe, groups, 1, push_params(mp), {bufs[0], bufs[1], bufs[2], act});
+    ++fused_dispatches_;
+    return Status::Ok();
+  }
+
+  // A fused SwiGLU (mark_fusions): y = silu(G x) * (U x) into U x's memory.
+  // Where x cannot be read as vec4s, the two matvecs run on their own and
+  // the SwiGLU in place on U x (each element reads only its own index).
+  Status encode_glu(const Node& n) {
+    const Node& g = *n.src[0];
+    const Node& u = *n.src[1];
+    WA_ASSIGN_OR_RETURN(Loc x, locate(g.src[1]));
+    if (x.offset % 4 != 0) {
+      WA_TRY(encode_matvec(g, g, nullptr));
+      WA_TRY(encode_matvec(u, u, nullptr));
+      return encode(n);
+    }
+    WA_ASSIGN_OR_RETURN(Loc y, locate(&u));
+    const GpuWeight& wg = *weight_of(g.src[0]);
+    const GpuWeight& wu = *weight_of(u.src[0]);
+    MatmulParams mp;
+    mp.K = wg.K;
+    mp.N = wg.parts[0].rows;
+    mp.T = 1;
+    mp.w_scales = wg.parts[0].scales_word;
+    mp.x_off = x.offset;
+    mp.y_off = y.offset;
+    const uint32_t pipe = pipeline(std::string("matvec4_glu.") + dtype_name(wg.type));
+    dispatch(pipe, ceil_div(mp.N, kMatvec4Rows), 1, push_params(mp), {wg.parts[0].buffer, wu.parts[0].buffer, y.buffer});
+    ++fused_dispatches_;
+    return Status::Ok();
   }
 
   // Decode matvec y = W x (+ r): `out` is the node whose memory receives y
@@ -790,6 +939,12 @@ class WebGpuBackendImpl final : public WebGpuBackend {
   std::unordered_map<const Node*, Loc> input_locs_;
   std::map<std::string, uint32_t> rope_tables_;
   std::unordered_set<const Node*> fused_adds_;  // adds absorbed by their matvec (this graph)
+  std::unordered_set<const Node*> fused_glus_;  // SwiGLUs computed with their two matvecs (this graph)
+  std::unordered_set<const Node*> glu_inputs_;  // the matvecs of fused_glus_, not dispatched on their own
+  // Matvecs of one x dispatched together (this graph): by the first, and the others.
+  std::unordered_map<const Node*, std::vector<const Node*>> multi_heads_;
+  std::unordered_set<const Node*> multi_rest_;
+  uint32_t fused_dispatches_ = 0;  // recorded in this stream
 };
 
 }  // namespace

@@ -89,6 +89,8 @@ class WebGpuBackend : public Backend, public DeviceMemory {
   virtual void stream_done() = 0;
   // Dispatches recorded since the last stream_done (statistics).
   virtual uint32_t recorded_dispatches() const = 0;
+  // Of those, the dispatches of fused decode kernels (matvec4_glu, matvec4_multi).
+  virtual uint32_t recorded_fused_dispatches() const = 0;
 };
 
 std::unique_ptr<WebGpuBackend> make_webgpu_backend(const DeviceConfig& config, MemoryTracker* tracker);

@@ -8,7 +8,8 @@
 // weight loads in flight per lane, which is what a bandwidth-bound matvec
 // needs (matvec.wgsl staged x in workgroup memory and read it back per
 // weight word: 4x the weights' bytes, shared-memory bound). The type's
-// `block_dot(row, block, x)` (mv4_<type>.wgsl) reads one block.
+// block format (mv4_<type>.wgsl) and block_dot_w (mv4_binding.wgsl) are
+// prepended; matvec4_glu.wgsl and matvec4_multi.wgsl share them.
 // Grid: (ceil(N / (8 R)), T).
 @group(0) @binding(0) var<storage, read> w: array<vec4<u32>>;
 @group(0) @binding(1) var<storage, read_write> act: array<vec4<f32>>;
@@ -18,14 +19,6 @@ const LANES: u32 = 32u;
 const GROUPS: u32 = 8u;
 const R: u32 = ROWS_PER_GROUP;
 var<workgroup> partial: array<f32, 256u * ROWS_PER_GROUP>;
-
-// The f16 scale of block b: every block's scale, two per word, from word
-// params.w_scales.
-fn block_scale(b: u32) -> f32 {
-  let word = params.w_scales + (b >> 1u);
-  let v = unpack2x16float(w[word >> 2u][word & 3u]);
-  return select(v.x, v.y, (b & 1u) == 1u);
-}
 
 @compute @workgroup_size(256)
 fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec3<u32>) {
@@ -46,7 +39,7 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec
       x[j] = act[x4 + 8u * kb + j];
     }
     for (var r = 0u; r < R; r++) {
-      s[r] += block_dot(rb[r] + kb, x);
+      s[r] += block_dot_w(rb[r] + kb, x, params.w_scales);
     }
   }
   for (var r = 0u; r < R; r++) {

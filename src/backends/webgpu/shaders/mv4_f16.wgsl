@@ -1,10 +1,13 @@
-// matvec4.wgsl's block access for f16 weights: 32 weights of a row (rows
+// matvec4.wgsl's block format for f16 weights: 32 weights of a row (rows
 // hold K / 32 such blocks when K is a multiple of 32) are vec4 words
 // 4b..4b+3, two weights per u32.
-fn block_dot(b: u32, x: array<vec4<f32>, 8>) -> f32 {
+const BLOCK_WORDS: u32 = 4u;
+const BLOCK_SCALED: bool = false;
+
+fn block_dot(v: array<vec4<u32>, BLOCK_WORDS>, x: array<vec4<f32>, 8>) -> f32 {
   var d = 0.0;
   for (var j = 0u; j < 4u; j++) {
-    let q = w[4u * b + j];
+    let q = v[j];
     let lo = vec4<f32>(unpack2x16float(q.x), unpack2x16float(q.y));
     let hi = vec4<f32>(unpack2x16float(q.z), unpack2x16float(q.w));
     d += dot(lo, x[2u * j]) + dot(hi, x[2u * j + 1u]);

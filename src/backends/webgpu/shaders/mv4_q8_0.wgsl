@@ -1,15 +1,18 @@
-// matvec4.wgsl's block access for q8_0 (repack.wgsl's layout: block b's 32
-// int8 values are vec4 words 2b and 2b + 1, weight 4j + i in byte i of
-// word j).
+// matvec4.wgsl's block format for q8_0 (repack.wgsl's layout: block b's 32
+// int8 values are vec4 words 2b and 2b + 1, weight 4j + i in byte i of word
+// j; its f16 scale with the others from word params.w_scales).
+const BLOCK_WORDS: u32 = 2u;  // vec4 words of values per 32-weight block
+const BLOCK_SCALED: bool = true;
+
 fn q8_values(q: u32) -> vec4<f32> {
   return vec4<f32>(bitcast<vec4<i32>>(vec4<u32>(q << 24u, q << 16u, q << 8u, q)) >> vec4<u32>(24u));
 }
 
-fn block_dot(b: u32, x: array<vec4<f32>, 8>) -> f32 {
-  let a = w[2u * b];
-  let c = w[2u * b + 1u];
-  let d = dot(q8_values(a.x), x[0]) + dot(q8_values(a.y), x[1]) + dot(q8_values(a.z), x[2]) +
-          dot(q8_values(a.w), x[3]) + dot(q8_values(c.x), x[4]) + dot(q8_values(c.y), x[5]) +
-          dot(q8_values(c.z), x[6]) + dot(q8_values(c.w), x[7]);
-  return block_scale(b) * d;
+// The block's values . x, before its scale.
+fn block_dot(v: array<vec4<u32>, BLOCK_WORDS>, x: array<vec4<f32>, 8>) -> f32 {
+  let a = v[0];
+  let c = v[1];
+  return dot(q8_values(a.x), x[0]) + dot(q8_values(a.y), x[1]) + dot(q8_values(a.z), x[2]) +
+         dot(q8_values(a.w), x[3]) + dot(q8_values(c.x), x[4]) + dot(q8_values(c.y), x[5]) +
+         dot(q8_values(c.z), x[6]) + dot(q8_values(c.w), x[7]);
 }

@@ -517,6 +517,40 @@ std::vector<Case> make_cases() {
     add_attention(cases, t, 2, 1, 256, 1, 2);
   }
 
+  // Decode's fused RoPE(q), RoPE(k) -> key cache, v -> value cache
+  // (rope_kv.wgsl), as a model builds them: a 5-token prefix stored first,
+  // then one token at position 5 (odd: an f16 value word keeps its other
+  // half), grouped KV heads, partial rotation, both RoPE modes. The outputs
+  // are attention's result and the caches read back.
+  for (DType t : {DType::f32, DType::f16}) {
+    for (RopeMode mode : {RopeMode::normal, RopeMode::neox}) {
+      cases.push_back({strformat("fused rope + kv stores (decode) %s %s n_head=4 n_head_kv=2 head_dim=32 n_rot=24",
+                                 dtype_name(t), mode == RopeMode::neox ? "neox" : "normal"),
+                       kDevice, [=](Ctx& c) {
+                         const int n_head = 4, n_head_kv = 2, hd = 32, n_rot = 24, kvw = n_head_kv * hd;
+                         const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+                         Node* kc = c.cache(t, kvw, 8);
+                         Node* vc = c.cache(t, 8, kvw);
+                         Node* k1 = c.g().kv_store(c.input(kvw, 5), kc, 0);
+                         Node* v1 = c.g().kv_store(c.input(kvw, 5), vc, 0, true);
+                         c.expect(c.g().attention(c.input(n_head * hd, 5), k1, v1, n_head, n_head_kv, hd, 0, scale),
+                                  "y (prefix)", kFloatLimit);
+                         c.next_graph();
+                         // q, k and v first, as a model's matvecs make them
+                         Node* qin = c.input(n_head * hd, 1);
+                         Node* kin = c.input(kvw, 1);
+                         Node* vin = c.input(kvw, 1);
+                         Node* pos = c.ids({5});
+                         Node* q = c.g().rope(qin, pos, n_head, hd, n_rot, mode, 10000.0f, 1.0f);
+                         Node* k = c.g().rope(kin, pos, n_head_kv, hd, n_rot, mode, 10000.0f, 1.0f);
+                         Node* k2 = c.g().kv_store(k, c.same_cache(k1), 5);
+                         Node* v2 = c.g().kv_store(vin, c.same_cache(v1), 5, true);
+                         c.expect(c.g().attention(q, k2, v2, n_head, n_head_kv, hd, 5, scale), "y (decode)", kFloatLimit);
+                         c.expect_fused(1);
+                       }});
+    }
+  }
+
   // A prompt in two batches recorded into one stream, as a session evaluates
   // a long prompt: the second graph's attention reads what the first stored
   // in the caches, and its activations (a 1024 x 400 add beside the

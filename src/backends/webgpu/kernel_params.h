@@ -66,6 +66,13 @@ WA_DEFINE_PARAMS(RopeParams, WA_ROPE_PARAMS)
   F(u32, n_items)
 WA_DEFINE_PARAMS(KvStoreParams, WA_KV_STORE_PARAMS)
 
+// rope_kv.wgsl (decode, one token): q_off/k_off/v_off the inputs, qy_off
+// RoPE(q)'s output, cs_q/cs_k their cos/sin tables in the input buffer.
+#define WA_ROPE_KV_PARAMS(F)                                                                               \
+  F(u32, n_head) F(u32, n_head_kv) F(u32, head_dim) F(u32, n_rot) F(u32, neox) F(u32, q_off) F(u32, qy_off) \
+  F(u32, k_off) F(u32, v_off) F(u32, cs_q) F(u32, cs_k) F(u32, pos) F(u32, n_ctx_v) F(u32, f16)
+WA_DEFINE_PARAMS(RopeKvParams, WA_ROPE_KV_PARAMS)
+
 // attention.wgsl
 #define WA_ATTENTION_PARAMS(F)                                                                                     \
   F(u32, n_head) F(u32, n_head_kv) F(u32, head_dim) F(u32, n_past) F(u32, q_off) F(u32, q_stride) F(u32, y_off) \
@@ -88,5 +95,6 @@ constexpr uint32_t kMaxParamsBytes = 64;
 static_assert(sizeof(AttentionParams) <= kMaxParamsBytes);
 static_assert(sizeof(ElementwiseParams) <= kMaxParamsBytes);
 static_assert(sizeof(MatvecMultiParams) <= kMaxParamsBytes);
+static_assert(sizeof(RopeKvParams) <= kMaxParamsBytes);
 
 }  // namespace wa::gpu

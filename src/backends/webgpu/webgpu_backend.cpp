@@ -83,7 +83,11 @@ class WebGpuBackendImpl final : public WebGpuBackend {
         continue;
       }
       // The gate and up matvecs of a fused SwiGLU run with it, at the SwiGLU.
-      if (glu_inputs_.count(&n) || multi_rest_.count(&n)) continue;
+      if (glu_inputs_.count(&n) || multi_rest_.count(&n) || rope_kv_rest_.count(&n)) continue;
+      if (auto it = rope_kv_heads_.find(&n); it != rope_kv_heads_.end()) {
+        WA_TRY(encode_rope_kv(*it->second));
+        continue;
+      }
       if (auto it = multi_heads_.find(&n); it != multi_heads_.end()) {
         WA_TRY(encode_multi(it->second));
         continue;
@@ -176,7 +180,9 @@ class WebGpuBackendImpl final : public WebGpuBackend {
         pipeline(std::string("matvec4_glu.") + dtype_name(n.src[0]->src[0]->type));
       } else if (multi_heads_.count(&n)) {
         pipeline(std::string("matvec4_multi.") + dtype_name(n.src[0]->type));
-      } else if (!glu_inputs_.count(&n) && !multi_rest_.count(&n)) {
+      } else if (rope_kv_heads_.count(&n)) {
+        pipeline("rope_kv");
+      } else if (!glu_inputs_.count(&n) && !multi_rest_.count(&n) && !rope_kv_rest_.count(&n)) {
         pipeline_for(n);
       }
     }
@@ -449,6 +455,9 @@ class WebGpuBackendImpl final : public WebGpuBackend {
     } else if (kernel == "rope") {
       src = std::string(RopeParams::wgsl()) + std::string(shader_source(kernel));
       layout = {2, 0b01};
+    } else if (kernel == "rope_kv") {
+      src = std::string(RopeKvParams::wgsl()) + std::string(shader_source(kernel));
+      layout = {4, 0b1101};
     } else if (kernel == "kv_store") {
       src = std::string(KvStoreParams::wgsl()) + std::string(shader_source(kernel));
       layout = {2, 0b11};
@@ -641,6 +650,71 @@ class WebGpuBackendImpl final : public WebGpuBackend {
       multi_heads_[group[0]] = group;
       i = last;
     }
+    // A decode attention's RoPE(q), RoPE(k) -> key cache and v -> value
+    // cache: one rope_kv dispatch at RoPE(q)'s place (k and v are computed
+    // before it; nothing runs between the fused nodes, so no memory the
+    // plan reuses there is written before it is read).
+    rope_kv_heads_.clear();
+    rope_kv_rest_.clear();
+    for (const Node& a : nodes) {
+      if (a.op != Op::attention) continue;
+      const Node* qr = a.src[0];
+      const Node* ks = a.src[1];
+      const Node* vs = a.src[2];
+      if (qr->op != Op::rope || ks->op != Op::kv_store || vs->op != Op::kv_store) continue;
+      const Node* kr = ks->src[0];
+      const Node* v = vs->src[0];
+      if (kr->op != Op::rope || readers[kr] != 1 || kr->is_output || qr->ne[1] != 1 || kr->ne[1] != 1 ||
+          v->ne[1] != 1) {
+        continue;
+      }
+      if (ks->ip[1] != 0 || vs->ip[1] == 0 || ks->ip[0] != vs->ip[0] || qr->src[1] != kr->src[1]) continue;
+      if (qr->ip[1] != kr->ip[1] || qr->ip[2] != kr->ip[2] || qr->ip[3] != kr->ip[3]) continue;
+      if (cache_leaf(*ks)->type != cache_leaf(*vs)->type) continue;
+      auto computed_before_qr = [&](const Node* x) { return x->is_leaf() || x->index < qr->index; };
+      if (!computed_before_qr(kr->src[0]) || !computed_before_qr(v) || kr->index < qr->index ||
+          ks->index < qr->index || vs->index < qr->index) {
+        continue;
+      }
+      rope_kv_heads_[qr] = &a;
+      rope_kv_rest_.insert(kr);
+      rope_kv_rest_.insert(ks);
+      rope_kv_rest_.insert(vs);
+    }
+  }
+
+  // The fused RoPE + cache stores of attention node `a` (mark_fusions).
+  Status encode_rope_kv(const Node& a) {
+    const Node& qr = *a.src[0];
+    const Node& ks = *a.src[1];
+    const Node& vs = *a.src[2];
+    const Node& kr = *ks.src[0];
+    const Node* kc = cache_leaf(ks);
+    const Node* vc = cache_leaf(vs);
+    WA_ASSIGN_OR_RETURN(Loc q, locate(qr.src[0]));
+    WA_ASSIGN_OR_RETURN(Loc qy, locate(&qr));
+    WA_ASSIGN_OR_RETURN(Loc k, locate(kr.src[0]));
+    WA_ASSIGN_OR_RETURN(Loc v, locate(vs.src[0]));
+    RopeKvParams p;
+    p.n_head = static_cast<u32>(qr.ip[0]);
+    p.n_head_kv = static_cast<u32>(kr.ip[0]);
+    p.head_dim = static_cast<u32>(qr.ip[1]);
+    p.n_rot = static_cast<u32>(qr.ip[2]);
+    p.neox = qr.ip[3] == static_cast<int32_t>(RopeMode::neox) ? 1 : 0;
+    p.q_off = q.offset;
+    p.qy_off = qy.offset;
+    p.k_off = k.offset;
+    p.v_off = v.offset;
+    p.cs_q = rope_table(qr);
+    p.cs_k = rope_table(kr);
+    p.pos = static_cast<u32>(ks.ip[0]);
+    p.n_ctx_v = static_cast<u32>(vc->ne[0]);
+    p.f16 = kc->type == DType::f16 ? 1 : 0;
+    const uint64_t items = uint64_t{p.n_head + p.n_head_kv} * (p.head_dim / 2) + uint64_t{p.n_head_kv} * p.head_dim;
+    const auto [gx, gy] = grid_1d(items);
+    dispatch(pipeline("rope_kv"), gx, gy, push_params(p), {qy.buffer, kInputBufferId, kc->device_buffer, vc->device_buffer});
+    ++fused_dispatches_;
+    return Status::Ok();
   }
 
   // Matvecs of one x fused by mark_fusions, at the first's place. Where x
@@ -944,6 +1018,9 @@ class WebGpuBackendImpl final : public WebGpuBackend {
   // Matvecs of one x dispatched together (this graph): by the first, and the others.
   std::unordered_map<const Node*, std::vector<const Node*>> multi_heads_;
   std::unordered_set<const Node*> multi_rest_;
+  // RoPE(q) of a fused rope_kv -> its attention; the RoPE(k) and stores it covers.
+  std::unordered_map<const Node*, const Node*> rope_kv_heads_;
+  std::unordered_set<const Node*> rope_kv_rest_;
   uint32_t fused_dispatches_ = 0;  // recorded in this stream
 };
 

@@ -89,7 +89,7 @@ class WebGpuBackend : public Backend, public DeviceMemory {
   virtual void stream_done() = 0;
   // Dispatches recorded since the last stream_done (statistics).
   virtual uint32_t recorded_dispatches() const = 0;
-  // Of those, the dispatches of fused decode kernels (matvec4_glu, matvec4_multi).
+  // Of those, the dispatches of fused decode kernels (matvec4_glu, matvec4_multi, rope_kv).
   virtual uint32_t recorded_fused_dispatches() const = 0;
 };
 

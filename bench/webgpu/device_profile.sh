@@ -21,4 +21,6 @@ tail -3 "$OUT/profile.err"
 "$NODE" -e "
 const d = JSON.parse(require('fs').readFileSync('$OUT/profile.json', 'utf8')); const r = d.runs[0];
 console.log('pp512', r.results[0].tps.toFixed(1), 'tg128', r.results[1].tps.toFixed(2), 'first token', r.first_token_ms_precompiled.toFixed(1), 'lazy', r.first_token_ms_lazy.toFixed(1));
-console.log(JSON.stringify(r.profile, null, 1));"
+console.log(JSON.stringify(r.cpu_side));
+console.log('tg128 per token', JSON.stringify(r.profile.tg128_ms_per_token));
+console.log('pp512 per prompt', JSON.stringify(r.profile.pp512_ms_per_prompt));"

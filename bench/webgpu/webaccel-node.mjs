@@ -74,9 +74,19 @@ for (let r = 0; r <= reps; ++r) {
   for await (const _ of m.generate(prompt, { maxTokens: 1, temperature: 0, ignoreEos: true })) break;
   const s1 = await m.lastStats();
   let n = 0;
+  const g0 = { ...engine.gpu?.stats };
   for await (const _ of m.generate([bos], { maxTokens: 128, temperature: 0, ignoreEos: true })) n++;
+  const g1 = engine.gpu?.stats ?? {};
   const s2 = await m.lastStats();
-  cpuSide.push({ record_ms_per_token: (s2.recordMs ?? 0) / (n - 1) });
+  // Where a decode step's time goes on the CPU side: C++ recording, the
+  // driver's encoding (JS + Dawn calls, submits included) and its waits.
+  cpuSide.push({
+    record_ms_per_token: (s2.recordMs ?? 0) / (n - 1),
+    encode_ms_per_token: (g1.encodeMs - g0.encodeMs) / n,
+    wait_ms_per_token: (g1.waitMs - g0.waitMs) / n,
+    dispatches_per_token: (g1.dispatches - g0.dispatches) / n,
+    submits_per_token: (g1.submits - g0.submits) / n,
+  });
   if (r === 0) continue; // warm-up
   pp.push((512 / s1.promptMs) * 1000);
   tg.push(((n - 1) / s2.generateMs) * 1000);

@@ -11,12 +11,19 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec
   let t = wg.x;
   let x0 = params.x_off + t * params.x_stride;
   let y0 = params.y_off + t * params.y_stride;
-  var s = 0.0;
-  for (var k = li; k < params.D; k += 256u) {
-    let v = act[x0 + k];
+  // Four loads in flight per step: one workgroup per token is latency-bound
+  // (decode: a single row), and a load used at once stalls every step.
+  var s = vec4<f32>(0.0);
+  for (var k = li; k < params.D; k += 1024u) {
+    var v = vec4<f32>(0.0);
+    for (var j = 0u; j < 4u; j++) {
+      if (k + 256u * j < params.D) {
+        v[j] = act[x0 + k + 256u * j];
+      }
+    }
     s += v * v;
   }
-  red[li] = s;
+  red[li] = (s.x + s.y) + (s.z + s.w);
   workgroupBarrier();
   for (var off = 128u; off > 0u; off >>= 1u) {
     if (li < off) {
@@ -25,7 +32,20 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec
     workgroupBarrier();
   }
   let inv = 1.0 / sqrt(red[0] / f32(params.D) + params.eps);
-  for (var k = li; k < params.D; k += 256u) {
-    act[y0 + k] = act[x0 + k] * inv * nw[params.w_off + k];
+  for (var k = li; k < params.D; k += 1024u) {
+    var v = vec4<f32>(0.0);
+    var g = vec4<f32>(0.0);
+    for (var j = 0u; j < 4u; j++) {
+      if (k + 256u * j < params.D) {
+        v[j] = act[x0 + k + 256u * j];
+        g[j] = nw[params.w_off + k + 256u * j];
+      }
+    }
+    // y may be x itself: each element is read and written by one invocation
+    for (var j = 0u; j < 4u; j++) {
+      if (k + 256u * j < params.D) {
+        act[y0 + k + 256u * j] = v[j] * inv * g[j];
+      }
+    }
   }
 }

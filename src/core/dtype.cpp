@@ -11,23 +11,25 @@ namespace {
 void copy_f32(const void* src, float* dst, int64_t n) { std::memcpy(dst, src, static_cast<size_t>(n) * 4); }
 void copy_to_f32(const float* src, void* dst, int64_t n) { std::memcpy(dst, src, static_cast<size_t>(n) * 4); }
 
-// One row per type. Types known to GGUF that this build cannot decode yet have
-// null converters; loading a model that uses them reports `unsupported`.
+// One row per type. Types known to GGUF that this build cannot decode have
+// null converters (q8_1 and the integer types); loading a model that uses
+// them reports `unsupported`. q8_K is GGUF's activation type: it decodes and
+// encodes, but no model weights use it.
 constexpr TypeTraits kTraits[] = {
     {DType::f32, "f32", 1, 4, false, copy_f32, copy_to_f32},
     {DType::f16, "f16", 1, 2, false, quant::dequantize_row_f16, quant::quantize_row_f16},
     {DType::q4_0, "q4_0", QK4_0, sizeof(BlockQ4_0), true, quant::dequantize_row_q4_0, quant::quantize_row_q4_0},
-    {DType::q4_1, "q4_1", 32, 20, true, nullptr, nullptr},
-    {DType::q5_0, "q5_0", 32, 22, true, nullptr, nullptr},
-    {DType::q5_1, "q5_1", 32, 24, true, nullptr, nullptr},
+    {DType::q4_1, "q4_1", QK4_1, sizeof(BlockQ4_1), true, quant::dequantize_row_q4_1, quant::quantize_row_q4_1},
+    {DType::q5_0, "q5_0", QK5_0, sizeof(BlockQ5_0), true, quant::dequantize_row_q5_0, quant::quantize_row_q5_0},
+    {DType::q5_1, "q5_1", QK5_1, sizeof(BlockQ5_1), true, quant::dequantize_row_q5_1, quant::quantize_row_q5_1},
     {DType::q8_0, "q8_0", QK8_0, sizeof(BlockQ8_0), true, quant::dequantize_row_q8_0, quant::quantize_row_q8_0},
     {DType::q8_1, "q8_1", 32, 36, true, nullptr, nullptr},
-    {DType::q2_k, "q2_K", 256, 84, true, nullptr, nullptr},
-    {DType::q3_k, "q3_K", 256, 110, true, nullptr, nullptr},
-    {DType::q4_k, "q4_K", 256, 144, true, nullptr, nullptr},
-    {DType::q5_k, "q5_K", 256, 176, true, nullptr, nullptr},
-    {DType::q6_k, "q6_K", 256, 210, true, nullptr, nullptr},
-    {DType::q8_k, "q8_K", 256, 292, true, nullptr, nullptr},
+    {DType::q2_k, "q2_K", QK_K, sizeof(BlockQ2_K), true, quant::dequantize_row_q2_k, quant::quantize_row_q2_k},
+    {DType::q3_k, "q3_K", QK_K, sizeof(BlockQ3_K), true, quant::dequantize_row_q3_k, quant::quantize_row_q3_k},
+    {DType::q4_k, "q4_K", QK_K, sizeof(BlockQ4_K), true, quant::dequantize_row_q4_k, quant::quantize_row_q4_k},
+    {DType::q5_k, "q5_K", QK_K, sizeof(BlockQ5_K), true, quant::dequantize_row_q5_k, quant::quantize_row_q5_k},
+    {DType::q6_k, "q6_K", QK_K, sizeof(BlockQ6_K), true, quant::dequantize_row_q6_k, quant::quantize_row_q6_k},
+    {DType::q8_k, "q8_K", QK_K, sizeof(BlockQ8_K), true, quant::dequantize_row_q8_k, quant::quantize_row_q8_k},
     {DType::i8, "i8", 1, 1, false, nullptr, nullptr},
     {DType::i16, "i16", 1, 2, false, nullptr, nullptr},
     {DType::i32, "i32", 1, 4, false, nullptr, nullptr},

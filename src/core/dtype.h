@@ -1,7 +1,8 @@
 // Element types. Ids are GGUF's (ggml_type) so files move between webaccel,
 // llama.cpp and wllama unchanged. Each type is described once, in the trait
-// table in dtype.cpp; adding a type (the k-quants of the low-precision issue)
-// means adding its block layout in quant/blocks.h and one row in that table.
+// table in dtype.cpp; adding a type means adding its block layout in
+// quant/blocks.h, its reference converters in quant/reference.cpp and one row
+// in that table (and, to run it, a row dot in the CPU kernels).
 #pragma once
 
 #include <cstddef>

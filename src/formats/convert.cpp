@@ -7,6 +7,7 @@
 
 #include "formats/gguf.h"
 #include "formats/llama2c.h"
+#include "quant/blocks.h"
 
 namespace wa {
 
@@ -20,7 +21,9 @@ int gguf_file_type(DType type) {
     case DType::q5_0: return 8;
     case DType::q5_1: return 9;
     case DType::q2_k: return 10;
-    case DType::q4_k: return 15;
+    case DType::q3_k: return 11;  // llama.cpp's Q3_K_S, Q4_K_S, Q5_K_S: every matrix in that type
+    case DType::q4_k: return 14;
+    case DType::q5_k: return 16;
     case DType::q6_k: return 18;
     case DType::bf16: return 32;
     default: return 0;
@@ -44,12 +47,28 @@ void quantize_rows(DType type, const float* src, void* dst, int64_t rows, int64_
   for (auto& th : threads) th.join();
 }
 
+bool is_convertible_type(DType type) {
+  switch (type) {
+    case DType::f32: case DType::f16: case DType::q8_0: case DType::q4_0: case DType::q4_1:
+    case DType::q5_0: case DType::q5_1: case DType::q2_k: case DType::q3_k: case DType::q4_k: case DType::q5_k:
+    case DType::q6_k:
+      return true;
+    default:
+      return false;
+  }
+}
+
 namespace {
 
-// The type a matrix of row length `cols` is stored as when `want` is asked.
+// The type a matrix of row length `cols` is stored as when `want` is asked:
+// a k-quant whose rows are not whole super-blocks falls back to q8_0 when the
+// rows are whole 32-blocks (as llama.cpp falls back to a 32-block type),
+// anything else to f16.
 DType matrix_type(DType want, int64_t cols) {
   if (cols % block_size(want) == 0) return want;
-  return want == DType::f32 ? DType::f32 : DType::f16;
+  if (want == DType::f32) return DType::f32;
+  if (block_size(want) == QK_K && cols % QK8_0 == 0) return DType::q8_0;
+  return DType::f16;
 }
 
 // Adds a matrix held as f32 [rows][cols] (GGUF ne = {cols, rows}) in `want`.
@@ -181,8 +200,8 @@ Status convert_gguf(const std::string& in, const std::string& out, DType type, C
 
 Status convert_model(const std::string& in, const std::string& out, DType type, ConvertReport* report,
                      const std::string& vocab_path, const std::string& name) {
-  if (type != DType::f32 && type != DType::f16 && type != DType::q8_0 && type != DType::q4_0) {
-    return unsupported(strformat("converting to %s is not supported (f32, f16, q8_0, q4_0)", dtype_name(type)));
+  if (!is_convertible_type(type)) {
+    return unsupported(strformat("converting to %s is not supported (%s)", dtype_name(type), kConvertibleTypes));
   }
   FILE* f = std::fopen(in.c_str(), "rb");
   if (!f) return io_error(strformat("cannot open '%s': %s", in.c_str(), std::strerror(errno)));

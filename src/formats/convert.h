@@ -29,6 +29,11 @@ Status convert_model(const std::string& in, const std::string& out, DType type, 
 // GGUF's general.file_type code of a "mostly TYPE" file.
 int gguf_file_type(DType type);
 
+// The types convert and synth write matrices in (those with a reference
+// quantizer and a CPU kernel), and their names for messages.
+bool is_convertible_type(DType type);
+inline constexpr const char* kConvertibleTypes = "f32, f16, q8_0, q4_0, q4_1, q5_0, q5_1, q2_K, q3_K, q4_K, q5_K, q6_K";
+
 struct SynthSpec {
   std::string preset;  // tiny | 1b | 7b
   DType type = DType::q4_0;

@@ -81,8 +81,8 @@ std::vector<std::string> synthetic_vocab(int n, std::vector<float>* scores, std:
 Status write_synthetic_model(const SynthSpec& spec, const std::string& out, ConvertReport* report) {
   WA_ASSIGN_OR_RETURN(Shape s, preset_shape(spec.preset));
   const DType type = spec.type;
-  if (type != DType::f32 && type != DType::f16 && type != DType::q8_0 && type != DType::q4_0) {
-    return unsupported(strformat("synth type %s is not supported (f32, f16, q8_0, q4_0)", dtype_name(type)));
+  if (!is_convertible_type(type)) {
+    return unsupported(strformat("synth type %s is not supported (%s)", dtype_name(type), kConvertibleTypes));
   }
   GgufWriter w;
   w.set_string("general.architecture", "llama");

@@ -80,7 +80,8 @@ save("offset-past-end.gguf", patched(tensors[-1]["offset_at"], "<Q", len(data) *
 save("absurd-dimension.gguf", patched(tensors[0]["dims_at"], "<Q", 1 << 40))
 save("zero-dimension.gguf", patched(tensors[0]["dims_at"], "<Q", 0))
 save("unknown-type.gguf", patched(tensors[0]["type_at"], "<I", 99))
-save("unsupported-type.gguf", patched(tensors[1]["type_at"], "<I", 12))  # q4_K: known to GGUF, not run yet
+save("unsupported-type.gguf", patched(tensors[1]["type_at"], "<I", 9))  # q8_1: known to GGUF, not run here
+save("kquant-partial-superblock.gguf", patched(tensors[1]["type_at"], "<I", 12))  # q4_K rows of 64: not whole super-blocks
 save("zero-heads.gguf", set_u32_kv("llama.attention.head_count", 0))
 save("heads-not-multiple.gguf", set_u32_kv("llama.attention.head_count_kv", 3))
 save("absurd-layers.gguf", set_u32_kv("llama.block_count", 1 << 30))

@@ -64,4 +64,17 @@ check "bench -o md prints pp/tg rows" grep -q "| tg4 |" "$T/bench.md"
 "$W" run -m "$T/tiny.gguf" -n 2 --mem >/dev/null 2>"$T/mem.txt"
 check "run --mem prints the memory table" grep -q "kv_cache.blk.0" "$T/mem.txt"
 
+# k-quants and the other GGUF block types: synth writes them, convert re-encodes
+# a GGUF into them, and both load and generate.
+for ty in q2_K q3_K q4_K q5_K q6_K q4_1 q5_0 q5_1; do
+  "$W" synth --arch llama --preset tiny --type $ty "$T/tiny_$ty.gguf" 2>/dev/null
+  "$W" run -m "$T/tiny_$ty.gguf" -p "the" -n 8 --temp 0 >"$T/gen_$ty.txt" 2>/dev/null
+  check "synth tiny $ty then run" grep -q "^the" "$T/gen_$ty.txt"
+done
+"$W" synth --arch llama --preset tiny --type f32 "$T/tiny_f32.gguf" 2>/dev/null
+"$W" convert "$T/tiny_f32.gguf" "$T/tiny_conv_q4_K.gguf" --type q4_K 2>/dev/null
+check "convert GGUF f32 -> q4_K stores q4_K matrices" grep -q "q4_K" <("$W" info "$T/tiny_conv_q4_K.gguf")
+"$W" run -m "$T/tiny_conv_q4_K.gguf" -p "the" -n 8 --temp 0 >"$T/gen_conv.txt" 2>/dev/null
+check "convert --type q4_K gives synth's q4_K model (same weights, same ids)" cmp -s "$T/gen_conv.txt" "$T/gen_q4_K.txt"
+
 finish

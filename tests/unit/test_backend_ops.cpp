@@ -97,8 +97,9 @@ void check_op(const std::string& what, const std::function<Node*(Graph&)>& build
 
 const int64_t kOdd[] = {5, 7, 11, 13};
 
-// Quantized weights (q8_0, q4_0) multiply activations that the kernels first
-// quantize to q8_0 blocks, as GGUF's integer dot products define. So each
+// Quantized weights multiply activations that the kernels first quantize to
+// 8-bit blocks (32 values; 256 for the k-quants, q8_K), as GGUF's integer dot
+// products define. So each
 // case is checked twice: tightly against a float64 reference fed the same
 // q8_0-rounded activations (catches kernel bugs), and loosely against exact
 // f32 activations (bounds what the activation rounding costs).
@@ -110,22 +111,29 @@ TEST(BackendOps, MulMatEveryWeightType) {
     double f32_act_nmse;    // vs unrounded f32 activations
   };
   for (TypeLimit tl : {TypeLimit{DType::f32, 1e-10, 1e-10}, TypeLimit{DType::f16, 1e-6, 1e-6},
-                       TypeLimit{DType::q8_0, 1e-10, 2e-3}, TypeLimit{DType::q4_0, 1e-10, 2e-3}}) {
-    const bool q8_activations = tl.type == DType::q8_0 || tl.type == DType::q4_0;
-    for (int64_t k : {32, 64, 96, 256}) {
+                       TypeLimit{DType::q8_0, 1e-10, 2e-3}, TypeLimit{DType::q4_0, 1e-10, 2e-3},
+                       TypeLimit{DType::q4_1, 1e-10, 2e-3}, TypeLimit{DType::q5_0, 1e-10, 2e-3},
+                       TypeLimit{DType::q5_1, 1e-10, 2e-3}, TypeLimit{DType::q2_k, 1e-10, 2e-3},
+                       TypeLimit{DType::q3_k, 1e-10, 2e-3}, TypeLimit{DType::q4_k, 1e-10, 2e-3},
+                       TypeLimit{DType::q5_k, 1e-10, 2e-3}, TypeLimit{DType::q6_k, 1e-10, 2e-3}}) {
+    const bool q8_activations = tl.type != DType::f32 && tl.type != DType::f16;
+    // Activation blocks: 32 values, or 256 (q8_K) for the k-quants.
+    const int64_t ab = block_size(tl.type) == 256 ? 256 : 32;
+    const std::vector<int64_t> ks = ab == 256 ? std::vector<int64_t>{256, 768} : std::vector<int64_t>{32, 64, 96, 256};
+    for (int64_t k : ks) {
       for (int64_t n : kOdd) {
         for (int64_t m : {1, 2, 5, 13}) {
           Buffer w = make_data(tl.type, k, n, rng);
           Buffer x = make_data(DType::f32, k, m, rng);
           std::vector<float> xq = x.values;
           if (q8_activations) {
-            // The kernels' activation blocks: 32 values, largest magnitude -> 127,
+            // The kernels' activation blocks: ab values, largest magnitude -> 127,
             // scale kept in f32, round to nearest even (see kernels_scalar.cpp).
-            for (int64_t b = 0; b < m * k / 32; ++b) {
+            for (int64_t b = 0; b < m * k / ab; ++b) {
               float amax = 0;
-              for (int j = 0; j < 32; ++j) amax = std::max(amax, std::fabs(x.values[b * 32 + j]));
+              for (int j = 0; j < ab; ++j) amax = std::max(amax, std::fabs(x.values[b * ab + j]));
               const float d = amax / 127.0f, id = d != 0 ? 1.0f / d : 0.0f;
-              for (int j = 0; j < 32; ++j) xq[b * 32 + j] = d * static_cast<float>(std::nearbyint(x.values[b * 32 + j] * id));
+              for (int j = 0; j < ab; ++j) xq[b * ab + j] = d * static_cast<float>(std::nearbyint(x.values[b * ab + j] * id));
             }
           }
           Ref ref(static_cast<size_t>(n * m)), ref_f32(static_cast<size_t>(n * m));
@@ -156,8 +164,9 @@ TEST(BackendOps, MulMatEveryWeightType) {
 
 TEST(BackendOps, GetRowsEveryTableType) {
   std::mt19937 rng(2);
-  for (DType type : {DType::f32, DType::f16, DType::q8_0, DType::q4_0}) {
-    const int64_t d = 64, vocab = 13;
+  for (DType type : {DType::f32, DType::f16, DType::q8_0, DType::q4_0, DType::q4_1, DType::q5_0, DType::q5_1,
+                     DType::q2_k, DType::q3_k, DType::q4_k, DType::q5_k, DType::q6_k}) {
+    const int64_t d = block_size(type) == 256 ? 512 : 64, vocab = 13;
     Buffer table = make_data(type, d, vocab, rng);
     std::vector<int32_t> ids = {3, 0, 12, 7, 7};
     Ref ref;
@@ -356,10 +365,11 @@ TEST(BackendOps, PlannerReusesMemory) {
 }
 
 TEST(BackendOps, UnsupportedOpIsAnErrorNotACrash) {
-  std::vector<uint8_t> w(row_bytes(DType::q4_k, 256) * 4);
+  // q8_1: a GGUF type (llama.cpp's activation blocks) with no kernel here.
+  std::vector<uint8_t> w(row_bytes(DType::q8_1, 256) * 4);
   std::vector<float> x(256);
   Graph g;
-  Node* out = g.mul_mat(g.leaf("w", DType::q4_k, {256, 4}, w.data()), g.leaf("x", DType::f32, {256, 1}, x.data()));
+  Node* out = g.mul_mat(g.leaf("w", DType::q8_1, {256, 4}, w.data()), g.leaf("x", DType::f32, {256, 1}, x.data()));
   g.mark_output(out);
   auto backend = make_cpu_backend({1, nullptr});
   Status s = backend->compute(g);

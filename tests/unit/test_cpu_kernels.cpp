@@ -123,10 +123,26 @@ double nmse(const std::vector<double>& ref, const std::vector<float>& got, const
   return den > 0 ? num / den : num;
 }
 
-// Error limits vs the float64 reference. q4_0/q8_0 round X to 8 bits per
-// element (about 3e-5 normalised error): 5e-4 has headroom and still catches
-// a wrong block or scale. f32/f16 differ only by f32 accumulation order.
-double limit_vs_f64(DType t) { return (t == DType::q4_0 || t == DType::q8_0) ? 5e-4 : 1e-10; }
+// Error limits vs the float64 reference. Quantized types round X to 8 bits
+// per element (about 3e-5 normalised error per 32-block, 4e-5 per 256-block
+// for the k-quants): 5e-4 has headroom and still catches a wrong block or
+// scale. f32/f16 differ only by f32 accumulation order.
+double limit_vs_f64(DType t) { return (t == DType::f32 || t == DType::f16) ? 1e-10 : 5e-4; }
+
+// Row lengths: odd numbers of blocks, and a long row.
+std::vector<int64_t> k_values(DType t) {
+  if (block_size(t) == 256) return {256, 512, 1280, 4096};
+  return {32, 64, 96, 4096};
+}
+
+constexpr DType kWeightTypes[] = {DType::f32,  DType::f16,  DType::q8_0, DType::q4_0, DType::q4_1, DType::q5_0,
+                                  DType::q5_1, DType::q2_k, DType::q3_k, DType::q4_k, DType::q5_k, DType::q6_k};
+
+// k-quants: each super-block is two exact integer sums and the reference's
+// float expression on every ISA, so results equal the scalar kernels' bits.
+bool bit_exact_vs_scalar(DType t) {
+  return t == DType::q2_k || t == DType::q3_k || t == DType::q4_k || t == DType::q5_k || t == DType::q6_k;
+}
 
 struct Case {
   Isa isa;
@@ -152,7 +168,7 @@ TEST_P(MatmulTest, MatchesScalarAndFloat64OnOddShapes) {
   const Case c = GetParam();
   std::mt19937 rng(1234);
   std::normal_distribution<float> dist(0.0f, 1.0f);
-  for (int64_t k : {32, 64, 96, 4096}) {
+  for (int64_t k : k_values(c.type)) {
     for (int64_t n : {1, 5, 7, 11, 13, 64, 67}) {
       const Weights w = make_weights(c.type, n, k, rng);
       for (int64_t m : {1, 2, 3, 5, 7, 13, 33}) {
@@ -196,6 +212,9 @@ TEST_P(MatmulTest, MatchesScalarAndFloat64OnOddShapes) {
           // Same X quantization and integer block sums as the scalar kernels:
           // only the float summation order may differ.
           EXPECT_LT(nmse(sref, packed, mag), 1e-9) << where << " vs scalar";
+          if (bit_exact_vs_scalar(c.type)) {
+            EXPECT_EQ(0, std::memcmp(packed.data(), spacked.data(), packed.size() * sizeof(float))) << where << " vs scalar bits";
+          }
           // The thread count must not change a single bit.
           if (nth == 1) {
             first = got;
@@ -243,7 +262,7 @@ TEST_P(MatmulTest, LargeShapes) {
 std::vector<Case> all_cases() {
   std::vector<Case> v;
   for (Isa isa : kAllIsas)
-    for (DType t : {DType::f32, DType::f16, DType::q8_0, DType::q4_0}) v.push_back({isa, t});
+    for (DType t : kWeightTypes) v.push_back({isa, t});
   return v;
 }
 
@@ -266,7 +285,11 @@ TEST(CpuKernels, IsaSelection) {
 #endif
   EXPECT_STREQ(isa_name(Isa::avx512), "avx512");
   EXPECT_TRUE(matmul_supports(DType::q4_0));
-  EXPECT_FALSE(matmul_supports(DType::q4_k));
+  for (DType t : kWeightTypes) EXPECT_TRUE(matmul_supports(t)) << dtype_name(t);
+  EXPECT_FALSE(matmul_supports(DType::q8_1));
+  EXPECT_FALSE(matmul_supports(DType::q8_k));
+  EXPECT_GE(matmul_workspace_bytes(DType::q4_k, 3, 512), size_t{3 * 2 * 292});
+  EXPECT_GE(matmul_workspace_bytes(DType::q5_0, 3, 64), size_t{3 * 2 * 40});
   EXPECT_EQ(matmul_workspace_bytes(DType::f32, 7, 64), 0u);
   EXPECT_GE(matmul_workspace_bytes(DType::q4_0, 7, 64), size_t{7 * 64});
 }
@@ -278,9 +301,10 @@ TEST(CpuKernels, QuantizedExtremesStayFinite) {
   for (Isa isa : kAllIsas) {
     if (!isa_supported(isa)) continue;
     ASSERT_TRUE(force_isa(isa));
-    for (DType type : {DType::q8_0, DType::q4_0}) {
+    for (DType type : kWeightTypes) {
+      if (type == DType::f32 || type == DType::f16) continue;
       std::mt19937 rng(5);
-      const int64_t n = 9, k = 128;
+      const int64_t n = 9, k = block_size(type) == 256 ? 512 : 128;
       const Weights w = make_weights(type, n, k, rng);
       for (int64_t m : {1, 9}) {
         std::vector<float> x(static_cast<size_t>(m * k), 0.0f);

@@ -31,6 +31,9 @@ std::vector<uint8_t> make_small_file() {
   EXPECT_TRUE(w.add_tensor_bytes("a", DType::f32, {64, 3}, a.data()).ok());
   std::vector<uint8_t> q(row_bytes(DType::q8_0, 64) * 2, 7);
   EXPECT_TRUE(w.add_tensor_bytes("b.q", DType::q8_0, {64, 2}, q.data()).ok());
+  // Last, so cutting into a k-quant's super-blocks is among the truncations.
+  std::vector<uint8_t> k(row_bytes(DType::q4_k, 256) * 2, 3);
+  EXPECT_TRUE(w.add_tensor_bytes("c.k", DType::q4_k, {256, 2}, k.data()).ok());
   const std::string path = temp_path("small.gguf");
   EXPECT_TRUE(w.write(path).ok());
   return read_all(path);
@@ -51,7 +54,10 @@ TEST(Gguf, WriterReaderRoundTrip) {
   EXPECT_EQ((*f.get_string_array("tokenizer.ggml.tokens"))[3], "hello");
   EXPECT_EQ((*f.get_float_array("tokenizer.ggml.scores"))[3], -3.5f);
   EXPECT_EQ((*f.get_int_array("tokenizer.ggml.token_type"))[0], 2);
-  ASSERT_EQ(f.tensors().size(), 2u);
+  ASSERT_EQ(f.tensors().size(), 3u);
+  ASSERT_NE(f.find_tensor("c.k"), nullptr);
+  EXPECT_EQ(f.find_tensor("c.k")->type, DType::q4_k);
+  EXPECT_EQ(f.find_tensor("c.k")->size_bytes, 2u * 144u);  // two rows of one 144-byte super-block
   const GgufTensorInfo* a = f.find_tensor("a");
   ASSERT_NE(a, nullptr);
   EXPECT_EQ(a->ne[0], 64);

@@ -9,7 +9,7 @@ namespace {
 
 Result<DType> parse_type(const std::string& name) {
   auto t = dtype_from_name(name);
-  if (!t) return invalid_argument("unknown type '" + name + "' (f32, f16, q8_0, q4_0)");
+  if (!t) return invalid_argument("unknown type '" + name + "' (" + kConvertibleTypes + ")");
   return *t;
 }
 

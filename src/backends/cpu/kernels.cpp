@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "backends/cpu/kernels_impl.h"
+#include "quant/reference.h"
 
 #if defined(WA_HAVE_X86_KERNELS) && (defined(__x86_64__) || defined(__i386__))
 #include <cpuid.h>
@@ -17,6 +18,7 @@ namespace wa::cpu {
 namespace {
 
 using detail::IsaKernels;
+using detail::RowDotFn;
 
 #if defined(WA_X86_CPUID)
 uint64_t read_xcr0() {
@@ -104,6 +106,50 @@ const IsaKernels& K() { return *active_slot().load(std::memory_order_relaxed); }
 
 bool is_int8_dot_type(DType t) { return t == DType::q4_0 || t == DType::q8_0; }
 
+// ---- row-dot types (kernels_impl.h): one driver for every ISA
+
+RowDotFn row_dot_for(DType t) {
+  const IsaKernels& k = K();
+  if (k.row_dot) {
+    if (RowDotFn f = k.row_dot(t)) return f;
+  }
+  return detail::kScalarKernels.row_dot(t);
+}
+
+void row_dot_prepare(const MatmulProblem& p, void* ws, int ith, int nth) {
+  const bool kq = detail::is_k_quant(p.wtype);
+  const int64_t bs = kq ? QK_K : 32;
+  const size_t bb = kq ? sizeof(BlockQ8_K) : sizeof(BlockQ8Sum);
+  const auto quantize = kq ? quant::quantize_row_q8_k : quant::quantize_row_q8_sum;
+  const size_t arb = detail::ws_act_row_bytes(p.wtype, p.k);
+  auto* base = static_cast<uint8_t*>(ws);
+  if (p.m == 1) {  // one row: split its blocks
+    const detail::Range r = detail::split_range(p.k / bs, ith, nth, 1);
+    if (r.end > r.begin) quantize(p.x + r.begin * bs, base + static_cast<size_t>(r.begin) * bb, (r.end - r.begin) * bs);
+    return;
+  }
+  const detail::Range r = detail::split_range(p.m, ith, nth, 1);
+  for (int64_t i = r.begin; i < r.end; ++i) quantize(p.x + i * p.x_row_stride, base + static_cast<size_t>(i) * arb, p.k);
+}
+
+// W rows split between threads; a thread takes kRows W rows at a time past
+// every X row, so those rows stay in L1 while X streams from L2.
+void row_dot_compute(const MatmulProblem& p, const void* ws, int ith, int nth) {
+  constexpr int64_t kRows = 4;
+  const RowDotFn dot = row_dot_for(p.wtype);
+  const int64_t nb = p.k / block_size(p.wtype);
+  const size_t arb = detail::ws_act_row_bytes(p.wtype, p.k);
+  const auto* xq = static_cast<const uint8_t*>(ws);
+  const auto* w = static_cast<const uint8_t*>(p.w);
+  const detail::Range r = detail::split_range(p.n, ith, nth, kRows);
+  for (int64_t j0 = r.begin; j0 < r.end; j0 += kRows) {
+    const int64_t j1 = j0 + kRows < r.end ? j0 + kRows : r.end;
+    for (int64_t i = 0; i < p.m; ++i) {
+      for (int64_t j = j0; j < j1; ++j) p.y[i * p.y_row_stride + j] = dot(w + j * p.w_row_stride, xq + i * arb, nb);
+    }
+  }
+}
+
 }  // namespace
 
 const char* isa_name(Isa isa) {
@@ -141,10 +187,11 @@ bool force_isa(Isa isa) {
 }
 
 bool matmul_supports(DType wtype) {
-  return wtype == DType::f32 || wtype == DType::f16 || is_int8_dot_type(wtype);
+  return wtype == DType::f32 || wtype == DType::f16 || is_int8_dot_type(wtype) || detail::is_row_dot_type(wtype);
 }
 
 size_t matmul_workspace_bytes(DType wtype, int64_t m, int64_t k) {
+  if (detail::is_row_dot_type(wtype)) return static_cast<size_t>(m) * detail::ws_act_row_bytes(wtype, k);
   if (!is_int8_dot_type(wtype)) return 0;
   // Large enough for either layout, so the ISA may change between problems.
   const size_t row = static_cast<size_t>(m) * detail::ws_row_bytes(k);
@@ -155,11 +202,20 @@ size_t matmul_workspace_bytes(DType wtype, int64_t m, int64_t k) {
 }
 
 void matmul_prepare(const MatmulProblem& p, void* workspace, int ith, int nth) {
+  if (detail::is_row_dot_type(p.wtype)) return row_dot_prepare(p, workspace, ith, nth);
   K().matmul_prepare(p, workspace, ith, nth);
 }
 
 void matmul_compute(const MatmulProblem& p, const void* workspace, int ith, int nth) {
+  if (detail::is_row_dot_type(p.wtype)) return row_dot_compute(p, workspace, ith, nth);
   K().matmul_compute(p, workspace, ith, nth);
+}
+
+bool matmul_has_simd(DType wtype) {
+  if (!matmul_supports(wtype)) return false;
+  if (!detail::is_row_dot_type(wtype)) return K().isa != Isa::scalar;
+  const IsaKernels& k = K();
+  return k.isa != Isa::scalar && k.row_dot && k.row_dot(wtype);
 }
 
 float dot_f32(const float* a, const float* b, int64_t n) { return K().dot_f32(a, b, n); }

@@ -45,8 +45,13 @@ struct MatmulProblem {
   int64_t m, n, k;
 };
 
-// Whether there is a kernel for this weight type (f32, f16, q8_0, q4_0).
+// Whether there is a kernel for this weight type: f32, f16, q8_0, q4_0 (own
+// prompt GEMMs), and q4_1, q5_0, q5_1, q2_K, q3_K, q4_K, q5_K, q6_K (row dots
+// against 8-bit activation blocks; see kernels_impl.h).
 bool matmul_supports(DType wtype);
+// Whether the active ISA runs this weight type with its own SIMD kernel
+// (false: the scalar reference does, e.g. a row-dot type on wasm SIMD128).
+bool matmul_has_simd(DType wtype);
 // Bytes of scratch matmul_prepare needs (activations converted to the
 // weight's dot-product type, e.g. 8-bit blocks for q4_0/q8_0 weights; 0 for
 // f32/f16, which read X directly). Valid for every ISA. Any alignment works;
@@ -63,7 +68,9 @@ void matmul_prepare(const MatmulProblem& p, void* workspace, int ith, int nth);
 // surplus threads return at once. Do not change the ISA (force_isa) between
 // the two phases of one problem: the workspace layout is per ISA.
 // q4_0/q8_0 round X to 8 bits per element (symmetric, per 32 values, f32
-// scale), like llama.cpp's q8_0 activations, so they are not exact to f32.
+// scale), like llama.cpp's q8_0 activations, so they are not exact to f32;
+// q4_1/q5_0/q5_1 likewise (with the block's sum), the k-quants per 256
+// values (q8_K).
 // m == 1 is the decode path (matvec, rows of W split across threads).
 void matmul_compute(const MatmulProblem& p, const void* workspace, int ith, int nth);
 

@@ -10,16 +10,19 @@
 
 #include "backends/cpu/kernels_impl.h"
 #include "quant/blocks.h"
+#include "quant/unpack.h"
 
 namespace wa::cpu::detail {
 namespace {
 #include "backends/cpu/kernels_x86_body.h"
+#include "backends/cpu/kernels_x86_rowdot.h"
 }  // namespace
 
 const IsaKernels kAvx2Kernels = {
     Isa::avx2,           x86_matmul_prepare,      x86_matmul_compute, x86_dot_f32_256, x86_dot_f16_f32_256,
     x86_axpy_f32_256,    x86_axpy_f16_f32_256,    x86_scale_f32_256,
     x86_sum_squares_f32_256, x86_scale_mul_f32_256, x86_add_f32_256, x86_mul_f32_256, x86_swiglu_f32_256,
+    x86_row_dot,
 };
 
 }  // namespace wa::cpu::detail

@@ -13,10 +13,12 @@
 
 #include "backends/cpu/kernels_impl.h"
 #include "quant/blocks.h"
+#include "quant/unpack.h"
 
 namespace wa::cpu::detail {
 namespace {
 #include "backends/cpu/kernels_x86_body.h"
+#include "backends/cpu/kernels_x86_rowdot.h"
 
 // Not _mm512_reduce_add_ps: GCC 12's version trips -Wuninitialized in its own
 // header, and this runs once per call.
@@ -86,6 +88,7 @@ const IsaKernels kAvx512Kernels = {
     Isa::avx512,      x86_matmul_prepare,  x86_matmul_compute, dot_f32_512, dot_f16_f32_512,
     axpy_f32_512,     axpy_f16_f32_512,    scale_f32_512,
     x86_sum_squares_f32_256, x86_scale_mul_f32_256, x86_add_f32_256, x86_mul_f32_256, x86_swiglu_f32_256,
+    x86_row_dot,
 };
 
 }  // namespace wa::cpu::detail

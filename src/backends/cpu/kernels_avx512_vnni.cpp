@@ -25,10 +25,12 @@
 
 #include "backends/cpu/kernels_impl.h"
 #include "quant/blocks.h"
+#include "quant/unpack.h"
 
 namespace wa::cpu::detail {
 namespace {
 #include "backends/cpu/kernels_x86_body.h"
+#include "backends/cpu/kernels_x86_rowdot.h"
 
 constexpr int kVnniTileRows = 8;  // W rows per register tile (8 int32 + 8 f32 zmm accumulators)
 
@@ -157,6 +159,7 @@ const IsaKernels kAvx512VnniKernels = {
     Isa::avx512_vnni, x86_matmul_prepare, matmul_compute__vnni, dot_f32_512, dot_f16_f32_512,
     axpy_f32_512,     axpy_f16_f32_512,   scale_f32_512,
     x86_sum_squares_f32_256, x86_scale_mul_f32_256, x86_add_f32_256, x86_mul_f32_256, x86_swiglu_f32_256,
+    x86_row_dot,
 };
 
 }  // namespace wa::cpu::detail

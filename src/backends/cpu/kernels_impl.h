@@ -11,8 +11,13 @@
 #include <cstdint>
 
 #include "backends/cpu/kernels.h"
+#include "quant/blocks.h"
 
 namespace wa::cpu::detail {
+
+// Dot product of one weight row (nb blocks) with one activation row that
+// matmul_prepare quantized (see "Row-dot types" below).
+using RowDotFn = float (*)(const void* w, const void* xq, int64_t nb);
 
 struct IsaKernels {
   Isa isa;
@@ -28,6 +33,9 @@ struct IsaKernels {
   void (*add_f32)(float* y, const float* a, const float* b, int64_t n);
   void (*mul_f32)(float* y, const float* a, const float* b, int64_t n);
   void (*swiglu_f32)(float* y, const float* g, const float* u, int64_t n);
+  // The row dot of a row-dot weight type, or null where this ISA has none
+  // (the field itself may be null): the scalar reference runs instead.
+  RowDotFn (*row_dot)(DType wtype);
 };
 
 // Reference row primitives (kernels_scalar.cpp); ISAs without their own use these.
@@ -139,6 +147,44 @@ static inline Range split_range(int64_t n, int ith, int nth, int64_t align) {
   const int64_t b = u0 * align < n ? u0 * align : n;
   const int64_t e = u1 * align < n ? u1 * align : n;
   return {b, e};
+}
+
+// ---------------------------------------------------------------------------
+// Row-dot types: q4_1, q5_0, q5_1 and the k-quants (q2_K .. q6_K).
+//
+// X rows are quantized once (matmul_prepare, the reference quantizers of
+// quant/reference.cpp on every ISA) into rows of activation blocks, one row
+// after another: BlockQ8_K (256 values, one f32 scale, per-16 sums) for the
+// k-quants, BlockQ8Sum (32 values, f32 scale, sum) for the others. Each Y
+// element is then one call of the ISA's RowDotFn over a W row and an X row,
+// so every ISA computes every element in one place and the thread count
+// never changes a bit.
+//
+// Why 256 for the k-quants: their sub-block scales are small integers under
+// one f16 super-block scale, so with one activation scale per super-block
+// the whole super-block's products sum exactly in integers (scale times
+// integer dot, per sub-block) before a single float expression. Activation
+// blocks of 32 would need a float multiply-add per sub-block (8 or 16 per
+// super-block) and break the exact integer sums that make the SIMD kernels
+// bit-identical to the reference. The cost is a coarser activation grid
+// (one scale per 256 values instead of 32); llama.cpp makes the same choice.
+static inline bool is_row_dot_type(DType t) {
+  switch (t) {
+    case DType::q4_1: case DType::q5_0: case DType::q5_1:
+    case DType::q2_k: case DType::q3_k: case DType::q4_k: case DType::q5_k: case DType::q6_k:
+      return true;
+    default:
+      return false;
+  }
+}
+
+static inline bool is_k_quant(DType t) {
+  return t == DType::q2_k || t == DType::q3_k || t == DType::q4_k || t == DType::q5_k || t == DType::q6_k;
+}
+
+// Bytes of one quantized X row of k values for weight type t.
+static inline size_t ws_act_row_bytes(DType t, int64_t k) {
+  return is_k_quant(t) ? static_cast<size_t>(k / QK_K) * sizeof(BlockQ8_K) : static_cast<size_t>(k / 32) * sizeof(BlockQ8Sum);
 }
 
 // Quantizes one X row into the row layout above (qs, c, d).

@@ -12,6 +12,7 @@
 #include "backends/cpu/kernels_impl.h"
 #include "core/fp16.h"
 #include "quant/blocks.h"
+#include "quant/reference.h"
 
 namespace wa::cpu::detail {
 namespace {
@@ -151,10 +152,26 @@ void swiglu_f32_scalar(float* y, const float* g, const float* u, int64_t n) {
   }
 }
 
+// Row-dot types: the reference dot products of quant/reference.cpp.
+static RowDotFn row_dot_scalar(DType t) {
+  switch (t) {
+    case DType::q4_1: return quant::dot_q4_1_q8_sum;
+    case DType::q5_0: return quant::dot_q5_0_q8_sum;
+    case DType::q5_1: return quant::dot_q5_1_q8_sum;
+    case DType::q2_k: return quant::dot_q2_k_q8_k;
+    case DType::q3_k: return quant::dot_q3_k_q8_k;
+    case DType::q4_k: return quant::dot_q4_k_q8_k;
+    case DType::q5_k: return quant::dot_q5_k_q8_k;
+    case DType::q6_k: return quant::dot_q6_k_q8_k;
+    default: return nullptr;
+  }
+}
+
 const IsaKernels kScalarKernels = {
     Isa::scalar,       prepare,          compute, dot_f32_scalar, dot_f16_f32_scalar,
     axpy_f32_scalar,   axpy_f16_f32_scalar, scale_f32_scalar,
     sum_squares_f32_scalar, scale_mul_f32_scalar, add_f32_scalar, mul_f32_scalar, swiglu_f32_scalar,
+    row_dot_scalar,
 };
 
 }  // namespace wa::cpu::detail

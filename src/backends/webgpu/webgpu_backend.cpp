@@ -273,6 +273,23 @@ class WebGpuBackendImpl final : public WebGpuBackend {
     return Status::Ok();
   }
 
+  // The buffer of split decode attention's partial results (m, l, o per
+  // head and chunk), grown like the arena.
+  Status ensure_attention_scratch(uint64_t bytes) {
+    if (bytes <= scratch_bytes_) return Status::Ok();
+    const uint64_t size = round_up(std::max<uint64_t>(bytes + bytes / 4, 64 << 10), 4096);
+    if (size > max_binding_) return out_of_memory("decode attention's scratch exceeds the device's largest binding");
+    if (scratch_id_) {
+      deferred_destroy_.push_back(scratch_id_);
+      if (tracker_) tracker_->release("webgpu.attention_scratch", MemCategory::activations, scratch_bytes_);
+    }
+    scratch_id_ = next_id_++;
+    scratch_bytes_ = size;
+    rec_.create_buffer(scratch_id_, static_cast<uint32_t>(size), kUsageStorage);
+    if (tracker_) tracker_->add("webgpu.attention_scratch", MemCategory::activations, size);
+    return Status::Ok();
+  }
+
   // Host bytes for the inputs buffer; returns their offset in 4-byte words.
   uint32_t stage_input(const void* data, size_t bytes) {
     const size_t off = round_up(inputs_.size(), 16);
@@ -458,6 +475,12 @@ class WebGpuBackendImpl final : public WebGpuBackend {
     } else if (kernel == "rope_kv") {
       src = std::string(RopeKvParams::wgsl()) + std::string(shader_source(kernel));
       layout = {4, 0b1101};
+    } else if (kernel == "attention_split") {
+      src = std::string(AttentionParams::wgsl()) + std::string(shader_source(kernel));
+      layout = {4, 0b1001};
+    } else if (kernel == "attention_combine") {
+      src = std::string(AttentionParams::wgsl()) + std::string(shader_source(kernel));
+      layout = {2, 0b01};
     } else if (kernel == "kv_store") {
       src = std::string(KvStoreParams::wgsl()) + std::string(shader_source(kernel));
       layout = {2, 0b11};
@@ -484,6 +507,10 @@ class WebGpuBackendImpl final : public WebGpuBackend {
     for (size_t p = s.find(from); p != std::string::npos; p = s.find(from, p + to.size())) s.replace(p, from.size(), to);
   }
 
+  // Decode attention (one query) runs split over the keys
+  // (attention_split.wgsl) where its lanes can take quarters of a head.
+  static bool split_decode_attention(const Node& n) { return n.ne[1] == 1 && n.ip[2] % 4 == 0; }
+
   // The pipeline a node runs on (its kernel and variant).
   uint32_t pipeline_for(const Node& n) {
     switch (n.op) {
@@ -499,7 +526,12 @@ class WebGpuBackendImpl final : public WebGpuBackend {
       case Op::scale: case Op::silu: case Op::swiglu: return pipeline("elementwise.act");
       case Op::rope: return pipeline("rope");
       case Op::kv_store: return pipeline("kv_store");
-      case Op::attention: return pipeline("attention");
+      case Op::attention:
+        if (split_decode_attention(n)) {
+          pipeline("attention_combine");
+          return pipeline("attention_split");
+        }
+        return pipeline("attention");
       case Op::argmax: return pipeline("argmax");
       default: return 0;
     }
@@ -943,6 +975,15 @@ class WebGpuBackendImpl final : public WebGpuBackend {
         p.v_row = static_cast<u32>(n.src[2]->ne[0]);
         p.f16 = n.src[1]->type == DType::f16 ? 1 : 0;
         p.scale = n.fp[0];
+        if (split_decode_attention(n)) {
+          // One query: split over chunks of 32 keys, then merged.
+          p.n_chunks = ceil_div(p.n_past + 1, 32);
+          WA_TRY(ensure_attention_scratch(uint64_t{p.n_head} * p.n_chunks * (p.head_dim + 2) * 4));
+          const uint32_t u = push_params(p);
+          dispatch(pipeline("attention_split"), p.n_head, p.n_chunks, u, {q.buffer, k.buffer, v.buffer, scratch_id_});
+          dispatch(pipeline("attention_combine"), p.n_head, 1, u, {y.buffer, scratch_id_});
+          return Status::Ok();
+        }
         dispatch(pipe, p.n_head, static_cast<uint32_t>(n.ne[1]), push_params(p), {q.buffer, k.buffer, v.buffer});
         return Status::Ok();
       }
@@ -1005,6 +1046,8 @@ class WebGpuBackendImpl final : public WebGpuBackend {
   uint32_t next_id_ = kFirstFreeId;
   uint32_t arena_id_ = 0;
   uint64_t arena_bytes_ = 0;
+  uint32_t scratch_id_ = 0;  // ensure_attention_scratch
+  uint64_t scratch_bytes_ = 0;
   std::vector<uint32_t> deferred_destroy_;
   std::unordered_map<const void*, GpuWeight> weights_;  // by weight_id
   std::unordered_map<uint32_t, Owned> owned_;

@@ -1,0 +1,96 @@
+// Decode attention, split over the keys (phase 1 of 2): one workgroup per
+// (head, chunk of 32 keys) instead of one per head walking every key, so a
+// step has n_head * chunks workgroups. 4 lanes per key each dot a quarter of
+// the head's dims (their reads of a key row are contiguous); then the
+// chunk's maximum score m, its sum l of exp(s - m) and its unnormalised
+// output o[d] = sum exp(s_j - m) v_j[d] go to the scratch buffer at
+// ((h * n_chunks + c) * (head_dim + 2)): m, l, o. attention_combine.wgsl
+// merges the chunks. One query token (q at q_off); head_dim % 4 == 0,
+// <= 256. Grid: (n_head, n_chunks).
+@group(0) @binding(0) var<storage, read_write> act: array<f32>;
+@group(0) @binding(1) var<storage, read> kc: array<u32>;
+@group(0) @binding(2) var<storage, read> vc: array<u32>;
+@group(0) @binding(3) var<storage, read_write> scratch: array<f32>;
+@group(0) @binding(4) var<uniform> params: Params;
+
+const KEYS: u32 = 32u;
+const PARTS: u32 = 4u;  // lanes per key
+var<workgroup> qs: array<f32, 256>;
+var<workgroup> dots: array<f32, 128>;
+var<workgroup> ps: array<f32, 32>;
+
+fn cache_at(is_k: bool, e: u32) -> f32 {
+  var word: u32;
+  if (is_k) {
+    word = kc[select(e, e >> 1u, params.f16 != 0u)];
+  } else {
+    word = vc[select(e, e >> 1u, params.f16 != 0u)];
+  }
+  if (params.f16 == 0u) {
+    return bitcast<f32>(word);
+  }
+  let v = unpack2x16float(word);
+  return select(v.x, v.y, (e & 1u) == 1u);
+}
+
+@compute @workgroup_size(128)
+fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec3<u32>) {
+  let h = wg.x;
+  let c = wg.y;
+  let hd = params.head_dim;
+  let hk = h / (params.n_head / params.n_head_kv);
+  let n_kv = params.n_past + 1u;
+  for (var i = li; i < hd; i += 128u) {
+    qs[i] = act[params.q_off + h * hd + i];
+  }
+  workgroupBarrier();
+  let key = li / PARTS;
+  let part = li % PARTS;
+  let j = c * KEYS + key;
+  let span = hd / PARTS;
+  var d = 0.0;
+  if (j < n_kv) {
+    let kb = j * params.k_row + hk * hd + part * span;
+    for (var i = 0u; i < span; i++) {
+      d += cache_at(true, kb + i) * qs[part * span + i];
+    }
+  }
+  dots[li] = d;
+  workgroupBarrier();
+  // Every lane reads the 32 scores (no reduction rounds: they are few).
+  var m = -3.0e38;
+  for (var k = 0u; k < KEYS; k++) {
+    if (c * KEYS + k < n_kv) {
+      let s = params.scale * (((dots[PARTS * k] + dots[PARTS * k + 1u]) + dots[PARTS * k + 2u]) + dots[PARTS * k + 3u]);
+      m = max(m, s);
+    }
+  }
+  workgroupBarrier();
+  if (li < KEYS) {
+    var p = 0.0;
+    if (c * KEYS + li < n_kv) {
+      let s = params.scale * (((dots[PARTS * li] + dots[PARTS * li + 1u]) + dots[PARTS * li + 2u]) + dots[PARTS * li + 3u]);
+      p = exp(s - m);
+    }
+    ps[li] = p;
+  }
+  workgroupBarrier();
+  let n_here = min(KEYS, n_kv - c * KEYS);
+  let base = (h * params.n_chunks + c) * (hd + 2u);
+  for (var i = li; i < hd; i += 128u) {
+    let vb = (hk * hd + i) * params.v_row + c * KEYS;
+    var a = 0.0;
+    for (var k = 0u; k < n_here; k++) {
+      a += ps[k] * cache_at(false, vb + k);
+    }
+    scratch[base + 2u + i] = a;
+  }
+  if (li == 0u) {
+    var l = 0.0;
+    for (var k = 0u; k < n_here; k++) {
+      l += ps[k];
+    }
+    scratch[base] = m;
+    scratch[base + 1u] = l;
+  }
+}

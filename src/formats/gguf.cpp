@@ -1,5 +1,6 @@
 #include "formats/gguf.h"
 
+#include <algorithm>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -235,7 +236,13 @@ Result<std::unique_ptr<GgufFile>> GgufFile::from_header(const uint8_t* data, siz
   probe->base_ = data;
   probe->size_ = file_size;
   probe->avail_ = size;
-  WA_TRY(probe->parse(need));
+  if (Status st = probe->parse(need); !st.ok()) {
+    // At least twice what was given (within the file): a caller following
+    // `need` from a small prefix then takes a logarithmic number of rounds,
+    // however many small items (strings, tensor infos) the header has.
+    if (need && *need) *need = std::max<uint64_t>(*need, std::min<uint64_t>(file_size, 2 * uint64_t{size}));
+    return st;
+  }
   std::unique_ptr<GgufFile> file(new GgufFile());
   file->owned_header_.assign(data, data + probe->header_bytes_);
   file->base_ = file->owned_header_.data();

@@ -70,8 +70,9 @@ class GgufFile {
   // validated against file_size as in from_memory; the file has no tensor
   // data (has_data() is false). When the header continues past the bytes
   // given, the result is invalid_file and *need (if given) is a byte count
-  // > size worth retrying with (a lower bound: the retry may ask for more);
-  // otherwise *need is 0.
+  // > size worth retrying with (at least where the parse stopped, and at
+  // least twice `size` within the file, so following it takes a logarithmic
+  // number of rounds; the retry may ask for more); otherwise *need is 0.
   static Result<std::unique_ptr<GgufFile>> from_header(const uint8_t* data, size_t size, uint64_t file_size,
                                                        uint64_t* need = nullptr);
   ~GgufFile();

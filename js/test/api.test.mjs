@@ -5,24 +5,10 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 
-import { createEngine, WebAccelError } from '../dist/index.js';
-import { greedyIds, maxAbsDiff, nativeLogits, nmse, stories, storiesGguf, tinyGguf, tinyQ4Gguf } from './fixtures.mjs';
+import { createEngine } from '../dist/index.js';
+import { collect, greedyIds, maxAbsDiff, nativeLogits, nmse, rejectsWith, stories, storiesGguf, tinyGguf, tinyQ4Gguf } from './fixtures.mjs';
 
 const ref = greedyIds();
-
-async function collect(iter) {
-  const out = [];
-  for await (const t of iter) out.push(t);
-  return out;
-}
-
-async function rejectsWith(promise, code) {
-  await assert.rejects(promise, (e) => {
-    assert.ok(e instanceof WebAccelError, `expected WebAccelError, got ${e}`);
-    assert.equal(e.code, code, e.message);
-    return true;
-  });
-}
 
 for (const threads of [1, 2]) {
   describe(`wasm backend, ${threads} thread(s)`, () => {

@@ -1,5 +1,6 @@
 // Test material for the JS tests: models made by the native CLI (built by
 // `make test-js`), cached in build/js-fixtures, and the shared references.
+import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -64,3 +65,20 @@ export function nmse(a, ref) {
   return num / Math.max(den, 1e-30);
 }
 export const tinyF16Gguf = () => make('synth_tiny_f16.gguf', ['synth', '--arch', 'llama', '--preset', 'tiny', '--type', 'f16']);
+
+/** Every item of an async iterable (a generation's tokens). */
+export async function collect(iter) {
+  const out = [];
+  for await (const t of iter) out.push(t);
+  return out;
+}
+
+/** Asserts that `promise` rejects with a WebAccelError of `code`. */
+export async function rejectsWith(promise, code) {
+  const { WebAccelError } = await import('../dist/index.js');
+  await assert.rejects(promise, (e) => {
+    assert.ok(e instanceof WebAccelError, `expected WebAccelError, got ${e}`);
+    assert.equal(e.code, code, e.message);
+    return true;
+  });
+}

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { createEngine, WebAccelError } from '../dist/index.js';
-import { greedyIds, storiesGguf, tinyGguf } from './fixtures.mjs';
+import { greedyIds, rejectsWith, storiesGguf, tinyGguf } from './fixtures.mjs';
 
 const ref = greedyIds();
 const MiB = 1024 ** 2;

@@ -6,27 +6,13 @@ import assert from 'node:assert/strict';
 import { openAsBlob, readFileSync, statSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 
-import { createEngine, WebAccelError } from '../dist/index.js';
-import { greedyIds, maxAbsDiff, storiesGguf, tinyF16Gguf, tinyGguf, tinyQ4Gguf } from './fixtures.mjs';
+import { createEngine } from '../dist/index.js';
+import { collect, greedyIds, maxAbsDiff, rejectsWith, storiesGguf, tinyF16Gguf, tinyGguf, tinyQ4Gguf } from './fixtures.mjs';
 import { DAWN_NO_WORKGROUP_INIT, getTestGpu } from './gpu-env.mjs';
 
 const ref = greedyIds();
 // Without Dawn's workgroup zero-init: SwiftShader is 10x faster (gpu-env.mjs says why).
 const { gpu, adapter, reason } = await getTestGpu({ dawnFlags: [DAWN_NO_WORKGROUP_INIT] });
-
-async function collect(iter) {
-  const out = [];
-  for await (const t of iter) out.push(t);
-  return out;
-}
-
-async function rejectsWith(promise, code) {
-  await assert.rejects(promise, (e) => {
-    assert.ok(e instanceof WebAccelError, `expected WebAccelError, got ${e}`);
-    assert.equal(e.code, code, e.message);
-    return true;
-  });
-}
 
 function argmaxRows(logits, width) {
   const out = [];

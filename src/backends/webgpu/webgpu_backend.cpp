@@ -476,7 +476,8 @@ class WebGpuBackendImpl final : public WebGpuBackend {
       src = std::string(RopeKvParams::wgsl()) + std::string(shader_source(kernel));
       layout = {4, 0b1101};
     } else if (kernel == "attention_split") {
-      src = std::string(AttentionParams::wgsl()) + std::string(shader_source(kernel));
+      src = std::string(AttentionParams::wgsl()) + std::string(shader_source(kernel)) +
+            std::string(shader_source("kv_cache_at"));
       layout = {4, 0b1001};
     } else if (kernel == "attention_combine") {
       src = std::string(AttentionParams::wgsl()) + std::string(shader_source(kernel));
@@ -485,7 +486,8 @@ class WebGpuBackendImpl final : public WebGpuBackend {
       src = std::string(KvStoreParams::wgsl()) + std::string(shader_source(kernel));
       layout = {2, 0b11};
     } else if (kernel == "attention") {
-      src = std::string(AttentionParams::wgsl()) + std::string(shader_source(kernel));
+      src = std::string(AttentionParams::wgsl()) + std::string(shader_source(kernel)) +
+            std::string(shader_source("kv_cache_at"));
       layout = {3, 0b001};
     } else if (kernel == "argmax") {
       src = std::string(ArgmaxParams::wgsl()) + std::string(shader_source(kernel));

@@ -19,20 +19,6 @@ var<workgroup> qs: array<f32, 256>;
 var<workgroup> dots: array<f32, 128>;
 var<workgroup> ps: array<f32, 32>;
 
-fn cache_at(is_k: bool, e: u32) -> f32 {
-  var word: u32;
-  if (is_k) {
-    word = kc[select(e, e >> 1u, params.f16 != 0u)];
-  } else {
-    word = vc[select(e, e >> 1u, params.f16 != 0u)];
-  }
-  if (params.f16 == 0u) {
-    return bitcast<f32>(word);
-  }
-  let v = unpack2x16float(word);
-  return select(v.x, v.y, (e & 1u) == 1u);
-}
-
 @compute @workgroup_size(128)
 fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec3<u32>) {
   let h = wg.x;

@@ -73,12 +73,13 @@ export async function collect(iter) {
   return out;
 }
 
-/** Asserts that `promise` rejects with a WebAccelError of `code`. */
-export async function rejectsWith(promise, code) {
+/** Asserts that `promise` rejects with a WebAccelError of `code` (and a message matching `pattern`). */
+export async function rejectsWith(promise, code, pattern) {
   const { WebAccelError } = await import('../dist/index.js');
   await assert.rejects(promise, (e) => {
-    assert.ok(e instanceof WebAccelError, `expected WebAccelError, got ${e}`);
+    assert.ok(e instanceof WebAccelError, `expected WebAccelError, got ${e?.stack ?? e}`);
     assert.equal(e.code, code, e.message);
+    if (pattern) assert.match(e.message, pattern);
     return true;
   });
 }

@@ -15,15 +15,6 @@ const ref = greedyIds();
 const MiB = 1024 ** 2;
 const LIMIT = 128 * MiB;
 
-async function rejectsWith(promise, code, pattern) {
-  await assert.rejects(promise, (e) => {
-    assert.ok(e instanceof WebAccelError, `expected WebAccelError, got ${e?.stack ?? e}`);
-    assert.equal(e.code, code, e.message);
-    if (pattern) assert.match(e.message, pattern);
-    return true;
-  });
-}
-
 async function greedy(model, n) {
   const ids = [];
   for await (const t of model.generate('', { maxTokens: n, temperature: 0 })) ids.push(t.id);

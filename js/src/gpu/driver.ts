@@ -406,16 +406,25 @@ export class GpuDriver {
     this.stats.pipelinesCreated++;
   }
 
-  // Bind groups are looked up about 400 times per decoded token: the key is a
-  // number (layout, up to three buffer ids below 2^16) where it can be, a
-  // string otherwise. Ids, not serials: a destroyed buffer drops its bind
-  // groups (drop()), so an id reused later cannot hit a stale one.
+  // Bind groups are looked up for every dispatch (~300 per decoded 7B token):
+  // the key is a number where it can be, a string otherwise. The number is
+  // layoutIndex + 16 * (the buffer ids as digits: base 2^16 for up to three,
+  // 2^12 for four), below 2^52, so exact; the layout fixes how many ids
+  // there are, so the two bases cannot collide. Ids, not serials: a destroyed
+  // buffer drops its bind groups (drop()), so an id reused later cannot hit
+  // a stale one.
   private bindGroup(p: PipelineEntry, words: Uint32Array, first: number, count: number): GpuBindGroup {
     let key: number | string = -1;
-    if (count <= 3 && p.layoutIndex < 16) {
+    if (count <= 4 && p.layoutIndex < 16) {
+      const base = count <= 3 ? 65536 : 4096;
       let k = 0;
-      for (let i = count - 1; i >= 0; --i) k = k * 65536 + words[first + i];
-      if (k < 2 ** 48) key = p.layoutIndex + 16 * (count + 4 * k);
+      let fits = true;
+      for (let i = count - 1; i >= 0; --i) {
+        const id = words[first + i];
+        if (id >= base) fits = false;
+        k = k * base + id;
+      }
+      if (fits) key = p.layoutIndex + 16 * k;
     }
     if (key === -1) key = `${p.layoutKey}|${Array.from(words.subarray(first, first + count)).join('/')}`;
     const hit = this.bindGroups.get(key);

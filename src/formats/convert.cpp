@@ -47,6 +47,20 @@ void quantize_rows(DType type, const float* src, void* dst, int64_t rows, int64_
   for (auto& th : threads) th.join();
 }
 
+namespace {
+
+// Whether the file at `path` starts with GGUF's magic (the input is detected by content).
+Result<bool> has_gguf_magic(const std::string& path) {
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return io_error(strformat("cannot open '%s': %s", path.c_str(), std::strerror(errno)));
+  char magic[4] = {};
+  const size_t got = std::fread(magic, 1, 4, f);
+  std::fclose(f);
+  return got == 4 && std::memcmp(magic, "GGUF", 4) == 0;
+}
+
+}  // namespace
+
 bool is_convertible_type(DType type) {
   switch (type) {
     case DType::f32: case DType::f16: case DType::q8_0: case DType::q4_0: case DType::q4_1:
@@ -60,25 +74,71 @@ bool is_convertible_type(DType type) {
 
 namespace {
 
-// The type a matrix of row length `cols` is stored as when `want` is asked:
-// a k-quant whose rows are not whole super-blocks falls back to q8_0 when the
-// rows are whole 32-blocks (as llama.cpp falls back to a 32-block type),
-// anything else to f16.
-DType matrix_type(DType want, int64_t cols) {
-  if (cols % block_size(want) == 0) return want;
-  if (want == DType::f32) return DType::f32;
-  if (block_size(want) == QK_K && cols % QK8_0 == 0) return DType::q8_0;
-  return DType::f16;
+// Matrices stored in another type than asked, summarized as one note per
+// fallback type (a model's matrices often all share the row length that
+// does not fit).
+class Fallbacks {
+ public:
+  void add(const std::string& name, int64_t cols, DType want, DType got) {
+    if (got == want) return;
+    for (auto& g : groups_) {
+      if (g.got == got) {
+        g.names.push_back(name);
+        if (std::find(g.lengths.begin(), g.lengths.end(), cols) == g.lengths.end()) g.lengths.push_back(cols);
+        return;
+      }
+    }
+    groups_.push_back({want, got, {name}, {cols}});
+  }
+  void report(ConvertReport* report) const {
+    if (!report) return;
+    for (const auto& g : groups_) {
+      std::string lengths;
+      for (int64_t c : g.lengths) lengths += (lengths.empty() ? "" : ", ") + std::to_string(c);
+      std::string names = g.names[0];
+      if (g.names.size() > 1) names += strformat(" and %zu more", g.names.size() - 1);
+      report->notes.push_back(strformat("%zu matrices (%s): rows of %s elements are not whole %s blocks (%lld); "
+                                        "stored as %s", g.names.size(), names.c_str(), lengths.c_str(),
+                                        dtype_name(g.want), static_cast<long long>(block_size(g.want)), dtype_name(g.got)));
+    }
+  }
+
+ private:
+  struct Group {
+    DType want, got;
+    std::vector<std::string> names;
+    std::vector<int64_t> lengths;
+  };
+  std::vector<Group> groups_;
+};
+
+// Sets general.file_type to the type holding most of the matrices' weights
+// (ties: `want`), and general.quantization_version (llama.cpp's block layout
+// version, 2 since 2023) when any matrix is quantized.
+void set_file_type(GgufWriter& w, DType want, const std::vector<std::pair<DType, int64_t>>& matrices) {
+  std::vector<std::pair<DType, int64_t>> by_type;
+  for (const auto& [t, n] : matrices) {
+    auto it = std::find_if(by_type.begin(), by_type.end(), [t = t](const auto& p) { return p.first == t; });
+    if (it == by_type.end()) by_type.push_back({t, n});
+    else it->second += n;
+  }
+  DType most = want;
+  int64_t most_n = -1;
+  bool quantized = false;
+  for (const auto& [t, n] : by_type) {
+    if (n > most_n || (n == most_n && t == want)) most = t, most_n = n;
+    quantized = quantized || type_traits(t)->quantized;
+  }
+  w.set_u32("general.file_type", static_cast<uint32_t>(gguf_file_type(most)));
+  if (quantized) w.set_u32("general.quantization_version", 2);
 }
 
 // Adds a matrix held as f32 [rows][cols] (GGUF ne = {cols, rows}) in `want`.
 Status add_matrix(GgufWriter& w, const std::string& name, const float* data, int64_t cols, int64_t rows, DType want,
-                  ConvertReport* report) {
-  const DType type = matrix_type(want, cols);
-  if (type != want && report) {
-    report->notes.push_back(strformat("%s: row length %lld is not a multiple of the %s block size; stored as %s",
-                                      name.c_str(), static_cast<long long>(cols), dtype_name(want), dtype_name(type)));
-  }
+                  Fallbacks* fallbacks, std::vector<std::pair<DType, int64_t>>* stored) {
+  const DType type = matrix_storage_type(want, cols);
+  fallbacks->add(name, cols, want, type);
+  stored->push_back({type, cols * rows});
   return w.add_tensor(name, type, {cols, rows}, [=](uint8_t* dst, size_t) {
     quantize_rows(type, data, dst, rows, cols);
     return Status::Ok();
@@ -114,7 +174,6 @@ Status convert_llama2c(const std::string& in, const std::string& out, DType type
   w.set_string("general.architecture", "llama");
   w.set_string("general.name", name.empty() ? "llama2.c checkpoint" : name);
   w.set_string("general.source", "converted from a llama2.c checkpoint by webaccel convert");
-  w.set_u32("general.file_type", static_cast<uint32_t>(gguf_file_type(type)));
   w.set_u32("llama.context_length", static_cast<uint32_t>(c.seq_len));
   w.set_u32("llama.embedding_length", static_cast<uint32_t>(dim));
   w.set_u32("llama.block_count", static_cast<uint32_t>(c.n_layers));
@@ -130,27 +189,26 @@ Status convert_llama2c(const std::string& in, const std::string& out, DType type
   // so Q and K are stored as they are.
   auto keep = std::make_shared<Llama2cCheckpoint>(std::move(ck));
   const Llama2cCheckpoint& k = *keep;
-  WA_TRY(add_matrix(w, "token_embd.weight", k.at(k.token_embedding), dim, V, type, report));
+  std::vector<std::pair<DType, int64_t>> stored;
+  Fallbacks fallbacks;
+  WA_TRY(add_matrix(w, "token_embd.weight", k.at(k.token_embedding), dim, V, type, &fallbacks, &stored));
   WA_TRY(add_vector(w, "output_norm.weight", k.at(k.rms_final), dim));
-  if (!c.shared_classifier) WA_TRY(add_matrix(w, "output.weight", k.at(k.wcls), dim, V, type, report));
+  if (!c.shared_classifier) WA_TRY(add_matrix(w, "output.weight", k.at(k.wcls), dim, V, type, &fallbacks, &stored));
   for (int64_t l = 0; l < c.n_layers; ++l) {
     const std::string p = strformat("blk.%lld.", static_cast<long long>(l));
     WA_TRY(add_vector(w, p + "attn_norm.weight", k.at(k.rms_att + l * dim), dim));
-    WA_TRY(add_matrix(w, p + "attn_q.weight", k.at(k.wq + l * dim * dim), dim, dim, type, report));
-    WA_TRY(add_matrix(w, p + "attn_k.weight", k.at(k.wk + l * kv_dim * dim), dim, kv_dim, type, report));
-    WA_TRY(add_matrix(w, p + "attn_v.weight", k.at(k.wv + l * kv_dim * dim), dim, kv_dim, type, report));
-    WA_TRY(add_matrix(w, p + "attn_output.weight", k.at(k.wo + l * dim * dim), dim, dim, type, report));
+    WA_TRY(add_matrix(w, p + "attn_q.weight", k.at(k.wq + l * dim * dim), dim, dim, type, &fallbacks, &stored));
+    WA_TRY(add_matrix(w, p + "attn_k.weight", k.at(k.wk + l * kv_dim * dim), dim, kv_dim, type, &fallbacks, &stored));
+    WA_TRY(add_matrix(w, p + "attn_v.weight", k.at(k.wv + l * kv_dim * dim), dim, kv_dim, type, &fallbacks, &stored));
+    WA_TRY(add_matrix(w, p + "attn_output.weight", k.at(k.wo + l * dim * dim), dim, dim, type, &fallbacks, &stored));
     WA_TRY(add_vector(w, p + "ffn_norm.weight", k.at(k.rms_ffn + l * dim), dim));
-    WA_TRY(add_matrix(w, p + "ffn_gate.weight", k.at(k.w1 + l * hid * dim), dim, hid, type, report));
-    WA_TRY(add_matrix(w, p + "ffn_down.weight", k.at(k.w2 + l * dim * hid), hid, dim, type, report));
-    WA_TRY(add_matrix(w, p + "ffn_up.weight", k.at(k.w3 + l * hid * dim), dim, hid, type, report));
+    WA_TRY(add_matrix(w, p + "ffn_gate.weight", k.at(k.w1 + l * hid * dim), dim, hid, type, &fallbacks, &stored));
+    WA_TRY(add_matrix(w, p + "ffn_down.weight", k.at(k.w2 + l * dim * hid), hid, dim, type, &fallbacks, &stored));
+    WA_TRY(add_matrix(w, p + "ffn_up.weight", k.at(k.w3 + l * hid * dim), dim, hid, type, &fallbacks, &stored));
   }
+  fallbacks.report(report);
+  set_file_type(w, type, stored);
   return w.write(out);
-}
-
-// Norm and bias vectors, and anything not 2-D, keep their type.
-bool is_matrix(const GgufTensorInfo& t) {
-  return t.n_dims == 2 && t.name.size() > 7 && t.name.compare(t.name.size() - 7, 7, ".weight") == 0;
 }
 
 Status convert_gguf(const std::string& in, const std::string& out, DType type, ConvertReport* report,
@@ -159,27 +217,34 @@ Status convert_gguf(const std::string& in, const std::string& out, DType type, C
   GgufWriter w;
   for (const auto& kv : file->metadata()) {
     const bool replaced_vocab = !vocab_path.empty() && kv.key.rfind("tokenizer.", 0) == 0;
-    if (kv.key != "general.file_type" && kv.key != "general.alignment" && !replaced_vocab) w.copy_kv(kv);
+    const bool derived = kv.key == "general.file_type" || kv.key == "general.quantization_version" ||
+                         kv.key == "general.alignment";
+    if (!derived && !replaced_vocab) w.copy_kv(kv);
   }
   WA_TRY(attach_vocab(w, vocab_path));
   if (!name.empty()) w.set_string("general.name", name);
-  w.set_u32("general.file_type", static_cast<uint32_t>(gguf_file_type(type)));
   std::shared_ptr<GgufFile> src(std::move(file));
+  std::vector<std::pair<DType, int64_t>> stored;
+  Fallbacks fallbacks;
+  bool requantized = false;
   for (const auto& t : src->tensors()) {
     const TypeTraits* from = type_traits(t.type);
-    if (!is_matrix(t)) {
+    if (!is_weight_matrix(t)) {
       if (t.n_dims != 1) return unsupported(strformat("tensor '%s' of rank %d cannot be converted", t.name.c_str(), t.n_dims));
       WA_TRY(w.add_tensor_bytes(t.name, t.type, {t.ne[0]}, src->tensor_data(t)));
+      continue;
+    }
+    const DType to = matrix_storage_type(type, t.ne[0]);
+    fallbacks.add(t.name, t.ne[0], type, to);
+    stored.push_back({to, t.n_elements()});
+    if (to == t.type) {  // already stored so: the same bytes, no second rounding
+      WA_TRY(w.add_tensor_bytes(t.name, to, {t.ne[0], t.ne[1]}, src->tensor_data(t)));
       continue;
     }
     if (!from->to_f32) {
       return unsupported(strformat("tensor '%s' has type %s, which this build cannot decode", t.name.c_str(), from->name));
     }
-    const DType to = matrix_type(type, t.ne[0]);
-    if (to != type && report) {
-      report->notes.push_back(strformat("%s: row length %lld is not a multiple of the %s block size; stored as %s",
-                                        t.name.c_str(), static_cast<long long>(t.ne[0]), dtype_name(type), dtype_name(to)));
-    }
+    requantized = requantized || from->quantized;
     const GgufTensorInfo* tp = &t;
     WA_TRY(w.add_tensor(t.name, to, {t.ne[0], t.ne[1]}, [src, tp, from, to](uint8_t* dst, size_t) {
       const int64_t cols = tp->ne[0], rows = tp->ne[1];
@@ -193,22 +258,68 @@ Status convert_gguf(const std::string& in, const std::string& out, DType type, C
       return Status::Ok();
     }));
   }
+  if (stored.empty()) return invalid_file(in + ": no weight matrices (2-D *.weight tensors) to re-encode");
+  if (requantized && report) {
+    report->notes.push_back("some matrices were already quantized: decoding and re-encoding them adds the new "
+                            "type's error to the old one (quantize from an f32/f16 file where there is one)");
+  }
+  fallbacks.report(report);
+  set_file_type(w, type, stored);
   return w.write(out);
 }
 
 }  // namespace
+
+DType matrix_storage_type(DType want, int64_t cols) {
+  if (cols % block_size(want) == 0) return want;
+  if (want == DType::f32) return DType::f32;
+  DType fallback = DType::f16;
+  switch (want) {
+    case DType::q2_k: case DType::q3_k: fallback = DType::q4_0; break;
+    case DType::q4_k: fallback = DType::q5_0; break;
+    case DType::q5_k: fallback = DType::q5_1; break;
+    case DType::q6_k: fallback = DType::q8_0; break;
+    default: break;
+  }
+  return cols % block_size(fallback) == 0 ? fallback : DType::f16;
+}
+
+bool is_weight_matrix(const GgufTensorInfo& t) {
+  return t.n_dims == 2 && t.name.size() > 7 && t.name.compare(t.name.size() - 7, 7, ".weight") == 0;
+}
+
+WeightSize measure_weights(const GgufFile& file) {
+  WeightSize ws;
+  for (const auto& t : file.tensors()) {
+    if (!is_weight_matrix(t)) continue;
+    ws.n_weights += t.n_elements();
+    ws.bytes += t.size_bytes;
+    ++ws.n_matrices;
+    auto it = std::find_if(ws.weights_by_type.begin(), ws.weights_by_type.end(), [&](const auto& p) { return p.first == t.type; });
+    if (it == ws.weights_by_type.end()) ws.weights_by_type.push_back({t.type, t.n_elements()});
+    else it->second += t.n_elements();
+  }
+  std::stable_sort(ws.weights_by_type.begin(), ws.weights_by_type.end(),
+                   [](const auto& a, const auto& b) { return a.second > b.second; });
+  return ws;
+}
+
+Status quantize_model(const std::string& in, const std::string& out, DType type, ConvertReport* report) {
+  if (!is_convertible_type(type)) {
+    return unsupported(strformat("quantizing to %s is not supported (%s)", dtype_name(type), kConvertibleTypes));
+  }
+  WA_ASSIGN_OR_RETURN(bool gguf, has_gguf_magic(in));
+  if (!gguf) return invalid_file(in + ": not a GGUF file (quantize reads GGUF; `webaccel convert` reads llama2.c checkpoints)");
+  return convert_gguf(in, out, type, report, "", "");  // GgufFile::open names the file in its errors
+}
 
 Status convert_model(const std::string& in, const std::string& out, DType type, ConvertReport* report,
                      const std::string& vocab_path, const std::string& name) {
   if (!is_convertible_type(type)) {
     return unsupported(strformat("converting to %s is not supported (%s)", dtype_name(type), kConvertibleTypes));
   }
-  FILE* f = std::fopen(in.c_str(), "rb");
-  if (!f) return io_error(strformat("cannot open '%s': %s", in.c_str(), std::strerror(errno)));
-  char magic[4] = {};
-  const size_t got = std::fread(magic, 1, 4, f);
-  std::fclose(f);
-  if (got == 4 && std::memcmp(magic, "GGUF", 4) == 0) return convert_gguf(in, out, type, report, vocab_path, name).with_context(in);
+  WA_ASSIGN_OR_RETURN(bool gguf, has_gguf_magic(in));
+  if (gguf) return convert_gguf(in, out, type, report, vocab_path, name);
   return convert_llama2c(in, out, type, report, vocab_path, name).with_context(in);
 }
 

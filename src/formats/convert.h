@@ -5,10 +5,12 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/dtype.h"
 #include "core/status.h"
+#include "formats/gguf.h"
 
 namespace wa {
 
@@ -26,8 +28,37 @@ struct ConvertReport {
 Status convert_model(const std::string& in, const std::string& out, DType type, ConvertReport* report,
                      const std::string& vocab_path = "", const std::string& name = "");
 
+// GGUF -> GGUF only (`webaccel quantize`): the same re-encoding as
+// convert_model of a GGUF input, refusing anything else with a message. Every
+// matrix is decoded to f32 and re-encoded as `type`; a matrix already of its
+// storage type is copied unchanged (no second rounding). general.file_type is
+// the type holding most of the weights (normally `type`; the fallback type
+// when no row fits `type`'s blocks).
+Status quantize_model(const std::string& in, const std::string& out, DType type, ConvertReport* report);
+
 // GGUF's general.file_type code of a "mostly TYPE" file.
 int gguf_file_type(DType type);
+
+// The type a matrix with rows of `cols` elements is stored as when `want` is
+// asked: `want` when the rows are whole blocks of it, else the fallback
+// llama.cpp's quantize uses (q2_K/q3_K -> q4_0 (llama.cpp: iq4_nl, which this
+// build lacks), q4_K -> q5_0, q5_K -> q5_1, q6_K -> q8_0), else f16.
+DType matrix_storage_type(DType want, int64_t cols);
+
+// A weight matrix: a 2-D tensor named "*.weight". Convert and quantize
+// re-encode these; norms, biases and other tensors keep their type.
+bool is_weight_matrix(const GgufTensorInfo& t);
+
+// What a file's weight matrices take, measured from its tensor table: bytes
+// as stored (block scales and minimums included) over the number of weights.
+struct WeightSize {
+  int64_t n_weights = 0;   // elements of the weight matrices
+  uint64_t bytes = 0;      // their bytes in the file
+  int n_matrices = 0;
+  std::vector<std::pair<DType, int64_t>> weights_by_type;  // weights stored in each type, most first
+  double bits_per_weight() const { return n_weights ? 8.0 * static_cast<double>(bytes) / static_cast<double>(n_weights) : 0.0; }
+};
+WeightSize measure_weights(const GgufFile& file);
 
 // The types convert and synth write matrices in (those with a reference
 // quantizer and a CPU kernel), and their names for messages.

@@ -580,7 +580,7 @@ Status GgufWriter::write(const std::string& path) const {
   static std::atomic<unsigned> counter{0};
   const std::string tmp = strformat("%s.tmp.%d.%u", path.c_str(), static_cast<int>(getpid()), counter.fetch_add(1));
   FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (!f) return io_error(strformat("cannot create '%s': %s", tmp.c_str(), std::strerror(errno)));
+  if (!f) return io_error(strformat("cannot write '%s': %s (creating '%s')", path.c_str(), std::strerror(errno), tmp.c_str()));
   auto fail = [&](Status s) {
     std::fclose(f);
     std::remove(tmp.c_str());

@@ -118,7 +118,7 @@ Status write_synthetic_model(const SynthSpec& spec, const std::string& out, Conv
 
   const uint64_t seed = spec.seed;
   auto matrix = [&](const std::string& name, int64_t cols, int64_t rows) -> Status {
-    const DType t = cols % block_size(type) == 0 ? type : DType::f16;
+    const DType t = matrix_storage_type(type, cols);
     return w.add_tensor(name, t, {cols, rows}, [=](uint8_t* dst, size_t) {
       const float sigma = 1.0f / std::sqrt(static_cast<float>(cols));  // keeps activations O(1) through the layers
       const int64_t chunk = 64;

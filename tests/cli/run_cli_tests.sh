@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# End-to-end tests of the webaccel CLI contract (README): convert, run, logits,
-# tokenize, info, synth, bench, on the shared test material.
+# End-to-end tests of the webaccel CLI contract (README): convert, quantize, run,
+# logits, tokenize, info, synth, bench, on the shared test material.
 set -uo pipefail
 W=${1:?usage: run_cli_tests.sh path/to/webaccel}
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -76,5 +76,41 @@ done
 check "convert GGUF f32 -> q4_K stores q4_K matrices" grep -q "q4_K" <("$W" info "$T/tiny_conv_q4_K.gguf")
 "$W" run -m "$T/tiny_conv_q4_K.gguf" -p "the" -n 8 --temp 0 >"$T/gen_conv.txt" 2>/dev/null
 check "convert --type q4_K gives synth's q4_K model (same weights, same ids)" cmp -s "$T/gen_conv.txt" "$T/gen_q4_K.txt"
+
+# quantize: GGUF -> GGUF on the bundled f16 model (rows of 128 and 384: the
+# k-quants fall back to llama.cpp's 32-block types), sizes measured.
+M=$HERE/../../models/default.gguf
+bpw() { sed -nE 's/.*weight matrices: .* ([0-9.]+) bits per weight.*/\1/p' "$1"; }
+for ty in q8_0 q4_K; do
+  "$W" quantize "$M" "$T/d_$ty.gguf" --type $ty 2>"$T/quant_$ty.err"; rc=$?
+  check "quantize default.gguf --type $ty (rc $rc)" test $rc -eq 0
+  "$W" run -m "$T/d_$ty.gguf" -p "Once upon a time" -n 16 --temp 0 >"$T/d_gen_$ty.txt" 2>/dev/null
+  check "quantize --type $ty then run" grep -q "^Once upon a time" "$T/d_gen_$ty.txt"
+  "$W" info "$T/d_$ty.gguf" >"$T/d_info_$ty.txt"
+  check "quantize --type $ty keeps the tokenizer" grep -q "tokenizer: spm, 32000 tokens" "$T/d_info_$ty.txt"
+done
+check "quantize reports the measured size" grep -q "16.000 -> 8.500 bits per weight (q8_0 100.0%)" "$T/quant_q8_0.err"
+check "info: q8_0 weights measure 8.5 bits per weight (34 bytes per 32)" test "$(bpw "$T/d_info_q8_0.txt")" = 8.5000
+check "info: the f16 original measures 16 bits per weight" test "$(bpw <("$W" info "$M"))" = 16.0000
+check "quantize q8_0: general.file_type 7" grep -qE "general.file_type +7$" "$T/d_info_q8_0.txt"
+check "quantize q8_0: general.quantization_version 2" grep -qE "general.quantization_version +2$" "$T/d_info_q8_0.txt"
+check "quantize q4_K of rows of 128: stored as q5_0, said so" grep -q "stored as q5_0" "$T/quant_q4_K.err"
+check "quantize q4_K of rows of 128: file_type says q5_0 (8)" grep -qE "general.file_type +8$" "$T/d_info_q4_K.txt"
+check "quantize q4_K of rows of 128: 5.5 bits per weight" test "$(bpw "$T/d_info_q4_K.txt")" = 5.5000
+"$W" convert "$M" "$T/d_conv_q8_0.gguf" --type q8_0 2>/dev/null
+check "quantize and convert write the same GGUF" cmp -s "$T/d_q8_0.gguf" "$T/d_conv_q8_0.gguf"
+"$W" quantize "$T/d_q8_0.gguf" "$T/d_q8_0_again.gguf" --type q8_0 2>/dev/null
+check "quantize to the type a file has copies it unchanged" cmp -s "$T/d_q8_0.gguf" "$T/d_q8_0_again.gguf"
+cp "$T/d_q8_0.gguf" "$T/inplace.gguf"
+"$W" quantize "$T/inplace.gguf" "$T/inplace.gguf" --type q4_0 2>/dev/null
+check "quantize in place (output replaces the mapped input)" grep -q "q4_0   100.0%" <("$W" info "$T/inplace.gguf")
+"$W" quantize "$T/tiny_f32.gguf" "$T/tiny_quant_q4_K.gguf" --type q4_K 2>/dev/null
+check "quantize tiny f32 -> q4_K: 4.5 bits per weight (144 bytes per 256)" \
+  test "$(bpw <("$W" info "$T/tiny_quant_q4_K.gguf"))" = 4.5000
+check "quantize tiny f32 -> q4_K equals convert's file" cmp -s "$T/tiny_quant_q4_K.gguf" "$T/tiny_conv_q4_K.gguf"
+"$W" quantize "$M" "$T/bad.gguf" --type q9_0 >/dev/null 2>"$T/badtype.err"; rc=$?
+check "quantize: unknown type is an error (rc $rc)" test $rc -ne 0
+check "quantize: says the type is unknown and lists the types" grep -q "unknown type 'q9_0' (f32, f16, q8_0" "$T/badtype.err"
+check "quantize: no output file after an error" test ! -e "$T/bad.gguf"
 
 finish

@@ -32,6 +32,20 @@ for f in "$T"/bad/*.gguf; do
   expect_error "run $n" "$W" run -m "$f" -n 4 --ids
   expect_error "info $n" "$W" info "$f"
 done 2>/dev/null
+# quantize parses the header and reads every tensor's bytes (damage to the
+# model's hyperparameters is not its concern: those files quantize).
+for n in absurd-dimension empty huge-kv-count huge-string-length huge-tensor-count kquant-partial-superblock magic-only \
+         offset-past-end truncated-data truncated-header truncated-last-byte unknown-type wrong-magic wrong-version \
+         zero-dimension; do
+  expect_error "quantize $n.gguf" "$W" quantize "$T/bad/$n.gguf" "$T/q.gguf" --type q4_0
+done
+expect_error "quantize a llama2.c checkpoint" "$W" quantize "$S/stories260K.bin" "$T/q.gguf" --type q8_0
+expect_error "quantize a tokenizer-only file" "$W" quantize "$SHARED/models/vocab/ggml-vocab-llama-spm.gguf" "$T/q.gguf" --type q8_0
+expect_error "quantize a missing file" "$W" quantize "$T/nope.gguf" "$T/q.gguf" --type q8_0
+expect_error "quantize: unknown type" "$W" quantize "$T/good.gguf" "$T/q.gguf" --type q9_9
+expect_error "quantize: a type without a quantizer" "$W" quantize "$T/good.gguf" "$T/q.gguf" --type bf16
+expect_error "quantize: no --type" "$W" quantize "$T/good.gguf" "$T/q.gguf"
+expect_error "quantize: unwritable output" "$W" quantize "$T/good.gguf" "$T/no/such/dir/q.gguf" --type q8_0
 for f in "$T"/bad/*.bin; do
   expect_error "convert $(basename "$f")" "$W" convert "$f" "$T/out.gguf"
 done

@@ -37,6 +37,7 @@ class Args {
 int fail(const Status& s);
 
 int cmd_convert(int argc, char** argv);
+int cmd_quantize(int argc, char** argv);
 int cmd_run(int argc, char** argv);
 int cmd_logits(int argc, char** argv);
 int cmd_tokenize(int argc, char** argv);

@@ -1,6 +1,7 @@
 // webaccel info: what a GGUF file holds.
 #include <cstdio>
 
+#include "formats/convert.h"
 #include "formats/gguf.h"
 #include "model_setup.h"
 #include "tokenizers/tokenizer.h"
@@ -56,6 +57,13 @@ int cmd_info(int argc, char** argv) {
   }
   std::printf("  total: %s in tensors, %lld parameters, %.2f bits per weight\n", format_bytes(total).c_str(),
               static_cast<long long>(params), params ? 8.0 * static_cast<double>(total) / static_cast<double>(params) : 0.0);
+  // Measured from the tensor table: bytes as stored (block scales included) * 8 / weights.
+  const WeightSize ws = measure_weights(f);
+  std::printf("  weight matrices: %d, %lld weights, %s, %.4f bits per weight (measured: bytes * 8 / weights)\n",
+              ws.n_matrices, static_cast<long long>(ws.n_weights), format_bytes(ws.bytes).c_str(), ws.bits_per_weight());
+  for (const auto& [t, n] : ws.weights_by_type) {
+    std::printf("    %-6s %5.1f%% of the weights\n", dtype_name(t), 100.0 * static_cast<double>(n) / static_cast<double>(ws.n_weights));
+  }
 
   // Print everything we can read; a model or tokenizer that cannot be used is
   // reported at the end as the command's error.

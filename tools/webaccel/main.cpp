@@ -17,8 +17,12 @@ commands:
             teacher-forced float32 logits for every position
   tokenize  -m MODEL [--no-bos]          text on stdin -> token ids
   info      MODEL                        metadata, tensors, types and sizes
-  convert   IN OUT.gguf [--type f32|f16|q8_0|q4_0] [--vocab VOCAB.gguf] [--name NAME]
+  convert   IN OUT.gguf [--type TYPE] [--vocab VOCAB.gguf] [--name NAME]
             llama2.c .bin or GGUF -> GGUF (--vocab: take the tokenizer from another GGUF)
+  quantize  IN.gguf OUT.gguf --type TYPE
+            GGUF -> GGUF with the weight matrices re-encoded (metadata and tokenizer kept);
+            prints the measured bits per weight. TYPE: f32 f16 q8_0 q6_K q5_K q5_1 q5_0
+            q4_K q4_1 q4_0 q3_K q2_K
   bench     -m MODEL [-p 512] [-n 128] [-r 5] [-t THREADS] [-o md|json]
   perplexity -m MODEL -f TEXTFILE [--ctx N] [--chunks N]
             perplexity as llama.cpp computes it (chunks of --ctx, BOS first, second half scored)
@@ -42,6 +46,7 @@ int main(int argc, char** argv) {
   if (cmd == "tokenize") return cmd_tokenize(argc, argv);
   if (cmd == "info") return cmd_info(argc, argv);
   if (cmd == "convert") return cmd_convert(argc, argv);
+  if (cmd == "quantize") return cmd_quantize(argc, argv);
   if (cmd == "bench") return cmd_bench(argc, argv);
   if (cmd == "synth") return cmd_synth(argc, argv);
   if (cmd == "perplexity") return cmd_perplexity(argc, argv);

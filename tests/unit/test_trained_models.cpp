@@ -11,6 +11,8 @@
 // tiny: models/default.gguf (f16, bundled) always runs, both as shipped and
 //       converted to f32 (f16 -> f32 is exact, so that is "the f32 model").
 // large: not in git (see scripts/fetch_or_train_models.sh); skipped when absent.
+//       tests/data/large_ref.bin is for the dim-512 recipe (MODELS.md); a file
+//       left from the earlier dim-384 recipe fails with a message saying so.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -184,6 +186,15 @@ TEST(TrainedModels, LargeF32MatchesPyTorch) {
   const std::string path = env && *env ? env : kSrc + "/.cache/models/story-large-f32.gguf";
   if (!std::filesystem::exists(path)) {
     GTEST_SKIP() << "large model not present at " << path << " (scripts/fetch_or_train_models.sh makes it)";
+  }
+  {
+    auto file = GgufFile::open(path);
+    ASSERT_TRUE(file.ok()) << file.status().to_string();
+    const auto dim = file.value()->get_int("llama.embedding_length");
+    ASSERT_TRUE(dim && *dim == 512)
+        << path << " has embedding length " << (dim ? *dim : -1)
+        << ", not the current large recipe's 512 (MODELS.md): a model of the earlier recipe; delete "
+           ".cache/models/story-large-*.gguf and rerun scripts/fetch_or_train_models.sh with the new parts";
   }
   Reference ref;
   ASSERT_TRUE(load_reference(kSrc + "/tests/data/large_ref.bin", ref));

@@ -8,8 +8,13 @@
 // per dispatch / time per dispatch, to be read against probe.mjs's
 // streaming read.
 //
+// The weights are copied until the copies exceed --l2-bytes (256 MiB) and
+// consecutive dispatches read different copies, so a matrix that fits the
+// GPU's L2 (50 MB on an H100) is still read from memory, as in a model.
+//
 // usage: node bench/webgpu/matvec_probe.mjs [--types q4_0,q8_0] [--shapes 4096x4096,...]
-//          [--rows 1,2,4] [--reps 5] [--rep-ms 20] [--dawn-flag F]... [--quick] [--out FILE]
+//          [--rows 1,2,4] [--unroll 1,2,4] [--groups 4,8] [--old] [--l2-bytes N]
+//          [--reps 5] [--rep-ms 20] [--dawn-flag F]... [--quick] [--out FILE]
 // Shapes are NxK (output rows x row length).
 
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -25,13 +30,17 @@ const median = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
 
 function parseArgs(argv) {
   const o = { types: ['q4_0', 'q8_0'], shapes: ['4096x4096', '11008x4096', '4096x11008', '32000x4096', '2048x2048', '5632x2048'],
-    rows: [1, 2, 4], reps: 5, repMs: 20, dawnFlags: [], out: null };
+    rows: [1, 2, 4], unroll: [1, 2, 4], groups: [4, 8], old: false, l2Bytes: 256 << 20, reps: 5, repMs: 20, dawnFlags: [], out: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => argv[++i];
     if (a === '--types') o.types = next().split(',');
     else if (a === '--shapes') o.shapes = next().split(',');
     else if (a === '--rows') o.rows = next().split(',').map(Number);
+    else if (a === '--unroll') o.unroll = next().split(',').map(Number);
+    else if (a === '--groups') o.groups = next().split(',').map(Number);
+    else if (a === '--old') o.old = true;
+    else if (a === '--l2-bytes') o.l2Bytes = +next();
     else if (a === '--reps') o.reps = +next();
     else if (a === '--rep-ms') o.repMs = +next();
     else if (a === '--dawn-flag') o.dawnFlags.push(next());
@@ -42,20 +51,30 @@ function parseArgs(argv) {
   return o;
 }
 
-// struct Params of kernel_params.h's WA_MATMUL_PARAMS, as the C++ side makes it.
-function matmulParamsWgsl() {
+// struct Params of one of kernel_params.h's X-macro lists, as the C++ side makes it.
+function paramsWgsl(list) {
   const h = readFileSync(join(SHADERS, '../kernel_params.h'), 'utf8');
-  const m = h.match(/#define WA_MATMUL_PARAMS\(F\)([\s\S]*?)\nWA_DEFINE_PARAMS/);
+  const m = h.match(new RegExp(`#define ${list}\\(F\\)([\\s\\S]*?)\\nWA_DEFINE_PARAMS`));
   const fields = [...m[1].matchAll(/F\((\w+), (\w+)\)/g)].map(([, t, n]) => ({ t, n }));
   return { fields, wgsl: `struct Params {\n${fields.map((f) => `  ${f.n}: ${f.t},\n`).join('')}};\n` };
 }
 
 const shader = (f) => readFileSync(join(SHADERS, f), 'utf8');
-const VARIANTS = {
-  matvec: (type) => ({ src: shader(`w_${type}.wgsl`) + shader('w_block_scales.wgsl') + shader(`mv_${type}.wgsl`) + shader('matvec.wgsl'), rowsPerWg: 8 }),
-  ...Object.fromEntries([1, 2, 4, 8].map((r) => [`matvec4_r${r}`, (type) => ({
-    src: shader(`mv4_${type}.wgsl`) + shader('matvec4.wgsl').replaceAll('ROWS_PER_GROUP', `${r}u`), rowsPerWg: 8 * r })])),
-};
+// matvec4.wgsl (MODE 0, no norm) as the backend instantiates it: R rows
+// per group of 32 lanes, U blocks in flight per lane, G groups per workgroup.
+const matvec4 = (type, r, u, g) => ({
+  params: 'WA_MATVEC_PARAMS',
+  src: shader(`mv4_${type}.wgsl`) + ['w0', 'w1', 'w2'].map((b) => shader('mv4_binding.wgsl').replaceAll('WB', b)).join('') +
+    shader('matvec4.wgsl').replaceAll('MV_ROWS', `${r}u`).replaceAll('MV_BLOCKS_IN_FLIGHT', `${u}u`).replaceAll('MV_GROUPS', `${g}u`)
+      .replaceAll('MV_MODE', '0u').replaceAll('MV_NORM', 'false').replaceAll('MV_MATRICES', '1u'),
+  rowsPerWg: g * r,
+});
+function variantsFor(o) {
+  const v = {};
+  if (o.old) v.matvec = (type) => ({ params: 'WA_MATMUL_PARAMS', src: shader(`w_${type}.wgsl`) + shader('w_block_scales.wgsl') + shader(`mv_${type}.wgsl`) + shader('matvec.wgsl'), rowsPerWg: 8 });
+  for (const r of o.rows) for (const u of o.unroll) for (const g of o.groups) v[`matvec4_r${r}u${u}g${g}`] = (type) => matvec4(type, r, u, g);
+  return v;
+}
 
 function f16Bits(v) {
   const f = new Float32Array([v]);
@@ -105,7 +124,6 @@ async function main() {
   const device = await adapter.requestDevice({ requiredFeatures: adapter.features.has('timestamp-query') ? ['timestamp-query'] : [], requiredLimits: want });
   const hasTs = device.features.has('timestamp-query');
   const U = GPUBufferUsage;
-  const params = matmulParamsWgsl();
   const qs = hasTs ? device.createQuerySet({ type: 'timestamp', count: 2 }) : null;
   const tsResolve = device.createBuffer({ size: 16, usage: 0x0200 | U.COPY_SRC });
   const tsRead = device.createBuffer({ size: 16, usage: U.MAP_READ | U.COPY_DST });
@@ -114,27 +132,40 @@ async function main() {
     for (const shape of o.shapes) {
       const [N, K] = shape.split('x').map(Number);
       const wts = makeWeights(type, N, K, N * 31 + K);
-      const wbuf = device.createBuffer({ size: wts.words.byteLength, usage: U.STORAGE | U.COPY_DST });
-      device.queue.writeBuffer(wbuf, 0, wts.words);
+      const copies = Math.max(1, Math.min(64, Math.ceil(o.l2Bytes / wts.words.byteLength)));
+      const wbufs = [];
+      for (let c = 0; c < copies; c++) {
+        const b = device.createBuffer({ size: wts.words.byteLength, usage: U.STORAGE | U.COPY_DST });
+        device.queue.writeBuffer(b, 0, wts.words);
+        wbufs.push(b);
+      }
       const x = new Float32Array(K).map((_, i) => Math.sin(i * 0.37) + 0.25 * Math.cos(i * 1.3));
       const yOff = (K + 3) & ~3;
       const act = device.createBuffer({ size: 4 * (yOff + ((N + 3) & ~3)), usage: U.STORAGE | U.COPY_DST | U.COPY_SRC });
       device.queue.writeBuffer(act, 0, x);
       const ref = new Float64Array(N);
       for (let n = 0; n < N; n++) { let s = 0; for (let k = 0; k < K; k++) s += wts.value(n, k) * x[k]; ref[n] = s; }
-      const pv = { K, N, T: 1, w_scales: wts.scalesWord, x_off: 0, x_stride: K, y_off: yOff, y_stride: N, add_r: 0, r_off: 0 };
-      const ubuf = device.createBuffer({ size: 256, usage: U.UNIFORM | U.COPY_DST });
-      device.queue.writeBuffer(ubuf, 0, new Uint32Array(params.fields.map((f) => pv[f.n])));
+      const pv = { K, N, T: 1, w_scales: wts.scalesWord, x_off: 0, x_stride: K, y_off: yOff, y_stride: N, add_r: 0, r_off: 0,
+        n0: N, s0: wts.scalesWord, y0: yOff, wg1: 1 << 30, wg2: 1 << 30 };
+      const paramBuffer = (list) => {
+        const b = device.createBuffer({ size: 256, usage: U.UNIFORM | U.COPY_DST });
+        device.queue.writeBuffer(b, 0, new Uint32Array(paramsWgsl(list).fields.map((f) => pv[f.n] ?? 0)));
+        return b;
+      };
+      const ubufs = { WA_MATVEC_PARAMS: paramBuffer('WA_MATVEC_PARAMS'), WA_MATMUL_PARAMS: paramBuffer('WA_MATMUL_PARAMS') };
+      const nwbuf = device.createBuffer({ size: 4 * K, usage: U.STORAGE });
       const readY = device.createBuffer({ size: 4 * N, usage: U.MAP_READ | U.COPY_DST });
-      for (const [name, make] of Object.entries(VARIANTS)) {
-        const r = name.match(/_r(\d+)$/);
-        if (r && !o.rows.includes(+r[1])) continue;
+      for (const [name, make] of Object.entries(variantsFor(o))) {
         const v = make(type);
         device.pushErrorScope('validation');
-        const module = device.createShaderModule({ code: params.wgsl + v.src });
+        const module = device.createShaderModule({ code: paramsWgsl(v.params).wgsl + v.src });
         const pipe = await device.createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint: 'main' } });
-        const bind = device.createBindGroup({ layout: pipe.getBindGroupLayout(0), entries: [
-          { binding: 0, resource: { buffer: wbuf } }, { binding: 1, resource: { buffer: act } }, { binding: 2, resource: { buffer: ubuf, size: 64 } }] });
+        const ubuf = ubufs[v.params];
+        const entries = (wbuf) => v.params === 'WA_MATMUL_PARAMS'
+          ? [{ binding: 0, resource: { buffer: wbuf } }, { binding: 1, resource: { buffer: act } }, { binding: 2, resource: { buffer: ubuf, size: 80 } }]
+          : [0, 1, 2].map((i) => ({ binding: i, resource: { buffer: wbuf } })).concat([{ binding: 3, resource: { buffer: nwbuf } },
+            { binding: 4, resource: { buffer: act } }, { binding: 5, resource: { buffer: ubuf, size: 80 } }]);
+        const binds = wbufs.map((wbuf) => device.createBindGroup({ layout: pipe.getBindGroupLayout(0), entries: entries(wbuf) }));
         const err = await device.popErrorScope();
         if (err) { log(`${name} ${type}: ${err.message}`); results.push({ type, N, K, variant: name, error: err.message }); continue; }
         const grid = Math.ceil(N / v.rowsPerWg);
@@ -142,8 +173,10 @@ async function main() {
           const enc = device.createCommandEncoder();
           const pass = enc.beginComputePass(hasTs ? { timestampWrites: { querySet: qs, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } } : {});
           pass.setPipeline(pipe);
-          pass.setBindGroup(0, bind);
-          for (let j = 0; j < k; j++) pass.dispatchWorkgroups(grid, 1, 1);
+          for (let j = 0; j < k; j++) {
+            pass.setBindGroup(0, binds[j % copies]);
+            pass.dispatchWorkgroups(grid, 1, 1);
+          }
           pass.end();
           if (hasTs) { enc.resolveQuerySet(qs, 0, 2, tsResolve, 0); enc.copyBufferToBuffer(tsResolve, 0, tsRead, 0, 16); }
           const t0 = performance.now();
@@ -172,12 +205,14 @@ async function main() {
         const reps = [];
         for (let i = 0; i < o.reps; i++) reps.push((await run(k)) / k);
         const ms = median(reps);
-        const res = { type, N, K, variant: name, grid, us_per_dispatch: +(ms * 1000).toFixed(2), gbps: +(wts.bytes / (ms * 1e6)).toFixed(1),
+        const res = { type, N, K, variant: name, grid, copies, us_per_dispatch: +(ms * 1000).toFixed(2), gbps: +(wts.bytes / (ms * 1e6)).toFixed(1),
           weight_bytes: wts.bytes, max_rel_err: +relErr.toExponential(2), ok: relErr < 1e-4 };
         results.push(res);
         log(`${type} ${N}x${K} ${name}: ${res.us_per_dispatch} us, ${res.gbps} GB/s, err ${res.max_rel_err}${res.ok ? '' : ' WRONG'}`);
       }
-      wbuf.destroy(); act.destroy(); ubuf.destroy(); readY.destroy();
+      for (const b of wbufs) b.destroy();
+      act.destroy(); nwbuf.destroy(); readY.destroy();
+      for (const b of Object.values(ubufs)) b.destroy();
     }
   }
   const out = { adapter: info, timestamps: hasTs, results };

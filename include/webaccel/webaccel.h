@@ -228,6 +228,17 @@ WA_API wa_status wa_session_eval(wa_session* session, const int32_t* ids, int32_
  * WebGPU one word is read back instead of the logits. */
 WA_API wa_status wa_session_eval_argmax(wa_session* session, const int32_t* ids, int32_t n_ids);
 WA_API int32_t wa_session_argmax(const wa_session* session);
+/* Greedy decoding with the chosen id left on the device: evaluates one
+ * token, the id the last wa_session_eval_argmax (or chained step) chose,
+ * without reading it back first, so on WebGPU the next step runs while the
+ * host still waits for this one's id. This step's id is written to *id_out
+ * when its work completes (keep it valid until then; one per step in
+ * flight). WA_UNSUPPORTED on the CPU backend; WA_INVALID_ARGUMENT without a
+ * previous greedy evaluation. */
+WA_API wa_status wa_session_eval_argmax_chained(wa_session* session, int32_t* id_out);
+/* Forgets the last n evaluated tokens (say, chained steps whose ids were not
+ * used); the next evaluation continues from the earlier position. */
+WA_API wa_status wa_session_rewind(wa_session* session, int32_t n);
 /* Logits (n_vocab floats) after token i of the last eval (i < 0: the last);
  * NULL when there are none. */
 WA_API const float* wa_session_logits(const wa_session* session, int32_t i);

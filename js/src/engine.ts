@@ -219,15 +219,75 @@ export class LocalModel implements Model {
       const nCtx = n.call('session_n_ctx', this.session);
       const tokBuf = n.alloc(4);
       let pending = ''; // text held back while it may be the start of a stop string
+      // Pipelined greedy decoding on the GPU: a chained step takes its token
+      // from the previous step's argmax on the device
+      // (session_eval_argmax_chained) and reads its own id back into a slot
+      // of `slots`, so up to CHAIN_DEPTH steps run ahead of the id the host
+      // handles: the GPU does not wait while the host reads an id, records
+      // the next step and encodes it. Steps whose ids go unused (an end of
+      // generation, a stop string, an error) are rewound at the end.
+      const CHAIN_DEPTH = 2;
+      const slots = n.alloc(4 * (CHAIN_DEPTH + 1));
+      const inFlight: { done: Promise<void>; slot: number }[] = [];
+      let launched = 0; // chained steps recorded
+      let used = 0; // ... whose ids were accepted
+      let generated = 0;
+      const chainAhead = async () => {
+        while (gpuGreedy && inFlight.length < CHAIN_DEPTH && 1 + launched < maxTokens && !signal?.aborted) {
+          if (n.call('session_n_past', this.session) >= nCtx) break;
+          const slot = slots + 4 * (launched % (CHAIN_DEPTH + 1));
+          const tr = now();
+          n.check(n.call('session_eval_argmax_chained', this.session, slot), () => this.sessionError());
+          if (this.stats) this.stats.recordMs = (this.stats.recordMs ?? 0) + now() - tr;
+          ++launched;
+          inFlight.push({ done: (await this.engine.startGpu()).done, slot });
+        }
+      };
+      // Settles the chained steps still in flight and forgets the steps
+      // whose ids were not accepted (the session then holds the prompt and
+      // every accepted id but the last, as without chaining).
+      const dropChained = async () => {
+        while (inFlight.length) await inFlight.shift()!.done.catch(() => {});
+        const unused = launched - used;
+        launched = used;
+        if (unused > 0 && !n.dead && gpuGreedy) n.call('session_rewind', this.session, unused);
+      };
+      // A step of the chain; on a lost device the chain is dropped first
+      // (step() then moves to the CPU, replaying the accepted ids).
+      const chainStep = (run: () => Promise<void>) =>
+        step(async () => {
+          try {
+            await run();
+          } catch (e) {
+            await dropChained();
+            throw e;
+          }
+        });
       try {
-        for (let generated = 0; generated < maxTokens; ) {
-          const id = gpuGreedy ? n.call('session_argmax', this.session) : n.call('sampler_sample', sampler, this.session);
+        for (; generated < maxTokens; ) {
+          // The next id: from the oldest chained step (once the prompt's is
+          // used, every id comes from one), else from the last evaluation.
+          let fromChain = false;
+          const next = gpuGreedy && generated > 0 ? inFlight.shift() : undefined;
+          if (next) {
+            await chainStep(() => next.done);
+            fromChain = gpuGreedy; // false: the device was lost, the CPU took over
+          }
+          const id = fromChain
+            ? n.i32(next!.slot, 1)[0]
+            : gpuGreedy
+              ? n.call('session_argmax', this.session)
+              : n.call('sampler_sample', sampler, this.session);
           if (id < 0) throw new WebAccelError('internal', 'no logits to sample from');
           this.stats.firstTokenMs ??= now() - t0;
           if (!options.ignoreEos && n.call('model_is_end_of_generation', this.handle, id)) break;
           n.call('sampler_accept', sampler, id);
+          if (fromChain) ++used;
           history.push(id);
           ++generated;
+          // Keep the GPU busy while the host handles this id (a device lost
+          // here moves to the CPU with this id in the history).
+          if (gpuGreedy && generated < maxTokens) await chainStep(chainAhead);
           let text = '';
           if (decoder) {
             n.call('decoder_push', decoder, id, n.out(0), n.out(1));
@@ -258,8 +318,9 @@ export class LocalModel implements Model {
           }
           yield { id, text };
           if (generated >= maxTokens) break;
-          if (n.call('session_n_past', this.session) >= nCtx) break; // context full
           if (signal?.aborted) throw cancelled('generation');
+          if (gpuGreedy && inFlight.length) continue; // the next id is on its way
+          if (n.call('session_n_past', this.session) >= nCtx) break; // context full
           await step(async () => {
             n.i32(tokBuf, 1)[0] = id;
             const tr = now();
@@ -277,6 +338,8 @@ export class LocalModel implements Model {
         }
         if (pending) yield { id: -1, text: pending };
       } finally {
+        await dropChained();
+        n.free(slots);
         n.free(tokBuf);
       }
     } finally {
@@ -551,29 +614,46 @@ export class LocalEngine implements Engine {
   // it): with work in it, that is device_lost, unless `discard` says the
   // caller only wants it gone (a model leaving the GPU records releases).
   flushGpu(discard = false, source?: ModelByteSource): Promise<void> {
-    if (!this.gpu) return Promise.resolve();
-    const run = async () => {
+    return this.startGpu(discard, source).then(({ done }) => done);
+  }
+
+  // flushGpu's first half: resolves once the stream is submitted, to the
+  // promise of its completion (readbacks in wasm memory). The next flush may
+  // start before then: the GPU runs a step while the next is recorded and
+  // encoded (pipelined greedy decoding).
+  startGpu(discard = false, source?: ModelByteSource): Promise<{ done: Promise<void> }> {
+    if (!this.gpu) return Promise.resolve({ done: Promise.resolve() });
+    const run = async (): Promise<{ done: Promise<void> }> => {
       const n = this.native;
-      if (n.dead) return;
+      const none = { done: Promise.resolve() };
+      if (n.dead) return none;
       const count = n.call('engine_gpu_stream', this.handle, n.out(0));
       if (this.gpuLost !== null) {
         n.call('engine_gpu_stream_done', this.handle);
         if (count && !discard) throw new WebAccelError('device_lost', this.gpuLost);
-        return;
+        return none;
       }
-      if (!count) return;
+      if (!count) return none;
       const words = new Uint32Array(n.buffer, n.outU32(0), count).slice();
-      try {
-        await this.gpu!.execute(words, () => n.buffer, source);
-      } catch (e) {
+      const noteLoss = (e: unknown) => {
         if (e instanceof WebAccelError && e.code === 'device_lost') this.gpuLost = e.message;
         throw e;
+      };
+      try {
+        const { done } = await this.gpu!.start(words, () => n.buffer, source).catch(noteLoss);
+        const settled = done.catch(noteLoss);
+        settled.catch(() => {}); // reported to whoever awaits it
+        return { done: settled };
       } finally {
+        // Submitted: the stream's words and the data they point to were consumed.
         if (!n.dead) n.call('engine_gpu_stream_done', this.handle);
       }
     };
     const p = this.gpuTail.then(run);
-    this.gpuTail = p.catch(() => {});
+    this.gpuTail = p.then(
+      () => {},
+      () => {},
+    );
     return p;
   }
 

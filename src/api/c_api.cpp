@@ -682,6 +682,20 @@ wa_status wa_session_eval_argmax(wa_session* session, const int32_t* ids, int32_
 
 int32_t wa_session_argmax(const wa_session* session) { return session ? session->session->argmax() : -1; }
 
+wa_status wa_session_eval_argmax_chained(wa_session* session, int32_t* id_out) {
+  if (!session) return WA_INVALID_ARGUMENT;
+  Status st = guarded([&]() -> Status {
+    if (session->cancel.exchange(false)) return wa::cancelled("evaluation cancelled");
+    return session->session->eval_argmax_chained(id_out);
+  });
+  return session->err.set(st);
+}
+
+wa_status wa_session_rewind(wa_session* session, int32_t n) {
+  if (!session) return WA_INVALID_ARGUMENT;
+  return session->err.set(session->session->rewind(n));
+}
+
 const float* wa_session_logits(const wa_session* session, int32_t i) {
   if (!session || i >= session->session->n_logits()) return nullptr;
   return session->session->logits(i);

@@ -41,6 +41,13 @@ class Backend {
     std::memcpy(dst, node.data, bytes);
     return Status::Ok();
   }
+  // Copies the values of an output node of the last computed graph into a
+  // device buffer (a device backend records the copy): how a greedy step's
+  // token id stays on the device for the next step (Session::eval_argmax_chained).
+  virtual Status copy_output(const Node& node, uint32_t device_buffer, size_t bytes) {
+    (void)node, (void)device_buffer, (void)bytes;
+    return unsupported(name() + " backend keeps no outputs on a device");
+  }
   // Where KV caches live when not in host memory.
   virtual DeviceMemory* device_memory() { return nullptr; }
 };

@@ -80,6 +80,7 @@ class LlamaModel final : public Model {
     const int T = s.n_tokens;
     const int hd = hp.head_dim;
     Node* ids = g.leaf("inp_tokens", DType::i32, {T}, const_cast<int32_t*>(s.token_ids));
+    ids->device_buffer = s.token_ids_device_buffer;
     Node* pos = g.leaf("inp_pos", DType::i32, {T}, const_cast<int32_t*>(s.positions));
     Node* freqs = rope_freqs.info ? rope_freqs.leaf(g) : nullptr;
     Node* x = g.named(g.get_rows(tok_embd.leaf(g), ids), "inp_embd");

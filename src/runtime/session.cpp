@@ -18,9 +18,28 @@ Status Session::eval(std::span<const int32_t> tokens, bool all_logits) {
   return eval_impl(tokens, all_logits ? Output::all_logits : Output::last_logits);
 }
 
+Session::~Session() {
+  if (token_buffer_) backend_.device_memory()->release_buffer(token_buffer_);
+}
+
 Status Session::eval_argmax(std::span<const int32_t> tokens) { return eval_impl(tokens, Output::argmax); }
 
-Status Session::eval_impl(std::span<const int32_t> tokens, Output output) {
+Status Session::eval_argmax_chained(int32_t* dst) {
+  if (!backend_.device_memory()) return unsupported(backend_.name() + " backend cannot chain greedy steps on a device");
+  if (!chain_ready_) return invalid_argument("a chained step needs a previous greedy (argmax) evaluation");
+  if (!dst) return invalid_argument("a chained step needs a destination for its id");
+  const int32_t placeholder = 0;  // the id is read from token_buffer_
+  return eval_impl(std::span<const int32_t>(&placeholder, 1), Output::argmax, true, dst);
+}
+
+Status Session::rewind(int n) {
+  if (n < 0 || n > n_past_) return invalid_argument(strformat("cannot rewind %d of %d tokens", n, n_past_));
+  n_past_ -= n;
+  chain_ready_ = false;
+  return Status::Ok();
+}
+
+Status Session::eval_impl(std::span<const int32_t> tokens, Output output, bool chained, int32_t* argmax_dst) {
   const bool all_logits = output == Output::all_logits;
   if (tokens.empty()) return invalid_argument("eval needs at least one token");
   const int n_vocab = model_.n_vocab();
@@ -29,6 +48,11 @@ Status Session::eval_impl(std::span<const int32_t> tokens, Output output) {
       return invalid_argument(strformat("token id %d is out of range (vocabulary has %d tokens)", id, n_vocab));
     }
   }
+  DeviceMemory* device = backend_.device_memory();
+  if (output == Output::argmax && device && !token_buffer_) {
+    WA_ASSIGN_OR_RETURN(token_buffer_, device->create_buffer(sizeof(int32_t), "session", MemCategory::activations, tracker_));
+  }
+  chain_ready_ = false;
   const int64_t total = static_cast<int64_t>(tokens.size());
   if (n_past_ + total > kv_.n_ctx()) {
     return invalid_argument(strformat("context is full: %d past + %lld new tokens exceed n_ctx %d", n_past_,
@@ -49,6 +73,7 @@ Status Session::eval_impl(std::span<const int32_t> tokens, Output output) {
     spec.n_past = n_past_;
     spec.all_logits = all_logits;
     spec.token_ids = ids_.data();
+    spec.token_ids_device_buffer = chained ? token_buffer_ : 0;
     spec.positions = pos_.data();
     Graph g;
     WA_ASSIGN_OR_RETURN(Node* out, model_.build_forward(g, spec, kv_));
@@ -64,7 +89,11 @@ Status Session::eval_impl(std::span<const int32_t> tokens, Output output) {
       WA_TRY(backend_.read_output(*out, logits_.data() + static_cast<size_t>(start) * n_vocab,
                                   sizeof(float) * static_cast<size_t>(n) * n_vocab));
     } else if (best) {
-      WA_TRY(backend_.read_output(*best, &argmax_, sizeof(argmax_)));
+      if (token_buffer_) {
+        WA_TRY(backend_.copy_output(*best, token_buffer_, sizeof(int32_t)));
+        chain_ready_ = true;
+      }
+      WA_TRY(backend_.read_output(*best, argmax_dst ? argmax_dst : &argmax_, sizeof(argmax_)));
     } else if (last_chunk) {
       WA_TRY(backend_.read_output(*out, logits_.data(), sizeof(float) * n_vocab));
     }

@@ -36,6 +36,17 @@ class Session {
   // last token (greedy decoding), computed by the backend: a device backend
   // then reads back one word instead of the logits. logits() is not set.
   Status eval_argmax(std::span<const int32_t> tokens);
+  // Greedy decoding that leaves each chosen id on the device: evaluates one
+  // token, the one the last eval_argmax (or eval_argmax_chained) chose,
+  // without the host reading it first, so a device backend can run this
+  // step while the host still waits for the previous one's id. Needs a
+  // device backend (unsupported otherwise) and a previous argmax evaluation.
+  // The id is read back into *dst (which must stay valid until the backend's
+  // work completes), so several chained steps can be in flight at once.
+  Status eval_argmax_chained(int32_t* dst);
+  // Forgets the last n evaluated tokens (chained steps whose ids were not
+  // used): the next evaluation overwrites their cache entries.
+  Status rewind(int n);
   // The result of the last eval_argmax (valid once the backend's work has
   // completed, for asynchronous backends).
   int32_t argmax() const { return argmax_; }
@@ -45,25 +56,39 @@ class Session {
   int n_past() const { return n_past_; }
   int n_ctx() const { return kv_.n_ctx(); }
   int n_vocab() const { return model_.n_vocab(); }
-  void reset() { n_past_ = 0; }
+  void reset() {
+    n_past_ = 0;
+    chain_ready_ = false;
+  }
   const KvCache& kv_cache() const { return kv_; }
 
  private:
   Session(const Model& model, Backend& backend, KvCache kv, int n_batch, MemoryTracker* tracker)
       : model_(model), backend_(backend), kv_(std::move(kv)), n_batch_(n_batch), tracker_(tracker) {}
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+ public:
+  ~Session();
+
+ private:
 
   const Model& model_;
   Backend& backend_;
   KvCache kv_;
   int n_batch_;
-  [[maybe_unused]] MemoryTracker* tracker_;  // kept for the loader of later issues; unused today (clang warns)
+  MemoryTracker* tracker_;
   int n_past_ = 0;
   std::vector<float> logits_;
   int n_logit_rows_ = 0;
   std::vector<int32_t> ids_, pos_;
   int32_t argmax_ = -1;
+  // The device buffer holding the last argmax (0: none yet), and whether
+  // the last evaluation left a valid id there.
+  uint32_t token_buffer_ = 0;
+  bool chain_ready_ = false;
   enum class Output { last_logits, all_logits, argmax };
-  Status eval_impl(std::span<const int32_t> tokens, Output output);
+  Status eval_impl(std::span<const int32_t> tokens, Output output, bool chained = false, int32_t* argmax_dst = nullptr);
 };
 
 }  // namespace wa

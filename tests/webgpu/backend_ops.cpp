@@ -406,8 +406,8 @@ std::vector<Case> make_cases() {
                      }});
   }
   // Decode fusions (webgpu_backend.cpp's mark_fusions): SwiGLU of two
-  // matvecs (matvec4_glu.wgsl), and three matvecs of one x with different
-  // row counts (matvec4_multi.wgsl, attention's Q, K, V with grouped KV
+  // matvecs (matvec4.wgsl MODE 1), and three matvecs of one x with different
+  // row counts (matvec4.wgsl MODE 2, attention's Q, K, V with grouped KV
   // heads). expect_fused fails the case if the backend ran them unfused.
   for (DType t : {DType::f32, DType::q4_0}) {
     const Limit lim{kFloat, is_block_quant(t) ? kActivationRounding : kFloat};
@@ -428,6 +428,50 @@ std::vector<Case> make_cases() {
                        c.expect(c.g().scale(k, 1.0f), "k", lim);
                        c.expect(c.g().scale(v, 1.0f), "v", lim);
                        c.expect_fused(1);
+                     }});
+  }
+  // RMSNorm computed by the matvecs that read it (matvec4.wgsl NORM): for
+  // Q/K/V, gate/up and a single matvec, where h is read again later (as by
+  // the residual add), and not fused where the norm is h's last reader. K =
+  // 2144 (67 blocks) runs the blocks-in-flight loop and its tail.
+  for (DType t : {DType::f32, DType::q4_0, DType::q8_0}) {
+    const Limit lim{kFloat, is_block_quant(t) ? kActivationRounding : kFloat};
+    for (int64_t K : {128, 2144}) {
+      cases.push_back({strformat("fused rms_norm + matvecs of one x %s K=%lld N=96,40,40", dtype_name(t), (long long)K),
+                       kDevice, [=](Ctx& c) {
+                         Node* h = c.input(K, 1, 2.0f);
+                         Node* n = c.g().rms_norm(h, c.weight(DType::f32, K, 1), 1e-5f);
+                         Node* q = c.g().mul_mat(c.weight(t, K, 96, 0.5f), n);
+                         Node* k = c.g().mul_mat(c.weight(t, K, 40, 0.5f), n);
+                         Node* v = c.g().mul_mat(c.weight(t, K, 40, 0.5f), n);
+                         c.expect(c.g().scale(q, 1.0f), "q", lim);
+                         c.expect(c.g().scale(k, 1.0f), "k", lim);
+                         c.expect(c.g().scale(v, 1.0f), "v", lim);
+                         c.expect(c.g().scale(h, 1.0f), "h", kExactLimit);
+                         c.expect_fused(2);
+                       }});
+      cases.push_back({strformat("fused rms_norm + swiglu of two matvecs %s K=%lld N=77", dtype_name(t), (long long)K),
+                       kDevice, [=](Ctx& c) {
+                         Node* h = c.input(K, 1, 2.0f);
+                         Node* n = c.g().rms_norm(h, c.weight(DType::f32, K, 1), 1e-5f);
+                         Node* g = c.g().mul_mat(c.weight(t, K, 77, 0.5f), n);
+                         Node* u = c.g().mul_mat(c.weight(t, K, 77, 0.5f), n);
+                         c.expect(c.g().swiglu(g, u), "y", lim);
+                         c.expect(c.g().scale(h, 1.0f), "h", kExactLimit);
+                         c.expect_fused(2);
+                       }});
+    }
+    cases.push_back({strformat("fused rms_norm + one matvec %s K=96 N=45", dtype_name(t)), kDevice, [=](Ctx& c) {
+                       Node* h = c.input(96, 1, 2.0f);
+                       Node* n = c.g().rms_norm(h, c.weight(DType::f32, 96, 1), 1e-5f);
+                       c.expect(c.g().scale(c.g().mul_mat(c.weight(t, 96, 45, 0.5f), n), 1.0f), "y", lim);
+                       c.expect(c.g().scale(h, 1.0f), "h", kExactLimit);
+                       c.expect_fused(1);
+                     }});
+    cases.push_back({strformat("rms_norm, h's last reader, + one matvec %s K=96 N=45", dtype_name(t)), kDevice,
+                     [=](Ctx& c) {
+                       Node* n = c.g().rms_norm(c.input(96, 1, 2.0f), c.weight(DType::f32, 96, 1), 1e-5f);
+                       c.expect(c.g().scale(c.g().mul_mat(c.weight(t, 96, 45, 0.5f), n), 1.0f), "y", lim);
                      }});
   }
   cases.push_back({"rms_norm over a view D=40 T=2 of 5", kDevice, [](Ctx& c) {

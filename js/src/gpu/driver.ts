@@ -110,24 +110,49 @@ export class GpuDriver {
   // failure on a device that was lost meanwhile is reported as device_lost,
   // which is what the engine recovers from (it continues on the CPU).
   async execute(words: Uint32Array, memory: () => ArrayBuffer, source?: ModelByteSource): Promise<void> {
+    const { done } = await this.start(words, memory, source);
+    await done;
+  }
+
+  // execute() in two halves: resolves once the stream is encoded and
+  // submitted, to `done`, which settles when its readbacks are in wasm
+  // memory. The next stream may be started before `done` (streams are
+  // submitted in start order): a step is encoded while the GPU still runs
+  // the one before it. Errors of either half are reported as execute's.
+  async start(words: Uint32Array, memory: () => ArrayBuffer, source?: ModelByteSource): Promise<{ done: Promise<void> }> {
+    let done: Promise<void>;
     try {
-      await this.run(words, memory, source);
+      ({ done } = await this.run(words, memory, source));
     } catch (e) {
-      if (e instanceof WebAccelError && e.code === 'device_lost') throw e;
-      // A destroyed device rejects pending mapAsync calls and error scopes,
-      // possibly before `device.lost` has resolved: wait a little for it
-      // (bounded, so a genuine error is not held up and nothing hangs).
-      if (!this.lostReason) await Promise.race([this.device.lost, new Promise((r) => setTimeout(r, 250))]);
-      if (this.lostReason) throw this.lostError();
-      throw e;
+      throw await this.failure(e);
     }
+    const settled = done.catch(async (e: unknown) => {
+      throw await this.failure(e);
+    });
+    settled.catch(() => {}); // reported to whoever awaits it
+    return { done: settled };
+  }
+
+  // What a failure of a stream is reported as: device_lost when the device
+  // was lost meanwhile (which the engine recovers from), else the error.
+  private async failure(e: unknown): Promise<unknown> {
+    if (e instanceof WebAccelError && e.code === 'device_lost') return e;
+    // A destroyed device rejects pending mapAsync calls and error scopes,
+    // possibly before `device.lost` has resolved: wait a little for it
+    // (bounded, so a genuine error is not held up and nothing hangs).
+    if (!this.lostReason) await Promise.race([this.device.lost, new Promise((r) => setTimeout(r, 250))]);
+    if (this.lostReason) return this.lostError();
+    return e;
   }
 
   private lostError(): WebAccelError {
     return new WebAccelError('device_lost', `the WebGPU device was lost (${this.lostReason})`);
   }
 
-  private async run(words: Uint32Array, memory: () => ArrayBuffer, source?: ModelByteSource): Promise<void> {
+  // Encodes and submits the stream; returns the promise of its readbacks.
+  // The error scopes are popped right after the submission (before the
+  // next stream can push its own), and awaited with the readbacks.
+  private async run(words: Uint32Array, memory: () => ArrayBuffer, source?: ModelByteSource): Promise<{ done: Promise<void> }> {
     if (this.lostReason) throw this.lostError();
     const dev = this.device;
     dev.pushErrorScope('out-of-memory');
@@ -297,49 +322,61 @@ export class GpuDriver {
       }
     };
     const t0 = performance.now();
-    try {
-      try {
-        await replay();
-        submit();
-      } catch (e) {
-        // The rest of the stream's destroys (a staging buffer, a model
-        // released in the same stream) still happen: nothing stays allocated.
-        for (let j = i; j + 1 < words.length; j += 2 + words[j + 1]) {
-          if (words[j] === Cmd.destroyBuffer) this.drop(words[j + 2], toDestroy);
-        }
-        throw e;
-      }
-      const t1 = performance.now();
-      this.stats.encodeMs += t1 - t0;
-      for (const t of timings) {
-        await t.staging.mapAsync(1);
-        const ts = new BigUint64Array(t.staging.getMappedRange());
-        t.labels.forEach((label, i) => {
-          const e = (this.profile![label] ??= { dispatches: 0, ms: 0 });
-          e.dispatches++;
-          e.ms += Number(ts[2 * i + 1] - ts[2 * i]) / 1e6;
-        });
-        t.staging.unmap();
-        t.staging.destroy();
-      }
-      for (const r of readbacks) {
-        await r.staging.mapAsync(1 /* GPUMapMode.READ */);
-        const bytes = new Uint8Array(r.staging.getMappedRange(), 0, r.size);
-        new Uint8Array(memory(), r.dst, r.size).set(bytes);
-        r.staging.unmap();
-        r.staging.destroy();
-      }
-      this.stats.waitMs += performance.now() - t1;
-    } finally {
-      submit();
-      // submit() destroyed what the stream dropped (toDestroy).
+    const popScopes = () => {
       // A lost device may reject these instead of answering null.
-      const validation = await dev.popErrorScope().catch(() => null);
-      const oom = await dev.popErrorScope().catch(() => null);
-      if (this.lostReason) throw this.lostError();
-      if (oom) throw new WebAccelError('out_of_memory', `WebGPU: ${oom.message}`);
-      if (validation) throw new WebAccelError('internal', `WebGPU validation error: ${validation.message}`);
+      const validation = dev.popErrorScope().catch(() => null);
+      const oom = dev.popErrorScope().catch(() => null);
+      return async () => {
+        const [v, o] = [await validation, await oom];
+        if (this.lostReason) throw this.lostError();
+        if (o) throw new WebAccelError('out_of_memory', `WebGPU: ${o.message}`);
+        if (v) throw new WebAccelError('internal', `WebGPU validation error: ${v.message}`);
+      };
+    };
+    try {
+      await replay();
+      submit();
+    } catch (e) {
+      // The rest of the stream's destroys (a staging buffer, a model
+      // released in the same stream) still happen: nothing stays allocated.
+      for (let j = i; j + 1 < words.length; j += 2 + words[j + 1]) {
+        if (words[j] === Cmd.destroyBuffer) this.drop(words[j + 2], toDestroy);
+      }
+      submit();
+      for (const r of readbacks) r.staging.destroy();
+      const check = popScopes();
+      await check().catch(() => {}); // the replay's own error says more
+      throw e;
     }
+    const checkScopes = popScopes();
+    const t1 = performance.now();
+    this.stats.encodeMs += t1 - t0;
+    const done = (async () => {
+      try {
+        for (const t of timings) {
+          await t.staging.mapAsync(1);
+          const ts = new BigUint64Array(t.staging.getMappedRange());
+          t.labels.forEach((label, i) => {
+            const e = (this.profile![label] ??= { dispatches: 0, ms: 0 });
+            e.dispatches++;
+            e.ms += Number(ts[2 * i + 1] - ts[2 * i]) / 1e6;
+          });
+          t.staging.unmap();
+          t.staging.destroy();
+        }
+        for (const r of readbacks) {
+          await r.staging.mapAsync(1 /* GPUMapMode.READ */);
+          const bytes = new Uint8Array(r.staging.getMappedRange(), 0, r.size);
+          new Uint8Array(memory(), r.dst, r.size).set(bytes);
+          r.staging.unmap();
+          r.staging.destroy();
+        }
+        this.stats.waitMs += performance.now() - t1;
+      } finally {
+        await checkScopes();
+      }
+    })();
+    return { done }; // an object: awaiting run() must not wait for `done`
   }
 
   // Waits for every pipeline created so far (precompilation finishes before
@@ -409,14 +446,14 @@ export class GpuDriver {
   // Bind groups are looked up for every dispatch (~300 per decoded 7B token):
   // the key is a number where it can be, a string otherwise. The number is
   // layoutIndex + 16 * (the buffer ids as digits: base 2^16 for up to three,
-  // 2^12 for four), below 2^52, so exact; the layout fixes how many ids
-  // there are, so the two bases cannot collide. Ids, not serials: a destroyed
-  // buffer drops its bind groups (drop()), so an id reused later cannot hit
-  // a stale one.
+  // 2^12 for four, 2^9 for five), below 2^49, so exact; the layout fixes
+  // how many ids there are, so the bases cannot collide. Ids, not serials: a
+  // destroyed buffer drops its bind groups (drop()), so an id reused later
+  // cannot hit a stale one.
   private bindGroup(p: PipelineEntry, words: Uint32Array, first: number, count: number): GpuBindGroup {
     let key: number | string = -1;
-    if (count <= 4 && p.layoutIndex < 16) {
-      const base = count <= 3 ? 65536 : 4096;
+    if (count <= 5 && p.layoutIndex < 16) {
+      const base = count <= 3 ? 65536 : count === 4 ? 4096 : 512;
       let k = 0;
       let fits = true;
       for (let i = count - 1; i >= 0; --i) {

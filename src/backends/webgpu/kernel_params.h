@@ -32,12 +32,15 @@ using f32 = float;
   F(u32, add_r) F(u32, r_off)
 WA_DEFINE_PARAMS(MatmulParams, WA_MATMUL_PARAMS)
 
-// matvec4_multi.wgsl: y_m = W_m x for m < 3 (workgroups [0, wg1) for W_0,
-// [wg1, wg2) for W_1, the rest for W_2); s_m: W_m's scales word.
-#define WA_MATVEC_MULTI_PARAMS(F)                                                                         \
+// matvec4.wgsl (decode): rows n_m, scales word s_m and output offset y_m of
+// up to three matrices (MODE 1 uses W0, W1 for the same rows; MODE 2 gives
+// workgroups [0, wg1) to W0, [wg1, wg2) to W1, the rest to W2); with
+// add_r, y0 += r at r_off; with NORM, x = RMSNorm(h at x_off, eps) * g at
+// norm_off.
+#define WA_MATVEC_PARAMS(F)                                                                               \
   F(u32, K) F(u32, x_off) F(u32, n0) F(u32, n1) F(u32, n2) F(u32, s0) F(u32, s1) F(u32, s2) F(u32, y0) \
-  F(u32, y1) F(u32, y2) F(u32, wg1) F(u32, wg2)
-WA_DEFINE_PARAMS(MatvecMultiParams, WA_MATVEC_MULTI_PARAMS)
+  F(u32, y1) F(u32, y2) F(u32, wg1) F(u32, wg2) F(u32, add_r) F(u32, r_off) F(u32, norm_off) F(f32, eps)
+WA_DEFINE_PARAMS(MatvecParams, WA_MATVEC_PARAMS)
 
 // get_rows.wgsl
 #define WA_GET_ROWS_PARAMS(F) F(u32, K) F(u32, row0) F(u32, n_rows) F(u32, w_scales) F(u32, ids_off) F(u32, y_off) F(u32, y_stride)
@@ -92,10 +95,10 @@ WA_DEFINE_PARAMS(RepackParams, WA_REPACK_PARAMS)
 
 // The largest parameter block; uniform slots are this size, rounded up to the
 // device's uniform offset alignment.
-constexpr uint32_t kMaxParamsBytes = 64;
+constexpr uint32_t kMaxParamsBytes = 80;
 static_assert(sizeof(AttentionParams) <= kMaxParamsBytes);
 static_assert(sizeof(ElementwiseParams) <= kMaxParamsBytes);
-static_assert(sizeof(MatvecMultiParams) <= kMaxParamsBytes);
+static_assert(sizeof(MatvecParams) <= kMaxParamsBytes);
 static_assert(sizeof(RopeKvParams) <= kMaxParamsBytes);
 
 }  // namespace wa::gpu

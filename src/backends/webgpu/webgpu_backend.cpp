@@ -17,10 +17,35 @@ namespace {
 constexpr uint32_t kInputBufferId = 2;  // ids, cos/sin tables: host data of the step
 constexpr uint32_t kFirstFreeId = 3;
 constexpr uint32_t kBlock = 32;  // weights per q8_0 / q4_0 block
-// Rows per workgroup of matvec4.wgsl: 8 groups of 32 lanes, 4 rows each (of
-// 1, 2 and 4 rows per group, 4 read 1B/7B-shaped q4_0/q8_0 matrices fastest
-// on an H200, up to 8x matvec.wgsl: bench/webgpu/matvec_probe.mjs).
-constexpr uint32_t kMatvec4Rows = 32;
+// matvec4.wgsl's shape: groups of 32 lanes per workgroup, rows per group,
+// 32-weight blocks in flight per lane and row (see the shader).
+struct MatvecShape {
+  uint32_t groups;
+  uint32_t rows;
+  uint32_t blocks_in_flight;
+  uint32_t rows_per_workgroup() const { return groups * rows; }
+};
+enum class MatvecMode : uint32_t { plain = 0, glu = 1, multi = 2 };
+// Rows per group for a matvec of `rows` rows (summed over the matrices of
+// a multi dispatch). From bench/webgpu/matvec_probe.mjs on an H100
+// (bench/webgpu/results/2026-11-27-h100-matvec-shapes.json, weights read
+// from memory, not L2): 4 rows per group read 11008- and 32000-row q4_0/q8_0
+// matrices fastest (1.1/1.5 TB/s q4_0, 2.0/2.4 TB/s q8_0), but a 4096-row
+// matrix then makes only 128 workgroups for 132 SMs, and 2 rows (256
+// workgroups) read it 1.2-1.5x faster. GLU (two matrices per row) with 2
+// rows per group took 77 us per 7B layer, 0.66 TB/s (the x and norm loads
+// then serve only 4 row-blocks): it takes 4 rows, as the earlier GLU
+// kernel did.
+uint32_t matvec_rows(MatvecMode mode, uint64_t rows) {
+  if (mode == MatvecMode::glu) return 4;
+  return rows >= 8192 ? 4 : 2;
+}
+MatvecShape matvec_shape(MatvecMode mode, DType t, uint32_t rows_per_group) {
+  // Two blocks in flight per lane helped q4_0 (one 16-byte load per block)
+  // at 2 rows per group; everywhere else one was as fast or faster.
+  const uint32_t in_flight = t == DType::q4_0 && mode != MatvecMode::glu && rows_per_group == 2 ? 2 : 1;
+  return {8, rows_per_group, in_flight};
+}
 
 uint64_t round_up(uint64_t x, uint64_t a) { return (x + a - 1) / a * a; }
 uint32_t ceil_div(uint64_t a, uint64_t b) { return static_cast<uint32_t>((a + b - 1) / b); }
@@ -71,10 +96,20 @@ class WebGpuBackendImpl final : public WebGpuBackend {
     WA_TRY(ensure_arena(arena_bytes));
     input_locs_.clear();
     rope_tables_.clear();
+    active_norms_.clear();
     const auto& nodes = graph.nodes();
     for (size_t i = 0; i < nodes.size(); ++i) {
       const Node& n = nodes[i];
       if (n.is_leaf()) continue;
+      // A norm its matvecs compute themselves (mark_fusions), where h can be
+      // read as vec4s; otherwise it runs, and they read its output.
+      if (fusable_norms_.count(&n)) {
+        WA_ASSIGN_OR_RETURN(Loc h, locate(n.src[0]));
+        if (h.buffer == arena_id_ && h.offset % 4 == 0) {
+          active_norms_.insert(&n);
+          continue;
+        }
+      }
       // A decode matvec whose only reader is the next node, a residual add,
       // writes the sum itself: one dispatch instead of two.
       if (i + 1 < nodes.size() && fused_adds_.count(&nodes[i + 1]) && nodes[i + 1].src[1] == &n) {
@@ -104,6 +139,12 @@ class WebGpuBackendImpl final : public WebGpuBackend {
   Status read_output(const Node& node, void* dst, size_t bytes) override {
     WA_ASSIGN_OR_RETURN(Loc l, locate(&node));
     rec_.readback(l.buffer, l.offset * 4, static_cast<uint32_t>(bytes), dst);
+    return Status::Ok();
+  }
+
+  Status copy_output(const Node& node, uint32_t device_buffer, size_t bytes) override {
+    WA_ASSIGN_OR_RETURN(Loc l, locate(&node));
+    rec_.copy_buffer(l.buffer, l.offset * 4, device_buffer, 0, static_cast<uint32_t>(round_up(bytes, 4)));
     return Status::Ok();
   }
 
@@ -177,9 +218,18 @@ class WebGpuBackendImpl final : public WebGpuBackend {
     for (const Node& n : graph.nodes()) {
       if (n.is_leaf()) continue;
       if (fused_glus_.count(&n)) {
-        pipeline(std::string("matvec4_glu.") + dtype_name(n.src[0]->src[0]->type));
-      } else if (multi_heads_.count(&n)) {
-        pipeline(std::string("matvec4_multi.") + dtype_name(n.src[0]->type));
+        const Node* g = n.src[0];
+        pipeline(matvec4_kernel(MatvecMode::glu, fusable_norms_.count(g->src[1]), g->src[0]->type,
+                                matvec_rows(MatvecMode::glu, g->ne[0])));
+      } else if (auto it = multi_heads_.find(&n); it != multi_heads_.end()) {
+        uint64_t rows = 0;
+        for (const Node* m : it->second) rows += m->ne[0];
+        pipeline(matvec4_kernel(MatvecMode::multi, fusable_norms_.count(n.src[1]), n.src[0]->type,
+                                matvec_rows(MatvecMode::multi, rows)));
+      } else if (fusable_norms_.count(&n)) {
+        pipeline("rms_norm");  // in case h turns out misaligned
+      } else if (n.op == Op::mul_mat && n.src[1]->ne[1] == 1 && fusable_norms_.count(n.src[1])) {
+        pipeline(matvec4_kernel(MatvecMode::plain, true, n.src[0]->type, matvec_rows(MatvecMode::plain, n.ne[0])));
       } else if (rope_kv_heads_.count(&n)) {
         pipeline("rope_kv");
       } else if (!glu_inputs_.count(&n) && !multi_rest_.count(&n) && !rope_kv_rest_.count(&n)) {
@@ -437,22 +487,30 @@ class WebGpuBackendImpl final : public WebGpuBackend {
     if (kernel == "matvec") {
       src = std::string(MatmulParams::wgsl()) + weights + std::string(shader_source("mv_" + variant)) +
             std::string(shader_source(kernel));
-    } else if (kernel == "matvec4" || kernel == "matvec4_glu" || kernel == "matvec4_multi") {
-      // The block format, then its access function once per weight binding.
-      const std::vector<std::string> bindings = kernel == "matvec4"       ? std::vector<std::string>{"w"}
-                                                : kernel == "matvec4_glu" ? std::vector<std::string>{"w", "wu"}
-                                                                          : std::vector<std::string>{"w0", "w1", "w2"};
-      src = std::string(kernel == "matvec4_multi" ? MatvecMultiParams::wgsl() : MatmulParams::wgsl()) +
-            std::string(shader_source("mv4_" + variant));
-      for (const std::string& b : bindings) {
+    } else if (kernel.rfind("matvec4", 0) == 0) {
+      // matvec4[_glu|_multi][_norm]: the block format, its access functions
+      // once per weight binding, then the skeleton in the mode asked for.
+      // (matvec4_kernel() makes the name)
+      const bool norm = kernel.find("_norm") != std::string::npos;
+      const MatvecMode mode = kernel.find("_glu") != std::string::npos     ? MatvecMode::glu
+                              : kernel.find("_multi") != std::string::npos ? MatvecMode::multi
+                                                                           : MatvecMode::plain;
+      const uint32_t rows = static_cast<uint32_t>(std::stoul(kernel.substr(kernel.rfind("_r") + 2)));
+      const MatvecShape shape = matvec_shape(mode, dtype_from_name(variant).value_or(DType::f32), rows);
+      src = std::string(MatvecParams::wgsl()) + std::string(shader_source("mv4_" + variant));
+      for (const char* b : {"w0", "w1", "w2"}) {
         std::string access(shader_source("mv4_binding"));
         replace_all(access, "WB", b);
         src += access;
       }
-      src += std::string(shader_source(kernel));
-      replace_all(src, "ROWS_PER_GROUP", std::to_string(kMatvec4Rows / 8) + "u");
-      const uint32_t n = static_cast<uint32_t>(bindings.size()) + 1;
-      layout = {n, 1u << (n - 1)};
+      src += std::string(shader_source("matvec4"));
+      replace_all(src, "MV_GROUPS", std::to_string(shape.groups) + "u");
+      replace_all(src, "MV_ROWS", std::to_string(shape.rows) + "u");
+      replace_all(src, "MV_BLOCKS_IN_FLIGHT", std::to_string(shape.blocks_in_flight) + "u");
+      replace_all(src, "MV_MODE", std::to_string(static_cast<uint32_t>(mode)) + "u");
+      replace_all(src, "MV_NORM", norm ? "true" : "false");
+      replace_all(src, "MV_MATRICES", mode == MatvecMode::glu ? "2u" : "1u");
+      layout = {5, 0b10000};
     } else if (kernel == "matmul") {
       src = std::string(MatmulParams::wgsl()) + weights +
             std::string(shader_source(block_quant ? "mm_" + variant : "mm_generic")) + std::string(shader_source(kernel));
@@ -519,8 +577,8 @@ class WebGpuBackendImpl final : public WebGpuBackend {
       case Op::mul_mat:
         if (n.src[1]->ne[1] != 1) return pipeline(std::string("matmul.") + dtype_name(n.src[0]->type));
         // encode_matvec's choice where x is 16-byte aligned, as arena tensors are
-        return pipeline(std::string(n.src[0]->ne[0] % kBlock == 0 ? "matvec4." : "matvec.") +
-                        dtype_name(n.src[0]->type));
+        if (n.src[0]->ne[0] % kBlock != 0) return pipeline(std::string("matvec.") + dtype_name(n.src[0]->type));
+        return pipeline(matvec4_kernel(MatvecMode::plain, false, n.src[0]->type, matvec_rows(MatvecMode::plain, n.ne[0])));
       case Op::get_rows: return pipeline(std::string("get_rows.") + dtype_name(n.src[0]->type));
       case Op::rms_norm: return pipeline("rms_norm");
       case Op::add: case Op::mul:
@@ -715,6 +773,85 @@ class WebGpuBackendImpl final : public WebGpuBackend {
       rope_kv_rest_.insert(ks);
       rope_kv_rest_.insert(vs);
     }
+    // RMSNorm(h) * g of one token read only by decode matvecs that take
+    // matvec4.wgsl (whole 32-weight blocks): they normalize h themselves
+    // (NORM) and the norm is not dispatched. Only where a node after them
+    // reads h (the residual add), so h outlives them in the plan and no
+    // output placed after the norm can overlap it.
+    fusable_norms_.clear();
+    std::unordered_map<const Node*, std::vector<const Node*>> readers_of;
+    for (const Node& n : nodes) {
+      for (const Node* s : n.src) {
+        if (s) readers_of[s].push_back(&n);
+      }
+    }
+    for (const Node& n : nodes) {
+      if (n.op != Op::rms_norm || n.ne[1] != 1 || n.is_output || !n.src[1] || n.ne[0] % kBlock != 0) continue;
+      const auto& consumers = readers_of[&n];
+      if (consumers.empty()) continue;
+      bool ok = true;
+      int last = 0;
+      for (const Node* m : consumers) {
+        const GpuWeight* w = m->op == Op::mul_mat ? weight_of(m->src[0]) : nullptr;
+        ok = ok && w && m->src[1] == &n && m->src[0] != &n && w->K % kBlock == 0;
+        last = std::max(last, m->index);
+      }
+      const auto& h_readers = readers_of[n.src[0]];
+      ok = ok && std::any_of(h_readers.begin(), h_readers.end(), [&](const Node* r) { return r->index > last; });
+      if (ok) fusable_norms_.insert(&n);
+    }
+  }
+
+  // The pipeline key of a matvec4.wgsl instance, e.g. matvec4_glu_norm_r2.q4_0.
+  static std::string matvec4_kernel(MatvecMode mode, bool norm, DType t, uint32_t rows_per_group) {
+    std::string k = mode == MatvecMode::glu ? "matvec4_glu" : mode == MatvecMode::multi ? "matvec4_multi" : "matvec4";
+    return k + (norm ? "_norm" : "") + "_r" + std::to_string(rows_per_group) + "." + dtype_name(t);
+  }
+
+  // The x a decode matvec reads: its input node, or for a norm its
+  // matvecs compute (active_norms_), the norm's input h, weight and eps.
+  struct MatvecInput {
+    Loc x;
+    bool norm = false;
+    Loc g;
+    float eps = 0;
+  };
+  Result<MatvecInput> matvec_input(const Node* x) {
+    MatvecInput in;
+    if (active_norms_.count(x)) {
+      WA_ASSIGN_OR_RETURN(in.x, locate(x->src[0]));
+      WA_ASSIGN_OR_RETURN(in.g, locate(x->src[1]));
+      in.norm = true;
+      in.eps = x->fp[0];
+    } else {
+      WA_ASSIGN_OR_RETURN(in.x, locate(x));
+    }
+    return in;
+  }
+
+  // One matvec4.wgsl dispatch: mp's matrix fields filled by the caller.
+  // One matvec4.wgsl dispatch over `rows` rows (all matrices' in MODE 2):
+  // mp's matrix fields filled by the caller, wg1/wg2 in rows (MODE 2).
+  void dispatch_matvec4(MatvecMode mode, DType t, const MatvecInput& in, MatvecParams mp, uint64_t rows,
+                        const uint32_t (&w)[3], uint32_t act) {
+    const uint32_t r = matvec_rows(mode, rows);
+    const uint32_t per_wg = matvec_shape(mode, t, r).rows_per_workgroup();
+    mp.x_off = in.x.offset;
+    if (in.norm) {
+      mp.norm_off = in.g.offset;
+      mp.eps = in.eps;
+    }
+    uint32_t groups = ceil_div(mp.n0, per_wg);
+    if (mode == MatvecMode::multi) {
+      mp.wg1 = ceil_div(mp.n0, per_wg);
+      mp.wg2 = mp.wg1 + ceil_div(mp.n1, per_wg);
+      groups = mp.wg2 + ceil_div(mp.n2, per_wg);
+    } else {
+      mp.wg1 = mp.wg2 = ~0u;
+    }
+    const uint32_t pipe = pipeline(matvec4_kernel(mode, in.norm, t, r));
+    dispatch(pipe, groups, 1, push_params(mp), {w[0], w[1], w[2], in.norm ? in.g.buffer : w[0], act});
+    if (in.norm) ++fused_dispatches_;
   }
 
   // The fused RoPE + cache stores of attention node `a` (mark_fusions).
@@ -754,14 +891,14 @@ class WebGpuBackendImpl final : public WebGpuBackend {
   // Matvecs of one x fused by mark_fusions, at the first's place. Where x
   // cannot be read as vec4s, one matvec each.
   Status encode_multi(const std::vector<const Node*>& group) {
-    WA_ASSIGN_OR_RETURN(Loc x, locate(group[0]->src[1]));
-    if (x.offset % 4 != 0) {
+    WA_ASSIGN_OR_RETURN(MatvecInput in, matvec_input(group[0]->src[1]));
+    if (in.x.offset % 4 != 0) {
       for (const Node* m : group) WA_TRY(encode_matvec(*m, *m, nullptr));
       return Status::Ok();
     }
-    MatvecMultiParams mp;
+    const DType type = weight_of(group[0]->src[0])->type;
+    MatvecParams mp;
     mp.K = weight_of(group[0]->src[0])->K;
-    mp.x_off = x.offset;
     uint32_t n[3] = {0, 0, 0}, scales[3] = {0, 0, 0}, y[3] = {0, 0, 0}, bufs[3] = {0, 0, 0}, act = 0;
     for (size_t k = 0; k < 3; ++k) {
       const Node& m = *group[std::min(k, group.size() - 1)];
@@ -776,11 +913,7 @@ class WebGpuBackendImpl final : public WebGpuBackend {
     mp.n0 = n[0], mp.n1 = n[1], mp.n2 = n[2];
     mp.s0 = scales[0], mp.s1 = scales[1], mp.s2 = scales[2];
     mp.y0 = y[0], mp.y1 = y[1], mp.y2 = y[2];
-    mp.wg1 = ceil_div(n[0], kMatvec4Rows);
-    mp.wg2 = mp.wg1 + ceil_div(n[1], kMatvec4Rows);
-    const uint32_t groups = mp.wg2 + ceil_div(n[2], kMatvec4Rows);
-    const uint32_t pipe = pipeline(std::string("matvec4_multi.") + dtype_name(weight_of(group[0]->src[0])->type));
-    dispatch(pipe, groups, 1, push_params(mp), {bufs[0], bufs[1], bufs[2], act});
+    dispatch_matvec4(MatvecMode::multi, type, in, mp, uint64_t{n[0]} + n[1] + n[2], bufs, act);
     ++fused_dispatches_;
     return Status::Ok();
   }
@@ -791,8 +924,8 @@ class WebGpuBackendImpl final : public WebGpuBackend {
   Status encode_glu(const Node& n) {
     const Node& g = *n.src[0];
     const Node& u = *n.src[1];
-    WA_ASSIGN_OR_RETURN(Loc x, locate(g.src[1]));
-    if (x.offset % 4 != 0) {
+    WA_ASSIGN_OR_RETURN(MatvecInput in, matvec_input(g.src[1]));
+    if (in.x.offset % 4 != 0) {
       WA_TRY(encode_matvec(g, g, nullptr));
       WA_TRY(encode_matvec(u, u, nullptr));
       return encode(n);
@@ -800,15 +933,14 @@ class WebGpuBackendImpl final : public WebGpuBackend {
     WA_ASSIGN_OR_RETURN(Loc y, locate(&u));
     const GpuWeight& wg = *weight_of(g.src[0]);
     const GpuWeight& wu = *weight_of(u.src[0]);
-    MatmulParams mp;
+    MatvecParams mp;
     mp.K = wg.K;
-    mp.N = wg.parts[0].rows;
-    mp.T = 1;
-    mp.w_scales = wg.parts[0].scales_word;
-    mp.x_off = x.offset;
-    mp.y_off = y.offset;
-    const uint32_t pipe = pipeline(std::string("matvec4_glu.") + dtype_name(wg.type));
-    dispatch(pipe, ceil_div(mp.N, kMatvec4Rows), 1, push_params(mp), {wg.parts[0].buffer, wu.parts[0].buffer, y.buffer});
+    mp.n0 = wg.parts[0].rows;
+    mp.s0 = wg.parts[0].scales_word;
+    mp.s1 = wu.parts[0].scales_word;
+    mp.y0 = y.offset;
+    dispatch_matvec4(MatvecMode::glu, wg.type, in, mp, mp.n0,
+                     {wg.parts[0].buffer, wu.parts[0].buffer, wg.parts[0].buffer}, y.buffer);
     ++fused_dispatches_;
     return Status::Ok();
   }
@@ -819,28 +951,41 @@ class WebGpuBackendImpl final : public WebGpuBackend {
   // 32-weight blocks, matvec.wgsl otherwise.
   Status encode_matvec(const Node& m, const Node& out, const Node* residual) {
     const GpuWeight& w = *weight_of(m.src[0]);
-    WA_ASSIGN_OR_RETURN(Loc x, locate(m.src[1]));
+    WA_ASSIGN_OR_RETURN(MatvecInput in, matvec_input(m.src[1]));
     WA_ASSIGN_OR_RETURN(Loc y, locate(&out));
     Loc r{};
     if (residual) {
       WA_ASSIGN_OR_RETURN(r, locate(residual));
     }
-    const bool vec4 = w.K % kBlock == 0 && x.offset % 4 == 0;
-    const uint32_t pipe = pipeline(std::string(vec4 ? "matvec4." : "matvec.") + dtype_name(w.type));
-    const uint32_t rows_per_workgroup = vec4 ? kMatvec4Rows : 8;
+    if (w.K % kBlock == 0 && in.x.offset % 4 == 0) {
+      for (const WeightPart& p : w.parts) {
+        MatvecParams mp;
+        mp.K = w.K;
+        mp.n0 = p.rows;
+        mp.s0 = p.scales_word;
+        mp.y0 = y.offset + p.row0;
+        mp.add_r = residual ? 1 : 0;
+        mp.r_off = residual ? r.offset + p.row0 : 0;
+        dispatch_matvec4(MatvecMode::plain, w.type, in, mp, p.rows,
+                         {p.buffer, p.buffer, p.buffer}, y.buffer);
+      }
+      return Status::Ok();
+    }
+    WA_ASSERT(!in.norm);  // fused norms are only active where x is vec4-aligned
+    const uint32_t pipe = pipeline(std::string("matvec.") + dtype_name(w.type));
     for (const WeightPart& p : w.parts) {
       MatmulParams mp;
       mp.K = w.K;
       mp.N = p.rows;
       mp.T = 1;
       mp.w_scales = p.scales_word;
-      mp.x_off = x.offset;
+      mp.x_off = in.x.offset;
       mp.x_stride = stride(m.src[1]);
       mp.y_off = y.offset + p.row0;
       mp.y_stride = stride(&out);
       mp.add_r = residual ? 1 : 0;
       mp.r_off = residual ? r.offset + p.row0 : 0;
-      dispatch(pipe, ceil_div(p.rows, rows_per_workgroup), 1, push_params(mp), {p.buffer, y.buffer});
+      dispatch(pipe, ceil_div(p.rows, 8), 1, push_params(mp), {p.buffer, y.buffer});
     }
     return Status::Ok();
   }
@@ -1066,6 +1211,8 @@ class WebGpuBackendImpl final : public WebGpuBackend {
   // RoPE(q) of a fused rope_kv -> its attention; the RoPE(k) and stores it covers.
   std::unordered_map<const Node*, const Node*> rope_kv_heads_;
   std::unordered_set<const Node*> rope_kv_rest_;
+  std::unordered_set<const Node*> fusable_norms_;  // norms their matvecs may compute (this graph)
+  std::unordered_set<const Node*> active_norms_;   // ... and do: h is vec4-aligned (this stream)
   uint32_t fused_dispatches_ = 0;  // recorded in this stream
 };
 

@@ -1,64 +1,179 @@
-// y[n, t] = W[n, :] . x[:, t] (+ r) for decode, activations read as vec4s
-// (the backend uses it when x_off, x_stride, y_off, y_stride, r_off and K are
-// multiples of 4; matvec.wgsl otherwise). A workgroup is 8 groups of 32
-// lanes; a group computes R rows, lane l taking blocks l, l + 32, ... of
-// each: per block one 16-byte-aligned load of the row's weights per row, and
-// the block's 32 x values (8 vec4 loads, from L1: every group reads the same
-// x) once for all R rows. That keeps x traffic at most the weights' and many
-// weight loads in flight per lane, which is what a bandwidth-bound matvec
-// needs (matvec.wgsl staged x in workgroup memory and read it back per
-// weight word: 4x the weights' bytes, shared-memory bound). The type's
-// block format (mv4_<type>.wgsl) and block_dot_w (mv4_binding.wgsl) are
-// prepended; matvec4_glu.wgsl and matvec4_multi.wgsl share them.
-// Grid: (ceil(N / (8 R)), T).
-@group(0) @binding(0) var<storage, read> w: array<vec4<u32>>;
-@group(0) @binding(1) var<storage, read_write> act: array<vec4<f32>>;
-@group(0) @binding(2) var<uniform> params: Params;
+// The decode matvecs (one token), in three modes of one skeleton:
+//   MODE 0  y0 = W0 x (+ r)                     a matvec, with a fused residual add
+//   MODE 1  y0 = silu(W0 x) * (W1 x)            the feed-forward's gate, up and SwiGLU
+//   MODE 2  y_m = W_m x, m < 3                  attention's Q, K and V: workgroups
+//           [0, wg1) compute W0's rows, [wg1, wg2) W1's, the rest W2's
+// With NORM, x is RMSNorm(h) * g, computed here from h (at x_off) and g (nw
+// at norm_off): every group reads all of h anyway, so the norm costs its
+// sum of squares and a multiply per element instead of a dispatch and a
+// round trip through memory.
+//
+// A workgroup is GROUPS groups of 32 lanes; a group computes R rows (of NM
+// matrices: 2 in MODE 1), lane l taking 32-weight blocks l, l + 32, ... of
+// each row, U blocks per step with every weight load issued before the first
+// is used: a lane keeps U * R * NM loads in flight, which is what hides
+// memory latency when the grid is small (a 4096-row matrix is ~128
+// workgroups, one per SM). Per block, a row's weights are one or two
+// 16-byte-aligned loads and the block's 32 x values (8 vec4 loads, from L1:
+// every group reads the same x) serve all R * NM rows. The backend picks R,
+// U and GROUPS per mode and type and prepends: struct Params (MatvecParams),
+// the block format (mv4_<type>.wgsl: BLOCK_WORDS, block_dot) and
+// mv4_binding.wgsl once per weight binding w0, w1, w2. Unused weight
+// bindings are bound to W0 and never read; nw likewise without NORM.
+// Requires K % 32 == 0 and x_off, r_off % 4 == 0 (vec4 activations).
+// Grid: (rows / (GROUPS R), 1), summed over the matrices in MODE 2.
+@group(0) @binding(0) var<storage, read> w0: array<vec4<u32>>;
+@group(0) @binding(1) var<storage, read> w1: array<vec4<u32>>;
+@group(0) @binding(2) var<storage, read> w2: array<vec4<u32>>;
+@group(0) @binding(3) var<storage, read> nw: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read_write> act: array<vec4<f32>>;
+@group(0) @binding(5) var<uniform> params: Params;
 
 const LANES: u32 = 32u;
-const GROUPS: u32 = 8u;
-const R: u32 = ROWS_PER_GROUP;
-var<workgroup> partial: array<f32, 256u * ROWS_PER_GROUP>;
+const GROUPS: u32 = MV_GROUPS;
+const R: u32 = MV_ROWS;
+const U: u32 = MV_BLOCKS_IN_FLIGHT;
+const MODE: u32 = MV_MODE;
+const NORM: bool = MV_NORM;
+const NM: u32 = MV_MATRICES;  // matrices per row: 2 in MODE 1, else 1
+const RN: u32 = R * NM;
 
-@compute @workgroup_size(256)
+var<workgroup> partial: array<f32, MV_GROUPS * 32u * MV_ROWS * MV_MATRICES>;
+var<workgroup> partial_ss: array<f32, MV_GROUPS * 32u>;
+
+// m is uniform across the workgroup: no divergence.
+fn weight_words(m: u32, b: u32) -> array<vec4<u32>, BLOCK_WORDS> {
+  switch m {
+    case 0u: { return block_words_w0(b); }
+    case 1u: { return block_words_w1(b); }
+    default: { return block_words_w2(b); }
+  }
+}
+fn weight_scale(m: u32, b: u32) -> f32 {
+  switch m {
+    case 0u: { return block_scale_w0(b, params.s0); }
+    case 1u: { return block_scale_w1(b, params.s1); }
+    default: { return block_scale_w2(b, params.s2); }
+  }
+}
+
+// Block kb of x; with NORM also adds h . h of the block to ss.
+fn x_block(kb: u32, ss: ptr<function, f32>) -> array<vec4<f32>, 8> {
+  var x: array<vec4<f32>, 8>;
+  let x4 = (params.x_off >> 2u) + 8u * kb;
+  for (var j = 0u; j < 8u; j++) {
+    x[j] = act[x4 + j];
+  }
+  if (NORM) {
+    let g4 = (params.norm_off >> 2u) + 8u * kb;
+    for (var j = 0u; j < 8u; j++) {
+      *ss += dot(x[j], x[j]);
+      x[j] *= nw[g4 + j];
+    }
+  }
+  return x;
+}
+
+@compute @workgroup_size(MV_GROUPS * 32u)
 fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec3<u32>) {
+  // The matrix (MODE 2) and rows of this workgroup.
+  var m0 = 0u;
+  var first_wg = 0u;
+  var n = params.n0;
+  var y_off = params.y0;
+  if (MODE == 2u) {
+    if (wg.x >= params.wg2) {
+      m0 = 2u;
+      first_wg = params.wg2;
+      n = params.n2;
+      y_off = params.y2;
+    } else if (wg.x >= params.wg1) {
+      m0 = 1u;
+      first_wg = params.wg1;
+      n = params.n1;
+      y_off = params.y1;
+    }
+  }
   let lane = li % LANES;
   let group = li / LANES;
-  let row0 = (wg.x * GROUPS + group) * R;
+  let wrow0 = (wg.x - first_wg) * GROUPS * R;
   let nb = params.K >> 5u;
-  let x4 = (params.x_off + wg.y * params.x_stride) >> 2u;
-  // Rows past N read the last row (in bounds) and are never written.
+  // Rows past n read the last row (in bounds) and are never written.
   var rb: array<u32, R>;
   for (var r = 0u; r < R; r++) {
-    rb[r] = min(row0 + r, params.N - 1u) * nb;
+    rb[r] = min(wrow0 + group * R + r, n - 1u) * nb;
   }
-  var s: array<f32, R>;
-  for (var kb = lane; kb < nb; kb += LANES) {
-    var x: array<vec4<f32>, 8>;
-    for (var j = 0u; j < 8u; j++) {
-      x[j] = act[x4 + 8u * kb + j];
+  var s: array<f32, RN>;
+  var ss = 0.0;
+  var kb = lane;
+  for (; kb + (U - 1u) * LANES < nb; kb += U * LANES) {
+    var v: array<array<vec4<u32>, BLOCK_WORDS>, U * RN>;
+    var d: array<f32, U * RN>;
+    for (var u = 0u; u < U; u++) {
+      for (var r = 0u; r < R; r++) {
+        for (var mm = 0u; mm < NM; mm++) {
+          let b = rb[r] + kb + u * LANES;
+          v[(u * R + r) * NM + mm] = weight_words(m0 + mm, b);
+          d[(u * R + r) * NM + mm] = weight_scale(m0 + mm, b);
+        }
+      }
     }
+    for (var u = 0u; u < U; u++) {
+      let x = x_block(kb + u * LANES, &ss);
+      for (var i = 0u; i < RN; i++) {
+        s[i] += block_dot(v[u * RN + i], x) * d[u * RN + i];
+      }
+    }
+  }
+  for (; kb < nb; kb += LANES) {
+    let x = x_block(kb, &ss);
     for (var r = 0u; r < R; r++) {
-      s[r] += block_dot_w(rb[r] + kb, x, params.w_scales);
+      for (var mm = 0u; mm < NM; mm++) {
+        let b = rb[r] + kb;
+        s[r * NM + mm] += block_dot(weight_words(m0 + mm, b), x) * weight_scale(m0 + mm, b);
+      }
     }
   }
-  for (var r = 0u; r < R; r++) {
-    partial[(group * R + r) * LANES + lane] = s[r];
+  // Lane-major, so the summing threads (one per row) read consecutive
+  // words: no shared-memory bank conflicts.
+  for (var i = 0u; i < RN; i++) {
+    partial[(lane * GROUPS * R) * NM + group * RN + i] = s[i];
+  }
+  if (NORM) {
+    partial_ss[lane * GROUPS + group] = ss;
   }
   workgroupBarrier();
-  if (li < GROUPS * R) {
-    let row = wg.x * GROUPS * R + li;
-    if (row < params.N) {
-      var y = 0.0;
-      for (var i = 0u; i < LANES; i++) {
-        y += partial[li * LANES + i];
-      }
-      if (params.add_r != 0u) {
-        let ri = params.r_off + row;
-        y += act[ri >> 2u][ri & 3u];  // a fused residual add (decode: one column)
-      }
-      let yi = params.y_off + wg.y * params.y_stride + row;
-      act[yi >> 2u][yi & 3u] = y;
+  if (li >= GROUPS * R) {
+    return;
+  }
+  let row = wrow0 + li;
+  if (row >= n) {
+    return;
+  }
+  var y: array<f32, NM>;
+  for (var i = 0u; i < LANES; i++) {
+    for (var mm = 0u; mm < NM; mm++) {
+      y[mm] += partial[(i * GROUPS * R + li) * NM + mm];
     }
   }
+  if (NORM) {
+    // The group's lanes covered all of h between them.
+    var t = 0.0;
+    for (var i = 0u; i < LANES; i++) {
+      t += partial_ss[i * GROUPS + li / R];
+    }
+    let inv = 1.0 / sqrt(t / f32(params.K) + params.eps);
+    for (var mm = 0u; mm < NM; mm++) {
+      y[mm] *= inv;
+    }
+  }
+  var out = y[0];
+  if (MODE == 1u) {
+    out = y[0] / (1.0 + exp(-y[0])) * y[NM - 1u];
+  } else if (MODE == 0u && params.add_r != 0u) {
+    let ri = params.r_off + row;
+    out += act[ri >> 2u][ri & 3u];  // a fused residual add
+  }
+  let yi = y_off + row;
+  act[yi >> 2u][yi & 3u] = out;
 }

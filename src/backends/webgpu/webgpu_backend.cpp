@@ -25,12 +25,44 @@ constexpr uint32_t kMatvec4Rows = 32;
 uint64_t round_up(uint64_t x, uint64_t a) { return (x + a - 1) / a * a; }
 uint32_t ceil_div(uint64_t a, uint64_t b) { return static_cast<uint32_t>((a + b - 1) / b); }
 
+// Types in the bit-plane layout (mv4_planes.wgsl, written by repack_q.wgsl).
+bool is_plane_quant(DType t) {
+  switch (t) {
+    case DType::q4_1: case DType::q5_0: case DType::q5_1: case DType::q2_k: case DType::q3_k: case DType::q4_k:
+    case DType::q5_k: case DType::q6_k:
+      return true;
+    default:
+      return false;
+  }
+}
 bool weight_type_supported(DType t) {
-  return t == DType::f32 || t == DType::f16 || t == DType::q8_0 || t == DType::q4_0;
+  return t == DType::f32 || t == DType::f16 || t == DType::q8_0 || t == DType::q4_0 || is_plane_quant(t);
 }
 bool is_block_quant(DType t) { return t == DType::q8_0 || t == DType::q4_0; }
 // Words of values per block in the GPU layout (w_q8_0.wgsl, w_q4_0.wgsl).
 uint32_t value_words(DType t) { return t == DType::q8_0 ? 8 : 4; }
+
+// The bit-plane layout's size for n 32-weight blocks, in u32 words: values
+// in groups of `group` blocks taking `group_words` (whole vec4s: the type's
+// mv4_<type>.wgsl, block_word), then the scales (scale_word).
+struct PlaneSize {
+  uint64_t value_words;
+  uint64_t scale_words;
+};
+PlaneSize plane_size(DType t, uint64_t n) {
+  uint64_t group = 1, group_words = 4;  // q4_1, q4_K: a vec4 of nibbles per block
+  switch (t) {
+    case DType::q5_0: case DType::q5_1: case DType::q5_k: group = 4, group_words = 20; break;
+    case DType::q2_k: group = 2, group_words = 4; break;
+    case DType::q3_k: group = 4, group_words = 12; break;
+    case DType::q6_k: group = 2, group_words = 12; break;
+    default: break;
+  }
+  // f16 d and m per block; q5_0's f16 d two per word; k-quants' 5-word
+  // records per 8 blocks (mv4_planes.wgsl, kq_scale_word)
+  const uint64_t scales = t == DType::q4_1 || t == DType::q5_1 ? n : t == DType::q5_0 ? (n + 1) / 2 : n / 8 * 5;
+  return {(n + group - 1) / group * group_words, scales};
+}
 
 // A weight tensor on the device: rows split into parts so that no buffer
 // exceeds the binding limit or a matvec grid's row limit.
@@ -314,9 +346,14 @@ class WebGpuBackendImpl final : public WebGpuBackend {
     gw.K = static_cast<uint32_t>(ne0);
     const uint64_t rows = static_cast<uint64_t>(n_rows);
     const uint64_t row_bytes_file = row_bytes(type, ne0);
-    // device bytes per row: the same as in the file for every supported type
-    // (q8_0/q4_0 move the scales behind the values, two per word)
-    uint64_t max_rows = std::max<uint64_t>(1, (max_binding_ - 8) / row_bytes_file);
+    // device bytes per row: the same as in the file for f32/f16/q8_0/q4_0
+    // (q8_0/q4_0 move the scales behind the values, two per word); the
+    // bit-plane types' for one row bound the average of several (their
+    // groups and shared scale words round up per row)
+    const PlaneSize row_planes = plane_size(type, gw.K / kBlock);
+    const uint64_t row_bytes_device =
+        is_plane_quant(type) ? 4 * (row_planes.value_words + row_planes.scale_words) : row_bytes_file;
+    uint64_t max_rows = std::max<uint64_t>(1, (max_binding_ - 8) / row_bytes_device);
     max_rows = std::min<uint64_t>(max_rows, 8ull * cfg_.max_workgroups_per_dim);  // matvec: 8 rows per workgroup
     if (is_block_quant(type)) max_rows = std::max<uint64_t>(2, max_rows / 2 * 2);  // whole scale words per part
     for (uint64_t r0 = 0; r0 < rows; r0 += max_rows) {
@@ -334,15 +371,17 @@ class WebGpuBackendImpl final : public WebGpuBackend {
           rec_.upload_from_source(buffer, 0, source.file_offset + r0 * row_bytes_file, static_cast<uint32_t>(file_bytes));
         }
       };
-      if (!is_block_quant(type)) {
+      if (!is_block_quant(type) && !is_plane_quant(type)) {
         p.bytes = round_up(file_bytes, 4);
         WA_ASSIGN_OR_RETURN(p.buffer, create_buffer(p.bytes, "weights", MemCategory::weights, tracker));
         write(p.buffer);
       } else {
         const uint64_t n_blocks = nr * (gw.K / kBlock);
-        const uint32_t vw = value_words(type);
-        p.scales_word = static_cast<uint32_t>(n_blocks * vw);
-        p.bytes = 4 * (n_blocks * vw + (n_blocks + 1) / 2);
+        const bool planes = is_plane_quant(type);
+        const PlaneSize ps = plane_size(type, n_blocks);
+        const uint64_t vwords = planes ? ps.value_words : n_blocks * value_words(type);
+        p.scales_word = static_cast<uint32_t>(vwords);
+        p.bytes = 4 * (vwords + (planes ? ps.scale_words : (n_blocks + 1) / 2));
         WA_ASSIGN_OR_RETURN(p.buffer, create_buffer(p.bytes, "weights", MemCategory::weights, tracker));
         // The file's bytes go to a staging buffer; repack.wgsl rewrites them.
         const uint32_t raw = next_id_++;
@@ -352,11 +391,12 @@ class WebGpuBackendImpl final : public WebGpuBackend {
         rp.n_blocks = static_cast<u32>(n_blocks);
         rp.block_bytes = static_cast<u32>(type_traits(type)->block_bytes);
         rp.w_scales = p.scales_word;
-        const uint32_t pairs = ceil_div(n_blocks, 2);
-        const uint32_t groups = ceil_div(pairs, 256);
+        // repack.wgsl: an invocation per pair of blocks; repack_q.wgsl: per block
+        const uint32_t groups = ceil_div(planes ? n_blocks : ceil_div(n_blocks, 2), 256);
         const uint32_t gx = std::min(groups, cfg_.max_workgroups_per_dim);
         const uint32_t bufs[] = {raw, p.buffer};
-        rec_.dispatch(pipeline("repack"), gx, ceil_div(groups, gx), 1, push_params(rp), bufs);
+        const uint32_t pipe = pipeline(planes ? std::string("repack_q.") + dtype_name(type) : std::string("repack"));
+        rec_.dispatch(pipe, gx, ceil_div(groups, gx), 1, push_params(rp), bufs);
         // At once, not at the end of the stream: a model's staging buffers
         // would otherwise all live until its upload ends (twice its size).
         rec_.destroy_buffer(raw);
@@ -431,19 +471,25 @@ class WebGpuBackendImpl final : public WebGpuBackend {
     std::string src;
     Layout layout{2, 0b10};
     const bool block_quant = variant == "q8_0" || variant == "q4_0";
-    // The weight type's access functions (block types share their scale lookup).
-    const std::string weights = std::string(block_quant ? shader_source("w_block_scales") : "") +
-                                std::string(shader_source("w_" + variant));
+    const DType vtype = dtype_from_name(variant).value_or(DType::f32);  // variants other than types: no matter
+    const bool planes = is_plane_quant(vtype);
+    // A bit-plane type's block format: the layout's helpers, then the type's.
+    const std::string mv4_format = std::string(planes ? shader_source("mv4_planes") : "") +
+                                   std::string(shader_source("mv4_" + variant));
+    // The weight type's access functions (block types share their scale
+    // lookup; bit-plane types decode through their block format).
+    const std::string weights = planes ? mv4_format + std::string(shader_source("w_planes"))
+                                       : std::string(block_quant ? shader_source("w_block_scales") : "") +
+                                             std::string(shader_source("w_" + variant));
     if (kernel == "matvec") {
-      src = std::string(MatmulParams::wgsl()) + weights + std::string(shader_source("mv_" + variant)) +
+      src = std::string(MatmulParams::wgsl()) + weights + std::string(shader_source(planes ? "mv_planes" : "mv_" + variant)) +
             std::string(shader_source(kernel));
     } else if (kernel == "matvec4" || kernel == "matvec4_glu" || kernel == "matvec4_multi") {
       // The block format, then its access function once per weight binding.
       const std::vector<std::string> bindings = kernel == "matvec4"       ? std::vector<std::string>{"w"}
                                                 : kernel == "matvec4_glu" ? std::vector<std::string>{"w", "wu"}
                                                                           : std::vector<std::string>{"w0", "w1", "w2"};
-      src = std::string(kernel == "matvec4_multi" ? MatvecMultiParams::wgsl() : MatmulParams::wgsl()) +
-            std::string(shader_source("mv4_" + variant));
+      src = std::string(kernel == "matvec4_multi" ? MatvecMultiParams::wgsl() : MatmulParams::wgsl()) + mv4_format;
       for (const std::string& b : bindings) {
         std::string access(shader_source("mv4_binding"));
         replace_all(access, "WB", b);
@@ -455,7 +501,8 @@ class WebGpuBackendImpl final : public WebGpuBackend {
       layout = {n, 1u << (n - 1)};
     } else if (kernel == "matmul") {
       src = std::string(MatmulParams::wgsl()) + weights +
-            std::string(shader_source(block_quant ? "mm_" + variant : "mm_generic")) + std::string(shader_source(kernel));
+            std::string(shader_source(block_quant ? "mm_" + variant : planes ? "mm_planes" : "mm_generic")) +
+            std::string(shader_source(kernel));
     } else if (kernel == "get_rows") {
       src = std::string(GetRowsParams::wgsl()) + weights + std::string(shader_source(kernel));
       layout = {3, 0b010};
@@ -494,6 +541,11 @@ class WebGpuBackendImpl final : public WebGpuBackend {
       layout = {1, 0b1};
     } else if (kernel == "repack") {
       src = std::string(RepackParams::wgsl()) + std::string(shader_source(kernel));
+      layout = {2, 0b10};
+    } else if (kernel == "repack_q" && planes) {
+      // The type's block format says where each plane and scale word goes.
+      src = std::string(RepackParams::wgsl()) + mv4_format + std::string(shader_source(kernel));
+      replace_all(src, "REPACK_TYPE", std::to_string(static_cast<uint32_t>(vtype)) + "u");
       layout = {2, 0b10};
     }
     WA_ASSERT(!src.empty());

@@ -482,8 +482,8 @@ class WebGpuBackendImpl final : public WebGpuBackend {
                                        : std::string(block_quant ? shader_source("w_block_scales") : "") +
                                              std::string(shader_source("w_" + variant));
     if (kernel == "matvec") {
-      src = std::string(MatmulParams::wgsl()) + weights + std::string(shader_source(planes ? "mv_planes" : "mv_" + variant)) +
-            std::string(shader_source(kernel));
+      src = std::string(MatmulParams::wgsl()) + weights +
+            std::string(shader_source(planes ? "mv_planes" : "mv_" + variant)) + std::string(shader_source(kernel));
     } else if (kernel == "matvec4" || kernel == "matvec4_glu" || kernel == "matvec4_multi") {
       // The block format, then its access function once per weight binding.
       const std::vector<std::string> bindings = kernel == "matvec4"       ? std::vector<std::string>{"w"}

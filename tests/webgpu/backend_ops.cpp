@@ -99,10 +99,10 @@ bool is_plane_quant(DType t) {
 // blocks; q8_K per 256 for the k-quants, 8-bit blocks with sums for q4_1 and
 // q5_x: tests/unit/test_backend_ops.cpp bounds every type at 2e-3).
 bool is_block_quant(DType t) { return t == DType::q8_0 || t == DType::q4_0 || is_plane_quant(t); }
-// Dequantizing the bit-plane types takes two IEEE operations per weight
-// (d u + m, or a product plus an offset product, exactly as the reference
-// orders them), which a GPU compiler may contract into one FMA: a last-bit
-// difference, within kFloat.
+// Dequantizing the bit-plane types takes two IEEE operations per weight but
+// for q5_0 (d u + m, or a product plus an offset product, in the reference's
+// order), which a GPU compiler may contract into one FMA: a last-bit
+// difference, within kFloat (SwiftShader: exact).
 Limit get_rows_limit(DType t) { return is_plane_quant(t) ? Limit{kFloat, kFloat} : Limit{kExact, kExact}; }
 
 // ---- cases -----------------------------------------------------------------

@@ -29,6 +29,19 @@ export const storiesGguf = () => make('stories260K_f32.gguf', ['convert', join(s
 export const tinyGguf = () => make('synth_tiny_q8_0.gguf', ['synth', '--arch', 'llama', '--preset', 'tiny', '--type', 'q8_0']);
 // The same shape, q4_0 weights (exercises the int8 kernels).
 export const tinyQ4Gguf = () => make('synth_tiny_q4_0.gguf', ['synth', '--arch', 'llama', '--preset', 'tiny', '--type', 'q4_0']);
+// The same shape, q4_K weights (every row is whole 256-weight super-blocks).
+export const tinyQ4KGguf = () => make('synth_tiny_q4_K.gguf', ['synth', '--arch', 'llama', '--preset', 'tiny', '--type', 'q4_K']);
+// stories260K as q5_K: its rows of 64 fit no super-block and fall back to
+// q5_1, the FFN's down rows of 172 to f16 (llama.cpp's rule): a file of
+// mixed types, q5_1 among them, with the norms in f32.
+export const storiesMixedGguf = () =>
+  make('stories260K_q5_K_mixed.gguf', ['convert', join(stories, 'stories260K.bin'), '--type', 'q5_K']);
+
+// A model file as f32: every matrix dequantized by the reference (exact), so
+// the native CLI computes in f32 what a GPU that dequantizes its weights in
+// its kernels computes.
+export const dequantizedGguf = (file) =>
+  make(file.replace(/^.*\//, '').replace(/\.gguf$/, '') + '_dequantized_f32.gguf', ['convert', file, '--type', 'f32']);
 
 export function greedyIds() {
   return readFileSync(join(stories, 'greedy256.ids'), 'utf8').trim().split(/\s+/).map(Number);
@@ -36,14 +49,15 @@ export function greedyIds() {
 
 // Teacher-forced logits from the native CLI for `ids` on `model`.
 // isa: force the native kernels (WEBACCEL_ISA), e.g. 'scalar' to compare
-// with the wasm build's scalar kernels number for number.
-export function nativeLogits(model, ids, name, isa) {
+// with the wasm build's scalar kernels number for number. args: more CLI
+// options (e.g. the KV cache type).
+export function nativeLogits(model, ids, name, isa, args = []) {
   mkdirSync(dir, { recursive: true });
   const tokens = join(dir, `${name}.ids`);
   const out = join(dir, `${name}.logits.f32`);
   writeFileSync(tokens, ids.join('\n') + '\n');
   const env = isa ? { ...process.env, WEBACCEL_ISA: isa } : process.env;
-  execFileSync(cli, ['logits', '-m', model, '--tokens', tokens, '--out', out, '--threads', '1'], { stdio: 'pipe', env });
+  execFileSync(cli, ['logits', '-m', model, '--tokens', tokens, '--out', out, '--threads', '1', ...args], { stdio: 'pipe', env });
   const b = readFileSync(out);
   return new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
 }

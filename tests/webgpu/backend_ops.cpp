@@ -86,7 +86,24 @@ struct Limit {
 constexpr Limit kExactLimit{kExact, kExact};
 constexpr Limit kFloatLimit{kFloat, kFloat};
 
-bool is_block_quant(DType t) { return t == DType::q8_0 || t == DType::q4_0; }
+// q4_1, q5_0, q5_1 and the k-quants: the GPU's bit-plane layout (mv4_planes.wgsl).
+const DType kPlaneTypes[] = {DType::q4_1, DType::q5_0, DType::q5_1, DType::q2_k,
+                             DType::q3_k, DType::q4_k, DType::q5_k, DType::q6_k};
+bool is_plane_quant(DType t) {
+  for (DType p : kPlaneTypes) {
+    if (p == t) return true;
+  }
+  return false;
+}
+// Quantized weights: the CPU rounds the activations they multiply (q8_0
+// blocks; q8_K per 256 for the k-quants, 8-bit blocks with sums for q4_1 and
+// q5_x: tests/unit/test_backend_ops.cpp bounds every type at 2e-3).
+bool is_block_quant(DType t) { return t == DType::q8_0 || t == DType::q4_0 || is_plane_quant(t); }
+// Dequantizing the bit-plane types takes two IEEE operations per weight but
+// for q5_0 (d u + m, or a product plus an offset product, in the reference's
+// order), which a GPU compiler may contract into one FMA: a last-bit
+// difference, within kFloat (SwiftShader: exact).
+Limit get_rows_limit(DType t) { return is_plane_quant(t) ? Limit{kFloat, kFloat} : Limit{kExact, kExact}; }
 
 // ---- cases -----------------------------------------------------------------
 
@@ -316,7 +333,7 @@ void add_get_rows(std::vector<Case>& cases, DType type, int64_t K, int64_t rows,
                              shape({{"K", K}, {"rows", rows}, {"T", static_cast<int64_t>(ids.size())}}).c_str()),
                    slot, [=](Ctx& c) {
                      Node* w = c.weight(type, K, rows);
-                     c.expect(c.g().get_rows(w, c.ids(ids)), "y", kExactLimit);
+                     c.expect(c.g().get_rows(w, c.ids(ids)), "y", get_rows_limit(type));
                      if (min_parts > 1) c.expect_parts(w, min_parts);
                    }});
 }
@@ -395,6 +412,46 @@ std::vector<Case> make_cases() {
     add_mul_mat(cases, t, q ? 32 : 13, 77, 70);
     add_mul_mat(cases, t, q ? 320 : 300, 33, 67);
   }
+  // The bit-plane types (q4_1, q5_0, q5_1, q2_K .. q6_K; k-quant rows are
+  // whole 256-weight super-blocks). Every type's block format runs in
+  // matvec4 (block_dot; rows not a multiple of a workgroup's 32) and in
+  // get_rows (block_value, through w_planes.wgsl), after repack_q.wgsl. The
+  // kernels around them are the same code for every type, and each new
+  // pipeline costs seconds of compilation on SwiftShader, so they run for
+  // one type each, one with two scale words (and, but for q4_K, grouped
+  // blocks and 16-weight sub-blocks): the tiled matmul over two row tiles;
+  // matvec.wgsl, which takes x that is not 16-byte aligned (here the first K
+  // values of a column of a [K + 1, 3] activation, at an odd offset); the
+  // fused Q/K/V matvecs and SwiGLU. (js/test/webgpu_model.test.mjs runs
+  // q4_K and q5_1 models, prompts and decode, on top.)
+  auto plane_k = [](DType t) -> int64_t { return block_size(t) == 32 ? 96 : 512; };
+  const Limit plane_lim{kFloat, kActivationRounding};
+  for (DType t : kPlaneTypes) {
+    add_mul_mat(cases, t, plane_k(t), 13, 1);
+    add_get_rows(cases, t, plane_k(t), 37, {36, 0, 5, 5, 17, 36, 1});
+  }
+  add_mul_mat(cases, DType::q4_k, 512, 77, 5);
+  cases.push_back({"mul_mat q6_K unaligned x (matvec.wgsl) K=512 N=19", kDevice, [=](Ctx& c) {
+                     Node* x = c.g().view_cols(c.input(513, 3), 1, 1);
+                     x->ne[0] = 512;  // the column's first 512 values, at offset 513
+                     c.expect(c.g().mul_mat(c.weight(DType::q6_k, 512, 19, 0.5f), x), "y", plane_lim);
+                   }});
+  cases.push_back({"fused matvecs of one x N=40,24,24 and swiglu N=40 q3_K K=256", kDevice, [=](Ctx& c) {
+                     const DType t = DType::q3_k;
+                     Node* x = c.input(256, 1);
+                     Node* q = c.g().mul_mat(c.weight(t, 256, 40, 0.5f), x);
+                     Node* k = c.g().mul_mat(c.weight(t, 256, 24, 0.5f), x);
+                     Node* v = c.g().mul_mat(c.weight(t, 256, 24, 0.5f), x);
+                     c.expect(c.g().scale(q, 1.0f), "q", plane_lim);
+                     c.expect(c.g().scale(k, 1.0f), "k", plane_lim);
+                     c.expect(c.g().scale(v, 1.0f), "v", plane_lim);
+                     Node* x2 = c.input(256, 1);
+                     Node* g = c.g().mul_mat(c.weight(t, 256, 40, 0.5f), x2);
+                     Node* u = c.g().mul_mat(c.weight(t, 256, 40, 0.5f), x2);
+                     c.expect(c.g().swiglu(g, u), "swiglu", plane_lim);
+                     c.expect_fused(2);
+                   }});
+
   // Views: a matmul over columns 2..4 of an activation (offset and stride
   // into the arena), and argmax over the last column of a matmul's output
   // (the model's last-token logits).
@@ -646,6 +703,9 @@ std::vector<Case> make_cases() {
   add_mul_mat(cases, DType::q4_0, 2048, 1000, 1, kSmallBinding, 2);
   add_get_rows(cases, DType::f32, 256, 1100, {0, 1099, 1022, 1023, 1024, 500}, kSmallBinding, 2);
   add_get_rows(cases, DType::q4_0, 2048, 1000, {999, 0, 909, 910, 911, 5}, kSmallBinding, 2);
+  add_mul_mat(cases, DType::q4_k, 2048, 1000, 1, kSmallBinding, 2);
+  add_mul_mat(cases, DType::q5_0, 4096, 400, 1, kSmallBinding, 2);
+  add_get_rows(cases, DType::q6_k, 2048, 1000, {999, 0, 824, 825, 826, 5}, kSmallBinding, 2);
 
   // Small grids: with 4 workgroups per dimension, matvec parts hold 32 rows
   // and 1-D grids fold into y (the repack of a 4096-wide q8_0 part, kv_store
@@ -654,6 +714,9 @@ std::vector<Case> make_cases() {
   add_mul_mat(cases, DType::q4_0, 64, 100, 3, kSmallGrid, 4);
   add_mul_mat(cases, DType::f32, 64, 100, 1, kSmallGrid, 4);
   add_get_rows(cases, DType::f16, 64, 100, {99, 0, 31, 32, 64, 65}, kSmallGrid, 4);
+  add_mul_mat(cases, DType::q2_k, 4096, 40, 1, kSmallGrid, 2);  // repack_q's grid folds
+  add_mul_mat(cases, DType::q3_k, 256, 100, 1, kSmallGrid, 4);
+  add_get_rows(cases, DType::q5_1, 64, 100, {99, 0, 31, 32, 64, 65}, kSmallGrid, 4);
   add_kv_store(cases, DType::f32, false, 64, 0, 70, 72, kSmallGrid);
   add_kv_store(cases, DType::f16, false, 64, 5, 70, 76, kSmallGrid);
   add_kv_store(cases, DType::f16, true, 64, 5, 70, 76, kSmallGrid);

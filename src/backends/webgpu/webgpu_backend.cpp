@@ -26,23 +26,22 @@ struct MatvecShape {
   uint32_t rows_per_workgroup() const { return groups * rows; }
 };
 enum class MatvecMode : uint32_t { plain = 0, glu = 1, multi = 2 };
-// Rows per group for a matvec of `rows` rows (summed over the matrices of
-// a multi dispatch). From bench/webgpu/matvec_probe.mjs on an H100
-// (bench/webgpu/results/2026-11-27-h100-matvec-shapes.json, weights read
-// from memory, not L2): 4 rows per group read 11008- and 32000-row q4_0/q8_0
-// matrices fastest (1.1/1.5 TB/s q4_0, 2.0/2.4 TB/s q8_0), but a 4096-row
-// matrix then makes only 128 workgroups for 132 SMs, and 2 rows (256
-// workgroups) read it 1.2-1.5x faster. GLU (two matrices per row) with 2
-// rows per group took 77 us per 7B layer, 0.66 TB/s (the x and norm loads
-// then serve only 4 row-blocks): it takes 4 rows, as the earlier GLU
-// kernel did.
-uint32_t matvec_rows(MatvecMode mode, uint64_t rows) {
-  if (mode == MatvecMode::glu) return 4;
-  return rows >= 8192 ? 4 : 2;
+// Rows per group, and blocks in flight per lane and row, for a matvec of
+// `rows` rows (summed over the matrices of a multi dispatch). From
+// bench/webgpu/matvec_probe.mjs on an H100, weights read from memory, not
+// L2, the GPU warmed up (bench/webgpu/results/2026-11-27-h100-matvec-*.json):
+// 4 rows per group read 11008- and 32000-row q4_0/q8_0 matrices fastest
+// (1.1/1.5 TB/s q4_0, 2.0/2.4 TB/s q8_0) and 4096-row q8_0 ones as fast as
+// any; a 4096-row q4_0 matrix is read about as fast with 2 rows and 2 blocks
+// in flight (256 workgroups instead of 128 for 132 SMs). A 4096-row matvec
+// takes ~13 us whatever its type: fixed costs (launch, the barrier before
+// it, latency), not bandwidth, dominate the small ones. GLU (two matrices
+// per row) with 2 rows per group took 77 us per 7B layer, 0.66 TB/s: it
+// takes 4 rows.
+uint32_t matvec_rows(MatvecMode mode, DType t, uint64_t rows) {
+  return mode != MatvecMode::glu && t == DType::q4_0 && rows < 8192 ? 2 : 4;
 }
 MatvecShape matvec_shape(MatvecMode mode, DType t, uint32_t rows_per_group) {
-  // Two blocks in flight per lane helped q4_0 (one 16-byte load per block)
-  // at 2 rows per group; everywhere else one was as fast or faster.
   const uint32_t in_flight = t == DType::q4_0 && mode != MatvecMode::glu && rows_per_group == 2 ? 2 : 1;
   return {8, rows_per_group, in_flight};
 }
@@ -50,12 +49,44 @@ MatvecShape matvec_shape(MatvecMode mode, DType t, uint32_t rows_per_group) {
 uint64_t round_up(uint64_t x, uint64_t a) { return (x + a - 1) / a * a; }
 uint32_t ceil_div(uint64_t a, uint64_t b) { return static_cast<uint32_t>((a + b - 1) / b); }
 
+// Types in the bit-plane layout (mv4_planes.wgsl, written by repack_q.wgsl).
+bool is_plane_quant(DType t) {
+  switch (t) {
+    case DType::q4_1: case DType::q5_0: case DType::q5_1: case DType::q2_k: case DType::q3_k: case DType::q4_k:
+    case DType::q5_k: case DType::q6_k:
+      return true;
+    default:
+      return false;
+  }
+}
 bool weight_type_supported(DType t) {
-  return t == DType::f32 || t == DType::f16 || t == DType::q8_0 || t == DType::q4_0;
+  return t == DType::f32 || t == DType::f16 || t == DType::q8_0 || t == DType::q4_0 || is_plane_quant(t);
 }
 bool is_block_quant(DType t) { return t == DType::q8_0 || t == DType::q4_0; }
 // Words of values per block in the GPU layout (w_q8_0.wgsl, w_q4_0.wgsl).
 uint32_t value_words(DType t) { return t == DType::q8_0 ? 8 : 4; }
+
+// The bit-plane layout's size for n 32-weight blocks, in u32 words: values
+// in groups of `group` blocks taking `group_words` (whole vec4s: the type's
+// mv4_<type>.wgsl, block_word), then the scales (scale_word).
+struct PlaneSize {
+  uint64_t value_words;
+  uint64_t scale_words;
+};
+PlaneSize plane_size(DType t, uint64_t n) {
+  uint64_t group = 1, group_words = 4;  // q4_1, q4_K: a vec4 of nibbles per block
+  switch (t) {
+    case DType::q5_0: case DType::q5_1: case DType::q5_k: group = 4, group_words = 20; break;
+    case DType::q2_k: group = 2, group_words = 4; break;
+    case DType::q3_k: group = 4, group_words = 12; break;
+    case DType::q6_k: group = 2, group_words = 12; break;
+    default: break;
+  }
+  // f16 d and m per block; q5_0's f16 d two per word; k-quants' 5-word
+  // records per 8 blocks (mv4_planes.wgsl, kq_scale_word)
+  const uint64_t scales = t == DType::q4_1 || t == DType::q5_1 ? n : t == DType::q5_0 ? (n + 1) / 2 : n / 8 * 5;
+  return {(n + group - 1) / group * group_words, scales};
+}
 
 // A weight tensor on the device: rows split into parts so that no buffer
 // exceeds the binding limit or a matvec grid's row limit.
@@ -220,16 +251,16 @@ class WebGpuBackendImpl final : public WebGpuBackend {
       if (fused_glus_.count(&n)) {
         const Node* g = n.src[0];
         pipeline(matvec4_kernel(MatvecMode::glu, fusable_norms_.count(g->src[1]), g->src[0]->type,
-                                matvec_rows(MatvecMode::glu, g->ne[0])));
+                                matvec_rows(MatvecMode::glu, g->src[0]->type, g->ne[0])));
       } else if (auto it = multi_heads_.find(&n); it != multi_heads_.end()) {
         uint64_t rows = 0;
         for (const Node* m : it->second) rows += m->ne[0];
         pipeline(matvec4_kernel(MatvecMode::multi, fusable_norms_.count(n.src[1]), n.src[0]->type,
-                                matvec_rows(MatvecMode::multi, rows)));
+                                matvec_rows(MatvecMode::multi, n.src[0]->type, rows)));
       } else if (fusable_norms_.count(&n)) {
         pipeline("rms_norm");  // in case h turns out misaligned
       } else if (n.op == Op::mul_mat && n.src[1]->ne[1] == 1 && fusable_norms_.count(n.src[1])) {
-        pipeline(matvec4_kernel(MatvecMode::plain, true, n.src[0]->type, matvec_rows(MatvecMode::plain, n.ne[0])));
+        pipeline(matvec4_kernel(MatvecMode::plain, true, n.src[0]->type, matvec_rows(MatvecMode::plain, n.src[0]->type, n.ne[0])));
       } else if (rope_kv_heads_.count(&n)) {
         pipeline("rope_kv");
       } else if (!glu_inputs_.count(&n) && !multi_rest_.count(&n) && !rope_kv_rest_.count(&n)) {
@@ -364,9 +395,14 @@ class WebGpuBackendImpl final : public WebGpuBackend {
     gw.K = static_cast<uint32_t>(ne0);
     const uint64_t rows = static_cast<uint64_t>(n_rows);
     const uint64_t row_bytes_file = row_bytes(type, ne0);
-    // device bytes per row: the same as in the file for every supported type
-    // (q8_0/q4_0 move the scales behind the values, two per word)
-    uint64_t max_rows = std::max<uint64_t>(1, (max_binding_ - 8) / row_bytes_file);
+    // device bytes per row: the same as in the file for f32/f16/q8_0/q4_0
+    // (q8_0/q4_0 move the scales behind the values, two per word); the
+    // bit-plane types' for one row bound the average of several (their
+    // groups and shared scale words round up per row)
+    const PlaneSize row_planes = plane_size(type, gw.K / kBlock);
+    const uint64_t row_bytes_device =
+        is_plane_quant(type) ? 4 * (row_planes.value_words + row_planes.scale_words) : row_bytes_file;
+    uint64_t max_rows = std::max<uint64_t>(1, (max_binding_ - 8) / row_bytes_device);
     max_rows = std::min<uint64_t>(max_rows, 8ull * cfg_.max_workgroups_per_dim);  // matvec: 8 rows per workgroup
     if (is_block_quant(type)) max_rows = std::max<uint64_t>(2, max_rows / 2 * 2);  // whole scale words per part
     for (uint64_t r0 = 0; r0 < rows; r0 += max_rows) {
@@ -384,15 +420,17 @@ class WebGpuBackendImpl final : public WebGpuBackend {
           rec_.upload_from_source(buffer, 0, source.file_offset + r0 * row_bytes_file, static_cast<uint32_t>(file_bytes));
         }
       };
-      if (!is_block_quant(type)) {
+      if (!is_block_quant(type) && !is_plane_quant(type)) {
         p.bytes = round_up(file_bytes, 4);
         WA_ASSIGN_OR_RETURN(p.buffer, create_buffer(p.bytes, "weights", MemCategory::weights, tracker));
         write(p.buffer);
       } else {
         const uint64_t n_blocks = nr * (gw.K / kBlock);
-        const uint32_t vw = value_words(type);
-        p.scales_word = static_cast<uint32_t>(n_blocks * vw);
-        p.bytes = 4 * (n_blocks * vw + (n_blocks + 1) / 2);
+        const bool planes = is_plane_quant(type);
+        const PlaneSize ps = plane_size(type, n_blocks);
+        const uint64_t vwords = planes ? ps.value_words : n_blocks * value_words(type);
+        p.scales_word = static_cast<uint32_t>(vwords);
+        p.bytes = 4 * (vwords + (planes ? ps.scale_words : (n_blocks + 1) / 2));
         WA_ASSIGN_OR_RETURN(p.buffer, create_buffer(p.bytes, "weights", MemCategory::weights, tracker));
         // The file's bytes go to a staging buffer; repack.wgsl rewrites them.
         const uint32_t raw = next_id_++;
@@ -402,11 +440,12 @@ class WebGpuBackendImpl final : public WebGpuBackend {
         rp.n_blocks = static_cast<u32>(n_blocks);
         rp.block_bytes = static_cast<u32>(type_traits(type)->block_bytes);
         rp.w_scales = p.scales_word;
-        const uint32_t pairs = ceil_div(n_blocks, 2);
-        const uint32_t groups = ceil_div(pairs, 256);
+        // repack.wgsl: an invocation per pair of blocks; repack_q.wgsl: per block
+        const uint32_t groups = ceil_div(planes ? n_blocks : ceil_div(n_blocks, 2), 256);
         const uint32_t gx = std::min(groups, cfg_.max_workgroups_per_dim);
         const uint32_t bufs[] = {raw, p.buffer};
-        rec_.dispatch(pipeline("repack"), gx, ceil_div(groups, gx), 1, push_params(rp), bufs);
+        const uint32_t pipe = pipeline(planes ? std::string("repack_q.") + dtype_name(type) : std::string("repack"));
+        rec_.dispatch(pipe, gx, ceil_div(groups, gx), 1, push_params(rp), bufs);
         // At once, not at the end of the stream: a model's staging buffers
         // would otherwise all live until its upload ends (twice its size).
         rec_.destroy_buffer(raw);
@@ -481,12 +520,19 @@ class WebGpuBackendImpl final : public WebGpuBackend {
     std::string src;
     Layout layout{2, 0b10};
     const bool block_quant = variant == "q8_0" || variant == "q4_0";
-    // The weight type's access functions (block types share their scale lookup).
-    const std::string weights = std::string(block_quant ? shader_source("w_block_scales") : "") +
-                                std::string(shader_source("w_" + variant));
+    const DType vtype = dtype_from_name(variant).value_or(DType::f32);  // variants other than types: no matter
+    const bool planes = is_plane_quant(vtype);
+    // A bit-plane type's block format: the layout's helpers, then the type's.
+    const std::string mv4_format = std::string(planes ? shader_source("mv4_planes") : "") +
+                                   std::string(shader_source("mv4_" + variant));
+    // The weight type's access functions (block types share their scale
+    // lookup; bit-plane types decode through their block format).
+    const std::string weights = planes ? mv4_format + std::string(shader_source("w_planes"))
+                                       : std::string(block_quant ? shader_source("w_block_scales") : "") +
+                                             std::string(shader_source("w_" + variant));
     if (kernel == "matvec") {
-      src = std::string(MatmulParams::wgsl()) + weights + std::string(shader_source("mv_" + variant)) +
-            std::string(shader_source(kernel));
+      src = std::string(MatmulParams::wgsl()) + weights +
+            std::string(shader_source(planes ? "mv_planes" : "mv_" + variant)) + std::string(shader_source(kernel));
     } else if (kernel.rfind("matvec4", 0) == 0) {
       // matvec4[_glu|_multi][_norm]: the block format, its access functions
       // once per weight binding, then the skeleton in the mode asked for.
@@ -496,8 +542,8 @@ class WebGpuBackendImpl final : public WebGpuBackend {
                               : kernel.find("_multi") != std::string::npos ? MatvecMode::multi
                                                                            : MatvecMode::plain;
       const uint32_t rows = static_cast<uint32_t>(std::stoul(kernel.substr(kernel.rfind("_r") + 2)));
-      const MatvecShape shape = matvec_shape(mode, dtype_from_name(variant).value_or(DType::f32), rows);
-      src = std::string(MatvecParams::wgsl()) + std::string(shader_source("mv4_" + variant));
+      const MatvecShape shape = matvec_shape(mode, vtype, rows);
+      src = std::string(MatvecParams::wgsl()) + mv4_format;
       for (const char* b : {"w0", "w1", "w2"}) {
         std::string access(shader_source("mv4_binding"));
         replace_all(access, "WB", b);
@@ -513,7 +559,8 @@ class WebGpuBackendImpl final : public WebGpuBackend {
       layout = {5, 0b10000};
     } else if (kernel == "matmul") {
       src = std::string(MatmulParams::wgsl()) + weights +
-            std::string(shader_source(block_quant ? "mm_" + variant : "mm_generic")) + std::string(shader_source(kernel));
+            std::string(shader_source(block_quant ? "mm_" + variant : planes ? "mm_planes" : "mm_generic")) +
+            std::string(shader_source(kernel));
     } else if (kernel == "get_rows") {
       src = std::string(GetRowsParams::wgsl()) + weights + std::string(shader_source(kernel));
       layout = {3, 0b010};
@@ -553,6 +600,11 @@ class WebGpuBackendImpl final : public WebGpuBackend {
     } else if (kernel == "repack") {
       src = std::string(RepackParams::wgsl()) + std::string(shader_source(kernel));
       layout = {2, 0b10};
+    } else if (kernel == "repack_q" && planes) {
+      // The type's block format says where each plane and scale word goes.
+      src = std::string(RepackParams::wgsl()) + mv4_format + std::string(shader_source(kernel));
+      replace_all(src, "REPACK_TYPE", std::to_string(static_cast<uint32_t>(vtype)) + "u");
+      layout = {2, 0b10};
     }
     WA_ASSERT(!src.empty());
     const uint32_t id = static_cast<uint32_t>(pipelines_.size()) + 1;
@@ -578,7 +630,7 @@ class WebGpuBackendImpl final : public WebGpuBackend {
         if (n.src[1]->ne[1] != 1) return pipeline(std::string("matmul.") + dtype_name(n.src[0]->type));
         // encode_matvec's choice where x is 16-byte aligned, as arena tensors are
         if (n.src[0]->ne[0] % kBlock != 0) return pipeline(std::string("matvec.") + dtype_name(n.src[0]->type));
-        return pipeline(matvec4_kernel(MatvecMode::plain, false, n.src[0]->type, matvec_rows(MatvecMode::plain, n.ne[0])));
+        return pipeline(matvec4_kernel(MatvecMode::plain, false, n.src[0]->type, matvec_rows(MatvecMode::plain, n.src[0]->type, n.ne[0])));
       case Op::get_rows: return pipeline(std::string("get_rows.") + dtype_name(n.src[0]->type));
       case Op::rms_norm: return pipeline("rms_norm");
       case Op::add: case Op::mul:
@@ -834,7 +886,7 @@ class WebGpuBackendImpl final : public WebGpuBackend {
   // mp's matrix fields filled by the caller, wg1/wg2 in rows (MODE 2).
   void dispatch_matvec4(MatvecMode mode, DType t, const MatvecInput& in, MatvecParams mp, uint64_t rows,
                         const uint32_t (&w)[3], uint32_t act) {
-    const uint32_t r = matvec_rows(mode, rows);
+    const uint32_t r = matvec_rows(mode, t, rows);
     const uint32_t per_wg = matvec_shape(mode, t, r).rows_per_workgroup();
     mp.x_off = in.x.offset;
     if (in.norm) {

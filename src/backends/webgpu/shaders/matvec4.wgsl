@@ -17,8 +17,9 @@
 // 16-byte-aligned loads and the block's 32 x values (8 vec4 loads, from L1:
 // every group reads the same x) serve all R * NM rows. The backend picks R,
 // U and GROUPS per mode and type and prepends: struct Params (MatvecParams),
-// the block format (mv4_<type>.wgsl: BLOCK_WORDS, block_dot) and
-// mv4_binding.wgsl once per weight binding w0, w1, w2. Unused weight
+// the block format (mv4_<type>.wgsl: BLOCK_WORDS, SCALE_WORDS, block_word,
+// scale_word, block_dot) and mv4_binding.wgsl once per weight binding w0,
+// w1, w2. Unused weight
 // bindings are bound to W0 and never read; nw likewise without NORM.
 // Requires K % 32 == 0 and x_off, r_off % 4 == 0 (vec4 activations).
 // Grid: (rows / (GROUPS R), 1), summed over the matrices in MODE 2.
@@ -49,11 +50,11 @@ fn weight_words(m: u32, b: u32) -> array<vec4<u32>, BLOCK_WORDS> {
     default: { return block_words_w2(b); }
   }
 }
-fn weight_scale(m: u32, b: u32) -> f32 {
+fn weight_scales(m: u32, b: u32) -> array<u32, 2> {
   switch m {
-    case 0u: { return block_scale_w0(b, params.s0); }
-    case 1u: { return block_scale_w1(b, params.s1); }
-    default: { return block_scale_w2(b, params.s2); }
+    case 0u: { return block_scales_w0(b, params.s0); }
+    case 1u: { return block_scales_w1(b, params.s1); }
+    default: { return block_scales_w2(b, params.s2); }
   }
 }
 
@@ -108,20 +109,23 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec
   var kb = lane;
   for (; kb + (U - 1u) * LANES < nb; kb += U * LANES) {
     var v: array<array<vec4<u32>, BLOCK_WORDS>, U * RN>;
-    var d: array<f32, U * RN>;
+    var d: array<array<u32, 2>, U * RN>;
     for (var u = 0u; u < U; u++) {
       for (var r = 0u; r < R; r++) {
         for (var mm = 0u; mm < NM; mm++) {
           let b = rb[r] + kb + u * LANES;
           v[(u * R + r) * NM + mm] = weight_words(m0 + mm, b);
-          d[(u * R + r) * NM + mm] = weight_scale(m0 + mm, b);
+          d[(u * R + r) * NM + mm] = weight_scales(m0 + mm, b);
         }
       }
     }
     for (var u = 0u; u < U; u++) {
       let x = x_block(kb + u * LANES, &ss);
-      for (var i = 0u; i < RN; i++) {
-        s[i] += block_dot(v[u * RN + i], x) * d[u * RN + i];
+      for (var r = 0u; r < R; r++) {
+        for (var mm = 0u; mm < NM; mm++) {
+          let i = (u * R + r) * NM + mm;
+          s[r * NM + mm] += block_dot(rb[r] + kb + u * LANES, v[i], d[i], x);
+        }
       }
     }
   }
@@ -130,7 +134,7 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec
     for (var r = 0u; r < R; r++) {
       for (var mm = 0u; mm < NM; mm++) {
         let b = rb[r] + kb;
-        s[r * NM + mm] += block_dot(weight_words(m0 + mm, b), x) * weight_scale(m0 + mm, b);
+        s[r * NM + mm] += block_dot(b, weight_words(m0 + mm, b), weight_scales(m0 + mm, b), x);
       }
     }
   }

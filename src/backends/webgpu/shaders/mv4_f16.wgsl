@@ -2,9 +2,16 @@
 // hold K / 32 such blocks when K is a multiple of 32) are vec4 words
 // 4b..4b+3, two weights per u32.
 const BLOCK_WORDS: u32 = 4u;
-const BLOCK_SCALED: bool = false;
+const SCALE_WORDS: u32 = 0u;  // no scales
 
-fn block_dot(v: array<vec4<u32>, BLOCK_WORDS>, x: array<vec4<f32>, 8>) -> f32 {
+fn block_word(b: u32, j: u32) -> u32 {
+  return 4u * b + j;
+}
+fn scale_word(b: u32, j: u32) -> u32 {
+  return 0u;
+}
+
+fn block_dot(b: u32, v: array<vec4<u32>, BLOCK_WORDS>, s: array<u32, 2>, x: array<vec4<f32>, 8>) -> f32 {
   var d = 0.0;
   for (var j = 0u; j < 4u; j++) {
     let q = v[j];

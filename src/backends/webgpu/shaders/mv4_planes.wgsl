@@ -1,0 +1,63 @@
+// The bit-plane GPU layout of q4_1, q5_0, q5_1 and the k-quants (q2_K ..
+// q6_K), written by repack_q.wgsl and read through each type's block format
+// (mv4_<type>.wgsl, prepended after this file). Every type is cut into
+// 32-weight blocks (a k-quant super-block of 256 is 8 of them, block b being
+// chunk b & 7 of super-block b >> 3), and a block's unsigned values u (0 ..
+// 2^bits - 1) are stored as planes of whole words:
+//   nibbles  16 bytes: low 4 bits; byte i holds weight i (low nibble) and
+//            weight i + 16 (high nibble), as q4_0 does, so word j covers the
+//            weights of x[j] and x[j + 4];
+//   pairs    2 words of 2-bit fields: weight i at bits 2 (i % 16) of word i / 16
+//            (q2_K's and q3_K's low bits, q6_K's high bits);
+//   bits     1 word: bit i for weight i (q5's and q3_K's high bit).
+// Why planes: GGUF interleaves a super-block's chunks (q4_K's byte l holds
+// chunks 2c and 2c + 1) and puts 5/6-bit values in 20/24 bytes; planes give
+// each 32-weight block its own words, so one lane decodes one block with no
+// shuffles, and 16 bytes of nibbles are one aligned vec4 load. Where a
+// block's planes are not a multiple of 16 bytes (q5: 20 bytes, q6_K: 24,
+// q3_K: 12, q2_K: 8), blocks are grouped so that a group is whole vec4
+// words: e.g. q5 packs 4 blocks' nibbles then their 4 `bits` words in 5
+// vec4s. Nothing is padded but a matrix's last group, so the values take
+// exactly their bits per weight. A warp's 32 lanes read 32 consecutive
+// blocks: contiguous bytes whatever the grouping. The scales follow the
+// values (each format says how); block_dot applies them.
+//
+// x[k] holds weights 4k .. 4k + 3 of the block.
+
+// The low 4 bits of weights 4k .. 4k + 3 from a nibbles plane.
+fn plane_nibbles(q: vec4<u32>, k: u32) -> vec4<u32> {
+  let w = q[k & 3u];
+  let sh = select(0u, 4u, k >= 4u);
+  return (vec4<u32>(w, w >> 8u, w >> 16u, w >> 24u) >> vec4<u32>(sh)) & vec4<u32>(15u);
+}
+
+// The 2-bit fields of weights 4k .. 4k + 3 from a pairs plane (p0, p1).
+fn plane_pairs(p0: u32, p1: u32, k: u32) -> vec4<u32> {
+  let w = select(p0, p1, k >= 4u);
+  let sh = 8u * (k & 3u);
+  return (vec4<u32>(w) >> vec4<u32>(sh, sh + 2u, sh + 4u, sh + 6u)) & vec4<u32>(3u);
+}
+
+// The bits of weights 4k .. 4k + 3 from a bits plane.
+fn plane_bits(h: u32, k: u32) -> vec4<u32> {
+  let sh = 4u * k;
+  return (vec4<u32>(h) >> vec4<u32>(sh, sh + 1u, sh + 2u, sh + 3u)) & vec4<u32>(1u);
+}
+
+// Weight i's value from the 4 values of its x[i / 4].
+fn plane_pick(u: vec4<u32>, i: u32) -> u32 {
+  return u[i & 3u];
+}
+
+// A k-quant block's 16-bit sub-block field (two bytes: one per 16-weight
+// sub-block, or scale and minimum of its one 32-weight sub-block): the scale
+// words of super-block b >> 3 are 4 words of these, chunk c in half c & 1 of
+// word c >> 1, then one word of f16 d (low half) and dmin (high half): 20
+// bytes per 256 weights (GGUF: 14 to 20).
+fn kq_scale_word(b: u32, j: u32) -> u32 {
+  return 5u * (b >> 3u) + select((b & 7u) >> 1u, 4u, j == 1u);
+}
+fn kq_field(b: u32, s: array<u32, 2>) -> vec2<u32> {
+  let f = s[0] >> (16u * (b & 1u));
+  return vec2<u32>(f & 0xffu, (f >> 8u) & 0xffu);
+}

@@ -1,0 +1,33 @@
+// matvec4.wgsl's block format for q5_1 in the bit-plane layout
+// (mv4_planes.wgsl, written by repack_q.wgsl): values grouped as q5_0's
+// (4 blocks' nibbles, then their 4 bits words, in 5 vec4 words); scale word
+// b holds f16 d and m as q4_1's. w = d u + m.
+const BLOCK_WORDS: u32 = 2u;
+const SCALE_WORDS: u32 = 1u;
+
+fn block_word(b: u32, j: u32) -> u32 {
+  return 5u * (b >> 2u) + select(b & 3u, 4u, j == 1u);
+}
+fn scale_word(b: u32, j: u32) -> u32 {
+  return b;
+}
+
+fn block_u(b: u32, v: array<vec4<u32>, BLOCK_WORDS>, k: u32) -> vec4<u32> {
+  return plane_nibbles(v[0], k) | (plane_bits(v[1][b & 3u], k) << vec4<u32>(4u));
+}
+
+fn block_dot(b: u32, v: array<vec4<u32>, BLOCK_WORDS>, s: array<u32, 2>, x: array<vec4<f32>, 8>) -> f32 {
+  var ux = 0.0;
+  var sx = vec4<f32>(0.0);
+  for (var k = 0u; k < 8u; k++) {
+    ux += dot(vec4<f32>(block_u(b, v, k)), x[k]);
+    sx += x[k];
+  }
+  let dm = unpack2x16float(s[0]);
+  return dm.x * ux + dm.y * (sx.x + sx.y + sx.z + sx.w);
+}
+
+fn block_value(b: u32, v: array<vec4<u32>, BLOCK_WORDS>, s: array<u32, 2>, i: u32) -> f32 {
+  let dm = unpack2x16float(s[0]);
+  return dm.x * f32(plane_pick(block_u(b, v, i >> 2u), i)) + dm.y;
+}

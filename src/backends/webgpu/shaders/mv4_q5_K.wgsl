@@ -1,0 +1,36 @@
+// matvec4.wgsl's block format for q5_K in the bit-plane layout
+// (mv4_planes.wgsl, written by repack_q.wgsl): values grouped as q5_0's (4
+// blocks' nibbles, then their 4 bits words, in 5 vec4 words; GGUF's qh bit
+// c of byte l becomes bit l of chunk c's bits word); scales as q4_K's
+// (kq_scale_word's records, field = sc, mn). w = d sc u - dmin mn.
+const BLOCK_WORDS: u32 = 2u;
+const SCALE_WORDS: u32 = 2u;
+
+fn block_word(b: u32, j: u32) -> u32 {
+  return 5u * (b >> 2u) + select(b & 3u, 4u, j == 1u);
+}
+fn scale_word(b: u32, j: u32) -> u32 {
+  return kq_scale_word(b, j);
+}
+
+fn block_u(b: u32, v: array<vec4<u32>, BLOCK_WORDS>, k: u32) -> vec4<u32> {
+  return plane_nibbles(v[0], k) | (plane_bits(v[1][b & 3u], k) << vec4<u32>(4u));
+}
+
+fn block_dot(b: u32, v: array<vec4<u32>, BLOCK_WORDS>, s: array<u32, 2>, x: array<vec4<f32>, 8>) -> f32 {
+  var ux = 0.0;
+  var sx = vec4<f32>(0.0);
+  for (var k = 0u; k < 8u; k++) {
+    ux += dot(vec4<f32>(block_u(b, v, k)), x[k]);
+    sx += x[k];
+  }
+  let f = kq_field(b, s);
+  let dm = unpack2x16float(s[1]);
+  return dm.x * f32(f.x) * ux - dm.y * f32(f.y) * (sx.x + sx.y + sx.z + sx.w);
+}
+
+fn block_value(b: u32, v: array<vec4<u32>, BLOCK_WORDS>, s: array<u32, 2>, i: u32) -> f32 {
+  let f = kq_field(b, s);
+  let dm = unpack2x16float(s[1]);
+  return dm.x * f32(f.x * plane_pick(block_u(b, v, i >> 2u), i)) - dm.y * f32(f.y);
+}

@@ -24,6 +24,7 @@
 #      CLI: skips the build), WEBACCEL_COMMIT (recorded when ROOT is no git
 #      checkout), THREADS (wllama CPU threads, default 1), FALLBACK_THREADS (wasm
 #      threads when wllama falls back to CPU, default 8), MODELS (default "1b 7b"),
+#      TYPES (weight types of the synth files, default q4_0; e.g. "q2_K q3_K q4_K"),
 #      WLLAMA_VARIANTS / WEBACCEL_VARIANTS (which of f16 nof16 to run; default both).
 set -uo pipefail
 T0=$(date +%s)
@@ -36,6 +37,7 @@ DEADLINE_S=${DEADLINE_S:-560}
 REPS=${REPS:-5}
 THREADS=${THREADS:-1}
 MODELS=${MODELS:-1b 7b}
+TYPES=${TYPES:-q4_0}
 F16=enable-dawn-features=vulkan_enable_f16_on_nvidia
 mkdir -p "$OUT" "$WORK/res"
 LOG=$OUT/device_bench.log
@@ -82,19 +84,21 @@ build_cli() {
   cmake -S "$ROOT" -B "$WORK/build" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release -DWEBACCEL_BUILD_TESTS=OFF \
     -DWEBACCEL_WERROR=OFF >/dev/null && cmake --build "$WORK/build" -j "$(nproc)" --target webaccel_cli
 }
-synth() { # synth PRESET -> $WORK/synth-PRESET-q4_0.gguf
-  local f=$WORK/synth-$1-q4_0.gguf
-  [ -s "$f" ] || { "$CLI" synth --arch llama --preset "$1" --type q4_0 "$f.tmp" && mv "$f.tmp" "$f"; }
+synth() { # synth PRESET TYPE -> $WORK/synth-PRESET-TYPE.gguf
+  local f=$WORK/synth-$1-$2.gguf
+  [ -s "$f" ] || { "$CLI" synth --arch llama --preset "$1" --type "$2" "$f.tmp" && mv "$f.tmp" "$f"; }
 }
 export ROOT WORK
 export -f build_cli
 FILES=()
 if [ -x "$CLI" ] || step build_cli 60 240 bash -c build_cli; then
   pids=()
-  for m in $MODELS; do synth "$m" >>"$LOG" 2>&1 & pids+=($!); done
+  for m in $MODELS; do for t in $TYPES; do synth "$m" "$t" >>"$LOG" 2>&1 & pids+=($!); done; done
   step synth_wait 30 200 bash -c "while kill -0 ${pids[*]} 2>/dev/null; do sleep 1; done"
   wait "${pids[@]}" 2>/dev/null
-  for m in $MODELS; do f=$WORK/synth-$m-q4_0.gguf; [ -s "$f" ] && FILES+=("$f") || log "no $f"; done
+  for m in $MODELS; do for t in $TYPES; do
+    f=$WORK/synth-$m-$t.gguf; [ -s "$f" ] && FILES+=("$f") || log "no $f"
+  done; done
   ls -la "${FILES[@]}" >>"$LOG" 2>&1
 fi
 merge

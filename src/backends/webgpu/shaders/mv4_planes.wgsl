@@ -61,3 +61,23 @@ fn kq_field(b: u32, s: array<u32, 2>) -> vec2<u32> {
   let f = s[0] >> (16u * (b & 1u));
   return vec2<u32>(f & 0xffu, (f >> 8u) & 0xffu);
 }
+
+// Sum of u . x and sum of x over a block, through the type's block_u (every
+// bit-plane type defines it): what a format with a scale and an offset per
+// block (w = a u + c: q4_1, q5_1, q4_K, q5_K) combines as a * (u . x) + c * sum(x).
+fn block_u_dot(b: u32, v: array<vec4<u32>, BLOCK_WORDS>, x: array<vec4<f32>, 8>) -> vec2<f32> {
+  var ux = 0.0;
+  var sx = vec4<f32>(0.0);
+  for (var k = 0u; k < 8u; k++) {
+    ux += dot(vec4<f32>(block_u(b, v, k)), x[k]);
+    sx += x[k];
+  }
+  return vec2<f32>(ux, sx.x + sx.y + sx.z + sx.w);
+}
+
+// q4_K and q5_K (w = d sc u - dmin mn): the block's d sc and dmin mn.
+fn kq_scale_min(b: u32, s: array<u32, 2>) -> vec2<f32> {
+  let f = kq_field(b, s);
+  let dm = unpack2x16float(s[1]);
+  return vec2<f32>(dm.x * f32(f.x), dm.y * f32(f.y));
+}

@@ -17,14 +17,9 @@ fn block_u(b: u32, v: array<vec4<u32>, BLOCK_WORDS>, k: u32) -> vec4<u32> {
 }
 
 fn block_dot(b: u32, v: array<vec4<u32>, BLOCK_WORDS>, s: array<u32, 2>, x: array<vec4<f32>, 8>) -> f32 {
-  var ux = 0.0;
-  var sx = vec4<f32>(0.0);
-  for (var k = 0u; k < 8u; k++) {
-    ux += dot(vec4<f32>(block_u(b, v, k)), x[k]);
-    sx += x[k];
-  }
+  let t = block_u_dot(b, v, x);
   let dm = unpack2x16float(s[0]);
-  return dm.x * ux + dm.y * (sx.x + sx.y + sx.z + sx.w);
+  return dm.x * t.x + dm.y * t.y;
 }
 
 fn block_value(b: u32, v: array<vec4<u32>, BLOCK_WORDS>, s: array<u32, 2>, i: u32) -> f32 {

@@ -34,7 +34,7 @@ int gguf_file_type(DType type) {
 void quantize_rows(DType type, const float* src, void* dst, int64_t rows, int64_t cols, const float* col_weights) {
   const TypeTraits* t = type_traits(type);
   const size_t rb = row_bytes(type, cols);
-  const bool weighted = col_weights && quant::has_weighted_quantizer(type);
+  const bool weighted = col_weights && quant::weighting_helps(type);
   auto row = [=](int64_t r) {
     uint8_t* d = static_cast<uint8_t*>(dst) + r * rb;
     if (weighted) quant::quantize_row_weighted(type, src + r * cols, d, cols, col_weights);
@@ -264,7 +264,7 @@ Status convert_gguf(const std::string& in, const std::string& out, DType type, C
     }
     // Already stored so: the same bytes, no second rounding (unless the
     // importance-weighted quantizer would choose other ones).
-    if (to == t.type && !(weights && quant::has_weighted_quantizer(to))) {
+    if (to == t.type && !(weights && quant::weighting_helps(to))) {
       WA_TRY(w.add_tensor_bytes(t.name, to, {t.ne[0], t.ne[1]}, src->tensor_data(t)));
       continue;
     }

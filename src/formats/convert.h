@@ -36,7 +36,8 @@ struct QuantizeOptions {
   std::map<std::string, DType> tensor_types;
   // Column weights by tensor name, one per element of a row (calibration,
   // quant/calibration.h): such matrices are quantized by the
-  // importance-weighted quantizers (quant/weighted.h) where their type has one.
+  // importance-weighted quantizers (quant/weighted.h) where they measurably
+  // help (quant::weighting_helps).
   std::map<std::string, std::vector<float>> importance;
 };
 
@@ -93,7 +94,7 @@ Status write_synthetic_model(const SynthSpec& spec, const std::string& out, Conv
 
 // Quantizes `rows` rows of `cols` f32 values into `dst` using several threads;
 // with `col_weights` (cols importance weights) by the importance-weighted
-// quantizer where `type` has one.
+// quantizer where it measurably helps (quant::weighting_helps).
 void quantize_rows(DType type, const float* src, void* dst, int64_t rows, int64_t cols,
                    const float* col_weights = nullptr);
 

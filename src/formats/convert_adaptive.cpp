@@ -246,8 +246,8 @@ std::string plan_markdown(const AdaptivePlan& p, const std::string& in, const st
                  p.bits_per_weight(), static_cast<long long>(p.n_weights));
   s += "| loss | " + p.loss_measure + strformat("; total %.6g |\n", p.loss);
   if (p.calib_tokens > 0) {
-    s += strformat("| calibration | %d tokens (%d chunks of %d); importance-weighted quantizers |\n", p.calib_tokens,
-                   p.calib_chunks, p.calib_ctx);
+    s += strformat("| calibration | %d tokens (%d chunk%s of %d); importance-weighted quantizers |\n", p.calib_tokens,
+                   p.calib_chunks, p.calib_chunks == 1 ? "" : "s", p.calib_ctx);
   } else {
     s += "| calibration | none (round-to-nearest quantizers) |\n";
   }
@@ -261,7 +261,7 @@ std::string plan_markdown(const AdaptivePlan& p, const std::string& in, const st
   for (const auto& t : p.tensors) {
     std::string ladder;
     for (const auto& [type, loss] : t.losses) ladder += strformat("%s%s %.3g", ladder.empty() ? "" : ", ", dtype_name(type), loss);
-    const std::string probe = t.probe_kld >= 0.0 ? strformat("%.6f (%s)", t.probe_kld, dtype_name(t.probe_type)) : "-";
+    const std::string probe = t.probe_kld >= 0.0 ? strformat("%.3e (%s)", t.probe_kld, dtype_name(t.probe_type)) : "-";
     s += strformat("| %s | %lld x %lld | %s | %.4f | %llu | %.3e | %.3e | %s | %.3e | %s |\n", t.name.c_str(),
                    static_cast<long long>(t.cols), static_cast<long long>(t.rows), dtype_name(t.type), t.bits_per_weight(),
                    static_cast<unsigned long long>(t.bytes), t.rel_error, t.weighted_rel_error, probe.c_str(), t.loss,

@@ -19,10 +19,6 @@ class ActivationPower : public GraphObserver {
   Status before_compute(Graph& g) override {
     for (Node& n : g.nodes()) {
       if (n.op == Op::mul_mat && n.src[0]->weight_id && n.src[1]->type == DType::f32) g.mark_output(n.src[1]);
-      if (n.op == Op::get_rows && n.src[0]->weight_id) {
-        const auto* info = static_cast<const GgufTensorInfo*>(n.src[0]->weight_id);
-        lookups_[info->name] = info->ne[0];
-      }
     }
     return Status::Ok();
   }
@@ -44,14 +40,8 @@ class ActivationPower : public GraphObserver {
   }
   std::map<std::string, std::vector<float>> result() const {
     std::map<std::string, std::vector<float>> out;
-    // A lookup table (the token embedding, tied or not): a looked-up row
-    // enters the residual stream as it is, where no column matters more than
-    // another, so every column weighs the same. (Weighting a tied embedding
-    // by its activations as the output matmul's input alone made its errors
-    // in the lookup role larger: measured, QUALITY notes.)
-    for (const auto& [name, cols] : lookups_) out.emplace(name, std::vector<float>(static_cast<size_t>(cols), 1.0f));
     for (const auto& [name, s] : sums_) {
-      if (s.count == 0 || s.power.empty() || lookups_.count(name)) continue;
+      if (s.count == 0 || s.power.empty()) continue;
       std::vector<float> v(s.power.size());
       double mean = 0.0;
       for (size_t j = 0; j < v.size(); ++j) mean += s.power[j] / static_cast<double>(s.count);
@@ -68,7 +58,6 @@ class ActivationPower : public GraphObserver {
     int64_t count = 0;
   };
   std::map<std::string, Sum> sums_;
-  std::map<std::string, int64_t> lookups_;  // tables read by get_rows: name -> columns
 };
 
 // Points every leaf of one weight tensor at replacement bytes of another type.
@@ -131,7 +120,7 @@ Result<std::unique_ptr<Calibration>> Calibration::run(const std::string& model_p
   if (n_text < 16) {
     return invalid_argument(strformat("calibration text '%s' is too short: %d tokens, need at least 16", text_path.c_str(), n_text));
   }
-  c->n_ctx_ = std::min({std::max(16, o.n_ctx), n_text, c->loaded_.model->n_ctx_train()});
+  c->n_ctx_ = std::min({std::max(16, o.n_ctx), std::max(16, o.max_tokens), n_text, c->loaded_.model->n_ctx_train()});
   c->n_chunks_ = std::max(1, std::min(n_text / c->n_ctx_, std::max(1, o.max_tokens / c->n_ctx_)));
   c->n_vocab_ = c->loaded_.model->n_vocab();
   for (int k = 0; k < c->n_chunks_; ++k) c->tokens_[static_cast<size_t>(k) * static_cast<size_t>(c->n_ctx_)] = bos;

@@ -60,6 +60,8 @@ float candidate_shift(int k, int levels) {
 float fit_type0(const float* x, const float* w, int n, int half) {
   const float v = signed_amax(x, n);
   if (v == 0.0f) return 0.0f;
+  // For step s: the levels, then the best step for them, scored by the error
+  // reduction 2 s Sxq - s^2 Sqq (= Sxq^2 / Sqq at the best step).
   auto score = [&](float s, float* fitted) {
     double sxq = 0.0, sqq = 0.0;
     const float inv = 1.0f / s;
@@ -69,8 +71,9 @@ float fit_type0(const float* x, const float* w, int n, int half) {
       sqq += static_cast<double>(w[i]) * q * q;
     }
     if (sqq <= 0.0) return -1.0;
-    *fitted = static_cast<float>(sxq / sqq);
-    return sxq * sxq / sqq;
+    const float f = static_cast<float>(sxq / sqq);
+    *fitted = f;
+    return 2.0 * f * sxq - static_cast<double>(f) * f * sqq;
   };
   float best_s = v / static_cast<float>(-half);
   double best = -1.0;
@@ -373,6 +376,8 @@ bool has_weighted_quantizer(DType type) {
       return false;
   }
 }
+
+bool weighting_helps(DType type) { return type == DType::q2_k || type == DType::q4_k || type == DType::q4_0; }
 
 bool quantize_row_weighted(DType type, const float* x, void* dst, int64_t n, const float* w) {
   switch (type) {

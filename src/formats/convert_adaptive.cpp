@@ -246,10 +246,15 @@ std::string plan_markdown(const AdaptivePlan& p, const std::string& in, const st
                  p.bits_per_weight(), static_cast<long long>(p.n_weights));
   s += "| loss | " + p.loss_measure + strformat("; total %.6g |\n", p.loss);
   if (p.calib_tokens > 0) {
-    s += strformat("| calibration | %d tokens (%d chunk%s of %d); importance-weighted quantizers |\n", p.calib_tokens,
-                   p.calib_chunks, p.calib_chunks == 1 ? "" : "s", p.calib_ctx);
+    std::string weighted;
+    for (DType t : {DType::q2_k, DType::q3_k, DType::q4_k, DType::q5_k, DType::q6_k, DType::q4_0, DType::q4_1,
+                    DType::q5_0, DType::q5_1, DType::q8_0}) {
+      if (quant::weighting_helps(t)) weighted += std::string(weighted.empty() ? "" : ", ") + dtype_name(t);
+    }
+    s += strformat("| calibration | %d tokens (%d chunk%s of %d); importance-weighted quantizers for %s |\n", p.calib_tokens,
+                   p.calib_chunks, p.calib_chunks == 1 ? "" : "s", p.calib_ctx, weighted.c_str());
   } else {
-    s += "| calibration | none (round-to-nearest quantizers) |\n";
+    s += "| calibration | none: round-to-nearest quantizers, relative squared error as the loss |\n";
   }
   s += strformat("| time | %.1f s |\n\n", p.seconds);
   s += "*rel. error*: sum (w - w')^2 / sum w^2 at the chosen type; *weighted*: the same with each column weighted by\n"

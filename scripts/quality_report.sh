@@ -26,7 +26,7 @@ ARGS=("$@")
 MODEL=$1; shift
 OUT=$ROOT/QUALITY.md
 TYPES="f32 q8_0 q6_K q5_K q4_K q4_0 q3_K q2_K"
-CALIB_TYPES="q4_K q4_0 q3_K q2_K"
+CALIB_TYPES="q4_K q4_0 q2_K"
 ADAPTIVE_BPW="4 3 2.5"
 BENCH=1
 STORIES=12
@@ -106,7 +106,12 @@ for ty in $CALIB_TYPES; do
   if ! "$W" quantize "$MODEL" "$T/$ty-calib.gguf" --type "$ty" --calib "$T/calib.txt" "${THREADS[@]}" 2>"$T/quant.err"; then
     cat "$T/quant.err" >&2; exit 1
   fi
-  measure "$ty, importance-weighted" "$T/$ty-calib.gguf"
+  if grep -q "^note: --calib: .* round-to-nearest" "$T/quant.err"; then
+    sed -nE "s/^note: (--calib: .*)/$ty: \1/p" "$T/quant.err" >>"$T/notes.txt"
+    measure "$ty --calib (round-to-nearest)" "$T/$ty-calib.gguf"
+  else
+    measure "$ty, importance-weighted" "$T/$ty-calib.gguf"
+  fi
   rm -f "$T/$ty-calib.gguf"
 done
 for b in $ADAPTIVE_BPW; do

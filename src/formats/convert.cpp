@@ -236,6 +236,7 @@ Status convert_gguf(const std::string& in, const std::string& out, DType type, C
   std::vector<std::pair<DType, int64_t>> stored;
   Fallbacks fallbacks;
   bool requantized = false;
+  std::vector<DType> unweighted;  // types of matrices with importance that are not weighted
   for (const auto& t : src->tensors()) {
     const TypeTraits* from = type_traits(t.type);
     if (!is_weight_matrix(t)) {
@@ -261,6 +262,9 @@ Status convert_gguf(const std::string& in, const std::string& out, DType type, C
                                           it->second.size(), static_cast<long long>(t.ne[0])));
       }
       weights = it->second.data();
+      if (!quant::weighting_helps(to) && std::find(unweighted.begin(), unweighted.end(), to) == unweighted.end()) {
+        unweighted.push_back(to);
+      }
     }
     // Already stored so: the same bytes, no second rounding (unless the
     // importance-weighted quantizer would choose other ones).
@@ -294,6 +298,12 @@ Status convert_gguf(const std::string& in, const std::string& out, DType type, C
                             "type's error to the old one (quantize from an f32/f16 file where there is one)");
   }
   fallbacks.report(report);
+  for (DType t : unweighted) {
+    if (!report) break;
+    report->notes.push_back(strformat("--calib: %s matrices are quantized by round-to-nearest (importance weighting "
+                                      "measured not to help %s, or not measured: quant::weighting_helps)",
+                                      dtype_name(t), dtype_name(t)));
+  }
   set_file_type(w, type, stored);
   if (size_only) {
     *size_only = w.file_size();

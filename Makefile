@@ -102,6 +102,7 @@ test-native:
 	@cmake --build --preset $(PRESET) -j $(JOBS)
 	@ctest --test-dir build/native --output-on-failure -j $(JOBS)
 	@tests/cli/run_cli_tests.sh $(WEBACCEL)
+	@tests/cli/run_adaptive_tests.sh $(WEBACCEL)
 	@tests/cli/run_quality_tests.sh $(WEBACCEL)
 
 # Sanitizer build: the unit tests and the malformed-input tests under ASan+UBSan.

@@ -1,27 +1,34 @@
 #!/usr/bin/env bash
 # Quality of each quantization type on one model, measured: quantizes MODEL
-# (a GGUF, normally f16 or f32) to every type with `webaccel quantize`, then
-# for each file measures its size and actual bits per weight (`webaccel info`:
-# bytes of the weight matrices as stored * 8 / weights), perplexity
-# (`webaccel perplexity`) and KL divergence / top-1 agreement against MODEL
-# (`webaccel kld`) on held-out text, and writes a Markdown report.
+# (a GGUF, normally f16 or f32) to every type with `webaccel quantize`
+# (round-to-nearest), to some types again with importance-weighted quantizers
+# (`--calib`), and with adaptive plans at average bits per weight (`--adaptive
+# --bpw`); then for each file measures its size and actual bits per weight
+# (`webaccel info`: bytes of the weight matrices as stored * 8 / weights),
+# perplexity, KL divergence and top-1 agreement against MODEL (`webaccel kld`)
+# on held-out text, and CPU speed (`webaccel bench`), and writes a Markdown report.
 #
 #   scripts/quality_report.sh MODEL [--out QUALITY.md] [--types "q8_0 q6_K ..."]
-#                             [--stories N] [--ctx N] [--chunks N] [--threads N]
+#                             [--calib-types "q4_K ..."] [--adaptive-bpw "2.5 3 4"]
+#                             [--stories N] [--ctx N] [--chunks N] [--threads N] [--no-bench]
 #
 # The text is the one tests/cli/run_quality_tests.sh uses: stories of seed 777
 # from tools/corpus/storygen.py (the training corpus is seed 1, so every story
-# is held out); --stories sets how many (default 12, as in the tests).
+# is held out); --stories sets how many (default 12, as in the tests). The
+# calibration text is 12 stories of seed 5: neither training nor evaluation text.
 # WEBACCEL=path/to/webaccel selects the binary (default build/native/bin/webaccel).
 # Every number in the report is parsed from those commands' output.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-usage() { echo "usage: $0 MODEL.gguf [--out FILE] [--types \"T ...\"] [--stories N] [--ctx N] [--chunks N] [--threads N]" >&2; exit 2; }
+usage() { echo "usage: $0 MODEL.gguf [--out FILE] [--types \"T ...\"] [--calib-types \"T ...\"] [--adaptive-bpw \"B ...\"] [--stories N] [--ctx N] [--chunks N] [--threads N] [--no-bench]" >&2; exit 2; }
 [[ $# -ge 1 ]] || usage
 ARGS=("$@")
 MODEL=$1; shift
 OUT=$ROOT/QUALITY.md
 TYPES="f32 q8_0 q6_K q5_K q4_K q4_0 q3_K q2_K"
+CALIB_TYPES="q4_K q4_0 q2_K"
+ADAPTIVE_BPW="4 3 2.5"
+BENCH=1
 STORIES=12
 CTX=128
 CHUNKS=0
@@ -30,6 +37,9 @@ while [[ $# -gt 0 ]]; do
   case "$1" in
     --out) OUT=$2; shift 2 ;;
     --types) TYPES=$2; shift 2 ;;
+    --calib-types) CALIB_TYPES=$2; shift 2 ;;
+    --adaptive-bpw) ADAPTIVE_BPW=$2; shift 2 ;;
+    --no-bench) BENCH=0; shift ;;
     --stories) STORIES=$2; shift 2 ;;
     --ctx) CTX=$2; shift 2 ;;
     --chunks) CHUNKS=$2; shift 2 ;;
@@ -44,10 +54,13 @@ T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 
 python3 "$ROOT/tools/corpus/storygen.py" --seed 777 --count "$STORIES" >"$T/text.txt"
+python3 "$ROOT/tools/corpus/storygen.py" --seed 5 --count 12 >"$T/calib.txt"
 EVAL=(-f "$T/text.txt" --ctx "$CTX" "${THREADS[@]}")
 [[ $CHUNKS -gt 0 ]] && EVAL+=(--chunks "$CHUNKS")
 
-# measure LABEL FILE: size, bits per weight, storage mix, perplexity, and KLD vs MODEL -> one TSV row.
+# measure LABEL FILE: size, bits per weight, storage mix, perplexity, KLD vs MODEL and speed -> one TSV row.
+# Perplexity is kld's "Mean PPL(model)": the same chunks and scored tokens as `webaccel perplexity`.
+BENCH_ARGS=(-p 64 -n 32 -r 3 -o md "${THREADS[@]}")
 measure() {
   local label=$1 f=$2
   "$W" info "$f" >"$T/info.txt"
@@ -55,19 +68,25 @@ measure() {
   size=$(stat -c %s "$f")
   bpw=$(sed -nE 's/.*weight matrices: .* ([0-9.]+) bits per weight.*/\1/p' "$T/info.txt")
   mix=$(sed -nE 's/^    ([a-zA-Z0-9_]+) +([0-9.]+)% of the weights$/\1 \2%/p' "$T/info.txt" | paste -sd, - | sed 's/,/, /g')
-  echo "  $label: perplexity" >&2
-  "$W" perplexity -m "$f" "${EVAL[@]}" >"$T/ppl.txt" 2>/dev/null
-  local ppl pplerr
-  ppl=$(sed -nE 's/^Final estimate: PPL = ([0-9.]+) \+\/- ([0-9.]+).*/\1/p' "$T/ppl.txt")
-  pplerr=$(sed -nE 's/^Final estimate: PPL = ([0-9.]+) \+\/- ([0-9.]+).*/\2/p' "$T/ppl.txt")
   echo "  $label: kld" >&2
   "$W" kld -m "$f" --base "$MODEL" "${EVAL[@]}" >"$T/kld.txt" 2>/dev/null
   val() { grep "^$1" "$T/kld.txt" | head -1 | sed -E 's/^[^:]*: *([-0-9.e+]+)( \+\/- ([-0-9.e+]+))?.*/\1\t\3/'; }
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$mix" "$size" "$bpw" "$ppl" "$pplerr" \
+  local pp="-" tg="-"
+  if [[ $BENCH -eq 1 ]]; then
+    echo "  $label: bench" >&2
+    "$W" bench -m "$f" "${BENCH_ARGS[@]}" >"$T/bench.txt" 2>/dev/null
+    pp=$(sed -nE 's/.*\| pp64 \| ([0-9.]+ ± [0-9.]+) \|$/\1/p' "$T/bench.txt")
+    tg=$(sed -nE 's/.*\| tg32 \| ([0-9.]+ ± [0-9.]+) \|$/\1/p' "$T/bench.txt")
+    grep -m1 "cpu (" "$T/bench.txt" | awk -F'|' '{print $5 "|" $6}' >"$T/bench_cfg.txt"
+  fi
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$mix" "$size" "$bpw" "$(val 'Mean PPL(model)')" \
     "$(val 'Mean ln(PPL ratio)' | cut -f1)" "$(val 'Mean KLD')" "$(val '99.0% KLD' | cut -f1)" "$(val 'Same top-1')" \
-    >>"$T/rows.tsv"
+    "$pp" "$tg" >>"$T/rows.tsv"
   grep -m1 "^Scored tokens" "$T/kld.txt" | sed -E 's/.*: *//' >"$T/scored.txt"
 }
+
+# unreachable LABEL MESSAGE: a row for a plan the planner refused (its reason instead of figures).
+unreachable() { printf '%s\t-\t\t\t\t\t\t\t\t\t\t\t\t%s\n' "$1" "$2" >>"$T/rows.tsv"; }
 
 echo "quality report for $MODEL" >&2
 : >"$T/rows.tsv"
@@ -82,6 +101,32 @@ for ty in $TYPES; do
   measure "$ty" "$T/$ty.gguf"
   rm -f "$T/$ty.gguf"
 done
+for ty in $CALIB_TYPES; do
+  echo "  $ty --calib: quantize" >&2
+  if ! "$W" quantize "$MODEL" "$T/$ty-calib.gguf" --type "$ty" --calib "$T/calib.txt" "${THREADS[@]}" 2>"$T/quant.err"; then
+    cat "$T/quant.err" >&2; exit 1
+  fi
+  if grep -q "^note: --calib: .* round-to-nearest" "$T/quant.err"; then
+    sed -nE "s/^note: (--calib: .*)/$ty: \1/p" "$T/quant.err" >>"$T/notes.txt"
+    measure "$ty --calib (round-to-nearest)" "$T/$ty-calib.gguf"
+  else
+    measure "$ty, importance-weighted" "$T/$ty-calib.gguf"
+  fi
+  rm -f "$T/$ty-calib.gguf"
+done
+for b in $ADAPTIVE_BPW; do
+  echo "  adaptive --bpw $b: quantize" >&2
+  label="adaptive, <= $b bits/weight"
+  if "$W" quantize "$MODEL" "$T/adaptive.gguf" --adaptive --bpw "$b" --calib "$T/calib.txt" "${THREADS[@]}" \
+      --plan-report "$T/plan-$b.md" 2>"$T/quant.err"; then
+    measure "$label" "$T/adaptive.gguf"
+    rm -f "$T/adaptive.gguf"
+  elif grep -q "below the smallest" "$T/quant.err"; then
+    unreachable "$label" "$(sed -nE 's/.*error: invalid_argument: (.*)/\1/p' "$T/quant.err" | head -1)"
+  else
+    cat "$T/quant.err" >&2; exit 1
+  fi
+done
 
 # The report: every figure comes from rows.tsv.
 COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -89,6 +134,11 @@ git -C "$ROOT" diff --quiet HEAD 2>/dev/null || COMMIT="$COMMIT (with uncommitte
 CHUNKS_TEXT=""
 [[ $CHUNKS -gt 0 ]] && CHUNKS_TEXT=", --chunks $CHUNKS"
 CPU=$(sed -nE 's/^model name\s*: (.*)/\1/p' /proc/cpuinfo | head -1)
+SPEED="not measured (--no-bench)"
+if [[ $BENCH -eq 1 ]]; then
+  SPEED="\`webaccel bench ${BENCH_ARGS[*]}\` on the CPU ($(tr -d ' ' <"$T/bench_cfg.txt" | sed 's/|/, threads /')), mean ± sd of 3 runs"
+  SPEED="$SPEED; load average $(cut -d' ' -f1-3 /proc/loadavg) at the end (a shared machine: compare rows, not machines)"
+fi
 CMD="scripts/quality_report.sh"
 for a in "${ARGS[@]}"; do
   case "$a" in "$ROOT"/*) a=${a#"$ROOT"/} ;; esac
@@ -98,7 +148,9 @@ done
 export R_CMD="$CMD" R_MODEL="$(basename "$MODEL")" R_SHA="$(sha256sum "$MODEL" | cut -c1-16)" \
   R_DATE="$(date -u '+%Y-%m-%d %H:%M UTC')" R_COMMIT="$COMMIT" R_MACHINE="$CPU, $(nproc) cores, $(uname -sm)" \
   R_TEXT="tools/corpus/storygen.py --seed 777 --count $STORIES (held out: training used seed 1), $(wc -c <"$T/text.txt") bytes" \
-  R_EVAL="--ctx $CTX$CHUNKS_TEXT, $(cat "$T/scored.txt") scored tokens per model (the second half of each chunk)"
+  R_EVAL="--ctx $CTX$CHUNKS_TEXT, $(cat "$T/scored.txt") scored tokens per model (the second half of each chunk)" \
+  R_CALIB="tools/corpus/storygen.py --seed 5 --count 12 (neither training nor evaluation text), $(wc -c <"$T/calib.txt") bytes; \`--calib-tokens\` default (512)" \
+  R_SPEED="$SPEED"
 python3 - "$T/rows.tsv" "$T/notes.txt" "$OUT" <<'EOF'
 import os, sys
 E = os.environ
@@ -123,23 +175,37 @@ w(f"| commit | {E['R_COMMIT']} |")
 w(f"| machine | {E['R_MACHINE']} |")
 w(f"| text | {E['R_TEXT']} |")
 w(f"| evaluation | {E['R_EVAL']} |")
+w(f"| calibration | {E['R_CALIB']} |")
+w(f"| speed | {E['R_SPEED']} |")
 w("")
 w("- *stored as*: the types the weight matrices were written in, by share of the weights (from `webaccel info`).")
 w("  A type whose block does not divide a matrix's rows falls back as llama.cpp's quantize does (notes below).")
 w("- *bits/weight*: bytes of the weight matrices in the file (block scales and minimums included) * 8 / weights.")
 w("  Norm vectors (f32) are excluded; *file size* includes them and the metadata (tokenizer).")
-w("- *PPL*: `webaccel perplexity` (± standard error); *ΔPPL*: relative to the original.")
+w("- *importance-weighted*: `webaccel quantize --type T --calib TEXT`: scales chosen to minimize the error weighted by")
+w("  each input column's mean square activation on the calibration text (round-to-nearest otherwise).")
+w("- *adaptive, <= B bits/weight*: `webaccel quantize --adaptive --bpw B --calib TEXT`: a type per matrix, chosen by")
+w("  the KL divergence measured with each matrix alone at its smallest type (README, ARCHITECTURE). A plan the")
+w("  available types cannot reach says so instead of figures.")
+w("- *PPL*: perplexity as `webaccel perplexity` computes it (± standard error), taken from `webaccel kld`'s")
+w("  PPL(model) on the same chunks; *ΔPPL*: relative to the original.")
 w("  *ln PPL ratio*, *KLD*, *top-1*: `webaccel kld` against the original on the same tokens")
 w("  (mean per-token difference of ln probabilities, mean (± standard error) and 99th percentile KL divergence,")
 w("  share of positions with the same most likely token).")
 w("")
-w("| type | stored as | file size | bits/weight | PPL | ΔPPL | ln PPL ratio | mean KLD | 99% KLD | top-1 |")
-w("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-for label, mix, size, bpw, ppl, pplerr, lnr, kld, klderr, k99, top, toperr in rows:
+w("- *pp64*, *tg32*: CPU tokens per second, prompt of 64 tokens and generation of 32 (see *speed* above).")
+w("")
+w("| type | stored as | file size | bits/weight | PPL | ΔPPL | ln PPL ratio | mean KLD | 99% KLD | top-1 | pp64 t/s | tg32 t/s |")
+w("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+for label, mix, size, bpw, ppl, pplerr, lnr, kld, klderr, k99, top, toperr, pp, tg in rows:
+    if mix == "-":
+        w(f"| {label} | not reachable: {tg} | | | | | | | | | | |")
+        continue
     size = int(size)
     d = 100.0 * (float(ppl) / base_ppl - 1.0)
     w(f"| {label} | {mix} | {size:,} B ({size / 2**20:.2f} MiB) | {float(bpw):.4f} | {float(ppl):.4f} ± {float(pplerr):.4f} | "
-      f"{d:+.2f}% | {float(lnr):+.6f} | {float(kld):.6f} ± {float(klderr):.6f} | {float(k99):.6f} | {float(top):.2f} ± {float(toperr):.2f}% |")
+      f"{d:+.2f}% | {float(lnr):+.6f} | {float(kld):.6f} ± {float(klderr):.6f} | {float(k99):.6f} | {float(top):.2f} ± {float(toperr):.2f}% | "
+      f"{pp} | {tg} |")
 if notes:
     w("")
     w("Notes from `webaccel quantize`:")

@@ -8,6 +8,7 @@
 #include "formats/gguf.h"
 #include "formats/llama2c.h"
 #include "quant/blocks.h"
+#include "quant/weighted.h"
 
 namespace wa {
 
@@ -30,18 +31,24 @@ int gguf_file_type(DType type) {
   }
 }
 
-void quantize_rows(DType type, const float* src, void* dst, int64_t rows, int64_t cols) {
+void quantize_rows(DType type, const float* src, void* dst, int64_t rows, int64_t cols, const float* col_weights) {
   const TypeTraits* t = type_traits(type);
   const size_t rb = row_bytes(type, cols);
+  const bool weighted = col_weights && quant::weighting_helps(type);
+  auto row = [=](int64_t r) {
+    uint8_t* d = static_cast<uint8_t*>(dst) + r * rb;
+    if (weighted) quant::quantize_row_weighted(type, src + r * cols, d, cols, col_weights);
+    else t->from_f32(src + r * cols, d, cols);
+  };
   const int n_threads = std::max(1, std::min<int>(static_cast<int>(std::thread::hardware_concurrency()), 16));
   if (rows < 64 || n_threads == 1) {
-    for (int64_t r = 0; r < rows; ++r) t->from_f32(src + r * cols, static_cast<uint8_t*>(dst) + r * rb, cols);
+    for (int64_t r = 0; r < rows; ++r) row(r);
     return;
   }
   std::vector<std::thread> threads;
   for (int i = 0; i < n_threads; ++i) {
     threads.emplace_back([=] {
-      for (int64_t r = i; r < rows; r += n_threads) t->from_f32(src + r * cols, static_cast<uint8_t*>(dst) + r * rb, cols);
+      for (int64_t r = i; r < rows; r += n_threads) row(r);
     });
   }
   for (auto& th : threads) th.join();
@@ -211,8 +218,10 @@ Status convert_llama2c(const std::string& in, const std::string& out, DType type
   return w.write(out);
 }
 
+// With `size_only`, nothing is written: *size_only receives the size of the file.
 Status convert_gguf(const std::string& in, const std::string& out, DType type, ConvertReport* report,
-                    const std::string& vocab_path, const std::string& name) {
+                    const std::string& vocab_path, const std::string& name, const QuantizeOptions& options = {},
+                    uint64_t* size_only = nullptr) {
   WA_ASSIGN_OR_RETURN(auto file, GgufFile::open(in));
   GgufWriter w;
   for (const auto& kv : file->metadata()) {
@@ -227,6 +236,7 @@ Status convert_gguf(const std::string& in, const std::string& out, DType type, C
   std::vector<std::pair<DType, int64_t>> stored;
   Fallbacks fallbacks;
   bool requantized = false;
+  std::vector<DType> unweighted;  // types of matrices with importance that are not weighted
   for (const auto& t : src->tensors()) {
     const TypeTraits* from = type_traits(t.type);
     if (!is_weight_matrix(t)) {
@@ -234,10 +244,31 @@ Status convert_gguf(const std::string& in, const std::string& out, DType type, C
       WA_TRY(w.add_tensor_bytes(t.name, t.type, {t.ne[0]}, src->tensor_data(t)));
       continue;
     }
-    const DType to = matrix_storage_type(type, t.ne[0]);
-    fallbacks.add(t.name, t.ne[0], type, to);
+    DType to = matrix_storage_type(type, t.ne[0]);
+    if (auto it = options.tensor_types.find(t.name); it != options.tensor_types.end()) {
+      if (matrix_storage_type(it->second, t.ne[0]) != it->second) {
+        return invalid_argument(strformat("tensor '%s': rows of %lld elements are not whole %s blocks", t.name.c_str(),
+                                          static_cast<long long>(t.ne[0]), dtype_name(it->second)));
+      }
+      to = it->second;
+    } else {
+      fallbacks.add(t.name, t.ne[0], type, to);
+    }
     stored.push_back({to, t.n_elements()});
-    if (to == t.type) {  // already stored so: the same bytes, no second rounding
+    const float* weights = nullptr;
+    if (auto it = options.importance.find(t.name); it != options.importance.end()) {
+      if (static_cast<int64_t>(it->second.size()) != t.ne[0]) {
+        return invalid_argument(strformat("tensor '%s': %zu importance weights for rows of %lld", t.name.c_str(),
+                                          it->second.size(), static_cast<long long>(t.ne[0])));
+      }
+      weights = it->second.data();
+      if (!quant::weighting_helps(to) && std::find(unweighted.begin(), unweighted.end(), to) == unweighted.end()) {
+        unweighted.push_back(to);
+      }
+    }
+    // Already stored so: the same bytes, no second rounding (unless the
+    // importance-weighted quantizer would choose other ones).
+    if (to == t.type && !(weights && quant::weighting_helps(to))) {
       WA_TRY(w.add_tensor_bytes(t.name, to, {t.ne[0], t.ne[1]}, src->tensor_data(t)));
       continue;
     }
@@ -246,25 +277,38 @@ Status convert_gguf(const std::string& in, const std::string& out, DType type, C
     }
     requantized = requantized || from->quantized;
     const GgufTensorInfo* tp = &t;
-    WA_TRY(w.add_tensor(t.name, to, {t.ne[0], t.ne[1]}, [src, tp, from, to](uint8_t* dst, size_t) {
+    WA_TRY(w.add_tensor(t.name, to, {t.ne[0], t.ne[1]}, [src, tp, from, to, weights](uint8_t* dst, size_t) {
       const int64_t cols = tp->ne[0], rows = tp->ne[1];
       const size_t in_rb = row_bytes(tp->type, cols);
       std::vector<float> buf(static_cast<size_t>(cols) * 256);
       for (int64_t r0 = 0; r0 < rows; r0 += 256) {
         const int64_t n = std::min<int64_t>(256, rows - r0);
         for (int64_t r = 0; r < n; ++r) from->to_f32(src->tensor_data(*tp) + (r0 + r) * in_rb, buf.data() + r * cols, cols);
-        quantize_rows(to, buf.data(), dst + r0 * row_bytes(to, cols), n, cols);
+        quantize_rows(to, buf.data(), dst + r0 * row_bytes(to, cols), n, cols, weights);
       }
       return Status::Ok();
     }));
   }
   if (stored.empty()) return invalid_file(in + ": no weight matrices (2-D *.weight tensors) to re-encode");
+  for (const auto& [tensor, ty] : options.tensor_types) {
+    if (!src->find_tensor(tensor)) return invalid_argument("the plan names tensor '" + tensor + "', which " + in + " lacks");
+  }
   if (requantized && report) {
     report->notes.push_back("some matrices were already quantized: decoding and re-encoding them adds the new "
                             "type's error to the old one (quantize from an f32/f16 file where there is one)");
   }
   fallbacks.report(report);
+  for (DType t : unweighted) {
+    if (!report) break;
+    report->notes.push_back(strformat("--calib: %s matrices are quantized by round-to-nearest (importance weighting "
+                                      "measured not to help %s, or not measured: quant::weighting_helps)",
+                                      dtype_name(t), dtype_name(t)));
+  }
   set_file_type(w, type, stored);
+  if (size_only) {
+    *size_only = w.file_size();
+    return Status::Ok();
+  }
   return w.write(out);
 }
 
@@ -304,13 +348,32 @@ WeightSize measure_weights(const GgufFile& file) {
   return ws;
 }
 
-Status quantize_model(const std::string& in, const std::string& out, DType type, ConvertReport* report) {
-  if (!is_convertible_type(type)) {
-    return unsupported(strformat("quantizing to %s is not supported (%s)", dtype_name(type), kConvertibleTypes));
+namespace {
+Status check_quantize_input(const std::string& in, DType type, const QuantizeOptions& options) {
+  std::vector<DType> types = {type};
+  for (const auto& [name, t] : options.tensor_types) types.push_back(t);
+  for (DType t : types) {
+    if (!is_convertible_type(t)) {
+      return unsupported(strformat("quantizing to %s is not supported (%s)", dtype_name(t), kConvertibleTypes));
+    }
   }
   WA_ASSIGN_OR_RETURN(bool gguf, has_gguf_magic(in));
   if (!gguf) return invalid_file(in + ": not a GGUF file (quantize reads GGUF; `webaccel convert` reads llama2.c checkpoints)");
-  return convert_gguf(in, out, type, report, "", "");  // GgufFile::open names the file in its errors
+  return Status::Ok();
+}
+}  // namespace
+
+Status quantize_model(const std::string& in, const std::string& out, DType type, ConvertReport* report,
+                      const QuantizeOptions& options) {
+  WA_TRY(check_quantize_input(in, type, options));
+  return convert_gguf(in, out, type, report, "", "", options);  // GgufFile::open names the file in its errors
+}
+
+Result<uint64_t> quantized_file_size(const std::string& in, DType type, const QuantizeOptions& options) {
+  WA_TRY(check_quantize_input(in, type, options));
+  uint64_t size = 0;
+  WA_TRY(convert_gguf(in, "", type, nullptr, "", "", options, &size));
+  return size;
 }
 
 Status convert_model(const std::string& in, const std::string& out, DType type, ConvertReport* report,

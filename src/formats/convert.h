@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -28,13 +29,30 @@ struct ConvertReport {
 Status convert_model(const std::string& in, const std::string& out, DType type, ConvertReport* report,
                      const std::string& vocab_path = "", const std::string& name = "");
 
+// Per-matrix choices of `webaccel quantize` beyond one type for all.
+struct QuantizeOptions {
+  // Types of single matrices by tensor name (adaptive plans); the others get
+  // the uniform type. A listed type must fit the matrix's rows (no fallback).
+  std::map<std::string, DType> tensor_types;
+  // Column weights by tensor name, one per element of a row (calibration,
+  // quant/calibration.h): such matrices are quantized by the
+  // importance-weighted quantizers (quant/weighted.h) where they measurably
+  // help (quant::weighting_helps).
+  std::map<std::string, std::vector<float>> importance;
+};
+
 // GGUF -> GGUF only (`webaccel quantize`): the same re-encoding as
 // convert_model of a GGUF input, refusing anything else with a message. Every
 // matrix is decoded to f32 and re-encoded as `type`; a matrix already of its
-// storage type is copied unchanged (no second rounding). general.file_type is
-// the type holding most of the weights (normally `type`; the fallback type
-// when no row fits `type`'s blocks).
-Status quantize_model(const std::string& in, const std::string& out, DType type, ConvertReport* report);
+// storage type is copied unchanged (no second rounding) unless it has an
+// importance vector. general.file_type is the type holding most of the
+// weights (normally `type`; the fallback type when no row fits `type`'s blocks).
+Status quantize_model(const std::string& in, const std::string& out, DType type, ConvertReport* report,
+                      const QuantizeOptions& options = {});
+
+// The size in bytes of the file quantize_model would write (header,
+// metadata, tensor data with its alignment padding), without writing it.
+Result<uint64_t> quantized_file_size(const std::string& in, DType type, const QuantizeOptions& options = {});
 
 // GGUF's general.file_type code of a "mostly TYPE" file.
 int gguf_file_type(DType type);
@@ -74,7 +92,10 @@ struct SynthSpec {
 // vocabulary; metadata says it is synthetic.
 Status write_synthetic_model(const SynthSpec& spec, const std::string& out, ConvertReport* report);
 
-// Quantizes `rows` rows of `cols` f32 values into `dst` using several threads.
-void quantize_rows(DType type, const float* src, void* dst, int64_t rows, int64_t cols);
+// Quantizes `rows` rows of `cols` f32 values into `dst` using several threads;
+// with `col_weights` (cols importance weights) by the importance-weighted
+// quantizer where it measurably helps (quant::weighting_helps).
+void quantize_rows(DType type, const float* src, void* dst, int64_t rows, int64_t cols,
+                   const float* col_weights = nullptr);
 
 }  // namespace wa

@@ -550,7 +550,7 @@ Status GgufWriter::add_tensor_bytes(const std::string& name, DType type, std::ve
   });
 }
 
-Status GgufWriter::write(const std::string& path) const {
+std::vector<uint8_t> GgufWriter::header() const {
   std::vector<uint8_t> header;
   put<uint32_t>(header, kMagic);
   put<uint32_t>(header, 3);
@@ -562,17 +562,26 @@ Status GgufWriter::write(const std::string& path) const {
     header.insert(header.end(), e.payload.begin(), e.payload.end());
   }
   uint64_t offset = 0;
-  std::vector<uint64_t> offsets;
   for (const auto& t : tensors_) {
     put_string(header, t.name);
     put<uint32_t>(header, static_cast<uint32_t>(t.ne.size()));
     for (int64_t d : t.ne) put<uint64_t>(header, static_cast<uint64_t>(d));
     put<uint32_t>(header, static_cast<uint32_t>(t.type));
     put<uint64_t>(header, offset);
-    offsets.push_back(offset);
-    offset += (t.size_bytes + alignment_ - 1) / alignment_ * alignment_;
+    offset += padded_size(t.size_bytes);
   }
   while (header.size() % alignment_ != 0) header.push_back(0);
+  return header;
+}
+
+uint64_t GgufWriter::file_size() const {
+  uint64_t size = header().size();
+  for (const auto& t : tensors_) size += padded_size(t.size_bytes);
+  return size;
+}
+
+Status GgufWriter::write(const std::string& path) const {
+  const std::vector<uint8_t> header = this->header();
 
   // A temporary name unique to this process and call, renamed into place at
   // the end: readers never see a partial file, and two writers of the same
@@ -589,7 +598,7 @@ Status GgufWriter::write(const std::string& path) const {
   if (std::fwrite(header.data(), 1, header.size(), f) != header.size()) return fail(io_error("write failed"));
   std::vector<uint8_t> buf;
   for (const auto& t : tensors_) {
-    const size_t padded = (t.size_bytes + alignment_ - 1) / alignment_ * alignment_;
+    const size_t padded = padded_size(t.size_bytes);
     buf.assign(padded, 0);
     Status s = t.producer(buf.data(), t.size_bytes);
     if (!s.ok()) return fail(s.with_context(strformat("producing tensor '%s'", t.name.c_str())));

@@ -149,8 +149,12 @@ class GgufWriter {
   Status add_tensor_bytes(const std::string& name, DType type, std::vector<int64_t> ne, const void* data);
 
   Status write(const std::string& path) const;
+  // The size of the file write() makes, without making it.
+  uint64_t file_size() const;
 
  private:
+  std::vector<uint8_t> header() const;  // through the padding before the tensor data
+  uint64_t padded_size(uint64_t bytes) const { return (bytes + alignment_ - 1) / alignment_ * alignment_; }
   struct Entry {
     std::string key;
     GgufType type;

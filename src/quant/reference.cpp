@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "quant/blocks.h"
+#include "quant/pack.h"
 #include "quant/unpack.h"
 
 namespace wa::quant {
@@ -134,19 +135,6 @@ uint8_t level(float x, float lo, float step, int levels) {
   return static_cast<uint8_t>(step > 0.0f ? clampi(nearest((x - lo) / step), 0, levels) : 0);
 }
 
-// Writes the 32 u values (q4_1 / q5_x) as nibbles plus, for 5 bits, qh.
-void pack_block32(const uint8_t u[32], uint8_t qs[16], uint8_t* qh) {
-  uint32_t h = 0;
-  for (int j = 0; j < 16; ++j) {
-    qs[j] = static_cast<uint8_t>((u[j] & 15) | ((u[j + 16] & 15) << 4));
-    h |= static_cast<uint32_t>(u[j] >> 4) << j;
-    h |= static_cast<uint32_t>(u[j + 16] >> 4) << (j + 16);
-  }
-  if (qh) {
-    for (int i = 0; i < 4; ++i) qh[i] = static_cast<uint8_t>(h >> (8 * i));
-  }
-}
-
 template <class Block>
 void dequantize_block32_row(DType t, const void* src, float* dst, int64_t n) {
   const auto* blocks = static_cast<const Block*>(src);
@@ -173,25 +161,6 @@ void dequantize_k_row(DType t, const void* src, float* dst, int64_t n) {
   }
 }
 
-// Packs the low 2 bits of u as q2_K/q3_K do: bits 2p of qs[32h + l].
-void pack_2bit(const uint8_t u[QK_K], uint8_t qs[QK_K / 4]) {
-  std::memset(qs, 0, QK_K / 4);
-  for (int e = 0; e < QK_K; ++e) {
-    const int h = e / 128, p = (e % 128) / 32, l = e % 32;
-    qs[32 * h + l] = static_cast<uint8_t>(qs[32 * h + l] | ((u[e] & 3) << (2 * p)));
-  }
-}
-
-// Packs 8 six-bit scales and minimums into q4_K/q5_K's 12 bytes (the inverse
-// of kq_scale_min).
-void pack_scale_min(const int sc[8], const int mn[8], uint8_t q[12]) {
-  for (int j = 0; j < 4; ++j) {
-    q[j] = static_cast<uint8_t>(sc[j] | ((sc[j + 4] >> 4) << 6));
-    q[j + 4] = static_cast<uint8_t>(mn[j] | ((mn[j + 4] >> 4) << 6));
-    q[j + 8] = static_cast<uint8_t>((sc[j + 4] & 15) | ((mn[j + 4] & 15) << 4));
-  }
-}
-
 // Type-1 super-block of `subs` sub-blocks (q2_K: 16 x 16, 4-bit scales;
 // q4_K/q5_K: 8 x 32, 6-bit scales), values u in [0, levels]:
 //   sub-block range [min(0, min x), max x] -> step = range / levels, min m;
@@ -201,12 +170,6 @@ void pack_scale_min(const int sc[8], const int mn[8], uint8_t q[12]) {
 // Error: inside the grid half a step (d*sc/2); the grid's ends miss the range
 // by at most dmin/2 below and levels * d/2 + dmin/2 above (the rounding of sc
 // and mn), so |error| <= d*sc/2 + levels*d/2 + dmin/2 per element.
-struct Type1Super {
-  f16_bits d, dmin;
-  int sc[16], mn[16];
-  uint8_t u[QK_K];
-};
-
 void quantize_type1_super(const float* x, int subs, int levels, int smax, Type1Super* o) {
   const int len = QK_K / subs;
   float step[16], mins[16], max_step = 0.0f, max_min = 0.0f;
@@ -239,12 +202,6 @@ void quantize_type1_super(const float* x, int subs, int levels, int smax, Type1S
 // rounding, |d| where +smax clamps), which moves the grid's ends by at most
 // half * |d|; at the far end the +half level does not exist, which costs one
 // more step. So |error| <= |d*sc| + half*|d| <= amax_sub/half + (half+1)*|d|.
-struct Type0Super {
-  f16_bits d;
-  int sc[16];
-  uint8_t u[QK_K];
-};
-
 void quantize_type0_super(const float* x, int half, int smin, int smax, Type0Super* o) {
   float step[16], big = 0.0f;
   for (int s = 0; s < 16; ++s) {
@@ -260,6 +217,45 @@ void quantize_type0_super(const float* x, int half, int smin, int smax, Type0Sup
       const int q = ds != 0.0f ? clampi(nearest(x[s * 16 + i] / ds), -half, half - 1) : 0;
       o->u[s * 16 + i] = static_cast<uint8_t>(q + half);
     }
+  }
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// Packing (quant/pack.h)
+
+// Writes the 32 u values (q4_1 / q5_x) as nibbles plus, for 5 bits, qh.
+void pack_block32(const uint8_t u[32], uint8_t qs[16], uint8_t* qh) {
+  uint32_t h = 0;
+  for (int j = 0; j < 16; ++j) {
+    qs[j] = static_cast<uint8_t>((u[j] & 15) | ((u[j + 16] & 15) << 4));
+    h |= static_cast<uint32_t>(u[j] >> 4) << j;
+    h |= static_cast<uint32_t>(u[j + 16] >> 4) << (j + 16);
+  }
+  if (qh) {
+    for (int i = 0; i < 4; ++i) qh[i] = static_cast<uint8_t>(h >> (8 * i));
+  }
+}
+
+namespace {
+
+// Packs the low 2 bits of u as q2_K/q3_K do: bits 2p of qs[32h + l].
+void pack_2bit(const uint8_t u[QK_K], uint8_t qs[QK_K / 4]) {
+  std::memset(qs, 0, QK_K / 4);
+  for (int e = 0; e < QK_K; ++e) {
+    const int h = e / 128, p = (e % 128) / 32, l = e % 32;
+    qs[32 * h + l] = static_cast<uint8_t>(qs[32 * h + l] | ((u[e] & 3) << (2 * p)));
+  }
+}
+
+// Packs 8 six-bit scales and minimums into q4_K/q5_K's 12 bytes (the inverse
+// of kq_scale_min).
+void pack_scale_min(const int sc[8], const int mn[8], uint8_t q[12]) {
+  for (int j = 0; j < 4; ++j) {
+    q[j] = static_cast<uint8_t>(sc[j] | ((sc[j + 4] >> 4) << 6));
+    q[j + 4] = static_cast<uint8_t>(mn[j] | ((mn[j + 4] >> 4) << 6));
+    q[j + 8] = static_cast<uint8_t>((sc[j + 4] & 15) | ((mn[j + 4] & 15) << 4));
   }
 }
 
@@ -326,93 +322,104 @@ void dequantize_row_q4_k(const void* src, float* dst, int64_t n) { dequantize_k_
 void dequantize_row_q5_k(const void* src, float* dst, int64_t n) { dequantize_k_row<BlockQ5_K>(DType::q5_k, src, dst, n); }
 void dequantize_row_q6_k(const void* src, float* dst, int64_t n) { dequantize_k_row<BlockQ6_K>(DType::q6_k, src, dst, n); }
 
+void pack_q2_k(const Type1Super& t, BlockQ2_K* o) {
+  o->d = t.d;
+  o->dmin = t.dmin;
+  for (int s = 0; s < 16; ++s) o->scales[s] = static_cast<uint8_t>(t.sc[s] | (t.mn[s] << 4));
+  pack_2bit(t.u, o->qs);
+}
+
+void pack_q3_k(const Type0Super& t, BlockQ3_K* o) {
+  o->d = t.d;
+  std::memset(o->scales, 0, sizeof o->scales);
+  for (int s = 0; s < 16; ++s) {
+    const int v = t.sc[s] + 32;  // 0..63
+    if (s < 8) {
+      o->scales[s] = static_cast<uint8_t>(o->scales[s] | (v & 15));
+    } else {
+      o->scales[s - 8] = static_cast<uint8_t>(o->scales[s - 8] | ((v & 15) << 4));
+    }
+    o->scales[8 + s % 4] = static_cast<uint8_t>(o->scales[8 + s % 4] | ((v >> 4) << (2 * (s / 4))));
+  }
+  pack_2bit(t.u, o->qs);
+  std::memset(o->hmask, 0, sizeof o->hmask);
+  for (int e = 0; e < QK_K; ++e) o->hmask[e % 32] = static_cast<uint8_t>(o->hmask[e % 32] | ((t.u[e] >> 2) << (e / 32)));
+}
+
+void pack_q4_k(const Type1Super& t, BlockQ4_K* o) {
+  o->d = t.d;
+  o->dmin = t.dmin;
+  pack_scale_min(t.sc, t.mn, o->scales);
+  std::memset(o->qs, 0, sizeof o->qs);
+  for (int e = 0; e < QK_K; ++e) {
+    const int s = e / 32, l = e % 32;
+    o->qs[32 * (s / 2) + l] = static_cast<uint8_t>(o->qs[32 * (s / 2) + l] | ((t.u[e] & 15) << (4 * (s & 1))));
+  }
+}
+
+void pack_q5_k(const Type1Super& t, BlockQ5_K* o) {
+  o->d = t.d;
+  o->dmin = t.dmin;
+  pack_scale_min(t.sc, t.mn, o->scales);
+  std::memset(o->qs, 0, sizeof o->qs);
+  std::memset(o->qh, 0, sizeof o->qh);
+  for (int e = 0; e < QK_K; ++e) {
+    const int s = e / 32, l = e % 32;
+    o->qs[32 * (s / 2) + l] = static_cast<uint8_t>(o->qs[32 * (s / 2) + l] | ((t.u[e] & 15) << (4 * (s & 1))));
+    o->qh[l] = static_cast<uint8_t>(o->qh[l] | ((t.u[e] >> 4) << s));
+  }
+}
+
+void pack_q6_k(const Type0Super& t, BlockQ6_K* o) {
+  o->d = t.d;
+  for (int s = 0; s < 16; ++s) o->scales[s] = static_cast<int8_t>(t.sc[s]);
+  std::memset(o->ql, 0, sizeof o->ql);
+  std::memset(o->qh, 0, sizeof o->qh);
+  for (int e = 0; e < QK_K; ++e) {
+    const int h = e / 128, p = (e % 128) / 32, l = e % 32;
+    uint8_t& lo = o->ql[64 * h + 32 * (p & 1) + l];
+    lo = static_cast<uint8_t>(lo | ((t.u[e] & 15) << (4 * (p >> 1))));
+    o->qh[32 * h + l] = static_cast<uint8_t>(o->qh[32 * h + l] | ((t.u[e] >> 4) << (2 * p)));
+  }
+}
+
 void quantize_row_q2_k(const float* src, void* dst, int64_t n) {
-  auto* blocks = static_cast<BlockQ2_K*>(dst);
   for (int64_t b = 0; b < n / QK_K; ++b) {
     Type1Super t;
     quantize_type1_super(src + b * QK_K, 16, 3, 15, &t);
-    blocks[b].d = t.d;
-    blocks[b].dmin = t.dmin;
-    for (int s = 0; s < 16; ++s) blocks[b].scales[s] = static_cast<uint8_t>(t.sc[s] | (t.mn[s] << 4));
-    pack_2bit(t.u, blocks[b].qs);
+    pack_q2_k(t, static_cast<BlockQ2_K*>(dst) + b);
   }
 }
 
 void quantize_row_q3_k(const float* src, void* dst, int64_t n) {
-  auto* blocks = static_cast<BlockQ3_K*>(dst);
   for (int64_t b = 0; b < n / QK_K; ++b) {
     Type0Super t;
     quantize_type0_super(src + b * QK_K, 4, -32, 31, &t);
-    BlockQ3_K& o = blocks[b];
-    o.d = t.d;
-    std::memset(o.scales, 0, sizeof o.scales);
-    for (int s = 0; s < 16; ++s) {
-      const int v = t.sc[s] + 32;  // 0..63
-      if (s < 8) {
-        o.scales[s] = static_cast<uint8_t>(o.scales[s] | (v & 15));
-      } else {
-        o.scales[s - 8] = static_cast<uint8_t>(o.scales[s - 8] | ((v & 15) << 4));
-      }
-      o.scales[8 + s % 4] = static_cast<uint8_t>(o.scales[8 + s % 4] | ((v >> 4) << (2 * (s / 4))));
-    }
-    pack_2bit(t.u, o.qs);
-    std::memset(o.hmask, 0, sizeof o.hmask);
-    for (int e = 0; e < QK_K; ++e) o.hmask[e % 32] = static_cast<uint8_t>(o.hmask[e % 32] | ((t.u[e] >> 2) << (e / 32)));
+    pack_q3_k(t, static_cast<BlockQ3_K*>(dst) + b);
   }
 }
 
 void quantize_row_q4_k(const float* src, void* dst, int64_t n) {
-  auto* blocks = static_cast<BlockQ4_K*>(dst);
   for (int64_t b = 0; b < n / QK_K; ++b) {
     Type1Super t;
     quantize_type1_super(src + b * QK_K, 8, 15, 63, &t);
-    BlockQ4_K& o = blocks[b];
-    o.d = t.d;
-    o.dmin = t.dmin;
-    pack_scale_min(t.sc, t.mn, o.scales);
-    std::memset(o.qs, 0, sizeof o.qs);
-    for (int e = 0; e < QK_K; ++e) {
-      const int s = e / 32, l = e % 32;
-      o.qs[32 * (s / 2) + l] = static_cast<uint8_t>(o.qs[32 * (s / 2) + l] | ((t.u[e] & 15) << (4 * (s & 1))));
-    }
+    pack_q4_k(t, static_cast<BlockQ4_K*>(dst) + b);
   }
 }
 
 void quantize_row_q5_k(const float* src, void* dst, int64_t n) {
-  auto* blocks = static_cast<BlockQ5_K*>(dst);
   for (int64_t b = 0; b < n / QK_K; ++b) {
     Type1Super t;
     quantize_type1_super(src + b * QK_K, 8, 31, 63, &t);
-    BlockQ5_K& o = blocks[b];
-    o.d = t.d;
-    o.dmin = t.dmin;
-    pack_scale_min(t.sc, t.mn, o.scales);
-    std::memset(o.qs, 0, sizeof o.qs);
-    std::memset(o.qh, 0, sizeof o.qh);
-    for (int e = 0; e < QK_K; ++e) {
-      const int s = e / 32, l = e % 32;
-      o.qs[32 * (s / 2) + l] = static_cast<uint8_t>(o.qs[32 * (s / 2) + l] | ((t.u[e] & 15) << (4 * (s & 1))));
-      o.qh[l] = static_cast<uint8_t>(o.qh[l] | ((t.u[e] >> 4) << s));
-    }
+    pack_q5_k(t, static_cast<BlockQ5_K*>(dst) + b);
   }
 }
 
 void quantize_row_q6_k(const float* src, void* dst, int64_t n) {
-  auto* blocks = static_cast<BlockQ6_K*>(dst);
   for (int64_t b = 0; b < n / QK_K; ++b) {
     Type0Super t;
     quantize_type0_super(src + b * QK_K, 32, -128, 127, &t);
-    BlockQ6_K& o = blocks[b];
-    o.d = t.d;
-    for (int s = 0; s < 16; ++s) o.scales[s] = static_cast<int8_t>(t.sc[s]);
-    std::memset(o.ql, 0, sizeof o.ql);
-    std::memset(o.qh, 0, sizeof o.qh);
-    for (int e = 0; e < QK_K; ++e) {
-      const int h = e / 128, p = (e % 128) / 32, l = e % 32;
-      uint8_t& lo = o.ql[64 * h + 32 * (p & 1) + l];
-      lo = static_cast<uint8_t>(lo | ((t.u[e] & 15) << (4 * (p >> 1))));
-      o.qh[32 * h + l] = static_cast<uint8_t>(o.qh[32 * h + l] | ((t.u[e] >> 4) << (2 * p)));
-    }
+    pack_q6_k(t, static_cast<BlockQ6_K*>(dst) + b);
   }
 }
 

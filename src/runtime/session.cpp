@@ -82,7 +82,9 @@ Status Session::eval_impl(std::span<const int32_t> tokens, Output output, bool c
       best = g.argmax(out);
       g.mark_output(best);
     }
+    if (observer_) WA_TRY(observer_->before_compute(g));
     WA_TRY(backend_.compute(g));
+    if (observer_) WA_TRY(observer_->after_compute(g));
     // Device backends fill these destinations when their recorded work
     // completes; the vectors are not resized until the next eval.
     if (all_logits) {

@@ -25,6 +25,17 @@ struct SessionOptions {
   MemoryTracker* tracker = nullptr;
 };
 
+// Watches each forward graph a session runs (calibration for quantization,
+// src/quant/calibration.cpp). before_compute may mark nodes as outputs, so
+// that their values survive the arena's reuse, or point weight leaves at
+// other bytes of another type; after_compute reads what it kept.
+class GraphObserver {
+ public:
+  virtual ~GraphObserver() = default;
+  virtual Status before_compute(Graph& graph) = 0;
+  virtual Status after_compute(const Graph& graph) = 0;
+};
+
 class Session {
  public:
   static Result<std::unique_ptr<Session>> create(const Model& model, Backend& backend, const SessionOptions& options);
@@ -61,6 +72,8 @@ class Session {
     chain_ready_ = false;
   }
   const KvCache& kv_cache() const { return kv_; }
+  // Observer of the following evals' graphs (null: none); not owned.
+  void set_observer(GraphObserver* observer) { observer_ = observer; }
 
  private:
   Session(const Model& model, Backend& backend, KvCache kv, int n_batch, MemoryTracker* tracker)
@@ -87,6 +100,7 @@ class Session {
   // the last evaluation left a valid id there.
   uint32_t token_buffer_ = 0;
   bool chain_ready_ = false;
+  GraphObserver* observer_ = nullptr;
   enum class Output { last_logits, all_logits, argmax };
   Status eval_impl(std::span<const int32_t> tokens, Output output, bool chained = false, int32_t* argmax_dst = nullptr);
 };

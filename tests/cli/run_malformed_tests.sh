@@ -46,6 +46,16 @@ expect_error "quantize: unknown type" "$W" quantize "$T/good.gguf" "$T/q.gguf" -
 expect_error "quantize: a type without a quantizer" "$W" quantize "$T/good.gguf" "$T/q.gguf" --type bf16
 expect_error "quantize: no --type" "$W" quantize "$T/good.gguf" "$T/q.gguf"
 expect_error "quantize: unwritable output" "$W" quantize "$T/good.gguf" "$T/no/such/dir/q.gguf" --type q8_0
+# --calib and --adaptive: argument and file errors before any long measurement
+expect_error "quantize --adaptive of a llama2.c checkpoint" "$W" quantize "$S/stories260K.bin" "$T/q.gguf" --adaptive --bpw 5
+expect_error "quantize --adaptive of a truncated file" "$W" quantize "$T/bad/truncated-data.gguf" "$T/q.gguf" --adaptive --bpw 5
+expect_error "quantize --adaptive: budget below the smallest types" "$W" quantize "$T/good.gguf" "$T/q.gguf" --adaptive --bpw 1
+expect_error "quantize --adaptive: file budget below the smallest file" "$W" quantize "$T/good.gguf" "$T/q.gguf" --adaptive --budget-mb 0.001
+expect_error "quantize --adaptive: no budget" "$W" quantize "$T/good.gguf" "$T/q.gguf" --adaptive
+expect_error "quantize --adaptive: negative bits" "$W" quantize "$T/good.gguf" "$T/q.gguf" --adaptive --bpw -3
+expect_error "quantize --calib: missing text" "$W" quantize "$T/good.gguf" "$T/q.gguf" --type q4_0 --calib "$T/nope.txt"
+expect_error "quantize --calib: a model without tokenizer" "$W" quantize "$T/good.gguf" "$T/q.gguf" --type q4_0 --calib "$HERE/lib.sh"
+expect_error "quantize --calib: unknown type" "$W" quantize "$T/good.gguf" "$T/q.gguf" --type q9_9 --calib "$HERE/lib.sh"
 for f in "$T"/bad/*.bin; do
   expect_error "convert $(basename "$f")" "$W" convert "$f" "$T/out.gguf"
 done

@@ -1,9 +1,12 @@
 // webaccel convert / quantize / synth: write GGUF files.
+#include <cmath>
 #include <cstdio>
 
 #include "cli.h"
 #include "core/memory.h"
 #include "formats/convert.h"
+#include "formats/convert_adaptive.h"
+#include "quant/calibration.h"
 
 namespace wa::cli {
 namespace {
@@ -48,20 +51,85 @@ int cmd_convert(int argc, char** argv) {
   return 0;
 }
 
+namespace {
+
+constexpr const char* kQuantizeUsage =
+    "usage: webaccel quantize IN.gguf OUT.gguf --type TYPE [--calib TEXT]\n"
+    "       webaccel quantize IN.gguf OUT.gguf --adaptive (--budget-mb MB | --bpw BITS) [--calib TEXT] "
+    "[--plan-report PLAN.md]";
+
+Status write_text_file(const std::string& path, const std::string& text) {
+  FILE* f = std::fopen(path.c_str(), "wb");
+  if (!f) return io_error("cannot write '" + path + "'");
+  const bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
+  if (std::fclose(f) != 0 || !ok) return io_error("writing '" + path + "' failed");
+  return Status::Ok();
+}
+
+}  // namespace
+
 int cmd_quantize(int argc, char** argv) {
-  Args args(argc, argv, 2, {});
-  Status st = args.check_unknown({"--type"});
+  Args args(argc, argv, 2, {"--adaptive"});
+  Status st = args.check_unknown({"--type", "--calib", "--calib-tokens", "--adaptive", "--budget-mb", "--bpw",
+                                  "--plan-report", "--threads", "-t"});
   if (!st.ok()) return fail(st);
-  if (args.positional().size() != 2 || !args.get("--type")) {
-    return fail(invalid_argument(std::string("usage: webaccel quantize IN.gguf OUT.gguf --type TYPE (") +
-                                 kConvertibleTypes + ")"));
+  const bool adaptive = args.has("--adaptive");
+  if (args.positional().size() != 2 || (!adaptive && !args.get("--type"))) {
+    return fail(invalid_argument(std::string(kQuantizeUsage) + "\nTYPE: " + kConvertibleTypes));
   }
-  auto type = parse_type(*args.get("--type"));
-  if (!type.ok()) return fail(type.status());
+  if (adaptive && args.get("--type")) {
+    return fail(invalid_argument("--type and --adaptive exclude each other: the adaptive planner chooses each matrix's type"));
+  }
+  if (!adaptive && (args.get("--budget-mb") || args.get("--bpw") || args.get("--plan-report"))) {
+    return fail(invalid_argument("--budget-mb, --bpw and --plan-report belong to --adaptive"));
+  }
+  if (adaptive && (args.get("--budget-mb").has_value() == args.get("--bpw").has_value())) {
+    return fail(invalid_argument("--adaptive needs one budget: --budget-mb MB (the output file's size) or --bpw BITS "
+                                 "(the weight matrices' average bits per weight)"));
+  }
+  auto calib_tokens = args.get_int("--calib-tokens", 512, 16, 1 << 20);
+  if (!calib_tokens.ok()) return fail(calib_tokens.status());
+  auto threads_t = args.get_int("-t", 0, 0, 1024);
+  if (!threads_t.ok()) return fail(threads_t.status());
+  auto threads = args.get_int("--threads", threads_t.value(), 0, 1024);
+  if (!threads.ok()) return fail(threads.status());
   const std::string& in = args.positional()[0];
   const std::string& out = args.positional()[1];
+  const std::string calib_path = args.get_or("--calib", "");
+  quant::CalibrationOptions co;
+  co.max_tokens = static_cast<int>(calib_tokens.value());
+  co.n_threads = static_cast<int>(threads.value());
+
   ConvertReport report;
-  st = quantize_model(in, out, type.value(), &report);
+  AdaptivePlan plan;
+  DType type = DType::f32;
+  if (adaptive) {
+    AdaptiveOptions ao;
+    auto mb = args.get_float("--budget-mb", 0.0, 1e-6, 1e9);
+    if (!mb.ok()) return fail(mb.status());
+    auto bpw = args.get_float("--bpw", 0.0, 0.01, 64.0);
+    if (!bpw.ok()) return fail(bpw.status());
+    ao.budget_bytes = static_cast<uint64_t>(std::floor(mb.value() * 1e6));
+    if (args.get("--budget-mb") && ao.budget_bytes == 0) return fail(invalid_argument("--budget-mb is below one byte"));
+    ao.bits_per_weight = bpw.value();
+    ao.calib_path = calib_path;
+    ao.calib = co;
+    st = quantize_adaptive(in, out, ao, &report, &plan);
+  } else {
+    auto t = parse_type(*args.get("--type"));
+    if (!t.ok()) return fail(t.status());
+    type = t.value();
+    QuantizeOptions qo;
+    if (!calib_path.empty()) {
+      co.keep_predictions = false;  // only the importance vectors are needed
+      auto calib = quant::Calibration::run(in, calib_path, co);
+      if (!calib.ok()) return fail(calib.status());
+      qo.importance = calib.value()->importance();
+      std::fprintf(stderr, "calibration: %d tokens, importance of %zu matrices\n", calib.value()->n_tokens(),
+                   qo.importance.size());
+    }
+    st = quantize_model(in, out, type, &report, qo);
+  }
   print_notes(report);
   if (!st.ok()) return fail(st);
   // Sizes as written: both files' weight matrices measured from their tensor tables.
@@ -70,9 +138,24 @@ int cmd_quantize(int argc, char** argv) {
   if (!before.ok()) return fail(before.status());
   if (!after.ok()) return fail(after.status().with_context("reading back " + out));
   const WeightSize a = measure_weights(*before.value()), b = measure_weights(*after.value());
+  const std::string label = adaptive ? "adaptive" : dtype_name(type);
   std::fprintf(stderr, "wrote %s (%s): %s, weights %s -> %s, %.3f -> %.3f bits per weight (%s)\n", out.c_str(),
-               dtype_name(type.value()), format_bytes(after.value()->file_size()).c_str(), format_bytes(a.bytes).c_str(),
+               label.c_str(), format_bytes(after.value()->file_size()).c_str(), format_bytes(a.bytes).c_str(),
                format_bytes(b.bytes).c_str(), a.bits_per_weight(), b.bits_per_weight(), type_mix(b).c_str());
+  if (adaptive) {
+    std::fprintf(stderr, "plan: %s; file %llu bytes as written (planned %llu), %.4f bits per weight; estimated loss %.6g (%s); %.1f s\n",
+                 plan.budget_text.c_str(), static_cast<unsigned long long>(after.value()->file_size()),
+                 static_cast<unsigned long long>(plan.file_bytes), b.bits_per_weight(), plan.loss,
+                 plan.loss_measure.c_str(), plan.seconds);
+    if (after.value()->file_size() != plan.file_bytes) {
+      return fail(internal_error("the file written differs in size from the plan"));
+    }
+    if (auto path = args.get("--plan-report")) {
+      st = write_text_file(*path, plan_markdown(plan, in, out));
+      if (!st.ok()) return fail(st);
+      std::fprintf(stderr, "wrote plan %s\n", path->c_str());
+    }
+  }
   return 0;
 }
 

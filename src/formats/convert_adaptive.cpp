@@ -1,0 +1,278 @@
+#include "formats/convert_adaptive.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <memory>
+
+#include "formats/gguf.h"
+#include "quant/planner.h"
+#include "quant/weighted.h"
+
+namespace wa {
+namespace {
+
+// The candidate ladders (convert_adaptive.h, step 1), smallest first.
+const DType kSuperBlockTypes[] = {DType::q2_k, DType::q3_k, DType::q4_k, DType::q5_k, DType::q6_k, DType::q8_0, DType::f16};
+const DType kBlock32Types[] = {DType::q4_0, DType::q4_1, DType::q5_0, DType::q5_1, DType::q8_0, DType::f16};
+
+std::vector<DType> candidates(int64_t cols) {
+  std::vector<DType> out;
+  if (cols % 256 == 0) {
+    for (DType t : kSuperBlockTypes) out.push_back(t);
+  } else {
+    for (DType t : kBlock32Types) {
+      if (cols % block_size(t) == 0) out.push_back(t);
+    }
+    if (out.empty()) out.push_back(DType::f16);
+  }
+  return out;
+}
+
+// GgufWriter's alignment for convert's output (general.alignment is not copied).
+constexpr uint64_t kAlign = 32;
+uint64_t padded(uint64_t bytes) { return (bytes + kAlign - 1) / kAlign * kAlign; }
+
+// One matrix's measurements: per candidate, its bytes and errors.
+struct Measured {
+  const GgufTensorInfo* info = nullptr;
+  std::vector<DType> types;
+  std::vector<uint64_t> bytes;
+  std::vector<double> err, werr;  // plain and importance-weighted squared errors
+  double sum_sq = 0.0, wsum_sq = 0.0;
+  double probe_kld = -1.0;
+};
+
+Status decode_matrix(const GgufFile& f, const GgufTensorInfo& t, std::vector<float>* out) {
+  const TypeTraits* from = type_traits(t.type);
+  if (!from || !from->to_f32) {
+    return unsupported(strformat("tensor '%s' has type %s, which this build cannot decode", t.name.c_str(),
+                                 from ? from->name : "unknown"));
+  }
+  const int64_t cols = t.ne[0], rows = t.ne[1];
+  out->resize(static_cast<size_t>(cols * rows));
+  const size_t rb = row_bytes(t.type, cols);
+  for (int64_t r = 0; r < rows; ++r) from->to_f32(f.tensor_data(t) + r * rb, out->data() + r * cols, cols);
+  return Status::Ok();
+}
+
+Status measure_matrix(const GgufFile& f, const GgufTensorInfo& t, const std::vector<float>* importance,
+                      quant::Calibration* calib, Measured* m) {
+  std::vector<float> w;
+  WA_TRY(decode_matrix(f, t, &w));
+  const int64_t cols = t.ne[0], rows = t.ne[1];
+  m->info = &t;
+  m->types = candidates(cols);
+  const float* imp = importance ? importance->data() : nullptr;
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t j = 0; j < cols; ++j) {
+      const double v = w[static_cast<size_t>(r * cols + j)];
+      m->sum_sq += v * v;
+      m->wsum_sq += (imp ? imp[j] : 1.0) * v * v;
+    }
+  }
+  std::vector<uint8_t> q;
+  std::vector<float> back(static_cast<size_t>(cols));
+  for (size_t k = 0; k < m->types.size(); ++k) {
+    const DType type = m->types[k];
+    const size_t rb = row_bytes(type, cols);
+    q.assign(rb * static_cast<size_t>(rows), 0);
+    quantize_rows(type, w.data(), q.data(), rows, cols, imp);
+    double e = 0.0, we = 0.0;
+    for (int64_t r = 0; r < rows; ++r) {
+      type_traits(type)->to_f32(q.data() + r * rb, back.data(), cols);
+      const float* x = w.data() + r * cols;
+      e += quant::weighted_squared_error(x, back.data(), nullptr, cols);
+      if (imp) we += quant::weighted_squared_error(x, back.data(), imp, cols);
+    }
+    m->bytes.push_back(rb * static_cast<uint64_t>(rows));
+    m->err.push_back(e);
+    m->werr.push_back(imp ? we : e);
+    if (k == 0 && calib) {  // the smallest candidate: measure the KLD it causes alone
+      WA_ASSIGN_OR_RETURN(m->probe_kld, calib->kld_with(t.name, type, q.data()));
+    }
+  }
+  return Status::Ok();
+}
+
+// Estimated loss of candidate k (convert_adaptive.h, step 2).
+double loss_of(const Measured& m, size_t k) {
+  if (m.probe_kld >= 0.0) return m.werr[0] > 0.0 ? m.probe_kld * m.werr[k] / m.werr[0] : 0.0;
+  return m.sum_sq > 0.0 ? m.err[k] / m.sum_sq : 0.0;
+}
+
+}  // namespace
+
+Status quantize_adaptive(const std::string& in, const std::string& out, const AdaptiveOptions& o, ConvertReport* report,
+                         AdaptivePlan* plan) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const bool by_file = o.budget_bytes > 0, by_bpw = o.bits_per_weight > 0.0;
+  if (by_file == by_bpw) return invalid_argument("an adaptive plan needs one budget: a file size or bits per weight");
+  if (by_bpw && !(o.bits_per_weight <= 64.0)) return invalid_argument("bits per weight must be at most 64");
+  // Everything quantize_model checks (a GGUF input of known types), before any long measurement.
+  WA_TRY(quantized_file_size(in, DType::q8_0).status());
+  WA_ASSIGN_OR_RETURN(auto file, GgufFile::open(in));
+
+  // The budget for the matrices, checked before anything is measured. For a
+  // file budget, what is not a matrix (header, metadata, vectors, padding
+  // before the data) is measured from the writer with every matrix at its
+  // smallest type; its size does not depend on the types (a type is a
+  // fixed-size field), only the matrices' padded bytes do.
+  QuantizeOptions qo;
+  int64_t n_weights = 0;
+  uint64_t smallest = 0;
+  for (const auto& t : file->tensors()) {
+    if (!is_weight_matrix(t)) continue;
+    const DType first = candidates(t.ne[0])[0];
+    const uint64_t bytes = row_bytes(first, t.ne[0]) * static_cast<uint64_t>(t.ne[1]);
+    qo.tensor_types[t.name] = first;
+    n_weights += t.n_elements();
+    smallest += by_file ? padded(bytes) : bytes;
+  }
+  if (qo.tensor_types.empty()) return invalid_file(in + ": no weight matrices (2-D *.weight tensors) to re-encode");
+  uint64_t fixed = 0, budget = 0;
+  if (by_file) {
+    WA_ASSIGN_OR_RETURN(uint64_t size, quantized_file_size(in, DType::q8_0, qo));
+    fixed = size - smallest;
+    if (o.budget_bytes < size) {
+      return invalid_argument(strformat("the budget of %llu bytes is below the smallest file this model can be "
+                                        "quantized to: %llu bytes (every matrix in its smallest type)",
+                                        static_cast<unsigned long long>(o.budget_bytes), static_cast<unsigned long long>(size)));
+    }
+    budget = o.budget_bytes - fixed;
+  } else {
+    budget = static_cast<uint64_t>(std::floor(o.bits_per_weight * static_cast<double>(n_weights) / 8.0));
+    if (budget < smallest) {
+      return invalid_argument(strformat("%.4g bits per weight is below the smallest this model's matrices can be "
+                                        "stored in: %.4f bits per weight (every matrix in its smallest type)",
+                                        o.bits_per_weight, 8.0 * static_cast<double>(smallest) / static_cast<double>(n_weights)));
+    }
+  }
+
+  std::unique_ptr<quant::Calibration> calib;
+  if (!o.calib_path.empty()) {
+    WA_ASSIGN_OR_RETURN(calib, quant::Calibration::run(in, o.calib_path, o.calib));
+  }
+  const std::map<std::string, std::vector<float>> none;
+  const auto& importance = calib ? calib->importance() : none;
+  for (const auto& [name, v] : importance) {
+    if (file->find_tensor(name)) qo.importance.emplace(name, v);
+  }
+
+  std::vector<Measured> measured;
+  for (const auto& t : file->tensors()) {
+    if (!is_weight_matrix(t)) continue;
+    auto it = importance.find(t.name);
+    const std::vector<float>* imp = it != importance.end() && static_cast<int64_t>(it->second.size()) == t.ne[0] ? &it->second : nullptr;
+    Measured m;
+    WA_TRY(measure_matrix(*file, t, imp, calib.get(), &m));
+    measured.push_back(std::move(m));
+  }
+
+  std::vector<quant::PlanItem> items;
+  for (const auto& m : measured) {
+    quant::PlanItem item;
+    item.name = m.info->name;
+    for (size_t k = 0; k < m.types.size(); ++k) {
+      item.options.push_back({m.types[k], by_file ? padded(m.bytes[k]) : m.bytes[k], loss_of(m, k)});
+    }
+    items.push_back(std::move(item));
+  }
+  WA_ASSIGN_OR_RETURN(quant::Plan p, quant::plan_precision(items, budget));
+
+  AdaptivePlan result;
+  result.loss_measure = calib ? "estimated KL divergence (nats per token) added by the matrix"
+                              : "relative squared error sum (w - w')^2 / sum w^2 (no calibration text)";
+  result.budget_text = by_file ? strformat("file size <= %llu bytes", static_cast<unsigned long long>(o.budget_bytes))
+                               : strformat("weight matrices <= %.4g bits per weight (%llu bytes)", o.bits_per_weight,
+                                           static_cast<unsigned long long>(budget));
+  result.n_weights = n_weights;
+  result.loss = p.loss;
+  if (calib) {
+    result.calib_tokens = calib->n_tokens();
+    result.calib_chunks = calib->n_chunks();
+    result.calib_ctx = calib->n_ctx();
+  }
+  DType most = DType::f32;
+  int64_t most_n = -1;
+  std::map<DType, int64_t> by_type;
+  for (size_t i = 0; i < measured.size(); ++i) {
+    const Measured& m = measured[i];
+    const size_t k = static_cast<size_t>(p.choice[i]);
+    PlannedTensor t;
+    t.name = m.info->name;
+    t.cols = m.info->ne[0];
+    t.rows = m.info->ne[1];
+    t.type = m.types[k];
+    t.bytes = m.bytes[k];
+    t.rel_error = m.sum_sq > 0.0 ? m.err[k] / m.sum_sq : 0.0;
+    t.weighted_rel_error = m.wsum_sq > 0.0 ? m.werr[k] / m.wsum_sq : 0.0;
+    t.loss = loss_of(m, k);
+    t.probe_type = m.types[0];
+    t.probe_kld = m.probe_kld;
+    for (size_t c = 0; c < m.types.size(); ++c) t.losses.push_back({m.types[c], loss_of(m, c)});
+    result.matrix_bytes += t.bytes;
+    qo.tensor_types[t.name] = t.type;
+    if ((by_type[t.type] += m.info->n_elements()) > most_n) most = t.type, most_n = by_type[t.type];
+    result.tensors.push_back(std::move(t));
+  }
+  WA_ASSIGN_OR_RETURN(result.file_bytes, quantized_file_size(in, most, qo));
+  uint64_t predicted = fixed;
+  for (size_t i = 0; i < measured.size(); ++i) predicted += padded(measured[i].bytes[static_cast<size_t>(p.choice[i])]);
+  if (by_file && (result.file_bytes != predicted || result.file_bytes > o.budget_bytes)) {
+    return internal_error(strformat("the plan's file would take %llu bytes, predicted %llu for a budget of %llu",
+                                    static_cast<unsigned long long>(result.file_bytes),
+                                    static_cast<unsigned long long>(predicted),
+                                    static_cast<unsigned long long>(o.budget_bytes)));
+  }
+  calib.reset();  // its model mapping and predictions are no longer needed
+  WA_TRY(quantize_model(in, out, most, report, qo));
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (plan) *plan = std::move(result);
+  return Status::Ok();
+}
+
+std::string plan_markdown(const AdaptivePlan& p, const std::string& in, const std::string& out) {
+  std::string s;
+  s += "# Quantization plan\n\n";
+  s += "Written by `webaccel quantize --adaptive`; every figure below was measured by it.\n\n";
+  s += "| | |\n| --- | --- |\n";
+  s += "| input | `" + in + "` |\n";
+  s += "| output | `" + out + "` |\n";
+  s += "| budget | " + p.budget_text + " |\n";
+  s += strformat("| planned | file %llu bytes; weight matrices %llu bytes = %.4f bits per weight over %lld weights |\n",
+                 static_cast<unsigned long long>(p.file_bytes), static_cast<unsigned long long>(p.matrix_bytes),
+                 p.bits_per_weight(), static_cast<long long>(p.n_weights));
+  s += "| loss | " + p.loss_measure + strformat("; total %.6g |\n", p.loss);
+  if (p.calib_tokens > 0) {
+    std::string weighted;
+    for (DType t : {DType::q2_k, DType::q3_k, DType::q4_k, DType::q5_k, DType::q6_k, DType::q4_0, DType::q4_1,
+                    DType::q5_0, DType::q5_1, DType::q8_0}) {
+      if (quant::weighting_helps(t)) weighted += std::string(weighted.empty() ? "" : ", ") + dtype_name(t);
+    }
+    s += strformat("| calibration | %d tokens (%d chunk%s of %d); importance-weighted quantizers for %s |\n", p.calib_tokens,
+                   p.calib_chunks, p.calib_chunks == 1 ? "" : "s", p.calib_ctx, weighted.c_str());
+  } else {
+    s += "| calibration | none: round-to-nearest quantizers, relative squared error as the loss |\n";
+  }
+  s += strformat("| time | %.1f s |\n\n", p.seconds);
+  s += "*rel. error*: sum (w - w')^2 / sum w^2 at the chosen type; *weighted*: the same with each column weighted by\n"
+       "its activations' mean square on the calibration text. *probe KLD*: measured with this matrix alone in its\n"
+       "smallest type; the other types' losses are scaled from it by their weighted error. *loss by type*: the\n"
+       "estimated loss of each candidate, smallest type first.\n\n";
+  s += "| tensor | shape | type | bits/weight | bytes | rel. error | weighted | probe KLD | est. loss | loss by type |\n";
+  s += "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n";
+  for (const auto& t : p.tensors) {
+    std::string ladder;
+    for (const auto& [type, loss] : t.losses) ladder += strformat("%s%s %.3g", ladder.empty() ? "" : ", ", dtype_name(type), loss);
+    const std::string probe = t.probe_kld >= 0.0 ? strformat("%.3e (%s)", t.probe_kld, dtype_name(t.probe_type)) : "-";
+    s += strformat("| %s | %lld x %lld | %s | %.4f | %llu | %.3e | %.3e | %s | %.3e | %s |\n", t.name.c_str(),
+                   static_cast<long long>(t.cols), static_cast<long long>(t.rows), dtype_name(t.type), t.bits_per_weight(),
+                   static_cast<unsigned long long>(t.bytes), t.rel_error, t.weighted_rel_error, probe.c_str(), t.loss,
+                   ladder.c_str());
+  }
+  return s;
+}
+
+}  // namespace wa

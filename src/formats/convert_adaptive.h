@@ -1,0 +1,94 @@
+// `webaccel quantize --adaptive`: a storage type per weight matrix, chosen
+// so that the file (or the matrices' average bits per weight) fits a budget
+// with the least estimated loss.
+//
+// 1. Candidates: every type whose blocks divide the matrix's rows — for rows
+//    that fit 256-element super-blocks q2_K, q3_K, q4_K, q5_K, q6_K, q8_0,
+//    f16; else q4_0, q4_1, q5_0, q5_1, q8_0, f16. Each matrix is quantized
+//    to each candidate (importance-weighted with a calibration text) and its
+//    error measured against the original values; sizes are the bytes as
+//    stored, never nominal bits.
+// 2. Loss of a candidate. With a calibration text: the KL divergence of the
+//    model's predictions when this matrix alone is stored in its smallest
+//    candidate type is measured (one forward pass over the calibration text
+//    per matrix), and the other candidates are scaled from it by their
+//    importance-weighted squared error:
+//        loss(m, t) = KLD(m, smallest) * E_w(m, t) / E_w(m, smallest).
+//    KL divergence is, to second order, a quadratic form in the weight
+//    error, and a quantizer's error is noise-like, so for one matrix it
+//    scales with the noise energy E_w; what differs between matrices (how a
+//    layer's error grows through the rest of the network, how attention V,
+//    the embedding or the first and last layers matter) is what the one
+//    measured KLD per matrix captures. Measuring every (matrix, type) pair
+//    would cost one forward pass each, 6-7 times as many, for what the
+//    ratio of errors predicts well; losses of different matrices are summed
+//    (independent small perturbations). Without calibration text there is
+//    nothing to run: the loss is the relative squared error
+//    sum (w - w')^2 / sum w^2, every matrix counting alike — a much cruder
+//    guide, so --calib is recommended.
+// 3. Plan: quant/planner.h (greedy by loss saved per byte on each matrix's
+//    convex hull, then single and paired changes) under the budget.
+// 4. The file is written by quantize_model with the plan's types; its size
+//    was predicted exactly beforehand (header and alignment padding included)
+//    and is checked against the file written.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/dtype.h"
+#include "core/status.h"
+#include "formats/convert.h"
+#include "quant/calibration.h"
+
+namespace wa {
+
+struct AdaptiveOptions {
+  // Exactly one of the two: the output file's size in bytes at most, or the
+  // weight matrices' average bits per weight at most (bytes as stored * 8 /
+  // weights, as `webaccel info` measures it).
+  uint64_t budget_bytes = 0;
+  double bits_per_weight = 0.0;
+  std::string calib_path;  // calibration text; empty: none
+  quant::CalibrationOptions calib;
+};
+
+struct PlannedTensor {
+  std::string name;
+  int64_t cols = 0, rows = 0;
+  DType type = DType::f32;
+  uint64_t bytes = 0;            // as stored, without alignment padding
+  double rel_error = 0.0;        // sum (w - w')^2 / sum w^2 at `type`
+  double weighted_rel_error = 0.0;  // the same weighted by the importance vector (no calibration: rel_error)
+  double loss = 0.0;             // estimated loss at `type` (AdaptivePlan::loss_measure)
+  DType probe_type = DType::f32; // the type whose KLD was measured (calibrated plans)
+  double probe_kld = -1.0;       // that KLD; -1 without calibration
+  std::vector<std::pair<DType, double>> losses;  // every candidate's estimated loss, smallest type first
+  double bits_per_weight() const { return rows > 0 && cols > 0 ? 8.0 * static_cast<double>(bytes) / static_cast<double>(rows * cols) : 0.0; }
+};
+
+struct AdaptivePlan {
+  std::vector<PlannedTensor> tensors;
+  std::string loss_measure;        // what `loss` estimates
+  std::string budget_text;         // the budget as given, in words
+  uint64_t file_bytes = 0;         // the planned file's size (checked against the file written)
+  uint64_t matrix_bytes = 0;       // its weight matrices' bytes
+  int64_t n_weights = 0;
+  double loss = 0.0;               // the plan's total estimated loss
+  int calib_tokens = 0, calib_chunks = 0, calib_ctx = 0;
+  double seconds = 0.0;            // measuring, planning and writing
+  double bits_per_weight() const { return n_weights ? 8.0 * static_cast<double>(matrix_bytes) / static_cast<double>(n_weights) : 0.0; }
+};
+
+// Plans and writes OUT. Errors: a budget that is neither or both of the two,
+// one below what every matrix in its smallest type takes (the message gives
+// the minimum), a missing or too short calibration text, and everything
+// quantize_model refuses.
+Status quantize_adaptive(const std::string& in, const std::string& out, const AdaptiveOptions& options,
+                         ConvertReport* report, AdaptivePlan* plan);
+
+// The plan as a Markdown report (`--plan-report`).
+std::string plan_markdown(const AdaptivePlan& plan, const std::string& in, const std::string& out);
+
+}  // namespace wa

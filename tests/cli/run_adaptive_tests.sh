@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# End-to-end tests of `webaccel quantize --calib` (importance-weighted
+# quantizers) and `--adaptive` (precision planner) on a synthetic model whose
+# rows fit the k-quants' 256-element super-blocks (synth tiny: 256 x 768,
+# 30 matrices) and on the bundled trained model.
+set -uo pipefail
+W=${1:?usage: run_adaptive_tests.sh path/to/webaccel}
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$HERE/../..
+M=$ROOT/models/default.gguf
+. "$HERE/lib.sh"
+bpw() { "$W" info "$1" | sed -nE 's/.*weight matrices: .* ([0-9.]+) bits per weight.*/\1/p'; }
+val() { grep "^$2" "$1" | head -1 | sed -E 's/^[^:]*: *([-0-9.e+]+).*/\1/'; }
+
+python3 "$ROOT/tools/corpus/storygen.py" --seed 5 --count 3 >"$T/calib.txt"
+python3 "$ROOT/tools/corpus/storygen.py" --seed 777 --count 12 >"$T/text.txt"
+"$W" synth --arch llama --preset tiny --type f16 "$T/syn.gguf" >/dev/null 2>&1
+
+# --bpw without calibration: the measured bits per weight meet the budget.
+"$W" quantize "$T/syn.gguf" "$T/a.gguf" --adaptive --bpw 3 --plan-report "$T/plan.md" 2>"$T/a.err"; rc=$?
+check "adaptive --bpw 3 runs (rc $rc)" test $rc -eq 0
+got=$(bpw "$T/a.gguf")
+check "adaptive --bpw 3: measured $got bits per weight, at most 3 and within 0.01 of it" \
+  python3 -c "assert 2.99 <= $got <= 3.0"
+check "adaptive: mixes several types" grep -qE "bits per weight \([a-z0-9_K]+ [0-9.]+%, " "$T/a.err"
+planned=$(sed -nE 's/.*file ([0-9]+) bytes as written \(planned ([0-9]+)\).*/\2/p' "$T/a.err")
+check "adaptive: the file's size is the planned one ($planned)" test "$(stat -c %s "$T/a.gguf")" = "$planned"
+check "plan report: a row per matrix (30)" test "$(grep -cE '^\| (token_embd|output|blk\.[0-9]+\.[a-z_]+)\.weight \|' "$T/plan.md")" -eq 30
+check "plan report: type, bits per weight and error columns" \
+  grep -qE '^\| blk\.0\.attn_q\.weight \| 256 x 256 \| q[2-8]_[0K] \| [0-9]\.[0-9]{4} \| [0-9]+ \| [0-9.]+e-[0-9]+ \|' "$T/plan.md"
+check "plan report: says it had no calibration" grep -q "| calibration | none" "$T/plan.md"
+"$W" quantize "$T/syn.gguf" "$T/a2.gguf" --adaptive --bpw 3 2>/dev/null
+check "adaptive is deterministic (same bytes twice)" cmp -s "$T/a.gguf" "$T/a2.gguf"
+"$W" run -m "$T/a.gguf" -p "the" -n 8 --temp 0 --ids >"$T/a_ids.txt" 2>/dev/null
+check "the adaptive file runs" test "$(wc -l <"$T/a_ids.txt")" -eq 8
+
+# --budget-mb: the file fits the size of uniform q3_K and uses it.
+"$W" quantize "$T/syn.gguf" "$T/u3.gguf" --type q3_K 2>/dev/null
+u3=$(stat -c %s "$T/u3.gguf")
+mb=$(python3 -c "print($u3 / 1e6)")
+"$W" quantize "$T/syn.gguf" "$T/b.gguf" --adaptive --budget-mb "$mb" 2>"$T/b.err"; rc=$?
+b=$(stat -c %s "$T/b.gguf" 2>/dev/null || echo 0)
+check "adaptive --budget-mb $mb: $b bytes <= $u3 and within 0.5% of it (rc $rc)" \
+  python3 -c "assert $u3 * 0.995 <= $b <= $u3"
+
+# With calibration (a model with a tokenizer: the synthetic vocabulary
+# tokenizes the story text letter by letter): probes measured, importance used.
+"$W" quantize "$T/syn.gguf" "$T/c.gguf" --adaptive --bpw 4 --calib "$T/calib.txt" --calib-tokens 64 \
+  --plan-report "$T/cplan.md" 2>"$T/c.err"; rc=$?
+check "adaptive with --calib runs (rc $rc)" test $rc -eq 0
+check "adaptive --calib: measured bits per weight <= 4" python3 -c "assert $(bpw "$T/c.gguf") <= 4.0"
+check "plan report: KLD probes and importance-weighted quantizers" \
+  grep -q "| calibration | 64 tokens (1 chunk of 64); importance-weighted quantizers for q2_K, q4_K, q4_0 |" "$T/cplan.md"
+check "plan report: a measured probe KLD per matrix" \
+  test "$(grep -cE '\| [0-9]\.[0-9]+e[-+][0-9]+ \(q2_K\) \|' "$T/cplan.md")" -eq 30
+
+# Importance-weighted q4_0 on the bundled model: lower KL divergence than
+# round-to-nearest on held-out text (measured when written: 0.0065 -> see QUALITY.md).
+"$W" quantize "$M" "$T/d_rtn.gguf" --type q4_0 2>/dev/null
+"$W" quantize "$M" "$T/d_imp.gguf" --type q4_0 --calib "$T/calib.txt" 2>"$T/d_imp.err"; rc=$?
+check "quantize --type q4_0 --calib runs (rc $rc)" test $rc -eq 0
+check "quantize --calib says what it measured" grep -qE "^calibration: [0-9]+ tokens, importance of 43 matrices" "$T/d_imp.err"
+check "quantize --calib: same size as without" test "$(stat -c %s "$T/d_rtn.gguf")" = "$(stat -c %s "$T/d_imp.gguf")"
+"$W" kld -m "$T/d_rtn.gguf" --base "$M" -f "$T/text.txt" --ctx 128 --chunks 4 >"$T/k_rtn.txt" 2>/dev/null
+"$W" kld -m "$T/d_imp.gguf" --base "$M" -f "$T/text.txt" --ctx 128 --chunks 4 >"$T/k_imp.txt" 2>/dev/null
+k_rtn=$(val "$T/k_rtn.txt" 'Mean KLD'); k_imp=$(val "$T/k_imp.txt" 'Mean KLD')
+check "importance-weighted q4_0 has lower KLD than round-to-nearest ($k_imp < $k_rtn)" \
+  python3 -c "assert $k_imp < $k_rtn"
+
+# Errors: clear messages, non-zero exits.
+expect() {  # expect NAME PATTERN CMD...: fails with an error line matching PATTERN
+  local name=$1 pat=$2; shift 2
+  "$@" >/dev/null 2>"$T/e.err"; local rc=$?
+  if [ $rc -ne 0 ] && [ $rc -lt 124 ] && grep -qE "$pat" "$T/e.err"; then ok "$name: $(head -1 "$T/e.err" | cut -c1-140)"
+  else bad "$name (exit $rc)"; sed 's/^/       /' "$T/e.err" | head -5; fi
+}
+expect "budget below every matrix at q2_K" "below the smallest .* 2\.6250 bits per weight" \
+  "$W" quantize "$T/syn.gguf" "$T/x.gguf" --adaptive --bpw 2.5
+expect "file budget below the smallest file" "budget of 1000000 bytes is below the smallest file .* [0-9]+ bytes" \
+  "$W" quantize "$T/syn.gguf" "$T/x.gguf" --adaptive --budget-mb 1
+expect "bundled model: 128-wide rows have no 2-3 bit type" "below the smallest .* 4\.5000 bits per weight" \
+  "$W" quantize "$M" "$T/x.gguf" --adaptive --bpw 3
+expect "missing calibration text" "cannot open calibration text" \
+  "$W" quantize "$T/syn.gguf" "$T/x.gguf" --adaptive --bpw 4 --calib "$T/nope.txt"
+printf 'Hi.' >"$T/short.txt"
+expect "calibration text too short" "too short" \
+  "$W" quantize "$M" "$T/x.gguf" --type q4_0 --calib "$T/short.txt"
+expect "unknown type with --calib" "unknown type 'q9_K'" "$W" quantize "$M" "$T/x.gguf" --type q9_K --calib "$T/calib.txt"
+expect "--adaptive without a budget" "needs one budget" "$W" quantize "$M" "$T/x.gguf" --adaptive
+expect "--adaptive with two budgets" "needs one budget" "$W" quantize "$M" "$T/x.gguf" --adaptive --bpw 5 --budget-mb 5
+expect "--adaptive with --type" "exclude each other" "$W" quantize "$M" "$T/x.gguf" --adaptive --bpw 5 --type q4_0
+expect "--bpw without --adaptive" "belong to --adaptive" "$W" quantize "$M" "$T/x.gguf" --type q4_0 --bpw 5
+expect "--bpw not a number" "expects a number" "$W" quantize "$M" "$T/x.gguf" --adaptive --bpw lots
+head -c 100000 "$T/syn.gguf" >"$T/trunc.gguf"
+expect "adaptive on a truncated model" "error: invalid_file" "$W" quantize "$T/trunc.gguf" "$T/x.gguf" --adaptive --bpw 4
+head -c 4096 /dev/urandom >"$T/noise.bin"
+expect "adaptive on a file that is not GGUF" "not a GGUF file" "$W" quantize "$T/noise.bin" "$T/x.gguf" --adaptive --bpw 4
+check "no output file was left by the failures" test ! -e "$T/x.gguf"
+
+finish

@@ -7,8 +7,13 @@
 // activation side (v128.load8x8_s loads and sign-extends in one instruction).
 //
 // q4_0 / q8_0:
-//   m == 1: the row layout (kernels_impl.h), 4 weight rows per step sharing
-//           each activation load; the weight bytes are widened in registers.
+//   m == 1: 4 weight rows per step sharing each activation load; their four
+//           integer block sums are transposed into one vector (lane = row),
+//           so the float epilogue is one convert, multiply and add for the
+//           4 rows. q4_0 uses the "nibble row" activations (kernels_impl.h):
+//           a weight byte needs one mask (its high nibble in place, the
+//           activations pre-scaled to match) instead of two masks, a shift
+//           and two subtractions of 8; q8_0 the row layout.
 //   m > 1:  activations in 4-row "pair panels" (kernels_impl.h). A thread
 //           owns a range of W rows; it unpacks 16 of them, 512 k at a time,
 //           into an L1-resident i16 buffer (q4_0 nibbles minus 8, q8_0 values,
@@ -21,6 +26,8 @@
 // from the scalar reference only in float rounding: the block scale product
 // and sum are a multiply and an add here (no FMA without relaxed SIMD) and
 // the order of the f32 accumulation differs.
+//
+// q4_1 / q5_0 / q5_1 / k-quants: row dots (kernels_wasm_rowdot.h).
 //
 // f32 / f16: a register tile of RW W rows x RX X rows, four k lanes per
 // accumulator (mul + add), the lanes summed once at the end. f16 weights are

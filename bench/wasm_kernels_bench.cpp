@@ -8,7 +8,7 @@
 // binaries alternately.
 //
 //   cmake --build --preset wasm -j1 --target wasm_kernels_bench
-//   node --no-experimental-fetch build/wasm-st/bin/wasm_kernels_bench.js [ROUNDS] [TYPE...]
+//   node --no-experimental-fetch build/wasm-st/bin/wasm_kernels_bench.js [ROUNDS] [TYPE...] [decode|prompt]
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -53,9 +53,13 @@ Problem make_problem(DType type, int64_t m, int64_t n, int64_t k, std::mt19937& 
   return p;
 }
 
+MatmulProblem matmul_problem(Problem& pr) {
+  return {pr.type, pr.w.data(), row_bytes(pr.type, pr.k), pr.x.data(), pr.k, pr.y.data(), pr.n, pr.m, pr.n, pr.k};
+}
+
 // Repeats the problem until at least 50 ms of CPU time have passed; seconds per run.
 double run_seconds(Problem& pr) {
-  MatmulProblem p{pr.type, pr.w.data(), row_bytes(pr.type, pr.k), pr.x.data(), pr.k, pr.y.data(), pr.n, pr.m, pr.n, pr.k};
+  const MatmulProblem p = matmul_problem(pr);
   int runs = 0;
   const double t0 = cpu_micros();
   double t = t0;
@@ -76,9 +80,18 @@ double median(std::vector<double> v) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const int rounds = argc > 1 ? std::max(1, std::atoi(argv[1])) : 5;
+  // ROUNDS < 0: run every problem -ROUNDS times untimed, once per ISA and
+  // shape, and print nothing else: for counting executed instructions (e.g.
+  // valgrind --tool=cachegrind on node --no-liftoff), which machine load
+  // does not disturb.
+  const int arg = argc > 1 ? std::atoi(argv[1]) : 5;
+  const int rounds = std::max(1, arg);
+  const int count_runs = arg < 0 ? -arg : 0;
   std::vector<DType> types;
+  bool decode = true, prompt = true;  // "decode" / "prompt" among the arguments: only those shapes
   for (int i = 2; i < argc; ++i) {
+    if (std::strcmp(argv[i], "decode") == 0) prompt = false;
+    if (std::strcmp(argv[i], "prompt") == 0) decode = false;
     for (DType t : {DType::f32, DType::f16, DType::q8_0, DType::q4_0, DType::q4_1, DType::q5_0, DType::q5_1, DType::q2_k,
                     DType::q3_k, DType::q4_k, DType::q5_k, DType::q6_k}) {
       if (std::strcmp(argv[i], dtype_name(t)) == 0) types.push_back(t);
@@ -108,9 +121,23 @@ int main(int argc, char** argv) {
       for (Isa isa : isas) {
         // The scalar prompt GEMM takes seconds per run: decode shapes only.
         if (isa == Isa::scalar && s.m > 1) continue;
+        if ((s.m == 1 && !decode) || (s.m > 1 && !prompt)) continue;
         entries.push_back({t, s, isa, make_problem(t, s.m, s.n, s.k, rng), {}});
       }
     }
+  }
+  if (count_runs > 0) {
+    for (Entry& e : entries) {
+      if (e.isa == Isa::scalar) continue;
+      force_isa(e.isa);
+      const MatmulProblem p = matmul_problem(e.pr);
+      for (int i = 0; i < count_runs; ++i) {
+        matmul_prepare(p, e.pr.ws.data(), 0, 1);
+        matmul_compute(p, e.pr.ws.data(), 0, 1);
+      }
+    }
+    std::printf("ran %d times each\n", count_runs);
+    return 0;
   }
   for (int r = 0; r < rounds; ++r) {
     for (Entry& e : entries) {

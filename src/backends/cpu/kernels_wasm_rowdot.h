@@ -21,6 +21,11 @@
 // library fma per block would cost more than the block), so results differ
 // from the reference by float rounding only (tests: 1e-9 normalised).
 
+// The masks of the unpacking, made once per row (see opaque()).
+struct UnpackConsts {
+  v128_t m2 = opaque(wasm_i16x8_splat(3)), m4 = opaque(wasm_i16x8_splat(15)), one = opaque(wasm_i16x8_splat(1));
+};
+
 // 8 bytes at p widened to u16 lanes.
 v128_t u8x8(const uint8_t* p) { return wasm_u16x8_load8x8(p); }
 
@@ -28,9 +33,9 @@ v128_t u8x8(const uint8_t* p) { return wasm_u16x8_load8x8(p); }
 // (the bit positions of quant/blocks.h; quant/unpack.h's k_unpack is the
 // scalar statement of the same).
 template <DType T, int C, int I>
-v128_t k_u8(const void* block) {
+v128_t k_u8(const void* block, const UnpackConsts& uc) {
   constexpr int h = C / 4, p = C % 4;
-  const v128_t m2 = wasm_i16x8_splat(3), m4 = wasm_i16x8_splat(15), one = wasm_i16x8_splat(1);
+  const v128_t m2 = uc.m2, m4 = uc.m4, one = uc.one;
   if constexpr (T == DType::q2_k) {
     const auto* b = static_cast<const BlockQ2_K*>(block);
     return wasm_v128_and(wasm_u16x8_shr(u8x8(b->qs + 32 * h + 8 * I), 2 * p), m2);
@@ -57,13 +62,13 @@ v128_t k_u8(const void* block) {
 
 // sum over chunk C (sub-blocks 2C, 2C+1) of S[s] * u * qx, in 4 lanes.
 template <DType T, int C>
-v128_t k_chunk_dot(const void* block, const quant::KScales& k, const int8_t* xq) {
+v128_t k_chunk_dot(const void* block, const quant::KScales& k, const int8_t* xq, const UnpackConsts& uc) {
   v128_t s = wasm_i32x4_splat(0);
   WA_UNROLL
   for (int half = 0; half < 2; ++half) {
     const v128_t sc = wasm_i16x8_splat(k.S[2 * C + half]);
-    const v128_t u0 = half == 0 ? k_u8<T, C, 0>(block) : k_u8<T, C, 2>(block);
-    const v128_t u1 = half == 0 ? k_u8<T, C, 1>(block) : k_u8<T, C, 3>(block);
+    const v128_t u0 = half == 0 ? k_u8<T, C, 0>(block, uc) : k_u8<T, C, 2>(block, uc);
+    const v128_t u1 = half == 0 ? k_u8<T, C, 1>(block, uc) : k_u8<T, C, 3>(block, uc);
     const int8_t* x = xq + 32 * C + 16 * half;
     s = wasm_i32x4_add(s, wasm_i32x4_dot_i16x8(wasm_i16x8_mul(u0, sc), wasm_i16x8_load8x8(x)));
     s = wasm_i32x4_add(s, wasm_i32x4_dot_i16x8(wasm_i16x8_mul(u1, sc), wasm_i16x8_load8x8(x + 8)));
@@ -81,15 +86,16 @@ template <DType T, class Block>
 float k_row_dot_wasm(const void* w, const void* x, int64_t nb) {
   const auto* wb = static_cast<const Block*>(w);
   const auto* xb = static_cast<const BlockQ8_K*>(x);
+  const UnpackConsts uc;
   float acc = 0.0f;
   for (int64_t b = 0; b < nb; ++b) {
     quant::KScales k;
     quant::k_scales(T, &wb[b], &k, fp16_to_fp32);
     const int8_t* xq = xb[b].qs;
-    const v128_t s01 = wasm_i32x4_add(k_chunk_dot<T, 0>(&wb[b], k, xq), k_chunk_dot<T, 1>(&wb[b], k, xq));
-    const v128_t s23 = wasm_i32x4_add(k_chunk_dot<T, 2>(&wb[b], k, xq), k_chunk_dot<T, 3>(&wb[b], k, xq));
-    const v128_t s45 = wasm_i32x4_add(k_chunk_dot<T, 4>(&wb[b], k, xq), k_chunk_dot<T, 5>(&wb[b], k, xq));
-    const v128_t s67 = wasm_i32x4_add(k_chunk_dot<T, 6>(&wb[b], k, xq), k_chunk_dot<T, 7>(&wb[b], k, xq));
+    const v128_t s01 = wasm_i32x4_add(k_chunk_dot<T, 0>(&wb[b], k, xq, uc), k_chunk_dot<T, 1>(&wb[b], k, xq, uc));
+    const v128_t s23 = wasm_i32x4_add(k_chunk_dot<T, 2>(&wb[b], k, xq, uc), k_chunk_dot<T, 3>(&wb[b], k, xq, uc));
+    const v128_t s45 = wasm_i32x4_add(k_chunk_dot<T, 4>(&wb[b], k, xq, uc), k_chunk_dot<T, 5>(&wb[b], k, xq, uc));
+    const v128_t s67 = wasm_i32x4_add(k_chunk_dot<T, 6>(&wb[b], k, xq, uc), k_chunk_dot<T, 7>(&wb[b], k, xq, uc));
     const int32_t isa = hsum_i32x4(wasm_i32x4_add(wasm_i32x4_add(s01, s23), wasm_i32x4_add(s45, s67)));
     // |C| <= 4096 (q6_K: -32 S), |bsum| <= 16 * 127: the pair sums fit.
     const v128_t c = wasm_i32x4_add(wasm_i32x4_dot_i16x8(wasm_v128_load(k.C), wasm_v128_load(xb[b].bsums)),
@@ -101,18 +107,19 @@ float k_row_dot_wasm(const void* w, const void* x, int64_t nb) {
 }
 
 // 8 lanes: 0x10 where bit 8 * G + lane of qh is set (q5_0 / q5_1's fifth bit).
+// bits: lane j = 1 << j; x10: 0x10 in every lane (made once per row, opaque()).
 template <int G>
-v128_t q5_high8(uint32_t qh) {
-  const v128_t bits = wasm_i16x8_make(1, 2, 4, 8, 16, 32, 64, 128);
+v128_t q5_high8(uint32_t qh, v128_t bits, v128_t x10) {
   const v128_t hb = wasm_i16x8_splat(static_cast<int16_t>((qh >> (8 * G)) & 0xff));
-  return wasm_v128_and(wasm_i16x8_eq(wasm_v128_and(hb, bits), bits), wasm_i16x8_splat(0x10));
+  return wasm_v128_and(wasm_i16x8_eq(wasm_v128_and(hb, bits), bits), x10);
 }
 
 template <DType T, class Block>
 float block32_row_dot_wasm(const void* w, const void* x, int64_t nb) {
   const auto* wb = static_cast<const Block*>(w);
   const auto* xb = static_cast<const BlockQ8Sum*>(x);
-  const v128_t m4 = wasm_i16x8_splat(15);
+  const v128_t m4 = opaque(wasm_i16x8_splat(15));
+  const v128_t bits = opaque(wasm_i16x8_make(1, 2, 4, 8, 16, 32, 64, 128)), x10 = opaque(wasm_i16x8_splat(0x10));
   float acc = 0.0f;
   for (int64_t b = 0; b < nb; ++b) {
     const Block& blk = wb[b];
@@ -126,10 +133,10 @@ float block32_row_dot_wasm(const void* w, const void* x, int64_t nb) {
       M = fp16_to_fp32(blk.m);
     } else {
       const uint32_t qh = quant::load_qh(blk.qh);
-      u[0] = wasm_v128_or(u[0], q5_high8<0>(qh));
-      u[1] = wasm_v128_or(u[1], q5_high8<1>(qh));
-      u[2] = wasm_v128_or(u[2], q5_high8<2>(qh));
-      u[3] = wasm_v128_or(u[3], q5_high8<3>(qh));
+      u[0] = wasm_v128_or(u[0], q5_high8<0>(qh, bits, x10));
+      u[1] = wasm_v128_or(u[1], q5_high8<1>(qh, bits, x10));
+      u[2] = wasm_v128_or(u[2], q5_high8<2>(qh, bits, x10));
+      u[3] = wasm_v128_or(u[3], q5_high8<3>(qh, bits, x10));
       D = fp16_to_fp32(blk.d);
       if constexpr (T == DType::q5_0) {
         O = -16;

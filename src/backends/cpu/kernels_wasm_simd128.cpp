@@ -64,26 +64,53 @@ float hsum(v128_t v) {
          (wasm_f32x4_extract_lane(v, 2) + wasm_f32x4_extract_lane(v, 3));
 }
 
+// A v128 constant as a value the compiler cannot see through. LLVM
+// rematerializes a v128.const at every use, even inside loops, and V8 builds
+// each one from two 64-bit immediates (3-4 x86 instructions), so in a hot
+// loop the constants can cost more than the operations that use them. Read
+// once through a volatile before the loop, a constant stays in a register
+// (or is one load from the stack).
+v128_t opaque(v128_t v) {
+  volatile v128_t t = v;
+  return t;
+}
+
+// The constants of f16x4_to_f32; hot loops make one with opaque values
+// before the loop (F16Consts::loop()).
+struct F16Consts {
+  v128_t sign = wasm_i32x4_splat(0x8000), mag = wasm_i32x4_splat(0x7fff), exp = wasm_i32x4_splat(0x7c00),
+         inf = wasm_i32x4_splat(0x7f800000), scale = wasm_f32x4_splat(0x1p112f);
+  static F16Consts loop() {
+    F16Consts c;
+    c.sign = opaque(c.sign);
+    c.mag = opaque(c.mag);
+    c.exp = opaque(c.exp);
+    c.inf = opaque(c.inf);
+    c.scale = opaque(c.scale);
+    return c;
+  }
+};
+
 // Four halves (zero-extended into 32-bit lanes) -> four floats.
-v128_t f16x4_to_f32(v128_t u32) {
-  const v128_t sign = wasm_i32x4_shl(wasm_v128_and(u32, wasm_i32x4_splat(0x8000)), 16);
-  const v128_t mag = wasm_i32x4_shl(wasm_v128_and(u32, wasm_i32x4_splat(0x7fff)), 13);
+v128_t f16x4_to_f32(v128_t u32, const F16Consts& c = F16Consts()) {
+  const v128_t sign = wasm_i32x4_shl(wasm_v128_and(u32, c.sign), 16);
+  const v128_t mag = wasm_i32x4_shl(wasm_v128_and(u32, c.mag), 13);
   // 2^112 rebiases the exponent (15 -> 127) and turns f16 subnormals into
   // normal floats exactly.
-  v128_t f = wasm_f32x4_mul(mag, wasm_f32x4_splat(0x1p112f));
+  v128_t f = wasm_f32x4_mul(mag, c.scale);
   // Infinity and NaN: exponent all ones.
-  const v128_t special = wasm_i32x4_eq(wasm_v128_and(u32, wasm_i32x4_splat(0x7c00)), wasm_i32x4_splat(0x7c00));
-  f = wasm_v128_bitselect(wasm_v128_or(mag, wasm_i32x4_splat(0x7f800000)), f, special);
+  const v128_t special = wasm_i32x4_eq(wasm_v128_and(u32, c.exp), c.exp);
+  f = wasm_v128_bitselect(wasm_v128_or(mag, c.inf), f, special);
   return wasm_v128_or(f, sign);
 }
 
-void load_f16x8(const uint16_t* p, v128_t* lo, v128_t* hi) {
+void load_f16x8(const uint16_t* p, v128_t* lo, v128_t* hi, const F16Consts& c) {
   const v128_t h = wasm_v128_load(p);
-  *lo = f16x4_to_f32(wasm_u32x4_extend_low_u16x8(h));
-  *hi = f16x4_to_f32(wasm_u32x4_extend_high_u16x8(h));
+  *lo = f16x4_to_f32(wasm_u32x4_extend_low_u16x8(h), c);
+  *hi = f16x4_to_f32(wasm_u32x4_extend_high_u16x8(h), c);
 }
 
-v128_t load_f16x4(const uint16_t* p) { return f16x4_to_f32(wasm_u32x4_load16x4(p)); }
+v128_t load_f16x4(const uint16_t* p, const F16Consts& c = F16Consts()) { return f16x4_to_f32(wasm_u32x4_load16x4(p), c); }
 
 // ---------------------------------------------------------------------------
 // Vector primitives
@@ -106,9 +133,10 @@ float dot_f32_simd(const float* a, const float* b, int64_t n) {
 float dot_f16_f32_simd(const uint16_t* a, const float* b, int64_t n) {
   v128_t s0 = wasm_f32x4_splat(0), s1 = s0;
   int64_t i = 0;
+  const F16Consts c = F16Consts::loop();
   for (; i + 8 <= n; i += 8) {
     v128_t lo, hi;
-    load_f16x8(a + i, &lo, &hi);
+    load_f16x8(a + i, &lo, &hi, c);
     s0 = wasm_f32x4_add(s0, wasm_f32x4_mul(lo, wasm_v128_load(b + i)));
     s1 = wasm_f32x4_add(s1, wasm_f32x4_mul(hi, wasm_v128_load(b + i + 4)));
   }
@@ -129,9 +157,10 @@ void axpy_f32_simd(float* y, float a, const float* x, int64_t n) {
 void axpy_f16_f32_simd(float* y, float a, const uint16_t* x, int64_t n) {
   const v128_t va = wasm_f32x4_splat(a);
   int64_t i = 0;
+  const F16Consts c = F16Consts::loop();
   for (; i + 8 <= n; i += 8) {
     v128_t lo, hi;
-    load_f16x8(x + i, &lo, &hi);
+    load_f16x8(x + i, &lo, &hi, c);
     wasm_v128_store(y + i, wasm_f32x4_add(wasm_v128_load(y + i), wasm_f32x4_mul(va, lo)));
     wasm_v128_store(y + i + 4, wasm_f32x4_add(wasm_v128_load(y + i + 4), wasm_f32x4_mul(va, hi)));
   }
@@ -364,21 +393,20 @@ v128_t transpose_sum4(v128_t s0, v128_t s1, v128_t s2, v128_t s3) {
 
 // The f16 scales of block b of 4 rows as floats, lane r = row r.
 template <class Block>
-v128_t row_scales4(const Block* const w[4], int64_t b) {
+v128_t row_scales4(const Block* const w[4], int64_t b, const F16Consts& c) {
   v128_t h = wasm_i16x8_splat(0);
   h = wasm_v128_load16_lane(&w[0][b].d, h, 0);
   h = wasm_v128_load16_lane(&w[1][b].d, h, 1);
   h = wasm_v128_load16_lane(&w[2][b].d, h, 2);
   h = wasm_v128_load16_lane(&w[3][b].d, h, 3);
-  return f16x4_to_f32(wasm_u32x4_extend_low_u16x8(h));
+  return f16x4_to_f32(wasm_u32x4_extend_low_u16x8(h), c);
 }
 
 // Integer sum of one q4_0 block times the nibble-row record (kernels_impl.h):
 // 4 lanes that add up to 16 * sum(q * a) + sum((q & 0xf0) * b), i.e. 16 times
 // the unsigned-nibble dot product; the record's c makes it signed.
-v128_t q4_nibble_dot(const BlockQ4_0& w, v128_t a0, v128_t a1, v128_t b0, v128_t b1) {
+v128_t q4_nibble_dot(const BlockQ4_0& w, v128_t a0, v128_t a1, v128_t b0, v128_t b1, v128_t hm) {
   const v128_t q0 = wasm_u16x8_load8x8(w.qs), q1 = wasm_u16x8_load8x8(w.qs + 8);
-  const v128_t hm = wasm_i16x8_splat(0xf0);
   const v128_t s = wasm_i32x4_add(wasm_i32x4_dot_i16x8(q0, a0), wasm_i32x4_dot_i16x8(q1, a1));
   return wasm_i32x4_add(s, wasm_i32x4_add(wasm_i32x4_dot_i16x8(wasm_v128_and(q0, hm), b0),
                                           wasm_i32x4_dot_i16x8(wasm_v128_and(q1, hm), b1)));
@@ -397,15 +425,17 @@ void q4_gemv_rows(const MatmulProblem& p, const void* ws, int64_t j0) {
     w[r] = reinterpret_cast<const BlockQ4_0*>(static_cast<const uint8_t*>(p.w) + (j0 + (r < R ? r : 0)) * p.w_row_stride);
   }
   v128_t acc = wasm_f32x4_splat(0.0f);
+  const F16Consts fc = F16Consts::loop();
+  const v128_t hm = opaque(wasm_i16x8_splat(0xf0));  // the high nibble of each (zero-extended) byte
   for (int64_t b = 0; b < nb; ++b, rec += kNibbleRowBlockBytes) {
     const v128_t a0 = wasm_v128_load(rec), a1 = wasm_v128_load(rec + 16);
     const v128_t b0 = wasm_v128_load(rec + 32), b1 = wasm_v128_load(rec + 48);
     v128_t tot;
     if constexpr (R == 4) {
-      tot = transpose_sum4(q4_nibble_dot(w[0][b], a0, a1, b0, b1), q4_nibble_dot(w[1][b], a0, a1, b0, b1),
-                           q4_nibble_dot(w[2][b], a0, a1, b0, b1), q4_nibble_dot(w[3][b], a0, a1, b0, b1));
+      tot = transpose_sum4(q4_nibble_dot(w[0][b], a0, a1, b0, b1, hm), q4_nibble_dot(w[1][b], a0, a1, b0, b1, hm),
+                           q4_nibble_dot(w[2][b], a0, a1, b0, b1, hm), q4_nibble_dot(w[3][b], a0, a1, b0, b1, hm));
     } else {
-      const v128_t s = q4_nibble_dot(w[0][b], a0, a1, b0, b1);
+      const v128_t s = q4_nibble_dot(w[0][b], a0, a1, b0, b1, hm);
       tot = wasm_i32x4_add(s, wasm_i32x4_shuffle(s, s, 2, 3, 0, 1));
       tot = wasm_i32x4_add(tot, wasm_i32x4_shuffle(tot, tot, 1, 0, 3, 2));  // every lane: the sum
     }
@@ -413,7 +443,7 @@ void q4_gemv_rows(const MatmulProblem& p, const void* ws, int64_t j0) {
     tot = wasm_i32x4_shr(wasm_i32x4_add(tot, wasm_v128_load32_splat(rec + 64)), 4);
     v128_t sc;
     if constexpr (R == 4) {
-      sc = row_scales4(w, b);
+      sc = row_scales4(w, b, fc);
     } else {
       sc = wasm_f32x4_splat(fp16_to_fp32(w[0][b].d));
     }
@@ -441,6 +471,7 @@ void q8_gemv_rows(const MatmulProblem& p, const void* ws, int64_t j0) {
     w[r] = reinterpret_cast<const BlockQ8_0*>(static_cast<const uint8_t*>(p.w) + (j0 + (r < R ? r : 0)) * p.w_row_stride);
   }
   v128_t acc = wasm_f32x4_splat(0.0f);
+  const F16Consts fc = F16Consts::loop();
   for (int64_t b = 0; b < nb; ++b) {
     v128_t x[4];
     for (int i = 0; i < 4; ++i) x[i] = wasm_i16x8_load8x8(xq + b * 32 + 8 * i);
@@ -455,7 +486,7 @@ void q8_gemv_rows(const MatmulProblem& p, const void* ws, int64_t j0) {
     v128_t tot, sc;
     if constexpr (R == 4) {
       tot = transpose_sum4(s[0], s[1], s[2], s[3]);
-      sc = row_scales4(w, b);
+      sc = row_scales4(w, b, fc);
     } else {
       tot = wasm_i32x4_add(s[0], wasm_i32x4_shuffle(s[0], s[0], 2, 3, 0, 1));
       tot = wasm_i32x4_add(tot, wasm_i32x4_shuffle(tot, tot, 1, 0, 3, 2));
@@ -620,9 +651,11 @@ void int8_gemm(const MatmulProblem& p, const void* ws, int ith, int nth) {
 // goes through zero-padded copies into the same lanes. T: float or f16 bits.
 template <class T, int RW, int RX>
 void float_tile(const T* const* w, const float* const* x, int64_t k, v128_t acc[RW][RX]) {
-  auto load_w = [](const T* p) {
+  // (f32 tiles need no constants: no volatile reads for them.)
+  const F16Consts fc = sizeof(T) == 2 ? F16Consts::loop() : F16Consts();
+  auto load_w = [&](const T* p) {
     if constexpr (sizeof(T) == 2) {
-      return load_f16x4(p);
+      return load_f16x4(p, fc);
     } else {
       return wasm_v128_load(p);
     }
@@ -732,7 +765,8 @@ void f16_gemm(const MatmulProblem& p, int ith, int nth) {
       const auto* src = reinterpret_cast<const uint16_t*>(static_cast<const uint8_t*>(p.w) + (j + r) * p.w_row_stride);
       float* dst = wide.data() + r * p.k;
       int64_t t = 0;
-      for (; t + 4 <= p.k; t += 4) wasm_v128_store(dst + t, load_f16x4(src + t));
+      const F16Consts fc = F16Consts::loop();
+      for (; t + 4 <= p.k; t += 4) wasm_v128_store(dst + t, load_f16x4(src + t, fc));
       for (; t < p.k; ++t) dst[t] = fp16_to_fp32(src[t]);
     }
   };

@@ -72,7 +72,13 @@ void op_mul_mat(const Node& n, const OpContext& c) {
     // of a few thousand values converts in about a microsecond; a barrier
     // costs more, tens of microseconds in wasm when a thread must be woken.
     // The slice holds what the split conversion writes, byte for byte.
-    void* ws = static_cast<uint8_t*>(c.workspace) + static_cast<size_t>(c.ith) * decode_slice_bytes(p.wtype, p.k);
+    // Slices are an even split of the whole workspace, not of this node's
+    // need: the threads of a shared step may be on different matmuls at a
+    // time, with different needs (op_workspace_bytes makes every part large
+    // enough for each).
+    const size_t part = c.workspace_bytes / static_cast<size_t>(c.nth) / 64 * 64;
+    WA_ASSERT(part >= decode_slice_bytes(p.wtype, p.k));
+    void* ws = static_cast<uint8_t*>(c.workspace) + static_cast<size_t>(c.ith) * part;
     matmul_prepare(p, ws, 0, 1);
     matmul_compute(p, ws, c.ith, c.nth);
     return;

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <functional>
 #include <random>
 #include <vector>
@@ -362,6 +363,52 @@ TEST(BackendOps, PlannerReusesMemory) {
   auto backend = make_cpu_backend({std::min(2, kMaxThreads), nullptr});
   ASSERT_TRUE(backend->compute(g).ok());
   EXPECT_NEAR(n->as<float>()[0], std::pow(1.01, 20), 1e-5);
+}
+
+// Consecutive decode matmuls of one X row (Q/K/V, gate/up) run as one step
+// (cpu_backend.cpp), each thread quantizing X into its own workspace slice:
+// every output must equal the same matmul run alone, bit for bit, at every
+// thread count, and a later reader must see them complete.
+TEST(BackendOps, DecodeMatmulsOfOneRowShareAStep) {
+  std::mt19937 rng(3);
+  const int64_t k = 512;
+  struct Weight {
+    DType type;
+    int64_t n;
+    Buffer b;
+  };
+  std::vector<Weight> ws = {{DType::q4_0, 67, {}}, {DType::q8_0, 13, {}}, {DType::q4_k, 67, {}}, {DType::f16, 5, {}}};
+  for (Weight& w : ws) w.b = make_data(w.type, k, w.n, rng);
+  Buffer x = make_data(DType::f32, k, 1, rng);
+  for (const Variant& v : variants()) {
+    ASSERT_TRUE(cpu::force_isa(v.isa));
+    auto backend = make_cpu_backend({v.threads, nullptr});
+    const std::string where = strformat("[%s, %d threads]", cpu::isa_name(v.isa), v.threads);
+    std::vector<std::vector<float>> alone;
+    for (Weight& w : ws) {
+      Graph g;
+      Node* out = g.mul_mat(g.leaf("w", w.type, {k, w.n}, w.b.bytes.data()), g.leaf("x", DType::f32, {k, 1}, x.bytes.data()));
+      g.mark_output(out);
+      ASSERT_TRUE(backend->compute(g).ok()) << where;
+      alone.emplace_back(out->as<float>(), out->as<float>() + w.n);
+    }
+    Graph g;
+    // X in the arena (freed after its last reader, as a norm's output is).
+    Node* xn = g.scale(g.leaf("x", DType::f32, {k, 1}, x.bytes.data()), 1.0f);
+    std::vector<Node*> outs;
+    for (Weight& w : ws) outs.push_back(g.mul_mat(g.leaf("w", w.type, {k, w.n}, w.b.bytes.data()), xn));
+    Node* sum = g.add(outs[0], outs[2]);
+    for (Node* o : outs) g.mark_output(o);
+    g.mark_output(sum);
+    ASSERT_TRUE(backend->compute(g).ok()) << where;
+    for (size_t i = 0; i < ws.size(); ++i) {
+      EXPECT_EQ(0, std::memcmp(outs[i]->data, alone[i].data(), alone[i].size() * sizeof(float))) << dtype_name(ws[i].type) << " " << where;
+    }
+    for (int64_t j = 0; j < ws[0].n; ++j) {
+      EXPECT_EQ(sum->as<float>()[j], alone[0][static_cast<size_t>(j)] + alone[2][static_cast<size_t>(j)]) << where;
+    }
+  }
+  cpu::force_isa(cpu::detect_isa());
 }
 
 TEST(BackendOps, UnsupportedOpIsAnErrorNotACrash) {

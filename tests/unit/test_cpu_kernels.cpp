@@ -286,6 +286,13 @@ TEST(CpuKernels, IsaSelection) {
   EXPECT_FALSE(force_isa(Isa::avx2));
   EXPECT_EQ(active_isa(), Isa::scalar);
 #endif
+  // Every ISA but the reference runs every weight type with its own kernels
+  // (a missing row dot would fall back to the scalar one and still pass the
+  // comparisons above, only slowly).
+  for (Isa isa : kAllIsas) {
+    if (!force_isa(isa)) continue;
+    for (DType t : kWeightTypes) EXPECT_EQ(matmul_has_simd(t), isa != Isa::scalar) << isa_name(isa) << " " << dtype_name(t);
+  }
   EXPECT_STREQ(isa_name(Isa::avx512), "avx512");
   EXPECT_TRUE(matmul_supports(DType::q4_0));
   for (DType t : kWeightTypes) EXPECT_TRUE(matmul_supports(t)) << dtype_name(t);

@@ -67,6 +67,8 @@ class CpuBackend final : public Backend {
       const bool serial = pool_.size() > 1 && cpu::op_is_small(n);
       if (serial && !steps.empty() && steps.back().serial) {
         steps.back().nodes.push_back(&n);
+      } else if (!serial && joins_decode_matmuls(steps, n)) {
+        steps.back().nodes.push_back(&n);
       } else {
         steps.push_back({serial, {&n}});
       }
@@ -88,7 +90,7 @@ class CpuBackend final : public Backend {
       for (const Step& step : steps) {
         const auto t0 = timing ? clock::now() : clock::time_point();
         if (!step.serial) {
-          cpu::compute_op(*step.nodes[0], ctx);
+          for (const Node* n : step.nodes) cpu::compute_op(*n, ctx);
         } else if (ith == 0) {
           for (const Node* n : step.nodes) cpu::compute_op(*n, alone);
         }
@@ -104,6 +106,17 @@ class CpuBackend final : public Backend {
   }
 
  private:
+  // Decode matmuls of one X row (Q/K/V; gate/up) run in one step, one
+  // barrier for all: each needs none inside (ops.h), and with the same X
+  // and weight leaves none reads another's output, while X, read by the last
+  // of them, stays allocated through the step (Graph::plan frees a node's
+  // memory after its last reader).
+  static bool joins_decode_matmuls(const std::vector<Step>& steps, const Node& n) {
+    if (steps.empty() || steps.back().serial || !cpu::op_is_decode_matmul(n)) return false;
+    const Node* first = steps.back().nodes[0];
+    return cpu::op_is_decode_matmul(*first) && first->src[1] == n.src[1];
+  }
+
   // Buffers grow to the largest graph seen and are then reused step after step.
   Status ensure(TrackedBuffer& buf, size_t bytes, const char* component, MemCategory cat) {
     if (buf.size() >= bytes) return Status::Ok();

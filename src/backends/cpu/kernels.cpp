@@ -197,8 +197,10 @@ size_t matmul_workspace_bytes(DType wtype, int64_t m, int64_t k) {
   const size_t row = static_cast<size_t>(m) * detail::ws_row_bytes(k);
   const size_t panel = detail::ws_panel_bytes(m, k);
   const size_t pair_panel = detail::ws_pair_panel_bytes(m, k);
-  const size_t most = row > panel ? row : panel;
-  return most > pair_panel ? most : pair_panel;
+  const size_t nibble_row = static_cast<size_t>(m) * detail::ws_nibble_row_bytes(k);
+  size_t most = row > panel ? row : panel;
+  most = most > pair_panel ? most : pair_panel;
+  return most > nibble_row ? most : nibble_row;
 }
 
 void matmul_prepare(const MatmulProblem& p, void* workspace, int ith, int nth) {

@@ -128,6 +128,19 @@ static inline size_t ws_pair_panel_bytes(int64_t m, int64_t k) {
   return static_cast<size_t>(panels * (k / 32)) * kPairPanelBlockBytes;
 }
 
+// m == 1 on wasm SIMD128 with q4_0 weights, "nibble row" layout: one
+// 72-byte record per block of 32, so the weight bytes need a single mask and
+// no shifts or offsets (a weight byte q = lo + 16 hi holds element t in its
+// low nibble and t + 16 in its high one, t < 16):
+//   int16 a[16]   a[t] = 16 * qs[t]
+//   int16 b[16]   b[t] = qs[t + 16] - 16 * qs[t]
+//                 q * a[t] + (q & 0xf0) * b[t] = 16 * (lo * qs[t] + hi * qs[t + 16])
+//   int32 c       -128 * sum(qs): with it the sum is 16 * sum((u - 8) qs)
+//   float d       x scale
+// qs are the same 8-bit values as the row layout's.
+constexpr size_t kNibbleRowBlockBytes = 72;
+static inline size_t ws_nibble_row_bytes(int64_t k) { return static_cast<size_t>(k / 32) * kNibbleRowBlockBytes; }
+
 static inline size_t ws_row_bytes(int64_t k) { return static_cast<size_t>(k / 32) * (32 + 32 + 4); }
 static inline size_t ws_panel_bytes(int64_t m, int64_t k) {
   const int64_t panels = (m + kPanelRows - 1) / kPanelRows;

@@ -7,8 +7,13 @@
 // activation side (v128.load8x8_s loads and sign-extends in one instruction).
 //
 // q4_0 / q8_0:
-//   m == 1: the row layout (kernels_impl.h), 4 weight rows per step sharing
-//           each activation load; the weight bytes are widened in registers.
+//   m == 1: 4 weight rows per step sharing each activation load; their four
+//           integer block sums are transposed into one vector (lane = row),
+//           so the float epilogue is one convert, multiply and add for the
+//           4 rows. q4_0 uses the "nibble row" activations (kernels_impl.h):
+//           a weight byte needs one mask (its high nibble in place, the
+//           activations pre-scaled to match) instead of two masks, a shift
+//           and two subtractions of 8; q8_0 the row layout.
 //   m > 1:  activations in 4-row "pair panels" (kernels_impl.h). A thread
 //           owns a range of W rows; it unpacks 16 of them, 512 k at a time,
 //           into an L1-resident i16 buffer (q4_0 nibbles minus 8, q8_0 values,
@@ -21,6 +26,8 @@
 // from the scalar reference only in float rounding: the block scale product
 // and sum are a multiply and an add here (no FMA without relaxed SIMD) and
 // the order of the f32 accumulation differs.
+//
+// q4_1 / q5_0 / q5_1 / k-quants: row dots (kernels_wasm_rowdot.h).
 //
 // f32 / f16: a register tile of RW W rows x RX X rows, four k lanes per
 // accumulator (mul + add), the lanes summed once at the end. f16 weights are
@@ -45,6 +52,7 @@
 #include "backends/cpu/kernels_impl.h"
 #include "core/fp16.h"
 #include "quant/blocks.h"
+#include "quant/unpack.h"
 
 namespace wa::cpu::detail {
 namespace {
@@ -56,26 +64,53 @@ float hsum(v128_t v) {
          (wasm_f32x4_extract_lane(v, 2) + wasm_f32x4_extract_lane(v, 3));
 }
 
+// A v128 constant as a value the compiler cannot see through. LLVM
+// rematerializes a v128.const at every use, even inside loops, and V8 builds
+// each one from two 64-bit immediates (3-4 x86 instructions), so in a hot
+// loop the constants can cost more than the operations that use them. Read
+// once through a volatile before the loop, a constant stays in a register
+// (or is one load from the stack).
+v128_t opaque(v128_t v) {
+  volatile v128_t t = v;
+  return t;
+}
+
+// The constants of f16x4_to_f32; hot loops make one with opaque values
+// before the loop (F16Consts::loop()).
+struct F16Consts {
+  v128_t sign = wasm_i32x4_splat(0x8000), mag = wasm_i32x4_splat(0x7fff), exp = wasm_i32x4_splat(0x7c00),
+         inf = wasm_i32x4_splat(0x7f800000), scale = wasm_f32x4_splat(0x1p112f);
+  static F16Consts loop() {
+    F16Consts c;
+    c.sign = opaque(c.sign);
+    c.mag = opaque(c.mag);
+    c.exp = opaque(c.exp);
+    c.inf = opaque(c.inf);
+    c.scale = opaque(c.scale);
+    return c;
+  }
+};
+
 // Four halves (zero-extended into 32-bit lanes) -> four floats.
-v128_t f16x4_to_f32(v128_t u32) {
-  const v128_t sign = wasm_i32x4_shl(wasm_v128_and(u32, wasm_i32x4_splat(0x8000)), 16);
-  const v128_t mag = wasm_i32x4_shl(wasm_v128_and(u32, wasm_i32x4_splat(0x7fff)), 13);
+v128_t f16x4_to_f32(v128_t u32, const F16Consts& c = F16Consts()) {
+  const v128_t sign = wasm_i32x4_shl(wasm_v128_and(u32, c.sign), 16);
+  const v128_t mag = wasm_i32x4_shl(wasm_v128_and(u32, c.mag), 13);
   // 2^112 rebiases the exponent (15 -> 127) and turns f16 subnormals into
   // normal floats exactly.
-  v128_t f = wasm_f32x4_mul(mag, wasm_f32x4_splat(0x1p112f));
+  v128_t f = wasm_f32x4_mul(mag, c.scale);
   // Infinity and NaN: exponent all ones.
-  const v128_t special = wasm_i32x4_eq(wasm_v128_and(u32, wasm_i32x4_splat(0x7c00)), wasm_i32x4_splat(0x7c00));
-  f = wasm_v128_bitselect(wasm_v128_or(mag, wasm_i32x4_splat(0x7f800000)), f, special);
+  const v128_t special = wasm_i32x4_eq(wasm_v128_and(u32, c.exp), c.exp);
+  f = wasm_v128_bitselect(wasm_v128_or(mag, c.inf), f, special);
   return wasm_v128_or(f, sign);
 }
 
-void load_f16x8(const uint16_t* p, v128_t* lo, v128_t* hi) {
+void load_f16x8(const uint16_t* p, v128_t* lo, v128_t* hi, const F16Consts& c) {
   const v128_t h = wasm_v128_load(p);
-  *lo = f16x4_to_f32(wasm_u32x4_extend_low_u16x8(h));
-  *hi = f16x4_to_f32(wasm_u32x4_extend_high_u16x8(h));
+  *lo = f16x4_to_f32(wasm_u32x4_extend_low_u16x8(h), c);
+  *hi = f16x4_to_f32(wasm_u32x4_extend_high_u16x8(h), c);
 }
 
-v128_t load_f16x4(const uint16_t* p) { return f16x4_to_f32(wasm_u32x4_load16x4(p)); }
+v128_t load_f16x4(const uint16_t* p, const F16Consts& c = F16Consts()) { return f16x4_to_f32(wasm_u32x4_load16x4(p), c); }
 
 // ---------------------------------------------------------------------------
 // Vector primitives
@@ -98,9 +133,10 @@ float dot_f32_simd(const float* a, const float* b, int64_t n) {
 float dot_f16_f32_simd(const uint16_t* a, const float* b, int64_t n) {
   v128_t s0 = wasm_f32x4_splat(0), s1 = s0;
   int64_t i = 0;
+  const F16Consts c = F16Consts::loop();
   for (; i + 8 <= n; i += 8) {
     v128_t lo, hi;
-    load_f16x8(a + i, &lo, &hi);
+    load_f16x8(a + i, &lo, &hi, c);
     s0 = wasm_f32x4_add(s0, wasm_f32x4_mul(lo, wasm_v128_load(b + i)));
     s1 = wasm_f32x4_add(s1, wasm_f32x4_mul(hi, wasm_v128_load(b + i + 4)));
   }
@@ -121,9 +157,10 @@ void axpy_f32_simd(float* y, float a, const float* x, int64_t n) {
 void axpy_f16_f32_simd(float* y, float a, const uint16_t* x, int64_t n) {
   const v128_t va = wasm_f32x4_splat(a);
   int64_t i = 0;
+  const F16Consts c = F16Consts::loop();
   for (; i + 8 <= n; i += 8) {
     v128_t lo, hi;
-    load_f16x8(x + i, &lo, &hi);
+    load_f16x8(x + i, &lo, &hi, c);
     wasm_v128_store(y + i, wasm_f32x4_add(wasm_v128_load(y + i), wasm_f32x4_mul(va, lo)));
     wasm_v128_store(y + i + 4, wasm_f32x4_add(wasm_v128_load(y + i + 4), wasm_f32x4_mul(va, hi)));
   }
@@ -290,17 +327,44 @@ void prepare_pair_panels(const MatmulProblem& p, void* ws, int ith, int nth) {
   }
 }
 
+// m == 1, q4_0: X into the nibble row layout (kernels_impl.h); threads split
+// the blocks.
+void prepare_nibble_row(const MatmulProblem& p, void* ws, int ith, int nth) {
+  const Range r = split_range(p.k / 32, ith, nth, 1);
+  auto* base = static_cast<uint8_t*>(ws);
+  const v128_t sixteen = wasm_i16x8_splat(16);
+  for (int64_t b = r.begin; b < r.end; ++b) {
+    uint8_t* rec = base + static_cast<size_t>(b) * kNibbleRowBlockBytes;
+    alignas(16) int8_t q8[32];
+    const float d = quantize_block32(p.x + b * 32, q8);
+    const v128_t lo0 = wasm_i16x8_load8x8(q8), lo1 = wasm_i16x8_load8x8(q8 + 8);
+    const v128_t hi0 = wasm_i16x8_load8x8(q8 + 16), hi1 = wasm_i16x8_load8x8(q8 + 24);
+    const v128_t a0 = wasm_i16x8_mul(lo0, sixteen), a1 = wasm_i16x8_mul(lo1, sixteen);
+    wasm_v128_store(rec, a0);
+    wasm_v128_store(rec + 16, a1);
+    wasm_v128_store(rec + 32, wasm_i16x8_sub(hi0, a0));
+    wasm_v128_store(rec + 48, wasm_i16x8_sub(hi1, a1));
+    int32_t sum = 0;
+    for (int t = 0; t < 32; ++t) sum += q8[t];
+    const int32_t c = -128 * sum;
+    std::memcpy(rec + 64, &c, 4);
+    std::memcpy(rec + 68, &d, 4);
+  }
+}
+
 void prepare(const MatmulProblem& p, void* ws, int ith, int nth) {
   if (p.wtype != DType::q4_0 && p.wtype != DType::q8_0) return;
-  if (p.m == 1) {
-    prepare_rows(p, ws, ith, nth, quantize_row);
-  } else {
+  if (p.m > 1) {
     prepare_pair_panels(p, ws, ith, nth);
+  } else if (p.wtype == DType::q4_0) {
+    prepare_nibble_row(p, ws, ith, nth);
+  } else {
+    prepare_rows(p, ws, ith, nth, quantize_row);
   }
 }
 
 // ---------------------------------------------------------------------------
-// q4_0 / q8_0, m == 1: matvec over the row layout
+// q4_0 / q8_0, m == 1: matvec, 4 W rows per step sharing each activation load
 
 // Weight block -> 32 values widened to i16, in k order (4 x 8 lanes).
 template <bool Q4>
@@ -320,49 +384,130 @@ void widen_block(const void* blk, v128_t w[4]) {
   }
 }
 
-// R consecutive W rows (from j0) times the row-layout X: y[j0 .. j0 + R).
-template <bool Q4, int R>
-void int8_gemv_rows(const MatmulProblem& p, const void* ws, int64_t j0) {
-  using Block = std::conditional_t<Q4, BlockQ4_0, BlockQ8_0>;
+// Four rows' integer sums (4 partial lanes each) -> one vector, lane r = row r.
+v128_t transpose_sum4(v128_t s0, v128_t s1, v128_t s2, v128_t s3) {
+  const v128_t u01 = wasm_i32x4_add(wasm_i32x4_shuffle(s0, s1, 0, 4, 1, 5), wasm_i32x4_shuffle(s0, s1, 2, 6, 3, 7));
+  const v128_t u23 = wasm_i32x4_add(wasm_i32x4_shuffle(s2, s3, 0, 4, 1, 5), wasm_i32x4_shuffle(s2, s3, 2, 6, 3, 7));
+  return wasm_i32x4_add(wasm_i32x4_shuffle(u01, u23, 0, 1, 4, 5), wasm_i32x4_shuffle(u01, u23, 2, 3, 6, 7));
+}
+
+// The f16 scales of block b of 4 rows as floats, lane r = row r.
+template <class Block>
+v128_t row_scales4(const Block* const w[4], int64_t b, const F16Consts& c) {
+  v128_t h = wasm_i16x8_splat(0);
+  h = wasm_v128_load16_lane(&w[0][b].d, h, 0);
+  h = wasm_v128_load16_lane(&w[1][b].d, h, 1);
+  h = wasm_v128_load16_lane(&w[2][b].d, h, 2);
+  h = wasm_v128_load16_lane(&w[3][b].d, h, 3);
+  return f16x4_to_f32(wasm_u32x4_extend_low_u16x8(h), c);
+}
+
+// Integer sum of one q4_0 block times the nibble-row record (kernels_impl.h):
+// 4 lanes that add up to 16 * sum(q * a) + sum((q & 0xf0) * b), i.e. 16 times
+// the unsigned-nibble dot product; the record's c makes it signed.
+v128_t q4_nibble_dot(const BlockQ4_0& w, v128_t a0, v128_t a1, v128_t b0, v128_t b1, v128_t hm) {
+  const v128_t q0 = wasm_u16x8_load8x8(w.qs), q1 = wasm_u16x8_load8x8(w.qs + 8);
+  const v128_t s = wasm_i32x4_add(wasm_i32x4_dot_i16x8(q0, a0), wasm_i32x4_dot_i16x8(q1, a1));
+  return wasm_i32x4_add(s, wasm_i32x4_add(wasm_i32x4_dot_i16x8(wasm_v128_and(q0, hm), b0),
+                                          wasm_i32x4_dot_i16x8(wasm_v128_and(q1, hm), b1)));
+}
+
+// q4_0: rows j0 .. j0 + 4 (R == 4) or row j0 (R == 1) over the nibble rows.
+// Per block the integer sum is exact (16x the signed one, shifted back), so
+// both R give each row the same float sequence: y = sum_b sum_int * (dx dw).
+template <int R>
+void q4_gemv_rows(const MatmulProblem& p, const void* ws, int64_t j0) {
+  static_assert(R == 1 || R == 4);
+  const int64_t nb = p.k / 32;
+  const auto* rec = static_cast<const uint8_t*>(ws);
+  const BlockQ4_0* w[4];
+  for (int r = 0; r < 4; ++r) {
+    w[r] = reinterpret_cast<const BlockQ4_0*>(static_cast<const uint8_t*>(p.w) + (j0 + (r < R ? r : 0)) * p.w_row_stride);
+  }
+  v128_t acc = wasm_f32x4_splat(0.0f);
+  const F16Consts fc = F16Consts::loop();
+  const v128_t hm = opaque(wasm_i16x8_splat(0xf0));  // the high nibble of each (zero-extended) byte
+  for (int64_t b = 0; b < nb; ++b, rec += kNibbleRowBlockBytes) {
+    const v128_t a0 = wasm_v128_load(rec), a1 = wasm_v128_load(rec + 16);
+    const v128_t b0 = wasm_v128_load(rec + 32), b1 = wasm_v128_load(rec + 48);
+    v128_t tot;
+    if constexpr (R == 4) {
+      tot = transpose_sum4(q4_nibble_dot(w[0][b], a0, a1, b0, b1, hm), q4_nibble_dot(w[1][b], a0, a1, b0, b1, hm),
+                           q4_nibble_dot(w[2][b], a0, a1, b0, b1, hm), q4_nibble_dot(w[3][b], a0, a1, b0, b1, hm));
+    } else {
+      const v128_t s = q4_nibble_dot(w[0][b], a0, a1, b0, b1, hm);
+      tot = wasm_i32x4_add(s, wasm_i32x4_shuffle(s, s, 2, 3, 0, 1));
+      tot = wasm_i32x4_add(tot, wasm_i32x4_shuffle(tot, tot, 1, 0, 3, 2));  // every lane: the sum
+    }
+    // Exact: tot + c is 16 times the block's signed integer sum.
+    tot = wasm_i32x4_shr(wasm_i32x4_add(tot, wasm_v128_load32_splat(rec + 64)), 4);
+    v128_t sc;
+    if constexpr (R == 4) {
+      sc = row_scales4(w, b, fc);
+    } else {
+      sc = wasm_f32x4_splat(fp16_to_fp32(w[0][b].d));
+    }
+    sc = wasm_f32x4_mul(wasm_v128_load32_splat(rec + 68), sc);
+    acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(tot), sc));
+  }
+  if constexpr (R == 4) {
+    wasm_v128_store(p.y + j0, acc);
+  } else {
+    p.y[j0] = wasm_f32x4_extract_lane(acc, 0);
+  }
+}
+
+// q8_0: R consecutive W rows (from j0) times the row-layout X, the same
+// per-row float sequence for both R.
+template <int R>
+void q8_gemv_rows(const MatmulProblem& p, const void* ws, int64_t j0) {
+  static_assert(R == 1 || R == 4);
   const int64_t nb = p.k / 32;
   const auto* base = static_cast<const uint8_t*>(ws);
   const auto* xq = reinterpret_cast<const int8_t*>(base);
   const auto* xd = reinterpret_cast<const float*>(base + nb * 64);
-  const Block* w[R];
-  for (int r = 0; r < R; ++r) w[r] = reinterpret_cast<const Block*>(static_cast<const uint8_t*>(p.w) + (j0 + r) * p.w_row_stride);
-  v128_t acc[R];
-  for (int r = 0; r < R; ++r) acc[r] = wasm_f32x4_splat(0.0f);
+  const BlockQ8_0* w[4];
+  for (int r = 0; r < 4; ++r) {
+    w[r] = reinterpret_cast<const BlockQ8_0*>(static_cast<const uint8_t*>(p.w) + (j0 + (r < R ? r : 0)) * p.w_row_stride);
+  }
+  v128_t acc = wasm_f32x4_splat(0.0f);
+  const F16Consts fc = F16Consts::loop();
   for (int64_t b = 0; b < nb; ++b) {
     v128_t x[4];
     for (int i = 0; i < 4; ++i) x[i] = wasm_i16x8_load8x8(xq + b * 32 + 8 * i);
-    // The R scales in one conversion (lane r = row r), times the X scale.
-    v128_t h = wasm_i32x4_splat(0);
-    if constexpr (R >= 1) h = wasm_i32x4_replace_lane(h, 0, w[0][b].d);
-    if constexpr (R >= 2) h = wasm_i32x4_replace_lane(h, 1, w[1][b].d);
-    if constexpr (R >= 3) h = wasm_i32x4_replace_lane(h, 2, w[2][b].d);
-    if constexpr (R >= 4) h = wasm_i32x4_replace_lane(h, 3, w[3][b].d);
-    alignas(16) float sc[4];
-    wasm_v128_store(sc, wasm_f32x4_mul(wasm_f32x4_splat(xd[b]), f16x4_to_f32(h)));
+    v128_t s[R];
     WA_UNROLL
     for (int r = 0; r < R; ++r) {
       v128_t wv[4];
-      widen_block<Q4>(&w[r][b], wv);
-      v128_t s = wasm_i32x4_dot_i16x8(wv[0], x[0]);
-      s = wasm_i32x4_add(s, wasm_i32x4_dot_i16x8(wv[1], x[1]));
-      s = wasm_i32x4_add(s, wasm_i32x4_dot_i16x8(wv[2], x[2]));
-      s = wasm_i32x4_add(s, wasm_i32x4_dot_i16x8(wv[3], x[3]));
-      acc[r] = wasm_f32x4_add(acc[r], wasm_f32x4_mul(wasm_f32x4_convert_i32x4(s), wasm_v128_load32_splat(&sc[r])));
+      widen_block<false>(&w[r][b], wv);
+      s[r] = wasm_i32x4_add(wasm_i32x4_add(wasm_i32x4_dot_i16x8(wv[0], x[0]), wasm_i32x4_dot_i16x8(wv[1], x[1])),
+                            wasm_i32x4_add(wasm_i32x4_dot_i16x8(wv[2], x[2]), wasm_i32x4_dot_i16x8(wv[3], x[3])));
     }
+    v128_t tot, sc;
+    if constexpr (R == 4) {
+      tot = transpose_sum4(s[0], s[1], s[2], s[3]);
+      sc = row_scales4(w, b, fc);
+    } else {
+      tot = wasm_i32x4_add(s[0], wasm_i32x4_shuffle(s[0], s[0], 2, 3, 0, 1));
+      tot = wasm_i32x4_add(tot, wasm_i32x4_shuffle(tot, tot, 1, 0, 3, 2));
+      sc = wasm_f32x4_splat(fp16_to_fp32(w[0][b].d));
+    }
+    sc = wasm_f32x4_mul(wasm_f32x4_splat(xd[b]), sc);
+    acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(tot), sc));
   }
-  for (int r = 0; r < R; ++r) p.y[j0 + r] = hsum(acc[r]);
+  if constexpr (R == 4) {
+    wasm_v128_store(p.y + j0, acc);
+  } else {
+    p.y[j0] = wasm_f32x4_extract_lane(acc, 0);
+  }
 }
 
 template <bool Q4>
 void int8_gemv(const MatmulProblem& p, const void* ws, int ith, int nth) {
   const Range r = split_range(p.n, ith, nth, 4);
   int64_t j = r.begin;
-  for (; j + 4 <= r.end; j += 4) int8_gemv_rows<Q4, 4>(p, ws, j);
-  for (; j < r.end; ++j) int8_gemv_rows<Q4, 1>(p, ws, j);
+  for (; j + 4 <= r.end; j += 4) Q4 ? q4_gemv_rows<4>(p, ws, j) : q8_gemv_rows<4>(p, ws, j);
+  for (; j < r.end; ++j) Q4 ? q4_gemv_rows<1>(p, ws, j) : q8_gemv_rows<1>(p, ws, j);
 }
 
 // ---------------------------------------------------------------------------
@@ -506,9 +651,11 @@ void int8_gemm(const MatmulProblem& p, const void* ws, int ith, int nth) {
 // goes through zero-padded copies into the same lanes. T: float or f16 bits.
 template <class T, int RW, int RX>
 void float_tile(const T* const* w, const float* const* x, int64_t k, v128_t acc[RW][RX]) {
-  auto load_w = [](const T* p) {
+  // (f32 tiles need no constants: no volatile reads for them.)
+  const F16Consts fc = sizeof(T) == 2 ? F16Consts::loop() : F16Consts();
+  auto load_w = [&](const T* p) {
     if constexpr (sizeof(T) == 2) {
-      return load_f16x4(p);
+      return load_f16x4(p, fc);
     } else {
       return wasm_v128_load(p);
     }
@@ -618,7 +765,8 @@ void f16_gemm(const MatmulProblem& p, int ith, int nth) {
       const auto* src = reinterpret_cast<const uint16_t*>(static_cast<const uint8_t*>(p.w) + (j + r) * p.w_row_stride);
       float* dst = wide.data() + r * p.k;
       int64_t t = 0;
-      for (; t + 4 <= p.k; t += 4) wasm_v128_store(dst + t, load_f16x4(src + t));
+      const F16Consts fc = F16Consts::loop();
+      for (; t + 4 <= p.k; t += 4) wasm_v128_store(dst + t, load_f16x4(src + t, fc));
       for (; t < p.k; ++t) dst[t] = fp16_to_fp32(src[t]);
     }
   };
@@ -638,6 +786,11 @@ void f16_gemm(const MatmulProblem& p, int ith, int nth) {
     }
   }
 }
+
+// ---------------------------------------------------------------------------
+// Row-dot types (q4_1, q5_0, q5_1, k-quants)
+
+#include "backends/cpu/kernels_wasm_rowdot.h"
 
 // ---------------------------------------------------------------------------
 // Tile selection
@@ -728,6 +881,7 @@ const IsaKernels kWasmSimd128Kernels = {
     Isa::wasm_simd128,    prepare,           compute,        dot_f32_simd, dot_f16_f32_simd,
     axpy_f32_simd,        axpy_f16_f32_simd, scale_f32_simd,
     sum_squares_f32_simd, scale_mul_f32_simd, add_f32_simd, mul_f32_simd, swiglu_f32_simd,
+    wasm_row_dot,
 };
 
 }  // namespace wa::cpu::detail

@@ -48,6 +48,9 @@ void op_rms_norm(const Node& n, const OpContext& c) {
   }
 }
 
+// One thread's workspace slice for a decode matmul, 64-byte aligned.
+size_t decode_slice_bytes(DType wtype, int64_t k) { return (matmul_workspace_bytes(wtype, 1, k) + 63) / 64 * 64; }
+
 void op_mul_mat(const Node& n, const OpContext& c) {
   const Node* w = n.src[0];
   const Node* x = n.src[1];
@@ -62,6 +65,24 @@ void op_mul_mat(const Node& n, const OpContext& c) {
   p.m = x->ne[1];
   p.n = w->ne[1];
   p.k = w->ne[0];
+  if (p.m == 1) {
+    // Decode: every thread converts the one X row itself, into its own slice
+    // of the workspace, so the op has no barrier between its phases (and
+    // consecutive decode matmuls can share a step, cpu_backend.cpp). A row
+    // of a few thousand values converts in about a microsecond; a barrier
+    // costs more, tens of microseconds in wasm when a thread must be woken.
+    // The slice holds what the split conversion writes, byte for byte.
+    // Slices are an even split of the whole workspace, not of this node's
+    // need: the threads of a shared step may be on different matmuls at a
+    // time, with different needs (op_workspace_bytes makes every part large
+    // enough for each).
+    const size_t part = c.workspace_bytes / static_cast<size_t>(c.nth) / 64 * 64;
+    WA_ASSERT(part >= decode_slice_bytes(p.wtype, p.k));
+    void* ws = static_cast<uint8_t*>(c.workspace) + static_cast<size_t>(c.ith) * part;
+    matmul_prepare(p, ws, 0, 1);
+    matmul_compute(p, ws, c.ith, c.nth);
+    return;
+  }
   matmul_prepare(p, c.workspace, c.ith, c.nth);
   c.sync();
   matmul_compute(p, c.workspace, c.ith, c.nth);
@@ -346,9 +367,15 @@ bool op_is_small(const Node& n) {
   }
 }
 
+bool op_is_decode_matmul(const Node& n) {
+  return n.op == Op::mul_mat && n.src[1]->ne[1] == 1 && n.src[0]->is_leaf();
+}
+
 size_t op_workspace_bytes(const Node& n, int n_threads) {
   switch (n.op) {
-    case Op::mul_mat: return matmul_workspace_bytes(n.src[0]->type, n.src[1]->ne[1], n.src[0]->ne[0]);
+    case Op::mul_mat:
+      if (n.src[1]->ne[1] == 1) return static_cast<size_t>(n_threads) * decode_slice_bytes(n.src[0]->type, n.src[0]->ne[0]);
+      return matmul_workspace_bytes(n.src[0]->type, n.src[1]->ne[1], n.src[0]->ne[0]);
     case Op::attention:  // per thread: one block of scores over every visible key
       return sizeof(float) * static_cast<size_t>(n_threads) * static_cast<size_t>(kAttnBlock) *
              static_cast<size_t>(n.ip[3] + n.ne[1]);

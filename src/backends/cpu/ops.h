@@ -27,6 +27,10 @@ bool op_supported(const Node& node);
 // Whether a node's work is so small (a few microseconds) that splitting it
 // across threads costs more in synchronisation than it saves.
 bool op_is_small(const Node& node);
+// A matmul of a weight leaf by one X row: it runs with no barrier inside and
+// touches only its own thread's slice of the workspace, so several such
+// nodes may share a step.
+bool op_is_decode_matmul(const Node& node);
 size_t op_workspace_bytes(const Node& node, int n_threads);
 void compute_op(const Node& node, const OpContext& ctx);
 

@@ -1,0 +1,170 @@
+// WebAssembly SIMD128 row dots of the row-dot weight types (q4_1, q5_0,
+// q5_1, q2_K .. q6_K; see kernels_impl.h). Included by
+// kernels_wasm_simd128.cpp inside its anonymous namespace (hsum, WA_UNROLL).
+//
+// The weights' unsigned values u are unpacked 8 at a time straight into
+// 16-bit lanes (v128.load8x8_u, then the type's shifts and masks: no byte
+// shifts, which SIMD128 lacks, and no bits leak in from neighbouring bytes)
+// and multiplied with the 8-bit activations by i32x4.dot_i16x8, the only
+// integer multiply-add SIMD128 has.
+//
+// k-quants: u times the sub-block's integer scale S stays within int16
+// (|S u| <= 128 * 63: q6_K), so one dot per 8 values accumulates
+// sum_s S[s] * sum(u qx) over the whole super-block (|sum| <= 256 * 8064 *
+// 127 < 2^31); the offset/minimum term is two dots of the per-16 C with
+// q8_K's per-16 sums. Both sums are exact integers and the float expression
+// per super-block is the reference's (quant/reference.cpp, dot_k), so the
+// results are bit-identical to the scalar kernels.
+//
+// q4_1 / q5_0 / q5_1: each block's integer sum is exact; the two float terms
+// per block are the reference's without its fma (SIMD128 has none and a
+// library fma per block would cost more than the block), so results differ
+// from the reference by float rounding only (tests: 1e-9 normalised).
+
+// The masks of the unpacking, made once per row (see opaque()).
+struct UnpackConsts {
+  v128_t m2 = opaque(wasm_i16x8_splat(3)), m4 = opaque(wasm_i16x8_splat(15)), one = opaque(wasm_i16x8_splat(1));
+};
+
+// 8 bytes at p widened to u16 lanes.
+v128_t u8x8(const uint8_t* p) { return wasm_u16x8_load8x8(p); }
+
+// u of elements 32c + 8i .. 32c + 8i + 7 of one super-block, in u16 lanes
+// (the bit positions of quant/blocks.h; quant/unpack.h's k_unpack is the
+// scalar statement of the same).
+template <DType T, int C, int I>
+v128_t k_u8(const void* block, const UnpackConsts& uc) {
+  constexpr int h = C / 4, p = C % 4;
+  const v128_t m2 = uc.m2, m4 = uc.m4, one = uc.one;
+  if constexpr (T == DType::q2_k) {
+    const auto* b = static_cast<const BlockQ2_K*>(block);
+    return wasm_v128_and(wasm_u16x8_shr(u8x8(b->qs + 32 * h + 8 * I), 2 * p), m2);
+  } else if constexpr (T == DType::q3_k) {
+    const auto* b = static_cast<const BlockQ3_K*>(block);
+    const v128_t lo = wasm_v128_and(wasm_u16x8_shr(u8x8(b->qs + 32 * h + 8 * I), 2 * p), m2);
+    const v128_t hi = wasm_v128_and(wasm_u16x8_shr(u8x8(b->hmask + 8 * I), C), one);
+    return wasm_v128_or(lo, wasm_i16x8_shl(hi, 2));
+  } else if constexpr (T == DType::q4_k) {
+    const auto* b = static_cast<const BlockQ4_K*>(block);
+    return wasm_v128_and(wasm_u16x8_shr(u8x8(b->qs + 32 * (C / 2) + 8 * I), 4 * (C & 1)), m4);
+  } else if constexpr (T == DType::q5_k) {
+    const auto* b = static_cast<const BlockQ5_K*>(block);
+    const v128_t lo = wasm_v128_and(wasm_u16x8_shr(u8x8(b->qs + 32 * (C / 2) + 8 * I), 4 * (C & 1)), m4);
+    const v128_t hi = wasm_v128_and(wasm_u16x8_shr(u8x8(b->qh + 8 * I), C), one);
+    return wasm_v128_or(lo, wasm_i16x8_shl(hi, 4));
+  } else {  // q6_k
+    const auto* b = static_cast<const BlockQ6_K*>(block);
+    const v128_t lo = wasm_v128_and(wasm_u16x8_shr(u8x8(b->ql + 64 * h + 32 * (p & 1) + 8 * I), 4 * (p >> 1)), m4);
+    const v128_t hi = wasm_v128_and(wasm_u16x8_shr(u8x8(b->qh + 32 * h + 8 * I), 2 * p), m2);
+    return wasm_v128_or(lo, wasm_i16x8_shl(hi, 4));
+  }
+}
+
+// sum over chunk C (sub-blocks 2C, 2C+1) of S[s] * u * qx, in 4 lanes.
+template <DType T, int C>
+v128_t k_chunk_dot(const void* block, const quant::KScales& k, const int8_t* xq, const UnpackConsts& uc) {
+  v128_t s = wasm_i32x4_splat(0);
+  WA_UNROLL
+  for (int half = 0; half < 2; ++half) {
+    const v128_t sc = wasm_i16x8_splat(k.S[2 * C + half]);
+    const v128_t u0 = half == 0 ? k_u8<T, C, 0>(block, uc) : k_u8<T, C, 2>(block, uc);
+    const v128_t u1 = half == 0 ? k_u8<T, C, 1>(block, uc) : k_u8<T, C, 3>(block, uc);
+    const int8_t* x = xq + 32 * C + 16 * half;
+    s = wasm_i32x4_add(s, wasm_i32x4_dot_i16x8(wasm_i16x8_mul(u0, sc), wasm_i16x8_load8x8(x)));
+    s = wasm_i32x4_add(s, wasm_i32x4_dot_i16x8(wasm_i16x8_mul(u1, sc), wasm_i16x8_load8x8(x + 8)));
+  }
+  return s;
+}
+
+int32_t hsum_i32x4(v128_t v) {
+  v = wasm_i32x4_add(v, wasm_i32x4_shuffle(v, v, 2, 3, 0, 1));
+  v = wasm_i32x4_add(v, wasm_i32x4_shuffle(v, v, 1, 0, 3, 2));
+  return wasm_i32x4_extract_lane(v, 0);
+}
+
+template <DType T, class Block>
+float k_row_dot_wasm(const void* w, const void* x, int64_t nb) {
+  const auto* wb = static_cast<const Block*>(w);
+  const auto* xb = static_cast<const BlockQ8_K*>(x);
+  const UnpackConsts uc;
+  float acc = 0.0f;
+  for (int64_t b = 0; b < nb; ++b) {
+    quant::KScales k;
+    quant::k_scales(T, &wb[b], &k, fp16_to_fp32);
+    const int8_t* xq = xb[b].qs;
+    const v128_t s01 = wasm_i32x4_add(k_chunk_dot<T, 0>(&wb[b], k, xq, uc), k_chunk_dot<T, 1>(&wb[b], k, xq, uc));
+    const v128_t s23 = wasm_i32x4_add(k_chunk_dot<T, 2>(&wb[b], k, xq, uc), k_chunk_dot<T, 3>(&wb[b], k, xq, uc));
+    const v128_t s45 = wasm_i32x4_add(k_chunk_dot<T, 4>(&wb[b], k, xq, uc), k_chunk_dot<T, 5>(&wb[b], k, xq, uc));
+    const v128_t s67 = wasm_i32x4_add(k_chunk_dot<T, 6>(&wb[b], k, xq, uc), k_chunk_dot<T, 7>(&wb[b], k, xq, uc));
+    const int32_t isa = hsum_i32x4(wasm_i32x4_add(wasm_i32x4_add(s01, s23), wasm_i32x4_add(s45, s67)));
+    // |C| <= 4096 (q6_K: -32 S), |bsum| <= 16 * 127: the pair sums fit.
+    const v128_t c = wasm_i32x4_add(wasm_i32x4_dot_i16x8(wasm_v128_load(k.C), wasm_v128_load(xb[b].bsums)),
+                                    wasm_i32x4_dot_i16x8(wasm_v128_load(k.C + 8), wasm_v128_load(xb[b].bsums + 8)));
+    const int32_t isc = hsum_i32x4(c);
+    acc += xb[b].d * (k.D * static_cast<float>(isa) + k.Cf * static_cast<float>(isc));
+  }
+  return acc;
+}
+
+// 8 lanes: 0x10 where bit 8 * G + lane of qh is set (q5_0 / q5_1's fifth bit).
+// bits: lane j = 1 << j; x10: 0x10 in every lane (made once per row, opaque()).
+template <int G>
+v128_t q5_high8(uint32_t qh, v128_t bits, v128_t x10) {
+  const v128_t hb = wasm_i16x8_splat(static_cast<int16_t>((qh >> (8 * G)) & 0xff));
+  return wasm_v128_and(wasm_i16x8_eq(wasm_v128_and(hb, bits), bits), x10);
+}
+
+template <DType T, class Block>
+float block32_row_dot_wasm(const void* w, const void* x, int64_t nb) {
+  const auto* wb = static_cast<const Block*>(w);
+  const auto* xb = static_cast<const BlockQ8Sum*>(x);
+  const v128_t m4 = opaque(wasm_i16x8_splat(15));
+  const v128_t bits = opaque(wasm_i16x8_make(1, 2, 4, 8, 16, 32, 64, 128)), x10 = opaque(wasm_i16x8_splat(0x10));
+  float acc = 0.0f;
+  for (int64_t b = 0; b < nb; ++b) {
+    const Block& blk = wb[b];
+    // Byte t: element t (low nibble) and t + 16 (high nibble).
+    const v128_t q0 = u8x8(blk.qs), q1 = u8x8(blk.qs + 8);
+    v128_t u[4] = {wasm_v128_and(q0, m4), wasm_v128_and(q1, m4), wasm_u16x8_shr(q0, 4), wasm_u16x8_shr(q1, 4)};
+    float D, M = 0.0f;
+    int O = 0;
+    if constexpr (T == DType::q4_1) {
+      D = fp16_to_fp32(blk.d);
+      M = fp16_to_fp32(blk.m);
+    } else {
+      const uint32_t qh = quant::load_qh(blk.qh);
+      u[0] = wasm_v128_or(u[0], q5_high8<0>(qh, bits, x10));
+      u[1] = wasm_v128_or(u[1], q5_high8<1>(qh, bits, x10));
+      u[2] = wasm_v128_or(u[2], q5_high8<2>(qh, bits, x10));
+      u[3] = wasm_v128_or(u[3], q5_high8<3>(qh, bits, x10));
+      D = fp16_to_fp32(blk.d);
+      if constexpr (T == DType::q5_0) {
+        O = -16;
+      } else {
+        M = fp16_to_fp32(blk.m);
+      }
+    }
+    const int8_t* xq = xb[b].qs;
+    const v128_t s = wasm_i32x4_add(
+        wasm_i32x4_add(wasm_i32x4_dot_i16x8(u[0], wasm_i16x8_load8x8(xq)), wasm_i32x4_dot_i16x8(u[1], wasm_i16x8_load8x8(xq + 8))),
+        wasm_i32x4_add(wasm_i32x4_dot_i16x8(u[2], wasm_i16x8_load8x8(xq + 16)), wasm_i32x4_dot_i16x8(u[3], wasm_i16x8_load8x8(xq + 24))));
+    const float off = D * static_cast<float>(O) + M;
+    acc += xb[b].d * D * static_cast<float>(hsum_i32x4(s));
+    acc += xb[b].d * off * static_cast<float>(xb[b].sum);
+  }
+  return acc;
+}
+
+RowDotFn wasm_row_dot(DType t) {
+  switch (t) {
+    case DType::q4_1: return block32_row_dot_wasm<DType::q4_1, BlockQ4_1>;
+    case DType::q5_0: return block32_row_dot_wasm<DType::q5_0, BlockQ5_0>;
+    case DType::q5_1: return block32_row_dot_wasm<DType::q5_1, BlockQ5_1>;
+    case DType::q2_k: return k_row_dot_wasm<DType::q2_k, BlockQ2_K>;
+    case DType::q3_k: return k_row_dot_wasm<DType::q3_k, BlockQ3_K>;
+    case DType::q4_k: return k_row_dot_wasm<DType::q4_k, BlockQ4_K>;
+    case DType::q5_k: return k_row_dot_wasm<DType::q5_k, BlockQ5_K>;
+    case DType::q6_k: return k_row_dot_wasm<DType::q6_k, BlockQ6_K>;
+    default: return nullptr;
+  }
+}

@@ -5,11 +5,26 @@
 // these functions only place the bits.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 
 #include "quant/blocks.h"
 
 namespace wa::quant {
+
+// Small helpers of both quantizers' searches.
+inline int clampi(int v, int lo, int hi) { return v < lo ? lo : (v > hi ? hi : v); }
+// The element of largest magnitude, with its sign.
+inline float signed_amax(const float* x, int n) {
+  float amax = 0.0f, v = 0.0f;
+  for (int i = 0; i < n; ++i) {
+    if (std::fabs(x[i]) > amax) {
+      amax = std::fabs(x[i]);
+      v = x[i];
+    }
+  }
+  return v;
+}
 
 // A type-1 super-block (w = d * sc[s] * u - dmin * mn[s]): q2_K (16
 // sub-blocks, 4-bit sc/mn), q4_K and q5_K (8 sub-blocks, 6-bit sc/mn).

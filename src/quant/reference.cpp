@@ -107,19 +107,6 @@ namespace {
 
 // Round to nearest, ties to even (the default rounding mode), as an int.
 int nearest(float v) { return static_cast<int>(std::lrint(v)); }
-int clampi(int v, int lo, int hi) { return v < lo ? lo : (v > hi ? hi : v); }
-
-// The element of largest magnitude, with its sign.
-float signed_amax(const float* x, int n) {
-  float amax = 0.0f, v = 0.0f;
-  for (int i = 0; i < n; ++i) {
-    if (std::fabs(x[i]) > amax) {
-      amax = std::fabs(x[i]);
-      v = x[i];
-    }
-  }
-  return v;
-}
 
 void min_max(const float* x, int n, float* mn, float* mx) {
   *mn = x[0];

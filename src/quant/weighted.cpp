@@ -29,18 +29,6 @@ int nearest(float v) {
   v = std::min(std::max(v, -4.0e6f), 4.0e6f);
   return static_cast<int>((v + 12582912.0f) - 12582912.0f);
 }
-int clampi(int v, int lo, int hi) { return v < lo ? lo : (v > hi ? hi : v); }
-
-float signed_amax(const float* x, int n) {
-  float amax = 0.0f, v = 0.0f;
-  for (int i = 0; i < n; ++i) {
-    if (std::fabs(x[i]) > amax) {
-      amax = std::fabs(x[i]);
-      v = x[i];
-    }
-  }
-  return v;
-}
 
 // The candidate grids of step 1 (weighted.h): the block's extreme value is
 // mapped to `level` moved by t, t running over [-0.5, range] in 16 steps.

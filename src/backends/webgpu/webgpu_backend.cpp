@@ -1043,12 +1043,13 @@ class WebGpuBackendImpl final : public WebGpuBackend {
   }
 
   Status encode(const Node& n) {
+    // A decode matvec picks its own kernel (a fused norm's variant, or matvec.wgsl).
+    if (n.op == Op::mul_mat && n.src[1]->ne[1] == 1) return encode_matvec(n, n, nullptr);
     const uint32_t pipe = pipeline_for(n);
     WA_ASSIGN_OR_RETURN(Loc y, locate(&n));
     switch (n.op) {
       case Op::mul_mat: {
         const uint32_t T = static_cast<uint32_t>(n.src[1]->ne[1]);
-        if (T == 1) return encode_matvec(n, n, nullptr);
         const GpuWeight& w = *weight_of(n.src[0]);
         WA_ASSIGN_OR_RETURN(Loc x, locate(n.src[1]));
         for (const WeightPart& p : w.parts) {

@@ -23,28 +23,17 @@
 #include "core/memory.h"
 #include "formats/gguf.h"
 #include "runtime/model.h"
+#include "runtime/bench_workload.h"
 #include "runtime/session.h"
 
 namespace {
 
 using namespace wa;
 
-double run_test(Session& s, int n_prompt, int n_gen, int32_t n_vocab) {
-  std::vector<int32_t> toks(static_cast<size_t>(std::max(n_prompt, 1)));
-  uint64_t x = 0x1234567;
-  for (auto& t : toks) {
-    x = x * 6364136223846793005ull + 1442695040888963407ull;
-    t = static_cast<int32_t>((x >> 33) % static_cast<uint64_t>(n_vocab));
-  }
-  s.reset();
-  const auto t0 = std::chrono::steady_clock::now();
-  if (n_prompt > 0 && !s.eval(toks).ok()) return -1;
-  int32_t tok = toks[0];
-  for (int i = 0; i < n_gen; ++i) {
-    if (!s.eval(std::span<const int32_t>(&tok, 1)).ok()) return -1;
-    tok = (tok * 7 + 13) % n_vocab;
-  }
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+// The workload of `webaccel bench` (runtime/bench_workload.h); -1 on error.
+double run_test(Session& s, int n_prompt, int n_gen) {
+  double seconds = 0;
+  return time_prompt_and_generation(s, n_prompt, n_gen, &seconds).ok() ? seconds : -1;
 }
 
 }  // namespace
@@ -108,7 +97,6 @@ int main(int argc, char** argv) {
       return 1;
     }
     Session& s = *session.value();
-    const int32_t n_vocab = m.model->n_vocab();
     struct Test {
       const char* name;
       int p, n;
@@ -116,10 +104,10 @@ int main(int argc, char** argv) {
     for (Test t : {Test{"pp", pp, 0}, Test{"tg", 0, tg}}) {
       const int count = t.p + t.n;
       if (count == 0) continue;
-      run_test(s, t.p, std::min(t.n, 8), n_vocab);  // warm-up
+      run_test(s, t.p, std::min(t.n, 8));  // warm-up
       std::vector<double> ts;
       for (int r = 0; r < reps; ++r) {
-        const double sec = run_test(s, t.p, t.n, n_vocab);
+        const double sec = run_test(s, t.p, t.n);
         if (sec < 0) return 1;
         ts.push_back(count / sec);
       }

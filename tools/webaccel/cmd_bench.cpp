@@ -11,6 +11,7 @@
 
 #include "backends/cpu/kernels.h"
 #include "model_setup.h"
+#include "runtime/bench_workload.h"
 
 namespace wa::cli {
 namespace {
@@ -49,26 +50,6 @@ std::string json_escape(const std::string& s) {
   return o;
 }
 
-// Times one test: a fresh context each repetition.
-Status run_test(Session& s, int n_prompt, int n_gen, int32_t n_vocab, double* seconds) {
-  std::vector<int32_t> toks(static_cast<size_t>(std::max(n_prompt, 1)));
-  uint64_t x = 0x1234567;
-  for (auto& t : toks) {
-    x = x * 6364136223846793005ull + 1442695040888963407ull;
-    t = static_cast<int32_t>((x >> 33) % static_cast<uint64_t>(n_vocab));
-  }
-  s.reset();
-  const auto t0 = std::chrono::steady_clock::now();
-  if (n_prompt > 0) WA_TRY(s.eval(toks));
-  int32_t tok = toks[0];
-  for (int i = 0; i < n_gen; ++i) {
-    WA_TRY(s.eval(std::span<const int32_t>(&tok, 1)));
-    tok = (tok * 7 + 13) % n_vocab;  // the token fed does not change the cost
-  }
-  *seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  return Status::Ok();
-}
-
 }  // namespace
 
 int cmd_bench(int argc, char** argv) {
@@ -91,17 +72,16 @@ int cmd_bench(int argc, char** argv) {
   auto engine = open_engine(o);
   if (!engine.ok()) return fail(engine.status());
   Engine& e = *engine.value();
-  const int32_t n_vocab = e.loaded.model->n_vocab();
 
   std::vector<Row> rows;
   if (n_prompt.value() > 0) rows.push_back({"pp" + std::to_string(n_prompt.value()), static_cast<int>(n_prompt.value()), 0});
   if (n_gen.value() > 0) rows.push_back({"tg" + std::to_string(n_gen.value()), 0, static_cast<int>(n_gen.value())});
   for (Row& r : rows) {
     double secs = 0;
-    st = run_test(*e.session, r.n_prompt, std::min(r.n_gen, 8), n_vocab, &secs);  // warm-up
+    st = time_prompt_and_generation(*e.session, r.n_prompt, std::min(r.n_gen, 8), &secs);  // warm-up
     if (!st.ok()) return fail(st);
     for (long long i = 0; i < reps.value(); ++i) {
-      st = run_test(*e.session, r.n_prompt, r.n_gen, n_vocab, &secs);
+      st = time_prompt_and_generation(*e.session, r.n_prompt, r.n_gen, &secs);
       if (!st.ok()) return fail(st);
       r.samples_ns.push_back(secs * 1e9);
       r.samples_ts.push_back((r.n_prompt + r.n_gen) / secs);

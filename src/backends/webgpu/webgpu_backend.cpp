@@ -721,18 +721,23 @@ class WebGpuBackendImpl final : public WebGpuBackend {
   // workgroups would still be reading x.
   void mark_fusions(Graph& graph) {
     fused_adds_.clear();
-    std::unordered_map<const Node*, int> readers;
+    // Who reads each node (once per source slot), for every pattern below.
+    std::unordered_map<const Node*, std::vector<const Node*>> readers_of;
     for (const Node& n : graph.nodes()) {
       for (const Node* s : n.src) {
-        if (s) ++readers[s];
+        if (s) readers_of[s].push_back(&n);
       }
     }
+    auto n_readers = [&](const Node* x) {
+      auto it = readers_of.find(x);
+      return it == readers_of.end() ? size_t{0} : it->second.size();
+    };
     auto& nodes = graph.nodes();
     for (size_t i = 0; i + 1 < nodes.size(); ++i) {
       const Node& m = nodes[i];
       Node& add = nodes[i + 1];
       if (m.op != Op::mul_mat || m.src[1]->ne[1] != 1 || add.op != Op::add || add.src[1] != &m) continue;
-      if (m.is_output || readers[&m] != 1 || add.storage != Storage::arena) continue;
+      if (m.is_output || n_readers(&m) != 1 || add.storage != Storage::arena) continue;
       const Node* r = add.src[0];
       if (r->storage == Storage::external || r->ne[0] != m.ne[0] || r->ne[1] != 1) continue;
       add.storage = Storage::alias;  // alias = src[1], the matvec
@@ -749,7 +754,7 @@ class WebGpuBackendImpl final : public WebGpuBackend {
       const Node* g = n.src[0];
       const Node* u = n.src[1];
       auto decode_matvec = [&](const Node* m) {
-        return m->op == Op::mul_mat && m->src[1]->ne[1] == 1 && !m->is_output && readers[m] == 1;
+        return m->op == Op::mul_mat && m->src[1]->ne[1] == 1 && !m->is_output && n_readers(m) == 1;
       };
       if (!decode_matvec(g) || !decode_matvec(u) || g->src[1] != u->src[1]) continue;
       const GpuWeight* wg = weight_of(g->src[0]);
@@ -808,7 +813,7 @@ class WebGpuBackendImpl final : public WebGpuBackend {
       if (qr->op != Op::rope || ks->op != Op::kv_store || vs->op != Op::kv_store) continue;
       const Node* kr = ks->src[0];
       const Node* v = vs->src[0];
-      if (kr->op != Op::rope || readers[kr] != 1 || kr->is_output || qr->ne[1] != 1 || kr->ne[1] != 1 ||
+      if (kr->op != Op::rope || n_readers(kr) != 1 || kr->is_output || qr->ne[1] != 1 || kr->ne[1] != 1 ||
           v->ne[1] != 1) {
         continue;
       }
@@ -831,12 +836,6 @@ class WebGpuBackendImpl final : public WebGpuBackend {
     // reads h (the residual add), so h outlives them in the plan and no
     // output placed after the norm can overlap it.
     fusable_norms_.clear();
-    std::unordered_map<const Node*, std::vector<const Node*>> readers_of;
-    for (const Node& n : nodes) {
-      for (const Node* s : n.src) {
-        if (s) readers_of[s].push_back(&n);
-      }
-    }
     for (const Node& n : nodes) {
       if (n.op != Op::rms_norm || n.ne[1] != 1 || n.is_output || !n.src[1] || n.ne[0] % kBlock != 0) continue;
       const auto& consumers = readers_of[&n];

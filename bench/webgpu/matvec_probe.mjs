@@ -13,7 +13,7 @@
 // GPU's L2 (50 MB on an H100) is still read from memory, as in a model.
 //
 // usage: node bench/webgpu/matvec_probe.mjs [--types q4_0,q8_0] [--shapes 4096x4096,...]
-//          [--rows 1,2,4] [--unroll 1,2,4] [--groups 4,8] [--old] [--l2-bytes N]
+//          [--rows 1,2,4] [--unroll 1,2,4] [--groups 4,8] [--xq 0,1] [--modes plain,glu,multi] [--norm 0,1] [--old] [--l2-bytes N]
 //          [--reps 5] [--rep-ms 20] [--warm-ms 300] [--dawn-flag F]... [--quick] [--out FILE]
 // Shapes are NxK (output rows x row length).
 
@@ -30,7 +30,7 @@ const median = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
 
 function parseArgs(argv) {
   const o = { types: ['q4_0', 'q8_0'], shapes: ['4096x4096', '11008x4096', '4096x11008', '32000x4096', '2048x2048', '5632x2048'],
-    rows: [1, 2, 4], unroll: [1, 2, 4], groups: [4, 8], old: false, l2Bytes: 256 << 20, reps: 5, repMs: 20, warmMs: 300, dawnFlags: [], out: null };
+    rows: [1, 2, 4], unroll: [1, 2, 4], groups: [4, 8], xq: [false], modes: ['plain'], norm: [false], old: false, l2Bytes: 256 << 20, reps: 5, repMs: 20, warmMs: 300, dawnFlags: [], out: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => argv[++i];
@@ -40,6 +40,9 @@ function parseArgs(argv) {
     else if (a === '--unroll') o.unroll = next().split(',').map(Number);
     else if (a === '--groups') o.groups = next().split(',').map(Number);
     else if (a === '--old') o.old = true;
+    else if (a === '--modes') o.modes = next().split(',');
+    else if (a === '--norm') o.norm = next().split(',').map((x) => x === '1' || x === 'true');
+    else if (a === '--xq') o.xq = next().split(',').map((x) => x === '1' || x === 'true');
     else if (a === '--l2-bytes') o.l2Bytes = +next();
     else if (a === '--reps') o.reps = +next();
     else if (a === '--rep-ms') o.repMs = +next();
@@ -62,18 +65,34 @@ function paramsWgsl(list) {
 
 const shader = (f) => readFileSync(join(SHADERS, f), 'utf8');
 // matvec4.wgsl (MODE 0, no norm) as the backend instantiates it: R rows
-// per group of 32 lanes, U blocks in flight per lane, G groups per workgroup.
-const matvec4 = (type, r, u, g) => ({
+// per group of 32 lanes, U blocks in flight per lane, G groups per workgroup;
+// x in f32 (mvx_f32.wgsl) or, with xq, quantized to int8 in workgroup memory
+// (mvx_q8.wgsl, the type's mv4x8_<type>.wgsl dot).
+// mode: plain (MODE 0), glu (MODE 1: both matrices the same weights) or
+// multi (MODE 2: the rows split in three matrices of the same weights);
+// norm: x is RMSNorm(h) * g computed in the kernel. Only plain without the
+// norm is checked against the reference (the others are timed only: the
+// backend-ops tests check them).
+const MODES = { plain: 0, glu: 1, multi: 2 };
+const matvec4 = (type, r, u, g, xq, K, mode, norm) => ({
   params: 'WA_MATVEC_PARAMS',
-  src: shader(`mv4_${type}.wgsl`) + ['w0', 'w1', 'w2'].map((b) => shader('mv4_binding.wgsl').replaceAll('WB', b)).join('') +
-    shader('matvec4.wgsl').replaceAll('MV_ROWS', `${r}u`).replaceAll('MV_BLOCKS_IN_FLIGHT', `${u}u`).replaceAll('MV_GROUPS', `${g}u`)
-      .replaceAll('MV_MODE', '0u').replaceAll('MV_NORM', 'false').replaceAll('MV_MATRICES', '1u'),
+  src: (shader(`mv4_${type}.wgsl`) + (xq ? shader(`mv4x8_${type}.wgsl`) + shader('mvx_q8.wgsl') : shader('mvx_f32.wgsl')) +
+    ['w0', 'w1', 'w2'].map((b) => shader('mv4_binding.wgsl').replaceAll('WB', b)).join('') +
+    shader('matvec4.wgsl')).replaceAll('MV_ROWS', `${r}u`).replaceAll('MV_BLOCKS_IN_FLIGHT', `${u}u`).replaceAll('MV_GROUPS', `${g}u`)
+      .replaceAll('MV_MODE', `${MODES[mode]}u`).replaceAll('MV_NORM', `${norm}`).replaceAll('MV_MATRICES', mode === 'glu' ? '2u' : '1u')
+      .replaceAll('MV_X_BLOCKS', `${K / 32}u`),
   rowsPerWg: g * r,
+  mode,
+  // int8 x: the rounding of x bounds the error, not float sums
+  tolerance: mode !== 'plain' || norm ? Infinity : xq ? 2e-2 : 1e-4,
 });
 function variantsFor(o) {
   const v = {};
-  if (o.old) v.matvec = (type) => ({ params: 'WA_MATMUL_PARAMS', src: shader(`w_${type}.wgsl`) + shader('w_block_scales.wgsl') + shader(`mv_${type}.wgsl`) + shader('matvec.wgsl'), rowsPerWg: 8 });
-  for (const r of o.rows) for (const u of o.unroll) for (const g of o.groups) v[`matvec4_r${r}u${u}g${g}`] = (type) => matvec4(type, r, u, g);
+  if (o.old) v.matvec = (type) => ({ params: 'WA_MATMUL_PARAMS', src: shader(`w_${type}.wgsl`) + shader('w_block_scales.wgsl') + shader(`mv_${type}.wgsl`) + shader('matvec.wgsl'), rowsPerWg: 8, tolerance: 1e-4, mode: 'plain' });
+  for (const mode of o.modes) for (const norm of o.norm) for (const xq of o.xq) for (const r of o.rows) for (const u of o.unroll) for (const g of o.groups) {
+    const name = `matvec4${mode === 'plain' ? '' : `_${mode}`}${norm ? '_norm' : ''}${xq ? '_x8' : ''}_r${r}u${u}g${g}`;
+    v[name] = (type, K) => matvec4(type, r, u, g, xq, K, mode, norm);
+  }
   return v;
 }
 
@@ -154,12 +173,15 @@ async function main() {
         return b;
       };
       const ubufs = { WA_MATVEC_PARAMS: paramBuffer('WA_MATVEC_PARAMS'), WA_MATMUL_PARAMS: paramBuffer('WA_MATMUL_PARAMS') };
-      const nwbuf = device.createBuffer({ size: 4 * K, usage: U.STORAGE });
+      const nwbuf = device.createBuffer({ size: 4 * K, usage: U.STORAGE | U.COPY_DST });
+      device.queue.writeBuffer(nwbuf, 0, new Float32Array(K).fill(1));
       const readY = device.createBuffer({ size: 4 * N, usage: U.MAP_READ | U.COPY_DST });
       for (const [name, make] of Object.entries(variantsFor(o))) {
-        const v = make(type);
+        const v = make(type, K);
         device.pushErrorScope('validation');
         const module = device.createShaderModule({ code: paramsWgsl(v.params).wgsl + v.src });
+        const msgs = (await module.getCompilationInfo()).messages.filter((m) => m.type === 'error');
+        if (msgs.length) throw new Error(`${name} ${type}: ${msgs.map((m) => `${m.lineNum}:${m.linePos} ${m.message}`).join('; ')}`);
         const pipe = await device.createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint: 'main' } });
         const ubuf = ubufs[v.params];
         const entries = (wbuf) => v.params === 'WA_MATMUL_PARAMS'
@@ -169,7 +191,21 @@ async function main() {
         const binds = wbufs.map((wbuf) => device.createBindGroup({ layout: pipe.getBindGroupLayout(0), entries: entries(wbuf) }));
         const err = await device.popErrorScope();
         if (err) { log(`${name} ${type}: ${err.message}`); results.push({ type, N, K, variant: name, error: err.message }); continue; }
-        const grid = Math.ceil(N / v.rowsPerWg);
+        // multi: three matrices of N/3 rows (the last takes the rest), each
+        // starting a workgroup of its own
+        const third = Math.floor(N / 3);
+        const parts = v.mode === 'multi' ? [third, third, N - 2 * third] : [N];
+        const wgs = parts.map((p) => Math.ceil(p / v.rowsPerWg));
+        const grid = wgs.reduce((a, b) => a + b, 0);
+        if (v.params === 'WA_MATVEC_PARAMS') {
+          const f = paramsWgsl('WA_MATVEC_PARAMS').fields;
+          const pm = { ...pv, n0: parts[0], n1: parts[1] ?? 0, n2: parts[2] ?? 0, s1: wts.scalesWord, s2: wts.scalesWord,
+            y1: yOff, y2: yOff, wg1: v.mode === 'multi' ? wgs[0] : 1 << 30, wg2: v.mode === 'multi' ? wgs[0] + wgs[1] : 1 << 30,
+            norm_off: 0, eps: 1e-5 };
+          const buf = new ArrayBuffer(4 * f.length);
+          f.forEach((fl, i) => (fl.t === 'f32' ? new Float32Array(buf, 4 * i, 1) : new Uint32Array(buf, 4 * i, 1))[0] = pm[fl.n] ?? 0);
+          device.queue.writeBuffer(ubufs.WA_MATVEC_PARAMS, 0, buf);
+        }
         const run = async (k) => {
           const enc = device.createCommandEncoder();
           const pass = enc.beginComputePass(hasTs ? { timestampWrites: { querySet: qs, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } } : {});
@@ -211,7 +247,7 @@ async function main() {
         for (let i = 0; i < o.reps; i++) reps.push((await run(k)) / k);
         const ms = median(reps);
         const res = { type, N, K, variant: name, grid, copies, us_per_dispatch: +(ms * 1000).toFixed(2), gbps: +(wts.bytes / (ms * 1e6)).toFixed(1),
-          weight_bytes: wts.bytes, max_rel_err: +relErr.toExponential(2), ok: relErr < 1e-4 };
+          weight_bytes: wts.bytes, max_rel_err: +relErr.toExponential(2), ok: relErr < v.tolerance };
         results.push(res);
         log(`${type} ${N}x${K} ${name}: ${res.us_per_dispatch} us, ${res.gbps} GB/s, err ${res.max_rel_err}${res.ok ? '' : ' WRONG'}`);
       }

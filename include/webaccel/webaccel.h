@@ -136,7 +136,7 @@ typedef struct wa_gpu_device_config {
   int32_t shader_f16;              /* the device was created with shader-f16 */
   int32_t subgroups;               /* the device was created with subgroups */
   int32_t lazy_pipelines;          /* 1: no precompilation at load (for measuring it) */
-  int32_t reserved;
+  int32_t packed_dot;              /* WGSL has packed_4x8_integer_dot_product */
 } wa_gpu_device_config;
 
 /* An engine whose models run on a WebGPU device (with the CPU backend of

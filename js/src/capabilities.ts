@@ -9,6 +9,7 @@ export interface WebGpuReport {
   software: boolean; // a CPU emulation (SwiftShader, a fallback adapter): slower than the wasm backend
   adapter: { vendor?: string; architecture?: string; device?: string; description?: string } | null;
   features: string[];
+  wgslFeatures: string[]; // WGSL language features (navigator.gpu.wgslLanguageFeatures)
   limits: Record<string, number>;
   reason: string;
 }
@@ -61,7 +62,7 @@ function detectSharedMemory(): boolean {
 }
 
 async function detectWebGpu(gpu: GpuLike | null | undefined): Promise<WebGpuReport> {
-  const none = (reason: string): WebGpuReport => ({ available: false, software: false, adapter: null, features: [], limits: {}, reason });
+  const none = (reason: string): WebGpuReport => ({ available: false, software: false, adapter: null, features: [], wgslFeatures: [], limits: {}, reason });
   if (!gpu) return none('no GPU object (navigator.gpu is absent and none was passed)');
   try {
     const adapter = (await gpu.requestAdapter()) as {
@@ -91,6 +92,7 @@ async function detectWebGpu(gpu: GpuLike | null | undefined): Promise<WebGpuRepo
         description: info.description as string | undefined,
       },
       features: [...adapter.features].sort(),
+      wgslFeatures: [...(gpu.wgslLanguageFeatures ?? [])].sort(),
       limits,
       reason: 'adapter found',
     };

@@ -541,6 +541,7 @@ export class LocalModel implements Model {
 interface GpuSetup {
   device: ConstructorParameters<typeof GpuDriver>[0];
   lazyPipelines: boolean;
+  wgslFeatures: string[];
 }
 
 // A module and the engine handle made in it (a WebGPU engine when gpu is set).
@@ -549,7 +550,7 @@ async function startModule(o: LoadModuleOptions, gpu: GpuSetup | null): Promise<
   let st: number;
   if (gpu) {
     const cfg = native.alloc(56);
-    writeDeviceConfig(native.buffer, cfg, gpu.device, gpu.lazyPipelines);
+    writeDeviceConfig(native.buffer, cfg, gpu.device, gpu);
     st = native.call('engine_create_webgpu', o.threads, cfg, native.out(0));
     native.free(cfg);
   } else {
@@ -669,7 +670,8 @@ export class LocalEngine implements Engine {
       const opened = await openDevice(gpuObject, mask);
       caps.profile.reasons.push(...opened.reasons.map((r) => `webgpu ${r}`));
       caps.webgpu.features = opened.features;
-      gpu = { device: opened.device, lazyPipelines: options.precompile === false };
+      caps.webgpu.wgslFeatures = opened.wgslFeatures;
+      gpu = { device: opened.device, lazyPipelines: options.precompile === false, wgslFeatures: opened.wgslFeatures };
     }
     const [native, handle] = await startModule(mo, gpu);
     caps.profile.isa = native.buildInfo().isa;

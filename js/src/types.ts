@@ -8,6 +8,12 @@ export type BackendChoice = 'auto' | 'wasm' | 'webgpu';
 // browsers provide it).
 export interface GpuLike {
   requestAdapter(options?: unknown): Promise<unknown>;
+  wgslLanguageFeatures?: ReadonlySetLike<string>;
+}
+
+// What navigator.gpu.wgslLanguageFeatures is (a set-like of names).
+export interface ReadonlySetLike<T> extends Iterable<T> {
+  has(value: T): boolean;
 }
 
 // A model moved to another backend while the engine ran. Today: its WebGPU

@@ -29,7 +29,7 @@ export async function runBackendOps(gpu, { filter, onCase } = {}) {
   const results = [];
   try {
     const cfg = m._malloc(56);
-    writeDeviceConfig(memory(), cfg, device, false);
+    writeDeviceConfig(memory(), cfg, device, { lazyPipelines: false, wgslFeatures: opened.wgslFeatures });
     const n = m._wa_gpu_ops_init(cfg);
     m._free(cfg);
     if (n < 0) throw new Error(`wa_gpu_ops_init: ${m.UTF8ToString(m._wa_gpu_ops_error())}`);

@@ -12,7 +12,10 @@ import type { GpuAdapter, GpuDevice } from './webgpu.js';
 // each browser's feature support as of late 2026: Chrome/Edge ship
 // shader-f16 and subgroups; Firefox ships shader-f16 but not subgroups;
 // Safari (WebKit) ships shader-f16, no subgroups, and caps storage
-// bindings at 256 MiB on Apple GPUs.
+// bindings at 256 MiB on Apple GPUs. WGSL's packed_4x8_integer_dot_product
+// (listed in Chrome's wgslLanguageFeatures since 123) is masked for Firefox
+// and Safari: we have not confirmed that either lists it, so their profiles
+// run the kernels' f32-activation paths.
 export interface GpuMask {
   // Features to hide even when the adapter has them.
   disableFeatures?: string[];
@@ -22,9 +25,9 @@ export interface GpuMask {
 
 export const BROWSER_PROFILES: Record<'chrome' | 'firefox' | 'safari', GpuMask> = {
   chrome: { disableFeatures: [], limits: {} },
-  firefox: { disableFeatures: ['subgroups'], limits: { maxStorageBufferBindingSize: 1 << 30, maxBufferSize: 1 << 30 } },
+  firefox: { disableFeatures: ['subgroups', 'packed_4x8_integer_dot_product'], limits: { maxStorageBufferBindingSize: 1 << 30, maxBufferSize: 1 << 30 } },
   safari: {
-    disableFeatures: ['subgroups'],
+    disableFeatures: ['subgroups', 'packed_4x8_integer_dot_product'],
     limits: { maxStorageBufferBindingSize: 256 << 20, maxBufferSize: 1 << 30, maxComputeWorkgroupStorageSize: 32768 },
   },
 };
@@ -43,12 +46,21 @@ const WANTED_LIMITS = [
 export interface OpenedDevice {
   device: GpuDevice;
   features: string[];
+  // WGSL language features the kernels use (and the mask left visible).
+  wgslFeatures: string[];
   limits: Record<string, number>;
   adapterInfo: Record<string, string>;
   reasons: string[];
 }
 
-export async function openDevice(gpu: { requestAdapter(o?: unknown): Promise<unknown> }, mask?: GpuMask): Promise<OpenedDevice> {
+// WGSL language features some kernels use where present (never required):
+// dot4I8Packed for the decode matvecs' int8 activations.
+export const WANTED_WGSL_FEATURES = ['packed_4x8_integer_dot_product'] as const;
+
+export async function openDevice(
+  gpu: { requestAdapter(o?: unknown): Promise<unknown>; wgslLanguageFeatures?: { has(f: string): boolean } },
+  mask?: GpuMask,
+): Promise<OpenedDevice> {
   const adapter = (await gpu.requestAdapter({ powerPreference: 'high-performance' })) as GpuAdapter | null;
   if (!adapter) throw new WebAccelError('unsupported', 'WebGPU: requestAdapter() returned no adapter');
   const reasons: string[] = [];
@@ -61,6 +73,15 @@ export async function openDevice(gpu: { requestAdapter(o?: unknown): Promise<unk
       continue;
     }
     features.push(f);
+  }
+  const wgslFeatures: string[] = [];
+  for (const f of WANTED_WGSL_FEATURES) {
+    if (!gpu.wgslLanguageFeatures?.has(f)) continue;
+    if (hidden.has(f)) {
+      reasons.push(`wgsl ${f}: hidden by the profile`);
+      continue;
+    }
+    wgslFeatures.push(f);
   }
   const limits: Record<string, number> = {};
   for (const k of WANTED_LIMITS) {
@@ -76,11 +97,12 @@ export async function openDevice(gpu: { requestAdapter(o?: unknown): Promise<unk
     throw new WebAccelError('unsupported', `WebGPU: requestDevice failed: ${e instanceof Error ? e.message : String(e)}`);
   }
   reasons.push(`features: ${features.length ? features.join(', ') : 'none of shader-f16, subgroups, timestamp-query'}`);
+  reasons.push(`wgsl: ${wgslFeatures.length ? wgslFeatures.join(', ') : `no ${WANTED_WGSL_FEATURES.join(', ')}`}`);
   reasons.push(
     `limits: storage binding ${mb(device.limits.maxStorageBufferBindingSize)}, buffer ${mb(device.limits.maxBufferSize)}, ` +
       `workgroup storage ${device.limits.maxComputeWorkgroupStorageSize} B`,
   );
-  return { device, features, limits: { ...limits }, adapterInfo: adapterInfo(adapter), reasons };
+  return { device, features, wgslFeatures, limits: { ...limits }, adapterInfo: adapterInfo(adapter), reasons };
 }
 
 // GPUAdapterInfo's fields are getters on its prototype (browsers) or carry
@@ -99,8 +121,13 @@ function mb(v: number): string {
   return `${Math.round(v / (1 << 20))} MiB`;
 }
 
+export interface DeviceConfigOptions {
+  lazyPipelines: boolean; // no precompilation at load (for measuring it)
+  wgslFeatures: string[]; // OpenedDevice.wgslFeatures
+}
+
 // wa_gpu_device_config (include/webaccel/webaccel.h), 56 bytes at ptr.
-export function writeDeviceConfig(mem: ArrayBuffer, ptr: number, d: GpuDevice, lazyPipelines: boolean): void {
+export function writeDeviceConfig(mem: ArrayBuffer, ptr: number, d: GpuDevice, o: DeviceConfigOptions): void {
   const f64 = new Float64Array(mem, ptr, 2);
   const u32 = new Uint32Array(mem, ptr + 16, 10);
   const l = d.limits;
@@ -114,6 +141,6 @@ export function writeDeviceConfig(mem: ArrayBuffer, ptr: number, d: GpuDevice, l
   u32[5] = l.maxStorageBuffersPerShaderStage;
   u32[6] = d.features.has('shader-f16') ? 1 : 0;
   u32[7] = d.features.has('subgroups') ? 1 : 0;
-  u32[8] = lazyPipelines ? 1 : 0;
-  u32[9] = 0;
+  u32[8] = o.lazyPipelines ? 1 : 0;
+  u32[9] = o.wgslFeatures.includes('packed_4x8_integer_dot_product') ? 1 : 0;
 }

@@ -18,32 +18,45 @@ constexpr uint32_t kInputBufferId = 2;  // ids, cos/sin tables: host data of the
 constexpr uint32_t kFirstFreeId = 3;
 constexpr uint32_t kBlock = 32;  // weights per q8_0 / q4_0 block
 // matvec4.wgsl's shape: groups of 32 lanes per workgroup, rows per group,
-// 32-weight blocks in flight per lane and row (see the shader).
+// 32-weight blocks in flight per lane and row (see the shader), and whether
+// x is rounded to int8 in workgroup memory (mvx_q8.wgsl) or read as f32.
 struct MatvecShape {
   uint32_t groups;
   uint32_t rows;
   uint32_t blocks_in_flight;
+  bool int8_x;
   uint32_t rows_per_workgroup() const { return groups * rows; }
 };
 enum class MatvecMode : uint32_t { plain = 0, glu = 1, multi = 2 };
-// Rows per group, and blocks in flight per lane and row, for a matvec of
-// `rows` rows (summed over the matrices of a multi dispatch). From
-// bench/webgpu/matvec_probe.mjs on an H100, weights read from memory, not
-// L2, the GPU warmed up (bench/webgpu/results/2026-11-27-h100-matvec-*.json):
-// 4 rows per group read 11008- and 32000-row q4_0/q8_0 matrices fastest
-// (1.1/1.5 TB/s q4_0, 2.0/2.4 TB/s q8_0) and 4096-row q8_0 ones as fast as
-// any; a 4096-row q4_0 matrix is read about as fast with 2 rows and 2 blocks
-// in flight (256 workgroups instead of 128 for 132 SMs). A 4096-row matvec
-// takes ~13 us whatever its type: fixed costs (launch, the barrier before
-// it, latency), not bandwidth, dominate the small ones. GLU (two matrices
-// per row) with 2 rows per group took 77 us per 7B layer, 0.66 TB/s: it
-// takes 4 rows.
-uint32_t matvec_rows(MatvecMode mode, DType t, uint64_t rows) {
-  return mode != MatvecMode::glu && t == DType::q4_0 && rows < 8192 ? 2 : 4;
+uint32_t matrices_per_row(MatvecMode mode) { return mode == MatvecMode::glu ? 2 : 1; }
+// Types whose decode dot products can take int8 x (mv4x8_<type>.wgsl).
+bool has_int8_dot(DType t) { return t == DType::q4_0 || t == DType::q8_0; }
+// Rows per group, and blocks in flight per lane and row. From
+// bench/webgpu/matvec_probe.mjs on an H100 and an H200, weights read from
+// memory, not L2, the GPU warmed up (bench/webgpu/results/):
+// - int8 x (H200, 2026-11-27): 4 rows and 2 blocks in flight read every
+//   7B-shaped q4_0/q8_0 matrix at or near the best rate of the variants
+//   (q4_0 4096x4096 7.3 us, 11008x4096 10.9, 4096x11008 13.3, 32000x4096
+//   24.1: 1.3-3.1 TB/s, twice the f32-x kernel's); GLU of q8_0 keeps one
+//   block in flight (16 rows' words per lane otherwise).
+// - f32 x (H100): 4 rows per group read 11008- and 32000-row q4_0/q8_0
+//   matrices fastest (1.1/1.5 TB/s q4_0, 2.0/2.4 TB/s q8_0) and 4096-row
+//   q8_0 ones as fast as any; a 4096-row q4_0 matrix is read about as fast
+//   with 2 rows and 2 blocks in flight (256 workgroups instead of 128 for
+//   132 SMs). GLU (two matrices per row) with 2 rows per group took 77 us
+//   per 7B layer, 0.66 TB/s: it takes 4 rows.
+MatvecShape matvec_shape(MatvecMode mode, DType t, uint64_t rows, bool int8_x) {
+  if (int8_x) return {8, 4, mode == MatvecMode::glu && t == DType::q8_0 ? 1u : 2u, true};
+  const uint32_t r = mode != MatvecMode::glu && t == DType::q4_0 && rows < 8192 ? 2 : 4;
+  return {8, r, t == DType::q4_0 && mode != MatvecMode::glu && r == 2 ? 2u : 1u, false};
 }
-MatvecShape matvec_shape(MatvecMode mode, DType t, uint32_t rows_per_group) {
-  const uint32_t in_flight = t == DType::q4_0 && mode != MatvecMode::glu && rows_per_group == 2 ? 2 : 1;
-  return {8, rows_per_group, in_flight};
+// The 32-value blocks of int8 x a matvec4 workgroup of `shape` can hold
+// beside its partial sums (mvx_q8.wgsl: 44 bytes per block), at most 512
+// (K = 16384): more would only lower occupancy.
+uint32_t int8_x_capacity(const MatvecShape& shape, MatvecMode mode, uint32_t max_workgroup_storage) {
+  const uint32_t lanes = shape.groups * 32;
+  const uint32_t partials = 4 * lanes * (shape.rows * matrices_per_row(mode) + 1);
+  return max_workgroup_storage > partials ? std::min<uint32_t>(512, (max_workgroup_storage - partials) / 44) : 0;
 }
 
 uint64_t round_up(uint64_t x, uint64_t a) { return (x + a - 1) / a * a; }
@@ -250,17 +263,15 @@ class WebGpuBackendImpl final : public WebGpuBackend {
       if (n.is_leaf()) continue;
       if (fused_glus_.count(&n)) {
         const Node* g = n.src[0];
-        pipeline(matvec4_kernel(MatvecMode::glu, fusable_norms_.count(g->src[1]), g->src[0]->type,
-                                matvec_rows(MatvecMode::glu, g->src[0]->type, g->ne[0])));
+        pipeline(matvec4_kernel(MatvecMode::glu, fusable_norms_.count(g->src[1]), g->src[0]->type, g->src[0]->ne[0], g->ne[0]));
       } else if (auto it = multi_heads_.find(&n); it != multi_heads_.end()) {
         uint64_t rows = 0;
         for (const Node* m : it->second) rows += m->ne[0];
-        pipeline(matvec4_kernel(MatvecMode::multi, fusable_norms_.count(n.src[1]), n.src[0]->type,
-                                matvec_rows(MatvecMode::multi, n.src[0]->type, rows)));
+        pipeline(matvec4_kernel(MatvecMode::multi, fusable_norms_.count(n.src[1]), n.src[0]->type, n.src[0]->ne[0], rows));
       } else if (fusable_norms_.count(&n)) {
         pipeline("rms_norm");  // in case h turns out misaligned
       } else if (n.op == Op::mul_mat && n.src[1]->ne[1] == 1 && fusable_norms_.count(n.src[1])) {
-        pipeline(matvec4_kernel(MatvecMode::plain, true, n.src[0]->type, matvec_rows(MatvecMode::plain, n.src[0]->type, n.ne[0])));
+        pipeline(matvec4_kernel(MatvecMode::plain, true, n.src[0]->type, n.src[0]->ne[0], n.ne[0]));
       } else if (rope_kv_heads_.count(&n)) {
         pipeline("rope_kv");
       } else if (!glu_inputs_.count(&n) && !multi_rest_.count(&n) && !rope_kv_rest_.count(&n)) {
@@ -541,9 +552,18 @@ class WebGpuBackendImpl final : public WebGpuBackend {
       const MatvecMode mode = kernel.find("_glu") != std::string::npos     ? MatvecMode::glu
                               : kernel.find("_multi") != std::string::npos ? MatvecMode::multi
                                                                            : MatvecMode::plain;
-      const uint32_t rows = static_cast<uint32_t>(std::stoul(kernel.substr(kernel.rfind("_r") + 2)));
-      const MatvecShape shape = matvec_shape(mode, vtype, rows);
+      const size_t r = kernel.rfind("_r"), u = kernel.rfind('u');
+      const MatvecShape shape{8, static_cast<uint32_t>(std::stoul(kernel.substr(r + 2, u - r - 2))),
+                              static_cast<uint32_t>(std::stoul(kernel.substr(u + 1))),
+                              kernel.find("_x8") != std::string::npos};
+      const bool int8_x = shape.int8_x;
       src = std::string(MatvecParams::wgsl()) + mv4_format;
+      if (int8_x) {
+        src += std::string(shader_source("mv4x8_" + variant)) + std::string(shader_source("mvx_q8"));
+        replace_all(src, "MV_X_BLOCKS", std::to_string(int8_x_capacity(shape, mode, cfg_.max_workgroup_storage)) + "u");
+      } else {
+        src += std::string(shader_source("mvx_f32"));
+      }
       for (const char* b : {"w0", "w1", "w2"}) {
         std::string access(shader_source("mv4_binding"));
         replace_all(access, "WB", b);
@@ -555,7 +575,7 @@ class WebGpuBackendImpl final : public WebGpuBackend {
       replace_all(src, "MV_BLOCKS_IN_FLIGHT", std::to_string(shape.blocks_in_flight) + "u");
       replace_all(src, "MV_MODE", std::to_string(static_cast<uint32_t>(mode)) + "u");
       replace_all(src, "MV_NORM", norm ? "true" : "false");
-      replace_all(src, "MV_MATRICES", mode == MatvecMode::glu ? "2u" : "1u");
+      replace_all(src, "MV_MATRICES", std::to_string(matrices_per_row(mode)) + "u");
       layout = {5, 0b10000};
     } else if (kernel == "matmul") {
       src = std::string(MatmulParams::wgsl()) + weights +
@@ -630,7 +650,7 @@ class WebGpuBackendImpl final : public WebGpuBackend {
         if (n.src[1]->ne[1] != 1) return pipeline(std::string("matmul.") + dtype_name(n.src[0]->type));
         // encode_matvec's choice where x is 16-byte aligned, as arena tensors are
         if (n.src[0]->ne[0] % kBlock != 0) return pipeline(std::string("matvec.") + dtype_name(n.src[0]->type));
-        return pipeline(matvec4_kernel(MatvecMode::plain, false, n.src[0]->type, matvec_rows(MatvecMode::plain, n.src[0]->type, n.ne[0])));
+        return pipeline(matvec4_kernel(MatvecMode::plain, false, n.src[0]->type, n.src[0]->ne[0], n.ne[0]));
       case Op::get_rows: return pipeline(std::string("get_rows.") + dtype_name(n.src[0]->type));
       case Op::rms_norm: return pipeline("rms_norm");
       case Op::add: case Op::mul:
@@ -853,10 +873,24 @@ class WebGpuBackendImpl final : public WebGpuBackend {
     }
   }
 
-  // The pipeline key of a matvec4.wgsl instance, e.g. matvec4_glu_norm_r2.q4_0.
-  static std::string matvec4_kernel(MatvecMode mode, bool norm, DType t, uint32_t rows_per_group) {
+  // How a decode matvec of `rows` rows (summed over a multi dispatch's
+  // matrices) and row length K runs: int8 x where the type has the dot, the
+  // WGSL has dot4I8Packed and x fits the workgroup's memory.
+  MatvecShape matvec_shape_for(MatvecMode mode, DType t, uint64_t K, uint64_t rows) const {
+    if (cfg_.packed_dot && has_int8_dot(t)) {
+      const MatvecShape s = matvec_shape(mode, t, rows, true);
+      if (K / kBlock <= int8_x_capacity(s, mode, cfg_.max_workgroup_storage)) return s;
+    }
+    return matvec_shape(mode, t, rows, false);
+  }
+  // The pipeline key of a matvec4.wgsl instance, e.g. matvec4_glu_norm_x8_r4u2.q4_0.
+  std::string matvec4_kernel(MatvecMode mode, bool norm, DType t, uint64_t K, uint64_t rows) const {
+    return matvec4_kernel(mode, norm, t, matvec_shape_for(mode, t, K, rows));
+  }
+  static std::string matvec4_kernel(MatvecMode mode, bool norm, DType t, const MatvecShape& s) {
     std::string k = mode == MatvecMode::glu ? "matvec4_glu" : mode == MatvecMode::multi ? "matvec4_multi" : "matvec4";
-    return k + (norm ? "_norm" : "") + "_r" + std::to_string(rows_per_group) + "." + dtype_name(t);
+    return k + (norm ? "_norm" : "") + (s.int8_x ? "_x8" : "") + "_r" + std::to_string(s.rows) + "u" +
+           std::to_string(s.blocks_in_flight) + "." + dtype_name(t);
   }
 
   // The x a decode matvec reads: its input node, or for a norm its
@@ -885,8 +919,8 @@ class WebGpuBackendImpl final : public WebGpuBackend {
   // mp's matrix fields filled by the caller, wg1/wg2 in rows (MODE 2).
   void dispatch_matvec4(MatvecMode mode, DType t, const MatvecInput& in, MatvecParams mp, uint64_t rows,
                         const uint32_t (&w)[3], uint32_t act) {
-    const uint32_t r = matvec_rows(mode, t, rows);
-    const uint32_t per_wg = matvec_shape(mode, t, r).rows_per_workgroup();
+    const MatvecShape shape = matvec_shape_for(mode, t, mp.K, rows);
+    const uint32_t per_wg = shape.rows_per_workgroup();
     mp.x_off = in.x.offset;
     if (in.norm) {
       mp.norm_off = in.g.offset;
@@ -900,7 +934,7 @@ class WebGpuBackendImpl final : public WebGpuBackend {
     } else {
       mp.wg1 = mp.wg2 = ~0u;
     }
-    const uint32_t pipe = pipeline(matvec4_kernel(mode, in.norm, t, r));
+    const uint32_t pipe = pipeline(matvec4_kernel(mode, in.norm, t, shape));
     dispatch(pipe, groups, 1, push_params(mp), {w[0], w[1], w[2], in.norm ? in.g.buffer : w[0], act});
     if (in.norm) ++fused_dispatches_;
   }
@@ -1282,6 +1316,7 @@ Result<DeviceConfig> device_config_from(const wa_gpu_device_config& config) {
   c.max_storage_buffers = config.max_storage_buffers;
   c.shader_f16 = config.shader_f16 != 0;
   c.subgroups = config.subgroups != 0;
+  c.packed_dot = config.packed_dot != 0;
   if (c.max_storage_binding < (1u << 20) || c.max_workgroups_per_dim < 1 || c.min_uniform_align < 1 ||
       c.max_invocations < 256 || c.max_workgroup_storage < 16384 || c.max_storage_buffers < 4) {
     return unsupported("the WebGPU device's limits are below what the kernels need "

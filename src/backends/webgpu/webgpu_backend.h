@@ -38,6 +38,7 @@ struct DeviceConfig {
   uint32_t max_storage_buffers = 8;
   bool shader_f16 = false;
   bool subgroups = false;
+  bool packed_dot = false;  // WGSL's packed_4x8_integer_dot_product (dot4I8Packed)
 };
 
 // The C API's description of a device (filled by the JS driver, or by a test

@@ -14,12 +14,16 @@
 // is used: a lane keeps U * R * NM loads in flight, which is what hides
 // memory latency when the grid is small (a 4096-row matrix is ~128
 // workgroups, one per SM). Per block, a row's weights are one or two
-// 16-byte-aligned loads and the block's 32 x values (8 vec4 loads, from L1:
-// every group reads the same x) serve all R * NM rows. The backend picks R,
-// U and GROUPS per mode and type and prepends: struct Params (MatvecParams),
-// the block format (mv4_<type>.wgsl: BLOCK_WORDS, SCALE_WORDS, block_word,
-// scale_word, block_dot) and mv4_binding.wgsl once per weight binding w0,
-// w1, w2. Unused weight
+// 16-byte-aligned loads and the block of x serves all R * NM rows. x comes
+// in one of two forms, each a file that defines x_prepare, x_block and
+// block_dot_x: f32 (mvx_f32.wgsl: 8 vec4 loads per block, from L1 after the
+// first group's) or int8 (mvx_q8.wgsl: x rounded to 8 bits per value in
+// workgroup memory first, then packed integer dot products). The backend
+// picks R, U, GROUPS and the form per mode, type and device, and prepends:
+// struct Params (MatvecParams), the block format (mv4_<type>.wgsl:
+// BLOCK_WORDS, SCALE_WORDS, block_word, scale_word, block_dot), the x form
+// (for int8 also mv4x8_<type>.wgsl's block_dot_q8x) and mv4_binding.wgsl
+// once per weight binding w0, w1, w2. Unused weight
 // bindings are bound to W0 and never read; nw likewise without NORM.
 // Requires K % 32 == 0 and x_off, r_off % 4 == 0 (vec4 activations).
 // Grid: (rows / (GROUPS R), 1), summed over the matrices in MODE 2.
@@ -58,23 +62,6 @@ fn weight_scales(m: u32, b: u32) -> array<u32, 2> {
   }
 }
 
-// Block kb of x; with NORM also adds h . h of the block to ss.
-fn x_block(kb: u32, ss: ptr<function, f32>) -> array<vec4<f32>, 8> {
-  var x: array<vec4<f32>, 8>;
-  let x4 = (params.x_off >> 2u) + 8u * kb;
-  for (var j = 0u; j < 8u; j++) {
-    x[j] = act[x4 + j];
-  }
-  if (NORM) {
-    let g4 = (params.norm_off >> 2u) + 8u * kb;
-    for (var j = 0u; j < 8u; j++) {
-      *ss += dot(x[j], x[j]);
-      x[j] *= nw[g4 + j];
-    }
-  }
-  return x;
-}
-
 @compute @workgroup_size(MV_GROUPS * 32u)
 fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec3<u32>) {
   // The matrix (MODE 2) and rows of this workgroup.
@@ -104,8 +91,9 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec
   for (var r = 0u; r < R; r++) {
     rb[r] = min(wrow0 + group * R + r, n - 1u) * nb;
   }
-  var s: array<f32, RN>;
   var ss = 0.0;
+  x_prepare(li);
+  var s: array<f32, RN>;
   var kb = lane;
   for (; kb + (U - 1u) * LANES < nb; kb += U * LANES) {
     var v: array<array<vec4<u32>, BLOCK_WORDS>, U * RN>;
@@ -124,7 +112,7 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec
       for (var r = 0u; r < R; r++) {
         for (var mm = 0u; mm < NM; mm++) {
           let i = (u * R + r) * NM + mm;
-          s[r * NM + mm] += block_dot(rb[r] + kb + u * LANES, v[i], d[i], x);
+          s[r * NM + mm] += block_dot_x(rb[r] + kb + u * LANES, v[i], d[i], x);
         }
       }
     }
@@ -134,7 +122,7 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec
     for (var r = 0u; r < R; r++) {
       for (var mm = 0u; mm < NM; mm++) {
         let b = rb[r] + kb;
-        s[r * NM + mm] += block_dot(b, weight_words(m0 + mm, b), weight_scales(m0 + mm, b), x);
+        s[r * NM + mm] += block_dot_x(b, weight_words(m0 + mm, b), weight_scales(m0 + mm, b), x);
       }
     }
   }

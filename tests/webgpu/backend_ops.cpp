@@ -139,6 +139,7 @@ struct CaseState {
   std::vector<Parts> parts;
   uint32_t dispatches = 0;
   uint32_t fused = 0, min_fused = 0;  // fused decode kernels recorded, expected at least
+  uint32_t max_dispatches = 0;        // 0: any number
   std::string error;
 };
 
@@ -226,6 +227,9 @@ class Ctx {
   }
   // The GPU run must record at least `n` dispatches of fused decode kernels.
   void expect_fused(uint32_t n) { st_.min_fused = n; }
+  // ... and at most `n` dispatches in all (a fusion that folds a kernel
+  // away entirely is seen in the count).
+  void expect_max_dispatches(uint32_t n) { st_.max_dispatches = n; }
   // The GPU must split weight `w` into at least `parts` buffers.
   void expect_parts(Node* w, uint32_t parts) {
     if (run_ == Run::gpu) {
@@ -296,6 +300,10 @@ class Ctx {
   std::vector<uint32_t> buffers_;
   Status status_;
 };
+
+// Whether the device has dot4I8Packed (wa_gpu_ops_init's config), for cases
+// whose fusions need it.
+bool g_device_packed_dot = false;
 
 // Backends with their own device configs.
 enum Slot : int { kDevice = 0, kSmallBinding = 1, kSmallGrid = 2, kNoPackedDot = 3, kSlots = 4 };
@@ -639,37 +647,85 @@ std::vector<Case> make_cases() {
     add_attention(cases, t, 2, 1, 256, 1, 2);
   }
 
-  // Decode's fused RoPE(q), RoPE(k) -> key cache, v -> value cache
-  // (rope_kv.wgsl), as a model builds them: a 5-token prefix stored first,
-  // then one token at position 5 (odd: an f16 value word keeps its other
-  // half), grouped KV heads, partial rotation, both RoPE modes. The outputs
-  // are attention's result and the caches read back.
+  // Decode's fused RoPE(q), RoPE(k) -> key cache, v -> value cache, as a
+  // model builds them: a prefix of P tokens stored first, then one token at
+  // position P and one at P + 1, grouped KV heads, partial rotation, both
+  // RoPE modes. With head_dim % 4 == 0 the split decode attention does all
+  // of it (as_rope_kv.wgsl), else (30) rope_kv.wgsl does; P = 5 puts the new key
+  // in the first chunk of 32 and an f16 value word's other half at P - 1,
+  // P = 40 in the second chunk. The step at P + 1 reads what the step at P
+  // stored (the outputs are the attention results).
   for (DType t : {DType::f32, DType::f16}) {
     for (RopeMode mode : {RopeMode::normal, RopeMode::neox}) {
-      cases.push_back({strformat("fused rope + kv stores (decode) %s %s n_head=4 n_head_kv=2 head_dim=32 n_rot=24",
-                                 dtype_name(t), mode == RopeMode::neox ? "neox" : "normal"),
-                       kDevice, [=](Ctx& c) {
-                         const int n_head = 4, n_head_kv = 2, hd = 32, n_rot = 24, kvw = n_head_kv * hd;
-                         const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-                         Node* kc = c.cache(t, kvw, 8);
-                         Node* vc = c.cache(t, 8, kvw);
-                         Node* k1 = c.g().kv_store(c.input(kvw, 5), kc, 0);
-                         Node* v1 = c.g().kv_store(c.input(kvw, 5), vc, 0, true);
-                         c.expect(c.g().attention(c.input(n_head * hd, 5), k1, v1, n_head, n_head_kv, hd, 0, scale),
-                                  "y (prefix)", kFloatLimit);
-                         c.next_graph();
-                         // q, k and v first, as a model's matvecs make them
-                         Node* qin = c.input(n_head * hd, 1);
-                         Node* kin = c.input(kvw, 1);
-                         Node* vin = c.input(kvw, 1);
-                         Node* pos = c.ids({5});
-                         Node* q = c.g().rope(qin, pos, n_head, hd, n_rot, mode, 10000.0f, 1.0f);
-                         Node* k = c.g().rope(kin, pos, n_head_kv, hd, n_rot, mode, 10000.0f, 1.0f);
-                         Node* k2 = c.g().kv_store(k, c.same_cache(k1), 5);
-                         Node* v2 = c.g().kv_store(vin, c.same_cache(v1), 5, true);
-                         c.expect(c.g().attention(q, k2, v2, n_head, n_head_kv, hd, 5, scale), "y (decode)", kFloatLimit);
-                         c.expect_fused(1);
-                       }});
+      for (const auto& [P, hd] : {std::pair{5, 32}, {40, 32}, {5, 30}}) {
+        cases.push_back(
+            {strformat("fused rope + kv stores (decode) %s %s n_head=4 n_head_kv=2 head_dim=%d n_rot=24 P=%d",
+                       dtype_name(t), mode == RopeMode::neox ? "neox" : "normal", hd, P),
+             kDevice, [=, P = P, hd = hd](Ctx& c) {
+               const int n_head = 4, n_head_kv = 2, n_rot = 24, kvw = n_head_kv * hd;
+               const int n_ctx = (P + 3) & ~1;
+               const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+               Node* kc = c.cache(t, kvw, n_ctx);
+               Node* vc = c.cache(t, n_ctx, kvw);
+               Node* k_prev = c.g().kv_store(c.input(kvw, P), kc, 0);
+               Node* v_prev = c.g().kv_store(c.input(kvw, P), vc, 0, true);
+               c.expect(c.g().attention(c.input(n_head * hd, P), k_prev, v_prev, n_head, n_head_kv, hd, 0, scale),
+                        "y (prefix)", kFloatLimit);
+               for (int pos : {P, P + 1}) {
+                 c.next_graph();
+                 // q, k and v first, as a model's matvecs make them
+                 Node* qin = c.input(n_head * hd, 1);
+                 Node* kin = c.input(kvw, 1);
+                 Node* vin = c.input(kvw, 1);
+                 Node* ids = c.ids({pos});
+                 Node* q = c.g().rope(qin, ids, n_head, hd, n_rot, mode, 10000.0f, 1.0f);
+                 Node* k = c.g().rope(kin, ids, n_head_kv, hd, n_rot, mode, 10000.0f, 1.0f);
+                 k_prev = c.g().kv_store(k, c.same_cache(k_prev), pos);
+                 v_prev = c.g().kv_store(vin, c.same_cache(v_prev), pos, true);
+                 c.expect(c.g().attention(q, k_prev, v_prev, n_head, n_head_kv, hd, pos, scale),
+                          strformat("y (decode at %d)", pos), kFloatLimit);
+               }
+               c.expect_fused(2);
+               // two per decode graph: the split attention with the rope
+               // folded in + its combine (head_dim % 4 == 0), or rope_kv +
+               // attention.wgsl (30); a split attention after rope_kv.wgsl
+               // would take three
+               c.expect_max_dispatches(16);
+             }});
+      }
+    }
+  }
+
+  // The o projection after a split decode attention merging the
+  // attention's chunks itself (mvx_from_attention.wgsl; int8 x, so q8_0 and
+  // q4_0 weights) with the residual add, for 1 and 2 chunks of 32 keys, and
+  // not for 10 (more than the backend folds). Where dot4I8Packed is missing
+  // nothing is folded (the "no dot4I8Packed" slot).
+  for (DType t : {DType::q8_0, DType::q4_0}) {
+    for (int P : {5, 40, 300}) {
+      for (Slot slot : {kDevice, kNoPackedDot}) {
+        if (slot == kNoPackedDot && (t != DType::q4_0 || P != 40)) continue;
+        const std::string on = slot == kDevice ? "" : std::string(" on ") + kSlotNames[slot];
+        cases.push_back(
+            {strformat("decode attention + o projection + residual %s n_head=4 n_head_kv=2 head_dim=32 P=%d%s",
+                       dtype_name(t), P, on.c_str()),
+             slot, [=](Ctx& c) {
+               const int n_head = 4, n_head_kv = 2, hd = 32, kvw = n_head_kv * hd, n_ctx = (P + 3) & ~1;
+               const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+               Node* k1 = c.g().kv_store(c.input(kvw, P), c.cache(DType::f16, kvw, n_ctx), 0);
+               Node* v1 = c.g().kv_store(c.input(kvw, P), c.cache(DType::f16, n_ctx, kvw), 0, true);
+               c.expect(c.g().attention(c.input(n_head * hd, P), k1, v1, n_head, n_head_kv, hd, 0, scale), "y (prefix)",
+                        kFloatLimit);
+               c.next_graph();
+               Node* k2 = c.g().kv_store(c.input(kvw, 1), c.same_cache(k1), P);
+               Node* v2 = c.g().kv_store(c.input(kvw, 1), c.same_cache(v1), P, true);
+               Node* a = c.g().attention(c.input(n_head * hd, 1), k2, v2, n_head, n_head_kv, hd, P, scale);
+               Node* y = c.g().add(c.input(40, 1), c.g().mul_mat(c.weight(t, n_head * hd, 40, 0.5f), a));
+               c.expect(y, "y", product_limit(t, 1, slot));
+               // 16 with attention_combine.wgsl, 15 where the matvec merges
+               if (slot == kDevice && P <= 40 && g_device_packed_dot) c.expect_max_dispatches(15);
+             }});
+      }
     }
   }
 
@@ -911,6 +967,13 @@ std::string finish_json(const Case& k, int index, CaseState& st) {
     checks += strformat("{\"what\":\"fused dispatches\",\"fused\":%u,\"min_fused\":%u,\"ok\":%s}", st.fused,
                         st.min_fused, this_ok ? "true" : "false");
   }
+  if (st.max_dispatches) {
+    const bool this_ok = st.dispatches <= st.max_dispatches;
+    ok = ok && this_ok;
+    if (!checks.empty()) checks += ',';
+    checks += strformat("{\"what\":\"dispatches\",\"dispatches\":%u,\"max\":%u,\"ok\":%s}", st.dispatches,
+                        st.max_dispatches, this_ok ? "true" : "false");
+  }
   for (const CaseState::Parts& p : st.parts) {
     const bool this_ok = p.got >= p.min;
     ok = ok && this_ok;
@@ -941,6 +1004,7 @@ WA_TEST_API int32_t wa_gpu_ops_init(const wa_gpu_device_config* config) {
     return -1;
   }
   m.cpu = make_cpu_backend({1, nullptr});
+  g_device_packed_dot = config->packed_dot != 0;
   for (int s = 0; s < kSlots; ++s) {
     wa_gpu_device_config c = *config;
     // Smaller limits than the device has, through the same checks the

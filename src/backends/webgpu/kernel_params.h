@@ -36,10 +36,12 @@ WA_DEFINE_PARAMS(MatmulParams, WA_MATMUL_PARAMS)
 // up to three matrices (MODE 1 uses W0, W1 for the same rows; MODE 2 gives
 // workgroups [0, wg1) to W0, [wg1, wg2) to W1, the rest to W2); with
 // add_r, y0 += r at r_off; with NORM, x = RMSNorm(h at x_off, eps) * g at
-// norm_off.
+// norm_off; with x from a decode attention's n_chunks chunks of heads of
+// head_dim (mvx_from_attention.wgsl), x merged from them.
 #define WA_MATVEC_PARAMS(F)                                                                               \
   F(u32, K) F(u32, x_off) F(u32, n0) F(u32, n1) F(u32, n2) F(u32, s0) F(u32, s1) F(u32, s2) F(u32, y0) \
-  F(u32, y1) F(u32, y2) F(u32, wg1) F(u32, wg2) F(u32, add_r) F(u32, r_off) F(u32, norm_off) F(f32, eps)
+  F(u32, y1) F(u32, y2) F(u32, wg1) F(u32, wg2) F(u32, add_r) F(u32, r_off) F(u32, norm_off) F(f32, eps)       \
+  F(u32, head_dim) F(u32, n_chunks)
 WA_DEFINE_PARAMS(MatvecParams, WA_MATVEC_PARAMS)
 
 // get_rows.wgsl
@@ -77,10 +79,13 @@ WA_DEFINE_PARAMS(KvStoreParams, WA_KV_STORE_PARAMS)
 WA_DEFINE_PARAMS(RopeKvParams, WA_ROPE_KV_PARAMS)
 
 // attention.wgsl; attention_split.wgsl and attention_combine.wgsl (decode,
-// split over chunks of 32 keys: n_chunks of them) too
+// split over chunks of 32 keys: n_chunks of them) too; with RoPE and the
+// cache stores folded into attention_split (as_rope_kv.wgsl), rope_kv.wgsl's
+// n_rot, neox, k_off, v_off, cs_q, cs_k
 #define WA_ATTENTION_PARAMS(F)                                                                                     \
   F(u32, n_head) F(u32, n_head_kv) F(u32, head_dim) F(u32, n_past) F(u32, q_off) F(u32, q_stride) F(u32, y_off) \
-  F(u32, y_stride) F(u32, k_row) F(u32, v_row) F(u32, f16) F(f32, scale) F(u32, n_chunks)
+  F(u32, y_stride) F(u32, k_row) F(u32, v_row) F(u32, f16) F(f32, scale) F(u32, n_chunks) F(u32, n_rot)         \
+  F(u32, neox) F(u32, k_off) F(u32, v_off) F(u32, cs_q) F(u32, cs_k)
 WA_DEFINE_PARAMS(AttentionParams, WA_ATTENTION_PARAMS)
 
 // argmax.wgsl

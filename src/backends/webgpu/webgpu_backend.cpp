@@ -28,6 +28,11 @@ struct MatvecShape {
   uint32_t rows_per_workgroup() const { return groups * rows; }
 };
 enum class MatvecMode : uint32_t { plain = 0, glu = 1, multi = 2 };
+// A split decode attention whose chunks a matvec merges as it reads them.
+struct AttentionFold {
+  uint32_t head_dim;
+  uint32_t n_chunks;
+};
 uint32_t matrices_per_row(MatvecMode mode) { return mode == MatvecMode::glu ? 2 : 1; }
 // Types whose decode dot products can take int8 x (mv4x8_<type>.wgsl).
 bool has_int8_dot(DType t) { return t == DType::q4_0 || t == DType::q8_0; }
@@ -141,6 +146,7 @@ class WebGpuBackendImpl final : public WebGpuBackend {
     input_locs_.clear();
     rope_tables_.clear();
     active_norms_.clear();
+    folded_attentions_.clear();
     const auto& nodes = graph.nodes();
     for (size_t i = 0; i < nodes.size(); ++i) {
       const Node& n = nodes[i];
@@ -164,7 +170,7 @@ class WebGpuBackendImpl final : public WebGpuBackend {
       // The gate and up matvecs of a fused SwiGLU run with it, at the SwiGLU.
       if (glu_inputs_.count(&n) || multi_rest_.count(&n) || rope_kv_rest_.count(&n)) continue;
       if (auto it = rope_kv_heads_.find(&n); it != rope_kv_heads_.end()) {
-        WA_TRY(encode_rope_kv(*it->second));
+        if (!rope_in_attention_.count(it->second)) WA_TRY(encode_rope_kv(*it->second));
         continue;
       }
       if (auto it = multi_heads_.find(&n); it != multi_heads_.end()) {
@@ -272,11 +278,16 @@ class WebGpuBackendImpl final : public WebGpuBackend {
         pipeline("rms_norm");  // in case h turns out misaligned
       } else if (n.op == Op::mul_mat && n.src[1]->ne[1] == 1 && fusable_norms_.count(n.src[1])) {
         pipeline(matvec4_kernel(MatvecMode::plain, true, n.src[0]->type, n.src[0]->ne[0], n.ne[0]));
-      } else if (rope_kv_heads_.count(&n)) {
-        pipeline("rope_kv");
+      } else if (auto rk = rope_kv_heads_.find(&n); rk != rope_kv_heads_.end()) {
+        if (!rope_in_attention_.count(rk->second)) pipeline("rope_kv");
       } else if (!glu_inputs_.count(&n) && !multi_rest_.count(&n) && !rope_kv_rest_.count(&n)) {
         pipeline_for(n);
       }
+    }
+    // o projections that may merge their attention's chunks (short contexts)
+    for (const auto& [a, m] : combine_folds_) {
+      const MatvecShape shape = matvec_shape_for(MatvecMode::plain, m->src[0]->type, m->src[0]->ne[0], m->ne[0]);
+      if (shape.int8_x) pipeline(matvec4_kernel(MatvecMode::plain, false, m->src[0]->type, shape, true));
     }
     return Status::Ok();
   }
@@ -559,7 +570,10 @@ class WebGpuBackendImpl final : public WebGpuBackend {
       const bool int8_x = shape.int8_x;
       src = std::string(MatvecParams::wgsl()) + mv4_format;
       if (int8_x) {
-        src += std::string(shader_source("mv4x8_" + variant)) + std::string(shader_source("mvx_q8"));
+        const bool from_attention = kernel.find("_attn") != std::string::npos;
+        src += std::string(shader_source("mv4x8_" + variant)) +
+               std::string(shader_source(from_attention ? "mvx_from_attention" : "mvx_from_act")) +
+               std::string(shader_source("mvx_q8"));
         replace_all(src, "MV_X_BLOCKS", std::to_string(int8_x_capacity(shape, mode, cfg_.max_workgroup_storage)) + "u");
       } else {
         src += std::string(shader_source("mvx_f32"));
@@ -598,12 +612,18 @@ class WebGpuBackendImpl final : public WebGpuBackend {
       src = std::string(RopeParams::wgsl()) + std::string(shader_source(kernel));
       layout = {2, 0b01};
     } else if (kernel == "rope_kv") {
-      src = std::string(RopeKvParams::wgsl()) + std::string(shader_source(kernel));
+      src = std::string(RopeKvParams::wgsl()) + std::string(shader_source("rope_rotate")) + std::string(shader_source(kernel));
       layout = {4, 0b1101};
     } else if (kernel == "attention_split") {
-      src = std::string(AttentionParams::wgsl()) + std::string(shader_source(kernel)) +
-            std::string(shader_source("kv_cache_at"));
+      src = std::string(AttentionParams::wgsl()) + std::string(shader_source("as_cached")) +
+            std::string(shader_source("kv_cache_at")) + std::string(shader_source(kernel));
       layout = {4, 0b1001};
+    } else if (kernel == "attention_split_rope") {
+      // attention_split with rope_kv folded in (as_rope_kv.wgsl)
+      src = std::string(AttentionParams::wgsl()) + std::string(shader_source("rope_rotate")) +
+            std::string(shader_source("as_rope_kv")) + std::string(shader_source("kv_cache_at")) +
+            std::string(shader_source("attention_split"));
+      layout = {5, 0b01111};
     } else if (kernel == "attention_combine") {
       src = std::string(AttentionParams::wgsl()) + std::string(shader_source(kernel));
       layout = {2, 0b01};
@@ -661,7 +681,7 @@ class WebGpuBackendImpl final : public WebGpuBackend {
       case Op::attention:
         if (split_decode_attention(n)) {
           pipeline("attention_combine");
-          return pipeline("attention_split");
+          return pipeline(rope_in_attention_.count(&n) ? "attention_split_rope" : "attention_split");
         }
         return pipeline("attention");
       case Op::argmax: return pipeline("argmax");
@@ -825,6 +845,7 @@ class WebGpuBackendImpl final : public WebGpuBackend {
     // plan reuses there is written before it is read).
     rope_kv_heads_.clear();
     rope_kv_rest_.clear();
+    rope_in_attention_.clear();
     for (const Node& a : nodes) {
       if (a.op != Op::attention) continue;
       const Node* qr = a.src[0];
@@ -849,6 +870,32 @@ class WebGpuBackendImpl final : public WebGpuBackend {
       rope_kv_rest_.insert(kr);
       rope_kv_rest_.insert(ks);
       rope_kv_rest_.insert(vs);
+      // Where the attention runs split over chunks, it does all of this
+      // itself (as_rope_kv.wgsl), reading q, k and v at its own place: only
+      // where nothing but the fused nodes (which write nothing) and leaves
+      // (the caches) come between RoPE(q) and it, so the plan has not
+      // reused their memory meanwhile.
+      bool only_fused_between = split_decode_attention(a);
+      for (int i = qr->index + 1; only_fused_between && i < a.index; ++i) {
+        const Node& between = nodes[static_cast<size_t>(i)];
+        only_fused_between = between.is_leaf() || rope_kv_rest_.count(&between) > 0;
+      }
+      if (only_fused_between) rope_in_attention_.insert(&a);
+    }
+    // A split decode attention read only by a decode matvec (the o
+    // projection) of whole 32-weight blocks, heads of whole blocks: that
+    // matvec may merge the attention's chunks itself (fold_attention_combine
+    // decides per step). Nothing else reads the attention's output, which
+    // is then never written.
+    combine_folds_.clear();
+    for (const Node& a : nodes) {
+      if (a.op != Op::attention || !split_decode_attention(a) || a.is_output || a.ip[2] % kBlock != 0) continue;
+      const auto& readers = readers_of[&a];
+      if (readers.size() != 1) continue;
+      const Node* m = readers[0];
+      const GpuWeight* w = m->op == Op::mul_mat ? weight_of(m->src[0]) : nullptr;
+      if (!w || m->src[1] != &a || m->src[0] == &a || w->K % kBlock != 0 || !has_int8_dot(w->type)) continue;
+      combine_folds_[&a] = m;
     }
     // RMSNorm(h) * g of one token read only by decode matvecs that take
     // matvec4.wgsl (whole 32-weight blocks): they normalize h themselves
@@ -887,10 +934,13 @@ class WebGpuBackendImpl final : public WebGpuBackend {
   std::string matvec4_kernel(MatvecMode mode, bool norm, DType t, uint64_t K, uint64_t rows) const {
     return matvec4_kernel(mode, norm, t, matvec_shape_for(mode, t, K, rows));
   }
-  static std::string matvec4_kernel(MatvecMode mode, bool norm, DType t, const MatvecShape& s) {
+  // (from_attention: x merged from a split decode attention's chunks,
+  // mvx_from_attention.wgsl; int8 x only)
+  static std::string matvec4_kernel(MatvecMode mode, bool norm, DType t, const MatvecShape& s,
+                                    bool from_attention = false) {
     std::string k = mode == MatvecMode::glu ? "matvec4_glu" : mode == MatvecMode::multi ? "matvec4_multi" : "matvec4";
-    return k + (norm ? "_norm" : "") + (s.int8_x ? "_x8" : "") + "_r" + std::to_string(s.rows) + "u" +
-           std::to_string(s.blocks_in_flight) + "." + dtype_name(t);
+    return k + (norm ? "_norm" : "") + (from_attention ? "_attn" : "") + (s.int8_x ? "_x8" : "") + "_r" +
+           std::to_string(s.rows) + "u" + std::to_string(s.blocks_in_flight) + "." + dtype_name(t);
   }
 
   // The x a decode matvec reads: its input node, or for a norm its
@@ -900,6 +950,7 @@ class WebGpuBackendImpl final : public WebGpuBackend {
     bool norm = false;
     Loc g;
     float eps = 0;
+    const AttentionFold* attention = nullptr;  // x is merged from these chunks instead
   };
   Result<MatvecInput> matvec_input(const Node* x) {
     MatvecInput in;
@@ -934,9 +985,32 @@ class WebGpuBackendImpl final : public WebGpuBackend {
     } else {
       mp.wg1 = mp.wg2 = ~0u;
     }
-    const uint32_t pipe = pipeline(matvec4_kernel(mode, in.norm, t, shape));
-    dispatch(pipe, groups, 1, push_params(mp), {w[0], w[1], w[2], in.norm ? in.g.buffer : w[0], act});
-    if (in.norm) ++fused_dispatches_;
+    uint32_t third = in.norm ? in.g.buffer : w[0];  // nw: the norm's weights, or the attention's chunks
+    if (in.attention) {
+      mp.head_dim = in.attention->head_dim;
+      mp.n_chunks = in.attention->n_chunks;
+      third = scratch_id_;
+    }
+    const uint32_t pipe = pipeline(matvec4_kernel(mode, in.norm, t, shape, in.attention != nullptr));
+    dispatch(pipe, groups, 1, push_params(mp), {w[0], w[1], w[2], third, act});
+    if (in.norm || in.attention) ++fused_dispatches_;
+  }
+
+  // Whether split decode attention `a` (its chunks just recorded) leaves
+  // the merge to the o projection that is its only reader
+  // (mvx_from_attention.wgsl): where that matvec takes int8 x from a
+  // vec4-aligned x, and for few chunks (each of its workgroups merges
+  // every head: n_chunks * n_head * (head_dim + 4) floats).
+  bool fold_attention_combine(const Node& a, const AttentionParams& p, const Loc& y) {
+    static constexpr uint32_t kMaxFoldedChunks = 8;
+    auto it = combine_folds_.find(&a);
+    if (it == combine_folds_.end() || p.n_chunks > kMaxFoldedChunks || y.offset % 4 != 0) return false;
+    const GpuWeight& w = *weight_of(it->second->src[0]);
+    uint64_t rows = 0;
+    for (const WeightPart& part : w.parts) rows = std::max<uint64_t>(rows, part.rows);
+    if (!matvec_shape_for(MatvecMode::plain, w.type, w.K, rows).int8_x) return false;
+    folded_attentions_[&a] = AttentionFold{p.head_dim, p.n_chunks};
+    return true;
   }
 
   // The fused RoPE + cache stores of attention node `a` (mark_fusions).
@@ -1037,6 +1111,7 @@ class WebGpuBackendImpl final : public WebGpuBackend {
   Status encode_matvec(const Node& m, const Node& out, const Node* residual) {
     const GpuWeight& w = *weight_of(m.src[0]);
     WA_ASSIGN_OR_RETURN(MatvecInput in, matvec_input(m.src[1]));
+    if (auto f = folded_attentions_.find(m.src[1]); f != folded_attentions_.end()) in.attention = &f->second;
     WA_ASSIGN_OR_RETURN(Loc y, locate(&out));
     Loc r{};
     if (residual) {
@@ -1056,7 +1131,7 @@ class WebGpuBackendImpl final : public WebGpuBackend {
       }
       return Status::Ok();
     }
-    WA_ASSERT(!in.norm);  // fused norms are only active where x is vec4-aligned
+    WA_ASSERT(!in.norm && !in.attention);  // fused norms, folded attentions: only where x is vec4-aligned
     const uint32_t pipe = pipeline(std::string("matvec.") + dtype_name(w.type));
     for (const WeightPart& p : w.parts) {
       MatmulParams mp;
@@ -1211,10 +1286,36 @@ class WebGpuBackendImpl final : public WebGpuBackend {
         if (split_decode_attention(n)) {
           // One query: split over chunks of 32 keys, then merged.
           p.n_chunks = ceil_div(p.n_past + 1, 32);
-          WA_TRY(ensure_attention_scratch(uint64_t{p.n_head} * p.n_chunks * (p.head_dim + 2) * 4));
+          WA_TRY(ensure_attention_scratch(uint64_t{p.n_head} * p.n_chunks * (p.head_dim + 4) * 4));
+          if (rope_in_attention_.count(&n)) {
+            // RoPE and the cache stores in the split kernel: q, k, v as the
+            // matvecs left them (mark_fusions), read through one binding;
+            // else rope_kv.wgsl first, here (as safe as in the kernel).
+            const Node& qr = *n.src[0];
+            const Node& kr = *n.src[1]->src[0];
+            WA_ASSIGN_OR_RETURN(Loc qx, locate(qr.src[0]));
+            WA_ASSIGN_OR_RETURN(Loc kx, locate(kr.src[0]));
+            WA_ASSIGN_OR_RETURN(Loc vx, locate(n.src[2]->src[0]));
+            if (qx.buffer == kx.buffer && qx.buffer == vx.buffer) {
+              p.q_off = qx.offset;
+              p.k_off = kx.offset;
+              p.v_off = vx.offset;
+              p.n_rot = static_cast<u32>(qr.ip[2]);
+              p.neox = qr.ip[3] == static_cast<int32_t>(RopeMode::neox) ? 1 : 0;
+              p.cs_q = rope_table(qr);
+              p.cs_k = rope_table(kr);
+              const uint32_t u = push_params(p);
+              dispatch(pipeline("attention_split_rope"), p.n_head, p.n_chunks, u,
+                       {qx.buffer, k.buffer, v.buffer, scratch_id_, kInputBufferId});
+              if (!fold_attention_combine(n, p, y)) dispatch(pipeline("attention_combine"), p.n_head, 1, u, {y.buffer, scratch_id_});
+              ++fused_dispatches_;
+              return Status::Ok();
+            }
+            WA_TRY(encode_rope_kv(n));
+          }
           const uint32_t u = push_params(p);
           dispatch(pipeline("attention_split"), p.n_head, p.n_chunks, u, {q.buffer, k.buffer, v.buffer, scratch_id_});
-          dispatch(pipeline("attention_combine"), p.n_head, 1, u, {y.buffer, scratch_id_});
+          if (!fold_attention_combine(n, p, y)) dispatch(pipeline("attention_combine"), p.n_head, 1, u, {y.buffer, scratch_id_});
           return Status::Ok();
         }
         dispatch(pipe, p.n_head, static_cast<uint32_t>(n.ne[1]), push_params(p), {q.buffer, k.buffer, v.buffer});
@@ -1297,6 +1398,12 @@ class WebGpuBackendImpl final : public WebGpuBackend {
   // RoPE(q) of a fused rope_kv -> its attention; the RoPE(k) and stores it covers.
   std::unordered_map<const Node*, const Node*> rope_kv_heads_;
   std::unordered_set<const Node*> rope_kv_rest_;
+  std::unordered_set<const Node*> rope_in_attention_;  // attentions that do their rope_kv themselves
+  // Split decode attentions whose only reader is a decode matvec (the o
+  // projection) that may merge their chunks (mark_fusions) -> that matvec;
+  // and those that do in this graph (fold_attention_combine).
+  std::unordered_map<const Node*, const Node*> combine_folds_;
+  std::unordered_map<const Node*, AttentionFold> folded_attentions_;
   std::unordered_set<const Node*> fusable_norms_;  // norms their matvecs may compute (this graph)
   std::unordered_set<const Node*> active_norms_;   // ... and do: h is vec4-aligned (this stream)
   uint32_t fused_dispatches_ = 0;  // recorded in this stream

@@ -9,7 +9,7 @@
 fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec3<u32>) {
   let h = wg.x;
   let hd = params.head_dim;
-  let stride = hd + 2u;
+  let stride = hd + 4u;  // m, l, 2 unused, o
   let first = h * params.n_chunks * stride;
   var big_m = -3.0e38;
   for (var c = 0u; c < params.n_chunks; c++) {
@@ -22,7 +22,7 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec
   for (var i = li; i < hd; i += 128u) {
     var o = 0.0;
     for (var c = 0u; c < params.n_chunks; c++) {
-      o += scratch[first + c * stride + 2u + i] * exp(scratch[first + c * stride] - big_m);
+      o += scratch[first + c * stride + 4u + i] * exp(scratch[first + c * stride] - big_m);
     }
     act[params.y_off + h * hd + i] = o / l;
   }

@@ -4,14 +4,17 @@
 // the head's dims (their reads of a key row are contiguous); then the
 // chunk's maximum score m, its sum l of exp(s - m) and its unnormalised
 // output o[d] = sum exp(s_j - m) v_j[d] go to the scratch buffer at
-// ((h * n_chunks + c) * (head_dim + 2)): m, l, o. attention_combine.wgsl
-// merges the chunks. One query token (q at q_off); head_dim % 4 == 0,
+// ((h * n_chunks + c) * (head_dim + 4)): m, l, two unused words, o (so o is
+// vec4-aligned). attention_combine.wgsl merges the chunks, or the o
+// projection does (mvx_from_attention.wgsl). One query token (q at q_off); head_dim % 4 == 0,
 // <= 256. Grid: (n_head, n_chunks).
+// The inputs come in one of two forms, each a file that defines the `kc`,
+// `vc` bindings and q_dim, new_key_value, key_dim, value_dim:
+// as_cached.wgsl (q as given, every key and value from the caches) or
+// as_rope_kv.wgsl (q and the new key rotated here, and the new key and value
+// stored into the caches here: decode's rope_kv.wgsl folded in).
 @group(0) @binding(0) var<storage, read_write> act: array<f32>;
-@group(0) @binding(1) var<storage, read> kc: array<u32>;
-@group(0) @binding(2) var<storage, read> vc: array<u32>;
 @group(0) @binding(3) var<storage, read_write> scratch: array<f32>;
-@group(0) @binding(4) var<uniform> params: Params;
 
 const KEYS: u32 = 32u;
 const PARTS: u32 = 4u;  // lanes per key
@@ -27,8 +30,9 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec
   let hk = h / (params.n_head / params.n_head_kv);
   let n_kv = params.n_past + 1u;
   for (var i = li; i < hd; i += 128u) {
-    qs[i] = act[params.q_off + h * hd + i];
+    qs[i] = q_dim(h, i);
   }
+  new_key_value(li, h, hk, c);
   workgroupBarrier();
   let key = li / PARTS;
   let part = li % PARTS;
@@ -38,7 +42,7 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec
   if (j < n_kv) {
     let kb = j * params.k_row + hk * hd + part * span;
     for (var i = 0u; i < span; i++) {
-      d += cache_at(true, kb + i) * qs[part * span + i];
+      d += key_dim(j, kb + i, part * span + i) * qs[part * span + i];
     }
   }
   dots[li] = d;
@@ -62,14 +66,14 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec
   }
   workgroupBarrier();
   let n_here = min(KEYS, n_kv - c * KEYS);
-  let base = (h * params.n_chunks + c) * (hd + 2u);
+  let base = (h * params.n_chunks + c) * (hd + 4u);
   for (var i = li; i < hd; i += 128u) {
     let vb = (hk * hd + i) * params.v_row + c * KEYS;
     var a = 0.0;
     for (var k = 0u; k < n_here; k++) {
-      a += ps[k] * cache_at(false, vb + k);
+      a += ps[k] * value_dim(c * KEYS + k, vb + k, i);
     }
-    scratch[base + 2u + i] = a;
+    scratch[base + 4u + i] = a;
   }
   if (li == 0u) {
     var l = 0.0;

@@ -6,7 +6,9 @@
 // multiply-adds, and a lane reads 32 bytes of x per block instead of 128.
 // (The same rounding llama.cpp's and our CPU kernels apply to activations.)
 // MV_X_BLOCKS: the capacity in 32-value blocks (K / 32 at most). Needs the
-// type's block_dot_q8x (mv4x8_<type>.wgsl).
+// type's block_dot_q8x (mv4x8_<type>.wgsl) and where x comes from:
+// x_source_block (mvx_from_act.wgsl: act, or h with the norm applied;
+// mvx_from_attention.wgsl: decode attention's chunks, merged).
 struct XBlock {
   q: array<vec4<u32>, 2>,  // values 4j..4j+3 in word j, as int8
   d: vec2<f32>,            // the block's scale, and scale * sum of its values
@@ -18,20 +20,7 @@ var<workgroup> xq_sumsq: array<f32, MV_X_BLOCKS>;  // h . h per block (NORM)
 fn x_prepare(li: u32) {
   let nb = params.K >> 5u;
   for (var b = li; b < nb; b += GROUPS * LANES) {
-    var x: array<vec4<f32>, 8>;
-    let x4 = (params.x_off >> 2u) + 8u * b;
-    for (var j = 0u; j < 8u; j++) {
-      x[j] = act[x4 + j];
-    }
-    if (NORM) {
-      let g4 = (params.norm_off >> 2u) + 8u * b;
-      var ss = 0.0;
-      for (var j = 0u; j < 8u; j++) {
-        ss += dot(x[j], x[j]);
-        x[j] *= nw[g4 + j];
-      }
-      xq_sumsq[b] = ss;
-    }
+    let x = x_source_block(b);
     var amax = vec4<f32>(0.0);
     for (var j = 0u; j < 8u; j++) {
       amax = max(amax, abs(x[j]));

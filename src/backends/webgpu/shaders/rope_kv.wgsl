@@ -6,34 +6,14 @@
 // writer; each dim's rotated value needs only its pair partner (normal
 // pairs (2i, 2i+1), neox pairs (i, i + n_rot / 2)). Value items: one dim
 // each; an f16 value word (positions 2m, 2m+1 of one dim) keeps its other
-// half. Items: q pairs, then k pairs, then v dims. Grid: 1-D, folded into y.
+// half. Items: q pairs, then k pairs, then v dims. Needs rope_rotate.wgsl.
+// Grid: 1-D, folded into y. (Decode attention split over chunks takes all
+// of this into its own kernel: attention_split.wgsl with as_rope_kv.wgsl.)
 @group(0) @binding(0) var<storage, read_write> act: array<f32>;
 @group(0) @binding(1) var<storage, read> inputs: array<f32>;
 @group(0) @binding(2) var<storage, read_write> kcache: array<u32>;
 @group(0) @binding(3) var<storage, read_write> vcache: array<u32>;
 @group(0) @binding(4) var<uniform> params: Params;
-
-// Dim d of the head starting at x0, rotated with the table at cs.
-fn rotated(x0: u32, d: u32, cs: u32) -> f32 {
-  let n_pairs = params.n_rot / 2u;
-  if (d >= params.n_rot) {
-    return act[x0 + d];
-  }
-  var i = d / 2u;
-  var first = (d & 1u) == 0u;
-  var partner = d ^ 1u;
-  if (params.neox != 0u) {
-    first = d < n_pairs;
-    i = select(d - n_pairs, d, first);
-    partner = select(d - n_pairs, d + n_pairs, first);
-  }
-  let c = inputs[cs + 2u * i];
-  let s = inputs[cs + 2u * i + 1u];
-  if (first) {
-    return act[x0 + d] * c - act[x0 + partner] * s;
-  }
-  return act[x0 + partner] * s + act[x0 + d] * c;
-}
 
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {

@@ -1,0 +1,83 @@
+// attention_split.wgsl's inputs straight from the Q/K/V matvecs: q, k
+// before RoPE (at q_off, k_off) and v (at v_off) of the token at position
+// n_past in act. q is rotated as the workgroup loads it; the chunk that
+// holds position n_past takes the new key (rotated) and value from
+// workgroup memory instead of the caches, and one of its workgroups per KV
+// head (the first query head of the group) stores them into the caches
+// with rope_kv.wgsl's layout and arithmetic. No workgroup reads from the
+// caches what this dispatch writes: the others read position n_past from
+// act too, and an f16 value word it shares with position n_past - 1 keeps
+// that half (read-modify-write). Needs rope_rotate.wgsl, kv_cache_at.wgsl.
+@group(0) @binding(1) var<storage, read_write> kc: array<u32>;
+@group(0) @binding(2) var<storage, read_write> vc: array<u32>;
+@group(0) @binding(4) var<storage, read> inputs: array<f32>;
+@group(0) @binding(5) var<uniform> params: Params;
+
+var<workgroup> new_k: array<f32, 256>;
+var<workgroup> new_v: array<f32, 256>;
+
+fn as_stored(x: f32) -> f32 {
+  if (params.f16 != 0u) {
+    return unpack2x16float(pack2x16float(vec2<f32>(x, 0.0))).x;
+  }
+  return x;
+}
+fn q_dim(h: u32, i: u32) -> f32 {
+  return rotated(params.q_off + h * params.head_dim, i, params.cs_q);
+}
+fn new_key_value(li: u32, h: u32, hk: u32, c: u32) {
+  let pos = params.n_past;
+  if (c != pos / KEYS) {
+    return;
+  }
+  let hd = params.head_dim;
+  // As the caches hold them (f16 caches: rounded), so this step's scores
+  // are the ones a later step computes from the caches.
+  for (var i = li; i < hd; i += 128u) {
+    new_k[i] = as_stored(rotated(params.k_off + hk * hd, i, params.cs_k));
+    new_v[i] = as_stored(act[params.v_off + hk * hd + i]);
+  }
+  if (h % (params.n_head / params.n_head_kv) != 0u) {
+    return;
+  }
+  // The stores: a lane stores only values it computed itself (each key
+  // word's two dims rotated again), so no barrier is needed before them.
+  for (var i = 2u * li; i < hd; i += 256u) {
+    let a = rotated(params.k_off + hk * hd, i, params.cs_k);
+    let b = rotated(params.k_off + hk * hd, i + 1u, params.cs_k);
+    let e = pos * params.k_row + hk * hd + i;  // dims (i, i + 1): one f16 word
+    if (params.f16 != 0u) {
+      kc[e / 2u] = pack2x16float(vec2<f32>(a, b));
+    } else {
+      kc[e] = bitcast<u32>(a);
+      kc[e + 1u] = bitcast<u32>(b);
+    }
+  }
+  for (var i = li; i < hd; i += 128u) {
+    let e = (hk * hd + i) * params.v_row + pos;  // row hk * hd + i of the value cache
+    let v = new_v[i];
+    if (params.f16 != 0u) {
+      var pair = unpack2x16float(vc[e / 2u]);
+      if ((pos & 1u) == 0u) {
+        pair.x = v;
+      } else {
+        pair.y = v;
+      }
+      vc[e / 2u] = pack2x16float(pair);
+    } else {
+      vc[e] = bitcast<u32>(v);
+    }
+  }
+}
+fn key_dim(j: u32, e: u32, i: u32) -> f32 {
+  if (j == params.n_past) {
+    return new_k[i];
+  }
+  return cache_at(true, e);
+}
+fn value_dim(j: u32, e: u32, i: u32) -> f32 {
+  if (j == params.n_past) {
+    return new_v[i];
+  }
+  return cache_at(false, e);
+}

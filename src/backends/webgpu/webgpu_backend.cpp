@@ -34,16 +34,15 @@ struct AttentionFold {
   uint32_t n_chunks;
 };
 uint32_t matrices_per_row(MatvecMode mode) { return mode == MatvecMode::glu ? 2 : 1; }
-// Types whose decode dot products can take int8 x (mv4x8_<type>.wgsl).
-bool has_int8_dot(DType t) { return t == DType::q4_0 || t == DType::q8_0; }
 // Rows per group, and blocks in flight per lane and row. From
 // bench/webgpu/matvec_probe.mjs on an H100 and an H200, weights read from
 // memory, not L2, the GPU warmed up (bench/webgpu/results/):
 // - int8 x (H200, 2026-11-27): 4 rows and 2 blocks in flight read every
 //   7B-shaped q4_0/q8_0 matrix at or near the best rate of the variants
 //   (q4_0 4096x4096 7.3 us, 11008x4096 10.9, 4096x11008 13.3, 32000x4096
-//   24.1: 1.3-3.1 TB/s, twice the f32-x kernel's); GLU of q8_0 keeps one
-//   block in flight (16 rows' words per lane otherwise).
+//   24.1: 1.3-3.1 TB/s, twice the f32-x kernel's); GLU of other types than
+//   q4_0 keeps one block in flight (16 rows' words per lane otherwise). The
+//   bit-plane types take the same shape (not measured per type).
 // - f32 x (H100): 4 rows per group read 11008- and 32000-row q4_0/q8_0
 //   matrices fastest (1.1/1.5 TB/s q4_0, 2.0/2.4 TB/s q8_0) and 4096-row
 //   q8_0 ones as fast as any; a 4096-row q4_0 matrix is read about as fast
@@ -51,17 +50,17 @@ bool has_int8_dot(DType t) { return t == DType::q4_0 || t == DType::q8_0; }
 //   132 SMs). GLU (two matrices per row) with 2 rows per group took 77 us
 //   per 7B layer, 0.66 TB/s: it takes 4 rows.
 MatvecShape matvec_shape(MatvecMode mode, DType t, uint64_t rows, bool int8_x) {
-  if (int8_x) return {8, 4, mode == MatvecMode::glu && t == DType::q8_0 ? 1u : 2u, true};
+  if (int8_x) return {8, 4, mode == MatvecMode::glu && t != DType::q4_0 ? 1u : 2u, true};
   const uint32_t r = mode != MatvecMode::glu && t == DType::q4_0 && rows < 8192 ? 2 : 4;
   return {8, r, t == DType::q4_0 && mode != MatvecMode::glu && r == 2 ? 2u : 1u, false};
 }
 // The 32-value blocks of int8 x a matvec4 workgroup of `shape` can hold
-// beside its partial sums (mvx_q8.wgsl: 44 bytes per block), at most 512
+// beside its partial sums (mvx_q8.wgsl: 52 bytes per block), at most 512
 // (K = 16384): more would only lower occupancy.
 uint32_t int8_x_capacity(const MatvecShape& shape, MatvecMode mode, uint32_t max_workgroup_storage) {
   const uint32_t lanes = shape.groups * 32;
   const uint32_t partials = 4 * lanes * (shape.rows * matrices_per_row(mode) + 1);
-  return max_workgroup_storage > partials ? std::min<uint32_t>(512, (max_workgroup_storage - partials) / 44) : 0;
+  return max_workgroup_storage > partials ? std::min<uint32_t>(512, (max_workgroup_storage - partials) / 52) : 0;
 }
 
 uint64_t round_up(uint64_t x, uint64_t a) { return (x + a - 1) / a * a; }
@@ -77,6 +76,8 @@ bool is_plane_quant(DType t) {
       return false;
   }
 }
+// Types whose decode dot products can take int8 x (mv4x8_<type>.wgsl).
+bool has_int8_dot(DType t) { return t == DType::q4_0 || t == DType::q8_0 || is_plane_quant(t); }
 bool weight_type_supported(DType t) {
   return t == DType::f32 || t == DType::f16 || t == DType::q8_0 || t == DType::q4_0 || is_plane_quant(t);
 }
@@ -571,7 +572,7 @@ class WebGpuBackendImpl final : public WebGpuBackend {
       src = std::string(MatvecParams::wgsl()) + mv4_format;
       if (int8_x) {
         const bool from_attention = kernel.find("_attn") != std::string::npos;
-        src += std::string(shader_source("mv4x8_" + variant)) +
+        src += std::string(planes ? shader_source("mv4x8_planes") : "") + std::string(shader_source("mv4x8_" + variant)) +
                std::string(shader_source(from_attention ? "mvx_from_attention" : "mvx_from_act")) +
                std::string(shader_source("mvx_q8"));
         replace_all(src, "MV_X_BLOCKS", std::to_string(int8_x_capacity(shape, mode, cfg_.max_workgroup_storage)) + "u");

@@ -5,16 +5,19 @@
 // integer dot products (dot4I8Packed) instead of 32 float conversions and
 // multiply-adds, and a lane reads 32 bytes of x per block instead of 128.
 // (The same rounding llama.cpp's and our CPU kernels apply to activations.)
-// MV_X_BLOCKS: the capacity in 32-value blocks (K / 32 at most). Needs the
+// MV_X_BLOCKS: the capacity in 32-value blocks (K / 32 at most; 52 bytes
+// each). Needs the
 // type's block_dot_q8x (mv4x8_<type>.wgsl) and where x comes from:
 // x_source_block (mvx_from_act.wgsl: act, or h with the norm applied;
 // mvx_from_attention.wgsl: decode attention's chunks, merged).
 struct XBlock {
   q: array<vec4<u32>, 2>,  // values 4j..4j+3 in word j, as int8
-  d: vec2<f32>,            // the block's scale, and scale * sum of its values
+  // the block's scale d, and d times the sum of its values: of all 32, of
+  // values 0..15 and of 16..31 (k-quants' 16-value sub-blocks)
+  d: vec4<f32>,
 }
 var<workgroup> xq_values: array<vec4<u32>, 2u * MV_X_BLOCKS>;
-var<workgroup> xq_scales: array<vec2<f32>, MV_X_BLOCKS>;
+var<workgroup> xq_scales: array<vec4<f32>, MV_X_BLOCKS>;
 var<workgroup> xq_sumsq: array<f32, MV_X_BLOCKS>;  // h . h per block (NORM)
 
 fn x_prepare(li: u32) {
@@ -28,16 +31,18 @@ fn x_prepare(li: u32) {
     let m = max(max(amax.x, amax.y), max(amax.z, amax.w));
     let inv = select(0.0, 127.0 / m, m > 0.0);
     var w: array<u32, 8>;
-    var sum = vec4<i32>(0);
+    var sum = array<vec4<i32>, 2>();
     for (var j = 0u; j < 8u; j++) {
       let q = vec4<i32>(round(x[j] * inv));
-      sum += q;
+      sum[j >> 2u] += q;
       w[j] = pack4xI8(q);
     }
     xq_values[2u * b] = vec4<u32>(w[0], w[1], w[2], w[3]);
     xq_values[2u * b + 1u] = vec4<u32>(w[4], w[5], w[6], w[7]);
     let d = m / 127.0;
-    xq_scales[b] = vec2<f32>(d, d * f32(sum.x + sum.y + sum.z + sum.w));
+    let lo = f32(sum[0].x + sum[0].y + sum[0].z + sum[0].w);
+    let hi = f32(sum[1].x + sum[1].y + sum[1].z + sum[1].w);
+    xq_scales[b] = vec4<f32>(d, d * (lo + hi), d * lo, d * hi);
   }
   workgroupBarrier();
 }

@@ -9,7 +9,7 @@ import { test } from 'node:test';
 
 import { describeResult, runBackendOps } from '../../tests/webgpu/harness.mjs';
 
-test('WebGPU backend ops vs the CPU reference (Dawn)', { timeout: 600_000 }, async (t) => {
+test('WebGPU backend ops vs the CPU reference (Dawn)', { timeout: 1_200_000 }, async (t) => {
   let webgpu;
   try {
     webgpu = await import('webgpu');

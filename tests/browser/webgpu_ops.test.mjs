@@ -9,7 +9,7 @@ import { serve } from '../../scripts/serve.mjs';
 import { describeResult } from '../webgpu/harness.mjs';
 import { launchChromium, repo } from './chromium.mjs';
 
-test('WebGPU backend ops vs the CPU reference (headless Chromium, SwiftShader)', { timeout: 600_000 }, async (t) => {
+test('WebGPU backend ops vs the CPU reference (headless Chromium, SwiftShader)', { timeout: 1_200_000 }, async (t) => {
   const { server, url } = await serve({ root: repo, port: 0 });
   let browser;
   try {

@@ -636,7 +636,11 @@ std::vector<Case> make_cases() {
 
   // attention: f32 and f16 caches; decode and prompts; n_past 0, small and
   // beyond one 64-key chunk; query heads per KV head 1 to 4; head_dim up to
-  // the kernel's 256; T above the CPU's 64-token prefill block.
+  // the kernel's 256; T above the CPU's 64-token prefill block. Prompts run
+  // attention.wgsl in blocks of 64 queries over tiles of 32 keys: odd T over
+  // several blocks (a partial last one), n_past not a multiple of the tile,
+  // head_dim 64 and 128 (LLaMA's) and ones that are not whole 16- or 32-dim
+  // steps (80, 18); decode takes it where the split kernel can't (18).
   for (DType t : {DType::f32, DType::f16}) {
     add_attention(cases, t, 4, 4, 16, 0, 1);
     add_attention(cases, t, 4, 2, 32, 9, 1);
@@ -645,6 +649,11 @@ std::vector<Case> make_cases() {
     add_attention(cases, t, 2, 2, 128, 7, 5);
     add_attention(cases, t, 2, 1, 16, 3, 70);
     add_attention(cases, t, 2, 1, 256, 1, 2);
+    add_attention(cases, t, 4, 2, 64, 13, 131);
+    add_attention(cases, t, 2, 1, 128, 0, 67);
+    add_attention(cases, t, 4, 1, 128, 40, 33);
+    add_attention(cases, t, 3, 3, 18, 5, 1);
+    add_attention(cases, t, 2, 1, 18, 0, 9);
   }
 
   // Decode's fused RoPE(q), RoPE(k) -> key cache, v -> value cache, as a

@@ -631,8 +631,10 @@ class WebGpuBackendImpl final : public WebGpuBackend {
       src = std::string(KvStoreParams::wgsl()) + std::string(shader_source(kernel));
       layout = {2, 0b11};
     } else if (kernel == "attention") {
+      // variant: the head's 32-dim chunks (attention_kernel())
       src = std::string(AttentionParams::wgsl()) + std::string(shader_source(kernel)) +
             std::string(shader_source("kv_cache_at"));
+      replace_all(src, "ATT_CHUNKS", variant + "u");
       layout = {3, 0b001};
     } else if (kernel == "argmax") {
       src = std::string(ArgmaxParams::wgsl()) + std::string(shader_source(kernel));
@@ -662,6 +664,10 @@ class WebGpuBackendImpl final : public WebGpuBackend {
   // Decode attention (one query) runs split over the keys
   // (attention_split.wgsl) where its lanes can take quarters of a head.
   static bool split_decode_attention(const Node& n) { return n.ne[1] == 1 && n.ip[2] % 4 == 0; }
+  // attention.wgsl's blocks of 64 queries, and its pipeline: one per count of
+  // 32-dim chunks of a head, which sizes each invocation's output registers.
+  static constexpr uint32_t kAttentionQueries = 64;
+  static std::string attention_kernel(const Node& n) { return "attention." + std::to_string(ceil_div(n.ip[2], 32)); }
 
   // The pipeline a node runs on (its kernel and variant).
   uint32_t pipeline_for(const Node& n) {
@@ -683,7 +689,7 @@ class WebGpuBackendImpl final : public WebGpuBackend {
           pipeline("attention_combine");
           return pipeline(rope_in_attention_.count(&n) ? "attention_split_rope" : "attention_split");
         }
-        return pipeline("attention");
+        return pipeline(attention_kernel(n));
       case Op::argmax: return pipeline("argmax");
       default: return 0;
     }
@@ -1318,7 +1324,8 @@ class WebGpuBackendImpl final : public WebGpuBackend {
           if (!fold_attention_combine(n, p, y)) dispatch(pipeline("attention_combine"), p.n_head, 1, u, {y.buffer, scratch_id_});
           return Status::Ok();
         }
-        dispatch(pipe, p.n_head, static_cast<uint32_t>(n.ne[1]), push_params(p), {q.buffer, k.buffer, v.buffer});
+        p.T = static_cast<u32>(n.ne[1]);
+        dispatch(pipe, ceil_div(p.T, kAttentionQueries), p.n_head, push_params(p), {q.buffer, k.buffer, v.buffer});
         return Status::Ok();
       }
       case Op::argmax: {

@@ -306,8 +306,8 @@ class Ctx {
 bool g_device_packed_dot = false;
 
 // Backends with their own device configs.
-enum Slot : int { kDevice = 0, kSmallBinding = 1, kSmallGrid = 2, kNoPackedDot = 3, kSlots = 4 };
-const char* const kSlotNames[] = {"device", "binding 1 MiB", "grid 4", "no dot4I8Packed"};
+enum Slot : int { kDevice = 0, kSmallBinding = 1, kSmallGrid = 2, kNoPackedDot = 3, kStorage16 = 4, kSlots = 5 };
+const char* const kSlotNames[] = {"device", "binding 1 MiB", "grid 4", "no dot4I8Packed", "workgroup storage 16 KiB"};
 
 // Products of weights and activations. q8_0/q4_0 decode matvecs (T = 1)
 // round x to int8 blocks where the device has dot4I8Packed (mvx_q8.wgsl),
@@ -339,7 +339,9 @@ std::string shape(std::initializer_list<std::pair<const char*, int64_t>> dims) {
 void add_mul_mat(std::vector<Case>& cases, DType type, int64_t K, int64_t N, int64_t T, Slot slot = kDevice,
                  uint32_t min_parts = 1) {
   const Limit lim = product_limit(type, T, slot);
-  cases.push_back({strformat("mul_mat %s%s", dtype_name(type), shape({{"K", K}, {"N", N}, {"T", T}}).c_str()), slot,
+  cases.push_back({strformat("mul_mat %s%s%s", dtype_name(type), shape({{"K", K}, {"N", N}, {"T", T}}).c_str(),
+                             slot == kDevice ? "" : strformat(" (%s)", kSlotNames[slot]).c_str()),
+                   slot,
                    [=](Ctx& c) {
                      Node* w = c.weight(type, K, N, 0.5f);
                      Node* y = c.g().mul_mat(w, c.input(K, T));
@@ -422,9 +424,10 @@ void add_rope(std::vector<Case>& cases, RopeMode mode, int n_head, int hd, int n
 std::vector<Case> make_cases() {
   std::vector<Case> cases;
 
-  // mul_mat: T = 1 is the matvec kernel, T > 1 the tiled matmul (tiles of
-  // 64 x 64: T and N below, at and above one tile, not multiples of it).
-  // Float weights take any K; block-quantized ones multiples of 32.
+  // mul_mat: T = 1 is the matvec kernel, T > 1 the tiled matmul (128 x 64
+  // tiles where the device has 24 KiB of workgroup storage; 64 x 64 in their
+  // own slot below): T and N below, at and above one tile, not multiples of
+  // it. Float weights take any K; block-quantized ones multiples of 32.
   for (DType t : kWeightTypes) {
     const bool q = is_block_quant(t);
     add_mul_mat(cases, t, q ? 96 : 67, 13, 1);
@@ -433,6 +436,7 @@ std::vector<Case> make_cases() {
     add_mul_mat(cases, t, q ? 160 : 13, 77, 5);
     add_mul_mat(cases, t, q ? 32 : 13, 77, 70);
     add_mul_mat(cases, t, q ? 320 : 300, 33, 67);
+    add_mul_mat(cases, t, q ? 64 : 45, 130, 131);
   }
   // The bit-plane types (q4_1, q5_0, q5_1, q2_K .. q6_K; k-quant rows are
   // whole 256-weight super-blocks). Every type's block format runs in
@@ -806,6 +810,13 @@ std::vector<Case> make_cases() {
   add_kv_store(cases, DType::f32, false, 64, 0, 70, 72, kSmallGrid);
   add_kv_store(cases, DType::f16, false, 64, 5, 70, 76, kSmallGrid);
   add_kv_store(cases, DType::f16, true, 64, 5, 70, 76, kSmallGrid);
+
+  // The prompt matmul's 64 x 64 tiles, for devices with WebGPU's default
+  // 16 KiB of workgroup storage: every loader, ragged N and T.
+  add_mul_mat(cases, DType::f32, 45, 130, 131, kStorage16);
+  add_mul_mat(cases, DType::q8_0, 64, 130, 67, kStorage16);
+  add_mul_mat(cases, DType::q4_0, 96, 77, 131, kStorage16);
+  add_mul_mat(cases, DType::q4_k, 256, 70, 66, kStorage16);
   return cases;
 }
 
@@ -1021,6 +1032,7 @@ WA_TEST_API int32_t wa_gpu_ops_init(const wa_gpu_device_config* config) {
     if (s == kSmallBinding) c.max_storage_binding = c.max_buffer_size = 1 << 20;
     if (s == kSmallGrid) c.max_workgroups_per_dim = 4;
     if (s == kNoPackedDot) c.packed_dot = 0;
+    if (s == kStorage16) c.max_workgroup_storage = 16384;
     auto cfg = gpu::device_config_from(c);
     if (!cfg.ok()) {
       m.error = strformat("%s: %s", kSlotNames[s], cfg.status().to_string().c_str());

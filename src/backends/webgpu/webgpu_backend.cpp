@@ -595,6 +595,9 @@ class WebGpuBackendImpl final : public WebGpuBackend {
       src = std::string(MatmulParams::wgsl()) + weights +
             std::string(shader_source(block_quant ? "mm_" + variant : planes ? "mm_planes" : "mm_generic")) +
             std::string(shader_source(kernel));
+      const MatmulTile tile = matmul_tile();
+      replace_all(src, "MM_BN", std::to_string(tile.rows) + "u");
+      replace_all(src, "MM_BT", std::to_string(tile.tokens) + "u");
     } else if (kernel == "get_rows") {
       src = std::string(GetRowsParams::wgsl()) + weights + std::string(shader_source(kernel));
       layout = {3, 0b010};
@@ -659,6 +662,22 @@ class WebGpuBackendImpl final : public WebGpuBackend {
 
   static void replace_all(std::string& s, const std::string& from, const std::string& to) {
     for (size_t p = s.find(from); p != std::string::npos; p = s.find(from, p + to.size())) s.replace(p, from.size(), to);
+  }
+
+  // matmul.wgsl's output tile (weight rows x tokens; multiples of 64, the
+  // loaders' and the invocation grid's unit): 128 x 64 where its two k-step
+  // tiles (32 values deep, f32: 24 KiB) fit the device's workgroup storage,
+  // else 64 x 64 (16 KiB, WebGPU's default limit). Measured on an H200
+  // (7B q4_0 pp512, 2026-11-27): 345 ms in matmuls at 128 x 64, 358 ms at
+  // 128 x 128 (twice the registers, half the workgroups: a 4096-row matrix
+  // of 512 tokens is one wave of 128), 475 ms at 64 x 64.
+  struct MatmulTile {
+    uint32_t rows, tokens;
+  };
+  MatmulTile matmul_tile() const {
+    constexpr MatmulTile kLarge{128, 64};
+    if ((kLarge.rows + kLarge.tokens) * 32 * 4 <= cfg_.max_workgroup_storage) return kLarge;
+    return {64, 64};
   }
 
   // Decode attention (one query) runs split over the keys
@@ -1176,7 +1195,8 @@ class WebGpuBackendImpl final : public WebGpuBackend {
           mp.x_stride = stride(n.src[1]);
           mp.y_off = y.offset + p.row0;
           mp.y_stride = stride(&n);
-          dispatch(pipe, ceil_div(p.rows, 64), ceil_div(T, 64), push_params(mp), {p.buffer, y.buffer});
+          const MatmulTile tile = matmul_tile();
+          dispatch(pipe, ceil_div(p.rows, tile.rows), ceil_div(T, tile.tokens), push_params(mp), {p.buffer, y.buffer});
         }
         return Status::Ok();
       }

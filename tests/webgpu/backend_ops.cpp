@@ -436,8 +436,10 @@ std::vector<Case> make_cases() {
     add_mul_mat(cases, t, q ? 160 : 13, 77, 5);
     add_mul_mat(cases, t, q ? 32 : 13, 77, 70);
     add_mul_mat(cases, t, q ? 320 : 300, 33, 67);
-    add_mul_mat(cases, t, q ? 64 : 45, 130, 131);
   }
+  // Both dimensions over several tiles, ragged (one type: every loader
+  // already fills its second 64-row slab where N > 64 above).
+  add_mul_mat(cases, DType::q4_0, 64, 130, 131);
   // The bit-plane types (q4_1, q5_0, q5_1, q2_K .. q6_K; k-quant rows are
   // whole 256-weight super-blocks). Every type's block format runs in
   // matvec4 (block_dot; rows not a multiple of a workgroup's 32) and in

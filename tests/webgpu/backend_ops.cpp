@@ -306,8 +306,8 @@ class Ctx {
 bool g_device_packed_dot = false;
 
 // Backends with their own device configs.
-enum Slot : int { kDevice = 0, kSmallBinding = 1, kSmallGrid = 2, kNoPackedDot = 3, kSlots = 4 };
-const char* const kSlotNames[] = {"device", "binding 1 MiB", "grid 4", "no dot4I8Packed"};
+enum Slot : int { kDevice = 0, kSmallBinding = 1, kSmallGrid = 2, kNoPackedDot = 3, kStorage16 = 4, kSlots = 5 };
+const char* const kSlotNames[] = {"device", "binding 1 MiB", "grid 4", "no dot4I8Packed", "workgroup storage 16 KiB"};
 
 // Products of weights and activations. Quantized weights' decode matvecs
 // (T = 1) round x to int8 blocks of 32 where the device has dot4I8Packed
@@ -341,7 +341,9 @@ std::string shape(std::initializer_list<std::pair<const char*, int64_t>> dims) {
 void add_mul_mat(std::vector<Case>& cases, DType type, int64_t K, int64_t N, int64_t T, Slot slot = kDevice,
                  uint32_t min_parts = 1) {
   const Limit lim = product_limit(type, T, slot);
-  cases.push_back({strformat("mul_mat %s%s", dtype_name(type), shape({{"K", K}, {"N", N}, {"T", T}}).c_str()), slot,
+  cases.push_back({strformat("mul_mat %s%s%s", dtype_name(type), shape({{"K", K}, {"N", N}, {"T", T}}).c_str(),
+                             slot == kDevice ? "" : strformat(" (%s)", kSlotNames[slot]).c_str()),
+                   slot,
                    [=](Ctx& c) {
                      Node* w = c.weight(type, K, N, 0.5f);
                      Node* y = c.g().mul_mat(w, c.input(K, T));
@@ -424,9 +426,10 @@ void add_rope(std::vector<Case>& cases, RopeMode mode, int n_head, int hd, int n
 std::vector<Case> make_cases() {
   std::vector<Case> cases;
 
-  // mul_mat: T = 1 is the matvec kernel, T > 1 the tiled matmul (tiles of
-  // 64 x 64: T and N below, at and above one tile, not multiples of it).
-  // Float weights take any K; block-quantized ones multiples of 32.
+  // mul_mat: T = 1 is the matvec kernel, T > 1 the tiled matmul (128 x 64
+  // tiles where the device has 24 KiB of workgroup storage; 64 x 64 in their
+  // own slot below): T and N below, at and above one tile, not multiples of
+  // it. Float weights take any K; block-quantized ones multiples of 32.
   for (DType t : kWeightTypes) {
     const bool q = is_block_quant(t);
     add_mul_mat(cases, t, q ? 96 : 67, 13, 1);
@@ -436,6 +439,9 @@ std::vector<Case> make_cases() {
     add_mul_mat(cases, t, q ? 32 : 13, 77, 70);
     add_mul_mat(cases, t, q ? 320 : 300, 33, 67);
   }
+  // Both dimensions over several tiles, ragged (one type: every loader
+  // already fills its second 64-row slab where N > 64 above).
+  add_mul_mat(cases, DType::q4_0, 64, 130, 131);
   // The bit-plane types (q4_1, q5_0, q5_1, q2_K .. q6_K; k-quant rows are
   // whole 256-weight super-blocks). Every type's block format runs in
   // matvec4 (block_dot; rows not a multiple of a workgroup's 32) and in
@@ -640,7 +646,11 @@ std::vector<Case> make_cases() {
 
   // attention: f32 and f16 caches; decode and prompts; n_past 0, small and
   // beyond one 64-key chunk; query heads per KV head 1 to 4; head_dim up to
-  // the kernel's 256; T above the CPU's 64-token prefill block.
+  // the kernel's 256; T above the CPU's 64-token prefill block. Prompts run
+  // attention.wgsl in blocks of 64 queries over tiles of 32 keys: odd T over
+  // several blocks (a partial last one), n_past not a multiple of the tile,
+  // head_dim 64 and 128 (LLaMA's) and ones that are not whole 16- or 32-dim
+  // steps (80, 18); decode takes it where the split kernel can't (18).
   for (DType t : {DType::f32, DType::f16}) {
     add_attention(cases, t, 4, 4, 16, 0, 1);
     add_attention(cases, t, 4, 2, 32, 9, 1);
@@ -649,6 +659,11 @@ std::vector<Case> make_cases() {
     add_attention(cases, t, 2, 2, 128, 7, 5);
     add_attention(cases, t, 2, 1, 16, 3, 70);
     add_attention(cases, t, 2, 1, 256, 1, 2);
+    add_attention(cases, t, 4, 2, 64, 13, 131);
+    add_attention(cases, t, 2, 1, 128, 0, 67);
+    add_attention(cases, t, 4, 1, 128, 40, 33);
+    add_attention(cases, t, 3, 3, 18, 5, 1);
+    add_attention(cases, t, 2, 1, 18, 0, 9);
   }
 
   // Decode's fused RoPE(q), RoPE(k) -> key cache, v -> value cache, as a
@@ -801,6 +816,13 @@ std::vector<Case> make_cases() {
   add_kv_store(cases, DType::f32, false, 64, 0, 70, 72, kSmallGrid);
   add_kv_store(cases, DType::f16, false, 64, 5, 70, 76, kSmallGrid);
   add_kv_store(cases, DType::f16, true, 64, 5, 70, 76, kSmallGrid);
+
+  // The prompt matmul's 64 x 64 tiles, for devices with WebGPU's default
+  // 16 KiB of workgroup storage: every loader, ragged N and T.
+  add_mul_mat(cases, DType::f32, 45, 130, 131, kStorage16);
+  add_mul_mat(cases, DType::q8_0, 64, 130, 67, kStorage16);
+  add_mul_mat(cases, DType::q4_0, 96, 77, 131, kStorage16);
+  add_mul_mat(cases, DType::q4_k, 256, 70, 66, kStorage16);
   return cases;
 }
 
@@ -1016,6 +1038,7 @@ WA_TEST_API int32_t wa_gpu_ops_init(const wa_gpu_device_config* config) {
     if (s == kSmallBinding) c.max_storage_binding = c.max_buffer_size = 1 << 20;
     if (s == kSmallGrid) c.max_workgroups_per_dim = 4;
     if (s == kNoPackedDot) c.packed_dot = 0;
+    if (s == kStorage16) c.max_workgroup_storage = 16384;
     auto cfg = gpu::device_config_from(c);
     if (!cfg.ok()) {
       m.error = strformat("%s: %s", kSlotNames[s], cfg.status().to_string().c_str());

@@ -596,6 +596,9 @@ class WebGpuBackendImpl final : public WebGpuBackend {
       src = std::string(MatmulParams::wgsl()) + weights +
             std::string(shader_source(block_quant ? "mm_" + variant : planes ? "mm_planes" : "mm_generic")) +
             std::string(shader_source(kernel));
+      const MatmulTile tile = matmul_tile();
+      replace_all(src, "MM_BN", std::to_string(tile.rows) + "u");
+      replace_all(src, "MM_BT", std::to_string(tile.tokens) + "u");
     } else if (kernel == "get_rows") {
       src = std::string(GetRowsParams::wgsl()) + weights + std::string(shader_source(kernel));
       layout = {3, 0b010};
@@ -632,8 +635,10 @@ class WebGpuBackendImpl final : public WebGpuBackend {
       src = std::string(KvStoreParams::wgsl()) + std::string(shader_source(kernel));
       layout = {2, 0b11};
     } else if (kernel == "attention") {
+      // variant: the head's 32-dim chunks (attention_kernel())
       src = std::string(AttentionParams::wgsl()) + std::string(shader_source(kernel)) +
             std::string(shader_source("kv_cache_at"));
+      replace_all(src, "ATT_CHUNKS", variant + "u");
       layout = {3, 0b001};
     } else if (kernel == "argmax") {
       src = std::string(ArgmaxParams::wgsl()) + std::string(shader_source(kernel));
@@ -660,9 +665,29 @@ class WebGpuBackendImpl final : public WebGpuBackend {
     for (size_t p = s.find(from); p != std::string::npos; p = s.find(from, p + to.size())) s.replace(p, from.size(), to);
   }
 
+  // matmul.wgsl's output tile (weight rows x tokens; multiples of 64, the
+  // loaders' and the invocation grid's unit): 128 x 64 where its two k-step
+  // tiles (32 values deep, f32: 24 KiB) fit the device's workgroup storage,
+  // else 64 x 64 (16 KiB, WebGPU's default limit). Measured on an H200
+  // (7B q4_0 pp512, 2026-11-27): 345 ms in matmuls at 128 x 64, 358 ms at
+  // 128 x 128 (twice the registers, half the workgroups: a 4096-row matrix
+  // of 512 tokens is one wave of 128), 475 ms at 64 x 64.
+  struct MatmulTile {
+    uint32_t rows, tokens;
+  };
+  MatmulTile matmul_tile() const {
+    constexpr MatmulTile kLarge{128, 64};
+    if ((kLarge.rows + kLarge.tokens) * 32 * 4 <= cfg_.max_workgroup_storage) return kLarge;
+    return {64, 64};
+  }
+
   // Decode attention (one query) runs split over the keys
   // (attention_split.wgsl) where its lanes can take quarters of a head.
   static bool split_decode_attention(const Node& n) { return n.ne[1] == 1 && n.ip[2] % 4 == 0; }
+  // attention.wgsl's blocks of 64 queries, and its pipeline: one per count of
+  // 32-dim chunks of a head, which sizes each invocation's output registers.
+  static constexpr uint32_t kAttentionQueries = 64;
+  static std::string attention_kernel(const Node& n) { return "attention." + std::to_string(ceil_div(n.ip[2], 32)); }
 
   // The pipeline a node runs on (its kernel and variant).
   uint32_t pipeline_for(const Node& n) {
@@ -684,7 +709,7 @@ class WebGpuBackendImpl final : public WebGpuBackend {
           pipeline("attention_combine");
           return pipeline(rope_in_attention_.count(&n) ? "attention_split_rope" : "attention_split");
         }
-        return pipeline("attention");
+        return pipeline(attention_kernel(n));
       case Op::argmax: return pipeline("argmax");
       default: return 0;
     }
@@ -1171,7 +1196,8 @@ class WebGpuBackendImpl final : public WebGpuBackend {
           mp.x_stride = stride(n.src[1]);
           mp.y_off = y.offset + p.row0;
           mp.y_stride = stride(&n);
-          dispatch(pipe, ceil_div(p.rows, 64), ceil_div(T, 64), push_params(mp), {p.buffer, y.buffer});
+          const MatmulTile tile = matmul_tile();
+          dispatch(pipe, ceil_div(p.rows, tile.rows), ceil_div(T, tile.tokens), push_params(mp), {p.buffer, y.buffer});
         }
         return Status::Ok();
       }
@@ -1319,7 +1345,8 @@ class WebGpuBackendImpl final : public WebGpuBackend {
           if (!fold_attention_combine(n, p, y)) dispatch(pipeline("attention_combine"), p.n_head, 1, u, {y.buffer, scratch_id_});
           return Status::Ok();
         }
-        dispatch(pipe, p.n_head, static_cast<uint32_t>(n.ne[1]), push_params(p), {q.buffer, k.buffer, v.buffer});
+        p.T = static_cast<u32>(n.ne[1]);
+        dispatch(pipe, ceil_div(p.T, kAttentionQueries), p.n_head, push_params(p), {q.buffer, k.buffer, v.buffer});
         return Status::Ok();
       }
       case Op::argmax: {

@@ -1,7 +1,8 @@
-// matmul.wgsl's weight tile for q4_0: invocation li takes word li % 4 of row
-// li / 4's block (values 4j..4j+3 and 16+4j..16+4j+3).
-fn mm_load_w_tile(li: u32, n0: u32, k0: u32) {
-  let r = li / 4u;
+// matmul.wgsl's weight tile for q4_0, the 64 rows from tile row r0:
+// invocation li takes word li % 4 of row r0 + li / 4's block (values
+// 4j..4j+3 and 16+4j..16+4j+3).
+fn mm_load_w_tile(li: u32, n0: u32, k0: u32, r0: u32) {
+  let r = r0 + li / 4u;
   let j = li % 4u;
   var lo = vec4<f32>(0.0);
   var hi = vec4<f32>(0.0);
@@ -14,7 +15,7 @@ fn mm_load_w_tile(li: u32, n0: u32, k0: u32) {
     hi = (vec4<f32>((bytes >> vec4<u32>(4u)) & vec4<u32>(15u)) - 8.0) * d;
   }
   for (var i = 0u; i < 4u; i++) {
-    ws[(4u * j + i) * BN + r] = lo[i];
-    ws[(16u + 4u * j + i) * BN + r] = hi[i];
+    ws_set(4u * j + i, r, lo[i]);
+    ws_set(16u + 4u * j + i, r, hi[i]);
   }
 }

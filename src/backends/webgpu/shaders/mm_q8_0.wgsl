@@ -1,7 +1,8 @@
-// matmul.wgsl's weight tile for q8_0: invocation li takes words 2j, 2j + 1
-// (values 8j..8j+7) of row li / 4's block, j = li % 4.
-fn mm_load_w_tile(li: u32, n0: u32, k0: u32) {
-  let r = li / 4u;
+// matmul.wgsl's weight tile for q8_0, the 64 rows from tile row r0:
+// invocation li takes words 2j, 2j + 1 (values 8j..8j+7) of row
+// r0 + li / 4's block, j = li % 4.
+fn mm_load_w_tile(li: u32, n0: u32, k0: u32, r0: u32) {
+  let r = r0 + li / 4u;
   let j = li % 4u;
   var a = vec4<f32>(0.0);
   var c = vec4<f32>(0.0);
@@ -12,7 +13,7 @@ fn mm_load_w_tile(li: u32, n0: u32, k0: u32) {
     c = q8_values(w[8u * b + 2u * j + 1u]) * d;
   }
   for (var i = 0u; i < 4u; i++) {
-    ws[(8u * j + i) * BN + r] = a[i];
-    ws[(8u * j + 4u + i) * BN + r] = c[i];
+    ws_set(8u * j + i, r, a[i]);
+    ws_set(8u * j + 4u + i, r, c[i]);
   }
 }

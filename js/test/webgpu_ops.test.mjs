@@ -11,7 +11,7 @@ import { describeResult, runBackendOps } from '../../tests/webgpu/harness.mjs';
 
 // One test runs every case: SwiftShader executes the kernels on the CPU, and
 // the list (over 180 cases) took over 10 minutes on a shared 2-core machine
-// (load 7) on 2026-11-27, hence the limit of the model tests.
+// (load 7) on 2026-11-27: hence a 20-minute limit.
 test('WebGPU backend ops vs the CPU reference (Dawn)', { timeout: 1_200_000 }, async (t) => {
   let webgpu;
   try {

@@ -14,10 +14,12 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "backends/backend.h"
+#include "quant/gptq.h"
 #include "core/status.h"
 #include "runtime/model.h"
 #include "runtime/session.h"
@@ -29,6 +31,7 @@ struct CalibrationOptions {
   int max_tokens = 512;   // tokens used at most (whole chunks)
   int n_threads = 0;      // 0: all hardware threads
   bool keep_predictions = true;  // keep the original predictions for kld_with (n_tokens * n_vocab floats)
+  bool input_moments = false;    // collect each matrix's input second moments (moments(), for quant/gptq.h)
 };
 
 class Calibration {
@@ -48,6 +51,17 @@ class Calibration {
   // story-large at q2_K, adaptive 3 bits/weight KLD 0.0167 with them against
   // 0.0259 with equal weights); an untied one used only for lookups has none.
   const std::map<std::string, std::vector<float>>& importance() const { return importance_; }
+
+  // With input_moments: by tensor name, the second moments of the matrix's
+  // input columns over the calibration tokens (gptq.h: H = X^T X / tokens).
+  // Matrices multiplying the same activations (Q, K, V; gate and up) share
+  // one object. A token embedding tied to the output gets the output
+  // matmul's, as for importance().
+  const std::map<std::string, std::shared_ptr<const InputMoments>>& moments() const { return moments_; }
+
+  // Names of the weight tensors the graph also reads by row lookups (a token
+  // embedding; tied to the output, it has importance and moments too).
+  const std::set<std::string>& lookup_tables() const { return lookup_tables_; }
 
   // Mean over the calibration positions of KL(original || model with tensor
   // `name` stored as `type` in `bytes`, every other tensor as in the file).
@@ -70,6 +84,8 @@ class Calibration {
   int n_ctx_ = 0, n_chunks_ = 0, n_vocab_ = 0;
   std::vector<float> base_logprobs_;  // [n_chunks * n_ctx][n_vocab], log-softmax of the original logits
   std::map<std::string, std::vector<float>> importance_;
+  std::map<std::string, std::shared_ptr<const InputMoments>> moments_;
+  std::set<std::string> lookup_tables_;
 };
 
 }  // namespace wa::quant

@@ -242,6 +242,7 @@ Status quantize_adaptive(const std::string& in, const std::string& out, const Ad
   if (calib) {
     result.calib_tokens = calib->n_tokens();
     result.calib_chunks = calib->n_chunks();
+    result.probe_chunks = calib->probe_chunks();
     result.calib_ctx = calib->n_ctx();
   }
   DType most = DType::f32;
@@ -304,8 +305,9 @@ std::string plan_markdown(const AdaptivePlan& p, const std::string& in, const st
       how += strformat("%s%s %s", how.empty() ? "" : ", ", dtype_name(t),
                        gptq ? "error-compensating" : weighted ? "importance-weighted" : "round-to-nearest");
     }
-    s += strformat("| calibration | %d tokens (%d chunk%s of %d); --method %s: %s |\n", p.calib_tokens, p.calib_chunks,
-                   p.calib_chunks == 1 ? "" : "s", p.calib_ctx, p.method.c_str(), how.c_str());
+    s += strformat("| calibration | %d tokens (%d chunk%s of %d), KLD probes on the first %d; --method %s: %s |\n",
+                   p.calib_tokens, p.calib_chunks, p.calib_chunks == 1 ? "" : "s", p.calib_ctx,
+                   p.probe_chunks * p.calib_ctx, p.method.c_str(), how.c_str());
   } else {
     s += "| calibration | none: round-to-nearest quantizers, relative squared error as the loss |\n";
   }

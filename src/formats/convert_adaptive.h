@@ -98,7 +98,7 @@ struct AdaptivePlan {
   uint64_t matrix_bytes = 0;       // its weight matrices' bytes
   int64_t n_weights = 0;
   double loss = 0.0;               // the plan's total estimated loss
-  int calib_tokens = 0, calib_chunks = 0, calib_ctx = 0;
+  int calib_tokens = 0, calib_chunks = 0, calib_ctx = 0, probe_chunks = 0;
   double seconds = 0.0;            // measuring, planning and writing
   double bits_per_weight() const { return n_weights ? 8.0 * static_cast<double>(matrix_bytes) / static_cast<double>(n_weights) : 0.0; }
 };

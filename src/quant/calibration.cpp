@@ -213,14 +213,15 @@ Result<std::unique_ptr<Calibration>> Calibration::run(const std::string& model_p
   ActivationPower power(o.input_moments);
   c->session_->set_observer(&power);
   const size_t row = static_cast<size_t>(c->n_vocab_);
-  if (o.keep_predictions) c->base_logprobs_.resize(static_cast<size_t>(c->n_tokens()) * row);
+  c->n_probe_chunks_ = std::max(1, std::min(c->n_chunks_, o.probe_tokens / c->n_ctx_));
+  if (o.keep_predictions) c->base_logprobs_.resize(static_cast<size_t>(c->n_probe_chunks_ * c->n_ctx_) * row);
   for (int k = 0; k < c->n_chunks_; ++k) {
     Status st = c->eval_chunk(k);
     if (!st.ok()) {
       c->session_->set_observer(nullptr);
       return st.with_context("calibration");
     }
-    for (int i = 0; i < c->n_ctx_ && o.keep_predictions; ++i) {
+    for (int i = 0; i < c->n_ctx_ && o.keep_predictions && k < c->n_probe_chunks_; ++i) {
       log_softmax(c->session_->logits(i), c->n_vocab_,
                   c->base_logprobs_.data() + (static_cast<size_t>(k) * static_cast<size_t>(c->n_ctx_) + static_cast<size_t>(i)) * row);
     }
@@ -248,7 +249,7 @@ Result<double> Calibration::kld_with(const std::string& name, DType type, const 
   const size_t row = static_cast<size_t>(n_vocab_);
   std::vector<float> lp(row);
   double sum = 0.0;
-  for (int k = 0; k < n_chunks_; ++k) {
+  for (int k = 0; k < n_probe_chunks_; ++k) {
     Status st = eval_chunk(k);
     if (!st.ok()) {
       session_->set_observer(nullptr);
@@ -263,7 +264,7 @@ Result<double> Calibration::kld_with(const std::string& name, DType type, const 
     }
   }
   session_->set_observer(nullptr);
-  return sum / static_cast<double>(n_tokens());
+  return sum / static_cast<double>(n_probe_chunks_ * n_ctx_);
 }
 
 }  // namespace wa::quant

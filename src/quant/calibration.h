@@ -30,7 +30,11 @@ struct CalibrationOptions {
   int n_ctx = 256;        // tokens per chunk (less when the text is shorter)
   int max_tokens = 512;   // tokens used at most (whole chunks)
   int n_threads = 0;      // 0: all hardware threads
-  bool keep_predictions = true;  // keep the original predictions for kld_with (n_tokens * n_vocab floats)
+  bool keep_predictions = true;  // keep the original predictions for kld_with (probe tokens * n_vocab floats)
+  // Tokens (whole chunks, at least one) kld_with measures on: a probe is one
+  // forward pass over them per matrix, so they are fewer than the tokens the
+  // importance and moments need (H of a 1280-wide input wants more than 1280).
+  int probe_tokens = 512;
   bool input_moments = false;    // collect each matrix's input second moments (moments(), for quant/gptq.h)
 };
 
@@ -63,13 +67,14 @@ class Calibration {
   // embedding; tied to the output, it has importance and moments too).
   const std::set<std::string>& lookup_tables() const { return lookup_tables_; }
 
-  // Mean over the calibration positions of KL(original || model with tensor
+  // Mean over the first probe_tokens' positions (probe_chunks() chunks) of KL(original || model with tensor
   // `name` stored as `type` in `bytes`, every other tensor as in the file).
   // Needs keep_predictions.
   Result<double> kld_with(const std::string& name, DType type, const void* bytes);
 
   int n_tokens() const { return n_chunks_ * n_ctx_; }
   int n_chunks() const { return n_chunks_; }
+  int probe_chunks() const { return n_probe_chunks_; }
   int n_ctx() const { return n_ctx_; }
 
  private:
@@ -81,8 +86,8 @@ class Calibration {
   std::unique_ptr<Backend> backend_;
   std::unique_ptr<Session> session_;
   std::vector<int32_t> tokens_;
-  int n_ctx_ = 0, n_chunks_ = 0, n_vocab_ = 0;
-  std::vector<float> base_logprobs_;  // [n_chunks * n_ctx][n_vocab], log-softmax of the original logits
+  int n_ctx_ = 0, n_chunks_ = 0, n_probe_chunks_ = 0, n_vocab_ = 0;
+  std::vector<float> base_logprobs_;  // [n_probe_chunks * n_ctx][n_vocab], log-softmax of the original logits
   std::map<std::string, std::vector<float>> importance_;
   std::map<std::string, std::shared_ptr<const InputMoments>> moments_;
   std::set<std::string> lookup_tables_;

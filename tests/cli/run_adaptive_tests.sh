@@ -50,7 +50,7 @@ check "adaptive --budget-mb $mb: $b bytes <= $u3 and within 0.5% of it (rc $rc)"
 check "adaptive with --calib runs (rc $rc)" test $rc -eq 0
 check "adaptive --calib: measured bits per weight <= 4" python3 -c "assert $(bpw "$T/c.gguf") <= 4.0"
 check "plan report: KLD probes and the quantizer of each type (--method gptq by default)" \
-  grep -q "| calibration | 64 tokens (1 chunk of 64); --method gptq: q2_K error-compensating, q3_K error-compensating, .* q4_0 importance-weighted, .* q8_0 round-to-nearest |" "$T/cplan.md"
+  grep -q "| calibration | 64 tokens (1 chunk of 64), KLD probes on the first 64; --method gptq: q2_K error-compensating, q3_K error-compensating, .* q4_0 importance-weighted, .* q8_0 round-to-nearest |" "$T/cplan.md"
 check "plan report: losses scaled by the output error" grep -q "scaling error\*: output error" "$T/cplan.md"
 check "plan report: a measured probe KLD per matrix" \
   test "$(grep -cE '\| [0-9]\.[0-9]+e[-+][0-9]+ \(q2_K\) \|' "$T/cplan.md")" -eq 30

@@ -328,10 +328,15 @@ Status convert_gguf(const std::string& in, const std::string& out, DType type, C
   fallbacks.report(report);
   for (DType t : unweighted) {
     if (!report) break;
-    report->notes.push_back(strformat("--calib: %s matrices are quantized by round-to-nearest (%s has no "
-                                      "error-compensating quantizer, and importance weighting was measured not to "
-                                      "help it or was not measured: quant::has_gptq_quantizer, quant::weighting_helps)",
-                                      dtype_name(t), dtype_name(t)));
+    // Two reasons: the type has no error-compensating quantizer, or it has one
+    // and another --method was asked for.
+    const std::string why = quant::has_gptq_quantizer(t)
+        ? strformat("importance weighting was measured not to help %s: quant::weighting_helps; --method gptq "
+                    "compensates it", dtype_name(t))
+        : strformat("%s has no error-compensating quantizer, and importance weighting was measured not to help it "
+                    "or was not measured: quant::has_gptq_quantizer, quant::weighting_helps", dtype_name(t));
+    report->notes.push_back(strformat("--calib: %s matrices are quantized by round-to-nearest (%s)", dtype_name(t),
+                                      why.c_str()));
   }
   set_file_type(w, type, stored);
   if (size_only) {

@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Quality of each quantization type on one model, measured: quantizes MODEL
 # (a GGUF, normally f16 or f32) to every type with `webaccel quantize`
-# (round-to-nearest), to some types again with importance-weighted quantizers
-# (`--calib`), and with adaptive plans at average bits per weight (`--adaptive
-# --bpw`); then for each file measures its size and actual bits per weight
+# (round-to-nearest), to some types again with calibrated quantizers (`--calib
+# --method M` for each of --calib-methods: gptq = error-compensating, weighted
+# = importance-weighted), and with adaptive plans at average bits per weight
+# (`--adaptive --bpw`, default method); then for each file measures its size and actual bits per weight
 # (`webaccel info`: bytes of the weight matrices as stored * 8 / weights),
 # perplexity, KL divergence and top-1 agreement against MODEL (`webaccel kld`)
 # on held-out text, and CPU speed (`webaccel bench`), and writes a Markdown report.
 #
 #   scripts/quality_report.sh MODEL [--out QUALITY.md] [--types "q8_0 q6_K ..."]
-#                             [--calib-types "q4_K ..."] [--adaptive-bpw "2.5 3 4"]
+#                             [--calib-types "q4_K ..."] [--calib-methods "gptq weighted"]
+#                             [--calib-tokens N] [--adaptive-bpw "2.5 3 4"]
 #                             [--stories N] [--ctx N] [--chunks N] [--threads N] [--no-bench]
 #
 # The text is the one tests/cli/run_quality_tests.sh uses: stories of seed 777
@@ -20,13 +22,17 @@
 # Every number in the report is parsed from those commands' output.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-usage() { echo "usage: $0 MODEL.gguf [--out FILE] [--types \"T ...\"] [--calib-types \"T ...\"] [--adaptive-bpw \"B ...\"] [--stories N] [--ctx N] [--chunks N] [--threads N] [--no-bench]" >&2; exit 2; }
+usage() { echo "usage: $0 MODEL.gguf [--out FILE] [--types \"T ...\"] [--calib-types \"T ...\"] [--calib-methods \"M ...\"] [--calib-tokens N] [--adaptive-bpw \"B ...\"] [--stories N] [--ctx N] [--chunks N] [--threads N] [--no-bench]" >&2; exit 2; }
 [[ $# -ge 1 ]] || usage
 ARGS=("$@")
 MODEL=$1; shift
 OUT=$ROOT/QUALITY.md
 TYPES="f32 q8_0 q6_K q5_K q4_K q4_0 q3_K q2_K"
 CALIB_TYPES="q4_K q4_0 q2_K"
+CALIB_METHODS="gptq weighted"
+# All of the 12 calibration stories (about 2,600 tokens of story-large's
+# tokenizer): H of a 1280-wide input needs more tokens than its width.
+CALIB_TOKENS=4096
 ADAPTIVE_BPW="4 3 2.5"
 BENCH=1
 STORIES=12
@@ -38,6 +44,8 @@ while [[ $# -gt 0 ]]; do
     --out) OUT=$2; shift 2 ;;
     --types) TYPES=$2; shift 2 ;;
     --calib-types) CALIB_TYPES=$2; shift 2 ;;
+    --calib-methods) CALIB_METHODS=$2; shift 2 ;;
+    --calib-tokens) CALIB_TOKENS=$2; shift 2 ;;
     --adaptive-bpw) ADAPTIVE_BPW=$2; shift 2 ;;
     --no-bench) BENCH=0; shift ;;
     --stories) STORIES=$2; shift 2 ;;
@@ -101,23 +109,30 @@ for ty in $TYPES; do
   measure "$ty" "$T/$ty.gguf"
   rm -f "$T/$ty.gguf"
 done
+# calib_label TYPE METHOD: the row's label from what `quantize` says it used
+# ("quantizers: q2_K error-compensating 35, q2_K importance-weighted 1").
+calib_label() {
+  local how
+  how=$(sed -nE 's/^quantizers: (.*)/\1/p' "$T/quant.err" | sed -E "s/(^|, )$1 /\1/g")
+  echo "$1, --method $2 ($how matrices)"
+}
 for ty in $CALIB_TYPES; do
-  echo "  $ty --calib: quantize" >&2
-  if ! "$W" quantize "$MODEL" "$T/$ty-calib.gguf" --type "$ty" --calib "$T/calib.txt" "${THREADS[@]}" 2>"$T/quant.err"; then
-    cat "$T/quant.err" >&2; exit 1
-  fi
-  if grep -q "^note: --calib: .* round-to-nearest" "$T/quant.err"; then
-    sed -nE "s/^note: (--calib: .*)/$ty: \1/p" "$T/quant.err" >>"$T/notes.txt"
-    measure "$ty --calib (round-to-nearest)" "$T/$ty-calib.gguf"
-  else
-    measure "$ty, importance-weighted" "$T/$ty-calib.gguf"
-  fi
-  rm -f "$T/$ty-calib.gguf"
+  for m in $CALIB_METHODS; do
+    echo "  $ty --calib --method $m: quantize" >&2
+    if ! "$W" quantize "$MODEL" "$T/$ty-calib.gguf" --type "$ty" --calib "$T/calib.txt" --calib-tokens "$CALIB_TOKENS" \
+        --method "$m" "${THREADS[@]}" 2>"$T/quant.err"; then
+      cat "$T/quant.err" >&2; exit 1
+    fi
+    sed -nE "s/^note: (--calib: .*)/$ty --method $m: \1/p" "$T/quant.err" >>"$T/notes.txt"
+    measure "$(calib_label "$ty" "$m")" "$T/$ty-calib.gguf"
+    rm -f "$T/$ty-calib.gguf"
+  done
 done
 for b in $ADAPTIVE_BPW; do
   echo "  adaptive --bpw $b: quantize" >&2
-  label="adaptive, <= $b bits/weight"
-  if "$W" quantize "$MODEL" "$T/adaptive.gguf" --adaptive --bpw "$b" --calib "$T/calib.txt" "${THREADS[@]}" \
+  label="adaptive (--method gptq), <= $b bits/weight"
+  if "$W" quantize "$MODEL" "$T/adaptive.gguf" --adaptive --bpw "$b" --calib "$T/calib.txt" \
+      --calib-tokens "$CALIB_TOKENS" "${THREADS[@]}" \
       --plan-report "$T/plan-$b.md" 2>"$T/quant.err"; then
     measure "$label" "$T/adaptive.gguf"
     rm -f "$T/adaptive.gguf"
@@ -149,7 +164,7 @@ export R_CMD="$CMD" R_MODEL="$(basename "$MODEL")" R_SHA="$(sha256sum "$MODEL" |
   R_DATE="$(date -u '+%Y-%m-%d %H:%M UTC')" R_COMMIT="$COMMIT" R_MACHINE="$CPU, $(nproc) cores, $(uname -sm)" \
   R_TEXT="tools/corpus/storygen.py --seed 777 --count $STORIES (held out: training used seed 1), $(wc -c <"$T/text.txt") bytes" \
   R_EVAL="--ctx $CTX$CHUNKS_TEXT, $(cat "$T/scored.txt") scored tokens per model (the second half of each chunk)" \
-  R_CALIB="tools/corpus/storygen.py --seed 5 --count 12 (neither training nor evaluation text), $(wc -c <"$T/calib.txt") bytes; \`--calib-tokens\` default (512)" \
+  R_CALIB="tools/corpus/storygen.py --seed 5 --count 12 (neither training nor evaluation text), $(wc -c <"$T/calib.txt") bytes; \`--calib-tokens $CALIB_TOKENS\`" \
   R_SPEED="$SPEED"
 python3 - "$T/rows.tsv" "$T/notes.txt" "$OUT" <<'EOF'
 import os, sys
@@ -182,11 +197,14 @@ w("- *stored as*: the types the weight matrices were written in, by share of the
 w("  A type whose block does not divide a matrix's rows falls back as llama.cpp's quantize does (notes below).")
 w("- *bits/weight*: bytes of the weight matrices in the file (block scales and minimums included) * 8 / weights.")
 w("  Norm vectors (f32) are excluded; *file size* includes them and the metadata (tokenizer).")
-w("- *importance-weighted*: `webaccel quantize --type T --calib TEXT`: scales chosen to minimize the error weighted by")
-w("  each input column's mean square activation on the calibration text (round-to-nearest otherwise).")
-w("- *adaptive, <= B bits/weight*: `webaccel quantize --adaptive --bpw B --calib TEXT`: a type per matrix, chosen by")
-w("  the KL divergence measured with each matrix alone at its smallest type (README, ARCHITECTURE). A plan the")
-w("  available types cannot reach says so instead of figures.")
+w("- *T, --method M (...)*: `webaccel quantize --type T --calib TEXT --method M`; in parentheses, how many matrices")
+w("  each quantizer wrote, as `quantize` reports it. *error-compensating* (gptq): each row's columns rounded in order,")
+w("  each one's error spread over the columns not yet rounded through the inverse of the inputs' second-moment")
+w("  matrix on the calibration text (quant/gptq.h); *importance-weighted*: scales chosen to minimize the error weighted")
+w("  by each input column's mean square activation; *round-to-nearest*: where neither measured better (README).")
+w("- *adaptive (--method gptq), <= B bits/weight*: `webaccel quantize --adaptive --bpw B --calib TEXT`: a type per")
+w("  matrix, chosen by the KL divergence measured with each matrix alone at its smallest type (README, ARCHITECTURE),")
+w("  quantized by the default method (gptq). A plan the available types cannot reach says so instead of figures.")
 w("- *PPL*: perplexity as `webaccel perplexity` computes it (± standard error), taken from `webaccel kld`'s")
 w("  PPL(model) on the same chunks; *ΔPPL*: relative to the original.")
 w("  *ln PPL ratio*, *KLD*, *top-1*: `webaccel kld` against the original on the same tokens")

@@ -31,13 +31,29 @@ int gguf_file_type(DType type) {
   }
 }
 
-void quantize_rows(DType type, const float* src, void* dst, int64_t rows, int64_t cols, const float* col_weights) {
+const char* quantize_method(DType type, const float* col_weights, const quant::GptqFactor* gptq) {
+  if (gptq && quant::has_gptq_quantizer(type)) return "error-compensating";
+  if (col_weights && quant::weighting_helps(type)) return "importance-weighted";
+  return "round-to-nearest";
+}
+
+const quant::GptqFactor* compensation_for(const QuantizeOptions& options, const std::string& name, DType type) {
+  auto it = options.gptq.find(name);
+  if (it == options.gptq.end() || !it->second || !quant::has_gptq_quantizer(type)) return nullptr;
+  if (options.lookup_tables.count(name) && !quant::compensate_lookup_table(type)) return nullptr;
+  return it->second.get();
+}
+
+void quantize_rows(DType type, const float* src, void* dst, int64_t rows, int64_t cols, const float* col_weights,
+                   const quant::GptqFactor* gptq) {
   const TypeTraits* t = type_traits(type);
   const size_t rb = row_bytes(type, cols);
+  const bool compensated = gptq && gptq->n == cols && quant::has_gptq_quantizer(type);
   const bool weighted = col_weights && quant::weighting_helps(type);
   auto row = [=](int64_t r) {
     uint8_t* d = static_cast<uint8_t*>(dst) + r * rb;
-    if (weighted) quant::quantize_row_weighted(type, src + r * cols, d, cols, col_weights);
+    if (compensated) quant::quantize_row_gptq(type, src + r * cols, d, cols, *gptq, col_weights);
+    else if (weighted) quant::quantize_row_weighted(type, src + r * cols, d, cols, col_weights);
     else t->from_f32(src + r * cols, d, cols);
   };
   const int n_threads = std::max(1, std::min<int>(static_cast<int>(std::thread::hardware_concurrency()), 16));
@@ -236,7 +252,7 @@ Status convert_gguf(const std::string& in, const std::string& out, DType type, C
   std::vector<std::pair<DType, int64_t>> stored;
   Fallbacks fallbacks;
   bool requantized = false;
-  std::vector<DType> unweighted;  // types of matrices with importance that are not weighted
+  std::vector<DType> unweighted;  // types of calibrated matrices that are still rounded to nearest
   for (const auto& t : src->tensors()) {
     const TypeTraits* from = type_traits(t.type);
     if (!is_weight_matrix(t)) {
@@ -262,13 +278,24 @@ Status convert_gguf(const std::string& in, const std::string& out, DType type, C
                                           it->second.size(), static_cast<long long>(t.ne[0])));
       }
       weights = it->second.data();
-      if (!quant::weighting_helps(to) && std::find(unweighted.begin(), unweighted.end(), to) == unweighted.end()) {
-        unweighted.push_back(to);
-      }
     }
-    // Already stored so: the same bytes, no second rounding (unless the
-    // importance-weighted quantizer would choose other ones).
-    if (to == t.type && !(weights && quant::weighting_helps(to))) {
+    std::shared_ptr<const quant::GptqFactor> factor;
+    if (auto it = options.gptq.find(t.name); it != options.gptq.end() && it->second) {
+      if (it->second->n != t.ne[0]) {
+        return invalid_argument(strformat("tensor '%s': a second-moment factor of %lld inputs for rows of %lld",
+                                          t.name.c_str(), static_cast<long long>(it->second->n),
+                                          static_cast<long long>(t.ne[0])));
+      }
+      if (compensation_for(options, t.name, to)) factor = it->second;
+    }
+    const char* method = quantize_method(to, weights, factor.get());
+    const bool rtn = std::strcmp(method, "round-to-nearest") == 0;
+    if ((weights || factor) && rtn && std::find(unweighted.begin(), unweighted.end(), to) == unweighted.end()) {
+      unweighted.push_back(to);
+    }
+    // Already stored so: the same bytes, no second rounding (unless a
+    // calibrated quantizer would choose other ones).
+    if (to == t.type && rtn) {
       WA_TRY(w.add_tensor_bytes(t.name, to, {t.ne[0], t.ne[1]}, src->tensor_data(t)));
       continue;
     }
@@ -276,15 +303,16 @@ Status convert_gguf(const std::string& in, const std::string& out, DType type, C
       return unsupported(strformat("tensor '%s' has type %s, which this build cannot decode", t.name.c_str(), from->name));
     }
     requantized = requantized || from->quantized;
+    if (report && !size_only) ++report->methods[std::string(dtype_name(to)) + " " + method];
     const GgufTensorInfo* tp = &t;
-    WA_TRY(w.add_tensor(t.name, to, {t.ne[0], t.ne[1]}, [src, tp, from, to, weights](uint8_t* dst, size_t) {
+    WA_TRY(w.add_tensor(t.name, to, {t.ne[0], t.ne[1]}, [src, tp, from, to, weights, factor](uint8_t* dst, size_t) {
       const int64_t cols = tp->ne[0], rows = tp->ne[1];
       const size_t in_rb = row_bytes(tp->type, cols);
       std::vector<float> buf(static_cast<size_t>(cols) * 256);
       for (int64_t r0 = 0; r0 < rows; r0 += 256) {
         const int64_t n = std::min<int64_t>(256, rows - r0);
         for (int64_t r = 0; r < n; ++r) from->to_f32(src->tensor_data(*tp) + (r0 + r) * in_rb, buf.data() + r * cols, cols);
-        quantize_rows(to, buf.data(), dst + r0 * row_bytes(to, cols), n, cols, weights);
+        quantize_rows(to, buf.data(), dst + r0 * row_bytes(to, cols), n, cols, weights, factor.get());
       }
       return Status::Ok();
     }));
@@ -300,9 +328,15 @@ Status convert_gguf(const std::string& in, const std::string& out, DType type, C
   fallbacks.report(report);
   for (DType t : unweighted) {
     if (!report) break;
-    report->notes.push_back(strformat("--calib: %s matrices are quantized by round-to-nearest (importance weighting "
-                                      "measured not to help %s, or not measured: quant::weighting_helps)",
-                                      dtype_name(t), dtype_name(t)));
+    // Two reasons: the type has no error-compensating quantizer, or it has one
+    // and another --method was asked for.
+    const std::string why = quant::has_gptq_quantizer(t)
+        ? strformat("importance weighting was measured not to help %s: quant::weighting_helps; --method gptq "
+                    "compensates it", dtype_name(t))
+        : strformat("%s has no error-compensating quantizer, and importance weighting was measured not to help it "
+                    "or was not measured: quant::has_gptq_quantizer, quant::weighting_helps", dtype_name(t));
+    report->notes.push_back(strformat("--calib: %s matrices are quantized by round-to-nearest (%s)", dtype_name(t),
+                                      why.c_str()));
   }
   set_file_type(w, type, stored);
   if (size_only) {

@@ -5,6 +5,8 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -12,12 +14,16 @@
 #include "core/dtype.h"
 #include "core/status.h"
 #include "formats/gguf.h"
+#include "quant/gptq.h"
 
 namespace wa {
 
 struct ConvertReport {
   std::vector<std::string> notes;  // e.g. tensors kept at a fallback type and why
   size_t bytes_written = 0;
+  // Re-encoded matrices by "TYPE method" (quantize_method's words), e.g.
+  // "q2_K error-compensating" -> 35.
+  std::map<std::string, int> methods;
 };
 
 // IN is detected by content (GGUF magic, else llama2.c). Matrices become
@@ -39,7 +45,19 @@ struct QuantizeOptions {
   // importance-weighted quantizers (quant/weighted.h) where they measurably
   // help (quant::weighting_helps).
   std::map<std::string, std::vector<float>> importance;
+  // Error-compensating factors by tensor name (quant/gptq.h; `--method
+  // gptq`): such matrices of a type with that quantizer (quant::
+  // has_gptq_quantizer) are quantized by it, with the importance vector as
+  // the scale fit's weights; other types fall back to the rule above.
+  std::map<std::string, std::shared_ptr<const quant::GptqFactor>> gptq;
+  // Matrices that are also lookup tables (a tied token embedding): compensated
+  // only where quant::compensate_lookup_table says.
+  std::set<std::string> lookup_tables;
 };
+
+// The factor a matrix named `name` is quantized with at `type` under
+// `options` (null: not compensated), the one place of that rule.
+const quant::GptqFactor* compensation_for(const QuantizeOptions& options, const std::string& name, DType type);
 
 // GGUF -> GGUF only (`webaccel quantize`): the same re-encoding as
 // convert_model of a GGUF input, refusing anything else with a message. Every
@@ -92,10 +110,17 @@ struct SynthSpec {
 // vocabulary; metadata says it is synthetic.
 Status write_synthetic_model(const SynthSpec& spec, const std::string& out, ConvertReport* report);
 
-// Quantizes `rows` rows of `cols` f32 values into `dst` using several threads;
-// with `col_weights` (cols importance weights) by the importance-weighted
-// quantizer where it measurably helps (quant::weighting_helps).
+// Quantizes `rows` rows of `cols` f32 values into `dst` using several threads:
+// with `gptq` (a factor for rows of `cols`) by the error-compensating
+// quantizer where the type has one (quant::has_gptq_quantizer), its scales
+// fitted with `col_weights`; else, with `col_weights` (cols importance
+// weights), by the importance-weighted quantizer where it measurably helps
+// (quant::weighting_helps); else by round-to-nearest.
 void quantize_rows(DType type, const float* src, void* dst, int64_t rows, int64_t cols,
-                   const float* col_weights = nullptr);
+                   const float* col_weights = nullptr, const quant::GptqFactor* gptq = nullptr);
+
+// How quantize_rows encodes a matrix of `type` given those inputs, in words
+// ("error-compensating", "importance-weighted", "round-to-nearest").
+const char* quantize_method(DType type, const float* col_weights, const quant::GptqFactor* gptq);
 
 }  // namespace wa

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "formats/gguf.h"
+#include "quant/gptq.h"
 #include "quant/planner.h"
 #include "quant/weighted.h"
 
@@ -39,8 +40,8 @@ struct Measured {
   const GgufTensorInfo* info = nullptr;
   std::vector<DType> types;
   std::vector<uint64_t> bytes;
-  std::vector<double> err, werr;  // plain and importance-weighted squared errors
-  double sum_sq = 0.0, wsum_sq = 0.0;
+  std::vector<double> err, werr;  // plain squared errors and the errors that scale the loss (convert_adaptive.h, step 2)
+  double sum_sq = 0.0, wsum_sq = 0.0;  // the same of the original values
   double probe_kld = -1.0;
 };
 
@@ -57,38 +58,48 @@ Status decode_matrix(const GgufFile& f, const GgufTensorInfo& t, std::vector<flo
   return Status::Ok();
 }
 
+// Rows used for the output error of a matrix: its error is an average over
+// rows, so a regular sample of 2048 estimates it for the embedding's 32000.
+int64_t output_error_step(int64_t rows) { return std::max<int64_t>(1, rows / 2048); }
+
 Status measure_matrix(const GgufFile& f, const GgufTensorInfo& t, const std::vector<float>* importance,
-                      quant::Calibration* calib, Measured* m) {
+                      const QuantizeOptions& qo, const quant::InputMoments* moments, quant::Calibration* calib,
+                      Measured* m) {
   std::vector<float> w;
   WA_TRY(decode_matrix(f, t, &w));
   const int64_t cols = t.ne[0], rows = t.ne[1];
   m->info = &t;
   m->types = candidates(cols);
   const float* imp = importance ? importance->data() : nullptr;
+  // With error-compensating quantizers the loss scales with the output error (H), else with H's diagonal.
+  const bool by_output = qo.gptq.count(t.name) && moments && moments->n == cols;
   for (int64_t r = 0; r < rows; ++r) {
     for (int64_t j = 0; j < cols; ++j) {
       const double v = w[static_cast<size_t>(r * cols + j)];
       m->sum_sq += v * v;
-      m->wsum_sq += (imp ? imp[j] : 1.0) * v * v;
+      if (!by_output) m->wsum_sq += (imp ? imp[j] : 1.0) * v * v;
     }
   }
+  if (by_output) m->wsum_sq = quant::output_error(w.data(), nullptr, rows, cols, cols, *moments, output_error_step(rows));
   std::vector<uint8_t> q;
-  std::vector<float> back(static_cast<size_t>(cols));
+  std::vector<float> back(static_cast<size_t>(cols * rows));
   for (size_t k = 0; k < m->types.size(); ++k) {
     const DType type = m->types[k];
     const size_t rb = row_bytes(type, cols);
     q.assign(rb * static_cast<size_t>(rows), 0);
-    quantize_rows(type, w.data(), q.data(), rows, cols, imp);
+    quantize_rows(type, w.data(), q.data(), rows, cols, imp, compensation_for(qo, t.name, type));
     double e = 0.0, we = 0.0;
     for (int64_t r = 0; r < rows; ++r) {
-      type_traits(type)->to_f32(q.data() + r * rb, back.data(), cols);
+      float* br = back.data() + r * cols;
+      type_traits(type)->to_f32(q.data() + r * rb, br, cols);
       const float* x = w.data() + r * cols;
-      e += quant::weighted_squared_error(x, back.data(), nullptr, cols);
-      if (imp) we += quant::weighted_squared_error(x, back.data(), imp, cols);
+      e += quant::weighted_squared_error(x, br, nullptr, cols);
+      if (imp && !by_output) we += quant::weighted_squared_error(x, br, imp, cols);
     }
+    if (by_output) we = quant::output_error(w.data(), back.data(), rows, cols, cols, *moments, output_error_step(rows));
     m->bytes.push_back(rb * static_cast<uint64_t>(rows));
     m->err.push_back(e);
-    m->werr.push_back(imp ? we : e);
+    m->werr.push_back(imp || by_output ? we : e);
     if (k == 0 && calib) {  // the smallest candidate: measure the KLD it causes alone
       WA_ASSIGN_OR_RETURN(m->probe_kld, calib->kld_with(t.name, type, q.data()));
     }
@@ -103,6 +114,38 @@ double loss_of(const Measured& m, size_t k) {
 }
 
 }  // namespace
+
+Result<QuantizeMethod> parse_quantize_method(const std::string& name) {
+  if (name == "gptq") return QuantizeMethod::gptq;
+  if (name == "weighted") return QuantizeMethod::weighted;
+  if (name == "rtn") return QuantizeMethod::rtn;
+  return invalid_argument("unknown quantization method '" + name + "' (gptq, weighted, rtn)");
+}
+
+const char* quantize_method_name(QuantizeMethod m) {
+  switch (m) {
+    case QuantizeMethod::gptq: return "gptq";
+    case QuantizeMethod::weighted: return "weighted";
+    case QuantizeMethod::rtn: return "rtn";
+  }
+  return "?";
+}
+
+Status calibrated_options(const quant::Calibration& calib, QuantizeMethod method, const GgufFile& file,
+                          QuantizeOptions* qo) {
+  if (method == QuantizeMethod::rtn) return Status::Ok();
+  for (const auto& [name, v] : calib.importance()) {
+    if (file.find_tensor(name)) qo->importance.emplace(name, v);
+  }
+  if (method != QuantizeMethod::gptq) return Status::Ok();
+  qo->lookup_tables = calib.lookup_tables();
+  if (calib.moments().empty()) return internal_error("--method gptq: the calibration collected no input moments");
+  WA_ASSIGN_OR_RETURN(auto factors, quant::gptq_factors(calib.moments()));
+  for (auto& [name, f] : factors) {
+    if (file.find_tensor(name)) qo->gptq.emplace(name, std::move(f));
+  }
+  return Status::Ok();
+}
 
 Status quantize_adaptive(const std::string& in, const std::string& out, const AdaptiveOptions& o, ConvertReport* report,
                          AdaptivePlan* plan) {
@@ -152,21 +195,24 @@ Status quantize_adaptive(const std::string& in, const std::string& out, const Ad
 
   std::unique_ptr<quant::Calibration> calib;
   if (!o.calib_path.empty()) {
-    WA_ASSIGN_OR_RETURN(calib, quant::Calibration::run(in, o.calib_path, o.calib));
-  }
-  const std::map<std::string, std::vector<float>> none;
-  const auto& importance = calib ? calib->importance() : none;
-  for (const auto& [name, v] : importance) {
-    if (file->find_tensor(name)) qo.importance.emplace(name, v);
+    quant::CalibrationOptions co = o.calib;
+    co.input_moments = co.input_moments || o.method == QuantizeMethod::gptq;
+    WA_ASSIGN_OR_RETURN(calib, quant::Calibration::run(in, o.calib_path, co));
+    WA_TRY(calibrated_options(*calib, o.method, *file, &qo));
   }
 
   std::vector<Measured> measured;
   for (const auto& t : file->tensors()) {
     if (!is_weight_matrix(t)) continue;
-    auto it = importance.find(t.name);
-    const std::vector<float>* imp = it != importance.end() && static_cast<int64_t>(it->second.size()) == t.ne[0] ? &it->second : nullptr;
+    auto it = qo.importance.find(t.name);
+    const std::vector<float>* imp = it != qo.importance.end() && static_cast<int64_t>(it->second.size()) == t.ne[0] ? &it->second : nullptr;
+    const quant::InputMoments* moments = nullptr;
+    if (calib) {
+      auto mm = calib->moments().find(t.name);
+      if (mm != calib->moments().end()) moments = mm->second.get();
+    }
     Measured m;
-    WA_TRY(measure_matrix(*file, t, imp, calib.get(), &m));
+    WA_TRY(measure_matrix(*file, t, imp, qo, moments, calib.get(), &m));
     measured.push_back(std::move(m));
   }
 
@@ -184,6 +230,10 @@ Status quantize_adaptive(const std::string& in, const std::string& out, const Ad
   AdaptivePlan result;
   result.loss_measure = calib ? "estimated KL divergence (nats per token) added by the matrix"
                               : "relative squared error sum (w - w')^2 / sum w^2 (no calibration text)";
+  result.method = calib ? quantize_method_name(o.method) : "rtn";
+  result.error_measure = !qo.gptq.empty()      ? "output error sum d^T H d / sum w^T H w (H: the inputs' second moments)"
+                         : !qo.importance.empty() ? "squared error weighted by each input's mean square activation"
+                                                  : "squared error";
   result.budget_text = by_file ? strformat("file size <= %llu bytes", static_cast<unsigned long long>(o.budget_bytes))
                                : strformat("weight matrices <= %.4g bits per weight (%llu bytes)", o.bits_per_weight,
                                            static_cast<unsigned long long>(budget));
@@ -192,6 +242,7 @@ Status quantize_adaptive(const std::string& in, const std::string& out, const Ad
   if (calib) {
     result.calib_tokens = calib->n_tokens();
     result.calib_chunks = calib->n_chunks();
+    result.probe_chunks = calib->probe_chunks();
     result.calib_ctx = calib->n_ctx();
   }
   DType most = DType::f32;
@@ -246,22 +297,26 @@ std::string plan_markdown(const AdaptivePlan& p, const std::string& in, const st
                  p.bits_per_weight(), static_cast<long long>(p.n_weights));
   s += "| loss | " + p.loss_measure + strformat("; total %.6g |\n", p.loss);
   if (p.calib_tokens > 0) {
-    std::string weighted;
+    std::string how;
     for (DType t : {DType::q2_k, DType::q3_k, DType::q4_k, DType::q5_k, DType::q6_k, DType::q4_0, DType::q4_1,
                     DType::q5_0, DType::q5_1, DType::q8_0}) {
-      if (quant::weighting_helps(t)) weighted += std::string(weighted.empty() ? "" : ", ") + dtype_name(t);
+      const bool gptq = p.method == "gptq" && quant::has_gptq_quantizer(t);
+      const bool weighted = !gptq && p.method != "rtn" && quant::weighting_helps(t);
+      how += strformat("%s%s %s", how.empty() ? "" : ", ", dtype_name(t),
+                       gptq ? "error-compensating" : weighted ? "importance-weighted" : "round-to-nearest");
     }
-    s += strformat("| calibration | %d tokens (%d chunk%s of %d); importance-weighted quantizers for %s |\n", p.calib_tokens,
-                   p.calib_chunks, p.calib_chunks == 1 ? "" : "s", p.calib_ctx, weighted.c_str());
+    s += strformat("| calibration | %d tokens (%d chunk%s of %d), KLD probes on the first %d; --method %s: %s |\n",
+                   p.calib_tokens, p.calib_chunks, p.calib_chunks == 1 ? "" : "s", p.calib_ctx,
+                   p.probe_chunks * p.calib_ctx, p.method.c_str(), how.c_str());
   } else {
     s += "| calibration | none: round-to-nearest quantizers, relative squared error as the loss |\n";
   }
   s += strformat("| time | %.1f s |\n\n", p.seconds);
-  s += "*rel. error*: sum (w - w')^2 / sum w^2 at the chosen type; *weighted*: the same with each column weighted by\n"
-       "its activations' mean square on the calibration text. *probe KLD*: measured with this matrix alone in its\n"
-       "smallest type; the other types' losses are scaled from it by their weighted error. *loss by type*: the\n"
-       "estimated loss of each candidate, smallest type first.\n\n";
-  s += "| tensor | shape | type | bits/weight | bytes | rel. error | weighted | probe KLD | est. loss | loss by type |\n";
+  s += "*rel. error*: sum (w - w')^2 / sum w^2 at the chosen type; *scaling error*: " + p.error_measure +
+       ", relative. *probe KLD*: measured with this matrix alone in its smallest type; the other types' losses are\n"
+       "scaled from it by their scaling error. *loss by type*: the estimated loss of each candidate, smallest type "
+       "first.\n\n";
+  s += "| tensor | shape | type | bits/weight | bytes | rel. error | scaling error | probe KLD | est. loss | loss by type |\n";
   s += "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n";
   for (const auto& t : p.tensors) {
     std::string ladder;

@@ -5,18 +5,23 @@
 // 1. Candidates: every type whose blocks divide the matrix's rows — for rows
 //    that fit 256-element super-blocks q2_K, q3_K, q4_K, q5_K, q6_K, q8_0,
 //    f16; else q4_0, q4_1, q5_0, q5_1, q8_0, f16. Each matrix is quantized
-//    to each candidate (importance-weighted with a calibration text) and its
+//    to each candidate (by AdaptiveOptions::method with a calibration text) and its
 //    error measured against the original values; sizes are the bytes as
 //    stored, never nominal bits.
 // 2. Loss of a candidate. With a calibration text: the KL divergence of the
 //    model's predictions when this matrix alone is stored in its smallest
 //    candidate type is measured (one forward pass over the calibration text
 //    per matrix), and the other candidates are scaled from it by their
-//    importance-weighted squared error:
-//        loss(m, t) = KLD(m, smallest) * E_w(m, t) / E_w(m, smallest).
+//    error E(m, t):
+//        loss(m, t) = KLD(m, smallest) * E(m, t) / E(m, smallest).
+//    E is the output error sum d^T H d over the rows (quant/gptq.h; H the
+//    inputs' second moments, estimated on at most 2048 rows) with --method
+//    gptq, whose errors are shaped by H and so are not measured by H's
+//    diagonal alone; else the importance-weighted squared error E_w (H's
+//    diagonal).
 //    KL divergence is, to second order, a quadratic form in the weight
 //    error, and a quantizer's error is noise-like, so for one matrix it
-//    scales with the noise energy E_w; what differs between matrices (how a
+//    scales with the noise energy E; what differs between matrices (how a
 //    layer's error grows through the rest of the network, how attention V,
 //    the embedding or the first and last layers matter) is what the one
 //    measured KLD per matrix captures. Measuring every (matrix, type) pair
@@ -44,6 +49,20 @@
 
 namespace wa {
 
+// How calibrated matrices are quantized (`quantize --method`).
+//   gptq:     error-compensating rounding (quant/gptq.h) for the k-quants,
+//             importance-weighted or round-to-nearest for the others (as weighted);
+//   weighted: importance-weighted (quant/weighted.h) where it measurably helps;
+//   rtn:      round-to-nearest (calibration then only guides --adaptive).
+enum class QuantizeMethod { gptq, weighted, rtn };
+Result<QuantizeMethod> parse_quantize_method(const std::string& name);
+const char* quantize_method_name(QuantizeMethod m);
+
+// The per-matrix inputs of `method` from a calibration run (which needs
+// input_moments for gptq), for the tensors of `file`.
+Status calibrated_options(const quant::Calibration& calib, QuantizeMethod method, const GgufFile& file,
+                          QuantizeOptions* options);
+
 struct AdaptiveOptions {
   // Exactly one of the two: the output file's size in bytes at most, or the
   // weight matrices' average bits per weight at most (bytes as stored * 8 /
@@ -51,6 +70,7 @@ struct AdaptiveOptions {
   uint64_t budget_bytes = 0;
   double bits_per_weight = 0.0;
   std::string calib_path;  // calibration text; empty: none
+  QuantizeMethod method = QuantizeMethod::gptq;  // with a calibration text
   quant::CalibrationOptions calib;
 };
 
@@ -60,7 +80,7 @@ struct PlannedTensor {
   DType type = DType::f32;
   uint64_t bytes = 0;            // as stored, without alignment padding
   double rel_error = 0.0;        // sum (w - w')^2 / sum w^2 at `type`
-  double weighted_rel_error = 0.0;  // the same weighted by the importance vector (no calibration: rel_error)
+  double weighted_rel_error = 0.0;  // the error that scales the losses (AdaptivePlan::error_measure), relative
   double loss = 0.0;             // estimated loss at `type` (AdaptivePlan::loss_measure)
   DType probe_type = DType::f32; // the type whose KLD was measured (calibrated plans)
   double probe_kld = -1.0;       // that KLD; -1 without calibration
@@ -71,12 +91,14 @@ struct PlannedTensor {
 struct AdaptivePlan {
   std::vector<PlannedTensor> tensors;
   std::string loss_measure;        // what `loss` estimates
+  std::string error_measure;       // what weighted_rel_error measures
+  std::string method;              // how the matrices were quantized (quantize_method_name)
   std::string budget_text;         // the budget as given, in words
   uint64_t file_bytes = 0;         // the planned file's size (checked against the file written)
   uint64_t matrix_bytes = 0;       // its weight matrices' bytes
   int64_t n_weights = 0;
   double loss = 0.0;               // the plan's total estimated loss
-  int calib_tokens = 0, calib_chunks = 0, calib_ctx = 0;
+  int calib_tokens = 0, calib_chunks = 0, calib_ctx = 0, probe_chunks = 0;
   double seconds = 0.0;            // measuring, planning and writing
   double bits_per_weight() const { return n_weights ? 8.0 * static_cast<double>(matrix_bytes) / static_cast<double>(n_weights) : 0.0; }
 };

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -11,11 +12,13 @@
 namespace wa::quant {
 namespace {
 
-// Sums x^2 per input column at every matmul with a weight: the matmul's
-// activation input is marked as an output before the graph runs, so the
-// arena keeps it until after_compute reads it.
+// Sums x^2 per input column at every matmul with a weight (and, with
+// moments, the products x_i x_j): the matmul's activation input is marked as
+// an output before the graph runs, so the arena keeps it until after_compute
+// reads it.
 class ActivationPower : public GraphObserver {
  public:
+  explicit ActivationPower(bool moments) : moments_(moments) {}
   Status before_compute(Graph& g) override {
     for (Node& n : g.nodes()) {
       if (n.op == Op::mul_mat && n.src[0]->weight_id && n.src[1]->type == DType::f32) g.mark_output(n.src[1]);
@@ -23,7 +26,11 @@ class ActivationPower : public GraphObserver {
     return Status::Ok();
   }
   Status after_compute(const Graph& g) override {
+    std::map<const Node*, std::shared_ptr<Moments>> by_input;  // one accumulation per activation
     for (const Node& n : g.nodes()) {
+      if (n.op == Op::get_rows && n.src[0]->weight_id) {
+        lookups_.insert(static_cast<const GgufTensorInfo*>(n.src[0]->weight_id)->name);
+      }
       if (n.op != Op::mul_mat || !n.src[0]->weight_id || n.src[1]->type != DType::f32) continue;
       const auto* info = static_cast<const GgufTensorInfo*>(n.src[0]->weight_id);
       const Node* x = n.src[1];
@@ -35,6 +42,13 @@ class ActivationPower : public GraphObserver {
         for (int64_t j = 0; j < x->ne[0]; ++j) s.power[static_cast<size_t>(j)] += static_cast<double>(col[j]) * col[j];
       }
       s.count += x->ne[1];
+      if (!moments_) continue;
+      // Matrices of one input share its moments from the first graph on.
+      auto [it, fresh] = by_input.try_emplace(x);
+      if (!s.moments) s.moments = fresh ? std::make_shared<Moments>() : it->second;
+      if (!fresh) continue;
+      it->second = s.moments;
+      accumulate(*x, s.moments.get());
     }
     return Status::Ok();
   }
@@ -51,13 +65,76 @@ class ActivationPower : public GraphObserver {
     }
     return out;
   }
+  const std::set<std::string>& lookups() const { return lookups_; }
+  // The moments as means (full symmetric matrices), shared as they were collected.
+  std::map<std::string, std::shared_ptr<const InputMoments>> moments() const {
+    std::map<const Moments*, std::shared_ptr<const InputMoments>> done;
+    std::map<std::string, std::shared_ptr<const InputMoments>> out;
+    for (const auto& [name, s] : sums_) {
+      if (!s.moments || s.moments->tokens == 0) continue;
+      auto& m = done[s.moments.get()];
+      if (!m) {
+        auto r = std::make_shared<InputMoments>();
+        const int64_t n = s.moments->n;
+        r->n = n;
+        r->tokens = s.moments->tokens;
+        r->h.resize(static_cast<size_t>(n * n));
+        const double inv = 1.0 / static_cast<double>(r->tokens);
+        for (int64_t i = 0; i < n; ++i) {
+          for (int64_t j = i; j < n; ++j) {
+            const double v = s.moments->upper[static_cast<size_t>(i * n + j)] * inv;
+            r->h[static_cast<size_t>(i * n + j)] = v;
+            r->h[static_cast<size_t>(j * n + i)] = v;
+          }
+        }
+        m = std::move(r);
+      }
+      out.emplace(name, m);
+    }
+    return out;
+  }
 
  private:
+  struct Moments {
+    int64_t n = 0, tokens = 0;
+    std::vector<double> upper;  // sum of x_i x_j for j >= i, row-major n x n
+  };
   struct Sum {
     std::vector<double> power;
     int64_t count = 0;
+    std::shared_ptr<Moments> moments;
   };
+  // Adds X^T X of one activation [n, tokens]: for each i, the tokens' x_i
+  // times their rows, into a float row that stays in cache (one graph's
+  // tokens at a time, then into the double sums).
+  static void accumulate(const Node& x, Moments* m) {
+    const int64_t n = x.ne[0], T = x.ne[1];
+    if (m->n == 0) {
+      m->n = n;
+      m->upper.assign(static_cast<size_t>(n * n), 0.0);
+    }
+    if (m->n != n) return;
+    std::vector<float> xt(static_cast<size_t>(n * T)), row(static_cast<size_t>(n));
+    for (int64_t t = 0; t < T; ++t) {
+      std::memcpy(xt.data() + t * n, static_cast<const uint8_t*>(x.data) + t * x.nb[1], static_cast<size_t>(n) * sizeof(float));
+    }
+    for (int64_t i = 0; i < n; ++i) {
+      std::fill(row.begin() + i, row.end(), 0.0f);
+      for (int64_t t = 0; t < T; ++t) {
+        const float* xr = xt.data() + t * n;
+        const float a = xr[i];
+        if (a == 0.0f) continue;
+        for (int64_t j = i; j < n; ++j) row[static_cast<size_t>(j)] += a * xr[j];
+      }
+      double* u = m->upper.data() + i * n;
+      for (int64_t j = i; j < n; ++j) u[j] += row[static_cast<size_t>(j)];
+    }
+    m->tokens += T;
+  }
+
+  bool moments_;
   std::map<std::string, Sum> sums_;
+  std::set<std::string> lookups_;  // weight tensors read by get_rows
 };
 
 // Points every leaf of one weight tensor at replacement bytes of another type.
@@ -133,23 +210,26 @@ Result<std::unique_ptr<Calibration>> Calibration::run(const std::string& model_p
   so.kv_type = DType::f32;  // the measurement is of the weights, not of a cache's rounding
   WA_ASSIGN_OR_RETURN(c->session_, Session::create(*c->loaded_.model, *c->backend_, so));
 
-  ActivationPower power;
+  ActivationPower power(o.input_moments);
   c->session_->set_observer(&power);
   const size_t row = static_cast<size_t>(c->n_vocab_);
-  if (o.keep_predictions) c->base_logprobs_.resize(static_cast<size_t>(c->n_tokens()) * row);
+  c->n_probe_chunks_ = std::max(1, std::min(c->n_chunks_, o.probe_tokens / c->n_ctx_));
+  if (o.keep_predictions) c->base_logprobs_.resize(static_cast<size_t>(c->n_probe_chunks_ * c->n_ctx_) * row);
   for (int k = 0; k < c->n_chunks_; ++k) {
     Status st = c->eval_chunk(k);
     if (!st.ok()) {
       c->session_->set_observer(nullptr);
       return st.with_context("calibration");
     }
-    for (int i = 0; i < c->n_ctx_ && o.keep_predictions; ++i) {
+    for (int i = 0; i < c->n_ctx_ && o.keep_predictions && k < c->n_probe_chunks_; ++i) {
       log_softmax(c->session_->logits(i), c->n_vocab_,
                   c->base_logprobs_.data() + (static_cast<size_t>(k) * static_cast<size_t>(c->n_ctx_) + static_cast<size_t>(i)) * row);
     }
   }
   c->session_->set_observer(nullptr);
   c->importance_ = power.result();
+  c->moments_ = power.moments();
+  c->lookup_tables_ = power.lookups();
   return c;
 }
 
@@ -169,7 +249,7 @@ Result<double> Calibration::kld_with(const std::string& name, DType type, const 
   const size_t row = static_cast<size_t>(n_vocab_);
   std::vector<float> lp(row);
   double sum = 0.0;
-  for (int k = 0; k < n_chunks_; ++k) {
+  for (int k = 0; k < n_probe_chunks_; ++k) {
     Status st = eval_chunk(k);
     if (!st.ok()) {
       session_->set_observer(nullptr);
@@ -184,7 +264,7 @@ Result<double> Calibration::kld_with(const std::string& name, DType type, const 
     }
   }
   session_->set_observer(nullptr);
-  return sum / static_cast<double>(n_tokens());
+  return sum / static_cast<double>(n_probe_chunks_ * n_ctx_);
 }
 
 }  // namespace wa::quant

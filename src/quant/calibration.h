@@ -14,10 +14,12 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "backends/backend.h"
+#include "quant/gptq.h"
 #include "core/status.h"
 #include "runtime/model.h"
 #include "runtime/session.h"
@@ -28,7 +30,12 @@ struct CalibrationOptions {
   int n_ctx = 256;        // tokens per chunk (less when the text is shorter)
   int max_tokens = 512;   // tokens used at most (whole chunks)
   int n_threads = 0;      // 0: all hardware threads
-  bool keep_predictions = true;  // keep the original predictions for kld_with (n_tokens * n_vocab floats)
+  bool keep_predictions = true;  // keep the original predictions for kld_with (probe tokens * n_vocab floats)
+  // Tokens (whole chunks, at least one) kld_with measures on: a probe is one
+  // forward pass over them per matrix, so they are fewer than the tokens the
+  // importance and moments need (H of a 1280-wide input wants more than 1280).
+  int probe_tokens = 512;
+  bool input_moments = false;    // collect each matrix's input second moments (moments(), for quant/gptq.h)
 };
 
 class Calibration {
@@ -49,13 +56,25 @@ class Calibration {
   // 0.0259 with equal weights); an untied one used only for lookups has none.
   const std::map<std::string, std::vector<float>>& importance() const { return importance_; }
 
-  // Mean over the calibration positions of KL(original || model with tensor
+  // With input_moments: by tensor name, the second moments of the matrix's
+  // input columns over the calibration tokens (gptq.h: H = X^T X / tokens).
+  // Matrices multiplying the same activations (Q, K, V; gate and up) share
+  // one object. A token embedding tied to the output gets the output
+  // matmul's, as for importance().
+  const std::map<std::string, std::shared_ptr<const InputMoments>>& moments() const { return moments_; }
+
+  // Names of the weight tensors the graph also reads by row lookups (a token
+  // embedding; tied to the output, it has importance and moments too).
+  const std::set<std::string>& lookup_tables() const { return lookup_tables_; }
+
+  // Mean over the first probe_tokens' positions (probe_chunks() chunks) of KL(original || model with tensor
   // `name` stored as `type` in `bytes`, every other tensor as in the file).
   // Needs keep_predictions.
   Result<double> kld_with(const std::string& name, DType type, const void* bytes);
 
   int n_tokens() const { return n_chunks_ * n_ctx_; }
   int n_chunks() const { return n_chunks_; }
+  int probe_chunks() const { return n_probe_chunks_; }
   int n_ctx() const { return n_ctx_; }
 
  private:
@@ -67,9 +86,11 @@ class Calibration {
   std::unique_ptr<Backend> backend_;
   std::unique_ptr<Session> session_;
   std::vector<int32_t> tokens_;
-  int n_ctx_ = 0, n_chunks_ = 0, n_vocab_ = 0;
-  std::vector<float> base_logprobs_;  // [n_chunks * n_ctx][n_vocab], log-softmax of the original logits
+  int n_ctx_ = 0, n_chunks_ = 0, n_probe_chunks_ = 0, n_vocab_ = 0;
+  std::vector<float> base_logprobs_;  // [n_probe_chunks * n_ctx][n_vocab], log-softmax of the original logits
   std::map<std::string, std::vector<float>> importance_;
+  std::map<std::string, std::shared_ptr<const InputMoments>> moments_;
+  std::set<std::string> lookup_tables_;
 };
 
 }  // namespace wa::quant

@@ -42,6 +42,12 @@ struct Type0Super {
   uint8_t u[QK_K];
 };
 
+// The round-to-nearest choice of a k-quant super-block's scales and levels
+// (reference.cpp, where each one's error bound is derived); the GGUF
+// round-to-nearest quantizers are these plus the packing below.
+void quantize_type1_super(const float* x, int subs, int levels, int smax, Type1Super* o);
+void quantize_type0_super(const float* x, int half, int smin, int smax, Type0Super* o);
+
 // The 32 u values of a q4_1 / q5_0 / q5_1 block as nibbles plus, for 5 bits
 // (qh not null), the fifth bits.
 void pack_block32(const uint8_t u[32], uint8_t qs[16], uint8_t* qh);

@@ -148,6 +148,8 @@ void dequantize_k_row(DType t, const void* src, float* dst, int64_t n) {
   }
 }
 
+}  // namespace
+
 // Type-1 super-block of `subs` sub-blocks (q2_K: 16 x 16, 4-bit scales;
 // q4_K/q5_K: 8 x 32, 6-bit scales), values u in [0, levels]:
 //   sub-block range [min(0, min x), max x] -> step = range / levels, min m;
@@ -207,7 +209,6 @@ void quantize_type0_super(const float* x, int half, int smin, int smax, Type0Sup
   }
 }
 
-}  // namespace
 
 // ---------------------------------------------------------------------------
 // Packing (quant/pack.h)

@@ -355,6 +355,10 @@ void q5_1_block(const float* x, const float* w, BlockQ5_1* o) { type1_block32(x,
 
 }  // namespace
 
+void fit_type1_super(const float* x, const float* w, int subs, int levels, int smax, Type1Super* out) {
+  type1_super(x, w, subs, levels, smax, out);
+}
+
 bool has_weighted_quantizer(DType type) {
   switch (type) {
     case DType::q4_0: case DType::q4_1: case DType::q5_0: case DType::q5_1: case DType::q2_k: case DType::q3_k:

@@ -49,10 +49,31 @@ check "adaptive --budget-mb $mb: $b bytes <= $u3 and within 0.5% of it (rc $rc)"
   --plan-report "$T/cplan.md" 2>"$T/c.err"; rc=$?
 check "adaptive with --calib runs (rc $rc)" test $rc -eq 0
 check "adaptive --calib: measured bits per weight <= 4" python3 -c "assert $(bpw "$T/c.gguf") <= 4.0"
-check "plan report: KLD probes and importance-weighted quantizers" \
-  grep -q "| calibration | 64 tokens (1 chunk of 64); importance-weighted quantizers for q2_K, q4_K, q4_0 |" "$T/cplan.md"
+check "plan report: KLD probes and the quantizer of each type (--method gptq by default)" \
+  grep -q "| calibration | 64 tokens (1 chunk of 64), KLD probes on the first 64; --method gptq: q2_K error-compensating, q3_K error-compensating, .* q4_0 importance-weighted, .* q8_0 round-to-nearest |" "$T/cplan.md"
+check "plan report: losses scaled by the output error" grep -q "scaling error\*: output error" "$T/cplan.md"
 check "plan report: a measured probe KLD per matrix" \
   test "$(grep -cE '\| [0-9]\.[0-9]+e[-+][0-9]+ \(q2_K\) \|' "$T/cplan.md")" -eq 30
+
+# --method on a model whose rows fit the k-quants: every method writes a
+# file of the same size that runs; gptq (the default with --calib) and
+# weighted choose other bytes than round-to-nearest.
+"$W" quantize "$T/syn.gguf" "$T/g_rtn.gguf" --type q3_K 2>/dev/null
+for m in gptq weighted; do
+  "$W" quantize "$T/syn.gguf" "$T/g_$m.gguf" --type q3_K --calib "$T/calib.txt" --calib-tokens 64 --method $m 2>"$T/g_$m.err"; rc=$?
+  check "quantize --type q3_K --calib --method $m runs (rc $rc)" test $rc -eq 0
+  check "--method $m: same size as round-to-nearest" test "$(stat -c %s "$T/g_rtn.gguf")" = "$(stat -c %s "$T/g_$m.gguf")"
+  "$W" run -m "$T/g_$m.gguf" -p "the" -n 4 --temp 0 --ids >"$T/g_ids.txt" 2>/dev/null
+  check "--method $m: the file runs" test "$(wc -l <"$T/g_ids.txt")" -eq 4
+done
+check "--method gptq: error-compensating factors for the 29 matrices with activations" \
+  grep -qE "^calibration: 64 tokens, importance of 29 matrices, error-compensating factors of 29 \(--method gptq\)" "$T/g_gptq.err"
+check "--method gptq: says which quantizer wrote what (the untied embedding is only looked up: round-to-nearest)" \
+  grep -q "^quantizers: q3_K error-compensating 29, q3_K round-to-nearest 1$" "$T/g_gptq.err"
+check "--method gptq is the default with --calib" sh -c "\"$W\" quantize \"$T/syn.gguf\" \"$T/g_def.gguf\" --type q3_K --calib \"$T/calib.txt\" --calib-tokens 64 2>/dev/null && cmp -s \"$T/g_def.gguf\" \"$T/g_gptq.gguf\""
+check "--method gptq differs from round-to-nearest" sh -c "! cmp -s \"$T/g_rtn.gguf\" \"$T/g_gptq.gguf\""
+check "--method weighted: q3_K stays round-to-nearest, and says so" \
+  sh -c "cmp -s \"$T/g_rtn.gguf\" \"$T/g_weighted.gguf\" && grep -q 'note: --calib: q3_K matrices are quantized by round-to-nearest' \"$T/g_weighted.err\""
 
 # Importance-weighted q4_0 on the bundled model: lower KL divergence than
 # round-to-nearest on held-out text (measured when written: 0.0065 -> see QUALITY.md).
@@ -86,6 +107,9 @@ printf 'Hi.' >"$T/short.txt"
 expect "calibration text too short" "too short" \
   "$W" quantize "$M" "$T/x.gguf" --type q4_0 --calib "$T/short.txt"
 expect "unknown type with --calib" "unknown type 'q9_K'" "$W" quantize "$M" "$T/x.gguf" --type q9_K --calib "$T/calib.txt"
+expect "--method without --calib" "method gptq needs a calibration text" "$W" quantize "$M" "$T/x.gguf" --type q4_0 --method gptq
+expect "unknown --method" "unknown quantization method 'best'" "$W" quantize "$M" "$T/x.gguf" --type q4_0 --calib "$T/calib.txt" --method best
+expect "--method rtn with --calib, not adaptive" "only guides --adaptive" "$W" quantize "$M" "$T/x.gguf" --type q4_0 --calib "$T/calib.txt" --method rtn
 expect "--adaptive without a budget" "needs one budget" "$W" quantize "$M" "$T/x.gguf" --adaptive
 expect "--adaptive with two budgets" "needs one budget" "$W" quantize "$M" "$T/x.gguf" --adaptive --bpw 5 --budget-mb 5
 expect "--adaptive with --type" "exclude each other" "$W" quantize "$M" "$T/x.gguf" --adaptive --bpw 5 --type q4_0

@@ -66,7 +66,7 @@ check "kld: no --base is an error" test $rc -ne 0
 "$W" kld -m "$M" --base "$M" -f "$T/short.txt" --ctx 128 >/dev/null 2>"$T/kshort.err"; rc=$?
 check "kld: text too short is an error" grep -q "text too short" "$T/kshort.err"
 
-# scripts/quality_report.sh: one type, one importance-weighted type, one
+# scripts/quality_report.sh: one type, one calibrated type by both methods, one
 # adaptive plan (out of reach: the bundled model's rows of 128 have no type
 # below q4_0's 4.5 bits), one chunk; the table's figures come from the commands.
 WEBACCEL=$W bash "$ROOT/scripts/quality_report.sh" "$M" --out "$T/Q.md" --types q8_0 --calib-types q4_0 \
@@ -78,9 +78,12 @@ check "quality_report.sh: q8_0 measured at 8.5 bits per weight" grep -qE '^\| q8
 check "quality_report.sh: the original against itself has KLD 0 and top-1 100%" \
   grep -qE '^\| original .* \| 0.000000 ± 0.000000 \| 0.000000 \| 100.00 ± 0.00% \| ' "$T/Q.md"
 check "quality_report.sh: says the command that made it" grep -q "quality_report.sh .* --types q8_0 .* --chunks 1" "$T/Q.md"
-check "quality_report.sh: an importance-weighted row" grep -qE '^\| q4_0, importance-weighted \| q4_0 100.0% \| .* \| 4.5000 \|' "$T/Q.md"
+for m in gptq weighted; do  # q4_0 has no error-compensating quantizer: both rows say importance-weighted
+  check "quality_report.sh: a --method $m row labelled by the quantizer used" \
+    grep -qE "^\| q4_0, --method $m \(importance-weighted [0-9]+ matrices\) \| q4_0 100.0% \| .* \| 4.5000 \|" "$T/Q.md"
+done
 check "quality_report.sh: an unreachable adaptive plan says why" \
-  grep -qE '^\| adaptive, <= 3 bits/weight \| not reachable: .*4\.5000 bits per weight' "$T/Q.md"
+  grep -qE '^\| adaptive \(--method gptq\), <= 3 bits/weight \| not reachable: .*4\.5000 bits per weight' "$T/Q.md"
 check "quality_report.sh: CPU speed columns, measured" grep -qE '^\| q8_0 \| .* \| [0-9.]+ ± [0-9.]+ \| [0-9.]+ ± [0-9.]+ \|$' "$T/Q.md"
 check "quality_report.sh: states the machine and the bench command" grep -qE '^\| speed \| `webaccel bench -p 64 -n 32' "$T/Q.md"
 WEBACCEL=$W bash "$ROOT/scripts/quality_report.sh" "$M" --out "$T/Q2.md" --types q9_0 --chunks 1 --no-bench >/dev/null 2>&1; rc=$?

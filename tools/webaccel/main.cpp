@@ -19,12 +19,13 @@ commands:
   info      MODEL                        metadata, tensors, types and sizes
   convert   IN OUT.gguf [--type TYPE] [--vocab VOCAB.gguf] [--name NAME]
             llama2.c .bin or GGUF -> GGUF (--vocab: take the tokenizer from another GGUF)
-  quantize  IN.gguf OUT.gguf --type TYPE [--calib TEXT [--calib-tokens N]] [--threads N]
+  quantize  IN.gguf OUT.gguf --type TYPE [--calib TEXT [--calib-tokens N] [--method M]] [--threads N]
             GGUF -> GGUF with the weight matrices re-encoded (metadata and tokenizer kept);
             prints the measured bits per weight. TYPE: f32 f16 q8_0 q6_K q5_K q5_1 q5_0
-            q4_K q4_1 q4_0 q3_K q2_K. --calib: importance-weighted quantizers from
-            activations on the text
-  quantize  IN.gguf OUT.gguf --adaptive (--budget-mb MB | --bpw BITS) [--calib TEXT]
+            q4_K q4_1 q4_0 q3_K q2_K. --calib: quantizers fitted to activations on the
+            text; M: gptq (default: error-compensating rounding, k-quants), weighted
+            (importance-weighted scales), rtn (round-to-nearest)
+  quantize  IN.gguf OUT.gguf --adaptive (--budget-mb MB | --bpw BITS) [--calib TEXT [--method M]]
             [--plan-report PLAN.md]
             a type per matrix, the least estimated loss within the file size (MB = 10^6
             bytes) or average bits per weight; --calib measures each matrix's KLD

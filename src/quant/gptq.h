@@ -1,0 +1,105 @@
+// Error-compensating rounding (the GPTQ / optimal-brain-quantization idea)
+// into the GGUF k-quant formats, so the files stay readable everywhere.
+//
+// What it minimizes: for a weight matrix W (rows = outputs, columns =
+// inputs) and calibration activations X (tokens x inputs), the output error
+// ||X (W - Q)^T||^2 = sum_rows d^T H d with d a row's error and
+// H = X^T X / tokens, the inputs' second-moment matrix. Round-to-nearest
+// and the importance-weighted quantizers (weighted.h) only see H's diagonal;
+// when inputs are correlated, an error in one column can be cancelled by
+// moving the columns after it, which is what this quantizer does:
+//   columns are rounded one after the other; column j's error, divided by
+//   U[j][j], is spread over the not yet rounded columns k > j as
+//   w[k] -= e * U[j][k], where U is the upper Cholesky factor of H^-1
+//   (H^-1 = U^T U). This is the exact least-squares update of the remaining
+//   columns given the rounded one (Frantar et al., "GPTQ", 2022, after
+//   "Optimal Brain Surgeon"); rows are independent, so each row is one pass.
+// The k-quants share scales within a super-block of 256 columns, which must
+// be fixed before its columns are rounded: when the pass reaches a
+// super-block, its scales (and minimums) are chosen from the current,
+// already compensated values of its 256 columns, then its columns are
+// rounded one by one on that grid, the compensation running into the rest of
+// the block and the blocks after it. How the scales are chosen was measured
+// (story-large f32, 40 held-out stories, mean KLD vs f32):
+//   - type 1 (q2_K, q4_K, q5_K: a step and a minimum per sub-block): the
+//     importance-weighted fit of weighted.h (weights: H's diagonal); q2_K,
+//     every matrix compensated: 0.034 against 0.059 with round-to-nearest's
+//     scales;
+//   - type 0 (q3_K, q6_K: a signed step per sub-block): round-to-nearest's
+//     choice (the largest magnitude on the grid's longer side); q3_K, every
+//     matrix compensated: 0.0065 against 0.0103 with the weighted fit (and
+//     0.0109 uniform round-to-nearest), whose least-squares steps also
+//     make the importance-weighted q3_K worse than round-to-nearest
+//     (weighted.h).
+//
+// H is damped (diagonal + 1% of its mean) so the factor exists when the
+// calibration text has fewer tokens than columns or a column never moves.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/dtype.h"
+#include "core/status.h"
+
+namespace wa::quant {
+
+// The second moment of a matrix's input columns over calibration tokens:
+// h[i * n + j] = mean over tokens of x_i x_j (full, symmetric).
+struct InputMoments {
+  int64_t n = 0;
+  int64_t tokens = 0;
+  std::vector<double> h;
+};
+
+// U of the header (upper triangular, row-major n x n, float for the row
+// passes) for one H; shared by every matrix with the same input (Q, K and V;
+// gate and up).
+struct GptqFactor {
+  int64_t n = 0;
+  std::vector<float> u;
+  double damp = 0.0;  // what was added to H's diagonal
+};
+
+// Errors: an empty or non-finite H, or one that stays indefinite after
+// raising the damping tenfold three times.
+Result<std::shared_ptr<const GptqFactor>> gptq_factor(const InputMoments& moments);
+
+// The factors of every matrix with moments (by tensor name), one
+// factorization per shared InputMoments object.
+Result<std::map<std::string, std::shared_ptr<const GptqFactor>>> gptq_factors(
+    const std::map<std::string, std::shared_ptr<const InputMoments>>& moments);
+
+// Whether `type` has an error-compensating quantizer: q2_K, q3_K, q4_K,
+// q5_K, q6_K.
+bool has_gptq_quantizer(DType type);
+
+// Whether a matrix that is also a lookup table (a token embedding tied to the
+// output) is compensated at `type`. H is the output matmul's input; the
+// lookup role sees each element's own error, which the compensation moves
+// rather than lowers. Measured (story-large, tied 32000 x 512 embedding,
+// every other matrix compensated): q3_K 0.0122 with the embedding rounded to
+// nearest, 0.0065 compensated; q2_K 0.0254 with it importance-weighted,
+// 0.0336 compensated. So q2_K's stays importance-weighted; the others are
+// compensated (q4_K..q6_K unmeasured: their finer grids move less).
+bool compensate_lookup_table(DType type);
+
+// Quantizes one row of n values (a multiple of 256; f.n == n) into dst.
+// col_weights: the weights of the scale fit (H's diagonal; null: all equal).
+// Returns false, writing nothing, for a type without this quantizer.
+bool quantize_row_gptq(DType type, const float* x, void* dst, int64_t n, const GptqFactor& f,
+                       const float* col_weights);
+
+// sum over rows of d^T H d with d = x - y per row: the mean square error of
+// the outputs on the calibration inputs, summed over the rows (outputs).
+// y null: all zeros (the outputs' own mean square). Rows are `stride` floats
+// apart in x and y. Every `row_step`-th row is
+// used (row_step >= 1) and the sum scaled to all `rows`: an estimate that
+// costs cols^2 per row used.
+double output_error(const float* x, const float* y, int64_t rows, int64_t cols, int64_t stride, const InputMoments& m,
+                    int64_t row_step = 1);
+
+}  // namespace wa::quant

@@ -309,19 +309,21 @@ bool g_device_packed_dot = false;
 enum Slot : int { kDevice = 0, kSmallBinding = 1, kSmallGrid = 2, kNoPackedDot = 3, kStorage16 = 4, kSlots = 5 };
 const char* const kSlotNames[] = {"device", "binding 1 MiB", "grid 4", "no dot4I8Packed", "workgroup storage 16 KiB"};
 
-// Products of weights and activations. Quantized weights' decode matvecs
-// (T = 1) round x to int8 blocks of 32 where the device has dot4I8Packed
-// (mvx_q8.wgsl), so against cpu_exact they differ by that rounding. The
-// CPU rounds activations the same way for q8_0/q4_0 (they then differ only
-// where a value sits on a rounding tie and one side rounds it the other
-// way: SwiftShader measures NMSE 1e-14, i.e. never), in other blocks for
-// the others (q8_K per 256 for the k-quants). On the kNoPackedDot slot, and
-// for prompts, they multiply f32 x.
+// Products of weights and activations. The decode matvecs (T = 1) of
+// q8_0, q4_0, q4_1 and q4_K (webgpu_backend.cpp's has_int8_dot) round x to
+// int8 blocks of 32 where the device has dot4I8Packed (mvx_q8.wgsl), so
+// against cpu_exact they differ by that rounding. The CPU rounds
+// activations the same way for q8_0/q4_0/q4_1 (they then differ only where
+// a value sits on a rounding tie and one side rounds it the other way:
+// SwiftShader measures NMSE 1e-14, i.e. never), per 256 for q4_K (q8_K).
+// Other types, the kNoPackedDot slot, and prompts multiply f32 x.
 constexpr double kSameRounding = 1e-6;
 Limit product_limit(DType w, int64_t T, Slot slot) {
   if (!is_block_quant(w)) return kFloatLimit;
-  if (T != 1 || slot == kNoPackedDot) return {kFloat, kActivationRounding};
-  return {kActivationRounding, w == DType::q8_0 || w == DType::q4_0 ? kSameRounding : kActivationRounding};
+  const bool int8_x = T == 1 && slot != kNoPackedDot &&
+                      (w == DType::q8_0 || w == DType::q4_0 || w == DType::q4_1 || w == DType::q4_k);
+  if (!int8_x) return {kFloat, kActivationRounding};
+  return {kActivationRounding, w == DType::q4_k ? kActivationRounding : kSameRounding};
 }
 
 struct Case {

@@ -3,6 +3,8 @@
 // 63, positive as int8) packed to bytes and multiplied with x's by
 // dot4I8Packed, times x's scale. Each type's mv4x8_<type>.wgsl applies its
 // scales and offsets as its block_dot does, with x's sums from the XBlock.
+// Used for the one-nibble-plane types (q4_1, q4_K): see has_int8_dot for
+// why the others keep f32 x.
 fn block_uq_halves(b: u32, v: array<vec4<u32>, BLOCK_WORDS>, x: XBlock) -> vec2<f32> {
   var lo = 0;
   var hi = 0;

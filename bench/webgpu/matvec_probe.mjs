@@ -76,7 +76,7 @@ const shader = (f) => readFileSync(join(SHADERS, f), 'utf8');
 const MODES = { plain: 0, glu: 1, multi: 2 };
 const matvec4 = (type, r, u, g, xq, K, mode, norm) => ({
   params: 'WA_MATVEC_PARAMS',
-  src: (shader(`mv4_${type}.wgsl`) + (xq ? shader(`mv4x8_${type}.wgsl`) + shader('mvx_q8.wgsl') : shader('mvx_f32.wgsl')) +
+  src: (shader(`mv4_${type}.wgsl`) + shader('mvx_from_act.wgsl') + (xq ? shader(`mv4x8_${type}.wgsl`) + shader('mvx_q8.wgsl') : shader('mvx_f32.wgsl')) +
     ['w0', 'w1', 'w2'].map((b) => shader('mv4_binding.wgsl').replaceAll('WB', b)).join('') +
     shader('matvec4.wgsl')).replaceAll('MV_ROWS', `${r}u`).replaceAll('MV_BLOCKS_IN_FLIGHT', `${u}u`).replaceAll('MV_GROUPS', `${g}u`)
       .replaceAll('MV_MODE', `${MODES[mode]}u`).replaceAll('MV_NORM', `${norm}`).replaceAll('MV_MATRICES', mode === 'glu' ? '2u' : '1u')

@@ -585,7 +585,7 @@ class WebGpuBackendImpl final : public WebGpuBackend {
                std::string(shader_source("mvx_q8"));
         replace_all(src, "MV_X_BLOCKS", std::to_string(int8_x_capacity(shape, mode, cfg_.max_workgroup_storage)) + "u");
       } else {
-        src += std::string(shader_source("mvx_f32"));
+        src += std::string(shader_source("mvx_from_act")) + std::string(shader_source("mvx_f32"));
       }
       for (const char* b : {"w0", "w1", "w2"}) {
         std::string access(shader_source("mv4_binding"));

@@ -23,7 +23,11 @@ var<workgroup> xq_sumsq: array<f32, MV_X_BLOCKS>;  // h . h per block (NORM)
 fn x_prepare(li: u32) {
   let nb = params.K >> 5u;
   for (var b = li; b < nb; b += GROUPS * LANES) {
-    let x = x_source_block(b);
+    var ss = 0.0;
+    let x = x_source_block(b, &ss);
+    if (NORM) {
+      xq_sumsq[b] = ss;
+    }
     var amax = vec4<f32>(0.0);
     for (var j = 0u; j < 8u; j++) {
       amax = max(amax, abs(x[j]));

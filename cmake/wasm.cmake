@@ -34,7 +34,11 @@ set(WA_WASM_COMMON_LINK
   -sEXIT_RUNTIME=0 -sINVOKE_RUN=0 -sFILESYSTEM=0
   "-sEXPORTED_RUNTIME_METHODS=['UTF8ToString']"
 )
-set(WA_WASM_LINK -sMODULARIZE=1 -sEXPORT_NAME=createWebAccelModule ${WA_WASM_COMMON_LINK} -sEXPORTED_FUNCTIONS=_main)
+# --emit-symbol-map: dist/<name>.js.symbols (not shipped) names the wasm
+# functions by index, so a CPU profile of the release build can be read
+# (bench/webgpu/cpuprofile_summary.mjs); the module itself is unchanged.
+set(WA_WASM_LINK -sMODULARIZE=1 -sEXPORT_NAME=createWebAccelModule ${WA_WASM_COMMON_LINK} -sEXPORTED_FUNCTIONS=_main
+  --emit-symbol-map)
 if(WEBACCEL_WASM_THREADS)
   # The pool is started before the module resolves, so the engine's threads
   # (pthread_create cannot wait for a new worker while the caller blocks) come

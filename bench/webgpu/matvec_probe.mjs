@@ -74,9 +74,20 @@ const shader = (f) => readFileSync(join(SHADERS, f), 'utf8');
 // norm is checked against the reference (the others are timed only: the
 // backend-ops tests check them).
 const MODES = { plain: 0, glu: 1, multi: 2 };
+// All six bindings, as the backend declares a multi-mode instance with a norm
+// (matvec4_bindings in webgpu_backend.cpp): every mode binds the same here.
+const MATVEC4_BINDINGS = `
+@group(0) @binding(0) var<storage, read> w0: array<vec4<u32>>;
+@group(0) @binding(1) var<storage, read> w1: array<vec4<u32>>;
+@group(0) @binding(2) var<storage, read> w2: array<vec4<u32>>;
+@group(0) @binding(3) var<storage, read> nw: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read_write> act: array<vec4<f32>>;
+@group(0) @binding(5) var<uniform> params: Params;
+fn norm_gain(i: u32) -> vec4<f32> { return nw[i]; }
+`;
 const matvec4 = (type, r, u, g, xq, K, mode, norm) => ({
   params: 'WA_MATVEC_PARAMS',
-  src: (shader(`mv4_${type}.wgsl`) + shader('mvx_from_act.wgsl') + (xq ? shader(`mv4x8_${type}.wgsl`) + shader('mvx_q8.wgsl') : shader('mvx_f32.wgsl')) +
+  src: (MATVEC4_BINDINGS + shader(`mv4_${type}.wgsl`) + shader('mvx_from_act.wgsl') + (xq ? shader(`mv4x8_${type}.wgsl`) + shader('mvx_q8.wgsl') : shader('mvx_f32.wgsl')) +
     ['w0', 'w1', 'w2'].map((b) => shader('mv4_binding.wgsl').replaceAll('WB', b)).join('') +
     shader('matvec4.wgsl')).replaceAll('MV_ROWS', `${r}u`).replaceAll('MV_BLOCKS_IN_FLIGHT', `${u}u`).replaceAll('MV_GROUPS', `${g}u`)
       .replaceAll('MV_MODE', `${MODES[mode]}u`).replaceAll('MV_NORM', `${norm}`).replaceAll('MV_MATRICES', mode === 'glu' ? '2u' : '1u')

@@ -3,6 +3,7 @@
 // GGUF file. Prints one JSON object (also written to --out).
 //
 //   node bench/webgpu/webaccel-node.mjs [--webgpu] --model M.gguf [--reps 3] [--dawn-flag F]... [--label L] [--out r.json]
+//     [--profile] [--cpu-profile FILE.cpuprofile]
 //
 // The JSON has the shape of wllama-node.mjs's (runs[] with results[] rows
 // pp512/tg128, backend_used, model_bytes) so summarize.mjs lists both engines
@@ -110,6 +111,23 @@ if (args.includes('--profile') && engine.gpu) {
   const tg128 = summarize(engine.gpu.profile, n);
   engine.gpu.profile = null;
   profile = { pp512_ms_per_prompt: pp512, tg128_ms_per_token: tg128 };
+}
+// --cpu-profile: one more tg128 under V8's sampling profiler (50 us), where
+// the host's time per decode step goes (JS, Dawn's binding, wasm functions by
+// index: the wasm build's .symbols file names them; see
+// bench/webgpu/cpuprofile_summary.mjs).
+const cpuProfileOut = opt('--cpu-profile');
+if (cpuProfileOut) {
+  const { Session } = await import('node:inspector/promises');
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 50 });
+  await session.post('Profiler.start');
+  for await (const _ of m.generate([bos], { maxTokens: 128, temperature: 0, ignoreEos: true }));
+  const { profile: cpuProfile } = await session.post('Profiler.stop');
+  writeFileSync(cpuProfileOut, JSON.stringify(cpuProfile));
+  session.disconnect();
 }
 const caps = engine.capabilities();
 const ppS = stats(pp);

@@ -2,6 +2,7 @@
 // dependency on @webgpu/types; browsers' navigator.gpu and Dawn's Node
 // package both satisfy it).
 export interface GpuBuffer {
+  readonly size: number;
   destroy(): void;
   mapAsync(mode: number, offset?: number, size?: number): Promise<void>;
   getMappedRange(offset?: number, size?: number): ArrayBuffer;

@@ -34,6 +34,20 @@ struct AttentionFold {
   uint32_t n_chunks;
 };
 uint32_t matrices_per_row(MatvecMode mode) { return mode == MatvecMode::glu ? 2 : 1; }
+// The storage bindings of a matvec4.wgsl instance, in binding order: w0,
+// then w1 (GLU, multi), w2 (multi), nw (a fused norm's weights, or a folded
+// attention's chunks: `side`), act; the uniform follows. Only what the mode
+// reads is bound: Dawn's CPU cost per dispatch grows with the bindings of
+// its bind group, even an unchanged one (bench/webgpu/encode_probe.mjs, H100
+// host, 2026-11-27: 4.8 us per dispatch with 3 bindings, 9.6 with 6), and a
+// decode step is ~160 dispatches.
+struct Matvec4Bindings {
+  bool w1, w2, nw;
+  uint32_t storage() const { return 2 + w1 + w2 + nw; }
+};
+Matvec4Bindings matvec4_bindings(MatvecMode mode, bool side) {
+  return {mode != MatvecMode::plain, mode == MatvecMode::multi, side};
+}
 // Rows per group, and blocks in flight per lane and row. From
 // bench/webgpu/matvec_probe.mjs on an H100 and an H200, weights read from
 // memory, not L2, the GPU warmed up (bench/webgpu/results/):
@@ -577,9 +591,9 @@ class WebGpuBackendImpl final : public WebGpuBackend {
                               static_cast<uint32_t>(std::stoul(kernel.substr(u + 1))),
                               kernel.find("_x8") != std::string::npos};
       const bool int8_x = shape.int8_x;
+      const bool from_attention = kernel.find("_attn") != std::string::npos;
       src = std::string(MatvecParams::wgsl()) + mv4_format;
       if (int8_x) {
-        const bool from_attention = kernel.find("_attn") != std::string::npos;
         src += std::string(planes ? shader_source("mv4x8_planes") : "") + std::string(shader_source("mv4x8_" + variant)) +
                std::string(shader_source(from_attention ? "mvx_from_attention" : "mvx_from_act")) +
                std::string(shader_source("mvx_q8"));
@@ -587,11 +601,26 @@ class WebGpuBackendImpl final : public WebGpuBackend {
       } else {
         src += std::string(shader_source("mvx_from_act")) + std::string(shader_source("mvx_f32"));
       }
+      // The bindings this instance has (matvec4_bindings), declared here;
+      // a weight binding the mode does not have reads w0 in its (never
+      // called) accessors, and the x from act has no norm gain without one.
+      const Matvec4Bindings binds = matvec4_bindings(mode, norm || from_attention);
+      uint32_t slot = 0;
       for (const char* b : {"w0", "w1", "w2"}) {
+        const bool bound = b[1] == '0' || (b[1] == '1' ? binds.w1 : binds.w2);
+        if (bound) src += strformat("@group(0) @binding(%u) var<storage, read> %s: array<vec4<u32>>;\n", slot++, b);
         std::string access(shader_source("mv4_binding"));
+        replace_all(access, "WB[", bound ? std::string(b) + "[" : "w0[");
         replace_all(access, "WB", b);
         src += access;
       }
+      if (binds.nw) src += strformat("@group(0) @binding(%u) var<storage, read> nw: array<vec4<f32>>;\n", slot++);
+      if (!from_attention) {
+        src += norm ? "fn norm_gain(i: u32) -> vec4<f32> { return nw[i]; }\n"
+                    : "fn norm_gain(i: u32) -> vec4<f32> { return vec4<f32>(1.0); }\n";
+      }
+      src += strformat("@group(0) @binding(%u) var<storage, read_write> act: array<vec4<f32>>;\n", slot++);
+      src += strformat("@group(0) @binding(%u) var<uniform> params: Params;\n", slot);
       src += std::string(shader_source("matvec4"));
       replace_all(src, "MV_GROUPS", std::to_string(shape.groups) + "u");
       replace_all(src, "MV_ROWS", std::to_string(shape.rows) + "u");
@@ -599,7 +628,7 @@ class WebGpuBackendImpl final : public WebGpuBackend {
       replace_all(src, "MV_MODE", std::to_string(static_cast<uint32_t>(mode)) + "u");
       replace_all(src, "MV_NORM", norm ? "true" : "false");
       replace_all(src, "MV_MATRICES", std::to_string(matrices_per_row(mode)) + "u");
-      layout = {5, 0b10000};
+      layout = {binds.storage(), 1u << (binds.storage() - 1)};
     } else if (kernel == "matmul") {
       src = std::string(MatmulParams::wgsl()) + weights +
             std::string(shader_source(block_quant ? "mm_" + variant : planes ? "mm_planes" : "mm_generic")) +
@@ -1026,7 +1055,15 @@ class WebGpuBackendImpl final : public WebGpuBackend {
       third = scratch_id_;
     }
     const uint32_t pipe = pipeline(matvec4_kernel(mode, in.norm, t, shape, in.attention != nullptr));
-    dispatch(pipe, groups, 1, push_params(mp), {w[0], w[1], w[2], third, act});
+    const Matvec4Bindings binds = matvec4_bindings(mode, in.norm || in.attention);
+    uint32_t bufs[5];
+    uint32_t nb = 0;
+    bufs[nb++] = w[0];
+    if (binds.w1) bufs[nb++] = w[1];
+    if (binds.w2) bufs[nb++] = w[2];
+    if (binds.nw) bufs[nb++] = third;
+    bufs[nb++] = act;
+    rec_.dispatch(pipe, groups, 1, 1, push_params(mp), std::span<const uint32_t>(bufs, nb));
     if (in.norm || in.attention) ++fused_dispatches_;
   }
 

@@ -23,16 +23,13 @@
 // struct Params (MatvecParams), the block format (mv4_<type>.wgsl:
 // BLOCK_WORDS, SCALE_WORDS, block_word, scale_word, block_dot), the x form
 // (for int8 also mv4x8_<type>.wgsl's block_dot_q8x) and mv4_binding.wgsl
-// once per weight binding w0, w1, w2. Unused weight
-// bindings are bound to W0 and never read; nw likewise without NORM.
+// once per weight name w0, w1, w2.
+// Bindings: the backend declares what the instance reads, in this order:
+// w0, w1 (MODE 1, 2), w2 (MODE 2), nw (NORM, or the attention chunks of
+// mvx_from_attention.wgsl), act, params; accessors of an absent weight
+// binding read w0 and are never called.
 // Requires K % 32 == 0 and x_off, r_off % 4 == 0 (vec4 activations).
 // Grid: (rows / (GROUPS R), 1), summed over the matrices in MODE 2.
-@group(0) @binding(0) var<storage, read> w0: array<vec4<u32>>;
-@group(0) @binding(1) var<storage, read> w1: array<vec4<u32>>;
-@group(0) @binding(2) var<storage, read> w2: array<vec4<u32>>;
-@group(0) @binding(3) var<storage, read> nw: array<vec4<f32>>;
-@group(0) @binding(4) var<storage, read_write> act: array<vec4<f32>>;
-@group(0) @binding(5) var<uniform> params: Params;
 
 const LANES: u32 = 32u;
 const GROUPS: u32 = MV_GROUPS;

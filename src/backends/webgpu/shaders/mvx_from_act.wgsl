@@ -11,7 +11,7 @@ fn x_source_block(b: u32, ss: ptr<function, f32>) -> array<vec4<f32>, 8> {
     let g4 = (params.norm_off >> 2u) + 8u * b;
     for (var j = 0u; j < 8u; j++) {
       *ss += dot(x[j], x[j]);
-      x[j] *= nw[g4 + j];
+      x[j] *= norm_gain(g4 + j);  // nw, bound with NORM only
     }
   }
   return x;

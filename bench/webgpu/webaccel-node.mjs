@@ -3,7 +3,9 @@
 // GGUF file. Prints one JSON object (also written to --out).
 //
 //   node bench/webgpu/webaccel-node.mjs [--webgpu] --model M.gguf [--reps 3] [--dawn-flag F]... [--label L] [--out r.json]
-//     [--profile] [--cpu-profile FILE.cpuprofile]
+//     [--profile] [--stream-gpu-time] [--cpu-profile FILE.cpuprofile] [--dispatches-per-submit N]
+// --stream-gpu-time: the GPU's time per decode step (timestamps around each
+// step's stream, submitted whole; profile.tg128_stream_ms).
 //
 // The JSON has the shape of wllama-node.mjs's (runs[] with results[] rows
 // pp512/tg128, backend_used, model_bytes) so summarize.mjs lists both engines
@@ -66,6 +68,7 @@ async function measure(precompile) {
 const lazy = await measure(false);
 await lazy.engine.dispose();
 const { engine, m, info, loadMs, firstTokenMs } = await measure(true);
+if (opt('--dispatches-per-submit') && engine.gpu) engine.gpu.dispatchesPerSubmit = Number(opt('--dispatches-per-submit'));
 const bos = info.bos_id >= 0 ? info.bos_id : 1;
 const prompt = [bos, ...Array.from({ length: 511 }, (_, i) => 1 + (i % (info.n_vocab - 1)))];
 const pp = [];
@@ -111,6 +114,16 @@ if (args.includes('--profile') && engine.gpu) {
   const tg128 = summarize(engine.gpu.profile, n);
   engine.gpu.profile = null;
   profile = { pp512_ms_per_prompt: pp512, tg128_ms_per_token: tg128 };
+}
+if (args.includes('--stream-gpu-time') && engine.gpu) {
+  engine.gpu.profile = {};
+  engine.gpu.profileStreams = true;
+  let n = 0;
+  for await (const _ of m.generate([bos], { maxTokens: 128, temperature: 0, ignoreEos: true })) n++;
+  const s = engine.gpu.profile['(stream)'];
+  engine.gpu.profile = null;
+  engine.gpu.profileStreams = false;
+  profile = { ...profile, tg128_stream_ms: s ? +(s.ms / s.dispatches).toFixed(4) : null, tg128_streams: s?.dispatches };
 }
 // --cpu-profile: one more tg128 under V8's sampling profiler (50 us), where
 // the host's time per decode step goes (JS, Dawn's binding, wasm functions by

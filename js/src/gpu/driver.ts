@@ -82,8 +82,9 @@ export class GpuDriver {
   // skipped: 150 vs 176 tokens/s on an H200, 2026-11-26.)
   private readonly dynamicOffset = [0];
   // Dispatches per command buffer: submitting in pieces lets the GPU start
-  // while the rest of a step is still being encoded.
-  private static readonly DISPATCHES_PER_SUBMIT = 64;
+  // while the rest of a step is still being encoded. (Settable for
+  // benchmarks: bench/webgpu/webaccel-node.mjs --dispatches-per-submit.)
+  dispatchesPerSubmit = 64;
   // Readback staging buffers for reuse, by size: creating a mappable buffer
   // cost ~160 us in Dawn on an H100 host (a decode step reads back one
   // token id per step), more than encoding ten dispatches.
@@ -95,6 +96,12 @@ export class GpuDriver {
   readonly stats: DriverStats = { encodeMs: 0, waitMs: 0, streams: 0, dispatches: 0, submits: 0, pipelinesCreated: 0, bindGroupsCreated: 0 };
   // Set to collect GPU time per pipeline (needs 'timestamp-query').
   profile: GpuProfile | null = null;
+  // With `profile`: time each stream as a whole instead, under the label
+  // '(stream)', from the start of its first pass to the end of an empty pass
+  // after its last, all in one submission: the GPU's own time for a decode
+  // step, gaps between dependent dispatches included, without the passes
+  // per dispatch that timing each one takes.
+  profileStreams = false;
   private querySet: { destroy(): void } | null = null;
   private static readonly MAX_QUERIES = 4096; // the most a query set may hold
 
@@ -175,8 +182,11 @@ export class GpuDriver {
       });
     }
     const timed: string[] = []; // label of each timed dispatch, in query order
+    const spanning = profiling && this.profileStreams;
+    let spanStart = -1; // query index of the stream's start (spanning)
+    let spanOpen = false; // its end not yet written: nothing is resolved before
     const resolveTimed = () => {
-      if (!timed.length || !encoder) return null;
+      if (!timed.length || !encoder || spanOpen) return null;
       const bytes = timed.length * 16;
       const resolve = dev.createBuffer({ size: bytes, usage: 0x0200 /* QUERY_RESOLVE */ | 0x0004 /* COPY_SRC */ });
       const staging = dev.createBuffer({ size: bytes, usage: MAP_READ | COPY_DST });
@@ -283,7 +293,15 @@ export class GpuDriver {
             }
             const nb = words[a + 5];
             const bg = this.bindGroup(p, words, a + 6, nb);
-            if (profiling) {
+            if (spanning) {
+              if (spanStart < 0) {
+                endPass();
+                spanStart = timed.length * 2;
+                spanOpen = true;
+                pass = enc().beginComputePass({ timestampWrites: { querySet: this.querySet, beginningOfPassWriteIndex: spanStart } });
+                timed.push('(stream)');
+              }
+            } else if (profiling) {
               if (timed.length * 2 + 2 > GpuDriver.MAX_QUERIES) submit();
               endPass();
               const q = timed.length * 2;
@@ -301,7 +319,7 @@ export class GpuDriver {
             pass.setBindGroup(0, bg, this.dynamicOffset);
             pass.dispatchWorkgroups(words[a + 1], words[a + 2], words[a + 3]);
             this.stats.dispatches++;
-            if (++inBuffer >= GpuDriver.DISPATCHES_PER_SUBMIT && !profiling) {
+            if (++inBuffer >= this.dispatchesPerSubmit && !profiling) {
               submit();
               inBuffer = 0;
             }
@@ -341,6 +359,11 @@ export class GpuDriver {
     };
     try {
       await replay();
+      if (spanStart >= 0) {
+        endPass();
+        enc().beginComputePass({ timestampWrites: { querySet: this.querySet, endOfPassWriteIndex: spanStart + 1 } }).end();
+        spanOpen = false;
+      }
       submit();
     } catch (e) {
       // The rest of the stream's destroys (a staging buffer, a model

@@ -822,19 +822,36 @@ class WebGpuBackendImpl final : public WebGpuBackend {
   // the matvec writes the sum there. Not the add's own memory: the planner
   // may give it the matvec's input x, freed after its last reader, and other
   // workgroups would still be reading x.
-  void mark_fusions(Graph& graph) {
-    fused_adds_.clear();
-    // Who reads each node (once per source slot), for every pattern below.
-    std::unordered_map<const Node*, std::vector<const Node*>> readers_of;
-    for (const Node& n : graph.nodes()) {
+  // Who reads each node of `graph` (once per source slot), by node index,
+  // for mark_fusions' patterns: a flat list kept between steps (a map of
+  // vectors rebuilt per step was a tenth of a decode step's recording).
+  void index_readers(const Graph& graph) {
+    const auto& nodes = graph.nodes();
+    reader_start_.assign(nodes.size() + 1, 0);
+    for (const Node& n : nodes) {
       for (const Node* s : n.src) {
-        if (s) readers_of[s].push_back(&n);
+        if (s && s->index >= 0) ++reader_start_[static_cast<size_t>(s->index) + 1];
       }
     }
-    auto n_readers = [&](const Node* x) {
-      auto it = readers_of.find(x);
-      return it == readers_of.end() ? size_t{0} : it->second.size();
-    };
+    for (size_t i = 1; i < reader_start_.size(); ++i) reader_start_[i] += reader_start_[i - 1];
+    reader_list_.resize(reader_start_.back());
+    reader_fill_.assign(reader_start_.begin(), reader_start_.end() - 1);
+    for (const Node& n : nodes) {
+      for (const Node* s : n.src) {
+        if (s && s->index >= 0) reader_list_[reader_fill_[static_cast<size_t>(s->index)]++] = &n;
+      }
+    }
+  }
+  std::span<const Node* const> readers(const Node* x) const {
+    if (x->index < 0 || static_cast<size_t>(x->index) + 1 >= reader_start_.size()) return {};
+    const size_t i = static_cast<size_t>(x->index);
+    return {reader_list_.data() + reader_start_[i], reader_start_[i + 1] - reader_start_[i]};
+  }
+
+  void mark_fusions(Graph& graph) {
+    fused_adds_.clear();
+    index_readers(graph);
+    auto n_readers = [&](const Node* x) { return readers(x).size(); };
     auto& nodes = graph.nodes();
     for (size_t i = 0; i + 1 < nodes.size(); ++i) {
       const Node& m = nodes[i];
@@ -953,9 +970,9 @@ class WebGpuBackendImpl final : public WebGpuBackend {
     combine_folds_.clear();
     for (const Node& a : nodes) {
       if (a.op != Op::attention || !split_decode_attention(a) || a.is_output || a.ip[2] % kBlock != 0) continue;
-      const auto& readers = readers_of[&a];
-      if (readers.size() != 1) continue;
-      const Node* m = readers[0];
+      const std::span<const Node* const> attention_readers = readers(&a);
+      if (attention_readers.size() != 1) continue;
+      const Node* m = attention_readers[0];
       const GpuWeight* w = m->op == Op::mul_mat ? weight_of(m->src[0]) : nullptr;
       if (!w || m->src[1] != &a || m->src[0] == &a || w->K % kBlock != 0 || !has_int8_dot(w->type)) continue;
       combine_folds_[&a] = m;
@@ -968,7 +985,7 @@ class WebGpuBackendImpl final : public WebGpuBackend {
     fusable_norms_.clear();
     for (const Node& n : nodes) {
       if (n.op != Op::rms_norm || n.ne[1] != 1 || n.is_output || !n.src[1] || n.ne[0] % kBlock != 0) continue;
-      const auto& consumers = readers_of[&n];
+      const std::span<const Node* const> consumers = readers(&n);
       if (consumers.empty()) continue;
       bool ok = true;
       int last = 0;
@@ -977,7 +994,7 @@ class WebGpuBackendImpl final : public WebGpuBackend {
         ok = ok && w && m->src[1] == &n && m->src[0] != &n && w->K % kBlock == 0;
         last = std::max(last, m->index);
       }
-      const auto& h_readers = readers_of[n.src[0]];
+      const std::span<const Node* const> h_readers = readers(n.src[0]);
       ok = ok && std::any_of(h_readers.begin(), h_readers.end(), [&](const Node* r) { return r->index > last; });
       if (ok) fusable_norms_.insert(&n);
     }
@@ -1415,8 +1432,7 @@ class WebGpuBackendImpl final : public WebGpuBackend {
     const int n_rot = n.ip[2];
     const float base = n.fp[0], fscale = n.fp[1];
     const float* freq_div = n.src[2] ? static_cast<const float*>(n.src[2]->data) : nullptr;
-    const std::string key = strformat("%p/%d/%a/%a/%p", n.src[1]->data, n_rot, base, fscale,
-                                      static_cast<const void*>(freq_div));
+    const RopeTableKey key{n.src[1]->data, n_rot, base, fscale, freq_div};
     auto it = rope_tables_.find(key);
     if (it != rope_tables_.end()) return it->second;
     const int64_t T = n.ne[1];
@@ -1461,7 +1477,17 @@ class WebGpuBackendImpl final : public WebGpuBackend {
   std::map<std::string, uint32_t> pipelines_;
   std::deque<std::string> sources_, labels_;  // stable: the stream points into them
   std::unordered_map<const Node*, Loc> input_locs_;
-  std::map<std::string, uint32_t> rope_tables_;
+  // Staged cos/sin tables of this stream, by what they are computed from.
+  struct RopeTableKey {
+    const void* positions;
+    int n_rot;
+    float base, freq_scale;
+    const void* freq_div;
+    auto operator<=>(const RopeTableKey&) const = default;
+  };
+  std::map<RopeTableKey, uint32_t> rope_tables_;
+  std::vector<size_t> reader_start_, reader_fill_;  // index_readers()
+  std::vector<const Node*> reader_list_;
   std::unordered_set<const Node*> fused_adds_;  // adds absorbed by their matvec (this graph)
   std::unordered_set<const Node*> fused_glus_;  // SwiGLUs computed with their two matvecs (this graph)
   std::unordered_set<const Node*> glu_inputs_;  // the matvecs of fused_glus_, not dispatched on their own

@@ -5,7 +5,11 @@
 //   node bench/webgpu/webaccel-node.mjs [--webgpu] --model M.gguf [--reps 3] [--dawn-flag F]... [--label L] [--out r.json]
 //     [--profile] [--stream-gpu-time] [--cpu-profile FILE.cpuprofile] [--dispatches-per-submit N]
 // --stream-gpu-time: the GPU's time per decode step (timestamps around each
-// step's stream, submitted whole; profile.tg128_stream_ms).
+// step's stream, submitted whole; profile.tg128_stream_ms). --kernel-times
+// (with it): then once more per pipeline of the step with that pipeline's
+// dispatches run twice: the growth of the step's GPU time is what the
+// pipeline costs in the step's sequence (profile.tg128_in_stream_ms, per
+// token), without the pass per dispatch that --profile's timestamps need.
 //
 // The JSON has the shape of wllama-node.mjs's (runs[] with results[] rows
 // pp512/tg128, backend_used, model_bytes) so summarize.mjs lists both engines
@@ -116,14 +120,30 @@ if (args.includes('--profile') && engine.gpu) {
   profile = { pp512_ms_per_prompt: pp512, tg128_ms_per_token: tg128 };
 }
 if (args.includes('--stream-gpu-time') && engine.gpu) {
-  engine.gpu.profile = {};
-  engine.gpu.profileStreams = true;
-  let n = 0;
-  for await (const _ of m.generate([bos], { maxTokens: 128, temperature: 0, ignoreEos: true })) n++;
-  const s = engine.gpu.profile['(stream)'];
-  engine.gpu.profile = null;
-  engine.gpu.profileStreams = false;
-  profile = { ...profile, tg128_stream_ms: s ? +(s.ms / s.dispatches).toFixed(4) : null, tg128_streams: s?.dispatches };
+  // GPU ms per decode step, the pipelines of `repeat` dispatched twice.
+  const streamMs = async (repeat) => {
+    engine.gpu.profile = {};
+    engine.gpu.profileStreams = true;
+    engine.gpu.repeatLabels = repeat ? new Set([repeat]) : null;
+    for await (const _ of m.generate([bos], { maxTokens: 128, temperature: 0, ignoreEos: true }));
+    const s = engine.gpu.profile['(stream)'];
+    engine.gpu.profile = null;
+    engine.gpu.profileStreams = false;
+    engine.gpu.repeatLabels = null;
+    return s ? s.ms / s.dispatches : null;
+  };
+  const base = await streamMs(null);
+  profile = { ...profile, tg128_stream_ms: base === null ? null : +base.toFixed(4) };
+  if (args.includes('--kernel-times') && base !== null) {
+    // the pipelines a decode step uses, from one step timed per dispatch
+    engine.gpu.profile = {};
+    for await (const _ of m.generate([bos], { maxTokens: 2, temperature: 0, ignoreEos: true }));
+    const labels = Object.keys(engine.gpu.profile);
+    engine.gpu.profile = null;
+    const inStream = {};
+    for (const label of labels) inStream[label] = +((await streamMs(label)) - base).toFixed(4);
+    profile.tg128_in_stream_ms = inStream;
+  }
 }
 // --cpu-profile: one more tg128 under V8's sampling profiler (50 us), where
 // the host's time per decode step goes (JS, Dawn's binding, wasm functions by

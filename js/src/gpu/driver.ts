@@ -102,6 +102,12 @@ export class GpuDriver {
   // step, gaps between dependent dispatches included, without the passes
   // per dispatch that timing each one takes.
   profileStreams = false;
+  // Measurement aid (bench/webgpu/webaccel-node.mjs --kernel-times): the
+  // pipelines of these labels are dispatched twice, so a stream's GPU time
+  // grows by what one of their dispatches costs where it runs. The results
+  // of non-idempotent dispatches (an in-place residual add) are then wrong:
+  // for timing only.
+  repeatLabels: Set<string> | null = null;
   private querySet: { destroy(): void } | null = null;
   private static readonly MAX_QUERIES = 4096; // the most a query set may hold
 
@@ -318,6 +324,7 @@ export class GpuDriver {
             this.dynamicOffset[0] = words[a + 4];
             pass.setBindGroup(0, bg, this.dynamicOffset);
             pass.dispatchWorkgroups(words[a + 1], words[a + 2], words[a + 3]);
+            if (this.repeatLabels?.has(p.label)) pass.dispatchWorkgroups(words[a + 1], words[a + 2], words[a + 3]);
             this.stats.dispatches++;
             if (++inBuffer >= this.dispatchesPerSubmit && !profiling) {
               submit();

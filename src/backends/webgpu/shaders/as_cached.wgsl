@@ -16,3 +16,11 @@ fn key_dim(j: u32, e: u32, i: u32) -> f32 {
 fn value_dim(j: u32, e: u32, i: u32) -> f32 {
   return cache_at(false, e);
 }
+// Dims i, i + 1 of key j at elements e, e + 1 (e even).
+fn key_dims2(j: u32, e: u32, i: u32) -> vec2<f32> {
+  return cache_pair(true, e);
+}
+// Dim i of values j, j + 1 at elements e, e + 1 (e even).
+fn value_dims2(j: u32, e: u32, i: u32) -> vec2<f32> {
+  return cache_pair(false, e);
+}

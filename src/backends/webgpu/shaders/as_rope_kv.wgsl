@@ -81,3 +81,23 @@ fn value_dim(j: u32, e: u32, i: u32) -> f32 {
   }
   return cache_at(false, e);
 }
+// Dims i, i + 1 of key j at elements e, e + 1 (e even).
+fn key_dims2(j: u32, e: u32, i: u32) -> vec2<f32> {
+  if (j == params.n_past) {
+    return vec2<f32>(new_k[i], new_k[i + 1u]);
+  }
+  return cache_pair(true, e);
+}
+// Dim i of values j, j + 1 at elements e, e + 1 (e even). (The word of
+// position n_past may be being stored by another workgroup: its half is
+// replaced, the other half is the same either way.)
+fn value_dims2(j: u32, e: u32, i: u32) -> vec2<f32> {
+  var v = cache_pair(false, e);
+  if (j == params.n_past) {
+    v.x = new_v[i];
+  }
+  if (j + 1u == params.n_past) {
+    v.y = new_v[i];
+  }
+  return v;
+}

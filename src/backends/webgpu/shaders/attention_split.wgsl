@@ -41,8 +41,19 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec
   var d = 0.0;
   if (j < n_kv) {
     let kb = j * params.k_row + hk * hd + part * span;
-    for (var i = 0u; i < span; i++) {
-      d += key_dim(j, kb + i, part * span + i) * qs[part * span + i];
+    let i0 = part * span;
+    if ((kb & 1u) == 0u && (span & 1u) == 0u) {
+      // two dims per load (one word of an f16 cache): half the loads of
+      // this latency-bound loop
+      for (var i = 0u; i < span; i += 2u) {
+        let k2 = key_dims2(j, kb + i, i0 + i);
+        d += k2.x * qs[i0 + i];  // (the one-dim loop's order of sums)
+        d += k2.y * qs[i0 + i + 1u];
+      }
+    } else {
+      for (var i = 0u; i < span; i++) {
+        d += key_dim(j, kb + i, i0 + i) * qs[i0 + i];
+      }
     }
   }
   dots[li] = d;
@@ -70,7 +81,17 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec
   for (var i = li; i < hd; i += 128u) {
     let vb = (hk * hd + i) * params.v_row + c * KEYS;
     var a = 0.0;
-    for (var k = 0u; k < n_here; k++) {
+    var k = 0u;
+    if ((vb & 1u) == 0u) {
+      // two keys per load (the value cache is transposed: a dim's row
+      // holds consecutive positions)
+      for (; k + 1u < n_here; k += 2u) {
+        let v2 = value_dims2(c * KEYS + k, vb + k, i);
+        a += ps[k] * v2.x;
+        a += ps[k + 1u] * v2.y;
+      }
+    }
+    for (; k < n_here; k++) {
       a += ps[k] * value_dim(c * KEYS + k, vb + k, i);
     }
     scratch[base + 4u + i] = a;

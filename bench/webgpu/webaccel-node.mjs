@@ -2,7 +2,8 @@
 // latency with and without pipeline precompilation, pp512 and tg128, on one
 // GGUF file. Prints one JSON object (also written to --out).
 //
-//   node bench/webgpu/webaccel-node.mjs [--webgpu] --model M.gguf [--reps 3] [--dawn-flag F]... [--label L] [--out r.json]
+//   node bench/webgpu/webaccel-node.mjs [--webgpu] --model M.gguf [--reps 3] [--dawn-flag F]... [--no-subgroups]
+//        [--label L] [--out r.json]
 //
 // The JSON has the shape of wllama-node.mjs's (runs[] with results[] rows
 // pp512/tg128, backend_used, model_bytes) so summarize.mjs lists both engines
@@ -29,6 +30,9 @@ const reps = Number(opt('--reps', '3'));
 const out = opt('--out');
 const label = opt('--label', 'webaccel-webgpu');
 const dawnFlags = args.flatMap((a, i) => (a === '--dawn-flag' ? [args[i + 1]] : []));
+// --no-subgroups: the device without subgroups (workgroup-memory reductions),
+// to compare with the subgroup kernels on the same GPU.
+const gpuMask = args.includes('--no-subgroups') ? { disableFeatures: ['subgroups'] } : undefined;
 const webgpuModule = process.env.WEBGPU_MODULE ?? join(repo, 'js/node_modules/webgpu/index.js');
 
 const require = createRequire(import.meta.url);
@@ -50,7 +54,7 @@ const stats = (xs) => ({ median: median(xs), mean: xs.reduce((p, q) => p + q, 0)
 const gpu = create(dawnFlags);
 
 async function measure(precompile) {
-  const engine = await createEngine({ backend: 'webgpu', gpu, threads: 1, precompile });
+  const engine = await createEngine({ backend: 'webgpu', gpu, threads: 1, precompile, gpuMask });
   const t0 = performance.now();
   const m = await engine.load(model);
   const loadMs = performance.now() - t0;

@@ -13,9 +13,13 @@
 // GPU's L2 (50 MB on an H100) is still read from memory, as in a model.
 //
 // usage: node bench/webgpu/matvec_probe.mjs [--types q4_0,q8_0] [--shapes 4096x4096,...]
-//          [--rows 1,2,4] [--unroll 1,2,4] [--groups 4,8] [--xq 0,1] [--modes plain,glu,multi] [--norm 0,1] [--old] [--l2-bytes N]
+//          [--rows 1,2,4] [--unroll 1,2,4] [--groups 4,8] [--xq 0,1] [--modes plain,glu,multi] [--norm 0,1] [--sg 0,1] [--old] [--l2-bytes N]
 //          [--reps 5] [--rep-ms 20] [--warm-ms 300] [--dawn-flag F]... [--quick] [--out FILE]
-// Shapes are NxK (output rows x row length).
+// Shapes are NxK (output rows x row length). --sg 0,1: each variant with its
+// rows totalled through workgroup memory (mv4_sum_wg.wgsl) and with
+// subgroup operations (mv4_sum_sg.wgsl, where the adapter has subgroups);
+// the subgroup variant's output is also compared with the other's
+// (max_rel_diff_vs_wg), for every mode.
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -30,7 +34,7 @@ const median = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
 
 function parseArgs(argv) {
   const o = { types: ['q4_0', 'q8_0'], shapes: ['4096x4096', '11008x4096', '4096x11008', '32000x4096', '2048x2048', '5632x2048'],
-    rows: [1, 2, 4], unroll: [1, 2, 4], groups: [4, 8], xq: [false], modes: ['plain'], norm: [false], old: false, l2Bytes: 256 << 20, reps: 5, repMs: 20, warmMs: 300, dawnFlags: [], out: null };
+    rows: [1, 2, 4], unroll: [1, 2, 4], groups: [4, 8], xq: [false], modes: ['plain'], norm: [false], sg: [false], old: false, l2Bytes: 256 << 20, reps: 5, repMs: 20, warmMs: 300, dawnFlags: [], out: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => argv[++i];
@@ -43,6 +47,7 @@ function parseArgs(argv) {
     else if (a === '--modes') o.modes = next().split(',');
     else if (a === '--norm') o.norm = next().split(',').map((x) => x === '1' || x === 'true');
     else if (a === '--xq') o.xq = next().split(',').map((x) => x === '1' || x === 'true');
+    else if (a === '--sg') o.sg = next().split(',').map((x) => x === '1' || x === 'true');
     else if (a === '--l2-bytes') o.l2Bytes = +next();
     else if (a === '--reps') o.reps = +next();
     else if (a === '--rep-ms') o.repMs = +next();
@@ -85,11 +90,12 @@ const MATVEC4_BINDINGS = `
 @group(0) @binding(5) var<uniform> params: Params;
 fn norm_gain(i: u32) -> vec4<f32> { return nw[i]; }
 `;
-const matvec4 = (type, r, u, g, xq, K, mode, norm) => ({
+const matvec4 = (type, r, u, g, xq, K, mode, norm, sg) => ({
   params: 'WA_MATVEC_PARAMS',
+  enable: sg ? 'enable subgroups;\n' : '',
   src: (MATVEC4_BINDINGS + shader(`mv4_${type}.wgsl`) + shader('mvx_from_act.wgsl') + (xq ? shader(`mv4x8_${type}.wgsl`) + shader('mvx_q8.wgsl') : shader('mvx_f32.wgsl')) +
     ['w0', 'w1', 'w2'].map((b) => shader('mv4_binding.wgsl').replaceAll('WB', b)).join('') +
-    shader('matvec4.wgsl')).replaceAll('MV_ROWS', `${r}u`).replaceAll('MV_BLOCKS_IN_FLIGHT', `${u}u`).replaceAll('MV_GROUPS', `${g}u`)
+    shader(sg ? 'mv4_sum_sg.wgsl' : 'mv4_sum_wg.wgsl') + shader('matvec4.wgsl')).replaceAll('MV_ROWS', `${r}u`).replaceAll('MV_BLOCKS_IN_FLIGHT', `${u}u`).replaceAll('MV_GROUPS', `${g}u`)
       .replaceAll('MV_MODE', `${MODES[mode]}u`).replaceAll('MV_NORM', `${norm}`).replaceAll('MV_MATRICES', mode === 'glu' ? '2u' : '1u')
       .replaceAll('MV_X_BLOCKS', `${K / 32}u`),
   rowsPerWg: g * r,
@@ -100,9 +106,10 @@ const matvec4 = (type, r, u, g, xq, K, mode, norm) => ({
 function variantsFor(o) {
   const v = {};
   if (o.old) v.matvec = (type) => ({ params: 'WA_MATMUL_PARAMS', src: shader(`w_${type}.wgsl`) + shader('w_block_scales.wgsl') + shader(`mv_${type}.wgsl`) + shader('matvec.wgsl'), rowsPerWg: 8, tolerance: 1e-4, mode: 'plain' });
-  for (const mode of o.modes) for (const norm of o.norm) for (const xq of o.xq) for (const r of o.rows) for (const u of o.unroll) for (const g of o.groups) {
-    const name = `matvec4${mode === 'plain' ? '' : `_${mode}`}${norm ? '_norm' : ''}${xq ? '_x8' : ''}_r${r}u${u}g${g}`;
-    v[name] = (type, K) => matvec4(type, r, u, g, xq, K, mode, norm);
+  for (const mode of o.modes) for (const norm of o.norm) for (const xq of o.xq) for (const r of o.rows) for (const u of o.unroll) for (const g of o.groups) for (const sg of o.sg) {
+    if (sg && !o.hasSubgroups) continue;
+    const name = `matvec4${mode === 'plain' ? '' : `_${mode}`}${norm ? '_norm' : ''}${xq ? '_x8' : ''}${sg ? '_sg' : ''}_r${r}u${u}g${g}`;
+    v[name] = (type, K) => ({ ...matvec4(type, r, u, g, xq, K, mode, norm, sg), twin: sg ? name.replace('_sg', '') : null });
   }
   return v;
 }
@@ -152,7 +159,10 @@ async function main() {
   const keep = setInterval(() => {}, 1000);
   const want = {};
   for (const k of ['maxStorageBufferBindingSize', 'maxBufferSize', 'maxComputeWorkgroupStorageSize']) want[k] = adapter.limits[k];
-  const device = await adapter.requestDevice({ requiredFeatures: adapter.features.has('timestamp-query') ? ['timestamp-query'] : [], requiredLimits: want });
+  o.hasSubgroups = adapter.features.has('subgroups');
+  const features = ['timestamp-query', 'subgroups'].filter((f) => adapter.features.has(f));
+  const device = await adapter.requestDevice({ requiredFeatures: features, requiredLimits: want });
+  if (o.sg.includes(true) && !o.hasSubgroups) log('the adapter has no subgroups: workgroup-memory variants only');
   const hasTs = device.features.has('timestamp-query');
   const U = GPUBufferUsage;
   const qs = hasTs ? device.createQuerySet({ type: 'timestamp', count: 2 }) : null;
@@ -187,10 +197,11 @@ async function main() {
       const nwbuf = device.createBuffer({ size: 4 * K, usage: U.STORAGE | U.COPY_DST });
       device.queue.writeBuffer(nwbuf, 0, new Float32Array(K).fill(1));
       const readY = device.createBuffer({ size: 4 * N, usage: U.MAP_READ | U.COPY_DST });
+      const outputs = {};  // variant -> y, for the subgroup variants' comparison
       for (const [name, make] of Object.entries(variantsFor(o))) {
         const v = make(type, K);
         device.pushErrorScope('validation');
-        const module = device.createShaderModule({ code: paramsWgsl(v.params).wgsl + v.src });
+        const module = device.createShaderModule({ code: (v.enable ?? '') + paramsWgsl(v.params).wgsl + v.src });
         const msgs = (await module.getCompilationInfo()).messages.filter((m) => m.type === 'error');
         if (msgs.length) throw new Error(`${name} ${type}: ${msgs.map((m) => `${m.lineNum}:${m.linePos} ${m.message}`).join('; ')}`);
         const pipe = await device.createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint: 'main' } });
@@ -248,6 +259,15 @@ async function main() {
         let errMax = 0, scale = 0;
         for (let n = 0; n < N; n++) { errMax = Math.max(errMax, Math.abs(y[n] - ref[n])); scale = Math.max(scale, Math.abs(ref[n])); }
         const relErr = errMax / scale;
+        // the subgroup variant against its workgroup-memory twin (same data)
+        outputs[name] = y;
+        let diff = null;
+        if (v.twin && outputs[v.twin]) {
+          const w = outputs[v.twin];
+          let d = 0, m = 0;
+          for (let n = 0; n < N; n++) { d = Math.max(d, Math.abs(y[n] - w[n])); m = Math.max(m, Math.abs(w[n])); }
+          diff = d / m;
+        }
         const one = await run(1);
         const k = Math.max(1, Math.min(500, Math.round(o.repMs / Math.max(one, 1e-3))));
         // The GPU lowers its clocks while the host computes the reference:
@@ -258,9 +278,11 @@ async function main() {
         for (let i = 0; i < o.reps; i++) reps.push((await run(k)) / k);
         const ms = median(reps);
         const res = { type, N, K, variant: name, grid, copies, us_per_dispatch: +(ms * 1000).toFixed(2), gbps: +(wts.bytes / (ms * 1e6)).toFixed(1),
-          weight_bytes: wts.bytes, max_rel_err: +relErr.toExponential(2), ok: relErr < v.tolerance };
+          weight_bytes: wts.bytes, max_rel_err: +relErr.toExponential(2),
+          ...(diff === null ? {} : { max_rel_diff_vs_wg: +diff.toExponential(2) }),
+          ok: relErr < v.tolerance && (diff === null || diff < 1e-4) };
         results.push(res);
-        log(`${type} ${N}x${K} ${name}: ${res.us_per_dispatch} us, ${res.gbps} GB/s, err ${res.max_rel_err}${res.ok ? '' : ' WRONG'}`);
+        log(`${type} ${N}x${K} ${name}: ${res.us_per_dispatch} us, ${res.gbps} GB/s, err ${res.max_rel_err}${diff === null ? '' : ` vs wg ${res.max_rel_diff_vs_wg}`}${res.ok ? '' : ' WRONG'}`);
       }
       for (const b of wbufs) b.destroy();
       act.destroy(); nwbuf.destroy(); readY.destroy();

@@ -2,7 +2,7 @@
 // latency with and without pipeline precompilation, pp512 and tg128, on one
 // GGUF file. Prints one JSON object (also written to --out).
 //
-//   node bench/webgpu/webaccel-node.mjs [--webgpu] --model M.gguf [--reps 3] [--dawn-flag F]... [--label L] [--out r.json]
+//   node bench/webgpu/webaccel-node.mjs [--webgpu] --model M.gguf [--reps 3] [--dawn-flag F]... [--no-subgroups] [--label L] [--out r.json]
 //     [--profile] [--stream-gpu-time] [--cpu-profile FILE.cpuprofile] [--dispatches-per-submit N]
 // --stream-gpu-time: the GPU's time per decode step (timestamps around each
 // step's stream, submitted whole; profile.tg128_stream_ms). --kernel-times
@@ -36,6 +36,9 @@ const reps = Number(opt('--reps', '3'));
 const out = opt('--out');
 const label = opt('--label', 'webaccel-webgpu');
 const dawnFlags = args.flatMap((a, i) => (a === '--dawn-flag' ? [args[i + 1]] : []));
+// --no-subgroups: the device without subgroups (workgroup-memory reductions),
+// to compare with the subgroup kernels on the same GPU.
+const gpuMask = args.includes('--no-subgroups') ? { disableFeatures: ['subgroups'] } : undefined;
 const webgpuModule = process.env.WEBGPU_MODULE ?? join(repo, 'js/node_modules/webgpu/index.js');
 
 const require = createRequire(import.meta.url);
@@ -57,7 +60,7 @@ const stats = (xs) => ({ median: median(xs), mean: xs.reduce((p, q) => p + q, 0)
 const gpu = create(dawnFlags);
 
 async function measure(precompile) {
-  const engine = await createEngine({ backend: 'webgpu', gpu, threads: 1, precompile });
+  const engine = await createEngine({ backend: 'webgpu', gpu, threads: 1, precompile, gpuMask });
   const t0 = performance.now();
   const m = await engine.load(model);
   const loadMs = performance.now() - t0;

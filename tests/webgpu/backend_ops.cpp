@@ -140,6 +140,8 @@ struct CaseState {
   uint32_t dispatches = 0;
   uint32_t fused = 0, min_fused = 0;  // fused decode kernels recorded, expected at least
   uint32_t max_dispatches = 0;        // 0: any number
+  uint32_t subgroup_dispatches = 0;   // of kernels reducing with subgroup operations
+  bool check_subgroups = false;       // expected: some where the slot has subgroups, else none
   std::string error;
 };
 
@@ -230,6 +232,9 @@ class Ctx {
   // ... and at most `n` dispatches in all (a fusion that folds a kernel
   // away entirely is seen in the count).
   void expect_max_dispatches(uint32_t n) { st_.max_dispatches = n; }
+  // Its reductions must run on subgroup operations where the slot has
+  // subgroups, and never elsewhere.
+  void expect_subgroups() { st_.check_subgroups = true; }
   // The GPU must split weight `w` into at least `parts` buffers.
   void expect_parts(Node* w, uint32_t parts) {
     if (run_ == Run::gpu) {
@@ -305,9 +310,27 @@ class Ctx {
 // whose fusions need it.
 bool g_device_packed_dot = false;
 
-// Backends with their own device configs.
-enum Slot : int { kDevice = 0, kSmallBinding = 1, kSmallGrid = 2, kNoPackedDot = 3, kStorage16 = 4, kSlots = 5 };
-const char* const kSlotNames[] = {"device", "binding 1 MiB", "grid 4", "no dot4I8Packed", "workgroup storage 16 KiB"};
+// Whether the device has subgroups: cases on slots that keep them reduce
+// with subgroup operations (the `_sg` pipelines), the others through
+// workgroup memory.
+bool g_device_subgroups = false;
+
+// Backends with their own device configs. Without dot4I8Packed and
+// subgroups (as Firefox and Safari): the f32-x matvecs and every
+// workgroup-memory reduction; without subgroups only: the int8-x matvecs
+// reducing through workgroup memory (few cases: the code is the same).
+enum Slot : int {
+  kDevice = 0,
+  kSmallBinding = 1,
+  kSmallGrid = 2,
+  kNoPackedDotNoSubgroups = 3,
+  kStorage16 = 4,
+  kNoSubgroups = 5,
+  kSlots = 6
+};
+const char* const kSlotNames[] = {"device", "binding 1 MiB", "grid 4", "no dot4I8Packed, no subgroups",
+                                  "workgroup storage 16 KiB", "no subgroups"};
+bool slot_has_subgroups(Slot s) { return g_device_subgroups && s != kNoPackedDotNoSubgroups && s != kNoSubgroups; }
 
 // Products of weights and activations. The decode matvecs (T = 1) of
 // q8_0, q4_0, q4_1 and q4_K (webgpu_backend.cpp's has_int8_dot) round x to
@@ -316,11 +339,11 @@ const char* const kSlotNames[] = {"device", "binding 1 MiB", "grid 4", "no dot4I
 // activations the same way for q8_0/q4_0/q4_1 (they then differ only where
 // a value sits on a rounding tie and one side rounds it the other way:
 // SwiftShader measures NMSE 1e-14, i.e. never), per 256 for q4_K (q8_K).
-// Other types, the kNoPackedDot slot, and prompts multiply f32 x.
+// Other types, the kNoPackedDotNoSubgroups slot, and prompts multiply f32 x.
 constexpr double kSameRounding = 1e-6;
 Limit product_limit(DType w, int64_t T, Slot slot) {
   if (!is_block_quant(w)) return kFloatLimit;
-  const bool int8_x = T == 1 && slot != kNoPackedDot &&
+  const bool int8_x = T == 1 && slot != kNoPackedDotNoSubgroups &&
                       (w == DType::q8_0 || w == DType::q4_0 || w == DType::q4_1 || w == DType::q4_k);
   if (!int8_x) return {kFloat, kActivationRounding};
   return {kActivationRounding, w == DType::q4_k ? kActivationRounding : kSameRounding};
@@ -351,6 +374,7 @@ void add_mul_mat(std::vector<Case>& cases, DType type, int64_t K, int64_t N, int
                      Node* y = c.g().mul_mat(w, c.input(K, T));
                      c.expect(y, "y", lim);
                      if (min_parts > 1) c.expect_parts(w, min_parts);
+                     if (T == 1 && K % 32 == 0) c.expect_subgroups();  // matvec4.wgsl (whole 32-weight blocks)
                    }});
 }
 
@@ -436,7 +460,7 @@ std::vector<Case> make_cases() {
     const bool q = is_block_quant(t);
     add_mul_mat(cases, t, q ? 96 : 67, 13, 1);
     add_mul_mat(cases, t, q ? 160 : 67, 77, 1);
-    if (q) add_mul_mat(cases, t, 160, 77, 1, kNoPackedDot);  // f32 x
+    if (q) add_mul_mat(cases, t, 160, 77, 1, kNoPackedDotNoSubgroups);  // f32 x
     add_mul_mat(cases, t, q ? 160 : 13, 77, 5);
     add_mul_mat(cases, t, q ? 32 : 13, 77, 70);
     add_mul_mat(cases, t, q ? 320 : 300, 33, 67);
@@ -460,7 +484,7 @@ std::vector<Case> make_cases() {
   const Limit plane_lim{kFloat, kActivationRounding};
   for (DType t : kPlaneTypes) {
     add_mul_mat(cases, t, plane_k(t), 13, 1);
-    if (t == DType::q4_k) add_mul_mat(cases, t, plane_k(t), 13, 1, kNoPackedDot);  // the f32-x path
+    if (t == DType::q4_k) add_mul_mat(cases, t, plane_k(t), 13, 1, kNoPackedDotNoSubgroups);  // the f32-x path
     add_get_rows(cases, t, plane_k(t), 37, {36, 0, 5, 5, 17, 36, 1});
   }
   add_mul_mat(cases, DType::q4_k, 512, 77, 5);
@@ -500,7 +524,8 @@ std::vector<Case> make_cases() {
   // matvecs (matvec4.wgsl MODE 1), and three matvecs of one x with different
   // row counts (matvec4.wgsl MODE 2, attention's Q, K, V with grouped KV
   // heads). expect_fused fails the case if the backend ran them unfused.
-  for (const auto& ts : {std::pair{DType::f32, kDevice}, {DType::q4_0, kDevice}, {DType::q4_0, kNoPackedDot}}) {
+  for (const auto& ts :
+       {std::pair{DType::f32, kDevice}, {DType::q4_0, kDevice}, {DType::q4_0, kNoPackedDotNoSubgroups}}) {
     const DType t = ts.first;  // (clang 14 lambdas cannot capture structured bindings)
     const Slot slot = ts.second;
     const Limit lim = product_limit(t, 1, slot);
@@ -511,6 +536,7 @@ std::vector<Case> make_cases() {
                        Node* u = c.g().mul_mat(c.weight(t, 96, 77, 0.5f), x);
                        c.expect(c.g().swiglu(g, u), "y", lim);
                        c.expect_fused(1);
+                       c.expect_subgroups();
                      }});
     cases.push_back({strformat("fused matvecs of one x %s K=128 N=96,40,40%s", dtype_name(t), on.c_str()), slot, [=](Ctx& c) {
                        Node* x = c.input(128, 1);
@@ -522,6 +548,7 @@ std::vector<Case> make_cases() {
                        c.expect(c.g().scale(k, 1.0f), "k", lim);
                        c.expect(c.g().scale(v, 1.0f), "v", lim);
                        c.expect_fused(1);
+                       c.expect_subgroups();
                      }});
   }
   // RMSNorm computed by the matvecs that read it (matvec4.wgsl NORM): for
@@ -529,7 +556,7 @@ std::vector<Case> make_cases() {
   // the residual add), and not fused where the norm is h's last reader. K =
   // 2144 (67 blocks) runs the blocks-in-flight loop and its tail.
   for (const auto& ts : {std::pair{DType::f32, kDevice}, {DType::q4_0, kDevice}, {DType::q8_0, kDevice},
-                         {DType::q4_0, kNoPackedDot}, {DType::q8_0, kNoPackedDot}}) {
+                         {DType::q4_0, kNoPackedDotNoSubgroups}, {DType::q8_0, kNoPackedDotNoSubgroups}}) {
     const DType t = ts.first;
     const Slot slot = ts.second;
     const Limit lim = product_limit(t, 1, slot);
@@ -547,6 +574,7 @@ std::vector<Case> make_cases() {
                          c.expect(c.g().scale(v, 1.0f), "v", lim);
                          c.expect(c.g().scale(h, 1.0f), "h", kExactLimit);
                          c.expect_fused(2);
+                         c.expect_subgroups();
                        }});
       cases.push_back({strformat("fused rms_norm + swiglu of two matvecs %s K=%lld N=77%s", dtype_name(t), (long long)K, on.c_str()),
                        slot, [=](Ctx& c) {
@@ -557,6 +585,7 @@ std::vector<Case> make_cases() {
                          c.expect(c.g().swiglu(g, u), "y", lim);
                          c.expect(c.g().scale(h, 1.0f), "h", kExactLimit);
                          c.expect_fused(2);
+                         c.expect_subgroups();
                        }});
     }
     cases.push_back({strformat("fused rms_norm + one matvec %s K=96 N=45%s", dtype_name(t), on.c_str()), slot, [=](Ctx& c) {
@@ -570,8 +599,23 @@ std::vector<Case> make_cases() {
                      [=](Ctx& c) {
                        Node* n = c.g().rms_norm(c.input(96, 1, 2.0f), c.weight(DType::f32, 96, 1), 1e-5f);
                        c.expect(c.g().scale(c.g().mul_mat(c.weight(t, 96, 45, 0.5f), n), 1.0f), "y", lim);
+                       c.expect_subgroups();
                      }});
   }
+  // int8 x with workgroup-memory row totals (the slot above has f32 x):
+  // both matrices' and h . h's totals, over the blocks-in-flight loop and its tail.
+  cases.push_back({"fused rms_norm + swiglu of two matvecs q4_0 K=2144 N=77 (no subgroups)", kNoSubgroups,
+                   [](Ctx& c) {
+                     const DType t = DType::q4_0;
+                     Node* h = c.input(2144, 1, 2.0f);
+                     Node* n = c.g().rms_norm(h, c.weight(DType::f32, 2144, 1), 1e-5f);
+                     Node* g = c.g().mul_mat(c.weight(t, 2144, 77, 0.5f), n);
+                     Node* u = c.g().mul_mat(c.weight(t, 2144, 77, 0.5f), n);
+                     c.expect(c.g().swiglu(g, u), "y", product_limit(t, 1, kNoSubgroups));
+                     c.expect(c.g().scale(h, 1.0f), "h", kExactLimit);
+                     c.expect_fused(2);
+                     c.expect_subgroups();
+                   }});
   cases.push_back({"rms_norm over a view D=40 T=2 of 5", kDevice, [](Ctx& c) {
                      Node* x = c.g().view_cols(c.input(40, 5), 3, 2);
                      c.expect(c.g().rms_norm(x, c.weight(DType::f32, 40, 1), 1e-6f), "y", kFloatLimit);
@@ -724,8 +768,8 @@ std::vector<Case> make_cases() {
   // nothing is folded (the "no dot4I8Packed" slot).
   for (DType t : {DType::q8_0, DType::q4_0}) {
     for (int P : {5, 40, 300}) {
-      for (Slot slot : {kDevice, kNoPackedDot}) {
-        if (slot == kNoPackedDot && (t != DType::q4_0 || P != 40)) continue;
+      for (Slot slot : {kDevice, kNoPackedDotNoSubgroups}) {
+        if (slot == kNoPackedDotNoSubgroups && (t != DType::q4_0 || P != 40)) continue;
         const std::string on = slot == kDevice ? "" : std::string(" on ") + kSlotNames[slot];
         cases.push_back(
             {strformat("decode attention + o projection + residual %s n_head=4 n_head_kv=2 head_dim=32 P=%d%s",
@@ -954,6 +998,7 @@ Status record_gpu(gpu::WebGpuBackend& gpu, const Case& k, CaseState& st, uint64_
   }
   st.dispatches = gpu.recorded_dispatches();
   st.fused = gpu.recorded_fused_dispatches();
+  st.subgroup_dispatches = gpu.recorded_subgroup_dispatches();
   c.release_device();
   return s;
 }
@@ -1002,6 +1047,14 @@ std::string finish_json(const Case& k, int index, CaseState& st) {
     checks += strformat("{\"what\":\"dispatches\",\"dispatches\":%u,\"max\":%u,\"ok\":%s}", st.dispatches,
                         st.max_dispatches, this_ok ? "true" : "false");
   }
+  if (st.check_subgroups) {
+    const bool want = slot_has_subgroups(k.slot);
+    const bool this_ok = want ? st.subgroup_dispatches > 0 : st.subgroup_dispatches == 0;
+    ok = ok && this_ok;
+    if (!checks.empty()) checks += ',';
+    checks += strformat("{\"what\":\"subgroup dispatches\",\"subgroup_dispatches\":%u,\"want\":\"%s\",\"ok\":%s}",
+                        st.subgroup_dispatches, want ? "some" : "none", this_ok ? "true" : "false");
+  }
   for (const CaseState::Parts& p : st.parts) {
     const bool this_ok = p.got >= p.min;
     ok = ok && this_ok;
@@ -1033,13 +1086,15 @@ WA_TEST_API int32_t wa_gpu_ops_init(const wa_gpu_device_config* config) {
   }
   m.cpu = make_cpu_backend({1, nullptr});
   g_device_packed_dot = config->packed_dot != 0;
+  g_device_subgroups = config->subgroups != 0;
   for (int s = 0; s < kSlots; ++s) {
     wa_gpu_device_config c = *config;
     // Smaller limits than the device has, through the same checks the
     // engine applies (device_config_from): a test of splitting and folding.
     if (s == kSmallBinding) c.max_storage_binding = c.max_buffer_size = 1 << 20;
     if (s == kSmallGrid) c.max_workgroups_per_dim = 4;
-    if (s == kNoPackedDot) c.packed_dot = 0;
+    if (s == kNoPackedDotNoSubgroups) c.packed_dot = c.subgroups = 0;
+    if (s == kNoSubgroups) c.subgroups = 0;
     if (s == kStorage16) c.max_workgroup_storage = 16384;
     auto cfg = gpu::device_config_from(c);
     if (!cfg.ok()) {

@@ -92,6 +92,8 @@ class WebGpuBackend : public Backend, public DeviceMemory {
   virtual uint32_t recorded_dispatches() const = 0;
   // Of those, the dispatches of fused decode kernels (matvec4_glu, matvec4_multi, rope_kv).
   virtual uint32_t recorded_fused_dispatches() const = 0;
+  // Of those, the dispatches of kernels reducing with subgroup operations (`_sg` pipelines).
+  virtual uint32_t recorded_subgroup_dispatches() const = 0;
 };
 
 std::unique_ptr<WebGpuBackend> make_webgpu_backend(const DeviceConfig& config, MemoryTracker* tracker);

@@ -23,7 +23,10 @@
 // struct Params (MatvecParams), the block format (mv4_<type>.wgsl:
 // BLOCK_WORDS, SCALE_WORDS, block_word, scale_word, block_dot), the x form
 // (for int8 also mv4x8_<type>.wgsl's block_dot_q8x) and mv4_binding.wgsl
-// once per weight name w0, w1, w2.
+// once per weight name w0, w1, w2; after it, how each row's lane sums are
+// totalled, a file that defines the entry point `main` (calling matvec4())
+// and row_totals: mv4_sum_wg.wgsl (workgroup memory) or mv4_sum_sg.wgsl
+// (subgroup operations; `enable subgroups;` heads the module).
 // Bindings: the backend declares what the instance reads, in this order:
 // w0, w1 (MODE 1, 2), w2 (MODE 2), nw (NORM, or the attention chunks of
 // mvx_from_attention.wgsl), act, params; accessors of an absent weight
@@ -39,9 +42,6 @@ const MODE: u32 = MV_MODE;
 const NORM: bool = MV_NORM;
 const NM: u32 = MV_MATRICES;  // matrices per row: 2 in MODE 1, else 1
 const RN: u32 = R * NM;
-
-var<workgroup> partial: array<f32, MV_GROUPS * 32u * MV_ROWS * MV_MATRICES>;
-var<workgroup> partial_ss: array<f32, MV_GROUPS * 32u>;
 
 // m is uniform across the workgroup: no divergence.
 fn weight_words(m: u32, b: u32) -> array<vec4<u32>, BLOCK_WORDS> {
@@ -59,20 +59,23 @@ fn weight_scales(m: u32, b: u32) -> array<u32, 2> {
   }
 }
 
-@compute @workgroup_size(MV_GROUPS * 32u)
-fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec3<u32>) {
+// The body of the entry point (main, in the sums file): li the invocation's
+// index, wgx its workgroup's, sg_size the subgroup size (0 without
+// subgroups; a parameter of its own, so that the uniformity analysis sees
+// it is uniform).
+fn matvec4(li: u32, wgx: u32, sg_size: u32) {
   // The matrix (MODE 2) and rows of this workgroup.
   var m0 = 0u;
   var first_wg = 0u;
   var n = params.n0;
   var y_off = params.y0;
   if (MODE == 2u) {
-    if (wg.x >= params.wg2) {
+    if (wgx >= params.wg2) {
       m0 = 2u;
       first_wg = params.wg2;
       n = params.n2;
       y_off = params.y2;
-    } else if (wg.x >= params.wg1) {
+    } else if (wgx >= params.wg1) {
       m0 = 1u;
       first_wg = params.wg1;
       n = params.n1;
@@ -81,7 +84,7 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec
   }
   let lane = li % LANES;
   let group = li / LANES;
-  let wrow0 = (wg.x - first_wg) * GROUPS * R;
+  let wrow0 = (wgx - first_wg) * GROUPS * R;
   let nb = params.K >> 5u;
   // Rows past n read the last row (in bounds) and are never written.
   var rb: array<u32, R>;
@@ -123,34 +126,19 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec
       }
     }
   }
-  // Lane-major, so the summing threads (one per row) read consecutive
-  // words: no shared-memory bank conflicts.
-  for (var i = 0u; i < RN; i++) {
-    partial[(lane * GROUPS * R) * NM + group * RN + i] = s[i];
-  }
-  if (NORM) {
-    partial_ss[lane * GROUPS + group] = ss;
-  }
-  workgroupBarrier();
-  if (li >= GROUPS * R) {
+  // One invocation per row gets the row's totals over its group's lanes
+  // (and, with NORM, h . h over all of h).
+  var y: array<f32, NM>;
+  var t = 0.0;
+  let i = row_totals(li, sg_size, s, ss, &y, &t);
+  if (i >= GROUPS * R) {
     return;
   }
-  let row = wrow0 + li;
+  let row = wrow0 + i;
   if (row >= n) {
     return;
   }
-  var y: array<f32, NM>;
-  for (var i = 0u; i < LANES; i++) {
-    for (var mm = 0u; mm < NM; mm++) {
-      y[mm] += partial[(i * GROUPS * R + li) * NM + mm];
-    }
-  }
   if (NORM) {
-    // The group's lanes covered all of h between them.
-    var t = 0.0;
-    for (var i = 0u; i < LANES; i++) {
-      t += partial_ss[i * GROUPS + li / R];
-    }
     let inv = 1.0 / sqrt(t / f32(params.K) + params.eps);
     for (var mm = 0u; mm < NM; mm++) {
       y[mm] *= inv;

@@ -380,7 +380,11 @@ struct Built {
 Built build(const std::function<void(GgufWriter&)>& fill) {
   GgufWriter w;
   fill(w);
-  const std::string path = ::testing::TempDir() + "wa_tok_test.gguf";
+  // One file per test: ctest runs the tests of this file as parallel
+  // processes, and a shared name let one read another's half-written file.
+  std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+  std::replace(name.begin(), name.end(), '/', '_');  // parameterized names
+  const std::string path = ::testing::TempDir() + "wa_tok_" + name + ".gguf";
   EXPECT_TRUE(w.write(path).ok());
   Built b;
   const std::string data = read_file(path);

@@ -829,11 +829,6 @@ class WebGpuBackendImpl final : public WebGpuBackend {
     return {gx, ceil_div(groups, gx)};
   }
 
-  // Finds decode matvecs whose only reader is the next node, a residual add
-  // (y = W x + r): the add then becomes an alias of the matvec's output and
-  // the matvec writes the sum there. Not the add's own memory: the planner
-  // may give it the matvec's input x, freed after its last reader, and other
-  // workgroups would still be reading x.
   // Who reads each node of `graph` (once per source slot), by node index,
   // for mark_fusions' patterns: a flat list kept between steps (a map of
   // vectors rebuilt per step was a tenth of a decode step's recording).
@@ -860,6 +855,11 @@ class WebGpuBackendImpl final : public WebGpuBackend {
     return {reader_list_.data() + reader_start_[i], reader_start_[i + 1] - reader_start_[i]};
   }
 
+  // Finds decode matvecs whose only reader is the next node, a residual add
+  // (y = W x + r): the add then becomes an alias of the matvec's output and
+  // the matvec writes the sum there. Not the add's own memory: the planner
+  // may give it the matvec's input x, freed after its last reader, and other
+  // workgroups would still be reading x.
   void mark_fusions(Graph& graph) {
     fused_adds_.clear();
     index_readers(graph);
@@ -1071,7 +1071,6 @@ class WebGpuBackendImpl final : public WebGpuBackend {
     return in;
   }
 
-  // One matvec4.wgsl dispatch: mp's matrix fields filled by the caller.
   // One matvec4.wgsl dispatch over `rows` rows (all matrices' in MODE 2):
   // mp's matrix fields filled by the caller, wg1/wg2 in rows (MODE 2).
   void dispatch_matvec4(MatvecMode mode, DType t, const MatvecInput& in, MatvecParams mp, uint64_t rows,

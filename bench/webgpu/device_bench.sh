@@ -25,7 +25,8 @@
 #      checkout), THREADS (wllama CPU threads, default 1), FALLBACK_THREADS (wasm
 #      threads when wllama falls back to CPU, default 8), MODELS (default "1b 7b"),
 #      TYPES (weight types of the synth files, default q4_0; e.g. "q2_K q3_K q4_K"),
-#      WLLAMA_VARIANTS / WEBACCEL_VARIANTS (which of f16 nof16 to run; default both).
+#      WLLAMA_VARIANTS / WEBACCEL_VARIANTS (which of f16 nof16 to run; default both),
+#      WEBACCEL_ARGS (more webaccel-node.mjs arguments, e.g. "--sampled --stream-gpu-time").
 set -uo pipefail
 T0=$(date +%s)
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -134,7 +135,7 @@ if [ -f "$HERE/webaccel-node.mjs" ]; then
     for v in $WEBACCEL_VARIANTS; do
       fl=(); [ $v = f16 ] && fl=(--dawn-flag "$F16")
       step "webaccel_${v}_$(tag "$f")" 45 200 "$NODE" "$HERE/webaccel-node.mjs" --webgpu "${fl[@]}" --model "$f" \
-        --reps "$REPS" --label "webaccel-webgpu-$v" --out "$WORK/res/webaccel-$v-$(tag "$f").json"
+        --reps "$REPS" --label "webaccel-webgpu-$v" ${WEBACCEL_ARGS:-} --out "$WORK/res/webaccel-$v-$(tag "$f").json"
       merge
     done
   done

@@ -3,7 +3,10 @@
 // GGUF file. Prints one JSON object (also written to --out).
 //
 //   node bench/webgpu/webaccel-node.mjs [--webgpu] --model M.gguf [--reps 3] [--dawn-flag F]... [--no-subgroups] [--label L] [--out r.json]
-//     [--profile] [--stream-gpu-time] [--cpu-profile FILE.cpuprofile] [--dispatches-per-submit N]
+//     [--profile] [--stream-gpu-time] [--cpu-profile FILE.cpuprofile] [--dispatches-per-submit N] [--sampled]
+// --sampled: a tg128-sampled row too (temperature 0.8, top-k 40, top-p 0.95,
+// min-p 0.05: the token drawn on the GPU, sample.wgsl), and the
+// --stream-gpu-time/--kernel-times steps sampled instead of greedy.
 // --stream-gpu-time: the GPU's time per decode step (timestamps around each
 // step's stream, submitted whole; profile.tg128_stream_ms). --kernel-times
 // (with it): then once more per pipeline of the step with that pipeline's
@@ -77,16 +80,21 @@ await lazy.engine.dispose();
 const { engine, m, info, loadMs, firstTokenMs } = await measure(true);
 if (opt('--dispatches-per-submit') && engine.gpu) engine.gpu.dispatchesPerSubmit = Number(opt('--dispatches-per-submit'));
 const bos = info.bos_id >= 0 ? info.bos_id : 1;
+const greedy = { maxTokens: 128, temperature: 0, ignoreEos: true };
+const sampledDecode = { maxTokens: 128, temperature: 0.8, topK: 40, topP: 0.95, minP: 0.05, seed: 1, ignoreEos: true };
+const sampled = args.includes('--sampled');
+const decode = sampled ? sampledDecode : greedy; // what the GPU-time measurements decode
 const prompt = [bos, ...Array.from({ length: 511 }, (_, i) => 1 + (i % (info.n_vocab - 1)))];
 const pp = [];
 const tg = [];
+const tgSampled = [];
 const cpuSide = [];
 for (let r = 0; r <= reps; ++r) {
   for await (const _ of m.generate(prompt, { maxTokens: 1, temperature: 0, ignoreEos: true })) break;
   const s1 = await m.lastStats();
   let n = 0;
   const g0 = { ...engine.gpu?.stats };
-  for await (const _ of m.generate([bos], { maxTokens: 128, temperature: 0, ignoreEos: true })) n++;
+  for await (const _ of m.generate([bos], greedy)) n++;
   const g1 = engine.gpu?.stats ?? {};
   const s2 = await m.lastStats();
   // Where a decode step's time goes on the CPU side: C++ recording, the
@@ -98,9 +106,13 @@ for (let r = 0; r <= reps; ++r) {
     dispatches_per_token: (g1.dispatches - g0.dispatches) / n,
     submits_per_token: (g1.submits - g0.submits) / n,
   });
+  let ns = 0;
+  if (sampled) for await (const _ of m.generate([bos], sampledDecode)) ns++;
+  const s3 = await m.lastStats();
   if (r === 0) continue; // warm-up
   pp.push((512 / s1.promptMs) * 1000);
   tg.push(((n - 1) / s2.generateMs) * 1000);
+  if (sampled) tgSampled.push(((ns - 1) / s3.generateMs) * 1000);
 }
 // --profile: one more pp512 and tg128 with GPU timestamps around every
 // dispatch (each in its own pass), summed per pipeline.
@@ -128,7 +140,7 @@ if (args.includes('--stream-gpu-time') && engine.gpu) {
     engine.gpu.profile = {};
     engine.gpu.profileStreams = true;
     engine.gpu.repeatLabels = repeat ? new Set([repeat]) : null;
-    for await (const _ of m.generate([bos], { maxTokens: 128, temperature: 0, ignoreEos: true }));
+    for await (const _ of m.generate([bos], decode));
     const s = engine.gpu.profile['(stream)'];
     engine.gpu.profile = null;
     engine.gpu.profileStreams = false;
@@ -140,7 +152,7 @@ if (args.includes('--stream-gpu-time') && engine.gpu) {
   if (args.includes('--kernel-times') && base !== null) {
     // the pipelines a decode step uses, from one step timed per dispatch
     engine.gpu.profile = {};
-    for await (const _ of m.generate([bos], { maxTokens: 2, temperature: 0, ignoreEos: true }));
+    for await (const _ of m.generate([bos], { ...decode, maxTokens: 2 }));
     const labels = Object.keys(engine.gpu.profile);
     engine.gpu.profile = null;
     const inStream = {};
@@ -183,6 +195,7 @@ const run = {
   results: [
     { test: 'pp512', tps: ppS.median, ...ppS, reps, all: pp },
     { test: 'tg128', tps: tgS.median, ...tgS, reps, all: tg },
+    ...(sampled ? [{ test: 'tg128-sampled', tps: median(tgSampled), ...stats(tgSampled), reps, all: tgSampled }] : []),
   ],
   gpu_stats: engine.gpu?.stats,
   cpu_side: cpuSide.at(-1),

@@ -223,19 +223,24 @@ WA_API const char* wa_session_last_error(const wa_session* session);
  * token are kept; otherwise only the last token's, and the prompt is run in
  * batches with a cancellation check between them. */
 WA_API wa_status wa_session_eval(wa_session* session, const int32_t* ids, int32_t n_ids, int32_t all_logits);
-/* As wa_session_eval (last-token logits), but the result is only the index
- * of the largest logit (greedy decoding), read with wa_session_argmax: on
- * WebGPU one word is read back instead of the logits. */
-WA_API wa_status wa_session_eval_argmax(wa_session* session, const int32_t* ids, int32_t n_ids);
-WA_API int32_t wa_session_argmax(const wa_session* session);
-/* Greedy decoding with the chosen id left on the device: evaluates one
- * token, the id the last wa_session_eval_argmax (or chained step) chose,
- * without reading it back first, so on WebGPU the next step runs while the
- * host still waits for this one's id. This step's id is written to *id_out
- * when its work completes (keep it valid until then; one per step in
- * flight). WA_UNSUPPORTED on the CPU backend; WA_INVALID_ARGUMENT without a
- * previous greedy evaluation. */
-WA_API wa_status wa_session_eval_argmax_chained(wa_session* session, int32_t* id_out);
+/* As wa_session_eval (last-token logits), but the result is only the next
+ * token, chosen by the backend, read with wa_session_chosen: the largest
+ * logit when sampler is NULL or greedy, else the token the sampler's next
+ * random draw picks from its distribution (temperature, top-k, top-p, min-p;
+ * the same draw wa_sampler_sample would make). On WebGPU one word is read
+ * back instead of the logits. WA_UNSUPPORTED where the backend cannot make
+ * the sampler's choice (see wa_sampler_on_device). */
+WA_API wa_status wa_session_eval_choose(wa_session* session, wa_sampler* sampler, const int32_t* ids, int32_t n_ids);
+WA_API int32_t wa_session_chosen(const wa_session* session);
+/* Decoding with the chosen id left on the device: evaluates one token, the
+ * id the last wa_session_eval_choose (or chained step) chose, without
+ * reading it back first, so on WebGPU the next step runs while the host
+ * still waits for this one's id; this step's id is chosen as
+ * wa_session_eval_choose would. It is written to *id_out when its work
+ * completes (keep it valid until then; one per step in flight).
+ * WA_UNSUPPORTED on the CPU backend; WA_INVALID_ARGUMENT without a previous
+ * choice. */
+WA_API wa_status wa_session_eval_choose_chained(wa_session* session, wa_sampler* sampler, int32_t* id_out);
 /* Forgets the last n evaluated tokens (say, chained steps whose ids were not
  * used); the next evaluation continues from the earlier position. */
 WA_API wa_status wa_session_rewind(wa_session* session, int32_t n);
@@ -272,6 +277,11 @@ WA_API int32_t wa_sampler_sample(wa_sampler* sampler, const wa_session* session)
 /* Records a prompt or generated token (repetition penalty). */
 WA_API void wa_sampler_accept(wa_sampler* sampler, int32_t id);
 WA_API void wa_sampler_reset(wa_sampler* sampler);
+/* 1 when a session's backend steps can make this sampler's choices
+ * (wa_session_eval_choose): always for greedy samplers; not with a
+ * repetition penalty (it depends on ids the host has not seen yet) or with
+ * more than 1024 candidates after top-k (top-k off on a larger vocabulary). */
+WA_API int32_t wa_sampler_on_device(const wa_sampler* sampler, const wa_session* session);
 
 /* ---- streaming decoder: ids -> complete UTF-8 characters ---------------- */
 /* at_sequence_start: the first id pushed starts the text (SPM's leading space

@@ -194,9 +194,11 @@ export class LocalModel implements Model {
       await this.leaveLostGpu(options.onBackendChange);
       n.call('session_reset', this.session);
       for (const id of ids) n.call('sampler_accept', sampler, id);
-      // Greedy decoding on the GPU reads back the chosen id, not the logits.
-      let gpuGreedy =
-        this.onGpu && (options.temperature ?? 0.8) <= 0 && (options.repeatPenalty ?? 1) === 1;
+      // On the GPU the steps choose their tokens there (greedy, or the
+      // sampler's draw: sample.wgsl) and read back the id, not the logits;
+      // the host samples where the GPU cannot (a repetition penalty, top-k
+      // off on a large vocabulary: sampler_on_device).
+      let gpuChoice = this.onGpu && n.call('sampler_on_device', sampler, this.session) === 1;
       // Every id in the KV cache (prompt, then generated ones): what a CPU
       // session evaluates again when the GPU is lost mid-way.
       const history = [...ids];
@@ -209,19 +211,19 @@ export class LocalModel implements Model {
         } catch (e) {
           if (!this.gpuLossRecoverable(e)) throw e;
           await this.moveToCpu(history, signal, options.onBackendChange);
-          gpuGreedy = false;
+          gpuChoice = false;
         }
       };
       const t0 = now();
-      await step(() => (gpuGreedy ? this.evalArgmax(ids, signal) : this.evalPrompt(ids, signal)));
+      await step(() => (gpuChoice ? this.evalChoose(ids, sampler, signal) : this.evalPrompt(ids, signal)));
       const t1 = now();
       this.stats = { promptTokens: ids.length, promptMs: t1 - t0, generatedTokens: 0, generateMs: 0 };
       const nCtx = n.call('session_n_ctx', this.session);
       const tokBuf = n.alloc(4);
       let pending = ''; // text held back while it may be the start of a stop string
-      // Pipelined greedy decoding on the GPU: a chained step takes its token
-      // from the previous step's argmax on the device
-      // (session_eval_argmax_chained) and reads its own id back into a slot
+      // Pipelined decoding on the GPU: a chained step takes its token from
+      // the previous step's choice on the device
+      // (session_eval_choose_chained) and reads its own id back into a slot
       // of `slots`, so up to CHAIN_DEPTH steps run ahead of the id the host
       // handles: the GPU does not wait while the host reads an id, records
       // the next step and encodes it. Steps whose ids go unused (an end of
@@ -233,11 +235,11 @@ export class LocalModel implements Model {
       let used = 0; // ... whose ids were accepted
       let generated = 0;
       const chainAhead = async () => {
-        while (gpuGreedy && inFlight.length < CHAIN_DEPTH && 1 + launched < maxTokens && !signal?.aborted) {
+        while (gpuChoice && inFlight.length < CHAIN_DEPTH && 1 + launched < maxTokens && !signal?.aborted) {
           if (n.call('session_n_past', this.session) >= nCtx) break;
           const slot = slots + 4 * (launched % (CHAIN_DEPTH + 1));
           const tr = now();
-          n.check(n.call('session_eval_argmax_chained', this.session, slot), () => this.sessionError());
+          n.check(n.call('session_eval_choose_chained', this.session, sampler, slot), () => this.sessionError());
           if (this.stats) this.stats.recordMs = (this.stats.recordMs ?? 0) + now() - tr;
           ++launched;
           inFlight.push({ done: (await this.engine.startGpu()).done, slot });
@@ -250,7 +252,7 @@ export class LocalModel implements Model {
         while (inFlight.length) await inFlight.shift()!.done.catch(() => {});
         const unused = launched - used;
         launched = used;
-        if (unused > 0 && !n.dead && gpuGreedy) n.call('session_rewind', this.session, unused);
+        if (unused > 0 && !n.dead && gpuChoice) n.call('session_rewind', this.session, unused);
       };
       // A step of the chain; on a lost device the chain is dropped first
       // (step() then moves to the CPU, replaying the accepted ids).
@@ -268,15 +270,15 @@ export class LocalModel implements Model {
           // The next id: from the oldest chained step (once the prompt's is
           // used, every id comes from one), else from the last evaluation.
           let fromChain = false;
-          const next = gpuGreedy && generated > 0 ? inFlight.shift() : undefined;
+          const next = gpuChoice && generated > 0 ? inFlight.shift() : undefined;
           if (next) {
             await chainStep(() => next.done);
-            fromChain = gpuGreedy; // false: the device was lost, the CPU took over
+            fromChain = gpuChoice; // false: the device was lost, the CPU took over
           }
           const id = fromChain
             ? n.i32(next!.slot, 1)[0]
-            : gpuGreedy
-              ? n.call('session_argmax', this.session)
+            : gpuChoice
+              ? n.call('session_chosen', this.session)
               : n.call('sampler_sample', sampler, this.session);
           if (id < 0) throw new WebAccelError('internal', 'no logits to sample from');
           this.stats.firstTokenMs ??= now() - t0;
@@ -287,7 +289,7 @@ export class LocalModel implements Model {
           ++generated;
           // Keep the GPU busy while the host handles this id (a device lost
           // here moves to the CPU with this id in the history).
-          if (gpuGreedy && generated < maxTokens) await chainStep(chainAhead);
+          if (gpuChoice && generated < maxTokens) await chainStep(chainAhead);
           let text = '';
           if (decoder) {
             n.call('decoder_push', decoder, id, n.out(0), n.out(1));
@@ -319,12 +321,17 @@ export class LocalModel implements Model {
           yield { id, text };
           if (generated >= maxTokens) break;
           if (signal?.aborted) throw cancelled('generation');
-          if (gpuGreedy && inFlight.length) continue; // the next id is on its way
+          if (gpuChoice && inFlight.length) continue; // the next id is on its way
           if (n.call('session_n_past', this.session) >= nCtx) break; // context full
           await step(async () => {
             n.i32(tokBuf, 1)[0] = id;
             const tr = now();
-            n.check(n.call(gpuGreedy ? 'session_eval_argmax' : 'session_eval', this.session, tokBuf, 1, 0), () => this.sessionError());
+            n.check(
+              gpuChoice
+                ? n.call('session_eval_choose', this.session, sampler, tokBuf, 1)
+                : n.call('session_eval', this.session, tokBuf, 1, 0),
+              () => this.sessionError(),
+            );
             if (this.stats) this.stats.recordMs = (this.stats.recordMs ?? 0) + now() - tr;
             await this.engine.flushGpu();
           });
@@ -493,12 +500,12 @@ export class LocalModel implements Model {
     if (replay.length) await this.evalPrompt(replay, signal);
   }
 
-  // The whole prompt, then the greedy choice of the next token (on the GPU).
-  private async evalArgmax(ids: number[], signal?: AbortSignal): Promise<void> {
+  // The whole prompt, then the sampler's choice of the next token on the GPU.
+  private async evalChoose(ids: number[], sampler: number, signal?: AbortSignal): Promise<void> {
     if (signal?.aborted) throw cancelled('generation');
     const p = this.n.putInts(ids);
     try {
-      this.n.check(this.n.call('session_eval_argmax', this.session, p, ids.length), () => this.sessionError());
+      this.n.check(this.n.call('session_eval_choose', this.session, sampler, p, ids.length), () => this.sessionError());
     } finally {
       this.n.free(p);
     }

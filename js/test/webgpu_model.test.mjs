@@ -210,6 +210,47 @@ describe('WebGPU models (Dawn)', { timeout: 1_200_000 }, () => {
     await e.dispose();
   });
 
+  // Sampled generation chooses its tokens on the GPU (sample.wgsl), with the
+  // draws of the sampler's own random stream: the wasm backend's ids for the
+  // same seed, chained like greedy steps, reading back one id per token
+  // instead of the logits. A repetition penalty needs the ids the host has
+  // seen, so it samples on the host from the logits. Late in a story this
+  // model spreads its probability over dozens of tokens whose logits agree
+  // to 1e-5 (seen: 36 candidates, 34 of them 0.0216 each), and the GPU's
+  // logits (1e-3 of the CPU's) may order two of them the other way: the ids
+  // are equal up to the first difference, which must be such a near tie
+  // under the CPU's logits. (The kernel's choice on equal logits is exact:
+  // backend-ops' sample cases.)
+  test('sampled generation on the GPU: the wasm ids for the same seed; one id read back per token', async (t) => {
+    if (skip) return t.skip(skip);
+    const model = await webgpu.load(storiesGguf());
+    const cpuModel = await cpu.load(storiesGguf());
+    const settings = [
+      [{ temperature: 1, topK: 0, topP: 1, minP: 0 }, 'gpu'],
+      [{ temperature: 0.9, topK: 40, topP: 0.9, minP: 0.05 }, 'gpu'],
+      [{ temperature: 0.8, repeatPenalty: 1.3 }, 'host'],
+    ];
+    for (const [o, where] of settings) {
+      const opts = { maxTokens: 40, seed: 99, ignoreEos: true, ...o };
+      const want = await ids(cpuModel, '', opts);
+      const before = webgpu.gpu.stats.readbackBytes;
+      const got = await ids(model, '', opts);
+      const bytes = webgpu.gpu.stats.readbackBytes - before;
+      const k = got.findIndex((id, i) => id !== want[i]);
+      t.diagnostic(`${JSON.stringify(o)}: ${k < 0 ? 'all 40 equal' : `equal up to token ${k + 1}`}, ${bytes} bytes read back`);
+      assert.ok(new Set(want).size > 8, `${JSON.stringify(o)}: ${want}`);
+      if (k >= 0) {
+        const row = (await cpuModel.logits([1, ...want.slice(0, k)])).subarray(k * 512);
+        const gap = Math.abs(row[want[k]] - row[got[k]]);
+        assert.ok(gap < 1e-3, `${JSON.stringify(o)} token ${k + 1}: GPU ${got[k]}, CPU ${want[k]}, logits ${gap} apart`);
+      }
+      if (where === 'gpu') assert.ok(bytes <= 40 * 16, `${bytes} bytes read back for 40 tokens`);
+      else assert.ok(bytes >= 39 * 512 * 4, `${bytes} bytes read back for 40 tokens`);
+    }
+    await model.unload();
+    await cpuModel.unload();
+  });
+
   test('lazy pipelines (precompile: false) give the same tokens; info reports the backend', async (t) => {
     if (skip) return t.skip(skip);
     const e = await gpuEngine({ precompile: false });

@@ -184,7 +184,7 @@ struct wa_decoder {
 namespace {
 
 // The graphs a model's sessions run on the GPU (one decode step with the
-// greedy argmax, one prompt batch) over a 2-position device KV cache, each
+// greedy and the sampled choice of its token, one prompt batch) over a 2-position device KV cache, each
 // handed to fn.
 template <class Fn>
 Status for_each_load_graph(const wa::Model& model, wa::gpu::WebGpuBackend& gpu, Fn&& fn) {
@@ -199,7 +199,10 @@ Status for_each_load_graph(const wa::Model& model, wa::gpu::WebGpuBackend& gpu, 
     spec.positions = positions;
     wa::Graph g;
     WA_ASSIGN_OR_RETURN(wa::Node * out, model.build_forward(g, spec, kv.value()));
-    if (n_tokens == 1) g.mark_output(g.argmax(out));
+    if (n_tokens == 1) {  // greedy and sampled decoding choose the token on the device
+      g.mark_output(g.argmax(out));
+      g.mark_output(g.sample(out, wa::SamplingParams{}, 0.5f));
+    }
     WA_TRY(fn(g));
   }
   return Status::Ok();
@@ -243,6 +246,9 @@ Status place_on_gpu(wa_model& m) {
   m.backend_reason = m.engine->lazy_pipelines ? "WebGPU (pipelines created on first use)" : "WebGPU";
   return Status::Ok();
 }
+
+// The choice a backend makes for a step's token: greedy without a sampler.
+wa::TokenChoice next_choice(wa_sampler* sampler) { return sampler ? sampler->sampler.next_choice() : wa::TokenChoice{}; }
 
 }  // namespace
 
@@ -670,23 +676,23 @@ wa_status wa_session_eval(wa_session* session, const int32_t* ids, int32_t n_ids
   return session->err.set(st);
 }
 
-wa_status wa_session_eval_argmax(wa_session* session, const int32_t* ids, int32_t n_ids) {
+wa_status wa_session_eval_choose(wa_session* session, wa_sampler* sampler, const int32_t* ids, int32_t n_ids) {
   if (!session) return WA_INVALID_ARGUMENT;
   if (n_ids <= 0 || !ids) return session->err.set(wa::invalid_argument("eval needs at least one token"));
   Status st = guarded([&]() -> Status {
     if (session->cancel.exchange(false)) return wa::cancelled("evaluation cancelled");
-    return session->session->eval_argmax(std::span<const int32_t>(ids, static_cast<size_t>(n_ids)));
+    return session->session->eval_choose(std::span<const int32_t>(ids, static_cast<size_t>(n_ids)), next_choice(sampler));
   });
   return session->err.set(st);
 }
 
-int32_t wa_session_argmax(const wa_session* session) { return session ? session->session->argmax() : -1; }
+int32_t wa_session_chosen(const wa_session* session) { return session ? session->session->chosen() : -1; }
 
-wa_status wa_session_eval_argmax_chained(wa_session* session, int32_t* id_out) {
+wa_status wa_session_eval_choose_chained(wa_session* session, wa_sampler* sampler, int32_t* id_out) {
   if (!session) return WA_INVALID_ARGUMENT;
   Status st = guarded([&]() -> Status {
     if (session->cancel.exchange(false)) return wa::cancelled("evaluation cancelled");
-    return session->session->eval_argmax_chained(id_out);
+    return session->session->eval_choose_chained(id_out, next_choice(sampler));
   });
   return session->err.set(st);
 }
@@ -764,6 +770,11 @@ void wa_sampler_accept(wa_sampler* sampler, int32_t id) {
 
 void wa_sampler_reset(wa_sampler* sampler) {
   if (sampler) sampler->sampler.reset();
+}
+
+int32_t wa_sampler_on_device(const wa_sampler* sampler, const wa_session* session) {
+  if (!sampler || !session) return 0;
+  return sampler->sampler.choice_on_device(session->session->n_vocab()) ? 1 : 0;
 }
 
 // ---- decoder ---------------------------------------------------------------

@@ -43,7 +43,7 @@ class Backend {
   }
   // Copies the values of an output node of the last computed graph into a
   // device buffer (a device backend records the copy): how a greedy step's
-  // token id stays on the device for the next step (Session::eval_argmax_chained).
+  // token id stays on the device for the next step (Session::eval_choose_chained).
   virtual Status copy_output(const Node& node, uint32_t device_buffer, size_t bytes) {
     (void)node, (void)device_buffer, (void)bytes;
     return unsupported(name() + " backend keeps no outputs on a device");

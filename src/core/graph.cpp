@@ -7,7 +7,7 @@ namespace wa {
 
 const char* op_name(Op op) {
   static const char* names[] = {"none", "get_rows", "rms_norm", "mul_mat", "add", "mul", "scale", "silu",
-                                "swiglu", "rope", "softmax", "kv_store", "attention", "argmax"};
+                                "swiglu", "rope", "softmax", "kv_store", "attention", "argmax", "sample"};
   const auto i = static_cast<size_t>(op);
   return i < sizeof(names) / sizeof(names[0]) ? names[i] : "?";
 }
@@ -120,6 +120,17 @@ Node* Graph::attention(Node* q, Node* k_cache, Node* v_cache, int n_head, int n_
 }
 
 Node* Graph::argmax(Node* a) { return add_node(Op::argmax, DType::i32, {1}, {a}); }
+
+Node* Graph::sample(Node* a, const SamplingParams& p, float u) {
+  if (p.temperature <= 0.0f) return argmax(a);
+  Node* n = add_node(Op::sample, DType::i32, {1}, {a});
+  n->ip[0] = p.top_k;
+  n->fp[0] = p.temperature;
+  n->fp[1] = p.top_p;
+  n->fp[2] = p.min_p;
+  n->fp[3] = u;
+  return n;
+}
 
 Node* Graph::view_cols(Node* a, int64_t first, int64_t count) {
   Node* n = add_node(Op::none, a->type, {a->ne[0], count}, {a});

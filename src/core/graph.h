@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/dtype.h"
+#include "core/sampling.h"
 #include "core/status.h"
 
 namespace wa {
@@ -33,6 +34,7 @@ enum class Op : uint8_t {
   kv_store,    // copy a ([kv_width, T]) into cache b at positions [pos, pos+T)
   attention,   // grouped-query attention of q over caches K and V^T (see the builder)
   argmax,      // out[0] = index of the largest value of a[:, 0] (first on ties), i32
+  sample,      // out[0] = the token a uniform draw picks from logits a[:, 0] (core/sampling.h), i32
   count
 };
 const char* op_name(Op op);
@@ -80,6 +82,9 @@ struct Node {
   template <class T> T* as() const { return static_cast<T*>(data); }
 };
 
+// The distribution a sample node draws from (Graph::sample), and its draw is fp[3].
+inline SamplingParams sampling_of(const Node& n) { return {n.fp[0], n.ip[0], n.fp[1], n.fp[2]}; }
+
 class Graph {
  public:
   // Leaves
@@ -112,6 +117,10 @@ class Graph {
                   float scale);
   // Index of the largest value in the first column of a (greedy sampling on the device).
   Node* argmax(Node* a);
+  // The token that the draw u in [0, 1) picks from the first column of a
+  // (logits) under p (sample_logits in core/sampling.h): sampling on the
+  // device. Greedy parameters (temperature <= 0) make it an argmax.
+  Node* sample(Node* a, const SamplingParams& p, float u);
   // Selects columns [first, first + count) of a 2-D activation (a view, no copy).
   Node* view_cols(Node* a, int64_t first, int64_t count);
 

@@ -45,7 +45,7 @@ struct ForwardSpec {
   bool all_logits = false;
   const int32_t* token_ids = nullptr;  // n_tokens entries, owned by the caller, stable during compute
   // Nonzero: the ids are in this device buffer instead (a device backend's
-  // buffer id), written by the previous step (Session::eval_argmax_chained).
+  // buffer id), written by the previous step (Session::eval_choose_chained).
   uint32_t token_ids_device_buffer = 0;
   const int32_t* positions = nullptr;  // n_tokens entries
 };

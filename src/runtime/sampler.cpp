@@ -1,7 +1,6 @@
 #include "runtime/sampler.h"
 
-#include <algorithm>
-#include <cmath>
+#include <cstddef>
 
 namespace wa {
 
@@ -36,65 +35,28 @@ void Sampler::accept(int32_t id) {
   while (static_cast<int>(recent_.size()) > p_.repeat_last_n) recent_.pop_front();
 }
 
+TokenChoice Sampler::next_choice() {
+  return {sampling(), p_.temperature > 0.0f ? next_uniform() : 0.0};
+}
+
+bool Sampler::choice_on_device(int n_vocab) const {
+  if (p_.repeat_penalty != 1.0f && p_.repeat_last_n > 0) return false;
+  return p_.temperature <= 0.0f || sampling_candidates(sampling(), n_vocab) <= kDeviceSamplingMaxCandidates;
+}
+
 int32_t Sampler::sample(const float* logits, int n_vocab) {
-  cand_.resize(static_cast<size_t>(n_vocab));
-  for (int i = 0; i < n_vocab; ++i) cand_[static_cast<size_t>(i)] = {i, logits[i], 0.0f};
+  const float* l = logits;
   if (p_.repeat_penalty != 1.0f) {
+    penalized_.assign(logits, logits + n_vocab);
     for (int32_t id : recent_) {
       if (id < 0 || id >= n_vocab) continue;
-      float& l = cand_[static_cast<size_t>(id)].logit;
-      l = l > 0 ? l / p_.repeat_penalty : l * p_.repeat_penalty;
+      float& v = penalized_[static_cast<size_t>(id)];
+      v = v > 0 ? v / p_.repeat_penalty : v * p_.repeat_penalty;
     }
+    l = penalized_.data();
   }
-  if (p_.temperature <= 0.0f) {
-    size_t best = 0;
-    for (size_t i = 1; i < cand_.size(); ++i) {
-      if (cand_[i].logit > cand_[best].logit) best = i;
-    }
-    return cand_[best].id;
-  }
-  auto by_logit = [](const Candidate& a, const Candidate& b) {
-    return a.logit > b.logit || (a.logit == b.logit && a.id < b.id);
-  };
-  size_t n = cand_.size();
-  if (p_.top_k > 0 && static_cast<size_t>(p_.top_k) < n) {
-    std::partial_sort(cand_.begin(), cand_.begin() + p_.top_k, cand_.end(), by_logit);
-    n = static_cast<size_t>(p_.top_k);
-  } else {
-    std::sort(cand_.begin(), cand_.end(), by_logit);
-  }
-  // softmax over the kept candidates at the temperature
-  const float mx = cand_[0].logit;
-  double sum = 0.0;
-  for (size_t i = 0; i < n; ++i) {
-    cand_[i].prob = std::exp((cand_[i].logit - mx) / p_.temperature);
-    sum += cand_[i].prob;
-  }
-  for (size_t i = 0; i < n; ++i) cand_[i].prob = static_cast<float>(cand_[i].prob / sum);
-  if (p_.min_p > 0.0f) {
-    const float floor = cand_[0].prob * p_.min_p;
-    size_t keep = 1;
-    while (keep < n && cand_[keep].prob >= floor) ++keep;
-    n = keep;
-  }
-  if (p_.top_p < 1.0f) {
-    double cum = 0.0;
-    size_t keep = 0;
-    while (keep < n) {
-      cum += cand_[keep].prob;
-      ++keep;
-      if (cum >= p_.top_p) break;
-    }
-    n = keep;
-  }
-  double total = 0.0;
-  for (size_t i = 0; i < n; ++i) total += cand_[i].prob;
-  double r = next_uniform() * total;
-  for (size_t i = 0; i < n; ++i) {
-    r -= cand_[i].prob;
-    if (r < 0.0) return cand_[i].id;
-  }
-  return cand_[n - 1].id;
+  const double u = p_.temperature > 0.0f ? next_uniform() : 0.0;  // greedy decoding draws nothing
+  return sample_logits(l, n_vocab, sampling(), u, cand_);
 }
 
 }  // namespace wa

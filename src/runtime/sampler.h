@@ -8,6 +8,8 @@
 #include <deque>
 #include <vector>
 
+#include "core/sampling.h"
+
 namespace wa {
 
 struct SamplerParams {
@@ -29,17 +31,24 @@ class Sampler {
   void accept(int32_t id);
   void reset();
 
+  // For a backend that chooses tokens itself (Session::eval_choose): the
+  // distribution, and the number of the random stream that sample() would
+  // have drawn for this token (none when greedy), so a step on the device
+  // makes the same draw from the same stream as the host would.
+  TokenChoice next_choice();
+  // Whether a backend step can make this sampler's choices: not with a
+  // repetition penalty (it depends on tokens the host has not seen yet),
+  // nor with more candidates than the device kernel holds (core/sampling.h).
+  bool choice_on_device(int n_vocab) const;
+
  private:
+  SamplingParams sampling() const { return {p_.temperature, p_.top_k, p_.top_p, p_.min_p}; }
   double next_uniform();  // [0, 1)
   SamplerParams p_;
   uint64_t state_;
   std::deque<int32_t> recent_;
-  struct Candidate {
-    int32_t id;
-    float logit;
-    float prob;
-  };
-  std::vector<Candidate> cand_;
+  std::vector<float> penalized_;
+  std::vector<SampleCandidate> cand_;
 };
 
 // Index of the largest logit (lowest index on ties).

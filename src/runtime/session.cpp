@@ -22,14 +22,16 @@ Session::~Session() {
   if (token_buffer_) backend_.device_memory()->release_buffer(token_buffer_);
 }
 
-Status Session::eval_argmax(std::span<const int32_t> tokens) { return eval_impl(tokens, Output::argmax); }
+Status Session::eval_choose(std::span<const int32_t> tokens, const TokenChoice& choice) {
+  return eval_impl(tokens, Output::token, &choice);
+}
 
-Status Session::eval_argmax_chained(int32_t* dst) {
-  if (!backend_.device_memory()) return unsupported(backend_.name() + " backend cannot chain greedy steps on a device");
-  if (!chain_ready_) return invalid_argument("a chained step needs a previous greedy (argmax) evaluation");
+Status Session::eval_choose_chained(int32_t* dst, const TokenChoice& choice) {
+  if (!backend_.device_memory()) return unsupported(backend_.name() + " backend cannot chain steps on a device");
+  if (!chain_ready_) return invalid_argument("a chained step needs a previous step that chose its token");
   if (!dst) return invalid_argument("a chained step needs a destination for its id");
   const int32_t placeholder = 0;  // the id is read from token_buffer_
-  return eval_impl(std::span<const int32_t>(&placeholder, 1), Output::argmax, true, dst);
+  return eval_impl(std::span<const int32_t>(&placeholder, 1), Output::token, &choice, true, dst);
 }
 
 Status Session::rewind(int n) {
@@ -39,7 +41,8 @@ Status Session::rewind(int n) {
   return Status::Ok();
 }
 
-Status Session::eval_impl(std::span<const int32_t> tokens, Output output, bool chained, int32_t* argmax_dst) {
+Status Session::eval_impl(std::span<const int32_t> tokens, Output output, const TokenChoice* choice, bool chained,
+                          int32_t* token_dst) {
   const bool all_logits = output == Output::all_logits;
   if (tokens.empty()) return invalid_argument("eval needs at least one token");
   const int n_vocab = model_.n_vocab();
@@ -49,7 +52,7 @@ Status Session::eval_impl(std::span<const int32_t> tokens, Output output, bool c
     }
   }
   DeviceMemory* device = backend_.device_memory();
-  if (output == Output::argmax && device && !token_buffer_) {
+  if (output == Output::token && device && !token_buffer_) {
     WA_ASSIGN_OR_RETURN(token_buffer_, device->create_buffer(sizeof(int32_t), "session", MemCategory::activations, tracker_));
   }
   chain_ready_ = false;
@@ -58,10 +61,10 @@ Status Session::eval_impl(std::span<const int32_t> tokens, Output output, bool c
     return invalid_argument(strformat("context is full: %d past + %lld new tokens exceed n_ctx %d", n_past_,
                                       static_cast<long long>(total), kv_.n_ctx()));
   }
-  const size_t rows = all_logits ? static_cast<size_t>(total) : output == Output::argmax ? 0 : 1;
+  const size_t rows = all_logits ? static_cast<size_t>(total) : output == Output::token ? 0 : 1;
   logits_.resize(rows * static_cast<size_t>(n_vocab));
   n_logit_rows_ = static_cast<int>(rows);
-  argmax_ = -1;
+  chosen_ = -1;
   for (int64_t start = 0; start < total; start += n_batch_) {
     const int n = static_cast<int>(std::min<int64_t>(n_batch_, total - start));
     const bool last_chunk = start + n == total;
@@ -77,10 +80,10 @@ Status Session::eval_impl(std::span<const int32_t> tokens, Output output, bool c
     spec.positions = pos_.data();
     Graph g;
     WA_ASSIGN_OR_RETURN(Node* out, model_.build_forward(g, spec, kv_));
-    Node* best = nullptr;
-    if (output == Output::argmax && last_chunk) {
-      best = g.argmax(out);
-      g.mark_output(best);
+    Node* token = nullptr;
+    if (output == Output::token && last_chunk) {
+      token = g.sample(out, choice->sampling, static_cast<float>(choice->uniform));
+      g.mark_output(token);
     }
     if (observer_) WA_TRY(observer_->before_compute(g));
     WA_TRY(backend_.compute(g));
@@ -90,12 +93,12 @@ Status Session::eval_impl(std::span<const int32_t> tokens, Output output, bool c
     if (all_logits) {
       WA_TRY(backend_.read_output(*out, logits_.data() + static_cast<size_t>(start) * n_vocab,
                                   sizeof(float) * static_cast<size_t>(n) * n_vocab));
-    } else if (best) {
+    } else if (token) {
       if (token_buffer_) {
-        WA_TRY(backend_.copy_output(*best, token_buffer_, sizeof(int32_t)));
+        WA_TRY(backend_.copy_output(*token, token_buffer_, sizeof(int32_t)));
         chain_ready_ = true;
       }
-      WA_TRY(backend_.read_output(*best, argmax_dst ? argmax_dst : &argmax_, sizeof(argmax_)));
+      WA_TRY(backend_.read_output(*token, token_dst ? token_dst : &chosen_, sizeof(chosen_)));
     } else if (last_chunk) {
       WA_TRY(backend_.read_output(*out, logits_.data(), sizeof(float) * n_vocab));
     }

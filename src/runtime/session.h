@@ -43,24 +43,24 @@ class Session {
   // Appends tokens at the current position. With all_logits, logits(i) holds
   // the logits after each of the tokens; otherwise only after the last one.
   Status eval(std::span<const int32_t> tokens, bool all_logits = false);
-  // The same, but the result is only the index of the largest logit of the
-  // last token (greedy decoding), computed by the backend: a device backend
-  // then reads back one word instead of the logits. logits() is not set.
-  Status eval_argmax(std::span<const int32_t> tokens);
-  // Greedy decoding that leaves each chosen id on the device: evaluates one
-  // token, the one the last eval_argmax (or eval_argmax_chained) chose,
-  // without the host reading it first, so a device backend can run this
-  // step while the host still waits for the previous one's id. Needs a
-  // device backend (unsupported otherwise) and a previous argmax evaluation.
-  // The id is read back into *dst (which must stay valid until the backend's
-  // work completes), so several chained steps can be in flight at once.
-  Status eval_argmax_chained(int32_t* dst);
+  // The same, but the result is only the next token, chosen by the backend
+  // (TokenChoice): a device backend then reads back one word instead of the
+  // logits. logits() is not set.
+  Status eval_choose(std::span<const int32_t> tokens, const TokenChoice& choice);
+  // Decoding that leaves each chosen id on the device: evaluates one token,
+  // the one the last eval_choose (or eval_choose_chained) chose, without the
+  // host reading it first, so a device backend can run this step while the
+  // host still waits for the previous one's id. Needs a device backend
+  // (unsupported otherwise) and a previous choice. The id is read back into
+  // *dst (which must stay valid until the backend's work completes), so
+  // several chained steps can be in flight at once.
+  Status eval_choose_chained(int32_t* dst, const TokenChoice& choice);
   // Forgets the last n evaluated tokens (chained steps whose ids were not
   // used): the next evaluation overwrites their cache entries.
   Status rewind(int n);
-  // The result of the last eval_argmax (valid once the backend's work has
+  // The id the last eval_choose chose (valid once the backend's work has
   // completed, for asynchronous backends).
-  int32_t argmax() const { return argmax_; }
+  int32_t chosen() const { return chosen_; }
   // Logits after the i-th token of the last eval (all_logits), or the last token's.
   const float* logits(int i = -1) const;
   int n_logits() const { return n_logit_rows_; }
@@ -95,14 +95,15 @@ class Session {
   std::vector<float> logits_;
   int n_logit_rows_ = 0;
   std::vector<int32_t> ids_, pos_;
-  int32_t argmax_ = -1;
-  // The device buffer holding the last argmax (0: none yet), and whether
+  int32_t chosen_ = -1;
+  // The device buffer holding the last chosen id (0: none yet), and whether
   // the last evaluation left a valid id there.
   uint32_t token_buffer_ = 0;
   bool chain_ready_ = false;
   GraphObserver* observer_ = nullptr;
-  enum class Output { last_logits, all_logits, argmax };
-  Status eval_impl(std::span<const int32_t> tokens, Output output, bool chained = false, int32_t* argmax_dst = nullptr);
+  enum class Output { last_logits, all_logits, token };
+  Status eval_impl(std::span<const int32_t> tokens, Output output, const TokenChoice* choice = nullptr,
+                   bool chained = false, int32_t* token_dst = nullptr);
 };
 
 }  // namespace wa

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -152,6 +153,64 @@ TEST_F(CApi, Stories260KGreedyAndLogitsMatchReference) {
 
   wa_sampler_release(smp);
   wa_session_release(s);
+  wa_model_release(m);
+}
+
+// A backend's choice of the token (wa_session_eval_choose: the graph's sample
+// op, the kernel a device runs) is the draw the host sampler would make from
+// the same stream: the same ids for the same seed, for several settings,
+// token after token.
+TEST_F(CApi, BackendChoiceIsTheSamplersDraw) {
+  wa_model* m = load(stories_f32());
+  ASSERT_NE(m, nullptr);
+  struct Setting {
+    float temperature, top_p, min_p;
+    int32_t top_k;
+  };
+  for (const Setting& set : {Setting{1.0f, 1.0f, 0.0f, 0}, Setting{0.9f, 0.9f, 0.05f, 40}, Setting{1.3f, 0.95f, 0.0f, 5},
+                             Setting{0.0f, 1.0f, 0.0f, 0}}) {
+    wa_sampler_params sp;
+    wa_sampler_params_default(&sp);
+    sp.temperature = set.temperature;
+    sp.top_k = set.top_k;
+    sp.top_p = set.top_p;
+    sp.min_p = set.min_p;
+    sp.seed = 1234;
+    wa_sampler *host = nullptr, *backend = nullptr;
+    ASSERT_EQ(wa_sampler_create(&sp, &host), WA_OK);
+    ASSERT_EQ(wa_sampler_create(&sp, &backend), WA_OK);
+    wa_session *a = nullptr, *b = nullptr;
+    ASSERT_EQ(wa_session_create(m, 128, WA_KV_AUTO, &a), WA_OK);
+    ASSERT_EQ(wa_session_create(m, 128, WA_KV_AUTO, &b), WA_OK);
+    EXPECT_EQ(wa_sampler_on_device(backend, b), 1);  // 512 candidates at most
+    int32_t ta = 1, tb = 1;
+    std::vector<int32_t> ids_a, ids_b;
+    for (int i = 0; i < 64; ++i) {
+      ASSERT_EQ(wa_session_eval(a, &ta, 1, 0), WA_OK) << wa_session_last_error(a);
+      ta = wa_sampler_sample(host, a);
+      ASSERT_EQ(wa_session_eval_choose(b, backend, &tb, 1), WA_OK) << wa_session_last_error(b);
+      EXPECT_EQ(wa_session_logits(b, -1), nullptr);
+      tb = wa_session_chosen(b);
+      ids_a.push_back(ta);
+      ids_b.push_back(tb);
+    }
+    EXPECT_EQ(ids_a, ids_b) << "temperature " << set.temperature << " top_k " << set.top_k;
+    if (set.temperature > 0) {
+      EXPECT_GT(std::set<int32_t>(ids_a.begin(), ids_a.end()).size(), 8u);
+    }
+    // A chained step needs a device; a repetition penalty keeps the choice on the host.
+    int32_t slot = -1;
+    EXPECT_EQ(wa_session_eval_choose_chained(b, backend, &slot), WA_UNSUPPORTED);
+    sp.repeat_penalty = 1.1f;
+    wa_sampler* penalized = nullptr;
+    ASSERT_EQ(wa_sampler_create(&sp, &penalized), WA_OK);
+    EXPECT_EQ(wa_sampler_on_device(penalized, b), 0);
+    wa_sampler_release(penalized);
+    wa_session_release(a);
+    wa_session_release(b);
+    wa_sampler_release(host);
+    wa_sampler_release(backend);
+  }
   wa_model_release(m);
 }
 

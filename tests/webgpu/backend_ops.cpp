@@ -835,6 +835,37 @@ std::vector<Case> make_cases() {
                      c.expect(c.g().argmax(c.input(1000, 1, 1.0f, &v)), "id", kExactLimit);
                    }});
 
+  // sample (sample.wgsl against core/sampling.h): every candidate of a small
+  // vocabulary; a vocabulary that fits the kernel's candidate store (sorted
+  // whole) and one that does not (the top-k cut found by bisection); the
+  // largest top-k the kernel takes; and more ties at the cut than fit (the
+  // second bisection, over ids). Each with its own temperature, top-p,
+  // min-p and draw.
+  struct SampleCase {
+    int64_t n;
+    wa::SamplingParams p;
+    float u;
+  };
+  for (const SampleCase& sc : {SampleCase{5, {1.0f, 0, 1.0f, 0.0f}, 0.7f}, SampleCase{1000, {0.8f, 40, 0.95f, 0.05f}, 0.6f},
+                               SampleCase{4099, {1.2f, 300, 0.9f, 0.0f}, 0.3f},
+                               SampleCase{4099, {2.0f, kDeviceSamplingMaxCandidates, 1.0f, 0.0f}, 0.999f},
+                               SampleCase{4099, {0.7f, 7, 0.98f, 0.01f}, 0.05f}}) {
+    cases.push_back({strformat("sample n=%lld T=%g top_k=%d top_p=%g min_p=%g u=%g", static_cast<long long>(sc.n),
+                               sc.p.temperature, sc.p.top_k, sc.p.top_p, sc.p.min_p, sc.u),
+                     kDevice, [=](Ctx& c) {
+                       c.expect(c.g().sample(c.input(sc.n, 1, 4.0f), sc.p, sc.u), "id", kExactLimit);
+                     }});
+  }
+  cases.push_back({"sample ties past the candidate store n=3000 top_k=50", kDevice, [](Ctx& c) {
+                     // 3 larger logits, then 2000 equal ones: the cut keeps the 47 lowest ids of those.
+                     std::vector<float> v(3000);
+                     for (size_t i = 0; i < v.size(); ++i) v[i] = i % 3 == 2 ? -static_cast<float>(i % 17) : 1.0f;
+                     for (size_t i : {2999u, 1500u, 7u}) v[i] = 2.0f + static_cast<float>(i % 5);
+                     for (float u : {0.2f, 0.9f}) {
+                       c.expect(c.g().sample(c.input(3000, 1, 1.0f, &v), {1.0f, 50, 1.0f, 0.0f}, u), "id", kExactLimit);
+                     }
+                   }});
+
   // Split weights: with 1 MiB bindings, tensors of more than 1 MiB are
   // split into row ranges, each its own buffer and dispatch.
   add_mul_mat(cases, DType::f32, 256, 1100, 1, kSmallBinding, 2);

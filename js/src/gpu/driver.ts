@@ -65,6 +65,9 @@ export interface DriverStats {
   submits: number;
   pipelinesCreated: number;
   bindGroupsCreated: number;
+  // bytes copied back to wasm memory (a decode step that chooses its
+  // token on the GPU reads one id, not the logits)
+  readbackBytes: number;
 }
 
 const textDecoder = new TextDecoder();
@@ -93,7 +96,7 @@ export class GpuDriver {
   private stagingPooled = 0;
   private serial = 0;
   private lostReason: string | null = null;
-  readonly stats: DriverStats = { encodeMs: 0, waitMs: 0, streams: 0, dispatches: 0, submits: 0, pipelinesCreated: 0, bindGroupsCreated: 0 };
+  readonly stats: DriverStats = { encodeMs: 0, waitMs: 0, streams: 0, dispatches: 0, submits: 0, pipelinesCreated: 0, bindGroupsCreated: 0, readbackBytes: 0 };
   // Set to collect GPU time per pipeline (needs 'timestamp-query').
   profile: GpuProfile | null = null;
   // With `profile`: time each stream as a whole instead, under the label
@@ -342,6 +345,7 @@ export class GpuDriver {
             const staging = this.takeStaging((size + 3) & ~3);
             enc().copyBufferToBuffer(this.buffer(words[a]), words[a + 1], staging, 0, (size + 3) & ~3);
             readbacks.push({ staging, size, dst: words[a + 3] });
+            this.stats.readbackBytes += size;
             break;
           }
           case Cmd.submit:

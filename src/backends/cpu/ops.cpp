@@ -335,6 +335,15 @@ void op_argmax(const Node& n, const OpContext& c) {
   *static_cast<int32_t*>(n.data) = best;
 }
 
+// The token the node's draw picks (core/sampling.h, the reference of every
+// backend's sample kernel); one thread.
+void op_sample(const Node& n, const OpContext& c) {
+  if (c.ith != 0) return;
+  std::vector<SampleCandidate> scratch;
+  *static_cast<int32_t*>(n.data) = sample_logits(static_cast<const float*>(n.src[0]->data),
+                                                 static_cast<int>(n.src[0]->ne[0]), sampling_of(n), n.fp[3], scratch);
+}
+
 }  // namespace
 
 bool op_supported(const Node& n) {
@@ -345,7 +354,7 @@ bool op_supported(const Node& n) {
     case Op::kv_store: return n.src[1]->type == DType::f32 || n.src[1]->type == DType::f16;
     case Op::attention: return (n.src[1]->type == DType::f32 || n.src[1]->type == DType::f16) && n.src[1]->type == n.src[2]->type;
     case Op::rms_norm: case Op::add: case Op::mul: case Op::scale: case Op::silu: case Op::swiglu: case Op::rope:
-    case Op::softmax: case Op::argmax:
+    case Op::softmax: case Op::argmax: case Op::sample:
       return n.src[0]->type == DType::f32;
     case Op::count: return false;
   }
@@ -356,7 +365,7 @@ bool op_is_small(const Node& n) {
   constexpr int64_t kSmallWork = 32 * 1024;  // elements touched (or multiply-adds for attention)
   switch (n.op) {
     case Op::get_rows: case Op::rms_norm: case Op::add: case Op::mul: case Op::scale: case Op::silu:
-    case Op::swiglu: case Op::rope: case Op::softmax: case Op::argmax:
+    case Op::swiglu: case Op::rope: case Op::softmax: case Op::argmax: case Op::sample:
       return n.n_elements() <= kSmallWork;
     case Op::kv_store:
       return n.src[0]->n_elements() <= kSmallWork;
@@ -398,6 +407,7 @@ void compute_op(const Node& n, const OpContext& c) {
     case Op::kv_store: op_kv_store(n, c); return;
     case Op::attention: op_attention(n, c); return;
     case Op::argmax: op_argmax(n, c); return;
+    case Op::sample: op_sample(n, c); return;
     case Op::count: return;
   }
 }

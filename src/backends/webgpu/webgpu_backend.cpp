@@ -687,6 +687,9 @@ class WebGpuBackendImpl final : public WebGpuBackend {
     } else if (kernel == "argmax") {
       src = std::string(ArgmaxParams::wgsl()) + std::string(shader_source(kernel));
       layout = {1, 0b1};
+    } else if (kernel == "sample") {
+      src = std::string(SampleParams::wgsl()) + std::string(shader_source(kernel));
+      layout = {1, 0b1};
     } else if (kernel == "repack") {
       src = std::string(RepackParams::wgsl()) + std::string(shader_source(kernel));
       layout = {2, 0b10};
@@ -756,6 +759,7 @@ class WebGpuBackendImpl final : public WebGpuBackend {
         }
         return pipeline(attention_kernel(n));
       case Op::argmax: return pipeline("argmax");
+      case Op::sample: return pipeline("sample");
       default: return 0;
     }
   }
@@ -794,6 +798,12 @@ class WebGpuBackendImpl final : public WebGpuBackend {
         return {};
       case Op::scale: case Op::silu: case Op::argmax:
         return f32(n.src[0]) ? "" : "input must be f32";
+      case Op::sample:
+        if (!f32(n.src[0])) return "input must be f32";
+        if (sampling_candidates(sampling_of(n), static_cast<int>(n.src[0]->ne[0])) > kDeviceSamplingMaxCandidates) {
+          return strformat("more than %d candidates (top-k)", kDeviceSamplingMaxCandidates);
+        }
+        return {};
       case Op::rope:
         if (!f32(n.src[0])) return "input must be f32";
         if (n.src[2] && (!n.src[2]->data || n.src[2]->type != DType::f32)) return "frequency factors must be f32 host data";
@@ -1442,6 +1452,21 @@ class WebGpuBackendImpl final : public WebGpuBackend {
         p.n = static_cast<u32>(n.src[0]->ne[0]);
         p.x_off = x.offset;
         p.y_off = y.offset;
+        dispatch(pipe, 1, 1, push_params(p), {y.buffer});
+        return Status::Ok();
+      }
+      case Op::sample: {
+        WA_ASSIGN_OR_RETURN(Loc x, locate(n.src[0]));
+        const SamplingParams sp = sampling_of(n);
+        SampleParams p;
+        p.n = static_cast<u32>(n.src[0]->ne[0]);
+        p.x_off = x.offset;
+        p.y_off = y.offset;
+        p.k = static_cast<u32>(sampling_candidates(sp, static_cast<int>(p.n)));
+        p.temperature = sp.temperature;
+        p.top_p = sp.top_p;
+        p.min_p = sp.min_p;
+        p.u = n.fp[3];
         dispatch(pipe, 1, 1, push_params(p), {y.buffer});
         return Status::Ok();
       }

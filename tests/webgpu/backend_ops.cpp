@@ -837,34 +837,57 @@ std::vector<Case> make_cases() {
 
   // sample (sample.wgsl against core/sampling.h): every candidate of a small
   // vocabulary; a vocabulary that fits the kernel's candidate store (sorted
-  // whole) and one that does not (the top-k cut found by bisection); the
-  // largest top-k the kernel takes; and more ties at the cut than fit (the
-  // second bisection, over ids). Each with its own temperature, top-p,
-  // min-p and draw.
+  // whole) and ones that do not (the top-k cut from the histogram near the
+  // largest logit, and from a wider one where logits spread over more than
+  // its first range); the largest top-k the kernel takes; more near-equal
+  // logits at the cut than fit (the bisection over keys); and more exact
+  // ties at the cut than fit (then a bisection over ids). A draw near 1 at a
+  // high temperature with top-p and min-p off picks the last candidate kept,
+  // the k-th largest logit: that checks the cut itself (a wrong cut moves
+  // the draw's id only there); other draws check the walk, top-p and min-p.
   struct SampleCase {
+    const char* what;
     int64_t n;
+    float scale;  // of the random logits
     wa::SamplingParams p;
     float u;
   };
-  for (const SampleCase& sc : {SampleCase{5, {1.0f, 0, 1.0f, 0.0f}, 0.7f}, SampleCase{1000, {0.8f, 40, 0.95f, 0.05f}, 0.6f},
-                               SampleCase{4099, {1.2f, 300, 0.9f, 0.0f}, 0.3f},
-                               SampleCase{4099, {2.0f, kDeviceSamplingMaxCandidates, 1.0f, 0.0f}, 0.999f},
-                               SampleCase{4099, {0.7f, 7, 0.98f, 0.01f}, 0.05f}}) {
-    cases.push_back({strformat("sample n=%lld T=%g top_k=%d top_p=%g min_p=%g u=%g", static_cast<long long>(sc.n),
+  constexpr float kLast = 0.99999f;
+  for (const SampleCase& sc : {SampleCase{"all", 5, 4.0f, {1.0f, 0, 1.0f, 0.0f}, 0.7f},
+                               SampleCase{"sorted whole", 1000, 4.0f, {0.8f, 40, 0.95f, 0.05f}, 0.6f},
+                               SampleCase{"sorted whole, the k-th", 1000, 4.0f, {100.0f, 40, 1.0f, 0.0f}, kLast},
+                               SampleCase{"histogram", 4099, 4.0f, {1.2f, 300, 0.9f, 0.0f}, 0.3f},
+                               SampleCase{"histogram, the k-th", 4099, 4.0f, {100.0f, 300, 1.0f, 0.0f}, kLast},
+                               SampleCase{"histogram, small k", 4099, 4.0f, {0.7f, 7, 0.98f, 0.01f}, 0.05f},
+                               SampleCase{"histogram, small k, the k-th", 4099, 4.0f, {100.0f, 7, 1.0f, 0.0f}, kLast},
+                               SampleCase{"largest k, the k-th", 4099, 4.0f, {1000.0f, kDeviceSamplingMaxCandidates, 1.0f, 0.0f}, kLast},
+                               SampleCase{"wider histogram, the k-th", 4099, 1000.0f, {1e5f, 300, 1.0f, 0.0f}, kLast}}) {
+    cases.push_back({strformat("sample %s n=%lld T=%g top_k=%d top_p=%g min_p=%g u=%g", sc.what, static_cast<long long>(sc.n),
                                sc.p.temperature, sc.p.top_k, sc.p.top_p, sc.p.min_p, sc.u),
                      kDevice, [=](Ctx& c) {
-                       c.expect(c.g().sample(c.input(sc.n, 1, 4.0f), sc.p, sc.u), "id", kExactLimit);
+                       c.expect(c.g().sample(c.input(sc.n, 1, sc.scale), sc.p, sc.u), "id", kExactLimit);
                      }});
   }
-  cases.push_back({"sample ties past the candidate store n=3000 top_k=50", kDevice, [](Ctx& c) {
+  cases.push_back({"sample near-equal logits past the candidate store n=3000 top_k=100", kDevice, [](Ctx& c) {
+                     // 2000 distinct logits within 0.002: one histogram bin holds them all.
+                     std::vector<float> v(3000);
+                     for (size_t i = 0; i < v.size(); ++i) {
+                       v[i] = i < 2000 ? 1.0f + static_cast<float>((i * 7919) % 2000) * 1e-6f : -static_cast<float>(i % 13);
+                     }
+                     for (float u : {0.705f, kLast}) {
+                       c.expect(c.g().sample(c.input(3000, 1, 1.0f, &v), {0.5f, 100, 1.0f, 0.0f}, u), "id", kExactLimit);
+                     }
+                   }});
+  cases.push_back({"sample ties past the candidate store n=3000 top_k=50", kDevice, [=](Ctx& c) {
                      // 3 larger logits, then 2000 equal ones: the cut keeps the 47 lowest ids of those.
                      std::vector<float> v(3000);
                      for (size_t i = 0; i < v.size(); ++i) v[i] = i % 3 == 2 ? -static_cast<float>(i % 17) : 1.0f;
                      for (size_t i : {2999u, 1500u, 7u}) v[i] = 2.0f + static_cast<float>(i % 5);
-                     for (float u : {0.2f, 0.9f}) {
+                     for (float u : {0.2f, 0.9f, kLast}) {
                        c.expect(c.g().sample(c.input(3000, 1, 1.0f, &v), {1.0f, 50, 1.0f, 0.0f}, u), "id", kExactLimit);
                      }
                    }});
+
 
   // Split weights: with 1 MiB bindings, tensors of more than 1 MiB are
   // split into row ranges, each its own buffer and dispatch.

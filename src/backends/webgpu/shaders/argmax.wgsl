@@ -4,6 +4,7 @@
 @group(0) @binding(0) var<storage, read_write> act: array<f32>;
 @group(0) @binding(1) var<uniform> params: Params;
 
+const BATCH: u32 = 8u;
 var<workgroup> best_v: array<f32, 256>;
 var<workgroup> best_i: array<u32, 256>;
 
@@ -11,11 +12,20 @@ var<workgroup> best_i: array<u32, 256>;
 fn main(@builtin(local_invocation_index) li: u32) {
   var bv = -3.4e38;
   var bi = 0xffffffffu;
-  for (var i = li; i < params.n; i += 256u) {
-    let v = act[params.x_off + i];
-    if (v > bv || bi == 0xffffffffu) {
-      bv = v;
-      bi = i;
+  // BATCH independent loads per invocation before their use: one workgroup
+  // reading all the values is latency-bound otherwise. (Slots past n load
+  // the last value, in bounds, and are skipped.)
+  for (var base = li; base < params.n; base += 256u * BATCH) {
+    var v: array<f32, BATCH>;
+    for (var j = 0u; j < BATCH; j++) {
+      v[j] = act[params.x_off + min(base + j * 256u, params.n - 1u)];
+    }
+    for (var j = 0u; j < BATCH; j++) {
+      let i = base + j * 256u;
+      if (i < params.n && (v[j] > bv || bi == 0xffffffffu)) {
+        bv = v[j];
+        bi = i;
+      }
     }
   }
   best_v[li] = bv;

@@ -332,21 +332,21 @@ const char* const kSlotNames[] = {"device", "binding 1 MiB", "grid 4", "no dot4I
                                   "workgroup storage 16 KiB", "no subgroups"};
 bool slot_has_subgroups(Slot s) { return g_device_subgroups && s != kNoPackedDotNoSubgroups && s != kNoSubgroups; }
 
-// Products of weights and activations. The decode matvecs (T = 1) of
-// q8_0, q4_0, q4_1 and q4_K (webgpu_backend.cpp's has_int8_dot) round x to
-// int8 blocks of 32 where the device has dot4I8Packed (mvx_q8.wgsl), so
-// against cpu_exact they differ by that rounding. The CPU rounds
-// activations the same way for q8_0/q4_0/q4_1 (they then differ only where
-// a value sits on a rounding tie and one side rounds it the other way:
-// SwiftShader measures NMSE 1e-14, i.e. never), per 256 for q4_K (q8_K).
-// Other types, the kNoPackedDotNoSubgroups slot, and prompts multiply f32 x.
+// Products of weights and activations. The decode matvecs (T = 1) of every
+// block type (webgpu_backend.cpp's has_int8_dot) round x to int8 blocks of
+// 32 where the device has dot4I8Packed (mvx_q8.wgsl), so against cpu_exact
+// they differ by that rounding. The CPU rounds activations the same way for
+// q8_0/q4_0/q4_1 (they then differ only where a value sits on a rounding
+// tie and one side rounds it the other way: SwiftShader measures NMSE
+// 1e-14, i.e. never); its other types' row dots round otherwise (k-quants
+// per 256, q8_K). The kNoPackedDotNoSubgroups slot and prompts multiply f32 x.
 constexpr double kSameRounding = 1e-6;
 Limit product_limit(DType w, int64_t T, Slot slot) {
   if (!is_block_quant(w)) return kFloatLimit;
-  const bool int8_x = T == 1 && slot != kNoPackedDotNoSubgroups &&
-                      (w == DType::q8_0 || w == DType::q4_0 || w == DType::q4_1 || w == DType::q4_k);
+  const bool int8_x = T == 1 && slot != kNoPackedDotNoSubgroups;
   if (!int8_x) return {kFloat, kActivationRounding};
-  return {kActivationRounding, w == DType::q4_k ? kActivationRounding : kSameRounding};
+  const bool cpu_rounds_alike = w == DType::q8_0 || w == DType::q4_0 || w == DType::q4_1;
+  return {kActivationRounding, cpu_rounds_alike ? kSameRounding : kActivationRounding};
 }
 
 struct Case {

@@ -93,16 +93,12 @@ bool is_plane_quant(DType t) {
       return false;
   }
 }
-// Types whose decode matvecs take int8 x (mv4x8_<type>.wgsl): q8_0 and the
-// types whose values are one nibble plane. With int8 x the 7B q4_K file
-// decoded 202.9 t/s (was 180.3 with f32 x, an earlier run on another H200),
-// q2_K 155.6 (172.7) and q3_K 109.2 (128.6): packing 2-bit and 1-bit planes
-// into bytes costs more than it saves, so the types with pairs or bits
-// planes (q2_K, q3_K, q5_x, q6_K) keep f32 x until a same-run comparison
-// says otherwise.
-bool has_int8_dot(DType t) {
-  return t == DType::q4_0 || t == DType::q8_0 || t == DType::q4_1 || t == DType::q4_k;
-}
+// Types whose decode matvecs take int8 x (mv4x8_<type>.wgsl): q8_0, q4_0 and
+// every bit-plane type. (Before the planes were byte-sliced, packing 2-bit
+// and 1-bit fields into bytes cost more than int8 x saved: on an H200 the 7B
+// q2_K decoded 155.6 t/s with int8 x vs 172.7 with f32 x, q3_K 109.2 vs
+// 128.6; q4_K 202.9 vs 180.3.)
+bool has_int8_dot(DType t) { return t == DType::q4_0 || t == DType::q8_0 || is_plane_quant(t); }
 bool weight_type_supported(DType t) {
   return t == DType::f32 || t == DType::f16 || t == DType::q8_0 || t == DType::q4_0 || is_plane_quant(t);
 }

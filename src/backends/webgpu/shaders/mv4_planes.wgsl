@@ -7,9 +7,14 @@
 //   nibbles  16 bytes: low 4 bits; byte i holds weight i (low nibble) and
 //            weight i + 16 (high nibble), as q4_0 does, so word j covers the
 //            weights of x[j] and x[j + 4];
-//   pairs    2 words of 2-bit fields: weight i at bits 2 (i % 16) of word i / 16
-//            (q2_K's and q3_K's low bits, q6_K's high bits);
-//   bits     1 word: bit i for weight i (q5's and q3_K's high bit).
+//   pairs    2 words of 2-bit fields, word t for weights 16 t .. 16 t + 15:
+//            weight 16 t + 4 s + j at bits 8 j + 2 s (q2_K's and q3_K's low
+//            bits, q6_K's high bits);
+//   bits     1 word: weight 4 k + j at bit 8 j + k (q5's and q3_K's high bit).
+// Every plane is byte-sliced: the values of weights 4k .. 4k + 3 are one
+// shift and one mask away, as the 4 bytes of a word (nibbles_bytes,
+// pairs_bytes, bits_bytes), so a type's values combine with whole-word
+// operations (block_u_bytes) into what dot4I8Packed takes.
 // Why planes: GGUF interleaves a super-block's chunks (q4_K's byte l holds
 // chunks 2c and 2c + 1) and puts 5/6-bit values in 20/24 bytes; planes give
 // each 32-weight block its own words, so one lane decodes one block with no
@@ -24,24 +29,25 @@
 //
 // x[k] holds weights 4k .. 4k + 3 of the block.
 
-// The low 4 bits of weights 4k .. 4k + 3 from a nibbles plane.
-fn plane_nibbles(q: vec4<u32>, k: u32) -> vec4<u32> {
-  let w = q[k & 3u];
-  let sh = select(0u, 4u, k >= 4u);
-  return (vec4<u32>(w, w >> 8u, w >> 16u, w >> 24u) >> vec4<u32>(sh)) & vec4<u32>(15u);
+// The low 4 bits of weights 4k .. 4k + 3 from a nibbles plane, one per byte.
+fn nibbles_bytes(q: vec4<u32>, k: u32) -> u32 {
+  return (q[k & 3u] >> select(0u, 4u, k >= 4u)) & 0x0f0f0f0fu;
 }
 
-// The 2-bit fields of weights 4k .. 4k + 3 from a pairs plane (p0, p1).
-fn plane_pairs(p0: u32, p1: u32, k: u32) -> vec4<u32> {
-  let w = select(p0, p1, k >= 4u);
-  let sh = 8u * (k & 3u);
-  return (vec4<u32>(w) >> vec4<u32>(sh, sh + 2u, sh + 4u, sh + 6u)) & vec4<u32>(3u);
+// The 2-bit fields of weights 4k .. 4k + 3 from a pairs plane (p0, p1), one per byte.
+fn pairs_bytes(p0: u32, p1: u32, k: u32) -> u32 {
+  return (select(p0, p1, k >= 4u) >> (2u * (k & 3u))) & 0x03030303u;
 }
 
-// The bits of weights 4k .. 4k + 3 from a bits plane.
-fn plane_bits(h: u32, k: u32) -> vec4<u32> {
-  let sh = 4u * k;
-  return (vec4<u32>(h) >> vec4<u32>(sh, sh + 1u, sh + 2u, sh + 3u)) & vec4<u32>(1u);
+// The bits of weights 4k .. 4k + 3 from a bits plane, one per byte.
+fn bits_bytes(h: u32, k: u32) -> u32 {
+  return (h >> k) & 0x01010101u;
+}
+
+// The values of weights 4k .. 4k + 3 (the type's block_u_bytes, unpacked).
+fn block_u(b: u32, v: array<vec4<u32>, BLOCK_WORDS>, k: u32) -> vec4<u32> {
+  let w = block_u_bytes(b, v, k);
+  return vec4<u32>(w & 0xffu, (w >> 8u) & 0xffu, (w >> 16u) & 0xffu, w >> 24u);
 }
 
 // Weight i's value from the 4 values of its x[i / 4].
@@ -62,8 +68,8 @@ fn kq_field(b: u32, s: array<u32, 2>) -> vec2<u32> {
   return vec2<u32>(f & 0xffu, (f >> 8u) & 0xffu);
 }
 
-// Sum of u . x and sum of x over a block, through the type's block_u (every
-// bit-plane type defines it): what a format with a scale and an offset per
+// Sum of u . x and sum of x over a block, through the type's block_u_bytes
+// (every bit-plane type defines it): what a format with a scale and an offset per
 // block (w = a u + c: q4_1, q5_1, q4_K, q5_K) combines as a * (u . x) + c * sum(x).
 fn block_u_dot(b: u32, v: array<vec4<u32>, BLOCK_WORDS>, x: array<vec4<f32>, 8>) -> vec2<f32> {
   var ux = 0.0;

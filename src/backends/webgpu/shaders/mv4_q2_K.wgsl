@@ -15,9 +15,9 @@ fn scale_word(b: u32, j: u32) -> u32 {
   return kq_scale_word(b, j);
 }
 
-fn block_u(b: u32, v: array<vec4<u32>, BLOCK_WORDS>, k: u32) -> vec4<u32> {
+fn block_u_bytes(b: u32, v: array<vec4<u32>, BLOCK_WORDS>, k: u32) -> u32 {
   let c = 2u * (b & 1u);
-  return plane_pairs(v[0][c], v[0][c + 1u], k);
+  return pairs_bytes(v[0][c], v[0][c + 1u], k);
 }
 
 // Per 16-weight sub-block (x[0..3], x[4..7]): its own scale and minimum.

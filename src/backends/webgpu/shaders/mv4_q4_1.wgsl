@@ -14,8 +14,8 @@ fn scale_word(b: u32, j: u32) -> u32 {
 }
 
 // The values u of weights 4k .. 4k + 3.
-fn block_u(b: u32, v: array<vec4<u32>, BLOCK_WORDS>, k: u32) -> vec4<u32> {
-  return plane_nibbles(v[0], k);
+fn block_u_bytes(b: u32, v: array<vec4<u32>, BLOCK_WORDS>, k: u32) -> u32 {
+  return nibbles_bytes(v[0], k);
 }
 
 fn block_dot(b: u32, v: array<vec4<u32>, BLOCK_WORDS>, s: array<u32, 2>, x: array<vec4<f32>, 8>) -> f32 {

@@ -16,9 +16,9 @@ fn scale_word(b: u32, j: u32) -> u32 {
   return kq_scale_word(b, j);
 }
 
-fn block_u(b: u32, v: array<vec4<u32>, BLOCK_WORDS>, k: u32) -> vec4<u32> {
+fn block_u_bytes(b: u32, v: array<vec4<u32>, BLOCK_WORDS>, k: u32) -> u32 {
   let c = 2u * (b & 1u);
-  return plane_nibbles(v[0], k) | (plane_pairs(v[1][c], v[1][c + 1u], k) << vec4<u32>(4u));
+  return nibbles_bytes(v[0], k) | (pairs_bytes(v[1][c], v[1][c + 1u], k) << 4u);
 }
 
 fn q6_scales(b: u32, s: array<u32, 2>) -> vec2<i32> {

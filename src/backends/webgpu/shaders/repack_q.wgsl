@@ -147,15 +147,15 @@ fn nibbles_word(u: array<u32, 32>, t: u32) -> u32 {
 }
 fn pairs_word(u: array<u32, 32>, t: u32, shift: u32) -> u32 {
   var q = 0u;
-  for (var i = 0u; i < 16u; i++) {
-    q |= ((u[16u * t + i] >> shift) & 3u) << (2u * i);
+  for (var i = 0u; i < 16u; i++) {  // i = 4 s + j: bits 8 j + 2 s
+    q |= ((u[16u * t + i] >> shift) & 3u) << (8u * (i & 3u) + 2u * (i >> 2u));
   }
   return q;
 }
 fn bits_word(u: array<u32, 32>, shift: u32) -> u32 {
   var q = 0u;
-  for (var i = 0u; i < 32u; i++) {
-    q |= ((u[i] >> shift) & 1u) << i;
+  for (var i = 0u; i < 32u; i++) {  // i = 4 k + j: bit 8 j + k
+    q |= ((u[i] >> shift) & 1u) << (8u * (i & 3u) + (i >> 2u));
   }
   return q;
 }

@@ -95,7 +95,7 @@ const matvec4 = (type, r, u, g, xq, K, mode, norm, sg) => ({
   enable: sg ? 'enable subgroups;\n' : '',
   src: (MATVEC4_BINDINGS + shader(`mv4_${type}.wgsl`) + shader('mvx_from_act.wgsl') + (xq ? shader(`mv4x8_${type}.wgsl`) + shader('mvx_q8.wgsl') : shader('mvx_f32.wgsl')) +
     ['w0', 'w1', 'w2'].map((b) => shader('mv4_binding.wgsl').replaceAll('WB', b)).join('') +
-    shader(sg ? 'mv4_sum_sg.wgsl' : 'mv4_sum_wg.wgsl') + shader('matvec4.wgsl')).replaceAll('MV_ROWS', `${r}u`).replaceAll('MV_BLOCKS_IN_FLIGHT', `${u}u`).replaceAll('MV_BLOCK_GROUP', '1u').replaceAll('MV_GROUPS', `${g}u`)
+    shader(sg ? 'mv4_sum_sg.wgsl' : 'mv4_sum_wg.wgsl') + shader('matvec4.wgsl')).replaceAll('MV_ROWS', `${r}u`).replaceAll('MV_BLOCKS_IN_FLIGHT', `${u}u`).replaceAll('MV_GROUPS', `${g}u`)
       .replaceAll('MV_MODE', `${MODES[mode]}u`).replaceAll('MV_NORM', `${norm}`).replaceAll('MV_MATRICES', mode === 'glu' ? '2u' : '1u')
       .replaceAll('MV_X_BLOCKS', `${K / 32}u`),
   rowsPerWg: g * r,

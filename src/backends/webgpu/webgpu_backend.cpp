@@ -28,9 +28,6 @@ struct MatvecShape {
   uint32_t blocks_in_flight;
   bool int8_x;
   bool subgroups = false;
-  // Blocks a lane takes per step where blocks share vec4 words (matvec4.wgsl
-  // grouped: the format's GROUP_BLOCKS), else 1.
-  uint32_t block_group = 1;
   uint32_t rows_per_workgroup() const { return groups * rows; }
 };
 enum class MatvecMode : uint32_t { plain = 0, glu = 1, multi = 2 };
@@ -116,22 +113,13 @@ struct PlaneSize {
   uint64_t value_words;
   uint64_t scale_words;
 };
-// Blocks per group of the bit-plane layout (the format's GROUP_BLOCKS).
-uint32_t plane_group_blocks(DType t) {
-  switch (t) {
-    case DType::q5_0: case DType::q5_1: case DType::q5_k: case DType::q3_k: return 4;
-    case DType::q2_k: case DType::q6_k: return 2;
-    default: return 1;
-  }
-}
 PlaneSize plane_size(DType t, uint64_t n) {
-  const uint64_t group = plane_group_blocks(t);
-  uint64_t group_words = 4;  // q4_1, q4_K: a vec4 of nibbles per block
+  uint64_t group = 1, group_words = 4;  // q4_1, q4_K: a vec4 of nibbles per block
   switch (t) {
-    case DType::q5_0: case DType::q5_1: case DType::q5_k: group_words = 20; break;
-    case DType::q2_k: group_words = 4; break;
-    case DType::q3_k: group_words = 12; break;
-    case DType::q6_k: group_words = 12; break;
+    case DType::q5_0: case DType::q5_1: case DType::q5_k: group = 4, group_words = 20; break;
+    case DType::q2_k: group = 2, group_words = 4; break;
+    case DType::q3_k: group = 4, group_words = 12; break;
+    case DType::q6_k: group = 2, group_words = 12; break;
     default: break;
   }
   // f16 d and m per block; q5_0's f16 d two per word; k-quants' 5-word
@@ -602,8 +590,7 @@ class WebGpuBackendImpl final : public WebGpuBackend {
       const size_t r = kernel.rfind("_r"), u = kernel.rfind('u');
       const MatvecShape shape{8, static_cast<uint32_t>(std::stoul(kernel.substr(r + 2, u - r - 2))),
                               static_cast<uint32_t>(std::stoul(kernel.substr(u + 1))),
-                              kernel.find("_x8") != std::string::npos, kernel.find("_sg") != std::string::npos,
-                              kernel.find("_grp") != std::string::npos ? plane_group_blocks(vtype) : 1u};
+                              kernel.find("_x8") != std::string::npos, kernel.find("_sg") != std::string::npos};
       const bool int8_x = shape.int8_x;
       const bool from_attention = kernel.find("_attn") != std::string::npos;
       // An `enable` directive must precede every declaration.
@@ -641,7 +628,6 @@ class WebGpuBackendImpl final : public WebGpuBackend {
       replace_all(src, "MV_GROUPS", std::to_string(shape.groups) + "u");
       replace_all(src, "MV_ROWS", std::to_string(shape.rows) + "u");
       replace_all(src, "MV_BLOCKS_IN_FLIGHT", std::to_string(shape.blocks_in_flight) + "u");
-      replace_all(src, "MV_BLOCK_GROUP", shape.block_group > 1 ? "GROUP_BLOCKS" : "1u");
       replace_all(src, "MV_MODE", std::to_string(static_cast<uint32_t>(mode)) + "u");
       replace_all(src, "MV_NORM", norm ? "true" : "false");
       replace_all(src, "MV_MATRICES", std::to_string(matrices_per_row(mode)) + "u");
@@ -1053,11 +1039,6 @@ class WebGpuBackendImpl final : public WebGpuBackend {
       if (K / kBlock <= int8_x_capacity(s8, mode, cfg_.max_workgroup_storage)) s = s8;
     }
     s.subgroups = subgroup_reductions();
-    const uint32_t group = is_plane_quant(t) ? plane_group_blocks(t) : 1;
-    if (group > 1 && (K / kBlock) % group == 0) {
-      s.block_group = group;
-      s.blocks_in_flight = 1;
-    }
     return s;
   }
   // The pipeline key of a matvec4.wgsl instance, e.g. matvec4_glu_norm_x8_sg_r4u2.q4_0.
@@ -1070,8 +1051,8 @@ class WebGpuBackendImpl final : public WebGpuBackend {
                                     bool from_attention = false) {
     std::string k = mode == MatvecMode::glu ? "matvec4_glu" : mode == MatvecMode::multi ? "matvec4_multi" : "matvec4";
     return k + (norm ? "_norm" : "") + (from_attention ? "_attn" : "") + (s.int8_x ? "_x8" : "") +
-           (s.subgroups ? "_sg" : "") + (s.block_group > 1 ? "_grp" : "") + "_r" + std::to_string(s.rows) + "u" +
-           std::to_string(s.blocks_in_flight) + "." + dtype_name(t);
+           (s.subgroups ? "_sg" : "") + "_r" + std::to_string(s.rows) + "u" + std::to_string(s.blocks_in_flight) +
+           "." + dtype_name(t);
   }
 
   // The x a decode matvec reads: its input node, or for a norm its

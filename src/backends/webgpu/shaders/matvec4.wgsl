@@ -31,12 +31,6 @@
 // w0, w1 (MODE 1, 2), w2 (MODE 2), nw (NORM, or the attention chunks of
 // mvx_from_attention.wgsl), act, params; accessors of an absent weight
 // binding read w0 and are never called.
-// Grouped (MV_BLOCK_GROUP = the format's GROUP_BLOCKS > 1): where blocks
-// share vec4 words (q2_K: 2 blocks per vec4; q3_K: 4 blocks in 3), a lane
-// takes whole groups instead of single blocks, so each word is loaded once
-// rather than by every lane whose block it holds. Needs K / 32 a multiple of
-// the group, and the format's block_word(b, j) - (b / GROUP_BLOCKS) *
-// GROUP_WORDS to depend on b % GROUP_BLOCKS only (true of every format).
 // Requires K % 32 == 0 and x_off, r_off % 4 == 0 (vec4 activations).
 // Grid: (rows / (GROUPS R), 1), summed over the matrices in MODE 2.
 
@@ -48,7 +42,6 @@ const MODE: u32 = MV_MODE;
 const NORM: bool = MV_NORM;
 const NM: u32 = MV_MATRICES;  // matrices per row: 2 in MODE 1, else 1
 const RN: u32 = R * NM;
-const G: u32 = MV_BLOCK_GROUP;  // blocks per lane step sharing words (1: not grouped)
 
 // m is uniform across the workgroup: no divergence.
 fn weight_words(m: u32, b: u32) -> array<vec4<u32>, BLOCK_WORDS> {
@@ -56,13 +49,6 @@ fn weight_words(m: u32, b: u32) -> array<vec4<u32>, BLOCK_WORDS> {
     case 0u: { return block_words_w0(b); }
     case 1u: { return block_words_w1(b); }
     default: { return block_words_w2(b); }
-  }
-}
-fn weight_group(m: u32, g: u32) -> array<vec4<u32>, GROUP_WORDS> {
-  switch m {
-    case 0u: { return group_words_w0(g); }
-    case 1u: { return group_words_w1(g); }
-    default: { return group_words_w2(g); }
   }
 }
 fn weight_scales(m: u32, b: u32) -> array<u32, 2> {
@@ -108,38 +94,8 @@ fn matvec4(li: u32, wgx: u32, sg_size: u32) {
   var ss = 0.0;
   x_prepare(li);
   var s: array<f32, RN>;
-  if (G > 1u) {
-    // Whole groups of G blocks per lane step (rows start at multiples of G).
-    for (var kg = lane; kg < nb / G; kg += LANES) {
-      var gw: array<array<vec4<u32>, GROUP_WORDS>, RN>;
-      var gd: array<array<array<u32, 2>, G>, RN>;
-      for (var r = 0u; r < R; r++) {
-        for (var mm = 0u; mm < NM; mm++) {
-          let g = rb[r] / G + kg;
-          gw[r * NM + mm] = weight_group(m0 + mm, g);
-          for (var t = 0u; t < G; t++) {
-            gd[r * NM + mm][t] = weight_scales(m0 + mm, g * G + t);
-          }
-        }
-      }
-      for (var t = 0u; t < G; t++) {
-        let kb = kg * G + t;
-        let x = x_block(kb, &ss);
-        for (var r = 0u; r < R; r++) {
-          for (var mm = 0u; mm < NM; mm++) {
-            let i = r * NM + mm;
-            var v: array<vec4<u32>, BLOCK_WORDS>;
-            for (var j = 0u; j < BLOCK_WORDS; j++) {
-              v[j] = gw[i][block_word(t, j)];  // block t of group 0: the offsets of any group's block t
-            }
-            s[i] += block_dot_x(rb[r] + kb, v, gd[i][t], x);
-          }
-        }
-      }
-    }
-  }
   var kb = lane;
-  for (; G == 1u && kb + (U - 1u) * LANES < nb; kb += U * LANES) {
+  for (; kb + (U - 1u) * LANES < nb; kb += U * LANES) {
     var v: array<array<vec4<u32>, BLOCK_WORDS>, U * RN>;
     var d: array<array<u32, 2>, U * RN>;
     for (var u = 0u; u < U; u++) {
@@ -161,7 +117,7 @@ fn matvec4(li: u32, wgx: u32, sg_size: u32) {
       }
     }
   }
-  for (; G == 1u && kb < nb; kb += LANES) {
+  for (; kb < nb; kb += LANES) {
     let x = x_block(kb, &ss);
     for (var r = 0u; r < R; r++) {
       for (var mm = 0u; mm < NM; mm++) {

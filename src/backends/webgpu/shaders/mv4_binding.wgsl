@@ -19,15 +19,6 @@ fn block_words_WB(b: u32) -> array<vec4<u32>, BLOCK_WORDS> {
   }
   return v;
 }
-// Group g's words (GROUP_WORDS vec4s from word g * GROUP_WORDS): the words
-// its GROUP_BLOCKS blocks share (matvec4.wgsl, grouped).
-fn group_words_WB(g: u32) -> array<vec4<u32>, GROUP_WORDS> {
-  var v: array<vec4<u32>, GROUP_WORDS>;
-  for (var j = 0u; j < GROUP_WORDS; j++) {
-    v[j] = WB[g * GROUP_WORDS + j];
-  }
-  return v;
-}
 fn block_scales_WB(b: u32, scales: u32) -> array<u32, 2> {
   var s: array<u32, 2>;
   for (var j = 0u; j < SCALE_WORDS; j++) {

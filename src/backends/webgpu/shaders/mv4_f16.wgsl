@@ -2,9 +2,6 @@
 // hold K / 32 such blocks when K is a multiple of 32) are vec4 words
 // 4b..4b+3, two weights per u32.
 const BLOCK_WORDS: u32 = 4u;
-// Blocks whose words a lane loads together (matvec4.wgsl, grouped): one.
-const GROUP_BLOCKS: u32 = 1u;
-const GROUP_WORDS: u32 = BLOCK_WORDS;
 const SCALE_WORDS: u32 = 0u;  // no scales
 
 fn block_word(b: u32, j: u32) -> u32 {

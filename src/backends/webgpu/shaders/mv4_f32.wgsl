@@ -2,9 +2,6 @@
 // hold K / 32 such blocks when K is a multiple of 32) are vec4 words
 // 8b..8b+7.
 const BLOCK_WORDS: u32 = 8u;
-// Blocks whose words a lane loads together (matvec4.wgsl, grouped): one.
-const GROUP_BLOCKS: u32 = 1u;
-const GROUP_WORDS: u32 = BLOCK_WORDS;
 const SCALE_WORDS: u32 = 0u;  // no scales
 
 fn block_word(b: u32, j: u32) -> u32 {

@@ -6,10 +6,6 @@
 // they are (byte = scale | minimum << 4 per 16-weight sub-block).
 // w = d scale u - dmin minimum.
 const BLOCK_WORDS: u32 = 1u;
-// Blocks that share vec4 words, and those words (matvec4.wgsl grouped: a
-// lane loads a group once for its 2 blocks).
-const GROUP_BLOCKS: u32 = 2u;
-const GROUP_WORDS: u32 = 1u;
 const SCALE_WORDS: u32 = 2u;
 
 fn block_word(b: u32, j: u32) -> u32 {

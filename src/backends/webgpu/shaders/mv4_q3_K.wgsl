@@ -7,10 +7,6 @@
 // sub-blocks' 6-bit scales sc (0..63, GGUF's packing undone).
 // w = d (sc - 32) (u - 4).
 const BLOCK_WORDS: u32 = 2u;
-// Blocks that share vec4 words, and those words (matvec4.wgsl grouped: a
-// lane loads a group once for its 4 blocks).
-const GROUP_BLOCKS: u32 = 4u;
-const GROUP_WORDS: u32 = 3u;
 const SCALE_WORDS: u32 = 2u;
 
 fn block_word(b: u32, j: u32) -> u32 {

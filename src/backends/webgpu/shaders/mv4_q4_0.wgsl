@@ -4,9 +4,6 @@
 // and weight i + 16 in its high nibble, so word j covers weights 4j..4j+3
 // (x[j]) and 16+4j..16+4j+3 (x[j + 4]). Values are (nibble - 8) * scale.
 const BLOCK_WORDS: u32 = 1u;  // vec4 words of values per 32-weight block
-// Blocks whose words a lane loads together (matvec4.wgsl, grouped): one.
-const GROUP_BLOCKS: u32 = 1u;
-const GROUP_WORDS: u32 = BLOCK_WORDS;
 const SCALE_WORDS: u32 = 1u;
 
 fn block_word(b: u32, j: u32) -> u32 {

@@ -4,9 +4,6 @@
 // params.w_scales) holds f16 d (low half) and m (high half), GGUF's pair.
 // w = d u + m, so a block's dot is d (u . x) + m sum(x).
 const BLOCK_WORDS: u32 = 1u;
-// Blocks whose words a lane loads together (matvec4.wgsl, grouped): one.
-const GROUP_BLOCKS: u32 = 1u;
-const GROUP_WORDS: u32 = BLOCK_WORDS;
 const SCALE_WORDS: u32 = 1u;
 
 fn block_word(b: u32, j: u32) -> u32 {

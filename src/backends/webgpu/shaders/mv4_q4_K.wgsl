@@ -5,9 +5,6 @@
 // records; the chunk's field is its 6-bit scale sc (low byte) and minimum mn
 // (high byte), unpacked from GGUF's 12-byte field. w = d sc u - dmin mn.
 const BLOCK_WORDS: u32 = 1u;
-// Blocks whose words a lane loads together (matvec4.wgsl, grouped): one.
-const GROUP_BLOCKS: u32 = 1u;
-const GROUP_WORDS: u32 = BLOCK_WORDS;
 const SCALE_WORDS: u32 = 2u;
 
 fn block_word(b: u32, j: u32) -> u32 {

@@ -5,10 +5,6 @@
 // words 5 (b / 4) + b % 4 and component b % 4 of 5 (b / 4) + 4. Scales:
 // every block's f16 d, two per word, as q4_0's. w = d (u - 16).
 const BLOCK_WORDS: u32 = 2u;
-// Blocks that share vec4 words, and those words (matvec4.wgsl grouped: a
-// lane loads a group once for its 4 blocks).
-const GROUP_BLOCKS: u32 = 4u;
-const GROUP_WORDS: u32 = 5u;
 const SCALE_WORDS: u32 = 1u;
 
 fn block_word(b: u32, j: u32) -> u32 {

@@ -3,10 +3,6 @@
 // (4 blocks' nibbles, then their 4 bits words, in 5 vec4 words); scale word
 // b holds f16 d and m as q4_1's. w = d u + m.
 const BLOCK_WORDS: u32 = 2u;
-// Blocks that share vec4 words, and those words (matvec4.wgsl grouped: a
-// lane loads a group once for its 4 blocks).
-const GROUP_BLOCKS: u32 = 4u;
-const GROUP_WORDS: u32 = 5u;
 const SCALE_WORDS: u32 = 1u;
 
 fn block_word(b: u32, j: u32) -> u32 {

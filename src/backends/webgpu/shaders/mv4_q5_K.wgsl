@@ -4,10 +4,6 @@
 // c of byte l becomes bit l of chunk c's bits word); scales as q4_K's
 // (kq_scale_word's records, field = sc, mn). w = d sc u - dmin mn.
 const BLOCK_WORDS: u32 = 2u;
-// Blocks that share vec4 words, and those words (matvec4.wgsl grouped: a
-// lane loads a group once for its 4 blocks).
-const GROUP_BLOCKS: u32 = 4u;
-const GROUP_WORDS: u32 = 5u;
 const SCALE_WORDS: u32 = 2u;
 
 fn block_word(b: u32, j: u32) -> u32 {

@@ -7,10 +7,6 @@
 // the field holds the two sub-blocks' int8 scales S as GGUF stores them.
 // w = d S (u - 32).
 const BLOCK_WORDS: u32 = 2u;
-// Blocks that share vec4 words, and those words (matvec4.wgsl grouped: a
-// lane loads a group once for its 2 blocks).
-const GROUP_BLOCKS: u32 = 2u;
-const GROUP_WORDS: u32 = 3u;
 const SCALE_WORDS: u32 = 2u;
 
 fn block_word(b: u32, j: u32) -> u32 {

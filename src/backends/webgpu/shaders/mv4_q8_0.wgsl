@@ -2,9 +2,6 @@
 // int8 values are vec4 words 2b and 2b + 1, weight 4j + i in byte i of word
 // j; its f16 scale with the others from word params.w_scales).
 const BLOCK_WORDS: u32 = 2u;  // vec4 words of values per 32-weight block
-// Blocks whose words a lane loads together (matvec4.wgsl, grouped): one.
-const GROUP_BLOCKS: u32 = 1u;
-const GROUP_WORDS: u32 = BLOCK_WORDS;
 const SCALE_WORDS: u32 = 1u;
 
 fn block_word(b: u32, j: u32) -> u32 {

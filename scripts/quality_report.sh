@@ -11,8 +11,13 @@
 #
 #   scripts/quality_report.sh MODEL [--out QUALITY.md] [--types "q8_0 q6_K ..."]
 #                             [--calib-types "q4_K ..."] [--calib-methods "gptq weighted"]
-#                             [--calib-tokens N] [--adaptive-bpw "2.5 3 4"]
+#                             [--calib-tokens N] [--adaptive-bpw "2.5 3 4"] [--own-formats[-only]]
 #                             [--stories N] [--ctx N] [--chunks N] [--threads N] [--no-bench]
+#
+# --own-formats: the adaptive plans also with webaccel's own wa_vq2 / wa_vq3
+# (`quantize --adaptive --own-formats`: files that run only on webaccel's CPU
+# backend), as extra rows after the GGUF-only ones (--own-formats-only: instead
+# of them). The own types can be named in --types / --calib-types like any other.
 #
 # The text is the one tests/cli/run_quality_tests.sh uses: stories of seed 777
 # from tools/corpus/storygen.py (the training corpus is seed 1, so every story
@@ -34,6 +39,7 @@ CALIB_METHODS="gptq weighted"
 # tokenizer): H of a 1280-wide input needs more tokens than its width.
 CALIB_TOKENS=4096
 ADAPTIVE_BPW="4 3 2.5"
+OWN_FORMATS=0
 BENCH=1
 STORIES=12
 CTX=128
@@ -48,6 +54,8 @@ while [[ $# -gt 0 ]]; do
     --calib-tokens) CALIB_TOKENS=$2; shift 2 ;;
     --adaptive-bpw) ADAPTIVE_BPW=$2; shift 2 ;;
     --no-bench) BENCH=0; shift ;;
+    --own-formats) OWN_FORMATS=1; shift ;;
+    --own-formats-only) OWN_FORMATS=2; shift ;;
     --stories) STORIES=$2; shift 2 ;;
     --ctx) CTX=$2; shift 2 ;;
     --chunks) CHUNKS=$2; shift 2 ;;
@@ -128,11 +136,20 @@ for ty in $CALIB_TYPES; do
     rm -f "$T/$ty-calib.gguf"
   done
 done
+OWN_RUNS=(0)
+[[ $OWN_FORMATS == 1 ]] && OWN_RUNS=(0 1)
+[[ $OWN_FORMATS == 2 ]] && OWN_RUNS=(1)
+for own in "${OWN_RUNS[@]}"; do
 for b in $ADAPTIVE_BPW; do
-  echo "  adaptive --bpw $b: quantize" >&2
+  echo "  adaptive --bpw $b (own formats: $own): quantize" >&2
   label="adaptive (--method gptq), <= $b bits/weight"
+  OWN_ARGS=()
+  if [[ $own == 1 ]]; then
+    label="adaptive (--method gptq, --own-formats), <= $b bits/weight"
+    OWN_ARGS=(--own-formats)
+  fi
   if "$W" quantize "$MODEL" "$T/adaptive.gguf" --adaptive --bpw "$b" --calib "$T/calib.txt" \
-      --calib-tokens "$CALIB_TOKENS" "${THREADS[@]}" \
+      --calib-tokens "$CALIB_TOKENS" "${THREADS[@]}" "${OWN_ARGS[@]}" \
       --plan-report "$T/plan-$b.md" 2>"$T/quant.err"; then
     measure "$label" "$T/adaptive.gguf"
     rm -f "$T/adaptive.gguf"
@@ -141,6 +158,7 @@ for b in $ADAPTIVE_BPW; do
   else
     cat "$T/quant.err" >&2; exit 1
   fi
+done
 done
 
 # The report: every figure comes from rows.tsv.
@@ -205,6 +223,9 @@ w("  by each input column's mean square activation; *round-to-nearest*: where ne
 w("- *adaptive (--method gptq), <= B bits/weight*: `webaccel quantize --adaptive --bpw B --calib TEXT`: a type per")
 w("  matrix, chosen by the KL divergence measured with each matrix alone at its smallest type (README, ARCHITECTURE),")
 w("  quantized by the default method (gptq). A plan the available types cannot reach says so instead of figures.")
+if any("--own-formats" in r[0] or "wa_vq" in r[0] for r in rows):
+    w("- *--own-formats*, *wa_vq2*, *wa_vq3*: webaccel's own vector-quantized formats (README, \"Own block formats\"),")
+    w("  with --own-formats among the adaptive candidates too; such a file runs only on webaccel's CPU backend.")
 w("- *PPL*: perplexity as `webaccel perplexity` computes it (± standard error), taken from `webaccel kld`'s")
 w("  PPL(model) on the same chunks; *ΔPPL*: relative to the original.")
 w("  *ln PPL ratio*, *KLD*, *top-1*: `webaccel kld` against the original on the same tokens")

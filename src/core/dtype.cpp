@@ -4,6 +4,7 @@
 
 #include "quant/blocks.h"
 #include "quant/reference.h"
+#include "quant/vq.h"
 
 namespace wa {
 namespace {
@@ -36,6 +37,8 @@ constexpr TypeTraits kTraits[] = {
     {DType::i64, "i64", 1, 8, false, nullptr, nullptr},
     {DType::f64, "f64", 1, 8, false, nullptr, nullptr},
     {DType::bf16, "bf16", 1, 2, false, quant::dequantize_row_bf16, quant::quantize_row_bf16},
+    {DType::wa_vq2, "wa_vq2", QK_K, sizeof(BlockWaVq2), true, quant::dequantize_row_wa_vq2, quant::quantize_row_wa_vq2},
+    {DType::wa_vq3, "wa_vq3", QK_K, sizeof(BlockWaVq3), true, quant::dequantize_row_wa_vq3, quant::quantize_row_wa_vq3},
 };
 
 }  // namespace

@@ -33,6 +33,11 @@ enum class DType : uint32_t {
   i64 = 27,
   f64 = 28,
   bf16 = 30,
+  // webaccel's own formats (quant/vq.h): ids far outside ggml's range ("WA"
+  // in the high bytes), so no future llama.cpp type can collide with them;
+  // llama.cpp refuses such a file as one with an invalid tensor type.
+  wa_vq2 = 0x57410011,
+  wa_vq3 = 0x57410012,
 };
 
 // Dequantize `n` elements (a multiple of block_size) into f32.
@@ -42,7 +47,7 @@ using QuantizeRowFn = void (*)(const float* src, void* dst, int64_t n);
 
 struct TypeTraits {
   DType type;
-  const char* name;         // GGUF/llama.cpp spelling: "f32", "q4_0", "q4_K"
+  const char* name;         // GGUF/llama.cpp spelling: "f32", "q4_0", "q4_K"; own formats "wa_..."
   int64_t block_size;       // elements per block (1 for plain types)
   size_t block_bytes;       // bytes per block
   bool quantized;

@@ -27,6 +27,8 @@ int gguf_file_type(DType type) {
     case DType::q5_k: return 16;
     case DType::q6_k: return 18;
     case DType::bf16: return 32;
+    // llama.cpp's LLAMA_FTYPE_GUESSED: no llama.cpp file type names webaccel's own formats.
+    case DType::wa_vq2: case DType::wa_vq3: return 1024;
     default: return 0;
   }
 }
@@ -88,7 +90,7 @@ bool is_convertible_type(DType type) {
   switch (type) {
     case DType::f32: case DType::f16: case DType::q8_0: case DType::q4_0: case DType::q4_1:
     case DType::q5_0: case DType::q5_1: case DType::q2_k: case DType::q3_k: case DType::q4_k: case DType::q5_k:
-    case DType::q6_k:
+    case DType::q6_k: case DType::wa_vq2: case DType::wa_vq3:
       return true;
     default:
       return false;
@@ -353,7 +355,7 @@ DType matrix_storage_type(DType want, int64_t cols) {
   if (want == DType::f32) return DType::f32;
   DType fallback = DType::f16;
   switch (want) {
-    case DType::q2_k: case DType::q3_k: fallback = DType::q4_0; break;
+    case DType::q2_k: case DType::q3_k: case DType::wa_vq2: case DType::wa_vq3: fallback = DType::q4_0; break;
     case DType::q4_k: fallback = DType::q5_0; break;
     case DType::q5_k: fallback = DType::q5_1; break;
     case DType::q6_k: fallback = DType::q8_0; break;

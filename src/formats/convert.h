@@ -99,7 +99,8 @@ WeightSize measure_weights(const GgufFile& file);
 // The types convert and synth write matrices in (those with a reference
 // quantizer and a CPU kernel), and their names for messages.
 bool is_convertible_type(DType type);
-inline constexpr const char* kConvertibleTypes = "f32, f16, q8_0, q4_0, q4_1, q5_0, q5_1, q2_K, q3_K, q4_K, q5_K, q6_K";
+inline constexpr const char* kConvertibleTypes =
+    "f32, f16, q8_0, q4_0, q4_1, q5_0, q5_1, q2_K, q3_K, q4_K, q5_K, q6_K; webaccel's own (CPU only) wa_vq2, wa_vq3";
 
 struct SynthSpec {
   std::string preset;  // tiny | 1b | 7b

@@ -9,19 +9,23 @@
 #include "formats/gguf.h"
 #include "quant/gptq.h"
 #include "quant/planner.h"
+#include "quant/vq.h"
 #include "quant/weighted.h"
 
 namespace wa {
 namespace {
 
 // The candidate ladders (convert_adaptive.h, step 1), smallest first.
-const DType kSuperBlockTypes[] = {DType::q2_k, DType::q3_k, DType::q4_k, DType::q5_k, DType::q6_k, DType::q8_0, DType::f16};
+const DType kSuperBlockTypes[] = {DType::wa_vq2, DType::q2_k, DType::wa_vq3, DType::q3_k, DType::q4_k,
+                                   DType::q5_k,   DType::q6_k, DType::q8_0,   DType::f16};
 const DType kBlock32Types[] = {DType::q4_0, DType::q4_1, DType::q5_0, DType::q5_1, DType::q8_0, DType::f16};
 
-std::vector<DType> candidates(int64_t cols) {
+std::vector<DType> candidates(int64_t cols, bool own_formats) {
   std::vector<DType> out;
   if (cols % 256 == 0) {
-    for (DType t : kSuperBlockTypes) out.push_back(t);
+    for (DType t : kSuperBlockTypes) {
+      if (own_formats || !quant::is_vq_type(t)) out.push_back(t);
+    }
   } else {
     for (DType t : kBlock32Types) {
       if (cols % block_size(t) == 0) out.push_back(t);
@@ -64,12 +68,12 @@ int64_t output_error_step(int64_t rows) { return std::max<int64_t>(1, rows / 204
 
 Status measure_matrix(const GgufFile& f, const GgufTensorInfo& t, const std::vector<float>* importance,
                       const QuantizeOptions& qo, const quant::InputMoments* moments, quant::Calibration* calib,
-                      Measured* m) {
+                      bool own_formats, Measured* m) {
   std::vector<float> w;
   WA_TRY(decode_matrix(f, t, &w));
   const int64_t cols = t.ne[0], rows = t.ne[1];
   m->info = &t;
-  m->types = candidates(cols);
+  m->types = candidates(cols, own_formats);
   const float* imp = importance ? importance->data() : nullptr;
   // With error-compensating quantizers the loss scales with the output error (H), else with H's diagonal.
   const bool by_output = qo.gptq.count(t.name) && moments && moments->n == cols;
@@ -167,7 +171,7 @@ Status quantize_adaptive(const std::string& in, const std::string& out, const Ad
   uint64_t smallest = 0;
   for (const auto& t : file->tensors()) {
     if (!is_weight_matrix(t)) continue;
-    const DType first = candidates(t.ne[0])[0];
+    const DType first = candidates(t.ne[0], o.own_formats)[0];
     const uint64_t bytes = row_bytes(first, t.ne[0]) * static_cast<uint64_t>(t.ne[1]);
     qo.tensor_types[t.name] = first;
     n_weights += t.n_elements();
@@ -212,7 +216,7 @@ Status quantize_adaptive(const std::string& in, const std::string& out, const Ad
       if (mm != calib->moments().end()) moments = mm->second.get();
     }
     Measured m;
-    WA_TRY(measure_matrix(*file, t, imp, qo, moments, calib.get(), &m));
+    WA_TRY(measure_matrix(*file, t, imp, qo, moments, calib.get(), o.own_formats, &m));
     measured.push_back(std::move(m));
   }
 
@@ -298,8 +302,14 @@ std::string plan_markdown(const AdaptivePlan& p, const std::string& in, const st
   s += "| loss | " + p.loss_measure + strformat("; total %.6g |\n", p.loss);
   if (p.calib_tokens > 0) {
     std::string how;
-    for (DType t : {DType::q2_k, DType::q3_k, DType::q4_k, DType::q5_k, DType::q6_k, DType::q4_0, DType::q4_1,
+    // The own formats only where they were candidates (--own-formats).
+    bool own = false;
+    for (const PlannedTensor& t : p.tensors) {
+      for (const auto& [ty, loss] : t.losses) own = own || quant::is_vq_type(ty);
+    }
+    for (DType t : {DType::wa_vq2, DType::q2_k, DType::wa_vq3, DType::q3_k, DType::q4_k, DType::q5_k, DType::q6_k, DType::q4_0, DType::q4_1,
                     DType::q5_0, DType::q5_1, DType::q8_0}) {
+      if (quant::is_vq_type(t) && !own) continue;
       const bool gptq = p.method == "gptq" && quant::has_gptq_quantizer(t);
       const bool weighted = !gptq && p.method != "rtn" && quant::weighting_helps(t);
       how += strformat("%s%s %s", how.empty() ? "" : ", ", dtype_name(t),

@@ -4,7 +4,8 @@
 //
 // 1. Candidates: every type whose blocks divide the matrix's rows — for rows
 //    that fit 256-element super-blocks q2_K, q3_K, q4_K, q5_K, q6_K, q8_0,
-//    f16; else q4_0, q4_1, q5_0, q5_1, q8_0, f16. Each matrix is quantized
+//    f16 (with AdaptiveOptions::own_formats also webaccel's wa_vq2 and
+//    wa_vq3, quant/vq.h); else q4_0, q4_1, q5_0, q5_1, q8_0, f16. Each matrix is quantized
 //    to each candidate (by AdaptiveOptions::method with a calibration text) and its
 //    error measured against the original values; sizes are the bytes as
 //    stored, never nominal bits.
@@ -72,6 +73,11 @@ struct AdaptiveOptions {
   std::string calib_path;  // calibration text; empty: none
   QuantizeMethod method = QuantizeMethod::gptq;  // with a calibration text
   quant::CalibrationOptions calib;
+  // Also webaccel's own vector-quantized formats (wa_vq2, wa_vq3) as
+  // candidates: lower loss at the same size (README, "Own block formats"),
+  // but the file then runs only on webaccel's CPU backend (not in llama.cpp,
+  // not yet on WebGPU).
+  bool own_formats = false;
 };
 
 struct PlannedTensor {

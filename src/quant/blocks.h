@@ -125,6 +125,29 @@ struct BlockQ6_K {
 };
 static_assert(sizeof(BlockQ6_K) == 210);
 
+// ------------------------------------------------ webaccel's own formats
+// Not GGUF types (core/dtype.h: their ids lie outside ggml's range, so
+// llama.cpp and wllama refuse such a file). Vector-quantized super-blocks of
+// 256: 8-weight vectors coded as points of a lattice-coset codebook, a 4-bit
+// scale per 32 and an f16 scale per 256. quant/vq.h defines the codebook,
+// the bit layout of every field and the quantizer.
+
+// 2.1875 bits per weight: 32 16-bit codes.
+struct BlockWaVq2 {
+  uint16_t qs[QK_K / 8];
+  uint8_t scales[QK_K / 64];
+  f16_bits d;
+};
+static_assert(sizeof(BlockWaVq2) == 70);
+
+// 3.0625 bits per weight: per block of 32, four 23-bit codes and the 4-bit
+// scale in 12 bytes.
+struct BlockWaVq3 {
+  uint8_t qs[QK_K / 32][12];
+  f16_bits d;
+};
+static_assert(sizeof(BlockWaVq3) == 98);
+
 // 8-bit over a super-block: x = d * q; bsums[i] = sum of qs[16i .. 16i+15].
 // GGUF's q8_K, used here (as in llama.cpp) for the activations that k-quant
 // weights multiply: one f32 scale per 256 values lets a whole super-block's

@@ -6,6 +6,7 @@
 
 #include "quant/blocks.h"
 #include "quant/pack.h"
+#include "quant/vq.h"
 #include "quant/weighted.h"
 
 namespace wa::quant {
@@ -154,10 +155,13 @@ Result<std::map<std::string, std::shared_ptr<const GptqFactor>>> gptq_factors(
 }
 
 bool has_gptq_quantizer(DType type) {
-  return type == DType::q2_k || type == DType::q3_k || type == DType::q4_k || type == DType::q5_k || type == DType::q6_k;
+  return type == DType::q2_k || type == DType::q3_k || type == DType::q4_k || type == DType::q5_k || type == DType::q6_k ||
+         is_vq_type(type);
 }
 
-bool compensate_lookup_table(DType type) { return has_gptq_quantizer(type) && type != DType::q2_k; }
+bool compensate_lookup_table(DType type) {
+  return has_gptq_quantizer(type) && type != DType::q2_k && type != DType::wa_vq2;
+}
 
 bool quantize_row_gptq(DType type, const float* x, void* dst, int64_t n, const GptqFactor& f, const float* col_weights) {
   if (!has_gptq_quantizer(type) || n % QK_K != 0 || f.n != n) return false;
@@ -177,6 +181,9 @@ bool quantize_row_gptq(DType type, const float* x, void* dst, int64_t n, const G
   for (int64_t b = 0; b < n / QK_K; ++b) {
     float* c = cw.data() + b * QK_K;
     if (std::all_of(c, c + QK_K, [](float v) { return v == 0.0f; })) std::fill(c, c + QK_K, 1.0f);
+  }
+  if (is_vq_type(type)) {
+    return quantize_row_vq_gptq(type, w.data(), cw.data(), dst, n, f);
   }
   switch (type) {
     case DType::q2_k: type1_row<BlockQ2_K>(w.data(), cw.data(), n, f, 16, 3, 15, dst, pack_q2_k); break;

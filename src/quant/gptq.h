@@ -74,7 +74,8 @@ Result<std::map<std::string, std::shared_ptr<const GptqFactor>>> gptq_factors(
     const std::map<std::string, std::shared_ptr<const InputMoments>>& moments);
 
 // Whether `type` has an error-compensating quantizer: q2_K, q3_K, q4_K,
-// q5_K, q6_K.
+// q5_K, q6_K, and webaccel's wa_vq2 / wa_vq3 (quant/vq.h: the same pass with
+// 8-column vectors rounded to codebook points).
 bool has_gptq_quantizer(DType type);
 
 // Whether a matrix that is also a lookup table (a token embedding tied to the
@@ -84,7 +85,12 @@ bool has_gptq_quantizer(DType type);
 // every other matrix compensated): q3_K 0.0122 with the embedding rounded to
 // nearest, 0.0065 compensated; q2_K 0.0254 with it importance-weighted,
 // 0.0336 compensated. So q2_K's stays importance-weighted; the others are
-// compensated (q4_K..q6_K unmeasured: their finer grids move less).
+// compensated (q4_K..q6_K unmeasured: their finer grids move less). The own
+// formats (quant/vq.h) alike: wa_vq2's stays importance-weighted (uniform
+// wa_vq2, an earlier version of its quantizer: 0.0450 against 0.0493
+// compensated), wa_vq3's is compensated (adaptive <= 3 bits/weight with the
+// own formats: 0.0070 with it compensated, where the plan put it in wa_vq3,
+// against 0.0085 importance-weighted, where the plan chose q3_K for it).
 bool compensate_lookup_table(DType type);
 
 // Quantizes one row of n values (a multiple of 256; f.n == n) into dst.

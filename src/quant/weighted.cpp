@@ -1,3 +1,4 @@
+#include "quant/vq.h"
 #include "quant/weighted.h"
 
 #include <algorithm>
@@ -362,14 +363,16 @@ void fit_type1_super(const float* x, const float* w, int subs, int levels, int s
 bool has_weighted_quantizer(DType type) {
   switch (type) {
     case DType::q4_0: case DType::q4_1: case DType::q5_0: case DType::q5_1: case DType::q2_k: case DType::q3_k:
-    case DType::q4_k: case DType::q5_k: case DType::q6_k:
+    case DType::q4_k: case DType::q5_k: case DType::q6_k: case DType::wa_vq2: case DType::wa_vq3:
       return true;
     default:
       return false;
   }
 }
 
-bool weighting_helps(DType type) { return type == DType::q2_k || type == DType::q4_k || type == DType::q4_0; }
+bool weighting_helps(DType type) {
+  return type == DType::q2_k || type == DType::q4_k || type == DType::q4_0 || is_vq_type(type);
+}
 
 bool quantize_row_weighted(DType type, const float* x, void* dst, int64_t n, const float* w) {
   switch (type) {
@@ -382,6 +385,7 @@ bool quantize_row_weighted(DType type, const float* x, void* dst, int64_t n, con
     case DType::q4_k: weighted_row<BlockQ4_K, QK_K>(type, x, dst, n, w, q4_k_block); return true;
     case DType::q5_k: weighted_row<BlockQ5_K, QK_K>(type, x, dst, n, w, q5_k_block); return true;
     case DType::q6_k: weighted_row<BlockQ6_K, QK_K>(type, x, dst, n, w, q6_k_block); return true;
+    case DType::wa_vq2: case DType::wa_vq3: return quantize_row_vq_weighted(type, x, dst, n, w);
     default: return false;
   }
 }

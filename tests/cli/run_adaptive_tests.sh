@@ -43,6 +43,23 @@ b=$(stat -c %s "$T/b.gguf" 2>/dev/null || echo 0)
 check "adaptive --budget-mb $mb: $b bytes <= $u3 and within 0.5% of it (rc $rc)" \
   python3 -c "assert $u3 * 0.995 <= $b <= $u3"
 
+# --own-formats: webaccel's vector-quantized wa_vq2 (2.1875 bits per weight)
+# and wa_vq3 join the candidates, so 2.5 bits per weight (below q2_K's 2.625)
+# is reachable; the file runs on the CPU. Without the flag they are never chosen.
+"$W" quantize "$T/syn.gguf" "$T/v.gguf" --adaptive --bpw 2.5 --own-formats 2>"$T/v.err"; rc=$?
+check "adaptive --own-formats --bpw 2.5 runs (rc $rc)" test $rc -eq 0
+got=$(bpw "$T/v.gguf")
+check "adaptive --own-formats: measured $got bits per weight <= 2.5" python3 -c "assert 2.4 <= $got <= 2.5"
+check "adaptive --own-formats: uses wa_vq2" grep -q "wa_vq2 [0-9.]*%" "$T/v.err"
+"$W" run -m "$T/v.gguf" -p "the" -n 8 --temp 0 --ids >"$T/v_ids.txt" 2>/dev/null
+check "the own-format file runs on the CPU" test "$(wc -l <"$T/v_ids.txt")" -eq 8
+check "without --own-formats no own type is chosen" bash -c "! grep -q wa_vq '$T/a.err'"
+for ty in wa_vq2 wa_vq3; do
+  "$W" quantize "$T/syn.gguf" "$T/$ty.gguf" --type $ty 2>/dev/null
+  "$W" run -m "$T/$ty.gguf" -p "the" -n 8 --temp 0 --ids >"$T/${ty}_ids.txt" 2>/dev/null
+  check "quantize --type $ty writes a file that runs" test "$(wc -l <"$T/${ty}_ids.txt")" -eq 8
+done
+
 # With calibration (a model with a tokenizer: the synthetic vocabulary
 # tokenizes the story text letter by letter): probes measured, importance used.
 "$W" quantize "$T/syn.gguf" "$T/c.gguf" --adaptive --bpw 4 --calib "$T/calib.txt" --calib-tokens 64 \
@@ -114,6 +131,7 @@ expect "--adaptive without a budget" "needs one budget" "$W" quantize "$M" "$T/x
 expect "--adaptive with two budgets" "needs one budget" "$W" quantize "$M" "$T/x.gguf" --adaptive --bpw 5 --budget-mb 5
 expect "--adaptive with --type" "exclude each other" "$W" quantize "$M" "$T/x.gguf" --adaptive --bpw 5 --type q4_0
 expect "--bpw without --adaptive" "belong to --adaptive" "$W" quantize "$M" "$T/x.gguf" --type q4_0 --bpw 5
+expect "--own-formats without --adaptive" "belong to --adaptive" "$W" quantize "$M" "$T/x.gguf" --type q4_0 --own-formats
 expect "--bpw not a number" "expects a number" "$W" quantize "$M" "$T/x.gguf" --adaptive --bpw lots
 head -c 100000 "$T/syn.gguf" >"$T/trunc.gguf"
 expect "adaptive on a truncated model" "error: invalid_file" "$W" quantize "$T/trunc.gguf" "$T/x.gguf" --adaptive --bpw 4

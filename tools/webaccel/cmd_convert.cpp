@@ -56,7 +56,9 @@ namespace {
 constexpr const char* kQuantizeUsage =
     "usage: webaccel quantize IN.gguf OUT.gguf --type TYPE [--calib TEXT [--method gptq|weighted|rtn]]\n"
     "       webaccel quantize IN.gguf OUT.gguf --adaptive (--budget-mb MB | --bpw BITS) [--calib TEXT "
-    "[--method gptq|weighted|rtn]] [--plan-report PLAN.md]";
+    "[--method gptq|weighted|rtn]] [--plan-report PLAN.md] [--own-formats]\n"
+    "  --own-formats: the planner may also choose webaccel's own wa_vq2 / wa_vq3 (not GGUF types: such a file\n"
+    "  runs only on webaccel's CPU backend)";
 
 Status write_text_file(const std::string& path, const std::string& text) {
   FILE* f = std::fopen(path.c_str(), "wb");
@@ -69,9 +71,9 @@ Status write_text_file(const std::string& path, const std::string& text) {
 }  // namespace
 
 int cmd_quantize(int argc, char** argv) {
-  Args args(argc, argv, 2, {"--adaptive"});
+  Args args(argc, argv, 2, {"--adaptive", "--own-formats"});
   Status st = args.check_unknown({"--type", "--calib", "--calib-tokens", "--method", "--adaptive", "--budget-mb",
-                                  "--bpw", "--plan-report", "--threads", "-t"});
+                                  "--bpw", "--plan-report", "--threads", "-t", "--own-formats"});
   if (!st.ok()) return fail(st);
   const bool adaptive = args.has("--adaptive");
   if (args.positional().size() != 2 || (!adaptive && !args.get("--type"))) {
@@ -80,8 +82,8 @@ int cmd_quantize(int argc, char** argv) {
   if (adaptive && args.get("--type")) {
     return fail(invalid_argument("--type and --adaptive exclude each other: the adaptive planner chooses each matrix's type"));
   }
-  if (!adaptive && (args.get("--budget-mb") || args.get("--bpw") || args.get("--plan-report"))) {
-    return fail(invalid_argument("--budget-mb, --bpw and --plan-report belong to --adaptive"));
+  if (!adaptive && (args.get("--budget-mb") || args.get("--bpw") || args.get("--plan-report") || args.has("--own-formats"))) {
+    return fail(invalid_argument("--budget-mb, --bpw, --plan-report and --own-formats belong to --adaptive"));
   }
   if (adaptive && (args.get("--budget-mb").has_value() == args.get("--bpw").has_value())) {
     return fail(invalid_argument("--adaptive needs one budget: --budget-mb MB (the output file's size) or --bpw BITS "
@@ -123,6 +125,7 @@ int cmd_quantize(int argc, char** argv) {
     ao.calib_path = calib_path;
     ao.method = method.value();
     ao.calib = co;
+    ao.own_formats = args.has("--own-formats");
     st = quantize_adaptive(in, out, ao, &report, &plan);
   } else {
     auto t = parse_type(*args.get("--type"));

@@ -185,14 +185,18 @@ static inline bool is_row_dot_type(DType t) {
   switch (t) {
     case DType::q4_1: case DType::q5_0: case DType::q5_1:
     case DType::q2_k: case DType::q3_k: case DType::q4_k: case DType::q5_k: case DType::q6_k:
+    case DType::wa_vq2: case DType::wa_vq3:
       return true;
     default:
       return false;
   }
 }
 
+// (The own formats wa_vq2 / wa_vq3, quant/vq.h, are super-blocks of 256 with q8_K activations too;
+// only the scalar table has their row dots.)
 static inline bool is_k_quant(DType t) {
-  return t == DType::q2_k || t == DType::q3_k || t == DType::q4_k || t == DType::q5_k || t == DType::q6_k;
+  return t == DType::q2_k || t == DType::q3_k || t == DType::q4_k || t == DType::q5_k || t == DType::q6_k ||
+         t == DType::wa_vq2 || t == DType::wa_vq3;
 }
 
 // Bytes of one quantized X row of k values for weight type t.

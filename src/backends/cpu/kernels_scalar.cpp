@@ -13,6 +13,7 @@
 #include "core/fp16.h"
 #include "quant/blocks.h"
 #include "quant/reference.h"
+#include "quant/vq.h"
 
 namespace wa::cpu::detail {
 namespace {
@@ -163,6 +164,8 @@ static RowDotFn row_dot_scalar(DType t) {
     case DType::q4_k: return quant::dot_q4_k_q8_k;
     case DType::q5_k: return quant::dot_q5_k_q8_k;
     case DType::q6_k: return quant::dot_q6_k_q8_k;
+    case DType::wa_vq2: return quant::dot_wa_vq2_q8_k;
+    case DType::wa_vq3: return quant::dot_wa_vq3_q8_k;
     default: return nullptr;
   }
 }

@@ -1,0 +1,109 @@
+// webaccel's own vector-quantized weight formats (issue 6): wa_vq2 (2.1875
+// bits per weight) and wa_vq3 (3.0625). Not GGUF types: llama.cpp and
+// wllama cannot read a file that uses them (core/dtype.h says why the ids
+// cannot collide). CPU paths only (scalar reference row dot); the WebGPU and
+// wasm backends report them as unsupported.
+//
+// The codebook (one concept, generated here from its definition; no tables
+// are stored or copied): points of the lattice coset
+//   C = D8 + (1/2, ..., 1/2) = { y : every y_i in Z + 1/2, sum(y) even },
+// the half-integer half of the E8 lattice (E8 = D8 u C). Every coordinate of
+// such a point is non-zero, and flipping the sign of one coordinate changes
+// the sum by an odd number times 1, so of the 2^8 sign patterns of a point's
+// magnitudes exactly half (those with the right parity of negative signs)
+// lie in C: a point is (magnitude pattern, 7 free sign bits); the sign of
+// coordinate 7 follows from the parity. The magnitude patterns are the
+// non-negative half-integer 8-vectors a (a_i in {1/2, 3/2, ...}) in the
+// order: |a|^2, then the multiset of the a_i (decreasing, lexicographic),
+// then the distinct orderings of that multiset (lexicographic); the first
+// 2^K whole multisets are the codebook's (K index bits; a multiset that
+// would not fit whole is skipped, later smaller ones fill in; codes left over
+// decode as pattern 0). So the codebook is the part of C inside a ball,
+// the shaping that suits bell-shaped weights, with the granular gain of D8
+// over the integer grid.
+//
+//   wa_vq2: K = 9  -> 16-bit codes, 2^16 points per 8 weights (2 bits each)
+//   wa_vq3: K = 16 -> 23-bit codes, 2^23 points per 8 weights (2.875 bits)
+//
+// A weight is w = d * (sc + 1) * s_i * m_i / 2 with m_i = 2 a_i (odd, 1..),
+// s_i = +-1, d the super-block's f16 scale and sc in [0, 15] the 4-bit scale
+// of its block of 32 (4 vectors of 8). Block layouts (quant/blocks.h):
+//   wa_vq2, 70 bytes per 256: qs[32] (uint16: bits 0-8 the magnitude
+//     pattern's index, bits 9-15 the signs of coordinates 0-6, 1 = negative),
+//     scales[4] (sc of block j in the low (j even) / high (j odd) nibble of
+//     scales[j / 2]), d.
+//   wa_vq3, 98 bytes per 256: qs[8][12]: block j of 32 as one little-endian
+//     96-bit word: bits 23v .. 23v+22 the code of vector v (bits 0-15 the
+//     pattern's index, 16-22 the signs of coordinates 0-6), bits 92-95 sc;
+//     then d.
+//
+// Quantizing (one super-block of 256 at a time):
+//   1. each block of 32's step h = d (sc + 1): of 14 candidates (factors
+//      0.6 .. 2.5 of rms / the codebook's rms coordinate), the one whose
+//      nearest-point quantization has the least squared error, weighted by
+//      the columns' importance when there is one;
+//   2. d = the largest h / 16 (f16); sc = the neighbour of h / d - 1 with the
+//      smaller error;
+//   3. each vector of 8 to its nearest codebook point, found through the
+//      magnitude multisets: |y| sorted against each multiset's sorted
+//      magnitudes is the best ordering (rearrangement inequality), with the
+//      parity repaired by flipping the smallest product's sign; multisets
+//      whose norm is too far from |y| are skipped by the bound
+//      (|y| - |a|)^2. With weights (importance, or gptq's 1 / U_ii^2) the
+//      best multiset's ordering is then improved by pairwise swaps.
+// The error-compensating quantizer (gptq.h) fixes the scales from the
+// compensated values at each super-block, rounds the super-block once on a
+// copy, refits the scales to the values the columns had when they were
+// rounded (the compensation moves them after the first fit), then rounds it
+// for good: vector by vector, each point chosen among the nearest to the
+// values before and after the compensation inside the vector (the least
+// sum_i (e_i / U_ii)^2), the error of each of its 8 columns spread over the
+// columns after it.
+//
+// Measured (story-large, wa_vq2 gptq, output error d^T H d / w^T H w of
+// blk.4.ffn_down, blk.4.ffn_gate, blk.1.attn_q): Euclidean search, one point
+// per vector 1.94e-2, 1.47e-2, 1.06e-2; choosing the point with the
+// in-vector compensation 1.88e-2, 1.45e-2, 1.04e-2; searching in the 1 / U_ii^2
+// metric 1.44e-2, 1.44e-2, 1.04e-2; refitting the scales 1.28e-2, 1.38e-2,
+// 0.96e-2; step candidates up to 2.5x (from 1.5x) 1.01e-2, 1.38e-2, 0.96e-2
+// (q2_K: 0.36e-2, 1.30e-2, 0.94e-2). Held-out KLD of uniform wa_vq2: 0.0450 with
+// the first, 0.0373 with the second, 0.0358 with all (README).
+#pragma once
+
+#include <cstdint>
+
+#include "core/dtype.h"
+
+namespace wa::quant {
+
+struct GptqFactor;
+
+// Reference converters (core/dtype.h's trait table).
+void dequantize_row_wa_vq2(const void* src, float* dst, int64_t n);
+void quantize_row_wa_vq2(const float* src, void* dst, int64_t n);
+void dequantize_row_wa_vq3(const void* src, float* dst, int64_t n);
+void quantize_row_wa_vq3(const float* src, void* dst, int64_t n);
+
+// The row dots with q8_K activations (nb super-blocks), exact integer sums
+// per block of 32.
+float dot_wa_vq2_q8_k(const void* w, const void* x, int64_t nb);
+float dot_wa_vq3_q8_k(const void* w, const void* x, int64_t nb);
+
+bool is_vq_type(DType type);
+
+// The codebook, for tests: code bits per vector of 8 (16, 23), the point of a
+// code (2 x its coordinates: odd integers), and the nearest point to y (in
+// the codebook's units; the code, the point in q).
+int vq_code_bits(DType type);
+void vq_point(DType type, uint32_t code, int8_t out[8]);
+uint32_t vq_nearest(DType type, const float y[8], float q[8]);
+
+// Importance-weighted (col_weights: per column, null: equal) scale fit,
+// nearest points. False for a type that is not a vq type.
+bool quantize_row_vq_weighted(DType type, const float* x, void* dst, int64_t n, const float* col_weights);
+
+// The error-compensating row (gptq.h): w is the row (modified in place:
+// the compensation), col_weights the scale fit's weights (null: equal).
+bool quantize_row_vq_gptq(DType type, float* w, const float* col_weights, void* dst, int64_t n, const GptqFactor& f);
+
+}  // namespace wa::quant

@@ -628,7 +628,7 @@ export class LocalEngine implements Engine {
   // flushGpu's first half: resolves once the stream is submitted, to the
   // promise of its completion (readbacks in wasm memory). The next flush may
   // start before then: the GPU runs a step while the next is recorded and
-  // encoded (pipelined greedy decoding).
+  // encoded (pipelined decoding, greedy or sampled).
   startGpu(discard = false, source?: ModelByteSource): Promise<{ done: Promise<void> }> {
     if (!this.gpu) return Promise.resolve({ done: Promise.resolve() });
     const run = async (): Promise<{ done: Promise<void> }> => {

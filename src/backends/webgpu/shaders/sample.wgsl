@@ -292,16 +292,19 @@ fn main(@builtin(local_invocation_index) li: u32) {
   }
   workgroupBarrier();
   if (li == 0u) {
+    // Normalised over the top k, as the CPU does before min-p and top-p.
     var sum = 0.0;
     for (var i = 0u; i < kk; i++) {
       sum += cand_p[i];
     }
+    for (var i = 0u; i < kk; i++) {
+      cand_p[i] /= sum;
+    }
     var keep = kk;
-    let p0 = cand_p[0] / sum;
     if (params.min_p > 0.0) {
-      let floor = p0 * params.min_p;
+      let floor = cand_p[0] * params.min_p;
       keep = 1u;
-      while (keep < kk && cand_p[keep] / sum >= floor) {
+      while (keep < kk && cand_p[keep] >= floor) {
         keep++;
       }
     }
@@ -309,7 +312,7 @@ fn main(@builtin(local_invocation_index) li: u32) {
       var cum = 0.0;
       var kept_n = 0u;
       while (kept_n < keep) {
-        cum += cand_p[kept_n] / sum;
+        cum += cand_p[kept_n];
         kept_n++;
         if (cum >= params.top_p) {
           break;
@@ -319,12 +322,12 @@ fn main(@builtin(local_invocation_index) li: u32) {
     }
     var mass_kept = 0.0;
     for (var i = 0u; i < keep; i++) {
-      mass_kept += cand_p[i] / sum;
+      mass_kept += cand_p[i];
     }
     var r = params.u * mass_kept;
     var pick = cand_id[keep - 1u];
     for (var i = 0u; i < keep; i++) {
-      r -= cand_p[i] / sum;
+      r -= cand_p[i];
       if (r < 0.0) {
         pick = cand_id[i];
         break;

@@ -481,6 +481,10 @@ bool is_vq_type(DType type) { return type == DType::wa_vq2 || type == DType::wa_
 int vq_code_bits(DType type) { return codebook(type).bits + 7; }
 void vq_point(DType type, uint32_t code, int8_t out[8]) { decode(codebook(type), code, out); }
 uint32_t vq_nearest(DType type, const float y[8], float q[8]) { return nearest(codebook(type), y, nullptr, q); }
+VqCodebookView vq_codebook(DType type) {
+  const Codebook& cb = codebook(type);
+  return {cb.bits, cb.mag.data(), cb.par.data()};
+}
 
 void dequantize_row_wa_vq2(const void* src, float* dst, int64_t n) { dequantize_row(DType::wa_vq2, src, dst, n); }
 void quantize_row_wa_vq2(const float* src, void* dst, int64_t n) { quantize_row(DType::wa_vq2, src, dst, n, nullptr); }

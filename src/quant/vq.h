@@ -98,6 +98,19 @@ int vq_code_bits(DType type);
 void vq_point(DType type, uint32_t code, int8_t out[8]);
 uint32_t vq_nearest(DType type, const float y[8], float q[8]);
 
+// The codebook as kernels read it: 2^index_bits magnitude patterns, 8 odd
+// magnitudes (bytes) each, by pattern index, and each pattern's sign parity:
+// a code's coordinates 0-6 are negative where its sign bits say so, and
+// coordinate 7 is negative when the number of those negatives is odd and
+// parity[idx] is 0, or even and parity[idx] is 1 (vq_point is the definition).
+// The tables live as long as the program.
+struct VqCodebookView {
+  int index_bits = 0;
+  const uint8_t* magnitudes = nullptr;
+  const uint8_t* parity = nullptr;
+};
+VqCodebookView vq_codebook(DType type);
+
 // Importance-weighted (col_weights: per column, null: equal) scale fit,
 // nearest points. False for a type that is not a vq type.
 bool quantize_row_vq_weighted(DType type, const float* x, void* dst, int64_t n, const float* col_weights);

@@ -118,6 +118,36 @@ TEST(VqFormats, CodebookIsInTheCosetAndDistinct) {
   }
 }
 
+// The kernels' view of the codebook (magnitude bytes + parity per pattern)
+// decodes every sampled code to vq_point's point.
+TEST(VqFormats, KernelCodebookViewDecodesAsVqPoint) {
+  std::mt19937 rng(11);
+  for (DType t : kVqTypes) {
+    const quant::VqCodebookView cb = quant::vq_codebook(t);
+    ASSERT_EQ(cb.index_bits + 7, quant::vq_code_bits(t));
+    ASSERT_NE(cb.magnitudes, nullptr);
+    ASSERT_NE(cb.parity, nullptr);
+    for (int trial = 0; trial < 4096; ++trial) {
+      const uint32_t code = rng() & ((1u << quant::vq_code_bits(t)) - 1);
+      const uint32_t idx = code & ((1u << cb.index_bits) - 1), sg = code >> cb.index_bits;
+      int8_t want[8];
+      quant::vq_point(t, code, want);
+      int neg = 0;
+      for (int i = 0; i < 8; ++i) {
+        const int m = cb.magnitudes[8 * idx + static_cast<uint32_t>(i)];
+        bool negative;
+        if (i < 7) {
+          negative = ((sg >> i) & 1u) != 0;
+          neg += negative;
+        } else {
+          negative = (neg & 1) != cb.parity[idx];
+        }
+        ASSERT_EQ(negative ? -m : m, want[i]) << dtype_name(t) << " code " << code << " coordinate " << i;
+      }
+    }
+  }
+}
+
 // The search through the multisets finds the nearest point: brute force
 // over all 2^16 points of wa_vq2, and over a sample of wa_vq3's.
 TEST(VqFormats, SearchFindsTheNearestPoint) {

@@ -45,7 +45,8 @@ export const SWIFTSHADER_ICDS = [
  * 7.9 s vs 0.4 s). Our kernels write workgroup memory before reading it, so
  * the result is the same, and a kernel that did read it uninitialised would
  * see garbage instead of zeros: more likely to fail a test, not less. The
- * backend-ops tests keep Dawn's default so that configuration runs too.
+ * backend-ops cases in headless Chromium keep Dawn's default (Chromium has no
+ * such switch), so that configuration runs too.
  */
 export const NO_WORKGROUP_INIT_TOGGLE = 'disable_workgroup_init';
 /** The same as a flag of Dawn's Node `create()`. */

@@ -500,8 +500,13 @@ export class GpuDriver {
     const module = this.device.createShaderModule({ code, label });
     const ready = this.device
       .createComputePipelineAsync({ label, layout: pipelineLayout, compute: { module, entryPoint: 'main' } })
-      .catch((e: unknown) => {
-        throw new WebAccelError('internal', `WebGPU pipeline '${label}' failed to compile: ${e instanceof Error ? e.message : String(e)}`);
+      .catch(async (e: unknown) => {
+        // The pipeline's error only says the module is invalid; the WGSL
+        // compiler's own messages say why.
+        const info = await module.getCompilationInfo?.().catch(() => null);
+        const errors = (info?.messages ?? []).filter((m) => m.type === 'error').map((m) => `${m.lineNum}:${m.linePos}: ${m.message}`);
+        const why = errors.length ? `; WGSL: ${errors.slice(0, 3).join('; ')}` : '';
+        throw new WebAccelError('internal', `WebGPU pipeline '${label}' failed to compile: ${e instanceof Error ? e.message : String(e)}${why}`);
       });
     ready.catch(() => {}); // reported when a dispatch awaits it
     this.pipelines.set(id, { ready, pipeline: null, layout, layoutKey: key, layoutIndex: index, nStorage, label });

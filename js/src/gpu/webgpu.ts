@@ -38,12 +38,16 @@ export interface GpuDevice {
   createBindGroupLayout(d: { entries: unknown[] }): GpuBindGroupLayout;
   createPipelineLayout(d: { bindGroupLayouts: GpuBindGroupLayout[] }): unknown;
   createBindGroup(d: { layout: GpuBindGroupLayout; entries: unknown[] }): GpuBindGroup;
-  createShaderModule(d: { code: string; label?: string }): unknown;
+  createShaderModule(d: { code: string; label?: string }): GpuShaderModule;
   createComputePipelineAsync(d: unknown): Promise<GpuPipeline>;
   createCommandEncoder(): GpuCommandEncoder;
   pushErrorScope(filter: 'validation' | 'out-of-memory' | 'internal'): void;
   popErrorScope(): Promise<GpuError | null>;
   destroy(): void;
+}
+export interface GpuShaderModule {
+  // WGSL's errors and warnings (line, column, message); not in every implementation.
+  getCompilationInfo?(): Promise<{ messages: readonly { type: string; message: string; lineNum: number; linePos: number }[] }>;
 }
 export interface GpuAdapter {
   features: Iterable<string> & { has(name: string): boolean };

@@ -632,13 +632,17 @@ class WebGpuBackendImpl final : public WebGpuBackend {
       replace_all(src, "MV_NORM", norm ? "true" : "false");
       replace_all(src, "MV_MATRICES", std::to_string(matrices_per_row(mode)) + "u");
       layout = {binds.storage(), 1u << (binds.storage() - 1)};
-    } else if (kernel == "matmul") {
-      src = std::string(MatmulParams::wgsl()) + weights +
+    } else if (kernel == "matmul" || kernel == "matmul_h") {
+      // matmul_h: the f16 tiles (shader-f16; matmul_kernel()).
+      const bool half = kernel == "matmul_h";
+      src = std::string(half ? "enable f16;\n" : "") + std::string(MatmulParams::wgsl()) + weights +
             std::string(shader_source(block_quant ? "mm_" + variant : planes ? "mm_planes" : "mm_generic")) +
-            std::string(shader_source(kernel));
+            std::string(shader_source("matmul"));
       const MatmulTile tile = matmul_tile();
       replace_all(src, "MM_BN", std::to_string(tile.rows) + "u");
       replace_all(src, "MM_BT", std::to_string(tile.tokens) + "u");
+      replace_all(src, "MM_HALF", half ? "true" : "false");
+      replace_all(src, "MM_T", half ? "f16" : "f32");
     } else if (kernel == "get_rows") {
       src = std::string(GetRowsParams::wgsl()) + weights + std::string(shader_source(kernel));
       layout = {3, 0b010};
@@ -721,8 +725,15 @@ class WebGpuBackendImpl final : public WebGpuBackend {
   };
   MatmulTile matmul_tile() const {
     constexpr MatmulTile kLarge{128, 64};
-    if ((kLarge.rows + kLarge.tokens) * 32 * 4 <= cfg_.max_workgroup_storage) return kLarge;
+    const uint32_t value_bytes = cfg_.shader_f16 ? 2 : 4;  // matmul_kernel()'s tiles
+    if ((kLarge.rows + kLarge.tokens) * 32 * value_bytes <= cfg_.max_workgroup_storage) return kLarge;
     return {64, 64};
+  }
+  // The prompt matmul's pipeline: f16 tiles where the device has shader-f16
+  // (twice the multiply-add rate; activations rounded to f16, sums over 32
+  // terms in f16, then f32), else f32.
+  std::string matmul_kernel(DType w) const {
+    return std::string(cfg_.shader_f16 ? "matmul_h." : "matmul.") + dtype_name(w);
   }
 
   // Decode attention (one query) runs split over the keys
@@ -737,7 +748,7 @@ class WebGpuBackendImpl final : public WebGpuBackend {
   uint32_t pipeline_for(const Node& n) {
     switch (n.op) {
       case Op::mul_mat:
-        if (n.src[1]->ne[1] != 1) return pipeline(std::string("matmul.") + dtype_name(n.src[0]->type));
+        if (n.src[1]->ne[1] != 1) return pipeline(matmul_kernel(n.src[0]->type));
         // encode_matvec's choice where x is 16-byte aligned, as arena tensors are
         if (n.src[0]->ne[0] % kBlock != 0) return pipeline(std::string("matvec.") + dtype_name(n.src[0]->type));
         return pipeline(matvec4_kernel(MatvecMode::plain, false, n.src[0]->type, n.src[0]->ne[0], n.ne[0]));

@@ -8,6 +8,12 @@
 // apart, so the 16 invocations along a dimension read 16 consecutive vec4s
 // (no bank conflicts) and each loaded vec4 feeds 4 or 8 vec4 FMAs. The
 // tile is chosen per device from its workgroup storage (matmul_tile()).
+// MM_T is the tiles' scalar type: f32, or f16 where the device has
+// shader-f16 (`enable f16;` heads the module). In f16 the tiles take half
+// the workgroup memory and a vec4 multiply-add is two packed f16x2
+// instructions on GPUs that have them, twice the f32 rate: each k-step's
+// products are summed in f16 (`part`, 32 terms) and added to f32 totals
+// after it, so rounding grows with 32 terms, not with K.
 // Grid: (ceil(N / MM_BN), ceil(T / MM_BT)).
 @group(0) @binding(0) var<storage, read> w: array<u32>;
 @group(0) @binding(1) var<storage, read_write> act: array<f32>;
@@ -18,12 +24,13 @@ const BT: u32 = MM_BT;
 const BK: u32 = 32u;
 const RN: u32 = BN / 64u;  // 4-row groups per invocation
 const RT: u32 = BT / 64u;  // 4-token groups per invocation
-var<workgroup> ws: array<vec4<f32>, BK * BN / 4u>;  // [BK][BN]
-var<workgroup> xs: array<vec4<f32>, BK * BT / 4u>;  // [BK][BT]
+const HALF: bool = MM_HALF;  // MM_T is f16
+var<workgroup> ws: array<vec4<MM_T>, BK * BN / 4u>;  // [BK][BN]
+var<workgroup> xs: array<vec4<MM_T>, BK * BT / 4u>;  // [BK][BT]
 
 // The weight tile's value at k-step kk of tile row r (for the loaders).
 fn ws_set(kk: u32, r: u32, v: f32) {
-  ws[(kk * BN + r) >> 2u][r & 3u] = v;
+  ws[(kk * BN + r) >> 2u][r & 3u] = MM_T(v);
 }
 
 @compute @workgroup_size(16, 16)
@@ -32,8 +39,10 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(local_invocation_
   let n0 = wg.x * BN;
   let t0 = wg.y * BT;
   var acc: array<vec4<f32>, 4u * RN * RT>;  // [row group a][row i][token group b]: 4 tokens
+  var part: array<vec4<MM_T>, 4u * RN * RT>;  // HALF: this k-step's sums, like acc
   for (var i = 0u; i < 4u * RN * RT; i++) {
     acc[i] = vec4<f32>(0.0);
+    part[i] = vec4<MM_T>(0.0);
   }
   for (var k0 = 0u; k0 < params.K; k0 += BK) {
     for (var r0 = 0u; r0 < BN; r0 += 64u) {
@@ -54,13 +63,13 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(local_invocation_
         }
       }
       for (var i = 0u; i < 4u; i++) {
-        xs[((kq + i) * BT + tt) >> 2u][tt & 3u] = xv[i];
+        xs[((kq + i) * BT + tt) >> 2u][tt & 3u] = MM_T(xv[i]);
       }
     }
     workgroupBarrier();
     for (var kk = 0u; kk < BK; kk++) {
-      var wv: array<vec4<f32>, RN>;
-      var xv: array<vec4<f32>, RT>;
+      var wv: array<vec4<MM_T>, RN>;
+      var xv: array<vec4<MM_T>, RT>;
       for (var a = 0u; a < RN; a++) {
         wv[a] = ws[(kk * BN + 64u * a) / 4u + lid.y];
       }
@@ -70,11 +79,24 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(local_invocation_
       for (var a = 0u; a < RN; a++) {
         for (var b = 0u; b < RT; b++) {
           let i0 = 4u * a * RT + b;
-          acc[i0] += wv[a].x * xv[b];
-          acc[i0 + RT] += wv[a].y * xv[b];
-          acc[i0 + 2u * RT] += wv[a].z * xv[b];
-          acc[i0 + 3u * RT] += wv[a].w * xv[b];
+          if (HALF) {
+            part[i0] += wv[a].x * xv[b];
+            part[i0 + RT] += wv[a].y * xv[b];
+            part[i0 + 2u * RT] += wv[a].z * xv[b];
+            part[i0 + 3u * RT] += wv[a].w * xv[b];
+          } else {  // (the conversions are f32 to f32 here: no-ops)
+            acc[i0] += vec4<f32>(wv[a].x * xv[b]);
+            acc[i0 + RT] += vec4<f32>(wv[a].y * xv[b]);
+            acc[i0 + 2u * RT] += vec4<f32>(wv[a].z * xv[b]);
+            acc[i0 + 3u * RT] += vec4<f32>(wv[a].w * xv[b]);
+          }
         }
+      }
+    }
+    if (HALF) {
+      for (var i = 0u; i < 4u * RN * RT; i++) {
+        acc[i] += vec4<f32>(part[i]);
+        part[i] = vec4<MM_T>(0.0);
       }
     }
     workgroupBarrier();

@@ -79,6 +79,9 @@ export function nmse(a, ref) {
   return num / Math.max(den, 1e-30);
 }
 export const tinyF16Gguf = () => make('synth_tiny_f16.gguf', ['synth', '--arch', 'llama', '--preset', 'tiny', '--type', 'f16']);
+// The same shape in webaccel's own vector-quantized types (quantized from
+// the f16 file: rows of 256 are whole super-blocks).
+export const tinyVqGguf = (type) => make(`synth_tiny_${type}.gguf`, ['quantize', tinyF16Gguf(), '--type', type]);
 
 /** Every item of an async iterable (a generation's tokens). */
 export async function collect(iter) {

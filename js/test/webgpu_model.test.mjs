@@ -20,6 +20,7 @@ import {
   tinyGguf,
   tinyQ4Gguf,
   tinyQ4KGguf,
+  tinyVqGguf,
 } from './fixtures.mjs';
 import { DAWN_NO_WORKGROUP_INIT, getTestGpu } from './gpu-env.mjs';
 
@@ -137,12 +138,16 @@ describe('WebGPU models (Dawn)', { timeout: 1_200_000 }, () => {
   // what a wrong weight would cost (4-bit rounding alone is about 1e-2 per
   // matmul). The k-quant and mixed files (q4_K; stories260K's q5_1 + f16
   // fallbacks) run on the bit-plane kernels (mv4_planes.wgsl), prompt
-  // (matmul), decode (fused matvecs) and token embeddings (get_rows).
+  // (matmul), decode (fused matvecs) and token embeddings (get_rows); the
+  // wa_vq2 / wa_vq3 files on the vector-quantized ones (mv4_vq.wgsl, the
+  // codebook in a buffer of its own).
   const quantized = [
     ['synth tiny q8_0', tinyGguf, 'Once upon a time'],
     ['synth tiny q4_0', tinyQ4Gguf, 'Once upon a time'],
     ['synth tiny q4_K', tinyQ4KGguf, 'Once upon a time'],
     ['stories260K q5_K (mixed: q5_1, f16, f32)', storiesMixedGguf, ''],
+    ['synth tiny wa_vq2', () => tinyVqGguf('wa_vq2'), 'Once upon a time'],
+    ['synth tiny wa_vq3', () => tinyVqGguf('wa_vq3'), 'Once upon a time'],
   ];
   for (const [name, file, prompt] of quantized) {
     test(`${name}: 16 greedy ids equal the wasm backend's up to near ties; logits by NMSE`, async (t) => {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/fp16.h"
+#include "core/status.h"
 #include "quant/blocks.h"
 #include "quant/gptq.h"
 #include "quant/pack.h"
@@ -124,6 +125,21 @@ const Codebook& codebook(DType t) {
   static const Codebook k2 = make_codebook(9);
   static const Codebook k3 = make_codebook(16);
   return t == DType::wa_vq2 ? k2 : k3;
+}
+
+// vq.h's packed word of every pattern.
+std::vector<uint32_t> pack_words(const Codebook& cb) {
+  std::vector<uint32_t> words(cb.par.size());
+  for (size_t p = 0; p < words.size(); ++p) {
+    uint32_t w = static_cast<uint32_t>(cb.par[p] & 1u) << 3;
+    for (uint32_t i = 0; i < 8; ++i) {
+      const uint32_t m = cb.mag[8 * p + i];
+      WA_ASSERT(m % 2 == 1 && m <= 15);  // 3 bits of (m - 1) / 2
+      w |= ((m - 1) / 2) << (8 * (i & 3) + 4 * (i >> 2));
+    }
+    words[p] = w;
+  }
+  return words;
 }
 
 // The nearest point of the codebook to y (in its units) in the metric
@@ -484,6 +500,11 @@ uint32_t vq_nearest(DType type, const float y[8], float q[8]) { return nearest(c
 VqCodebookView vq_codebook(DType type) {
   const Codebook& cb = codebook(type);
   return {cb.bits, cb.mag.data(), cb.par.data()};
+}
+std::span<const uint32_t> vq_codebook_words(DType type) {
+  static const std::vector<uint32_t> k2 = pack_words(codebook(DType::wa_vq2));
+  static const std::vector<uint32_t> k3 = pack_words(codebook(DType::wa_vq3));
+  return type == DType::wa_vq2 ? k2 : k3;
 }
 
 void dequantize_row_wa_vq2(const void* src, float* dst, int64_t n) { dequantize_row(DType::wa_vq2, src, dst, n); }

@@ -1,8 +1,9 @@
 // webaccel's own vector-quantized weight formats (issue 6): wa_vq2 (2.1875
 // bits per weight) and wa_vq3 (3.0625). Not GGUF types: llama.cpp and
 // wllama cannot read a file that uses them (core/dtype.h says why the ids
-// cannot collide). CPU paths only (scalar reference row dot); the WebGPU and
-// wasm backends report them as unsupported.
+// cannot collide). CPU paths (scalar reference row dot) and the WebGPU
+// backend (shaders/mv4_vq.wgsl: the codebook as a table in a device buffer,
+// vq_codebook_words below).
 //
 // The codebook (one concept, generated here from its definition; no tables
 // are stored or copied): points of the lattice coset
@@ -71,6 +72,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 
 #include "core/dtype.h"
 
@@ -110,6 +112,17 @@ struct VqCodebookView {
   const uint8_t* parity = nullptr;
 };
 VqCodebookView vq_codebook(DType type);
+
+// The same codebook packed for GPU kernels (the WebGPU backend uploads it
+// once per device; shaders/mv4_vq.wgsl decodes it): one u32 per pattern,
+// 2^index_bits of them. Magnitudes are odd and at most 13 (wa_vq2: 5), so
+// each is stored as (m - 1) / 2 in 3 bits: coordinate i < 4 in bits 8i ..
+// 8i + 2 and coordinate i + 4 in bits 8i + 4 .. 8i + 6, which makes
+//   ((word >> 4h) & 0x07070707) * 2 + 0x01010101
+// the magnitudes of coordinates 4h .. 4h + 3 as 4 bytes (what dot4I8Packed
+// takes, once signed); bit 3 is the pattern's parity. Lives as long as the
+// program.
+std::span<const uint32_t> vq_codebook_words(DType type);
 
 // Importance-weighted (col_weights: per column, null: equal) scale fit,
 // nearest points. False for a type that is not a vq type.

@@ -7,10 +7,12 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstring>
 #include <limits>
 #include <random>
+#include <span>
 #include <unordered_set>
 #include <vector>
 
@@ -143,6 +145,35 @@ TEST(VqFormats, KernelCodebookViewDecodesAsVqPoint) {
           negative = (neg & 1) != cb.parity[idx];
         }
         ASSERT_EQ(negative ? -m : m, want[i]) << dtype_name(t) << " code " << code << " coordinate " << i;
+      }
+    }
+  }
+}
+
+// The packed words the GPU kernels read (vq_codebook_words), decoded as
+// shaders/mv4_vq.wgsl decodes them (whole-word operations: 3-bit fields to
+// odd magnitude bytes, the sign bits spread to byte masks, bytes negated as
+// two's complement), give vq_point's coordinates for every pattern.
+TEST(VqFormats, PackedCodebookWordsDecodeAsVqPoint) {
+  std::mt19937 rng(12);
+  for (DType t : kVqTypes) {
+    const std::span<const uint32_t> words = quant::vq_codebook_words(t);
+    const int index_bits = quant::vq_code_bits(t) - 7;
+    ASSERT_EQ(words.size(), size_t{1} << index_bits);
+    for (uint32_t idx = 0; idx < words.size(); ++idx) {
+      const uint32_t code = idx | ((rng() & 127u) << index_bits);
+      const uint32_t w = words[idx];
+      const uint32_t sg = code >> index_bits;
+      const uint32_t s8 = sg | (((static_cast<uint32_t>(std::popcount(sg)) ^ (w >> 3)) & 1u) << 7);
+      int8_t want[8];
+      quant::vq_point(t, code, want);
+      for (uint32_t h = 0; h < 2; ++h) {
+        const uint32_t mag = ((w >> (4 * h)) & 0x07070707u) * 2u + 0x01010101u;
+        const uint32_t neg = (((s8 >> (4 * h)) & 15u) * 0x00204081u) & 0x01010101u;
+        const uint32_t q = (mag ^ (neg * 0xffu)) + neg;
+        for (uint32_t i = 0; i < 4; ++i) {
+          ASSERT_EQ(static_cast<int8_t>(q >> (8 * i)), want[4 * h + i]) << dtype_name(t) << " code " << code;
+        }
       }
     }
   }

@@ -98,14 +98,19 @@ bool is_plane_quant(DType t) {
   }
   return false;
 }
+// webaccel's vector-quantized types (mv4_vq.wgsl: a codebook in a device
+// buffer besides the weights).
+const DType kVqTypes[] = {DType::wa_vq2, DType::wa_vq3};
+bool is_vq(DType t) { return t == DType::wa_vq2 || t == DType::wa_vq3; }
 // Quantized weights: the CPU rounds the activations they multiply (q8_0
-// blocks; q8_K per 256 for the k-quants, 8-bit blocks with sums for q4_1 and
-// q5_x: tests/unit/test_backend_ops.cpp bounds every type at 2e-3).
-bool is_block_quant(DType t) { return t == DType::q8_0 || t == DType::q4_0 || is_plane_quant(t); }
+// blocks; q8_K per 256 for the k-quants and vq types, 8-bit blocks with sums
+// for q4_1 and q5_x: tests/unit/test_backend_ops.cpp bounds every type at 2e-3).
+bool is_block_quant(DType t) { return t == DType::q8_0 || t == DType::q4_0 || is_plane_quant(t) || is_vq(t); }
 // Dequantizing the bit-plane types takes two IEEE operations per weight but
 // for q5_0 (d u + m, or a product plus an offset product, in the reference's
 // order), which a GPU compiler may contract into one FMA: a last-bit
-// difference, within kFloat (SwiftShader: exact).
+// difference, within kFloat (SwiftShader: exact). The vq types' step times
+// the odd coordinate is the reference's product, in its order: exact.
 Limit get_rows_limit(DType t) { return is_plane_quant(t) ? Limit{kFloat, kFloat} : Limit{kExact, kExact}; }
 
 // ---- cases -----------------------------------------------------------------
@@ -163,7 +168,10 @@ class Ctx {
   std::deque<Graph>& graphs() { return graphs_; }
 
   // A weight [ne0, ne1] of random N(0, scale^2) values encoded in `type` by
-  // the reference quantizer; `values` overrides the random ones.
+  // the reference quantizer; `values` overrides the random ones. vq types
+  // (without `values`): random codes and 4-bit scales, d = scale / 16, which
+  // reach every pattern of the codebook (a quantizer rarely picks the
+  // largest) and cost nothing (its search takes microseconds per weight).
   Node* weight(DType type, int64_t ne0, int64_t ne1, float scale = 1.0f, const std::vector<float>* values = nullptr) {
     Blob& b = blob(type, ne0, ne1, scale, values);
     Node* n;
@@ -272,7 +280,7 @@ class Ctx {
     if (values) {
       WA_ASSERT(values->size() == raw.size());
       raw = *values;
-    } else {
+    } else if (!is_vq(type)) {
       std::normal_distribution<float> dist(0.0f, scale);
       for (float& v : raw) v = dist(rng_);
     }
@@ -280,8 +288,15 @@ class Ctx {
     const size_t rb = row_bytes(type, ne0);
     b.bytes.resize(rb * static_cast<size_t>(ne1));
     b.values.resize(raw.size());
+    if (is_vq(type) && !values) {
+      for (uint8_t& x : b.bytes) x = static_cast<uint8_t>(rng_());
+      const f16_bits d = fp32_to_fp16(scale / 16.0f);
+      for (size_t o = t->block_bytes; o <= b.bytes.size(); o += t->block_bytes) {
+        std::memcpy(b.bytes.data() + o - sizeof d, &d, sizeof d);  // d: the super-block's last field (blocks.h)
+      }
+    }
     for (int64_t r = 0; r < ne1; ++r) {
-      t->from_f32(raw.data() + r * ne0, b.bytes.data() + static_cast<size_t>(r) * rb, ne0);
+      if (!is_vq(type) || values) t->from_f32(raw.data() + r * ne0, b.bytes.data() + static_cast<size_t>(r) * rb, ne0);
       t->to_f32(b.bytes.data() + static_cast<size_t>(r) * rb, b.values.data() + r * ne0, ne0);
     }
     return b;
@@ -510,9 +525,29 @@ std::vector<Case> make_cases() {
                      x->ne[0] = 512;  // the column's first 512 values, at offset 513
                      c.expect(c.g().mul_mat(c.weight(DType::q6_k, 512, 19, 0.5f), x), "y", plane_lim);
                    }});
-  const Limit plane_decode_lim = product_limit(DType::q3_k, 1, kDevice);
-  cases.push_back({"fused matvecs of one x N=40,24,24 and swiglu N=40 q3_K K=256", kDevice, [=](Ctx& c) {
-                     const DType t = DType::q3_k;
+  // The vector-quantized types (wa_vq2, wa_vq3: mv4_vq.wgsl, with the
+  // codebook in a buffer of its own, bound besides the weights) through every
+  // kernel that reads a block format: matvec4 with int8 and with f32 x
+  // (rows of 3 super-blocks, so the pairs of super-blocks that share a scale
+  // word span rows, and 13 rows: the last pair is half), the tiled matmul,
+  // get_rows, matvec.wgsl (unaligned x); the fused decode kernels below;
+  // split weights and folded grids at the end.
+  for (DType t : kVqTypes) {
+    add_mul_mat(cases, t, 768, 13, 1);
+    add_mul_mat(cases, t, 768, 13, 1, kNoPackedDotNoSubgroups);  // f32 x
+    add_mul_mat(cases, t, 512, 77, 5);
+    add_get_rows(cases, t, 768, 37, {36, 0, 5, 5, 17, 36, 1});
+    cases.push_back({strformat("mul_mat %s unaligned x (matvec.wgsl) K=512 N=19", dtype_name(t)), kDevice,
+                     [=](Ctx& c) {
+                       Node* x = c.g().view_cols(c.input(513, 3), 1, 1);
+                       x->ne[0] = 512;  // the column's first 512 values, at offset 513
+                       c.expect(c.g().mul_mat(c.weight(t, 512, 19, 0.5f), x), "y", plane_lim);
+                     }});
+  }
+  for (DType t : {DType::q3_k, DType::wa_vq2, DType::wa_vq3}) {
+    const Limit plane_decode_lim = product_limit(t, 1, kDevice);
+    cases.push_back({strformat("fused matvecs of one x N=40,24,24 and swiglu N=40 %s K=256", dtype_name(t)), kDevice,
+                     [=](Ctx& c) {
                      Node* x = c.input(256, 1);
                      Node* q = c.g().mul_mat(c.weight(t, 256, 40, 0.5f), x);
                      Node* k = c.g().mul_mat(c.weight(t, 256, 24, 0.5f), x);
@@ -526,6 +561,7 @@ std::vector<Case> make_cases() {
                      c.expect(c.g().swiglu(g, u), "swiglu", plane_decode_lim);
                      c.expect_fused(2);
                    }});
+  }
 
   // Views: a matmul over columns 2..4 of an activation (offset and stride
   // into the arena), and argmax over the last column of a matmul's output
@@ -572,13 +608,18 @@ std::vector<Case> make_cases() {
   // Q/K/V, gate/up and a single matvec, where h is read again later (as by
   // the residual add), and not fused where the norm is h's last reader. K =
   // 2144 (67 blocks) runs the blocks-in-flight loop and its tail.
+  // (vq types: rows of whole super-blocks, K rounded up to 256: 2304 is 72
+  // blocks, the loop and its tail too)
   for (const auto& ts : {std::pair{DType::f32, kDevice}, {DType::q4_0, kDevice}, {DType::q8_0, kDevice},
-                         {DType::q4_0, kNoPackedDotNoSubgroups}, {DType::q8_0, kNoPackedDotNoSubgroups}}) {
+                         {DType::q4_0, kNoPackedDotNoSubgroups}, {DType::q8_0, kNoPackedDotNoSubgroups},
+                         {DType::wa_vq2, kDevice}, {DType::wa_vq3, kDevice}}) {
     const DType t = ts.first;
     const Slot slot = ts.second;
     const Limit lim = product_limit(t, 1, slot);
     const std::string on = slot == kDevice ? "" : std::string(" on ") + kSlotNames[slot];
-    for (int64_t K : {128, 2144}) {
+    const int64_t bs = block_size(t);
+    auto fit = [bs](int64_t k) { return (k + bs - 1) / bs * bs; };
+    for (int64_t K : {fit(128), fit(2144)}) {
       cases.push_back({strformat("fused rms_norm + matvecs of one x %s K=%lld N=96,40,40%s", dtype_name(t), (long long)K, on.c_str()),
                        slot, [=](Ctx& c) {
                          Node* h = c.input(K, 1, 2.0f);
@@ -605,17 +646,18 @@ std::vector<Case> make_cases() {
                          c.expect_subgroups();
                        }});
     }
-    cases.push_back({strformat("fused rms_norm + one matvec %s K=96 N=45%s", dtype_name(t), on.c_str()), slot, [=](Ctx& c) {
-                       Node* h = c.input(96, 1, 2.0f);
-                       Node* n = c.g().rms_norm(h, c.weight(DType::f32, 96, 1), 1e-5f);
-                       c.expect(c.g().scale(c.g().mul_mat(c.weight(t, 96, 45, 0.5f), n), 1.0f), "y", lim);
+    const int64_t K1 = fit(96);
+    cases.push_back({strformat("fused rms_norm + one matvec %s K=%lld N=45%s", dtype_name(t), (long long)K1, on.c_str()), slot, [=](Ctx& c) {
+                       Node* h = c.input(K1, 1, 2.0f);
+                       Node* n = c.g().rms_norm(h, c.weight(DType::f32, K1, 1), 1e-5f);
+                       c.expect(c.g().scale(c.g().mul_mat(c.weight(t, K1, 45, 0.5f), n), 1.0f), "y", lim);
                        c.expect(c.g().scale(h, 1.0f), "h", kExactLimit);
                        c.expect_fused(1);
                      }});
-    cases.push_back({strformat("rms_norm, h's last reader, + one matvec %s K=96 N=45%s", dtype_name(t), on.c_str()), slot,
+    cases.push_back({strformat("rms_norm, h's last reader, + one matvec %s K=%lld N=45%s", dtype_name(t), (long long)K1, on.c_str()), slot,
                      [=](Ctx& c) {
-                       Node* n = c.g().rms_norm(c.input(96, 1, 2.0f), c.weight(DType::f32, 96, 1), 1e-5f);
-                       c.expect(c.g().scale(c.g().mul_mat(c.weight(t, 96, 45, 0.5f), n), 1.0f), "y", lim);
+                       Node* n = c.g().rms_norm(c.input(K1, 1, 2.0f), c.weight(DType::f32, K1, 1), 1e-5f);
+                       c.expect(c.g().scale(c.g().mul_mat(c.weight(t, K1, 45, 0.5f), n), 1.0f), "y", lim);
                        c.expect_subgroups();
                      }});
   }
@@ -924,6 +966,9 @@ std::vector<Case> make_cases() {
   add_mul_mat(cases, DType::q4_k, 2048, 1000, 1, kSmallBinding, 2);
   add_mul_mat(cases, DType::q5_0, 4096, 400, 1, kSmallBinding, 2);
   add_get_rows(cases, DType::q6_k, 2048, 1000, {999, 0, 824, 825, 826, 5}, kSmallBinding, 2);
+  add_mul_mat(cases, DType::wa_vq2, 4096, 1000, 1, kSmallBinding, 2);
+  add_mul_mat(cases, DType::wa_vq3, 4096, 700, 3, kSmallBinding, 2);
+  add_get_rows(cases, DType::wa_vq3, 4096, 700, {699, 0, 667, 668, 669, 5}, kSmallBinding, 2);
 
   // Small grids: with 4 workgroups per dimension, matvec parts hold 32 rows
   // and 1-D grids fold into y (the repack of a 4096-wide q8_0 part, kv_store
@@ -935,6 +980,8 @@ std::vector<Case> make_cases() {
   add_mul_mat(cases, DType::q2_k, 4096, 40, 1, kSmallGrid, 2);  // repack_q's grid folds
   add_mul_mat(cases, DType::q3_k, 256, 100, 1, kSmallGrid, 4);
   add_get_rows(cases, DType::q5_1, 64, 100, {99, 0, 31, 32, 64, 65}, kSmallGrid, 4);
+  add_mul_mat(cases, DType::wa_vq3, 4096, 40, 1, kSmallGrid, 2);  // repack_vq's grid folds
+  add_mul_mat(cases, DType::wa_vq2, 256, 100, 1, kSmallGrid, 4);
   add_kv_store(cases, DType::f32, false, 64, 0, 70, 72, kSmallGrid);
   add_kv_store(cases, DType::f16, false, 64, 5, 70, 76, kSmallGrid);
   add_kv_store(cases, DType::f16, true, 64, 5, 70, 76, kSmallGrid);
@@ -945,6 +992,7 @@ std::vector<Case> make_cases() {
   add_mul_mat(cases, DType::q8_0, 64, 130, 67, kStorage16);
   add_mul_mat(cases, DType::q4_0, 96, 77, 131, kStorage16);
   add_mul_mat(cases, DType::q4_k, 256, 70, 66, kStorage16);
+  add_mul_mat(cases, DType::wa_vq3, 256, 70, 66, kStorage16);
   return cases;
 }
 

@@ -10,6 +10,7 @@
 
 #include "backends/webgpu/kernel_params.h"
 #include "backends/webgpu/shaders.h"
+#include "quant/vq.h"
 
 namespace wa::gpu {
 namespace {
@@ -93,22 +94,32 @@ bool is_plane_quant(DType t) {
       return false;
   }
 }
-// Types whose decode matvecs take int8 x (mv4x8_<type>.wgsl): q8_0, q4_0 and
-// every bit-plane type. (Before the planes were byte-sliced, packing 2-bit
-// and 1-bit fields into bytes cost more than int8 x saved: on an H200 the 7B
-// q2_K decoded 155.6 t/s with int8 x vs 172.7 with f32 x, q3_K 109.2 vs
-// 128.6; q4_K 202.9 vs 180.3.)
-bool has_int8_dot(DType t) { return t == DType::q4_0 || t == DType::q8_0 || is_plane_quant(t); }
+// webaccel's vector-quantized types (mv4_vq.wgsl, written by repack_vq.wgsl):
+// their kernels read the codebook from a device buffer besides the weights
+// (vq_codebooks_).
+bool is_vq(DType t) { return quant::is_vq_type(t); }
+// Types whose GPU layout is a block format (mv4_<type>.wgsl: the bit-plane
+// and the vector-quantized types), read through w_planes.wgsl, mv_planes.wgsl
+// and mm_planes.wgsl, written from the file's blocks by a repack kernel.
+bool has_block_format(DType t) { return is_plane_quant(t) || is_vq(t); }
+// Types whose decode matvecs take int8 x (mv4x8_<type>.wgsl, mv4x8_vq.wgsl):
+// q8_0, q4_0, every bit-plane type and the vector-quantized types (their
+// points decode into int8 coordinates; not measured against f32 x). (Before
+// the planes were byte-sliced, packing 2-bit and 1-bit fields into bytes
+// cost more than int8 x saved: on an H200 the 7B q2_K decoded 155.6 t/s
+// with int8 x vs 172.7 with f32 x, q3_K 109.2 vs 128.6; q4_K 202.9 vs 180.3.)
+bool has_int8_dot(DType t) { return t == DType::q4_0 || t == DType::q8_0 || has_block_format(t); }
 bool weight_type_supported(DType t) {
-  return t == DType::f32 || t == DType::f16 || t == DType::q8_0 || t == DType::q4_0 || is_plane_quant(t);
+  return t == DType::f32 || t == DType::f16 || t == DType::q8_0 || t == DType::q4_0 || has_block_format(t);
 }
 bool is_block_quant(DType t) { return t == DType::q8_0 || t == DType::q4_0; }
 // Words of values per block in the GPU layout (w_q8_0.wgsl, w_q4_0.wgsl).
 uint32_t value_words(DType t) { return t == DType::q8_0 ? 8 : 4; }
 
-// The bit-plane layout's size for n 32-weight blocks, in u32 words: values
-// in groups of `group` blocks taking `group_words` (whole vec4s: the type's
-// mv4_<type>.wgsl, block_word), then the scales (scale_word).
+// A block format's size for n 32-weight blocks (whole super-blocks for
+// k-quants and vq types), in u32 words: values in groups of `group` blocks
+// taking `group_words` (whole vec4s: the type's mv4_<type>.wgsl,
+// block_word), then the scales (scale_word).
 struct PlaneSize {
   uint64_t value_words;
   uint64_t scale_words;
@@ -120,11 +131,19 @@ PlaneSize plane_size(DType t, uint64_t n) {
     case DType::q2_k: group = 2, group_words = 4; break;
     case DType::q3_k: group = 4, group_words = 12; break;
     case DType::q6_k: group = 2, group_words = 12; break;
+    case DType::wa_vq2: group = 2, group_words = 4; break;
+    case DType::wa_vq3: group = 4, group_words = 12; break;
     default: break;
   }
   // f16 d and m per block; q5_0's f16 d two per word; k-quants' 5-word
-  // records per 8 blocks (mv4_planes.wgsl, kq_scale_word)
-  const uint64_t scales = t == DType::q4_1 || t == DType::q5_1 ? n : t == DType::q5_0 ? (n + 1) / 2 : n / 8 * 5;
+  // records per 8 blocks (mv4_planes.wgsl, kq_scale_word); per pair of
+  // super-blocks, wa_vq2's 2 words of 4-bit scales and a word of both d,
+  // wa_vq3's word of both d (its scales are in the values)
+  const uint64_t scales = t == DType::q4_1 || t == DType::q5_1 ? n
+                          : t == DType::q5_0                   ? (n + 1) / 2
+                          : t == DType::wa_vq2                 ? (n + 15) / 16 * 3
+                          : t == DType::wa_vq3                 ? (n + 15) / 16
+                                                               : n / 8 * 5;
   return {(n + group - 1) / group * group_words, scales};
 }
 
@@ -276,6 +295,7 @@ class WebGpuBackendImpl final : public WebGpuBackend {
     auto it = weights_.find(id);
     if (it == weights_.end()) return;
     for (const WeightPart& p : it->second.parts) release_buffer(p.buffer);
+    if (is_vq(it->second.type)) release_codebook(it->second.type);
     weights_.erase(it);
   }
 
@@ -447,7 +467,7 @@ class WebGpuBackendImpl final : public WebGpuBackend {
     // groups and shared scale words round up per row)
     const PlaneSize row_planes = plane_size(type, gw.K / kBlock);
     const uint64_t row_bytes_device =
-        is_plane_quant(type) ? 4 * (row_planes.value_words + row_planes.scale_words) : row_bytes_file;
+        has_block_format(type) ? 4 * (row_planes.value_words + row_planes.scale_words) : row_bytes_file;
     uint64_t max_rows = std::max<uint64_t>(1, (max_binding_ - 8) / row_bytes_device);
     max_rows = std::min<uint64_t>(max_rows, 8ull * cfg_.max_workgroups_per_dim);  // matvec: 8 rows per workgroup
     if (is_block_quant(type)) max_rows = std::max<uint64_t>(2, max_rows / 2 * 2);  // whole scale words per part
@@ -466,17 +486,17 @@ class WebGpuBackendImpl final : public WebGpuBackend {
           rec_.upload_from_source(buffer, 0, source.file_offset + r0 * row_bytes_file, static_cast<uint32_t>(file_bytes));
         }
       };
-      if (!is_block_quant(type) && !is_plane_quant(type)) {
+      if (!is_block_quant(type) && !has_block_format(type)) {
         p.bytes = round_up(file_bytes, 4);
         WA_ASSIGN_OR_RETURN(p.buffer, create_buffer(p.bytes, "weights", MemCategory::weights, tracker));
         write(p.buffer);
       } else {
         const uint64_t n_blocks = nr * (gw.K / kBlock);
-        const bool planes = is_plane_quant(type);
+        const bool block_format = has_block_format(type);
         const PlaneSize ps = plane_size(type, n_blocks);
-        const uint64_t vwords = planes ? ps.value_words : n_blocks * value_words(type);
+        const uint64_t vwords = block_format ? ps.value_words : n_blocks * value_words(type);
         p.scales_word = static_cast<uint32_t>(vwords);
-        p.bytes = 4 * (vwords + (planes ? ps.scale_words : (n_blocks + 1) / 2));
+        p.bytes = 4 * (vwords + (block_format ? ps.scale_words : (n_blocks + 1) / 2));
         WA_ASSIGN_OR_RETURN(p.buffer, create_buffer(p.bytes, "weights", MemCategory::weights, tracker));
         // The file's bytes go to a staging buffer; repack.wgsl rewrites them.
         const uint32_t raw = next_id_++;
@@ -486,11 +506,13 @@ class WebGpuBackendImpl final : public WebGpuBackend {
         rp.n_blocks = static_cast<u32>(n_blocks);
         rp.block_bytes = static_cast<u32>(type_traits(type)->block_bytes);
         rp.w_scales = p.scales_word;
-        // repack.wgsl: an invocation per pair of blocks; repack_q.wgsl: per block
-        const uint32_t groups = ceil_div(planes ? n_blocks : ceil_div(n_blocks, 2), 256);
+        // repack.wgsl: an invocation per pair of blocks; repack_q.wgsl, repack_vq.wgsl: per block
+        const uint32_t groups = ceil_div(block_format ? n_blocks : ceil_div(n_blocks, 2), 256);
         const uint32_t gx = std::min(groups, cfg_.max_workgroups_per_dim);
         const uint32_t bufs[] = {raw, p.buffer};
-        const uint32_t pipe = pipeline(planes ? std::string("repack_q.") + dtype_name(type) : std::string("repack"));
+        const uint32_t pipe = pipeline(!block_format ? std::string("repack")
+                                       : is_vq(type) ? std::string("repack_vq.") + dtype_name(type)
+                                                     : std::string("repack_q.") + dtype_name(type));
         rec_.dispatch(pipe, gx, ceil_div(groups, gx), 1, push_params(rp), bufs);
         // At once, not at the end of the stream: a model's staging buffers
         // would otherwise all live until its upload ends (twice its size).
@@ -498,8 +520,39 @@ class WebGpuBackendImpl final : public WebGpuBackend {
       }
       gw.parts.push_back(p);
     }
+    if (is_vq(type)) {
+      const Status st = acquire_codebook(type);
+      if (!st.ok()) {
+        for (const WeightPart& p : gw.parts) release_buffer(p.buffer);
+        return st;
+      }
+    }
     weights_[id] = std::move(gw);
     return Status::Ok();
+  }
+
+  // The codebook of a vq type on the device (quant::vq_codebook_words, read
+  // by mv4_vq.wgsl): one buffer per type, uploaded with the first tensor of
+  // the type and released with the last, bound to every pipeline that
+  // decodes the type (codebook_pipelines_, dispatch()).
+  Status acquire_codebook(DType type) {
+    VqCodebook& cb = vq_codebooks_[type];
+    if (cb.users++ > 0) return Status::Ok();
+    const std::span<const uint32_t> words = quant::vq_codebook_words(type);
+    auto id = create_buffer(words.size_bytes(), "vq_codebook", MemCategory::weights, tracker_);
+    if (!id.ok()) {
+      cb.users = 0;
+      return id.status();
+    }
+    cb.buffer = id.value();
+    rec_.write_buffer(cb.buffer, 0, words.data(), static_cast<uint32_t>(words.size_bytes()));
+    return Status::Ok();
+  }
+  void release_codebook(DType type) {
+    auto it = vq_codebooks_.find(type);
+    if (it == vq_codebooks_.end() || --it->second.users > 0) return;
+    release_buffer(it->second.buffer);
+    vq_codebooks_.erase(it);
   }
 
   const GpuWeight* weight_of(const Node* n) const {
@@ -567,18 +620,21 @@ class WebGpuBackendImpl final : public WebGpuBackend {
     Layout layout{2, 0b10};
     const bool block_quant = variant == "q8_0" || variant == "q4_0";
     const DType vtype = dtype_from_name(variant).value_or(DType::f32);  // variants other than types: no matter
-    const bool planes = is_plane_quant(vtype);
-    // A bit-plane type's block format: the layout's helpers, then the type's.
-    const std::string mv4_format = std::string(planes ? shader_source("mv4_planes") : "") +
-                                   std::string(shader_source("mv4_" + variant));
+    const bool vq = is_vq(vtype);
+    const bool block_format = has_block_format(vtype);  // bit-plane or vq
+    // A block format: its family's helpers (bit planes, or the vq codebook's
+    // decoding), then the type's.
+    const std::string mv4_format =
+        std::string(is_plane_quant(vtype) ? shader_source("mv4_planes") : vq ? shader_source("mv4_vq") : "") +
+        std::string(shader_source("mv4_" + variant));
     // The weight type's access functions (block types share their scale
-    // lookup; bit-plane types decode through their block format).
-    const std::string weights = planes ? mv4_format + std::string(shader_source("w_planes"))
+    // lookup; bit-plane and vq types decode through their block format).
+    const std::string weights = block_format ? mv4_format + std::string(shader_source("w_planes"))
                                        : std::string(block_quant ? shader_source("w_block_scales") : "") +
                                              std::string(shader_source("w_" + variant));
     if (kernel == "matvec") {
       src = std::string(MatmulParams::wgsl()) + weights +
-            std::string(shader_source(planes ? "mv_planes" : "mv_" + variant)) + std::string(shader_source(kernel));
+            std::string(shader_source(block_format ? "mv_planes" : "mv_" + variant)) + std::string(shader_source(kernel));
     } else if (kernel.rfind("matvec4", 0) == 0) {
       // matvec4[_glu|_multi][_norm]: the block format, its access functions
       // once per weight binding, then the skeleton in the mode asked for.
@@ -596,7 +652,8 @@ class WebGpuBackendImpl final : public WebGpuBackend {
       // An `enable` directive must precede every declaration.
       src = std::string(shape.subgroups ? "enable subgroups;\n" : "") + std::string(MatvecParams::wgsl()) + mv4_format;
       if (int8_x) {
-        src += std::string(planes ? shader_source("mv4x8_planes") : "") + std::string(shader_source("mv4x8_" + variant)) +
+        src += std::string(is_plane_quant(vtype) ? shader_source("mv4x8_planes") : "") +
+               std::string(shader_source(vq ? std::string("mv4x8_vq") : "mv4x8_" + variant)) +
                std::string(shader_source(from_attention ? "mvx_from_attention" : "mvx_from_act")) +
                std::string(shader_source("mvx_q8"));
         replace_all(src, "MV_X_BLOCKS", std::to_string(int8_x_capacity(shape, mode, cfg_.max_workgroup_storage)) + "u");
@@ -636,7 +693,7 @@ class WebGpuBackendImpl final : public WebGpuBackend {
       // matmul_h: the f16 tiles (shader-f16; matmul_kernel()).
       const bool half = kernel == "matmul_h";
       src = std::string(half ? "enable f16;\n" : "") + std::string(MatmulParams::wgsl()) + weights +
-            std::string(shader_source(block_quant ? "mm_" + variant : planes ? "mm_planes" : "mm_generic")) +
+            std::string(shader_source(block_quant ? "mm_" + variant : block_format ? "mm_planes" : "mm_generic")) +
             std::string(shader_source("matmul"));
       const MatmulTile tile = matmul_tile();
       replace_all(src, "MM_BN", std::to_string(tile.rows) + "u");
@@ -693,14 +750,32 @@ class WebGpuBackendImpl final : public WebGpuBackend {
     } else if (kernel == "repack") {
       src = std::string(RepackParams::wgsl()) + std::string(shader_source(kernel));
       layout = {2, 0b10};
-    } else if (kernel == "repack_q" && planes) {
+    } else if (kernel == "repack_q" && is_plane_quant(vtype)) {
       // The type's block format says where each plane and scale word goes.
-      src = std::string(RepackParams::wgsl()) + mv4_format + std::string(shader_source(kernel));
+      src = std::string(RepackParams::wgsl()) + mv4_format + std::string(shader_source("repack_io")) +
+            std::string(shader_source(kernel));
       replace_all(src, "REPACK_TYPE", std::to_string(static_cast<uint32_t>(vtype)) + "u");
+      layout = {2, 0b10};
+    } else if (kernel == "repack_vq" && vq) {
+      // The type's layout only (no decoding: the codebook is not bound here).
+      src = std::string(RepackParams::wgsl()) + std::string(shader_source("mv4_" + variant)) +
+            std::string(shader_source("repack_io")) + std::string(shader_source(kernel));
       layout = {2, 0b10};
     }
     WA_ASSERT(!src.empty());
     const uint32_t id = static_cast<uint32_t>(pipelines_.size()) + 1;
+    if (vq && kernel != "repack_vq") {
+      // Kernels that decode a vq type read its codebook: one more storage
+      // binding, the last, before the uniform (dispatch() binds it).
+      const std::string uniform = strformat("@group(0) @binding(%u) var<uniform> params", layout.n_storage);
+      WA_ASSERT(src.find(uniform) != std::string::npos);
+      replace_all(src, uniform,
+                  strformat("@group(0) @binding(%u) var<storage, read> vq_codebook: array<u32>;\n"
+                            "@group(0) @binding(%u) var<uniform> params",
+                            layout.n_storage, layout.n_storage + 1));
+      ++layout.n_storage;
+      codebook_pipelines_[id] = vtype;
+    }
     sources_.push_back(std::move(src));
     labels_.push_back(key);
     rec_.create_pipeline(id, layout.rw_mask, layout.n_storage, sources_.back(), labels_.back());
@@ -831,7 +906,17 @@ class WebGpuBackendImpl final : public WebGpuBackend {
   }
 
   void dispatch(uint32_t pipe, uint32_t x, uint32_t y, uint32_t uniform, std::span<const uint32_t> bufs) {
-    rec_.dispatch(pipe, x, y, 1, uniform, bufs);
+    if (auto it = codebook_pipelines_.find(pipe); it != codebook_pipelines_.end()) {
+      // the vq type's codebook, after the kernel's own buffers (pipeline())
+      auto cb = vq_codebooks_.find(it->second);
+      WA_ASSERT(cb != vq_codebooks_.end() && bufs.size() < kMaxStorageBindings);  // a weight of the type is on the device
+      uint32_t with[kMaxStorageBindings];
+      std::copy(bufs.begin(), bufs.end(), with);
+      with[bufs.size()] = cb->second.buffer;
+      rec_.dispatch(pipe, x, y, 1, uniform, std::span<const uint32_t>(with, bufs.size() + 1));
+    } else {
+      rec_.dispatch(pipe, x, y, 1, uniform, bufs);
+    }
     if (subgroup_pipelines_.count(pipe)) ++subgroup_dispatches_;
   }
   void dispatch(uint32_t pipe, uint32_t x, uint32_t y, uint32_t uniform, std::initializer_list<uint32_t> bufs) {
@@ -1565,6 +1650,13 @@ class WebGpuBackendImpl final : public WebGpuBackend {
   uint32_t fused_dispatches_ = 0;  // recorded in this stream
   uint32_t subgroup_dispatches_ = 0;  // recorded in this stream
   std::unordered_set<uint32_t> subgroup_pipelines_;  // of `_sg` keys
+  // Device codebooks of the vq types with tensors on the device (acquire_codebook).
+  struct VqCodebook {
+    uint32_t buffer = 0;
+    uint32_t users = 0;  // tensors of the type
+  };
+  std::map<DType, VqCodebook> vq_codebooks_;
+  std::unordered_map<uint32_t, DType> codebook_pipelines_;  // pipelines that read a codebook, by id
 };
 
 }  // namespace

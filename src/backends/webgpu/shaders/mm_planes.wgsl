@@ -1,8 +1,8 @@
-// matmul.wgsl's weight tile for the bit-plane types (w_planes.wgsl and the
-// type's block format prepended), the 64 rows from tile row r0: invocation
-// li takes values 8j..8j+7, j = li % 4, of row r0 + li / 4's block,
-// dequantized as the reference does (block_value) from the block's words
-// loaded once.
+// matmul.wgsl's weight tile for the types with a block format (bit-plane
+// and vq types: w_planes.wgsl and the type's block format prepended), the
+// 64 rows from tile row r0: invocation li takes values 8j..8j+7, j = li %
+// 4, of row r0 + li / 4's block, dequantized as the reference does
+// (block_value) from the block's words loaded once.
 fn mm_load_w_tile(li: u32, n0: u32, k0: u32, r0: u32) {
   let r = r0 + li / 4u;
   let j = li % 4u;

@@ -1,6 +1,6 @@
-// matvec.wgsl's row access for the bit-plane types (w_planes.wgsl and the
-// type's block format prepended): a block per lane step, its 32 x values
-// from the staged xs. This is the path for x that is not 16-byte aligned
+// matvec.wgsl's row access for the types with a block format (bit-plane
+// and vq types: w_planes.wgsl and the type's block format prepended): a
+// block per lane step, its 32 x values from the staged xs. This is the path for x that is not 16-byte aligned
 // (matvec4.wgsl takes every aligned one), so it favours sharing the block
 // format over speed: lanes reading the same xs bank (blocks are 8 vec4
 // apart) conflict, which matvec.wgsl's header measures as slow.

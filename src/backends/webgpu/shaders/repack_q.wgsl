@@ -9,11 +9,7 @@
 // (two f16 scales, two k-quant fields) is written by the even one, a
 // super-block's d/dmin word by its first chunk. REPACK_TYPE is the GGUF type
 // id (the backend substitutes it). Grid: (ceil(n_blocks / 256), y) with rows
-// of the grid continuing the count.
-@group(0) @binding(0) var<storage, read> raw: array<u32>;
-@group(0) @binding(1) var<storage, read_write> w: array<u32>;
-@group(0) @binding(2) var<uniform> params: Params;
-
+// of the grid continuing the count. Bindings and byte reads: repack_io.wgsl.
 const TYPE: u32 = REPACK_TYPE;
 const Q4_1: u32 = 3u;
 const Q5_0: u32 = 6u;
@@ -23,16 +19,6 @@ const Q3_K: u32 = 11u;
 const Q4_K: u32 = 12u;
 const Q5_K: u32 = 13u;
 const Q6_K: u32 = 14u;
-
-fn byte_at(o: u32) -> u32 {
-  return (raw[o >> 2u] >> (8u * (o & 3u))) & 0xffu;
-}
-fn half_at(o: u32) -> u32 {
-  return byte_at(o) | (byte_at(o + 1u) << 8u);
-}
-fn word_at(o: u32) -> u32 {
-  return half_at(o) | (half_at(o + 2u) << 16u);
-}
 
 // Where block b's GGUF bytes start: its own block, or its super-block.
 fn file_offset(b: u32) -> u32 {

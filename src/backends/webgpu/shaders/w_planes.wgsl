@@ -1,6 +1,7 @@
-// Weight access for the bit-plane types (q4_1, q5_0, q5_1, q2_K .. q6_K;
-// mv4_planes.wgsl describes the layout) through their block format
-// (mv4_<type>.wgsl, prepended with mv4_planes.wgsl): a block's words are
+// Weight access for the types with a block format: the bit-plane types
+// (q4_1, q5_0, q5_1, q2_K .. q6_K; mv4_planes.wgsl describes the layout) and
+// the vector-quantized wa_vq2, wa_vq3 (mv4_vq.wgsl), through the type's
+// mv4_<type>.wgsl, prepended with its family's file: a block's words are
 // loaded from the u32 binding `w` and decoded by the format's block_value,
 // which computes each weight as the reference dequantizer does. Rows hold
 // K / 32 blocks. Needs: `w: array<u32>`, `params.K`, `params.w_scales`.

@@ -18,7 +18,7 @@ import { serve } from '../../scripts/serve.mjs';
 import { describeResult } from '../webgpu/harness.mjs';
 import { launchChromium, repo } from './chromium.mjs';
 
-const OTHER_TYPES = / (q8_0|q4_1|q5_0|q5_1|q2_K|q3_K|q5_K|q6_K)( |$)|no dot4I8Packed/;
+const OTHER_TYPES = / (q8_0|q4_1|q5_0|q5_1|q2_K|q3_K|q5_K|q6_K|wa_vq2|wa_vq3)( |$)|no dot4I8Packed/;
 const filter = process.env.WA_GPU_OPS_FILTER ?? (process.env.WA_GPU_OPS_ALL ? '' : `^(?!.*(${OTHER_TYPES.source}))`);
 
 test('WebGPU backend ops vs the CPU reference (headless Chromium, SwiftShader)', { timeout: 1_200_000 }, async (t) => {

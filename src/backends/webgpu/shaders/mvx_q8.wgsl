@@ -5,8 +5,8 @@
 // integer dot products (dot4I8Packed) instead of 32 float conversions and
 // multiply-adds, and a lane reads 32 bytes of x per block instead of 128.
 // (The same rounding llama.cpp's and our CPU kernels apply to activations.)
-// MV_X_BLOCKS: the capacity in 32-value blocks (K / 32 at most; 52 bytes
-// each). Needs the
+// MV_X_BLOCKS: the capacity in 32-value blocks (at least K / 32; 52 bytes
+// each; MatvecShape::x_blocks). Needs the
 // type's block_dot_q8x (mv4x8_<type>.wgsl) and where x comes from:
 // x_source_block (mvx_from_act.wgsl: act, or h with the norm applied;
 // mvx_from_attention.wgsl: decode attention's chunks, merged).

@@ -69,6 +69,7 @@ function paramsWgsl(list) {
 }
 
 const shader = (f) => readFileSync(join(SHADERS, f), 'utf8');
+let SG_RUNS = 32; // set from the adapter in main
 // matvec4.wgsl (MODE 0, no norm) as the backend instantiates it: R rows
 // per group of 32 lanes, U blocks in flight per lane, G groups per workgroup;
 // x in f32 (mvx_f32.wgsl) or, with xq, quantized to int8 in workgroup memory
@@ -95,7 +96,7 @@ const matvec4 = (type, r, u, g, xq, K, mode, norm, sg) => ({
   enable: sg ? 'enable subgroups;\n' : '',
   src: (MATVEC4_BINDINGS + shader(`mv4_${type}.wgsl`) + shader('mvx_from_act.wgsl') + (xq ? shader(`mv4x8_${type}.wgsl`) + shader('mvx_q8.wgsl') : shader('mvx_f32.wgsl')) +
     ['w0', 'w1', 'w2'].map((b) => shader('mv4_binding.wgsl').replaceAll('WB', b)).join('') +
-    shader(sg ? 'mv4_sum_sg.wgsl' : 'mv4_sum_wg.wgsl') + shader('matvec4.wgsl')).replaceAll('MV_ROWS', `${r}u`).replaceAll('MV_BLOCKS_IN_FLIGHT', `${u}u`).replaceAll('MV_GROUPS', `${g}u`)
+    shader(sg ? 'mv4_sum_sg.wgsl' : 'mv4_sum_wg.wgsl') + shader('matvec4.wgsl')).replaceAll('MV_ROWS', `${r}u`).replaceAll('MV_BLOCKS_IN_FLIGHT', `${u}u`).replaceAll('MV_GROUPS', `${g}u`).replaceAll('MV_SG_RUNS', `${SG_RUNS}u`)
       .replaceAll('MV_MODE', `${MODES[mode]}u`).replaceAll('MV_NORM', `${norm}`).replaceAll('MV_MATRICES', mode === 'glu' ? '2u' : '1u')
       .replaceAll('MV_X_BLOCKS', `${K / 32}u`),
   rowsPerWg: g * r,
@@ -160,6 +161,8 @@ async function main() {
   const want = {};
   for (const k of ['maxStorageBufferBindingSize', 'maxBufferSize', 'maxComputeWorkgroupStorageSize']) want[k] = adapter.limits[k];
   o.hasSubgroups = adapter.features.has('subgroups');
+  // mv4_sum_sg.wgsl's workgroup memory for the smallest subgroup, as the backend sizes it.
+  SG_RUNS = 32 / Math.min(32, 2 ** Math.floor(Math.log2(Math.max(1, adapter.info?.subgroupMinSize ?? 1))));
   const features = ['timestamp-query', 'subgroups'].filter((f) => adapter.features.has(f));
   const device = await adapter.requestDevice({ requiredFeatures: features, requiredLimits: want });
   if (o.sg.includes(true) && !o.hasSubgroups) log('the adapter has no subgroups: workgroup-memory variants only');

@@ -137,6 +137,8 @@ typedef struct wa_gpu_device_config {
   int32_t subgroups;               /* the device was created with subgroups */
   int32_t lazy_pipelines;          /* 1: no precompilation at load (for measuring it) */
   int32_t packed_dot;              /* WGSL has packed_4x8_integer_dot_product */
+  uint32_t subgroup_min_size;      /* GPUAdapterInfo.subgroupMinSize; 0: unknown */
+  uint32_t reserved;               /* 0 */
 } wa_gpu_device_config;
 
 /* An engine whose models run on a WebGPU device (with the CPU backend of

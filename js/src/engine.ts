@@ -4,7 +4,7 @@
 import { detectCapabilities, type Capabilities } from './capabilities.js';
 import { WebAccelError, cancelled } from './errors.js';
 import { loadReserve, openSource, readSourceIntoWasm, SequentialReader } from './loader.js';
-import { BROWSER_PROFILES, openDevice, writeDeviceConfig } from './gpu/device.js';
+import { BROWSER_PROFILES, DEVICE_CONFIG_BYTES, openDevice, writeDeviceConfig } from './gpu/device.js';
 import { GpuDriver, type ModelByteSource } from './gpu/driver.js';
 import { isNode, loadModule, type LoadModuleOptions, type Native } from './native.js';
 import type {
@@ -549,6 +549,7 @@ interface GpuSetup {
   device: ConstructorParameters<typeof GpuDriver>[0];
   lazyPipelines: boolean;
   wgslFeatures: string[];
+  subgroupMinSize: number;
 }
 
 // A module and the engine handle made in it (a WebGPU engine when gpu is set).
@@ -556,7 +557,7 @@ async function startModule(o: LoadModuleOptions, gpu: GpuSetup | null): Promise<
   const native = await loadModule(o);
   let st: number;
   if (gpu) {
-    const cfg = native.alloc(56);
+    const cfg = native.alloc(DEVICE_CONFIG_BYTES);
     writeDeviceConfig(native.buffer, cfg, gpu.device, gpu);
     st = native.call('engine_create_webgpu', o.threads, cfg, native.out(0));
     native.free(cfg);
@@ -678,7 +679,12 @@ export class LocalEngine implements Engine {
       caps.profile.reasons.push(...opened.reasons.map((r) => `webgpu ${r}`));
       caps.webgpu.features = opened.features;
       caps.webgpu.wgslFeatures = opened.wgslFeatures;
-      gpu = { device: opened.device, lazyPipelines: options.precompile === false, wgslFeatures: opened.wgslFeatures };
+      gpu = {
+        device: opened.device,
+        lazyPipelines: options.precompile === false,
+        wgslFeatures: opened.wgslFeatures,
+        subgroupMinSize: opened.subgroupMinSize,
+      };
     }
     const [native, handle] = await startModule(mo, gpu);
     caps.profile.isa = native.buildInfo().isa;

@@ -6,7 +6,7 @@
 // the device as the engine does (js/src/gpu/device.ts), executes each case's
 // command stream with the product's driver (js/src/gpu/driver.ts), and
 // collects the JSON verdicts.
-import { openDevice, writeDeviceConfig } from '../../js/dist/gpu/device.js';
+import { DEVICE_CONFIG_BYTES, openDevice, writeDeviceConfig } from '../../js/dist/gpu/device.js';
 import { GpuDriver } from '../../js/dist/gpu/driver.js';
 import { loadFactory } from '../../js/dist/native.js';
 
@@ -28,8 +28,12 @@ export async function runBackendOps(gpu, { filter, onCase } = {}) {
   const drivers = new Map(); // slot -> GpuDriver (each slot numbers its own buffers)
   const results = [];
   try {
-    const cfg = m._malloc(56);
-    writeDeviceConfig(memory(), cfg, device, { lazyPipelines: false, wgslFeatures: opened.wgslFeatures });
+    const cfg = m._malloc(DEVICE_CONFIG_BYTES);
+    writeDeviceConfig(memory(), cfg, device, {
+      lazyPipelines: false,
+      wgslFeatures: opened.wgslFeatures,
+      subgroupMinSize: opened.subgroupMinSize,
+    });
     const n = m._wa_gpu_ops_init(cfg);
     m._free(cfg);
     if (n < 0) throw new Error(`wa_gpu_ops_init: ${m.UTF8ToString(m._wa_gpu_ops_error())}`);

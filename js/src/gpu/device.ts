@@ -50,6 +50,9 @@ export interface OpenedDevice {
   wgslFeatures: string[];
   limits: Record<string, number>;
   adapterInfo: Record<string, string>;
+  // GPUAdapterInfo.subgroupMinSize (0 where the adapter does not say): the
+  // smallest subgroup a kernel may get, which sizes workgroup memory.
+  subgroupMinSize: number;
   reasons: string[];
 }
 
@@ -102,7 +105,9 @@ export async function openDevice(
     `limits: storage binding ${mb(device.limits.maxStorageBufferBindingSize)}, buffer ${mb(device.limits.maxBufferSize)}, ` +
       `workgroup storage ${device.limits.maxComputeWorkgroupStorageSize} B`,
   );
-  return { device, features, wgslFeatures, limits: { ...limits }, adapterInfo: adapterInfo(adapter), reasons };
+  const minSize = (adapter.info as Record<string, unknown> | undefined)?.subgroupMinSize;
+  const subgroupMinSize = features.includes('subgroups') && typeof minSize === 'number' ? minSize : 0;
+  return { device, features, wgslFeatures, limits: { ...limits }, adapterInfo: adapterInfo(adapter), subgroupMinSize, reasons };
 }
 
 // GPUAdapterInfo's fields are getters on its prototype (browsers) or carry
@@ -124,12 +129,16 @@ function mb(v: number): string {
 export interface DeviceConfigOptions {
   lazyPipelines: boolean; // no precompilation at load (for measuring it)
   wgslFeatures: string[]; // OpenedDevice.wgslFeatures
+  subgroupMinSize?: number; // OpenedDevice.subgroupMinSize
 }
 
-// wa_gpu_device_config (include/webaccel/webaccel.h), 56 bytes at ptr.
+// sizeof(wa_gpu_device_config) (include/webaccel/webaccel.h).
+export const DEVICE_CONFIG_BYTES = 64;
+
+// wa_gpu_device_config, DEVICE_CONFIG_BYTES at ptr.
 export function writeDeviceConfig(mem: ArrayBuffer, ptr: number, d: GpuDevice, o: DeviceConfigOptions): void {
   const f64 = new Float64Array(mem, ptr, 2);
-  const u32 = new Uint32Array(mem, ptr + 16, 10);
+  const u32 = new Uint32Array(mem, ptr + 16, 12);
   const l = d.limits;
   f64[0] = l.maxBufferSize;
   f64[1] = l.maxStorageBufferBindingSize;
@@ -143,4 +152,6 @@ export function writeDeviceConfig(mem: ArrayBuffer, ptr: number, d: GpuDevice, o
   u32[7] = d.features.has('subgroups') ? 1 : 0;
   u32[8] = o.lazyPipelines ? 1 : 0;
   u32[9] = o.wgslFeatures.includes('packed_4x8_integer_dot_product') ? 1 : 0;
+  u32[10] = o.subgroupMinSize ?? 0;
+  u32[11] = 0;
 }

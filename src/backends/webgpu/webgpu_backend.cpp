@@ -1,6 +1,7 @@
 #include "backends/webgpu/webgpu_backend.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstring>
 #include <deque>
@@ -693,6 +694,12 @@ class WebGpuBackendImpl final : public WebGpuBackend {
       replace_all(src, "MV_MODE", std::to_string(static_cast<uint32_t>(mode)) + "u");
       replace_all(src, "MV_NORM", norm ? "true" : "false");
       replace_all(src, "MV_MATRICES", std::to_string(matrices_per_row(mode)) + "u");
+      // mv4_sum_sg.wgsl's runs per group of 32 lanes that may need workgroup
+      // memory: 32 / the smallest subgroup (1 where subgroups have 32 lanes or
+      // more, as on NVIDIA and AMD: then nothing is stored there and Dawn
+      // zero-fills a few bytes instead of 4-9 KiB per workgroup).
+      const uint32_t min_run = std::clamp<uint32_t>(std::bit_floor(std::max<uint32_t>(cfg_.subgroup_min_size, 1)), 1, 32);
+      replace_all(src, "MV_SG_RUNS", std::to_string(32 / min_run) + "u");
       layout = {binds.storage(), 1u << (binds.storage() - 1)};
     } else if (kernel == "matmul" || kernel == "matmul_h") {
       // matmul_h: the f16 tiles (shader-f16; matmul_kernel()).
@@ -1692,6 +1699,7 @@ Result<DeviceConfig> device_config_from(const wa_gpu_device_config& config) {
   c.shader_f16 = config.shader_f16 != 0;
   c.subgroups = config.subgroups != 0;
   c.packed_dot = config.packed_dot != 0;
+  c.subgroup_min_size = config.subgroup_min_size;
   if (c.max_storage_binding < (1u << 20) || c.max_workgroups_per_dim < 1 || c.min_uniform_align < 1 ||
       c.max_invocations < 256 || c.max_workgroup_storage < 16384 || c.max_storage_buffers < 4) {
     return unsupported("the WebGPU device's limits are below what the kernels need "

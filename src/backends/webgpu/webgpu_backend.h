@@ -39,6 +39,9 @@ struct DeviceConfig {
   bool shader_f16 = false;
   bool subgroups = false;
   bool packed_dot = false;  // WGSL's packed_4x8_integer_dot_product (dot4I8Packed)
+  // The smallest subgroup the device may run (GPUAdapterInfo.subgroupMinSize;
+  // 0 where unknown): sizes the subgroup matvecs' workgroup memory.
+  uint32_t subgroup_min_size = 0;
 };
 
 // The C API's description of a device (filled by the JS driver, or by a test

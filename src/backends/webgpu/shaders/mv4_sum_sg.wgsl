@@ -11,8 +11,10 @@
 // workgroup (WGSL does not promise it): then a run is 32-lane aligned
 // inside one group. The subgroup size comes from the builtin, never from
 // the adapter's range: a compiler may pick any size in it per pipeline.
-var<workgroup> partial: array<f32, MV_GROUPS * 32u * MV_ROWS * MV_MATRICES>;
-var<workgroup> partial_ss: array<f32, MV_GROUPS * 32u>;
+// MV_SG_RUNS: runs per group at the smallest subgroup size the adapter
+// reports (32 / that size; 1 from 32 lanes up, 32 where it is unknown).
+var<workgroup> partial: array<f32, MV_GROUPS * MV_SG_RUNS * MV_ROWS * MV_MATRICES>;
+var<workgroup> partial_ss: array<f32, MV_GROUPS * MV_SG_RUNS>;
 
 @compute @workgroup_size(MV_GROUPS * 32u)
 fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec3<u32>,

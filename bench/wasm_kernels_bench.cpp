@@ -21,6 +21,7 @@
 
 #include "backends/cpu/kernels.h"
 #include "core/dtype.h"
+#include "quant/vq.h"
 
 EM_JS(double, cpu_micros, (), { const u = process.cpuUsage(); return u.user + u.system; });
 
@@ -41,10 +42,18 @@ Problem make_problem(DType type, int64_t m, int64_t n, int64_t k, std::mt19937& 
   std::normal_distribution<float> dist(0.0f, 1.0f);
   Problem p{type, m, n, k, {}, {}, {}, {}};
   std::vector<float> row(static_cast<size_t>(k));
-  p.w.resize(row_bytes(type, k) * static_cast<size_t>(n));
+  const size_t rb = row_bytes(type, k);
+  p.w.resize(rb * static_cast<size_t>(n));
+  // The vq quantizer (quant/vq.h) is slow (about 0.2 M weights/s natively):
+  // 256 distinct rows, repeated, carry the codes' distribution.
+  const int64_t distinct = quant::is_vq_type(type) ? 256 : n;
   for (int64_t j = 0; j < n; ++j) {
+    if (j >= distinct) {
+      std::memcpy(p.w.data() + static_cast<size_t>(j) * rb, p.w.data() + static_cast<size_t>(j % distinct) * rb, rb);
+      continue;
+    }
     for (auto& v : row) v = dist(rng);
-    type_traits(type)->from_f32(row.data(), p.w.data() + static_cast<size_t>(j) * row_bytes(type, k), k);
+    type_traits(type)->from_f32(row.data(), p.w.data() + static_cast<size_t>(j) * rb, k);
   }
   p.x.resize(static_cast<size_t>(m * k));
   for (auto& v : p.x) v = dist(rng);
@@ -93,7 +102,7 @@ int main(int argc, char** argv) {
     if (std::strcmp(argv[i], "decode") == 0) prompt = false;
     if (std::strcmp(argv[i], "prompt") == 0) decode = false;
     for (DType t : {DType::f32, DType::f16, DType::q8_0, DType::q4_0, DType::q4_1, DType::q5_0, DType::q5_1, DType::q2_k,
-                    DType::q3_k, DType::q4_k, DType::q5_k, DType::q6_k}) {
+                    DType::q3_k, DType::q4_k, DType::q5_k, DType::q6_k, DType::wa_vq2, DType::wa_vq3}) {
       if (std::strcmp(argv[i], dtype_name(t)) == 0) types.push_back(t);
     }
   }

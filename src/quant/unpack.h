@@ -174,6 +174,7 @@ struct Block32Params {
   int O;
 };
 
+// The little-endian uint32 at qh (q5_0 / q5_1's fifth bits; wa_vq3's codes).
 [[maybe_unused]] static uint32_t load_qh(const uint8_t* qh) {
   return static_cast<uint32_t>(qh[0]) | (static_cast<uint32_t>(qh[1]) << 8) | (static_cast<uint32_t>(qh[2]) << 16) |
          (static_cast<uint32_t>(qh[3]) << 24);
@@ -213,6 +214,29 @@ static void block32_unpack(DType t, const void* block, uint8_t u[32], Block32Par
   for (int j = 0; j < 16; ++j) {
     u[j] = static_cast<uint8_t>((qs[j] & 15) | (((h >> j) & 1) << 4));
     u[j + 16] = static_cast<uint8_t>((qs[j] >> 4) | (((h >> (j + 16)) & 1) << 4));
+  }
+}
+
+// wa_vq2 / wa_vq3 (quant/vq.h): the 4 codes and the 4-bit scale of block j
+// (values 32j .. 32j+31) of a super-block; the reference and the SIMD
+// kernels read the bit layout here.
+template <DType T>
+static void vq_block_codes(const void* block, int j, uint32_t code[4], int* sc) {
+  static_assert(T == DType::wa_vq2 || T == DType::wa_vq3);
+  if constexpr (T == DType::wa_vq2) {
+    const auto* b = static_cast<const BlockWaVq2*>(block);
+    for (int v = 0; v < 4; ++v) code[v] = b->qs[4 * j + v];
+    *sc = (b->scales[j / 2] >> (4 * (j & 1))) & 15;
+  } else {
+    // Code v is bits 23v .. 23v+22 of the block's little-endian 96-bit word:
+    // the 32 bits from byte 23v / 8 hold it whole (the last ends in byte 11).
+    const uint8_t* q = static_cast<const BlockWaVq3*>(block)->qs[j];
+    constexpr uint32_t m23 = (1u << 23) - 1;
+    code[0] = load_qh(q) & m23;
+    code[1] = (load_qh(q + 2) >> 7) & m23;
+    code[2] = (load_qh(q + 5) >> 6) & m23;
+    code[3] = (load_qh(q + 8) >> 5) & m23;
+    *sc = q[11] >> 4;  // bits 92-95
   }
 }
 

@@ -13,6 +13,7 @@
 #include "quant/blocks.h"
 #include "quant/gptq.h"
 #include "quant/pack.h"
+#include "quant/unpack.h"
 
 namespace wa::quant {
 namespace {
@@ -30,6 +31,7 @@ struct Codebook {
   int bits = 0;                 // K: index bits of the magnitude pattern
   std::vector<uint8_t> mag;     // 2^K x 8 odd magnitudes, by index
   std::vector<uint8_t> par;     // 2^K: the sign parity of each pattern
+  std::vector<uint64_t> packed; // 2^K: mag and par as the kernels read them (vq.h)
   std::vector<Multiset> sets;   // the codebook's multisets, by increasing norm
   std::unordered_map<uint64_t, uint32_t> index;  // packed magnitudes -> index
   float rms = 0.0f;             // rms coordinate over the codebook's points
@@ -118,12 +120,38 @@ Codebook make_codebook(int bits) {
     cb.mag.insert(cb.mag.end(), cb.mag.begin(), cb.mag.begin() + 8);
     cb.par.push_back(cb.par[0]);
   }
+  cb.packed.resize(size);
+  for (size_t i = 0; i < size; ++i) cb.packed[i] = pack8(cb.mag.data() + 8 * i) | static_cast<uint64_t>(cb.par[i]) << 63;
   return cb;
 }
 
+// vq.h's signs[256]: key = 7 sign bits | pattern parity << 7.
+const uint64_t* sign_table() {
+  static const std::vector<uint64_t> t = [] {
+    std::vector<uint64_t> v(256);
+    for (uint32_t key = 0; key < 256; ++key) {
+      int neg = 0;
+      uint64_t s = 0;
+      for (int i = 0; i < 8; ++i) {
+        bool n;
+        if (i < 7) {
+          n = (key >> i) & 1u;
+          neg += n;
+        } else {
+          n = (neg & 1) != static_cast<int>(key >> 7);  // decode()'s rule
+        }
+        s |= static_cast<uint64_t>(n ? 0xffu : 0x01u) << (8 * i);
+      }
+      v[key] = s;
+    }
+    return v;
+  }();
+  return t.data();
+}
+
 const Codebook& codebook(DType t) {
-  static const Codebook k2 = make_codebook(9);
-  static const Codebook k3 = make_codebook(16);
+  static const Codebook k2 = make_codebook(kVqIndexBits<DType::wa_vq2>);
+  static const Codebook k3 = make_codebook(kVqIndexBits<DType::wa_vq3>);
   return t == DType::wa_vq2 ? k2 : k3;
 }
 
@@ -330,13 +358,6 @@ void put_bits(uint8_t* p, int pos, int n, uint32_t v) {
     if ((v >> i) & 1u) p[pos / 8] = static_cast<uint8_t>(p[pos / 8] | (1u << (pos % 8)));
   }
 }
-// The same read for a field of n <= 24 bits that ends within the 4 bytes from
-// pos / 8 (the codes of wa_vq3's 12-byte words do: 23v / 8 + 4 <= 12).
-uint32_t get_bits(const uint8_t* p, int pos, int n) {
-  const uint32_t w = static_cast<uint32_t>(p[pos / 8]) | static_cast<uint32_t>(p[pos / 8 + 1]) << 8 |
-                     static_cast<uint32_t>(p[pos / 8 + 2]) << 16 | static_cast<uint32_t>(p[pos / 8 + 3]) << 24;
-  return (w >> (pos % 8)) & ((1u << n) - 1);
-}
 
 void pack(DType t, const VqSuper& s, void* dst) {
   if (t == DType::wa_vq2) {
@@ -355,19 +376,15 @@ void pack(DType t, const VqSuper& s, void* dst) {
   }
 }
 
-// Scales and codes of super-block b of a row.
+// Scales and codes of super-block b of a row (quant/unpack.h reads the bits).
 void unpack(DType t, const void* row, int64_t b, float* D, int sc[8], uint32_t code[32]) {
   if (t == DType::wa_vq2) {
     const auto& o = static_cast<const BlockWaVq2*>(row)[b];
-    for (int v = 0; v < 32; ++v) code[v] = o.qs[v];
-    for (int j = 0; j < 8; ++j) sc[j] = (o.scales[j / 2] >> (4 * (j & 1))) & 15;
+    for (int j = 0; j < 8; ++j) quant::vq_block_codes<DType::wa_vq2>(&o, j, code + 4 * j, sc + j);
     *D = fp16_to_fp32(o.d);
   } else {
     const auto& o = static_cast<const BlockWaVq3*>(row)[b];
-    for (int j = 0; j < 8; ++j) {
-      for (int v = 0; v < 4; ++v) code[4 * j + v] = get_bits(o.qs[j], 23 * v, 23);
-      sc[j] = o.qs[j][11] >> 4;  // bits 92-95
-    }
+    for (int j = 0; j < 8; ++j) quant::vq_block_codes<DType::wa_vq3>(&o, j, code + 4 * j, sc + j);
     *D = fp16_to_fp32(o.d);
   }
 }
@@ -499,7 +516,7 @@ void vq_point(DType type, uint32_t code, int8_t out[8]) { decode(codebook(type),
 uint32_t vq_nearest(DType type, const float y[8], float q[8]) { return nearest(codebook(type), y, nullptr, q); }
 VqCodebookView vq_codebook(DType type) {
   const Codebook& cb = codebook(type);
-  return {cb.bits, cb.mag.data(), cb.par.data()};
+  return {cb.bits, cb.mag.data(), cb.par.data(), cb.packed.data(), sign_table()};
 }
 std::span<const uint32_t> vq_codebook_words(DType type) {
   static const std::vector<uint32_t> k2 = pack_words(codebook(DType::wa_vq2));

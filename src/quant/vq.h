@@ -1,9 +1,11 @@
 // webaccel's own vector-quantized weight formats (issue 6): wa_vq2 (2.1875
 // bits per weight) and wa_vq3 (3.0625). Not GGUF types: llama.cpp and
 // wllama cannot read a file that uses them (core/dtype.h says why the ids
-// cannot collide). CPU paths (scalar reference row dot) and the WebGPU
-// backend (shaders/mv4_vq.wgsl: the codebook as a table in a device buffer,
-// vq_codebook_words below).
+// cannot collide). CPU paths: the scalar reference row dot here, SIMD
+// row dots for x86 (AVX2 code, also in the AVX-512 tables) and wasm SIMD128
+// (backends/cpu/kernels_{x86,wasm}_rowdot.h, bit-identical to it; speed in
+// BENCHMARKS.md); and the WebGPU backend (shaders/mv4_vq.wgsl: the codebook
+// as a table in a device buffer, vq_codebook_words below).
 //
 // The codebook (one concept, generated here from its definition; no tables
 // are stored or copied): points of the lattice coset
@@ -93,6 +95,12 @@ float dot_wa_vq3_q8_k(const void* w, const void* x, int64_t nb);
 
 bool is_vq_type(DType type);
 
+// K, the magnitude pattern's index bits (above), as a constant for kernels
+// that shift by it (a variable, not a function: nothing is emitted into the
+// files built with -mavx2, see backends/cpu/kernels_impl.h).
+template <DType T>
+inline constexpr int kVqIndexBits = T == DType::wa_vq2 ? 9 : 16;
+
 // The codebook, for tests: code bits per vector of 8 (16, 23), the point of a
 // code (2 x its coordinates: odd integers), and the nearest point to y (in
 // the codebook's units; the code, the point in q).
@@ -106,10 +114,20 @@ uint32_t vq_nearest(DType type, const float y[8], float q[8]);
 // coordinate 7 is negative when the number of those negatives is odd and
 // parity[idx] is 0, or even and parity[idx] is 1 (vq_point is the definition).
 // The tables live as long as the program.
+//
+// The same for SIMD kernels, so that a vector costs two table loads and no
+// bit counting: packed[idx] is pattern idx's 8 magnitudes as one
+// little-endian uint64 (byte i: coordinate i; every magnitude is below 16)
+// with parity[idx] in bit 63, and signs[key], key = the code's 7 sign bits |
+// parity[idx] << 7, is its 8 signs as int8 +1 / -1 (byte i: coordinate i,
+// coordinate 7's by the parity rule above). A code's point is then
+// (packed[idx] & 0x7f7f...7f) times signs[key], byte by byte.
 struct VqCodebookView {
   int index_bits = 0;
   const uint8_t* magnitudes = nullptr;
   const uint8_t* parity = nullptr;
+  const uint64_t* packed = nullptr;  // [2^index_bits]
+  const uint64_t* signs = nullptr;   // [256]
 };
 VqCodebookView vq_codebook(DType type);
 

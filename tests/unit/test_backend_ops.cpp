@@ -99,8 +99,8 @@ void check_op(const std::string& what, const std::function<Node*(Graph&)>& build
 const int64_t kOdd[] = {5, 7, 11, 13};
 
 // Quantized weights multiply activations that the kernels first quantize to
-// 8-bit blocks (32 values; 256 for the k-quants, q8_K), as GGUF's integer dot
-// products define. So each
+// 8-bit blocks (32 values; 256, q8_K, for the k-quants and the own vq
+// formats), as GGUF's integer dot products define. So each
 // case is checked twice: tightly against a float64 reference fed the same
 // q8_0-rounded activations (catches kernel bugs), and loosely against exact
 // f32 activations (bounds what the activation rounding costs).
@@ -116,7 +116,8 @@ TEST(BackendOps, MulMatEveryWeightType) {
                        TypeLimit{DType::q4_1, 1e-10, 2e-3}, TypeLimit{DType::q5_0, 1e-10, 2e-3},
                        TypeLimit{DType::q5_1, 1e-10, 2e-3}, TypeLimit{DType::q2_k, 1e-10, 2e-3},
                        TypeLimit{DType::q3_k, 1e-10, 2e-3}, TypeLimit{DType::q4_k, 1e-10, 2e-3},
-                       TypeLimit{DType::q5_k, 1e-10, 2e-3}, TypeLimit{DType::q6_k, 1e-10, 2e-3}}) {
+                       TypeLimit{DType::q5_k, 1e-10, 2e-3}, TypeLimit{DType::q6_k, 1e-10, 2e-3},
+                       TypeLimit{DType::wa_vq2, 1e-10, 2e-3}, TypeLimit{DType::wa_vq3, 1e-10, 2e-3}}) {
     const bool q8_activations = tl.type != DType::f32 && tl.type != DType::f16;
     // Activation blocks: 32 values, or 256 (q8_K) for the k-quants.
     const int64_t ab = block_size(tl.type) == 256 ? 256 : 32;

@@ -138,13 +138,16 @@ std::vector<int64_t> k_values(DType t) {
   return {32, 64, 96, 4096};
 }
 
-constexpr DType kWeightTypes[] = {DType::f32,  DType::f16,  DType::q8_0, DType::q4_0, DType::q4_1, DType::q5_0,
-                                  DType::q5_1, DType::q2_k, DType::q3_k, DType::q4_k, DType::q5_k, DType::q6_k};
+constexpr DType kWeightTypes[] = {DType::f32,  DType::f16,  DType::q8_0, DType::q4_0,  DType::q4_1,
+                                  DType::q5_0, DType::q5_1, DType::q2_k, DType::q3_k,  DType::q4_k,
+                                  DType::q5_k, DType::q6_k, DType::wa_vq2, DType::wa_vq3};
 
-// k-quants: each super-block is two exact integer sums and the reference's
-// float expression on every ISA, so results equal the scalar kernels' bits.
+// k-quants and the own vq formats: each super-block is exact integer sums and
+// the reference's float expression on every ISA, so results equal the scalar
+// kernels' bits.
 bool bit_exact_vs_scalar(DType t) {
-  return t == DType::q2_k || t == DType::q3_k || t == DType::q4_k || t == DType::q5_k || t == DType::q6_k;
+  return t == DType::q2_k || t == DType::q3_k || t == DType::q4_k || t == DType::q5_k || t == DType::q6_k ||
+         t == DType::wa_vq2 || t == DType::wa_vq3;
 }
 
 struct Case {

@@ -120,8 +120,9 @@ TEST(VqFormats, CodebookIsInTheCosetAndDistinct) {
   }
 }
 
-// The kernels' view of the codebook (magnitude bytes + parity per pattern)
-// decodes every sampled code to vq_point's point.
+// The kernels' view of the codebook (magnitude bytes + parity per pattern;
+// the SIMD kernels' packed patterns and sign table) decodes every sampled
+// code to vq_point's point.
 TEST(VqFormats, KernelCodebookViewDecodesAsVqPoint) {
   std::mt19937 rng(11);
   for (DType t : kVqTypes) {
@@ -129,6 +130,18 @@ TEST(VqFormats, KernelCodebookViewDecodesAsVqPoint) {
     ASSERT_EQ(cb.index_bits + 7, quant::vq_code_bits(t));
     ASSERT_NE(cb.magnitudes, nullptr);
     ASSERT_NE(cb.parity, nullptr);
+    ASSERT_NE(cb.packed, nullptr);
+    ASSERT_NE(cb.signs, nullptr);
+    // packed: the magnitudes (below 16, as vq.h says: the kernels' int16
+    // pair sums rely on it) and the parity in bit 63, for every pattern.
+    for (uint32_t idx = 0; idx < (1u << cb.index_bits); ++idx) {
+      for (int i = 0; i < 8; ++i) {
+        const uint8_t m = cb.magnitudes[8 * idx + static_cast<uint32_t>(i)];
+        ASSERT_LT(m, 16) << dtype_name(t) << " pattern " << idx;
+        ASSERT_EQ(static_cast<uint8_t>(cb.packed[idx] >> (8 * i)) & 0x7f, m) << dtype_name(t) << " pattern " << idx;
+      }
+      ASSERT_EQ(cb.packed[idx] >> 63, cb.parity[idx]) << dtype_name(t) << " pattern " << idx;
+    }
     for (int trial = 0; trial < 4096; ++trial) {
       const uint32_t code = rng() & ((1u << quant::vq_code_bits(t)) - 1);
       const uint32_t idx = code & ((1u << cb.index_bits) - 1), sg = code >> cb.index_bits;
@@ -145,6 +158,10 @@ TEST(VqFormats, KernelCodebookViewDecodesAsVqPoint) {
           negative = (neg & 1) != cb.parity[idx];
         }
         ASSERT_EQ(negative ? -m : m, want[i]) << dtype_name(t) << " code " << code << " coordinate " << i;
+        // The SIMD kernels' decode: the sign byte keyed by sign bits | parity.
+        const uint32_t key = sg | static_cast<uint32_t>((cb.packed[idx] >> 56) & 0x80u);
+        const auto s = static_cast<int8_t>(cb.signs[key] >> (8 * i));
+        ASSERT_EQ(s * m, want[i]) << dtype_name(t) << " code " << code << " coordinate " << i << " (sign table)";
       }
     }
   }
@@ -318,8 +335,9 @@ TEST(VqFormats, RowDotsMatchDecodedValues) {
   }
 }
 
-// The CPU matmul runs them on every ISA (through the scalar row dot: no SIMD
-// kernel yet), the same bits for every ISA and thread split, near float64.
+// The CPU matmul runs them on every ISA (each ISA's own row dot, except the
+// scalar table's reference), the same bits for every ISA and thread split,
+// near float64. (tests/unit/test_cpu_kernels.cpp runs the odd shapes.)
 TEST(VqFormats, CpuMatmulMatchesFloat64) {
   using namespace cpu;
   const int64_t n = 7, k = 512, m = 3;
@@ -336,7 +354,7 @@ TEST(VqFormats, CpuMatmulMatchesFloat64) {
     std::vector<float> first;
     for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512, Isa::avx512_vnni, Isa::wasm_simd128}) {
       if (!isa_supported(isa) || !force_isa(isa)) continue;
-      EXPECT_FALSE(matmul_has_simd(t)) << isa_name(isa);
+      EXPECT_EQ(matmul_has_simd(t), isa != Isa::scalar) << isa_name(isa);
       for (int nth : {1, 3}) {
         std::vector<float> y(static_cast<size_t>(m * n), -1.0f);
         MatmulProblem p{t, wq.data(), rb, x.data(), k, y.data(), n, m, n, k};

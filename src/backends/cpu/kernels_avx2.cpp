@@ -11,6 +11,7 @@
 #include "backends/cpu/kernels_impl.h"
 #include "quant/blocks.h"
 #include "quant/unpack.h"
+#include "quant/vq.h"
 
 namespace wa::cpu::detail {
 namespace {

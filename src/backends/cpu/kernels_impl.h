@@ -192,8 +192,9 @@ static inline bool is_row_dot_type(DType t) {
   }
 }
 
-// (The own formats wa_vq2 / wa_vq3, quant/vq.h, are super-blocks of 256 with q8_K activations too;
-// only the scalar table has their row dots.)
+// The own formats wa_vq2 / wa_vq3 (quant/vq.h) are super-blocks of 256 with
+// q8_K activations too, for the same reason: exact integer sums per
+// super-block, so their SIMD row dots are bit-identical to the scalar ones.
 static inline bool is_k_quant(DType t) {
   return t == DType::q2_k || t == DType::q3_k || t == DType::q4_k || t == DType::q5_k || t == DType::q6_k ||
          t == DType::wa_vq2 || t == DType::wa_vq3;

@@ -1,5 +1,5 @@
 // WebAssembly SIMD128 row dots of the row-dot weight types (q4_1, q5_0,
-// q5_1, q2_K .. q6_K; see kernels_impl.h). Included by
+// q5_1, q2_K .. q6_K, wa_vq2, wa_vq3; see kernels_impl.h). Included by
 // kernels_wasm_simd128.cpp inside its anonymous namespace (hsum, WA_UNROLL).
 //
 // The weights' unsigned values u are unpacked 8 at a time straight into
@@ -155,6 +155,46 @@ float block32_row_dot_wasm(const void* w, const void* x, int64_t nb) {
   return acc;
 }
 
+// wa_vq2 / wa_vq3 (quant/vq.h): a vector of 8 is two 64-bit table loads
+// (quant::vq_codebook), each widened to 16-bit lanes by the load itself:
+// the pattern's magnitudes (its parity, bit 63, masked off) and its signs
+// (+1 / -1, keyed by the 7 sign bits and that parity). Their product dotted
+// with the widened activations (|m x| <= 15 * 127), the 4 vectors of a block
+// of 32 summed, times the block's sc + 1: exact int32 sums, and per
+// super-block the reference's float expression (quant/vq.cpp, dot_row), so
+// the results are bit-identical to the scalar kernels.
+template <DType T, class Block>
+float vq_row_dot_wasm(const void* w, const void* x, int64_t nb) {
+  constexpr int K = quant::kVqIndexBits<T>;
+  constexpr uint32_t imask = (1u << K) - 1;
+  const quant::VqCodebookView cb = quant::vq_codebook(T);
+  const auto* wb = static_cast<const Block*>(w);
+  const auto* xb = static_cast<const BlockQ8_K*>(x);
+  const v128_t m7f = opaque(wasm_i16x8_splat(0x7f));
+  float acc = 0.0f;
+  for (int64_t b = 0; b < nb; ++b) {
+    v128_t isum = wasm_i32x4_splat(0);
+    WA_UNROLL
+    for (int j = 0; j < 8; ++j) {
+      uint32_t code[4];
+      int sc;
+      quant::vq_block_codes<T>(&wb[b], j, code, &sc);
+      v128_t s = wasm_i32x4_splat(0);
+      WA_UNROLL
+      for (int v = 0; v < 4; ++v) {
+        const uint64_t* e = cb.packed + (code[v] & imask);
+        const uint32_t key = (code[v] >> K) | (static_cast<uint32_t>(*e >> 56) & 0x80u);
+        const v128_t m = wasm_v128_and(wasm_u16x8_load8x8(e), m7f);
+        const v128_t sm = wasm_i16x8_mul(m, wasm_i16x8_load8x8(cb.signs + key));
+        s = wasm_i32x4_add(s, wasm_i32x4_dot_i16x8(sm, wasm_i16x8_load8x8(xb[b].qs + 32 * j + 8 * v)));
+      }
+      isum = wasm_i32x4_add(isum, wasm_i32x4_mul(s, wasm_i32x4_splat(sc + 1)));
+    }
+    acc += 0.5f * fp16_to_fp32(wb[b].d) * xb[b].d * static_cast<float>(hsum_i32x4(isum));
+  }
+  return acc;
+}
+
 RowDotFn wasm_row_dot(DType t) {
   switch (t) {
     case DType::q4_1: return block32_row_dot_wasm<DType::q4_1, BlockQ4_1>;
@@ -165,6 +205,8 @@ RowDotFn wasm_row_dot(DType t) {
     case DType::q4_k: return k_row_dot_wasm<DType::q4_k, BlockQ4_K>;
     case DType::q5_k: return k_row_dot_wasm<DType::q5_k, BlockQ5_K>;
     case DType::q6_k: return k_row_dot_wasm<DType::q6_k, BlockQ6_K>;
+    case DType::wa_vq2: return vq_row_dot_wasm<DType::wa_vq2, BlockWaVq2>;
+    case DType::wa_vq3: return vq_row_dot_wasm<DType::wa_vq3, BlockWaVq3>;
     default: return nullptr;
   }
 }

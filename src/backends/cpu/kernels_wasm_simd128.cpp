@@ -53,6 +53,7 @@
 #include "core/fp16.h"
 #include "quant/blocks.h"
 #include "quant/unpack.h"
+#include "quant/vq.h"
 
 namespace wa::cpu::detail {
 namespace {
@@ -788,7 +789,7 @@ void f16_gemm(const MatmulProblem& p, int ith, int nth) {
 }
 
 // ---------------------------------------------------------------------------
-// Row-dot types (q4_1, q5_0, q5_1, k-quants)
+// Row-dot types (q4_1, q5_0, q5_1, k-quants, wa_vq2 / wa_vq3)
 
 #include "backends/cpu/kernels_wasm_rowdot.h"
 

@@ -1,7 +1,8 @@
-// x86 row dots of the row-dot weight types (q4_1, q5_0, q5_1, q2_K .. q6_K;
-// see kernels_impl.h), shared by the AVX2, AVX-512 and AVX512-VNNI tables:
-// AVX2 code, which the AVX-512 files compile with EVEX encoding. Included
-// inside an anonymous namespace after kernels_x86_body.h (h2f, load_i32).
+// x86 row dots of the row-dot weight types (q4_1, q5_0, q5_1, q2_K .. q6_K,
+// wa_vq2, wa_vq3; see kernels_impl.h), shared by the AVX2, AVX-512 and
+// AVX512-VNNI tables: AVX2 code, which the AVX-512 files compile with EVEX
+// encoding. Included inside an anonymous namespace after kernels_x86_body.h
+// (h2f, load_i32).
 //
 // k-quants: each 32-value chunk of a super-block is unpacked into 32 unsigned
 // bytes u (the type's bit planes: shifts and masks, no tables), multiplied
@@ -124,6 +125,61 @@ static float block32_row_dot_x86(const void* w, const void* x, int64_t nb) {
   return hsum256(acc) + off;
 }
 
+// wa_vq2 / wa_vq3 (quant/vq.h): a vector of 8 is two 64-bit table loads
+// (quant::vq_codebook), straight into vector lanes: the pattern's packed
+// magnitudes and the sign bytes keyed by the 7 sign bits alone (the table's
+// parity-0 half). maddubs needs an unsigned operand: the magnitudes are (odd,
+// below 16), so the signs go onto the activations (sign_epi8; |x| <= 127
+// never overflows when negated), and the pair sums stay below 2 * 15 * 127.
+// The pattern's parity needs no scalar work: it is bit 7 of the packed
+// entry's byte 7, which makes that byte negative, so a second sign_epi8 by
+// the raw entry flips coordinate 7 exactly where the parity is 1 (the other
+// bytes are positive magnitudes). madd with the block's sc + 1 makes int32;
+// the super-block's integer sum is exact and its float expression is the
+// reference's (quant/vq.cpp, dot_row): bit-identical.
+// t[i0], t[i1], t[i2], t[i3] in the 4 lanes: broadcast loads (load ports
+// only) and blends rather than insertions, which would queue on the shuffle
+// port.
+static __m256i gather4_u64(const uint64_t* t, uint32_t i0, uint32_t i1, uint32_t i2, uint32_t i3) {
+  const auto bq = [t](uint32_t i) {
+    return _mm256_castpd_si256(_mm256_broadcast_sd(reinterpret_cast<const double*>(t + i)));
+  };
+  const __m256i a = _mm256_blend_epi32(bq(i0), bq(i1), 0x0c), b = _mm256_blend_epi32(bq(i2), bq(i3), 0xc0);
+  return _mm256_blend_epi32(a, b, 0xf0);
+}
+
+// 16 int16 lanes: the pair sums of the 32 products of 4 codes' points
+// (unscaled) with xq.
+template <DType T>
+static __m256i vq_block_maddubs(const quant::VqCodebookView& cb, const uint32_t code[4], const int8_t* xq) {
+  constexpr int K = quant::kVqIndexBits<T>;
+  constexpr uint32_t imask = (1u << K) - 1;
+  const __m256i e = gather4_u64(cb.packed, code[0] & imask, code[1] & imask, code[2] & imask, code[3] & imask);
+  const __m256i s = gather4_u64(cb.signs, code[0] >> K, code[1] >> K, code[2] >> K, code[3] >> K);
+  const __m256i sx = _mm256_sign_epi8(_mm256_sign_epi8(loadu256(xq), s), e);
+  return _mm256_maddubs_epi16(_mm256_and_si256(e, _mm256_set1_epi8(0x7f)), sx);
+}
+
+template <DType T, class Block>
+static float vq_row_dot_x86(const void* w, const void* x, int64_t nb) {
+  const quant::VqCodebookView cb = quant::vq_codebook(T);
+  const auto* wb = static_cast<const Block*>(w);
+  const auto* xb = static_cast<const BlockQ8_K*>(x);
+  float acc = 0.0f;
+  for (int64_t b = 0; b < nb; ++b) {
+    __m256i isum = _mm256_setzero_si256();
+    for (int j = 0; j < 8; ++j) {
+      uint32_t code[4];
+      int sc;
+      quant::vq_block_codes<T>(&wb[b], j, code, &sc);
+      const __m256i prod = vq_block_maddubs<T>(cb, code, xb[b].qs + 32 * j);
+      isum = _mm256_add_epi32(isum, _mm256_madd_epi16(prod, _mm256_set1_epi16(static_cast<int16_t>(sc + 1))));
+    }
+    acc += 0.5f * h2f_x86(wb[b].d) * xb[b].d * static_cast<float>(hsum_epi32(isum));
+  }
+  return acc;
+}
+
 [[maybe_unused]] static RowDotFn x86_row_dot(DType t) {
   switch (t) {
     case DType::q4_1: return block32_row_dot_x86<DType::q4_1, BlockQ4_1>;
@@ -134,6 +190,8 @@ static float block32_row_dot_x86(const void* w, const void* x, int64_t nb) {
     case DType::q4_k: return k_row_dot_x86<DType::q4_k, BlockQ4_K>;
     case DType::q5_k: return k_row_dot_x86<DType::q5_k, BlockQ5_K>;
     case DType::q6_k: return k_row_dot_x86<DType::q6_k, BlockQ6_K>;
+    case DType::wa_vq2: return vq_row_dot_x86<DType::wa_vq2, BlockWaVq2>;
+    case DType::wa_vq3: return vq_row_dot_x86<DType::wa_vq3, BlockWaVq3>;
     default: return nullptr;
   }
 }

@@ -66,6 +66,16 @@ Weights make_weights(DType type, int64_t n, int64_t k, std::mt19937& rng) {
     void* row = w.bytes.data() + j * w.row_stride;
     if (type == DType::f32) {
       std::memcpy(row, src.data(), src.size() * sizeof(float));
+    } else if (type == DType::wa_vq2 || type == DType::wa_vq3) {
+      // Random codes and 4-bit scales, d = 1/16 (the super-block's last
+      // field, quant/blocks.h): every pattern and sign of the codebook, at
+      // no cost, where the quantizer's nearest-point search takes
+      // microseconds per weight (tens of seconds per test under the
+      // sanitizers) and rarely picks the largest points.
+      auto* bytes = static_cast<uint8_t*>(row);
+      for (size_t i = 0; i < row_bytes(type, k); ++i) bytes[i] = static_cast<uint8_t>(rng());
+      const f16_bits d = fp32_to_fp16(1.0f / 16.0f);
+      for (size_t o = t->block_bytes; o <= row_bytes(type, k); o += t->block_bytes) std::memcpy(bytes + o - sizeof d, &d, sizeof d);
     } else {
       t->from_f32(src.data(), row, k);
     }

@@ -32,7 +32,7 @@ test:
 	@$(MAKE) --no-print-directory test-native PRESET=native-ci
 	@$(MAKE) --no-print-directory test-debug
 	@$(MAKE) --no-print-directory test-js PRESET=native-ci
-	@$(MAKE) --no-print-directory test-wasm-kernels
+	@$(MAKE) --no-print-directory test-wasm-kernels PRESET=native-ci
 	@$(MAKE) --no-print-directory test-browser PRESET=native-ci
 
 # The wasm module in two builds (single-threaded; pthreads) and the TypeScript
@@ -75,6 +75,8 @@ test-wasm-kernels:
 	  cmake --preset $$p >/dev/null && cmake --build --preset $$p -j $(JOBS) --target webaccel_kernel_tests || exit 1; done
 	@$(WASM_NODE) build/wasm-st/bin/webaccel_kernel_tests.js
 	@$(WASM_NODE) build/wasm-mt/bin/webaccel_kernel_tests.js
+	@cmake --preset $(PRESET) >/dev/null && cmake --build --preset $(PRESET) -j $(JOBS) --target webaccel_cli
+	@tests/cli/run_quality_wasm_test.sh $(WEBACCEL)
 
 # The register-tile measurement of the SIMD128 prompt GEMMs (bench/wasm_gemm_tiles.cpp).
 wasm-tiles:

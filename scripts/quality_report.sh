@@ -27,7 +27,7 @@
 # Every number in the report is parsed from those commands' output.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-usage() { echo "usage: $0 MODEL.gguf [--out FILE] [--types \"T ...\"] [--calib-types \"T ...\"] [--calib-methods \"M ...\"] [--calib-tokens N] [--adaptive-bpw \"B ...\"] [--stories N] [--ctx N] [--chunks N] [--threads N] [--no-bench]" >&2; exit 2; }
+usage() { echo "usage: $0 MODEL.gguf [--out FILE] [--types \"T ...\"] [--calib-types \"T ...\"] [--calib-methods \"M ...\"] [--calib-tokens N] [--adaptive-bpw \"B ...\"] [--stories N] [--ctx N] [--chunks N] [--threads N] [--no-bench] [--wasm-bench]" >&2; exit 2; }
 [[ $# -ge 1 ]] || usage
 ARGS=("$@")
 MODEL=$1; shift
@@ -41,6 +41,7 @@ CALIB_TOKENS=4096
 ADAPTIVE_BPW="4 3 2.5"
 OWN_FORMATS=0
 BENCH=1
+WASM_BENCH=0
 STORIES=12
 CTX=128
 CHUNKS=0
@@ -54,6 +55,7 @@ while [[ $# -gt 0 ]]; do
     --calib-tokens) CALIB_TOKENS=$2; shift 2 ;;
     --adaptive-bpw) ADAPTIVE_BPW=$2; shift 2 ;;
     --no-bench) BENCH=0; shift ;;
+    --wasm-bench) WASM_BENCH=1; shift ;;
     --own-formats) OWN_FORMATS=1; shift ;;
     --own-formats-only) OWN_FORMATS=2; shift ;;
     --stories) STORIES=$2; shift 2 ;;
@@ -68,6 +70,16 @@ W=${WEBACCEL:-$ROOT/build/native/bin/webaccel}
 [[ -f $MODEL ]] || { echo "$0: no model file $MODEL" >&2; exit 1; }
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
+# --wasm-bench: the same pp64/tg32 on the wasm build (single-threaded, one
+# thread, SIMD128 kernels) under Node: bench/wasm_model_bench.cpp, built here
+# in the wasm tree (emscripten: `make wasm` installs it).
+WASM_JS=$ROOT/build/wasm-st/bin/wasm_model_bench.js
+if [[ $WASM_BENCH -eq 1 ]]; then
+  echo "building wasm_model_bench (wasm, single-threaded)" >&2
+  (cd "$ROOT" && export NODE_PATH=/usr/share/nodejs && cmake --preset wasm >/dev/null &&
+    cmake --build --preset wasm --target wasm_model_bench -j "$(nproc)" >"$T/wasm_build.log" 2>&1) ||
+    { tail -20 "$T/wasm_build.log" >&2; echo "$0: --wasm-bench: building wasm_model_bench failed (is emscripten installed? make wasm)" >&2; exit 1; }
+fi
 
 python3 "$ROOT/tools/corpus/storygen.py" --seed 777 --count "$STORIES" >"$T/text.txt"
 python3 "$ROOT/tools/corpus/storygen.py" --seed 5 --count 12 >"$T/calib.txt"
@@ -95,14 +107,23 @@ measure() {
     tg=$(sed -nE 's/.*\| tg32 \| ([0-9.]+ ± [0-9.]+) \|$/\1/p' "$T/bench.txt")
     grep -m1 "cpu (" "$T/bench.txt" | awk -F'|' '{print $5 "|" $6}' >"$T/bench_cfg.txt"
   fi
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$mix" "$size" "$bpw" "$(val 'Mean PPL(model)')" \
+  local wpp="-" wtg="-"
+  if [[ $WASM_BENCH -eq 1 ]]; then
+    echo "  $label: wasm bench" >&2
+    node --no-experimental-fetch "$WASM_JS" "$f" -t 1 -p 64 -n 32 -r 3 >"$T/wasm.txt" 2>"$T/wasm.err" ||
+      { cat "$T/wasm.err" >&2; echo "$0: wasm_model_bench failed on $label" >&2; exit 1; }
+    wpp=$(sed -nE 's/^pp64 .* median ([0-9.]+) t\/s.*/\1/p' "$T/wasm.txt")
+    wtg=$(sed -nE 's/^tg32 .* median ([0-9.]+) t\/s.*/\1/p' "$T/wasm.txt")
+    sed -nE 's/^pp64 t=([0-9]+) isa=([a-z0-9_]+) .*/\2, threads \1/p' "$T/wasm.txt" >"$T/wasm_cfg.txt"
+  fi
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$mix" "$size" "$bpw" "$(val 'Mean PPL(model)')" \
     "$(val 'Mean ln(PPL ratio)' | cut -f1)" "$(val 'Mean KLD')" "$(val '99.0% KLD' | cut -f1)" "$(val 'Same top-1')" \
-    "$pp" "$tg" >>"$T/rows.tsv"
+    "$pp" "$tg" "$wpp" "$wtg" >>"$T/rows.tsv"
   grep -m1 "^Scored tokens" "$T/kld.txt" | sed -E 's/.*: *//' >"$T/scored.txt"
 }
 
 # unreachable LABEL MESSAGE: a row for a plan the planner refused (its reason instead of figures).
-unreachable() { printf '%s\t-\t\t\t\t\t\t\t\t\t\t\t\t%s\n' "$1" "$2" >>"$T/rows.tsv"; }
+unreachable() { printf '%s\t-\t\t\t\t\t\t\t\t\t\t\t\t\t\t%s\n' "$1" "$2" >>"$T/rows.tsv"; }
 
 echo "quality report for $MODEL" >&2
 : >"$T/rows.tsv"
@@ -172,6 +193,12 @@ if [[ $BENCH -eq 1 ]]; then
   SPEED="\`webaccel bench ${BENCH_ARGS[*]}\` on the CPU ($(tr -d ' ' <"$T/bench_cfg.txt" | sed 's/|/, threads /')), mean ± sd of 3 runs"
   SPEED="$SPEED; load average $(cut -d' ' -f1-3 /proc/loadavg) at the end (a shared machine: compare rows, not machines)"
 fi
+if [[ $WASM_BENCH -eq 1 ]]; then
+  SPEED="$SPEED; wasm: \`bench/wasm_model_bench.cpp -t 1 -p 64 -n 32 -r 3\` (single-threaded build, $(cat "$T/wasm_cfg.txt")) under Node $(node --version), median of 3"
+else
+  SPEED="$SPEED; wasm: not measured (--wasm-bench)"
+fi
+SPEED="$SPEED; WebGPU: not measured here (this script runs on the CPU machine; H100 decode speed of the q4_0 and k-quant types is in BENCHMARKS.md)"
 CMD="scripts/quality_report.sh"
 for a in "${ARGS[@]}"; do
   case "$a" in "$ROOT"/*) a=${a#"$ROOT"/} ;; esac
@@ -232,19 +259,20 @@ w("  *ln PPL ratio*, *KLD*, *top-1*: `webaccel kld` against the original on the 
 w("  (mean per-token difference of ln probabilities, mean (± standard error) and 99th percentile KL divergence,")
 w("  share of positions with the same most likely token).")
 w("")
-w("- *pp64*, *tg32*: CPU tokens per second, prompt of 64 tokens and generation of 32 (see *speed* above).")
+w("- *pp64*, *tg32*: CPU tokens per second, prompt of 64 tokens and generation of 32; *wasm pp64*, *wasm tg32*: the")
+w("  same on the wasm build (see *speed* above).")
 w("")
-w("| type | stored as | file size | bits/weight | PPL | ΔPPL | ln PPL ratio | mean KLD | 99% KLD | top-1 | pp64 t/s | tg32 t/s |")
-w("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-for label, mix, size, bpw, ppl, pplerr, lnr, kld, klderr, k99, top, toperr, pp, tg in rows:
+w("| type | stored as | file size | bits/weight | PPL | ΔPPL | ln PPL ratio | mean KLD | 99% KLD | top-1 | pp64 t/s | tg32 t/s | wasm pp64 t/s | wasm tg32 t/s |")
+w("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+for label, mix, size, bpw, ppl, pplerr, lnr, kld, klderr, k99, top, toperr, pp, tg, wpp, wtg in rows:
     if mix == "-":
-        w(f"| {label} | not reachable: {tg} | | | | | | | | | | |")
+        w(f"| {label} | not reachable: {wtg} | | | | | | | | | | | | |")
         continue
     size = int(size)
     d = 100.0 * (float(ppl) / base_ppl - 1.0)
     w(f"| {label} | {mix} | {size:,} B ({size / 2**20:.2f} MiB) | {float(bpw):.4f} | {float(ppl):.4f} ± {float(pplerr):.4f} | "
       f"{d:+.2f}% | {float(lnr):+.6f} | {float(kld):.6f} ± {float(klderr):.6f} | {float(k99):.6f} | {float(top):.2f} ± {float(toperr):.2f}% | "
-      f"{pp} | {tg} |")
+      f"{pp} | {tg} | {wpp} | {wtg} |")
 if notes:
     w("")
     w("Notes from `webaccel quantize`:")

@@ -9,15 +9,17 @@ int sampling_candidates(const SamplingParams& p, int n) {
   return p.top_k > 0 && p.top_k < n ? p.top_k : n;
 }
 
+int32_t argmax(const float* logits, int n) {
+  int32_t best = 0;
+  for (int i = 1; i < n; ++i) {
+    if (logits[i] > logits[best]) best = i;
+  }
+  return best;
+}
+
 int32_t sample_logits(const float* logits, int n, const SamplingParams& p, double u,
                       std::vector<SampleCandidate>& cand) {
-  if (p.temperature <= 0.0f) {
-    int32_t best = 0;
-    for (int i = 1; i < n; ++i) {
-      if (logits[i] > logits[best]) best = i;
-    }
-    return best;
-  }
+  if (p.temperature <= 0.0f) return argmax(logits, n);
   cand.resize(static_cast<size_t>(n));
   for (int i = 0; i < n; ++i) cand[static_cast<size_t>(i)] = {i, logits[i], 0.0f};
   auto by_logit = [](const SampleCandidate& a, const SampleCandidate& b) {

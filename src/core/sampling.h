@@ -45,6 +45,10 @@ struct SampleCandidate {
 int32_t sample_logits(const float* logits, int n, const SamplingParams& p, double u,
                       std::vector<SampleCandidate>& scratch);
 
+// The first index of the largest logit: greedy decoding's choice (and
+// sample_logits' with temperature <= 0).
+int32_t argmax(const float* logits, int n);
+
 // How many candidates survive the top-k cut of n logits (k, or n when
 // top-k is off or k >= n).
 int sampling_candidates(const SamplingParams& p, int n);

@@ -4,14 +4,6 @@
 
 namespace wa {
 
-int32_t argmax(const float* logits, int n) {
-  int32_t best = 0;
-  for (int i = 1; i < n; ++i) {
-    if (logits[i] > logits[best]) best = i;
-  }
-  return best;
-}
-
 Sampler::Sampler(const SamplerParams& params) : p_(params) { reset(); }
 
 void Sampler::reset() {

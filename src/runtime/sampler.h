@@ -51,7 +51,4 @@ class Sampler {
   std::vector<SampleCandidate> cand_;
 };
 
-// Index of the largest logit (lowest index on ties).
-int32_t argmax(const float* logits, int n);
-
 }  // namespace wa

@@ -20,6 +20,7 @@
 #include <sstream>
 #include <vector>
 
+#include "core/sampling.h"
 #include "model_setup.h"
 #include "tokenizers/tokenizer.h"
 
@@ -36,8 +37,6 @@ void log_softmax(const float* logits, int n, std::vector<double>& out) {
   const double lse = mx + std::log(sum);
   for (int i = 0; i < n; ++i) out[static_cast<size_t>(i)] = static_cast<double>(logits[i]) - lse;
 }
-
-int argmax(const float* v, int n) { return static_cast<int>(std::max_element(v, v + n) - v); }
 
 // Mean and standard error of the mean of accumulated values.
 struct Stat {

@@ -150,12 +150,14 @@ describe('WebGPU models (Dawn)', { timeout: 1_200_000 }, () => {
     ['synth tiny wa_vq3', () => tinyVqGguf('wa_vq3'), 'Once upon a time'],
   ];
   for (const [name, file, prompt] of quantized) {
-    test(`${name}: 16 greedy ids equal the wasm backend's up to near ties; logits by NMSE`, async (t) => {
+    // 8 tokens: SwiftShader decodes these models at about one token per
+    // second, and the prompt's logits check every position anyway.
+    test(`${name}: 8 greedy ids equal the wasm backend's up to near ties; logits by NMSE`, async (t) => {
       if (skip) return t.skip(skip);
       const [mc, mg] = [await cpu.load(file()), await webgpu.load(file())];
       assert.equal((await mg.info()).backend, 'webgpu', (await mg.info()).backend_reason);
-      const want = await ids(mc, prompt, greedy(16, { ignoreEos: true }));
-      const got = await ids(mg, prompt, greedy(16, { ignoreEos: true }));
+      const want = await ids(mc, prompt, greedy(8, { ignoreEos: true }));
+      const got = await ids(mg, prompt, greedy(8, { ignoreEos: true }));
       t.diagnostic(`ids: ${got.join(' ')}`);
       const p = prompt ? await mc.tokenize(prompt) : [1]; // stories260K has no tokenizer: BOS
       const seq = [...p, ...want];
@@ -235,22 +237,23 @@ describe('WebGPU models (Dawn)', { timeout: 1_200_000 }, () => {
       [{ temperature: 0.9, topK: 40, topP: 0.9, minP: 0.05 }, 'gpu'],
       [{ temperature: 0.8, repeatPenalty: 1.3 }, 'host'],
     ];
+    const n = 24; // tokens per setting (SwiftShader: about 0.3 s each)
     for (const [o, where] of settings) {
-      const opts = { maxTokens: 40, seed: 99, ignoreEos: true, ...o };
+      const opts = { maxTokens: n, seed: 99, ignoreEos: true, ...o };
       const want = await ids(cpuModel, '', opts);
       const before = webgpu.gpu.stats.readbackBytes;
       const got = await ids(model, '', opts);
       const bytes = webgpu.gpu.stats.readbackBytes - before;
       const k = got.findIndex((id, i) => id !== want[i]);
-      t.diagnostic(`${JSON.stringify(o)}: ${k < 0 ? 'all 40 equal' : `equal up to token ${k + 1}`}, ${bytes} bytes read back`);
+      t.diagnostic(`${JSON.stringify(o)}: ${k < 0 ? `all ${n} equal` : `equal up to token ${k + 1}`}, ${bytes} bytes read back`);
       assert.ok(new Set(want).size > 8, `${JSON.stringify(o)}: ${want}`);
       if (k >= 0) {
         const row = (await cpuModel.logits([1, ...want.slice(0, k)])).subarray(k * 512);
         const gap = Math.abs(row[want[k]] - row[got[k]]);
         assert.ok(gap < 1e-3, `${JSON.stringify(o)} token ${k + 1}: GPU ${got[k]}, CPU ${want[k]}, logits ${gap} apart`);
       }
-      if (where === 'gpu') assert.ok(bytes <= 40 * 16, `${bytes} bytes read back for 40 tokens`);
-      else assert.ok(bytes >= 39 * 512 * 4, `${bytes} bytes read back for 40 tokens`);
+      if (where === 'gpu') assert.ok(bytes <= n * 16, `${bytes} bytes read back for ${n} tokens`);
+      else assert.ok(bytes >= (n - 1) * 512 * 4, `${bytes} bytes read back for ${n} tokens`);
     }
     await model.unload();
     await cpuModel.unload();

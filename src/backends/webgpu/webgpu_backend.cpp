@@ -760,7 +760,8 @@ class WebGpuBackendImpl final : public WebGpuBackend {
       src = std::string(SampleParams::wgsl()) + std::string(shader_source(kernel));
       layout = {1, 0b1};
     } else if (kernel == "repack") {
-      src = std::string(RepackParams::wgsl()) + std::string(shader_source(kernel));
+      src = std::string(RepackParams::wgsl()) + std::string(shader_source("repack_io")) +
+            std::string(shader_source(kernel));
       layout = {2, 0b10};
     } else if (kernel == "repack_q" && is_plane_quant(vtype)) {
       // The type's block format says where each plane and scale word goes.

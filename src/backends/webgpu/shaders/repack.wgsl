@@ -3,18 +3,7 @@
 // w_q8_0.wgsl / w_q4_0.wgsl: values of block b in words, then all scales,
 // two per word. One invocation per pair of blocks (a scale word is written
 // by one invocation). Grid: (ceil(n_blocks / 2 / 256), y) with rows of the
-// grid continuing the count.
-@group(0) @binding(0) var<storage, read> raw: array<u32>;
-@group(0) @binding(1) var<storage, read_write> w: array<u32>;
-@group(0) @binding(2) var<uniform> params: Params;
-
-fn byte_at(o: u32) -> u32 {
-  return (raw[o >> 2u] >> (8u * (o & 3u))) & 0xffu;
-}
-
-fn half_at(o: u32) -> u32 {
-  return byte_at(o) | (byte_at(o + 1u) << 8u);
-}
+// grid continuing the count. The bindings and byte readers: repack_io.wgsl.
 
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -35,7 +24,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     scales |= half_at(o) << (16u * k);
     for (var j = 0u; j < words; j++) {
       let q = o + 2u + 4u * j;
-      w[words * b + j] = byte_at(q) | (byte_at(q + 1u) << 8u) | (byte_at(q + 2u) << 16u) | (byte_at(q + 3u) << 24u);
+      w[words * b + j] = word_at(q);
     }
   }
   w[params.w_scales + pair] = scales;

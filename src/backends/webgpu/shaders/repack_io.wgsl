@@ -1,5 +1,5 @@
 // The bindings of the repack kernels that rewrite a type's file blocks into
-// its GPU block format (repack_q.wgsl, repack_vq.wgsl): the file's bytes as
+// its GPU block format (repack.wgsl, repack_q.wgsl, repack_vq.wgsl): the file's bytes as
 // uploaded (raw), the device copy (w), and reads of the file's fields at any
 // byte offset (blocks of 70, 98 or 210 bytes leave them unaligned).
 @group(0) @binding(0) var<storage, read> raw: array<u32>;

@@ -31,7 +31,7 @@ struct MatvecShape {
   bool int8_x;
   bool subgroups = false;
   // int8 x: the workgroup's capacity in 32-value blocks of x (MV_X_BLOCKS;
-  // matvec_shape_for: K's blocks rounded up to a power of two).
+  // matvec_shape_for: K's blocks rounded up to a multiple of 32).
   uint32_t x_blocks = 0;
   uint32_t rows_per_workgroup() const { return groups * rows; }
 };

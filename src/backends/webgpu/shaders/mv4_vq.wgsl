@@ -38,13 +38,19 @@ fn vq_bytes_f32(q: u32) -> vec4<f32> {
   return vec4<f32>(vec4<i32>(i << 24u, i << 16u, i << 8u, i) >> vec4<u32>(24u));
 }
 
-fn block_dot(b: u32, v: array<vec4<u32>, BLOCK_WORDS>, s: array<u32, 2>, x: array<vec4<f32>, 8>) -> f32 {
+// The block's four points (vq_point_bytes), every codebook lookup issued
+// before the first is used; for both x forms' block dots.
+fn vq_block_points(b: u32, v: array<vec4<u32>, BLOCK_WORDS>) -> array<vec2<u32>, 4> {
   let c = vq_codes(b, v);
-  // every lookup issued before the first is used
   var q: array<vec2<u32>, 4>;
   for (var j = 0u; j < 4u; j++) {
     q[j] = vq_point_bytes(c[j]);
   }
+  return q;
+}
+
+fn block_dot(b: u32, v: array<vec4<u32>, BLOCK_WORDS>, s: array<u32, 2>, x: array<vec4<f32>, 8>) -> f32 {
+  let q = vq_block_points(b, v);
   var t = 0.0;
   for (var j = 0u; j < 4u; j++) {
     t += dot(vq_bytes_f32(q[j].x), x[2u * j]) + dot(vq_bytes_f32(q[j].y), x[2u * j + 1u]);

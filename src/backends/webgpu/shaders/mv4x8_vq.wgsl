@@ -3,11 +3,7 @@
 // dot4I8Packed (x word k holds values 4k .. 4k + 3: vector j is words 2j,
 // 2j + 1), one integer sum per block, times the step and x's scale.
 fn block_dot_q8x(b: u32, v: array<vec4<u32>, BLOCK_WORDS>, s: array<u32, 2>, x: XBlock) -> f32 {
-  let c = vq_codes(b, v);
-  var q: array<vec2<u32>, 4>;
-  for (var j = 0u; j < 4u; j++) {
-    q[j] = vq_point_bytes(c[j]);
-  }
+  let q = vq_block_points(b, v);
   var t = 0;
   for (var j = 0u; j < 4u; j++) {
     let xw = x.q[j >> 1u];

@@ -26,7 +26,11 @@
 #      threads when wllama falls back to CPU, default 8), MODELS (default "1b 7b"),
 #      TYPES (weight types of the synth files, default q4_0; e.g. "q2_K q3_K q4_K"),
 #      WLLAMA_VARIANTS / WEBACCEL_VARIANTS (which of f16 nof16 to run; default both),
-#      WEBACCEL_ARGS (more webaccel-node.mjs arguments, e.g. "--sampled --stream-gpu-time").
+#      WEBACCEL_ARGS (more webaccel-node.mjs arguments, e.g. "--sampled --stream-gpu-time"),
+#      WEBACCEL_BASE_DIST (a baseline build of js/dist, relative to the repository
+#      root or absolute, e.g. carried as .cache/dist-base: each webaccel step then
+#      runs it first, labelled webaccel-base-*, so a change is compared with its
+#      baseline on the same machine).
 set -uo pipefail
 T0=$(date +%s)
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -134,6 +138,12 @@ if [ -f "$HERE/webaccel-node.mjs" ]; then
   for f in "${FILES[@]}"; do
     for v in $WEBACCEL_VARIANTS; do
       fl=(); [ $v = f16 ] && fl=(--dawn-flag "$F16")
+      if [ -n "${WEBACCEL_BASE_DIST:-}" ]; then
+        step "webaccel_base_${v}_$(tag "$f")" 45 200 env WEBACCEL_DIST="$(cd "$TOOLS" && realpath "$WEBACCEL_BASE_DIST")" \
+          "$NODE" "$HERE/webaccel-node.mjs" --webgpu "${fl[@]}" --model "$f" --reps "$REPS" \
+          --label "webaccel-base-webgpu-$v" ${WEBACCEL_ARGS:-} --out "$WORK/res/webaccel-base-$v-$(tag "$f").json"
+        merge
+      fi
       step "webaccel_${v}_$(tag "$f")" 45 200 "$NODE" "$HERE/webaccel-node.mjs" --webgpu "${fl[@]}" --model "$f" \
         --reps "$REPS" --label "webaccel-webgpu-$v" ${WEBACCEL_ARGS:-} --out "$WORK/res/webaccel-$v-$(tag "$f").json"
       merge

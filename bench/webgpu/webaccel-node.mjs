@@ -4,6 +4,7 @@
 //
 //   node bench/webgpu/webaccel-node.mjs [--webgpu] --model M.gguf [--reps 3] [--dawn-flag F]... [--no-subgroups] [--label L] [--out r.json]
 //     [--profile] [--stream-gpu-time] [--cpu-profile FILE.cpuprofile] [--dispatches-per-submit N] [--sampled]
+//     [--matvec-tuning R,U[,G]]
 // --sampled: a tg128-sampled row too (temperature 0.8, top-k 40, top-p 0.95,
 // min-p 0.05: the token drawn on the GPU, sample.wgsl), and the
 // --stream-gpu-time/--kernel-times steps sampled instead of greedy.
@@ -42,13 +43,20 @@ const dawnFlags = args.flatMap((a, i) => (a === '--dawn-flag' ? [args[i + 1]] : 
 // --no-subgroups: the device without subgroups (workgroup-memory reductions),
 // to compare with the subgroup kernels on the same GPU.
 const gpuMask = args.includes('--no-subgroups') ? { disableFeatures: ['subgroups'] } : undefined;
+// --matvec-tuning R,U[,G]: every int8-x decode matvec with R rows per group,
+// U blocks in flight and G groups per workgroup (EngineOptions.matvecTuning),
+// to compare shapes.
+const tuning = opt('--matvec-tuning')?.split(',').map(Number);
+const matvecTuning = tuning ? { rows: tuning[0], blocksInFlight: tuning[1], groups: tuning[2] } : undefined;
 const webgpuModule = process.env.WEBGPU_MODULE ?? join(repo, 'js/node_modules/webgpu/index.js');
 
 const require = createRequire(import.meta.url);
 const { create, globals } = require(webgpuModule);
 Object.assign(globalThis, globals);
 const keepAlive = setInterval(() => {}, 1000); // Dawn's promises do not hold the event loop
-const { createEngine } = await import(join(repo, 'js/dist/index.js'));
+// WEBACCEL_DIST: another build of the package (e.g. a baseline's js/dist,
+// for an A/B comparison on one machine: device_bench.sh's WEBACCEL_BASE_DIST).
+const { createEngine } = await import(join(resolve(process.env.WEBACCEL_DIST ?? join(repo, 'js/dist')), 'index.js'));
 
 const median = (xs) => {
   const a = [...xs].sort((p, q) => p - q);
@@ -63,7 +71,7 @@ const stats = (xs) => ({ median: median(xs), mean: xs.reduce((p, q) => p + q, 0)
 const gpu = create(dawnFlags);
 
 async function measure(precompile) {
-  const engine = await createEngine({ backend: 'webgpu', gpu, threads: 1, precompile, gpuMask });
+  const engine = await createEngine({ backend: 'webgpu', gpu, threads: 1, precompile, gpuMask, matvecTuning });
   const t0 = performance.now();
   const m = await engine.load(model);
   const loadMs = performance.now() - t0;

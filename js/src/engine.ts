@@ -14,6 +14,7 @@ import type {
   GenerateOptions,
   GenerationStats,
   LoadProgress,
+  MatvecTuning,
   MemoryReport,
   Model,
   ModelInfo,
@@ -550,6 +551,7 @@ interface GpuSetup {
   lazyPipelines: boolean;
   wgslFeatures: string[];
   subgroupMinSize: number;
+  matvecTuning?: MatvecTuning;
 }
 
 // A module and the engine handle made in it (a WebGPU engine when gpu is set).
@@ -684,6 +686,7 @@ export class LocalEngine implements Engine {
         lazyPipelines: options.precompile === false,
         wgslFeatures: opened.wgslFeatures,
         subgroupMinSize: opened.subgroupMinSize,
+        matvecTuning: options.matvecTuning,
       };
     }
     const [native, handle] = await startModule(mo, gpu);

@@ -28,6 +28,15 @@ export interface BackendChangeEvent {
   reason: string; // why, e.g. "the WebGPU device was lost (destroyed: ...)"
 }
 
+// Rows per group (1..8), blocks in flight per lane (1..4) and 32-lane groups
+// per workgroup (2, 4 or 8; default the backend's) of a decode matvec
+// (EngineOptions.matvecTuning).
+export interface MatvecTuning {
+  rows: number;
+  blocksInFlight: number;
+  groups?: number;
+}
+
 export interface EngineOptions {
   backend?: BackendChoice;
   // Called when a model of this engine changes backend (see BackendChangeEvent).
@@ -43,6 +52,10 @@ export interface EngineOptions {
   // WebGPU: create every pipeline at load time (default true); false creates
   // them when first used (to measure what precompilation saves).
   precompile?: boolean;
+  // WebGPU, benchmarks only: the shape of every int8-x decode matvec instead
+  // of the backend's choice, to compare kernel shapes on one machine
+  // without a rebuild.
+  matvecTuning?: MatvecTuning;
   // Browsers: run the engine in a Web Worker (default true) so the page never blocks.
   worker?: boolean;
   // Where the wasm files are (default: ./wasm/ beside the package's index.js).

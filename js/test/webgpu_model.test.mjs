@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
-import { createEngine } from '../dist/index.js';
+import { createEngine, WebAccelError } from '../dist/index.js';
 import {
   dequantizedGguf,
   greedyIds,
@@ -257,6 +257,14 @@ describe('WebGPU models (Dawn)', { timeout: 1_200_000 }, () => {
     }
     await model.unload();
     await cpuModel.unload();
+  });
+
+  test('a matvecTuning outside its range is refused with a clear error', async (t) => {
+    if (skip) return t.skip(skip);
+    await assert.rejects(
+      createEngine({ backend: 'webgpu', gpu, threads: 1, matvecTuning: { rows: 9, blocksInFlight: 1 } }),
+      (e) => e instanceof WebAccelError && e.code === 'invalid_argument' && /matvec_tuning: rows must be 1\.\.8/.test(e.message),
+    );
   });
 
   test('lazy pipelines (precompile: false) give the same tokens; info reports the backend', async (t) => {

@@ -65,6 +65,7 @@ static_assert(offsetof(wa_gpu_device_config, max_storage_buffers) == 36);
 static_assert(offsetof(wa_gpu_device_config, shader_f16) == 40);
 static_assert(offsetof(wa_gpu_device_config, lazy_pipelines) == 48);
 static_assert(offsetof(wa_gpu_device_config, subgroup_min_size) == 56);
+static_assert(offsetof(wa_gpu_device_config, matvec_tuning) == 60);
 static_assert(sizeof(wa_gpu_device_config) == 64);
 
 // Holder of a handle's last error message.

@@ -5,6 +5,7 @@
 // to C++ as a wa_gpu_device_config.
 import { WebAccelError } from '../errors.js';
 import type { GpuAdapter, GpuDevice } from './webgpu.js';
+import type { MatvecTuning } from '../types.js';
 
 // What a browser exposes by default, for masking a richer adapter. Sources:
 // the WebGPU specification's default limits (which Firefox and Safari
@@ -130,6 +131,7 @@ export interface DeviceConfigOptions {
   lazyPipelines: boolean; // no precompilation at load (for measuring it)
   wgslFeatures: string[]; // OpenedDevice.wgslFeatures
   subgroupMinSize?: number; // OpenedDevice.subgroupMinSize
+  matvecTuning?: MatvecTuning; // benchmarks: EngineOptions.matvecTuning
 }
 
 // sizeof(wa_gpu_device_config) (include/webaccel/webaccel.h).
@@ -153,5 +155,6 @@ export function writeDeviceConfig(mem: ArrayBuffer, ptr: number, d: GpuDevice, o
   u32[8] = o.lazyPipelines ? 1 : 0;
   u32[9] = o.wgslFeatures.includes('packed_4x8_integer_dot_product') ? 1 : 0;
   u32[10] = o.subgroupMinSize ?? 0;
-  u32[11] = 0;
+  const t = o.matvecTuning;
+  u32[11] = t ? (t.rows & 0xff) | ((t.blocksInFlight & 0xff) << 8) | (((t.groups ?? 0) & 0xff) << 16) : 0;
 }

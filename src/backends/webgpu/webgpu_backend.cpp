@@ -16,6 +16,17 @@
 namespace wa::gpu {
 namespace {
 
+// Types in the bit-plane layout (mv4_planes.wgsl, written by repack_q.wgsl).
+bool is_plane_quant(DType t) {
+  switch (t) {
+    case DType::q4_1: case DType::q5_0: case DType::q5_1: case DType::q2_k: case DType::q3_k: case DType::q4_k:
+    case DType::q5_k: case DType::q6_k:
+      return true;
+    default:
+      return false;
+  }
+}
+
 constexpr uint32_t kInputBufferId = 2;  // ids, cos/sin tables: host data of the step
 constexpr uint32_t kFirstFreeId = 3;
 constexpr uint32_t kBlock = 32;  // weights per q8_0 / q4_0 block
@@ -63,8 +74,17 @@ Matvec4Bindings matvec4_bindings(MatvecMode mode, bool side) {
 //   7B-shaped q4_0/q8_0 matrix at or near the best rate of the variants
 //   (q4_0 4096x4096 7.3 us, 11008x4096 10.9, 4096x11008 13.3, 32000x4096
 //   24.1: 1.3-3.1 TB/s, twice the f32-x kernel's); GLU of other types than
-//   q4_0 keeps one block in flight (16 rows' words per lane otherwise). The
-//   bit-plane types take the same shape (not measured per type).
+//   q4_0 keeps one block in flight (16 rows' words per lane otherwise).
+// - int8 x, k-quants (H100, 2026-11-27, whole 7B decode steps with each
+//   shape forced by wa_gpu_device_config.matvec_tuning,
+//   bench/webgpu/device_tune.sh): q2_K and q3_K take 2 rows and 1 block in
+//   flight in every mode: their blocks cost more arithmetic per byte than
+//   q4_0's, and the smaller shape (fewer registers, twice the workgroups)
+//   hides it better: GPU time per step q3_K 5.10 -> 3.57 ms, q2_K 3.40 ->
+//   3.09 ms against 4 rows and 2 (GLU: 1) in flight; 1 row was slower for
+//   both (q3_K 4.2, q2_K 3.7-3.9 ms). q4_K takes 4 rows and 1 in flight
+//   (2.97 ms; 4 and 2: 3.10; 2 and 1: 3.28); q4_0 keeps 4 and 2 (2.85 ms; 2
+//   and 1: 3.18). The other bit-plane types keep q4_0's (not measured).
 // - f32 x (H100): 4 rows per group read 11008- and 32000-row q4_0/q8_0
 //   matrices fastest (1.1/1.5 TB/s q4_0, 2.0/2.4 TB/s q8_0) and 4096-row
 //   q8_0 ones as fast as any; a 4096-row q4_0 matrix is read about as fast
@@ -72,6 +92,8 @@ Matvec4Bindings matvec4_bindings(MatvecMode mode, bool side) {
 //   132 SMs). GLU (two matrices per row) with 2 rows per group took 77 us
 //   per 7B layer, 0.66 TB/s: it takes 4 rows.
 MatvecShape matvec_shape(MatvecMode mode, DType t, uint64_t rows, bool int8_x) {
+  if (int8_x && (t == DType::q2_k || t == DType::q3_k)) return {8, 2, 1, true};
+  if (int8_x && t == DType::q4_k) return {8, 4, 1, true};
   if (int8_x) return {8, 4, mode == MatvecMode::glu && t != DType::q4_0 ? 1u : 2u, true};
   const uint32_t r = mode != MatvecMode::glu && t == DType::q4_0 && rows < 8192 ? 2 : 4;
   return {8, r, t == DType::q4_0 && mode != MatvecMode::glu && r == 2 ? 2u : 1u, false};
@@ -88,16 +110,6 @@ uint32_t int8_x_capacity(const MatvecShape& shape, MatvecMode mode, uint32_t max
 uint64_t round_up(uint64_t x, uint64_t a) { return (x + a - 1) / a * a; }
 uint32_t ceil_div(uint64_t a, uint64_t b) { return static_cast<uint32_t>((a + b - 1) / b); }
 
-// Types in the bit-plane layout (mv4_planes.wgsl, written by repack_q.wgsl).
-bool is_plane_quant(DType t) {
-  switch (t) {
-    case DType::q4_1: case DType::q5_0: case DType::q5_1: case DType::q2_k: case DType::q3_k: case DType::q4_k:
-    case DType::q5_k: case DType::q6_k:
-      return true;
-    default:
-      return false;
-  }
-}
 // webaccel's vector-quantized types (mv4_vq.wgsl, written by repack_vq.wgsl):
 // their kernels read the codebook from a device buffer besides the weights
 // (vq_codebooks_).
@@ -648,7 +660,9 @@ class WebGpuBackendImpl final : public WebGpuBackend {
                               : kernel.find("_multi") != std::string::npos ? MatvecMode::multi
                                                                            : MatvecMode::plain;
       const size_t r = kernel.rfind("_r"), u = kernel.rfind('u');
-      const MatvecShape parsed{8, static_cast<uint32_t>(std::stoul(kernel.substr(r + 2, u - r - 2))),
+      const size_t w = kernel.rfind('w');  // groups other than 8 (matvec_tuning only)
+      const uint32_t groups = w != std::string::npos && w > r ? static_cast<uint32_t>(std::stoul(kernel.substr(w + 1))) : 8;
+      const MatvecShape parsed{groups, static_cast<uint32_t>(std::stoul(kernel.substr(r + 2, u - r - 2))),
                               static_cast<uint32_t>(std::stoul(kernel.substr(u + 1))),
                               kernel.find("_x8") != std::string::npos, kernel.find("_sg") != std::string::npos};
       MatvecShape shape = parsed;
@@ -1149,6 +1163,11 @@ class WebGpuBackendImpl final : public WebGpuBackend {
       const uint64_t nb = K / kBlock;
       if (nb <= capacity) {
         s = s8;
+        if (cfg_.matvec_rows != 0) {
+          s.rows = cfg_.matvec_rows;
+          s.blocks_in_flight = cfg_.matvec_blocks_in_flight;
+          if (cfg_.matvec_groups != 0) s.groups = cfg_.matvec_groups;
+        }
         // Only as much workgroup memory as x needs (in steps of 32 blocks: a
         // model has two or three row lengths, so few pipelines): Dawn
         // zero-fills a kernel's workgroup memory at the start of every
@@ -1174,7 +1193,8 @@ class WebGpuBackendImpl final : public WebGpuBackend {
     std::string k = mode == MatvecMode::glu ? "matvec4_glu" : mode == MatvecMode::multi ? "matvec4_multi" : "matvec4";
     return k + (norm ? "_norm" : "") + (from_attention ? "_attn" : "") + (s.int8_x ? "_x8" : "") +
            (s.subgroups ? "_sg" : "") + "_r" + std::to_string(s.rows) + "u" + std::to_string(s.blocks_in_flight) +
-           (s.int8_x ? strformat("c%u", s.x_blocks) : std::string()) + "." + dtype_name(t);
+           (s.int8_x ? strformat("c%u", s.x_blocks) : std::string()) +
+           (s.groups != 8 ? strformat("w%u", s.groups) : std::string()) + "." + dtype_name(t);
   }
 
   // The x a decode matvec reads: its input node, or for a norm its
@@ -1701,6 +1721,15 @@ Result<DeviceConfig> device_config_from(const wa_gpu_device_config& config) {
   c.subgroups = config.subgroups != 0;
   c.packed_dot = config.packed_dot != 0;
   c.subgroup_min_size = config.subgroup_min_size;
+  if (config.matvec_tuning != 0) {
+    c.matvec_rows = config.matvec_tuning & 0xff;
+    c.matvec_blocks_in_flight = (config.matvec_tuning >> 8) & 0xff;
+    c.matvec_groups = (config.matvec_tuning >> 16) & 0xff;
+    if (c.matvec_rows < 1 || c.matvec_rows > 8 || c.matvec_blocks_in_flight < 1 || c.matvec_blocks_in_flight > 4 ||
+        (c.matvec_groups != 0 && c.matvec_groups != 2 && c.matvec_groups != 4 && c.matvec_groups != 8)) {
+      return invalid_argument("matvec_tuning: rows must be 1..8, blocks in flight 1..4, groups 2, 4 or 8");
+    }
+  }
   if (c.max_storage_binding < (1u << 20) || c.max_workgroups_per_dim < 1 || c.min_uniform_align < 1 ||
       c.max_invocations < 256 || c.max_workgroup_storage < 16384 || c.max_storage_buffers < 4) {
     return unsupported("the WebGPU device's limits are below what the kernels need "

@@ -42,6 +42,12 @@ struct DeviceConfig {
   // The smallest subgroup the device may run (GPUAdapterInfo.subgroupMinSize;
   // 0 where unknown): sizes the subgroup matvecs' workgroup memory.
   uint32_t subgroup_min_size = 0;
+  // Benchmarks only: rows per group, blocks in flight and groups for every int8-x
+  // decode matvec instead of the backend's choice (0: none; see
+  // wa_gpu_device_config.matvec_tuning).
+  uint32_t matvec_rows = 0;
+  uint32_t matvec_blocks_in_flight = 0;
+  uint32_t matvec_groups = 0;  // 32-lane groups per workgroup; 0: the backend's (8)
 };
 
 // The C API's description of a device (filled by the JS driver, or by a test

@@ -639,17 +639,20 @@ class WebGpuBackendImpl final : public WebGpuBackend {
     const bool vq = is_vq(vtype);
     const bool block_format = has_block_format(vtype);  // bit-plane or vq
     // A block format: its family's helpers (bit planes, or the vq codebook's
-    // decoding), then the type's.
-    const std::string mv4_format =
-        std::string(is_plane_quant(vtype) ? shader_source("mv4_planes") : vq ? shader_source("mv4_vq") : "") +
-        std::string(shader_source("mv4_" + variant));
+    // decoding), then the type's. (Built only for the kernels that read weights.)
+    const auto mv4_format = [&] {
+      return std::string(is_plane_quant(vtype) ? shader_source("mv4_planes") : vq ? shader_source("mv4_vq") : "") +
+             std::string(shader_source("mv4_" + variant));
+    };
     // The weight type's access functions (block types share their scale
     // lookup; bit-plane and vq types decode through their block format).
-    const std::string weights = block_format ? mv4_format + std::string(shader_source("w_planes"))
-                                       : std::string(block_quant ? shader_source("w_block_scales") : "") +
-                                             std::string(shader_source("w_" + variant));
+    const auto weights = [&] {
+      return block_format ? mv4_format() + std::string(shader_source("w_planes"))
+                          : std::string(block_quant ? shader_source("w_block_scales") : "") +
+                                std::string(shader_source("w_" + variant));
+    };
     if (kernel == "matvec") {
-      src = std::string(MatmulParams::wgsl()) + weights +
+      src = std::string(MatmulParams::wgsl()) + weights() +
             std::string(shader_source(block_format ? "mv_planes" : "mv_" + variant)) + std::string(shader_source(kernel));
     } else if (kernel.rfind("matvec4", 0) == 0) {
       // matvec4[_glu|_multi][_norm]: the block format, its access functions
@@ -670,7 +673,7 @@ class WebGpuBackendImpl final : public WebGpuBackend {
       const bool int8_x = shape.int8_x;
       const bool from_attention = kernel.find("_attn") != std::string::npos;
       // An `enable` directive must precede every declaration.
-      src = std::string(shape.subgroups ? "enable subgroups;\n" : "") + std::string(MatvecParams::wgsl()) + mv4_format;
+      src = std::string(shape.subgroups ? "enable subgroups;\n" : "") + std::string(MatvecParams::wgsl()) + mv4_format();
       if (int8_x) {
         src += std::string(is_plane_quant(vtype) ? shader_source("mv4x8_planes") : "") +
                std::string(shader_source(vq ? std::string("mv4x8_vq") : "mv4x8_" + variant)) +
@@ -718,7 +721,7 @@ class WebGpuBackendImpl final : public WebGpuBackend {
     } else if (kernel == "matmul" || kernel == "matmul_h") {
       // matmul_h: the f16 tiles (shader-f16; matmul_kernel()).
       const bool half = kernel == "matmul_h";
-      src = std::string(half ? "enable f16;\n" : "") + std::string(MatmulParams::wgsl()) + weights +
+      src = std::string(half ? "enable f16;\n" : "") + std::string(MatmulParams::wgsl()) + weights() +
             std::string(shader_source(block_quant ? "mm_" + variant : block_format ? "mm_planes" : "mm_generic")) +
             std::string(shader_source("matmul"));
       const MatmulTile tile = matmul_tile();
@@ -727,7 +730,7 @@ class WebGpuBackendImpl final : public WebGpuBackend {
       replace_all(src, "MM_HALF", half ? "true" : "false");
       replace_all(src, "MM_T", half ? "f16" : "f32");
     } else if (kernel == "get_rows") {
-      src = std::string(GetRowsParams::wgsl()) + weights + std::string(shader_source(kernel));
+      src = std::string(GetRowsParams::wgsl()) + weights() + std::string(shader_source(kernel));
       layout = {3, 0b010};
     } else if (kernel == "rms_norm") {
       src = std::string(RmsNormParams::wgsl()) + std::string(shader_source(kernel));
@@ -779,7 +782,7 @@ class WebGpuBackendImpl final : public WebGpuBackend {
       layout = {2, 0b10};
     } else if (kernel == "repack_q" && is_plane_quant(vtype)) {
       // The type's block format says where each plane and scale word goes.
-      src = std::string(RepackParams::wgsl()) + mv4_format + std::string(shader_source("repack_io")) +
+      src = std::string(RepackParams::wgsl()) + mv4_format() + std::string(shader_source("repack_io")) +
             std::string(shader_source(kernel));
       replace_all(src, "REPACK_TYPE", std::to_string(static_cast<uint32_t>(vtype)) + "u");
       layout = {2, 0b10};

@@ -668,8 +668,9 @@ export class LocalEngine implements Engine {
 
   static async create(options: EngineOptions = {}, caps?: Capabilities): Promise<LocalEngine> {
     caps ??= await detectCapabilities({ ...options, worker: false });
-    const variant = caps.profile.build === 'wasm-simd128-mt' ? 'mt' : 'st';
-    const mo = { variant, threads: caps.profile.threads, wasmBase: options.wasmBase, memoryLimit: options.memoryLimit } as const;
+    const variant = caps.profile.build.endsWith('-mt') ? 'mt' : 'st';
+    const relaxed = caps.profile.build.startsWith('wasm-relaxed-');
+    const mo = { variant, relaxed, threads: caps.profile.threads, wasmBase: options.wasmBase, memoryLimit: options.memoryLimit } as const;
     let gpu: GpuSetup | null = null;
     if (caps.profile.backend === 'webgpu') {
       const g = globalThis as unknown as { navigator?: { gpu?: unknown } };

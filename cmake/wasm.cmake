@@ -28,12 +28,12 @@ endif()
 # not decode, holds other pre-standard opcodes, or has a placeholder outside
 # the relaxed kernels). Everything else is the same library as the baseline.
 find_program(WA_NODE node REQUIRED)
-set(WA_RELAXED_KERNELS ${PROJECT_SOURCE_DIR}/src/backends/cpu/kernels_wasm_relaxed.cpp)
+# Compiled once per tree, linked into every relaxed target.
+add_library(webaccel_relaxed_kernels OBJECT src/backends/cpu/kernels_wasm_relaxed.cpp)
+target_compile_options(webaccel_relaxed_kernels PRIVATE ${WA_WARNINGS} -msimd128 -mrelaxed-simd)
+target_link_libraries(webaccel_relaxed_kernels PRIVATE webaccel)
 function(wa_relaxed_variant target)
-  target_sources(${target} PRIVATE ${WA_RELAXED_KERNELS})
-  # Source properties are per directory: set them where the target lives.
-  set_source_files_properties(${WA_RELAXED_KERNELS} TARGET_DIRECTORY ${target}
-    PROPERTIES COMPILE_OPTIONS "-msimd128;-mrelaxed-simd")
+  target_sources(${target} PRIVATE $<TARGET_OBJECTS:webaccel_relaxed_kernels>)
   # Symbols name the functions that hold placeholders (checked against the
   # relaxed kernels' anonymous namespace); the map is written beside the .js.
   target_link_options(${target} PRIVATE --emit-symbol-map)

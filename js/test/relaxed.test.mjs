@@ -5,7 +5,11 @@
 // file's process only) the relaxed q4_0 kernels against the SIMD128 module's
 // and the scalar reference, both builds, prompt and decode paths.
 import assert from 'node:assert/strict';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
 
 import { createEngine } from '../dist/index.js';
@@ -45,6 +49,25 @@ describe('relaxed SIMD', () => {
     assert.equal(before.profile.build, 'wasm-simd128-st');
     assert.ok(before.profile.reasons.some((r) => /relaxed SIMD: unavailable/.test(r)), before.profile.reasons.join('; '));
     await rejectsWith(createEngine({ backend: 'wasm', threads: 1, relaxedSimd: true }), 'unsupported', /relaxed SIMD/);
+  });
+
+  test('a relaxed module that does not start: the SIMD128 module, with the reason', async () => {
+    v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+    const dist = join(dirname(fileURLToPath(import.meta.url)), '../dist/wasm');
+    const dir = mkdtempSync(join(tmpdir(), 'wa-no-relaxed-'));
+    try {
+      cpSync(dist, dir, { recursive: true, filter: (f) => !/webaccel-relaxed-/.test(f) });
+      const engine = await createEngine({ backend: 'wasm', threads: 1, wasmBase: dir + '/' });
+      const c = engine.capabilities();
+      await engine.dispose();
+      assert.equal(c.wasm.relaxedSimd, true);
+      assert.equal(c.profile.build, 'wasm-simd128-st');
+      assert.equal(c.profile.isa, 'wasm_simd128');
+      assert.ok(c.profile.reasons.some((r) => /relaxed module did not start/.test(r)), c.profile.reasons.join('; '));
+      await rejectsWith(createEngine({ backend: 'wasm', threads: 1, wasmBase: dir + '/', relaxedSimd: true }), 'unsupported');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   for (const threads of [1, 2]) {

@@ -35,14 +35,18 @@ test:
 	@$(MAKE) --no-print-directory test-wasm-kernels PRESET=native-ci
 	@$(MAKE) --no-print-directory test-browser PRESET=native-ci
 
-# The wasm module in two builds (single-threaded; pthreads) and the TypeScript
-# package, into js/dist. emscripten's JS tools need Debian's Node modules.
+# The wasm module in two builds (single-threaded; pthreads), each also as its
+# relaxed-SIMD variant (webaccel-relaxed-*: the same library plus the relaxed
+# kernels, opcodes rewritten after the link by scripts/wasm_relaxed_patch.mjs),
+# and the TypeScript package, into js/dist. emscripten's JS tools need
+# Debian's Node modules.
 wasm:
 	@scripts/install-deps.sh emscripten
 	@export NODE_PATH=/usr/share/nodejs; for p in wasm wasm-mt; do \
 	  cmake --preset $$p >/dev/null && cmake --build --preset $$p -j $(JOBS) || exit 1; done
 	@cd js && { test -x node_modules/.bin/tsc -a -d node_modules/webgpu || npm ci --no-audit --no-fund; } && node_modules/.bin/tsc -p tsconfig.json
-	@mkdir -p $(WASM_DIST) && cp build/wasm-st/dist/webaccel-st.* build/wasm-mt/dist/webaccel-mt.* $(WASM_DIST)/
+	@mkdir -p $(WASM_DIST) && cp build/wasm-st/dist/webaccel-st.* build/wasm-mt/dist/webaccel-mt.* \
+	  build/wasm-st/dist/webaccel-relaxed-st.* build/wasm-mt/dist/webaccel-relaxed-mt.* $(WASM_DIST)/
 	@# The emscripten glue is CommonJS inside an ES-module package (see cmake/wasm.cmake).
 	@echo '{"type": "commonjs"}' > $(WASM_DIST)/package.json
 
@@ -68,21 +72,30 @@ test-js: wasm
 # and run under Node, single-threaded and pthreads builds: every SIMD128
 # kernel against the scalar and float64 references, as natively for x86.
 # --no-experimental-fetch: this emscripten's Node loader would fetch() a path.
+# The relaxed-SIMD suites (single-threaded build: the relaxed kernels beside
+# the SIMD128 and scalar ones) need relaxed SIMD, behind a flag on Node 20
+# (on by default from Node 22, where the flag may be gone).
 WASM_NODE := node --no-experimental-fetch
+WASM_RELAXED_NODE = $(WASM_NODE) $(shell node --experimental-wasm-relaxed-simd -e 0 >/dev/null 2>&1 && echo --experimental-wasm-relaxed-simd)
 test-wasm-kernels:
 	@scripts/install-deps.sh emscripten libgtest-dev
 	@export NODE_PATH=/usr/share/nodejs; for p in wasm wasm-mt; do \
 	  cmake --preset $$p >/dev/null && cmake --build --preset $$p -j $(JOBS) --target webaccel_kernel_tests || exit 1; done
+	@export NODE_PATH=/usr/share/nodejs; cmake --build --preset wasm -j $(JOBS) --target webaccel_kernel_tests_relaxed
 	@$(WASM_NODE) build/wasm-st/bin/webaccel_kernel_tests.js
 	@$(WASM_NODE) build/wasm-mt/bin/webaccel_kernel_tests.js
+	@# The relaxed binary's scalar and SIMD128 cases are the st binary's: only its own run.
+	@$(WASM_RELAXED_NODE) build/wasm-st/bin/webaccel_kernel_tests_relaxed.js --gtest_filter='CpuKernels.*:BackendOps.*:*wasm_relaxed*'
 	@cmake --preset $(PRESET) >/dev/null && cmake --build --preset $(PRESET) -j $(JOBS) --target webaccel_cli
 	@tests/cli/run_quality_wasm_test.sh $(WEBACCEL)
 
-# The register-tile measurement of the SIMD128 prompt GEMMs (bench/wasm_gemm_tiles.cpp).
+# The register-tile measurement of the SIMD128 and relaxed-SIMD prompt GEMMs (bench/wasm_gemm_tiles.cpp).
 wasm-tiles:
 	@scripts/install-deps.sh emscripten
-	@export NODE_PATH=/usr/share/nodejs; cmake --preset wasm >/dev/null && cmake --build --preset wasm -j $(JOBS) --target wasm_gemm_tiles
+	@export NODE_PATH=/usr/share/nodejs; cmake --preset wasm >/dev/null && \
+	  cmake --build --preset wasm -j $(JOBS) --target wasm_gemm_tiles wasm_gemm_tiles_relaxed
 	@$(WASM_NODE) build/wasm-st/bin/wasm_gemm_tiles.js
+	@$(WASM_RELAXED_NODE) build/wasm-st/bin/wasm_gemm_tiles_relaxed.js
 
 # The package and the demo page (web/) in headless Chromium (Debian's; never a
 # downloaded browser), both wasm builds; the WebGPU backend ops on Chromium's

@@ -9,7 +9,8 @@
 #
 # usage: bench/run_wasm_bench.sh --model M.gguf [--threads 2] [--reps 3] [--json out.json] [--quiet-load 1]
 #        [--pp 512] [--tg 128] [--engines webaccel-wasm,wllama,webaccel-native] [--verbose]
-#   (all arguments go to bench/wasm/run.mjs)
+#   (all arguments go to bench/wasm/run.mjs; engines also webaccel-wasm-simd128:
+#   the SIMD128 module where webaccel-wasm would load the relaxed-SIMD one)
 #
 # Before measuring it builds what is missing or stale (make wasm, the native
 # CLI), installs Chromium (Debian package) and the npm packages: playwright-core

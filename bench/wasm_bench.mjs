@@ -6,31 +6,53 @@
 //
 //   make wasm
 //   node bench/wasm_bench.mjs -m model.gguf -t 2 -p 512 -n 128 -r 3 [-o md|json] [--isa scalar]
+//        [--relaxed 1] [--clock cpu]
 //
 // -t 1 uses the single-threaded build, -t > 1 the pthreads build with that
 // many threads (the thread pool is started before the module resolves).
+// --relaxed 1: the relaxed-SIMD module (webaccel-relaxed-*; Node 20 gets
+// --experimental-wasm-relaxed-simd set in-process). --isa A,B,...: each
+// repetition runs every listed kernel table, in an order that rotates, one
+// row each (e.g. --relaxed 1 --isa wasm_relaxed,wasm_simd128: the same
+// module and process, the q4_0 kernels alone differing). --clock cpu: the
+// process's CPU time (user + system) instead of wall time; with -t 1 that
+// is the work itself, which other processes on a shared machine disturb
+// less than wall time.
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
+import v8 from 'node:v8';
 import { loadModule } from '../js/dist/native.js';
 
 function parseArgs(argv) {
-  const o = { m: '', t: 1, p: 512, n: 128, r: 3, o: 'md', isa: '' };
+  const o = { m: '', t: 1, p: 512, n: 128, r: 3, o: 'md', isa: '', relaxed: 0, clock: 'wall' };
   for (let i = 0; i < argv.length; i += 2) {
     const k = argv[i].replace(/^--?/, '');
     if (!(k in o) || i + 1 >= argv.length) throw new Error(`unknown or incomplete argument ${argv[i]}`);
     o[k] = typeof o[k] === 'number' ? Number(argv[i + 1]) : argv[i + 1];
   }
-  if (!o.m) throw new Error('usage: wasm_bench.mjs -m model.gguf [-t threads] [-p 512] [-n 128] [-r 3] [-o md|json] [--isa name]');
+  if (!o.m) throw new Error('usage: wasm_bench.mjs -m model.gguf [-t threads] [-p 512] [-n 128] [-r 3] [-o md|json] [--isa name[,name...]] [--relaxed 1] [--clock wall|cpu]');
   return o;
 }
 
 const WA_KV_F16 = 2;
 
+let now = () => Number(process.hrtime.bigint()) / 1e9;
+
 async function main() {
   const o = parseArgs(process.argv.slice(2));
+  if (o.clock === 'cpu') {
+    now = () => {
+      const u = process.cpuUsage();
+      return (u.user + u.system) / 1e6;
+    };
+  } else if (o.clock !== 'wall') {
+    throw new Error(`--clock wall|cpu (got ${o.clock})`);
+  }
   const variant = o.t > 1 ? 'mt' : 'st';
-  const n = await loadModule({ variant, threads: o.t });
-  if (o.isa) n.setIsa(o.isa);
+  if (o.relaxed) v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+  const n = await loadModule({ variant, threads: o.t, relaxed: !!o.relaxed });
+  const isas = o.isa ? o.isa.split(',') : [''];
+  if (isas[0]) n.setIsa(isas[0]);
   const info = n.buildInfo();
   const check = (st, what) => {
     if (st !== 0) throw new Error(`${what} failed with status ${st}`);
@@ -57,7 +79,7 @@ async function main() {
   const one = n.alloc(4);
   const runTest = (nPrompt, nGen) => {
     n.call('session_reset', session);
-    const t0 = process.hrtime.bigint();
+    const t0 = now();
     if (nPrompt > 0) check(n.call('session_eval', session, prompt, nPrompt, 0), 'session_eval');
     let tok = toks[0];
     for (let i = 0; i < nGen; ++i) {
@@ -65,29 +87,43 @@ async function main() {
       check(n.call('session_eval', session, one, 1, 0), 'session_eval');
       tok = (tok * 7 + 13) % nVocab;
     }
-    return Number(process.hrtime.bigint() - t0) / 1e9;
+    return now() - t0;
   };
 
+  const tests = [];
+  if (o.p > 0) tests.push({ test: `pp${o.p}`, nPrompt: o.p, nGen: 0 });
+  if (o.n > 0) tests.push({ test: `tg${o.n}`, nPrompt: 0, nGen: o.n });
   const rows = [];
-  if (o.p > 0) rows.push({ test: `pp${o.p}`, nPrompt: o.p, nGen: 0 });
-  if (o.n > 0) rows.push({ test: `tg${o.n}`, nPrompt: 0, nGen: o.n });
+  for (const t of tests) {
+    const group = isas.map((isa) => ({ ...t, isa, samples: [] }));
+    for (const row of group) {
+      if (row.isa) n.setIsa(row.isa);
+      runTest(row.nPrompt, Math.min(row.nGen, 8)); // warm-up (also tiers the wasm code up)
+    }
+    for (let i = 0; i < o.r; ++i) {
+      for (let j = 0; j < group.length; ++j) {
+        const row = group[(i + j) % group.length];
+        if (row.isa) n.setIsa(row.isa);
+        row.samples.push((row.nPrompt + row.nGen) / runTest(row.nPrompt, row.nGen));
+      }
+    }
+    rows.push(...group);
+  }
   for (const row of rows) {
-    runTest(row.nPrompt, Math.min(row.nGen, 8)); // warm-up (also tiers the wasm code up)
-    row.samples = [];
-    for (let i = 0; i < o.r; ++i) row.samples.push((row.nPrompt + row.nGen) / runTest(row.nPrompt, row.nGen));
     const s = row.samples;
     row.mean = s.reduce((a, b) => a + b, 0) / s.length;
     row.sd = s.length > 1 ? Math.sqrt(s.reduce((a, b) => a + (b - row.mean) ** 2, 0) / (s.length - 1)) : 0;
     row.median = [...s].sort((a, b) => a - b)[Math.floor(s.length / 2)];
   }
-  const backend = `wasm-${variant} (${n.cstr(n.call('isa'))})`;
+  const module = `wasm-${o.relaxed ? 'relaxed-' : ''}${variant}`;
+  for (const r of rows) r.backend = `${module} (${r.isa || n.cstr(n.call('isa'))})`;
   if (o.o === 'json') {
-    console.log(JSON.stringify({ model: basename(o.m), backend, threads: o.t, node: process.version, build: info, rows }, null, 1));
+    console.log(JSON.stringify({ model: basename(o.m), threads: o.t, clock: o.clock, node: process.version, build: info, rows }, null, 1));
   } else {
-    console.log('| model | backend | threads | test | t/s | median |');
+    console.log(`| model | backend | threads | test | t/s (${o.clock} clock) | median |`);
     console.log('| --- | --- | ---: | --- | ---: | ---: |');
     for (const r of rows) {
-      console.log(`| ${basename(o.m)} | ${backend} | ${o.t} | ${r.test} | ${r.mean.toFixed(2)} ± ${r.sd.toFixed(2)} | ${r.median.toFixed(2)} |`);
+      console.log(`| ${basename(o.m)} | ${r.backend} | ${o.t} | ${r.test} | ${r.mean.toFixed(2)} ± ${r.sd.toFixed(2)} | ${r.median.toFixed(2)} |`);
     }
   }
   n.call('session_release', session);

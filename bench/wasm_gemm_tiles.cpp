@@ -84,12 +84,17 @@ double best(const std::vector<double>& v) { return *std::min_element(v.begin(), 
 
 int main(int argc, char** argv) {
   const int rounds = argc > 1 ? std::max(1, std::atoi(argv[1])) : 7;
-  if (!force_isa(Isa::wasm_simd128)) {
+  // The relaxed-SIMD tiles in the relaxed build (wasm_gemm_tiles_relaxed), else SIMD128's.
+  const Isa isa = detect_isa();
+  if (isa != Isa::wasm_simd128 && isa != Isa::wasm_relaxed) {
     std::fprintf(stderr, "wasm_gemm_tiles: no SIMD128 kernels in this build\n");
     return 1;
   }
+  const detail::WasmTileApi api = detail::wasm_tile_api(isa);
+  force_isa(isa);
+  std::printf("kernels: %s\n\n", isa_name(isa));
   detail::WasmTile int8_default, float_default;
-  detail::get_wasm_gemm_tiles(&int8_default, &float_default);
+  api.get(&int8_default, &float_default);
   std::mt19937 rng(7);
   // 128 prompt rows rather than 512: the same tiles and loop nest, a quarter
   // of the time per round, so more rounds fit.
@@ -100,19 +105,19 @@ int main(int argc, char** argv) {
     const bool int8 = type == DType::q4_0 || type == DType::q8_0;
     std::vector<Shape> shapes(std::begin(proj), std::end(proj));
     if (type == DType::f16) shapes.insert(shapes.end(), std::begin(attn), std::end(attn));
-    const int count = int8 ? detail::wasm_int8_tile_count() : detail::wasm_float_tile_count();
+    const int count = int8 ? api.int8_count() : api.float_count();
     for (const Shape& s : shapes) {
       Problem pr = make_problem(type, s, rng);
       std::vector<std::vector<double>> secs(static_cast<size_t>(count));
       for (int r = 0; r < rounds; ++r) {
         for (int i = 0; i < count; ++i) {
-          const detail::WasmTile t = int8 ? detail::wasm_int8_tile(i) : detail::wasm_float_tile(i);
-          detail::set_wasm_gemm_tiles(int8 ? t : int8_default, int8 ? float_default : t);
+          const detail::WasmTile t = int8 ? api.int8_tile(i) : api.float_tile(i);
+          api.set(int8 ? t : int8_default, int8 ? float_default : t);
           secs[static_cast<size_t>(i)].push_back(run_seconds(pr));
         }
       }
       for (int i = 0; i < count; ++i) {
-        const detail::WasmTile t = int8 ? detail::wasm_int8_tile(i) : detail::wasm_float_tile(i);
+        const detail::WasmTile t = int8 ? api.int8_tile(i) : api.float_tile(i);
         const double flop = 2.0 * static_cast<double>(s.m * s.n * s.k);
         const auto& v = secs[static_cast<size_t>(i)];
         std::printf("| %s | %s | %dx%d%s | %.2f | %.2f |\n", dtype_name(type), s.name, t.w, t.x, i == 0 ? " (default)" : "",
@@ -121,6 +126,6 @@ int main(int argc, char** argv) {
       std::fflush(stdout);
     }
   }
-  detail::set_wasm_gemm_tiles(int8_default, float_default);
+  api.set(int8_default, float_default);
   return 0;
 }

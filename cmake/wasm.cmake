@@ -20,6 +20,31 @@ else()
   set(WA_WASM_NAME webaccel-st)
 endif()
 
+# The relaxed-SIMD variant of a wasm executable target: the SIMD128 kernels
+# compiled again with -mrelaxed-simd (src/backends/cpu/kernels_wasm_relaxed.cpp,
+# Isa::wasm_relaxed, chosen by detect_isa), and after the link the
+# placeholder opcodes rewritten to relaxed SIMD's standard ones
+# (scripts/wasm_relaxed_patch.mjs: fails the build where the module does
+# not decode, holds other pre-standard opcodes, or has a placeholder outside
+# the relaxed kernels). Everything else is the same library as the baseline.
+find_program(WA_NODE node REQUIRED)
+# Compiled once per tree, linked into every relaxed target.
+add_library(webaccel_relaxed_kernels OBJECT src/backends/cpu/kernels_wasm_relaxed.cpp)
+target_compile_options(webaccel_relaxed_kernels PRIVATE ${WA_WARNINGS} -msimd128 -mrelaxed-simd)
+target_link_libraries(webaccel_relaxed_kernels PRIVATE webaccel)
+function(wa_relaxed_variant target)
+  target_sources(${target} PRIVATE $<TARGET_OBJECTS:webaccel_relaxed_kernels>)
+  # Symbols name the functions that hold placeholders (checked against the
+  # relaxed kernels' anonymous namespace); the map is written beside the .js.
+  target_link_options(${target} PRIVATE --emit-symbol-map)
+  add_custom_command(TARGET ${target} POST_BUILD
+    COMMAND ${WA_NODE} ${PROJECT_SOURCE_DIR}/scripts/wasm_relaxed_patch.mjs patch
+            $<TARGET_FILE_DIR:${target}>/$<TARGET_FILE_BASE_NAME:${target}>.wasm
+            $<TARGET_FILE_DIR:${target}>/$<TARGET_FILE_BASE_NAME:${target}>.wasm
+            --symbols $<TARGET_FILE:${target}>.symbols --functions "(^|[ *&(])wa::cpu::detail::relaxed_simd::"
+    VERBATIM)
+endfunction()
+
 add_executable(webaccel_wasm src/api/wasm/entry.cpp)
 set_target_properties(webaccel_wasm PROPERTIES OUTPUT_NAME ${WA_WASM_NAME} SUFFIX ".js"
   RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/dist)
@@ -37,8 +62,7 @@ set(WA_WASM_COMMON_LINK
 # --emit-symbol-map: dist/<name>.js.symbols (not shipped) names the wasm
 # functions by index, so a CPU profile of the release build can be read
 # (bench/webgpu/cpuprofile_summary.mjs); the module itself is unchanged.
-set(WA_WASM_LINK -sMODULARIZE=1 -sEXPORT_NAME=createWebAccelModule ${WA_WASM_COMMON_LINK} -sEXPORTED_FUNCTIONS=_main
-  --emit-symbol-map)
+set(WA_WASM_LINK -sMODULARIZE=1 ${WA_WASM_COMMON_LINK} -sEXPORTED_FUNCTIONS=_main --emit-symbol-map)
 if(WEBACCEL_WASM_THREADS)
   # The pool is started before the module resolves, so the engine's threads
   # (pthread_create cannot wait for a new worker while the caller blocks) come
@@ -49,7 +73,24 @@ if(WEBACCEL_WASM_THREADS)
   list(APPEND WA_WASM_LINK -pthread "-sPTHREAD_POOL_SIZE=Module['waPoolSize']||1" -sPTHREAD_POOL_SIZE_STRICT=0
        -Wno-pthreads-mem-growth)
 endif()
-target_link_options(webaccel_wasm PRIVATE ${WA_WASM_LINK})
+target_link_options(webaccel_wasm PRIVATE ${WA_WASM_LINK} -sEXPORT_NAME=createWebAccelModule)
+# The baseline module must hold no relaxed-SIMD (nor pre-standard) opcode:
+# it is what engines without relaxed SIMD (Safari) load.
+add_custom_command(TARGET webaccel_wasm POST_BUILD
+  COMMAND ${WA_NODE} ${PROJECT_SOURCE_DIR}/scripts/wasm_relaxed_patch.mjs check ${CMAKE_BINARY_DIR}/dist/${WA_WASM_NAME}.wasm
+  VERBATIM)
+
+# The same module with the relaxed-SIMD kernels (webaccel-relaxed-{st,mt}),
+# which the JS side loads where the engine passes its relaxed-SIMD probe
+# (js/src/capabilities.ts). Its own factory name: a page may load both.
+add_executable(webaccel_wasm_relaxed src/api/wasm/entry.cpp)
+string(REPLACE "webaccel-" "webaccel-relaxed-" WA_WASM_RELAXED_NAME ${WA_WASM_NAME})
+set_target_properties(webaccel_wasm_relaxed PROPERTIES OUTPUT_NAME ${WA_WASM_RELAXED_NAME} SUFFIX ".js"
+  RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/dist)
+target_compile_options(webaccel_wasm_relaxed PRIVATE ${WA_WARNINGS})
+target_link_libraries(webaccel_wasm_relaxed PRIVATE -Wl,--whole-archive webaccel -Wl,--no-whole-archive)
+target_link_options(webaccel_wasm_relaxed PRIVATE ${WA_WASM_LINK} -sEXPORT_NAME=createWebAccelRelaxedModule)
+wa_relaxed_variant(webaccel_wasm_relaxed)
 
 # The WebGPU backend-ops test module (tests/webgpu/backend_ops.cpp, run by
 # js/test/webgpu_ops.test.mjs and tests/browser/webgpu_ops.test.mjs through

@@ -5,7 +5,7 @@
 // threads cannot take CPU from the one being measured.
 //
 //   window.benchInit({ model })            -> { bytes, crossOriginIsolated, userAgent }
-//   window.benchWebaccel({ threads, pp, tg, ctx })  -> { pp: {n, ms}, tg: {n, ms}, load_ms, profile }
+//   window.benchWebaccel({ threads, pp, tg, ctx, relaxedSimd })  -> { pp: {n, ms}, tg: {n, ms}, load_ms, profile }
 //   window.benchWllama({ threads, pp, tg, ctx })    -> { pp: {n, ms}, tg: {n, ms}, load_ms, ... }
 import { createEngine } from '/js/dist/index.js';
 import { Wllama } from '/wllama/esm/index.js';
@@ -36,9 +36,11 @@ function promptIds(n, nVocab, bos) {
   return ids;
 }
 
-window.benchWebaccel = async ({ threads, pp, tg, ctx }) => {
+// relaxedSimd: false runs the SIMD128 module even where relaxed SIMD exists
+// (engine webaccel-wasm-simd128 of run.mjs: before/after in one run).
+window.benchWebaccel = async ({ threads, pp, tg, ctx, relaxedSimd }) => {
   const t0 = performance.now();
-  const engine = await createEngine({ backend: 'wasm', threads });
+  const engine = await createEngine({ backend: 'wasm', threads, relaxedSimd });
   try {
     const model = await engine.load(blob, { nCtx: ctx });
     const loadMs = performance.now() - t0;

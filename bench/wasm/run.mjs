@@ -8,6 +8,9 @@
 //
 //   node bench/wasm/run.mjs --model M.gguf [--model ...] [--threads 1,2] [--reps 3]
 //        [--pp 512] [--tg 128] [--engines webaccel-wasm,wllama,webaccel-native]
+//   webaccel-wasm: the package's choice of module (relaxed SIMD where the
+//   browser has it); webaccel-wasm-simd128: the SIMD128 module always
+//   (relaxedSimd: false), for same-run ratios of the two.
 //        [--json out.json] [--timeout 3600] [--quiet-load 1.0 [--quiet-wait 1800]] [--verbose]
 //
 // --quiet-load L waits (up to --quiet-wait seconds, then gives up) until the
@@ -30,7 +33,7 @@ import { serve } from '../../scripts/serve.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '../..');
-const ENGINES = ['webaccel-wasm', 'wllama', 'webaccel-native'];
+const ENGINES = ['webaccel-wasm', 'wllama', 'webaccel-native', 'webaccel-wasm-simd128'];
 
 function usage(msg) {
   if (msg) console.error(`run.mjs: ${msg}`);
@@ -41,7 +44,7 @@ function usage(msg) {
 
 function parseArgs(argv) {
   const o = {
-    models: [], threads: [2], reps: 3, pp: 512, tg: 128, engines: ENGINES, json: null, timeout: 3600, verbose: false,
+    models: [], threads: [2], reps: 3, pp: 512, tg: 128, engines: ENGINES.slice(0, 3), json: null, timeout: 3600, verbose: false,
     quietLoad: null, quietWait: 1800,
     cli: process.env.WEBACCEL_CLI ?? join(repo, 'build/native/bin/webaccel'),
     chromium: process.env.CHROMIUM ?? '/usr/bin/chromium',
@@ -204,11 +207,13 @@ async function main() {
               extra.push({ model: name, engine, threads, rep: r, backend: res.backend });
             } else {
               const fn = engine === 'wllama' ? 'benchWllama' : 'benchWebaccel';
-              const x = await within(o.timeout, `${engine} on ${name}`, page.evaluate(([f, c]) => window[f](c), [fn, cfg]));
+              const c = engine === 'webaccel-wasm-simd128' ? { ...cfg, relaxedSimd: false } : cfg;
+              const x = await within(o.timeout, `${engine} on ${name}`, page.evaluate(([f, c]) => window[f](c), [fn, c]));
               res = { pp: (x.pp.n / x.pp.ms) * 1000, tg: (x.tg.n / x.tg.ms) * 1000 };
               const { pp: _p, tg: _t, ...rest } = x;
               extra.push({ model: name, engine, threads, rep: r, ...rest });
-              if (engine === 'webaccel-wasm' && x.profile.threads !== threads) throw new Error(`webaccel ran ${x.profile.threads} threads, not ${threads}`);
+              if (engine.startsWith('webaccel-wasm') && x.profile.threads !== threads) throw new Error(`webaccel ran ${x.profile.threads} threads, not ${threads}`);
+              if (engine === 'webaccel-wasm-simd128' && !x.profile.build.startsWith('wasm-simd128-')) throw new Error(`webaccel-wasm-simd128 ran ${x.profile.build}`);
               if (engine === 'wllama' && (x.threads !== threads || x.buffers.some((b) => !/^CPU/.test(b)))) {
                 throw new Error(`wllama ran ${x.threads} threads on ${x.buffers.join(',')}, not ${threads} on the CPU`);
               }
@@ -228,8 +233,15 @@ async function main() {
   env.load_end = load();
 
   // The table: one row per model x engine x threads x test.
-  const RUNTIME = { 'webaccel-wasm': env.browser, wllama: env.browser, 'webaccel-native': 'native' };
-  const LABEL = { 'webaccel-wasm': 'webaccel (wasm SIMD128)', wllama: 'wllama 3.8.1 (wasm CPU)', 'webaccel-native': 'webaccel (native CLI)' };
+  const RUNTIME = { 'webaccel-wasm': env.browser, 'webaccel-wasm-simd128': env.browser, wllama: env.browser, 'webaccel-native': 'native' };
+  // webaccel-wasm's module as the package chose it (profile.build).
+  const chosen = extra.find((x) => x.engine === 'webaccel-wasm')?.profile?.build ?? 'wasm';
+  const LABEL = {
+    'webaccel-wasm': `webaccel (${chosen})`,
+    'webaccel-wasm-simd128': 'webaccel (wasm-simd128, relaxedSimd: false)',
+    wllama: 'wllama 3.8.1 (wasm CPU)',
+    'webaccel-native': 'webaccel (native CLI)',
+  };
   const rows = [];
   const key = (s) => `${s.model}|${s.engine}|${s.threads}|${s.test}`;
   for (const s of samples) {
@@ -250,7 +262,7 @@ async function main() {
   const ratios = [];
   const get = (m, e, t, test) => rows.find((r) => r.model === m && r.engine === e && r.threads === t && r.test === test)?.median_ts;
   for (const r of rows.filter((x) => x.engine === 'webaccel-wasm')) {
-    for (const [peer, goal] of [['wllama', 3], ['webaccel-native', 0.5]]) {
+    for (const [peer, goal] of [['wllama', 3], ['webaccel-native', 0.5], ['webaccel-wasm-simd128', null]]) {
       const p = get(r.model, peer, r.threads, r.test);
       if (p) ratios.push({ model: r.model, threads: r.threads, test: r.test, vs: peer, ratio: r.median_ts / p, goal });
     }
@@ -258,7 +270,8 @@ async function main() {
   if (ratios.length) {
     lines.push('', '| model | threads | test | webaccel wasm vs | ratio | goal |', '| --- | ---: | ---: | --- | ---: | ---: |');
     for (const q of ratios) {
-      lines.push(`| ${q.model} | ${q.threads} | ${q.test} | ${q.vs} | ${q.ratio.toFixed(2)}x | >= ${q.goal}x ${q.ratio >= q.goal ? 'met' : 'NOT met'} |`);
+      const goal = q.goal === null ? '-' : `>= ${q.goal}x ${q.ratio >= q.goal ? 'met' : 'NOT met'}`;
+      lines.push(`| ${q.model} | ${q.threads} | ${q.test} | ${q.vs} | ${q.ratio.toFixed(2)}x | ${goal} |`);
     }
   }
   lines.push('', `${env.date}, ${env.cpu} (${env.cores} cores), ${env.browser}, load ${env.load_start} -> ${env.load_end}, ${o.reps} rep(s), median ± sd, ${env.commit}`);

@@ -18,6 +18,9 @@ export interface Capabilities {
   environment: 'node' | 'browser-window' | 'browser-worker';
   wasm: {
     simd: boolean;
+    // Relaxed SIMD's i16x8.relaxed_dot_i8x16_i7x16_s validates and computes
+    // the expected products here (RELAXED_PROBE).
+    relaxedSimd: boolean;
     threads: boolean; // shared memory usable: SharedArrayBuffer + (Node or cross-origin isolated)
     sharedArrayBuffer: boolean;
     crossOriginIsolated: boolean;
@@ -26,7 +29,8 @@ export interface Capabilities {
   webgpu: WebGpuReport;
   profile: {
     backend: 'wasm' | 'webgpu';
-    build: 'wasm-simd128-st' | 'wasm-simd128-mt';
+    // The module: SIMD128 or relaxed SIMD, single-threaded or pthreads.
+    build: 'wasm-simd128-st' | 'wasm-simd128-mt' | 'wasm-relaxed-st' | 'wasm-relaxed-mt';
     threads: number;
     isa: string; // filled in once the module runs (the kernels' ISA)
     inWorker: boolean;
@@ -46,6 +50,35 @@ const SIMD_PROBE = new Uint8Array([
 function detectSimd(): boolean {
   try {
     return typeof WebAssembly === 'object' && WebAssembly.validate(SIMD_PROBE);
+  } catch {
+    return false;
+  }
+}
+
+// (module (func (export "f") (param i32 i32) (result i32)
+//   (i16x8.extract_lane_s 0 (i16x8.relaxed_dot_i8x16_i7x16_s
+//     (i8x16.splat (local.get 0)) (i8x16.splat (local.get 1))))))
+// The opcode the relaxed kernels use (0xfd 0x112). Run, not only validated:
+// an engine that accepts it must also compute it (a = -100, b = 100: each
+// lane -20000; a = 127, b = 127: 32258).
+const RELAXED_PROBE = new Uint8Array([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
+  0x01, 0x07, 0x01, 0x60, 0x02, 0x7f, 0x7f, 0x01, 0x7f, // type: (i32, i32) -> i32
+  0x03, 0x02, 0x01, 0x00, // one function of type 0
+  0x07, 0x05, 0x01, 0x01, 0x66, 0x00, 0x00, // export "f"
+  0x0a, 0x12, 0x01, 0x10, 0x00, // code: one body of 16 bytes, no locals
+  0x20, 0x00, 0xfd, 0x0f, // local.get 0, i8x16.splat
+  0x20, 0x01, 0xfd, 0x0f, // local.get 1, i8x16.splat
+  0xfd, 0x92, 0x02, // i16x8.relaxed_dot_i8x16_i7x16_s
+  0xfd, 0x18, 0x00, // i16x8.extract_lane_s 0
+  0x0b,
+]);
+
+function detectRelaxedSimd(): boolean {
+  try {
+    if (typeof WebAssembly !== 'object' || !WebAssembly.validate(RELAXED_PROBE)) return false;
+    const f = new WebAssembly.Instance(new WebAssembly.Module(RELAXED_PROBE)).exports.f as (a: number, b: number) => number;
+    return f(-100, 100) === -20000 && f(127, 127) === 32258 && f(-3, 7) === -42;
   } catch {
     return false;
   }
@@ -117,6 +150,7 @@ export async function detectCapabilities(o: EngineOptions): Promise<Capabilities
   const coi = isNode ? true : g.crossOriginIsolated === true;
   const shared = detectSharedMemory();
   const simd = detectSimd();
+  const relaxedSimd = simd && detectRelaxedSimd();
   const webgpu = await detectWebGpu(o.gpu === undefined ? g.navigator?.gpu : o.gpu);
 
   const reasons: string[] = [];
@@ -140,6 +174,19 @@ export async function detectCapabilities(o: EngineOptions): Promise<Capabilities
   }
   if (!simd) throw new WebAccelError('unsupported', 'this environment has no WebAssembly SIMD (128-bit), which webaccel needs');
   reasons.push('wasm SIMD128: available');
+  let relaxed = relaxedSimd;
+  if (o.relaxedSimd === true && !relaxedSimd) {
+    throw new WebAccelError('unsupported', 'relaxedSimd: true was requested, but this engine has no relaxed SIMD (the probe did not validate or compute)');
+  } else if (o.relaxedSimd === false) {
+    relaxed = false;
+    reasons.push('relaxed SIMD: not used (relaxedSimd: false); SIMD128 module');
+  } else {
+    reasons.push(
+      relaxedSimd
+        ? 'relaxed SIMD: available; relaxed-SIMD module (8-bit dot products for q4_0)'
+        : 'relaxed SIMD: unavailable (the probe did not validate or compute); SIMD128 module',
+    );
+  }
 
   const wanted = o.threads ?? Math.max(1, Math.min(hw, 8));
   if (!Number.isInteger(wanted) || wanted < 1 || wanted > 64) {
@@ -154,12 +201,12 @@ export async function detectCapabilities(o: EngineOptions): Promise<Capabilities
   // pthreads build blocks while its pool works: with worker: false, one thread.
   const onPage = !isNode && environment === 'browser-window' && o.worker === false;
   let threads = wanted;
-  let build: Capabilities['profile']['build'] = 'wasm-simd128-st';
+  let mt = false;
   if (wanted > 1 && onPage) {
     threads = 1;
     reasons.push('threads: 1, single-threaded build: the page thread cannot block on worker threads (worker: false)');
   } else if (wanted > 1 && threadsOk) {
-    build = 'wasm-simd128-mt';
+    mt = true;
     reasons.push(`threads: ${wanted} (${o.threads ? 'requested' : `hardware has ${hw}`}); pthreads build`);
   } else if (wanted > 1) {
     threads = 1;
@@ -169,13 +216,14 @@ export async function detectCapabilities(o: EngineOptions): Promise<Capabilities
   } else {
     reasons.push('threads: 1 (requested or one core); single-threaded build');
   }
+  const build = `wasm-${relaxed ? 'relaxed' : 'simd128'}-${mt ? 'mt' : 'st'}` as Capabilities['profile']['build'];
   const inWorker = !isNode && environment === 'browser-window' && o.worker !== false;
   reasons.push(
     isNode ? 'runs on the calling thread (Node)' : inWorker ? 'runs in a Web Worker' : environment === 'browser-worker' ? 'runs in this worker' : 'runs on the page thread (worker: false)',
   );
   return {
     environment,
-    wasm: { simd, threads: threadsOk, sharedArrayBuffer: sab, crossOriginIsolated: coi, hardwareConcurrency: hw },
+    wasm: { simd, relaxedSimd, threads: threadsOk, sharedArrayBuffer: sab, crossOriginIsolated: coi, hardwareConcurrency: hw },
     webgpu,
     profile: { backend, build, threads, isa: 'unknown', inWorker, reasons },
   };

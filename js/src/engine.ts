@@ -670,8 +670,9 @@ export class LocalEngine implements Engine {
 
   static async create(options: EngineOptions = {}, caps?: Capabilities): Promise<LocalEngine> {
     caps ??= await detectCapabilities({ ...options, worker: false });
-    const variant = caps.profile.build === 'wasm-simd128-mt' ? 'mt' : 'st';
-    const mo = { variant, threads: caps.profile.threads, wasmBase: options.wasmBase, memoryLimit: options.memoryLimit } as const;
+    const variant = caps.profile.build.endsWith('-mt') ? 'mt' : 'st';
+    const relaxed = caps.profile.build.startsWith('wasm-relaxed-');
+    let mo: LoadModuleOptions = { variant, relaxed, threads: caps.profile.threads, wasmBase: options.wasmBase, memoryLimit: options.memoryLimit };
     let gpu: GpuSetup | null = null;
     if (caps.profile.backend === 'webgpu') {
       const g = globalThis as unknown as { navigator?: { gpu?: unknown } };
@@ -689,7 +690,19 @@ export class LocalEngine implements Engine {
         matvecTuning: options.matvecTuning,
       };
     }
-    const [native, handle] = await startModule(mo, gpu);
+    let started: [Native, number];
+    try {
+      started = await startModule(mo, gpu);
+    } catch (e) {
+      // The probe passed but the relaxed module did not start (its files
+      // missing, say): the SIMD128 module, unless relaxed SIMD was required.
+      if (!relaxed || options.relaxedSimd === true) throw e;
+      mo = { ...mo, relaxed: false };
+      started = await startModule(mo, gpu);
+      caps.profile.build = `wasm-simd128-${variant}`;
+      caps.profile.reasons.push(`relaxed SIMD: the relaxed module did not start (${e instanceof Error ? e.message : String(e)}); SIMD128 module`);
+    }
+    const [native, handle] = started;
     caps.profile.isa = native.buildInfo().isa;
     return new LocalEngine(native, handle, caps, mo, gpu, options);
   }

@@ -26,7 +26,10 @@ const PAGE = 65536;
 export interface LoadModuleOptions {
   variant: Variant;
   threads: number;
-  // Folder holding webaccel-{st,mt}.{js,wasm}; default: ./wasm/ beside this file.
+  // The relaxed-SIMD build (webaccel-relaxed-{st,mt}); only where the engine
+  // has relaxed SIMD (capabilities.ts probes it), else it does not compile.
+  relaxed?: boolean;
+  // Folder holding webaccel-[relaxed-]{st,mt}.{js,wasm}; default: ./wasm/ beside this file.
   wasmBase?: string | URL;
   // Most bytes the module's memory may grow to (EngineOptions.memoryLimit).
   memoryLimit?: number;
@@ -173,8 +176,8 @@ interface CacheEntry {
 }
 const moduleCache = new Map<string, CacheEntry>();
 
-async function startInstance(base: URL, name: string, threads: number, key: string, limit: number): Promise<Instance> {
-  const { factory, opts } = isNode ? await loadFactoryNode(base, name) : await loadFactoryWeb(base, name);
+async function startInstance(base: URL, name: string, threads: number, key: string, limit: number, exportName: string): Promise<Instance> {
+  const { factory, opts } = isNode ? await loadFactoryNode(base, name) : await loadFactoryWeb(base, name, exportName);
   // The engine's threads must come from the pool started with the module.
   const m = await factory({ ...opts, waPoolSize: Math.max(1, threads), print: () => {}, printErr: () => {} });
   // Node: idle pool workers must not keep the process alive (emscripten
@@ -186,14 +189,15 @@ async function startInstance(base: URL, name: string, threads: number, key: stri
 
 export async function loadModule(o: LoadModuleOptions): Promise<Native> {
   const base = o.wasmBase ? new URL(o.wasmBase.toString(), isNode ? `file://${process.cwd()}/` : location.href) : defaultBase();
-  const name = o.variant === 'mt' ? 'webaccel-mt' : 'webaccel-st';
+  const name = `webaccel-${o.relaxed ? 'relaxed-' : ''}${o.variant === 'mt' ? 'mt' : 'st'}`;
   const limit = Math.min(WASM32_MAX_HEAP, Math.floor((o.memoryLimit ?? WASM32_MAX_HEAP) / PAGE) * PAGE);
   // One instance per variant, pool size and memory limit: instances are
   // independent, but each pthreads instance starts its own pool of workers.
   const key = `${base.href}|${name}|${o.variant === 'mt' ? o.threads : 1}|${limit}`;
   let entry = moduleCache.get(key);
   if (!entry) {
-    const e: CacheEntry = { promise: startInstance(base, name, o.threads, key, limit) };
+    const exportName = o.relaxed ? 'createWebAccelRelaxedModule' : 'createWebAccelModule';
+    const e: CacheEntry = { promise: startInstance(base, name, o.threads, key, limit, exportName) };
     e.promise.then(
       (inst) => (e.instance = inst),
       () => moduleCache.get(key) === e && moduleCache.delete(key),

@@ -58,6 +58,12 @@ export interface EngineOptions {
   matvecTuning?: MatvecTuning;
   // Browsers: run the engine in a Web Worker (default true) so the page never blocks.
   worker?: boolean;
+  // The relaxed-SIMD module (int8 dot products for q4_0: faster prompt and
+  // decode) where the engine has relaxed SIMD (Chrome/Edge 114+, Firefox
+  // with it enabled, Node 22+), detected by a probe that validates and runs
+  // the instruction. Default: used where detected; false: always the
+  // SIMD128 module; true: required (unsupported where the probe fails).
+  relaxedSimd?: boolean;
   // Where the wasm files are (default: ./wasm/ beside the package's index.js).
   wasmBase?: string | URL;
   // The most bytes the engine's wasm memory may grow to (default and

@@ -27,6 +27,7 @@ describe('browser (headless Chromium)', () => {
     tmp = mkdtempSync(join(tmpdir(), 'wa-browser-'));
     execFileSync(cli, ['convert', join(stories, 'stories260K.bin'), join(tmp, 'stories260K_f32.gguf'), '--type', 'f32'], { stdio: 'pipe' });
     execFileSync(cli, ['synth', '--arch', 'llama', '--preset', 'tiny', '--type', 'q8_0', join(tmp, 'tiny_q8_0.gguf')], { stdio: 'pipe' });
+    execFileSync(cli, ['synth', '--arch', 'llama', '--preset', 'tiny', '--type', 'q4_0', join(tmp, 'tiny_q4_0.gguf')], { stdio: 'pipe' });
     // 200 MB that are mostly a hole in the file: more than a 128 MiB memoryLimit holds.
     copyFileSync(join(tmp, 'stories260K_f32.gguf'), join(tmp, 'padded.gguf'));
     truncateSync(join(tmp, 'padded.gguf'), 200e6);
@@ -64,7 +65,10 @@ describe('browser (headless Chromium)', () => {
         assert.equal(r.caps.environment, 'browser-window');
         assert.equal(r.caps.profile.inWorker, true);
         assert.equal(r.caps.profile.threads, threads);
-        assert.equal(r.caps.profile.build, threads > 1 ? 'wasm-simd128-mt' : 'wasm-simd128-st');
+        // Chromium has relaxed SIMD (since 114): the relaxed-SIMD module.
+        assert.equal(r.caps.wasm.relaxedSimd, true);
+        assert.equal(r.caps.profile.build, threads > 1 ? 'wasm-relaxed-mt' : 'wasm-relaxed-st');
+        assert.equal(r.caps.profile.isa, 'wasm_relaxed');
         assert.ok(r.progress.length >= 2 && r.progress.at(-1).loaded === r.progress.at(-1).total, JSON.stringify(r.progress));
         assert.equal(r.stats.generatedTokens, 256);
         assert.deepEqual(r.ids, greedy);
@@ -111,6 +115,59 @@ describe('browser (headless Chromium)', () => {
     }
   });
 
+  // The relaxed-SIMD module's q4_0 kernels (8-bit dot products) against the
+  // SIMD128 module's, both builds, prompt and decode: the integer block sums
+  // are exact in both, so the logits agree to float rounding of the
+  // accumulation (the same op sequence: in practice bit for bit).
+  test('relaxed-SIMD module vs SIMD128 module on q4_0 (relaxedSimd: false)', { timeout: 60_000 }, async () => {
+    const page = await newPage('/tests/browser/');
+    try {
+      const r = await page.evaluate(async () => {
+        const { createEngine } = await import('/js/dist/index.js');
+        const out = [];
+        for (const threads of [1, 2]) {
+          const run = async (relaxedSimd) => {
+            const engine = await createEngine({ backend: 'wasm', threads, relaxedSimd });
+            const model = await engine.load('/fixtures/tiny_q4_0.gguf');
+            const ids = [1, 50, 300, 7, 99, 1200, 4000, 17, 23, 5, 600];
+            const batched = Array.from(await model.logits(ids));
+            const single = Array.from(await model.logits(ids.slice(0, 1)));
+            const gen = [];
+            for await (const t of model.generate('', { maxTokens: 16, temperature: 0 })) gen.push(t.id);
+            const caps = engine.capabilities();
+            await engine.dispose();
+            return { batched, single, gen, build: caps.profile.build, isa: caps.profile.isa, reasons: caps.profile.reasons };
+          };
+          out.push({ threads, relaxed: await run(undefined), base: await run(false) });
+        }
+        return out;
+      });
+      for (const { threads, relaxed, base } of r) {
+        const mt = threads > 1 ? 'mt' : 'st';
+        assert.equal(relaxed.build, `wasm-relaxed-${mt}`);
+        assert.equal(relaxed.isa, 'wasm_relaxed');
+        assert.equal(base.build, `wasm-simd128-${mt}`);
+        assert.equal(base.isa, 'wasm_simd128');
+        assert.ok(base.reasons.some((x) => /relaxedSimd: false/.test(x)), base.reasons.join('; '));
+        for (const k of ['batched', 'single']) {
+          let num = 0, den = 0;
+          for (let i = 0; i < base[k].length; ++i) {
+            num += (relaxed[k][i] - base[k][i]) ** 2;
+            den += base[k][i] ** 2;
+          }
+          assert.ok(relaxed[k].every(Number.isFinite), `${k}: non-finite logits`);
+          assert.ok(num / den < 1e-10, `${threads} thread(s) ${k}: nmse ${num / den}`);
+        }
+        assert.deepEqual(relaxed.gen, base.gen);
+      }
+    } catch (e) {
+      e.message += `\n${diag()}`;
+      throw e;
+    } finally {
+      await page.close();
+    }
+  });
+
   test('worker: false runs on the page thread, single-threaded even when threads are asked for', { timeout: 60_000 }, async () => {
     const page = await newPage('/tests/browser/');
     try {
@@ -125,7 +182,7 @@ describe('browser (headless Chromium)', () => {
         return { ids, caps };
       });
       assert.equal(r.caps.profile.inWorker, false);
-      assert.equal(r.caps.profile.build, 'wasm-simd128-st');
+      assert.equal(r.caps.profile.build, 'wasm-relaxed-st');
       assert.equal(r.caps.profile.threads, 1);
       assert.deepEqual(r.ids, greedy.slice(0, 32));
     } catch (e) {

@@ -24,7 +24,7 @@
 namespace wa::cpu {
 namespace {
 
-constexpr Isa kAllIsas[] = {Isa::scalar, Isa::avx2, Isa::avx512, Isa::avx512_vnni, Isa::wasm_simd128};
+constexpr Isa kAllIsas[] = {Isa::scalar, Isa::avx2, Isa::avx512, Isa::avx512_vnni, Isa::wasm_simd128, Isa::wasm_relaxed};
 
 // Whether std::thread works: not in a wasm build without pthreads.
 #if defined(__EMSCRIPTEN__) && !defined(__EMSCRIPTEN_PTHREADS__)
@@ -458,29 +458,41 @@ TEST_P(VectorTest, RowPrimitivesMatchReference) {
 }
 
 #if defined(WA_HAVE_WASM_SIMD128)
-// Every candidate register tile of the SIMD128 prompt GEMMs gives the same
-// bits as the default one, on shapes with partial tiles, partial panels and
-// several k chunks (the tile is a speed choice, never a numerics one).
+// Every candidate register tile of the SIMD128 prompt GEMMs (and of the
+// relaxed-SIMD ones, in the relaxed build) gives the same bits as the
+// default one, on shapes with partial tiles, partial panels and several k
+// chunks (the tile is a speed choice, never a numerics one).
+void check_wasm_gemm_tiles(Isa isa);
+
 TEST(CpuKernels, WasmGemmTilesAgreeBitForBit) {
+  for (Isa isa : {Isa::wasm_simd128, Isa::wasm_relaxed}) {
+    if (!isa_supported(isa)) continue;
+    SCOPED_TRACE(isa_name(isa));
+    check_wasm_gemm_tiles(isa);
+  }
+}
+
+void check_wasm_gemm_tiles(Isa isa) {
   IsaGuard guard;
-  ASSERT_TRUE(force_isa(Isa::wasm_simd128));
+  ASSERT_TRUE(force_isa(isa));
+  const detail::WasmTileApi api = detail::wasm_tile_api(isa);
   detail::WasmTile int8_default, float_default;
-  detail::get_wasm_gemm_tiles(&int8_default, &float_default);
+  api.get(&int8_default, &float_default);
   std::mt19937 rng(321);
   std::normal_distribution<float> dist(0.0f, 1.0f);
   for (DType type : {DType::f32, DType::f16, DType::q8_0, DType::q4_0}) {
     const bool int8 = type == DType::q8_0 || type == DType::q4_0;
-    const int count = int8 ? detail::wasm_int8_tile_count() : detail::wasm_float_tile_count();
+    const int count = int8 ? api.int8_count() : api.float_count();
     for (int64_t k : {96, 608}) {
       const int64_t n = 37, m = 23;
       const Weights w = make_weights(type, n, k, rng);
       std::vector<float> x(static_cast<size_t>(m * k));
       for (auto& v : x) v = dist(rng);
-      ASSERT_TRUE(detail::set_wasm_gemm_tiles(int8_default, float_default));
+      ASSERT_TRUE(api.set(int8_default, float_default));
       const Result want = run_matmul(type, w, x, k, m, n, k, 1);
       for (int i = 0; i < count; ++i) {
-        const detail::WasmTile t = int8 ? detail::wasm_int8_tile(i) : detail::wasm_float_tile(i);
-        ASSERT_TRUE(detail::set_wasm_gemm_tiles(int8 ? t : int8_default, int8 ? float_default : t));
+        const detail::WasmTile t = int8 ? api.int8_tile(i) : api.float_tile(i);
+        ASSERT_TRUE(api.set(int8 ? t : int8_default, int8 ? float_default : t));
         for (int nth : {1, 2}) {
           const Result got = run_matmul(type, w, x, k, m, n, k, nth);
           EXPECT_EQ(0, std::memcmp(want.y.data(), got.y.data(), got.y.size() * sizeof(float)))
@@ -489,8 +501,8 @@ TEST(CpuKernels, WasmGemmTilesAgreeBitForBit) {
       }
     }
   }
-  EXPECT_FALSE(detail::set_wasm_gemm_tiles({3, 5}, float_default));  // not a candidate
-  ASSERT_TRUE(detail::set_wasm_gemm_tiles(int8_default, float_default));
+  EXPECT_FALSE(api.set({3, 5}, float_default));  // not a candidate
+  ASSERT_TRUE(api.set(int8_default, float_default));
 }
 #endif
 

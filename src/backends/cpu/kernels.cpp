@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
+#include <initializer_list>
 
 #include "backends/cpu/kernels_impl.h"
 #include "quant/reference.h"
@@ -78,6 +79,9 @@ const IsaKernels* table_for(Isa isa) {
     // The module only instantiates where SIMD128 exists, so no probe is needed.
     case Isa::wasm_simd128:
       return &detail::kWasmSimd128Kernels;
+    // Linked only into the relaxed modules (weak: null in the others).
+    case Isa::wasm_relaxed:
+      return &detail::kWasmRelaxedKernels;
 #endif
     default:
       return nullptr;
@@ -86,7 +90,7 @@ const IsaKernels* table_for(Isa isa) {
 
 const IsaKernels* initial_table() {
   if (const char* env = std::getenv("WEBACCEL_ISA")) {
-    for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512, Isa::avx512_vnni, Isa::wasm_simd128}) {
+    for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512, Isa::avx512_vnni, Isa::wasm_simd128, Isa::wasm_relaxed}) {
       if (std::strcmp(env, isa_name(isa)) == 0) {
         if (const IsaKernels* t = table_for(isa)) return t;
       }
@@ -159,6 +163,7 @@ const char* isa_name(Isa isa) {
     case Isa::avx512: return "avx512";
     case Isa::avx512_vnni: return "avx512_vnni";
     case Isa::wasm_simd128: return "wasm_simd128";
+    case Isa::wasm_relaxed: return "wasm_relaxed";
   }
   return "unknown";
 }
@@ -170,6 +175,7 @@ Isa detect_isa() {
   if (x86_features().avx2) return Isa::avx2;
 #endif
 #if defined(WA_HAVE_WASM_SIMD128)
+  if (&detail::kWasmRelaxedKernels) return Isa::wasm_relaxed;
   return Isa::wasm_simd128;
 #endif
   return Isa::scalar;
@@ -198,9 +204,11 @@ size_t matmul_workspace_bytes(DType wtype, int64_t m, int64_t k) {
   const size_t panel = detail::ws_panel_bytes(m, k);
   const size_t pair_panel = detail::ws_pair_panel_bytes(m, k);
   const size_t nibble_row = static_cast<size_t>(m) * detail::ws_nibble_row_bytes(k);
-  size_t most = row > panel ? row : panel;
-  most = most > pair_panel ? most : pair_panel;
-  return most > nibble_row ? most : nibble_row;
+  const size_t quad_panel = detail::ws_quad_panel_bytes(m, k);
+  const size_t byte_row = static_cast<size_t>(m) * detail::ws_byte_row_bytes(k);
+  size_t most = 0;
+  for (size_t s : {row, panel, pair_panel, nibble_row, quad_panel, byte_row}) most = s > most ? s : most;
+  return most;
 }
 
 void matmul_prepare(const MatmulProblem& p, void* workspace, int ith, int nth) {

@@ -6,7 +6,8 @@
 // each compiled with its own target flags. The ISA is chosen once at run time
 // from CPUID (or forced, for tests and benchmarks, by force_isa / the
 // WEBACCEL_ISA environment variable: scalar|avx2|avx512|avx512_vnni; the
-// wasm build has scalar|wasm_simd128, chosen from JS by wa_set_isa).
+// wasm build has scalar|wasm_simd128, and wasm_relaxed in its relaxed-SIMD
+// modules, chosen from JS by wa_set_isa).
 #pragma once
 
 #include <cstddef>
@@ -17,7 +18,9 @@
 namespace wa::cpu {
 
 // avx512_vnni: the avx512 kernels plus an AVX512-VNNI (vpdpbusd) int8 GEMM.
-enum class Isa { scalar, avx2, avx512, avx512_vnni, wasm_simd128 };
+// wasm_relaxed: the wasm_simd128 kernels with relaxed-SIMD q4_0 dot products
+// (only in the relaxed modules, which load where the engine has relaxed SIMD).
+enum class Isa { scalar, avx2, avx512, avx512_vnni, wasm_simd128, wasm_relaxed };
 
 const char* isa_name(Isa isa);
 // The best ISA this CPU and build support.

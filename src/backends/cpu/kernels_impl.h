@@ -72,6 +72,32 @@ WasmTile wasm_float_tile(int i);
 // Selects a candidate tile for each kind; false (and no change) if one is not a candidate.
 bool set_wasm_gemm_tiles(WasmTile int8, WasmTile flt);
 void get_wasm_gemm_tiles(WasmTile* int8, WasmTile* flt);
+// The relaxed-SIMD variant (kernels_wasm_relaxed.cpp), linked only into the
+// relaxed modules: weak, so null elsewhere. Its tiles have the same API.
+extern const IsaKernels kWasmRelaxedKernels __attribute__((weak));
+int relaxed_wasm_int8_tile_count() __attribute__((weak));
+WasmTile relaxed_wasm_int8_tile(int i) __attribute__((weak));
+int relaxed_wasm_float_tile_count() __attribute__((weak));
+WasmTile relaxed_wasm_float_tile(int i) __attribute__((weak));
+bool relaxed_set_wasm_gemm_tiles(WasmTile int8, WasmTile flt) __attribute__((weak));
+void relaxed_get_wasm_gemm_tiles(WasmTile* int8, WasmTile* flt) __attribute__((weak));
+// The tile API of one wasm kernel table (tests and the tile bench walk both).
+struct WasmTileApi {
+  int (*int8_count)();
+  WasmTile (*int8_tile)(int i);
+  int (*float_count)();
+  WasmTile (*float_tile)(int i);
+  bool (*set)(WasmTile int8, WasmTile flt);
+  void (*get)(WasmTile* int8, WasmTile* flt);
+};
+// Null members where that table is not linked (wasm_relaxed outside the relaxed modules).
+static inline WasmTileApi wasm_tile_api(Isa isa) {
+  if (isa == Isa::wasm_relaxed) {
+    return {relaxed_wasm_int8_tile_count, relaxed_wasm_int8_tile, relaxed_wasm_float_tile_count, relaxed_wasm_float_tile,
+            relaxed_set_wasm_gemm_tiles, relaxed_get_wasm_gemm_tiles};
+  }
+  return {wasm_int8_tile_count, wasm_int8_tile, wasm_float_tile_count, wasm_float_tile, set_wasm_gemm_tiles, get_wasm_gemm_tiles};
+}
 #endif
 
 // ---------------------------------------------------------------------------
@@ -140,6 +166,30 @@ static inline size_t ws_pair_panel_bytes(int64_t m, int64_t k) {
 // qs are the same 8-bit values as the row layout's.
 constexpr size_t kNibbleRowBlockBytes = 72;
 static inline size_t ws_nibble_row_bytes(int64_t k) { return static_cast<size_t>(k / 32) * kNibbleRowBlockBytes; }
+
+// The relaxed-SIMD variant of the wasm build (kernels_wasm_relaxed.cpp) uses
+// i16x8.relaxed_dot_i8x16_i7x16_s: 16 products of a signed byte and a byte in
+// [0, 127] summed in pairs. q4_0 weights enter as their unsigned nibbles
+// (0..15, the second operand) and the -8 through the activations' sums.
+//
+// m > 1, "quad panel" layout: rows in panels of 4 (the last one padded with
+// zero rows), blocks in the chunk-major order of chunked_block_offset with
+// kQuadPanelBlockBytes. One block is 160 bytes:
+//   int8  qs[8][4][4]   qs[g][r][j] = x[row r][4g + j]: one dot with a
+//                       splat of 4 nibbles gives row r's products in lanes
+//                       2r, 2r + 1
+//   float d[4]          per-row scale
+//   int32 c[4]          -8 * sum of the row's 32 qs
+constexpr int kQuadPanelRows = 4;
+constexpr size_t kQuadPanelBlockBytes = 160;
+static inline size_t ws_quad_panel_bytes(int64_t m, int64_t k) {
+  const int64_t panels = (m + kQuadPanelRows - 1) / kQuadPanelRows;
+  return static_cast<size_t>(panels * (k / 32)) * kQuadPanelBlockBytes;
+}
+// m == 1, "byte row" layout: one 40-byte record per block:
+//   int8  qs[32]; int32 c = -8 * sum(qs); float d
+constexpr size_t kByteRowBlockBytes = 40;
+static inline size_t ws_byte_row_bytes(int64_t k) { return static_cast<size_t>(k / 32) * kByteRowBlockBytes; }
 
 static inline size_t ws_row_bytes(int64_t k) { return static_cast<size_t>(k / 32) * (32 + 32 + 4); }
 static inline size_t ws_panel_bytes(int64_t m, int64_t k) {

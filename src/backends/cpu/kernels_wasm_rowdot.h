@@ -20,12 +20,25 @@
 // per block are the reference's without its fma (SIMD128 has none and a
 // library fma per block would cost more than the block), so results differ
 // from the reference by float rounding only (tests: 1e-9 normalised).
+//
+// Relaxed SIMD (WA_WASM_RELAXED): every u here is in [0, 63], which
+// i16x8.relaxed_dot_i8x16_i7x16_s takes as its second operand, so u stays in
+// bytes (16 per vector, the same shifts and masks on 16-bit lanes, the masks
+// keeping each byte's own bits) and the activations need no widening: one
+// dot per 16 products (pair sums <= 2 * 127 * 63), then for the k-quants
+// i32x4.dot_i16x8 with the sub-block scale S (sum of 4 products times S).
+// The integer sums are the same, so the results are the SIMD128 kernels'.
 
 // The masks of the unpacking, made once per row (see opaque()).
 struct UnpackConsts {
   v128_t m2 = opaque(wasm_i16x8_splat(3)), m4 = opaque(wasm_i16x8_splat(15)), one = opaque(wasm_i16x8_splat(1));
+#if defined(WA_WASM_RELAXED)
+  // The same masks per byte.
+  v128_t b3 = opaque(wasm_i8x16_splat(3)), b15 = opaque(wasm_i8x16_splat(15)), b1 = opaque(wasm_i8x16_splat(1));
+#endif
 };
 
+#if !defined(WA_WASM_RELAXED)
 // 8 bytes at p widened to u16 lanes.
 v128_t u8x8(const uint8_t* p) { return wasm_u16x8_load8x8(p); }
 
@@ -59,7 +72,52 @@ v128_t k_u8(const void* block, const UnpackConsts& uc) {
     return wasm_v128_or(lo, wasm_i16x8_shl(hi, 4));
   }
 }
+#endif
 
+#if defined(WA_WASM_RELAXED)
+// 16 bytes at p, u of 16 elements in byte lanes.
+v128_t u8x16(const uint8_t* p) { return wasm_v128_load(p); }
+
+// u of elements 32c + 16 H .. 32c + 16 H + 15 of one super-block as bytes:
+// k_u8's fields with 16-bit shifts, each masked to its byte's own bits.
+template <DType T, int C, int H>
+v128_t k_u16(const void* block, const UnpackConsts& uc) {
+  constexpr int h = C / 4, p = C % 4;
+  const v128_t m2 = uc.b3, m4 = uc.b15, one = uc.b1;
+  if constexpr (T == DType::q2_k) {
+    const auto* b = static_cast<const BlockQ2_K*>(block);
+    return wasm_v128_and(wasm_u16x8_shr(u8x16(b->qs + 32 * h + 16 * H), 2 * p), m2);
+  } else if constexpr (T == DType::q3_k) {
+    const auto* b = static_cast<const BlockQ3_K*>(block);
+    const v128_t lo = wasm_v128_and(wasm_u16x8_shr(u8x16(b->qs + 32 * h + 16 * H), 2 * p), m2);
+    const v128_t hi = wasm_v128_and(wasm_u16x8_shr(u8x16(b->hmask + 16 * H), C), one);
+    return wasm_v128_or(lo, wasm_i16x8_shl(hi, 2));
+  } else if constexpr (T == DType::q4_k) {
+    const auto* b = static_cast<const BlockQ4_K*>(block);
+    return wasm_v128_and(wasm_u16x8_shr(u8x16(b->qs + 32 * (C / 2) + 16 * H), 4 * (C & 1)), m4);
+  } else if constexpr (T == DType::q5_k) {
+    const auto* b = static_cast<const BlockQ5_K*>(block);
+    const v128_t lo = wasm_v128_and(wasm_u16x8_shr(u8x16(b->qs + 32 * (C / 2) + 16 * H), 4 * (C & 1)), m4);
+    const v128_t hi = wasm_v128_and(wasm_u16x8_shr(u8x16(b->qh + 16 * H), C), one);
+    return wasm_v128_or(lo, wasm_i16x8_shl(hi, 4));
+  } else {  // q6_k
+    const auto* b = static_cast<const BlockQ6_K*>(block);
+    const v128_t lo = wasm_v128_and(wasm_u16x8_shr(u8x16(b->ql + 64 * h + 32 * (p & 1) + 16 * H), 4 * (p >> 1)), m4);
+    const v128_t hi = wasm_v128_and(wasm_u16x8_shr(u8x16(b->qh + 32 * h + 16 * H), 2 * p), m2);
+    return wasm_v128_or(lo, wasm_i16x8_shl(hi, 4));
+  }
+}
+
+// sum over chunk C (sub-blocks 2C, 2C+1) of S[s] * u * qx, in 4 lanes.
+template <DType T, int C>
+v128_t k_chunk_dot(const void* block, const quant::KScales& k, const int8_t* xq, const UnpackConsts& uc) {
+  const int8_t* x = xq + 32 * C;
+  const v128_t p0 = relaxed_dot_i8x16_i7x16(wasm_v128_load(x), k_u16<T, C, 0>(block, uc));
+  const v128_t p1 = relaxed_dot_i8x16_i7x16(wasm_v128_load(x + 16), k_u16<T, C, 1>(block, uc));
+  return wasm_i32x4_add(wasm_i32x4_dot_i16x8(p0, wasm_i16x8_splat(k.S[2 * C])),
+                        wasm_i32x4_dot_i16x8(p1, wasm_i16x8_splat(k.S[2 * C + 1])));
+}
+#else
 // sum over chunk C (sub-blocks 2C, 2C+1) of S[s] * u * qx, in 4 lanes.
 template <DType T, int C>
 v128_t k_chunk_dot(const void* block, const quant::KScales& k, const int8_t* xq, const UnpackConsts& uc) {
@@ -75,6 +133,7 @@ v128_t k_chunk_dot(const void* block, const quant::KScales& k, const int8_t* xq,
   }
   return s;
 }
+#endif
 
 int32_t hsum_i32x4(v128_t v) {
   v = wasm_i32x4_add(v, wasm_i32x4_shuffle(v, v, 2, 3, 0, 1));
@@ -120,9 +179,45 @@ float block32_row_dot_wasm(const void* w, const void* x, int64_t nb) {
   const auto* xb = static_cast<const BlockQ8Sum*>(x);
   const v128_t m4 = opaque(wasm_i16x8_splat(15));
   const v128_t bits = opaque(wasm_i16x8_make(1, 2, 4, 8, 16, 32, 64, 128)), x10 = opaque(wasm_i16x8_splat(0x10));
+#if defined(WA_WASM_RELAXED)
+  const v128_t b15 = opaque(wasm_i8x16_splat(15)), x10b = opaque(wasm_i8x16_splat(0x10));
+  const v128_t bits8 = opaque(wasm_i8x16_make(1, 2, 4, 8, 16, 32, 64, -128, 1, 2, 4, 8, 16, 32, 64, -128));
+  (void)m4;
+  (void)bits;
+  (void)x10;
+#endif
   float acc = 0.0f;
   for (int64_t b = 0; b < nb; ++b) {
     const Block& blk = wb[b];
+#if defined(WA_WASM_RELAXED)
+    // Bytes: u of elements 0..15 (low nibbles) and 16..31 (high nibbles).
+    const v128_t q = wasm_v128_load(blk.qs);
+    v128_t ub[2] = {wasm_v128_and(q, b15), wasm_v128_and(wasm_u16x8_shr(q, 4), b15)};
+    float D, M = 0.0f;
+    int O = 0;
+    if constexpr (T == DType::q4_1) {
+      D = fp16_to_fp32(blk.d);
+      M = fp16_to_fp32(blk.m);
+    } else {
+      // The fifth bits: 0x10 in byte lane t where bit t (resp. 16 + t) of qh is set.
+      const uint32_t qh = quant::load_qh(blk.qh);
+      const v128_t hb = wasm_i8x16_make(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+      const v128_t lo = wasm_i8x16_swizzle(wasm_i32x4_splat(static_cast<int32_t>(qh)), hb);
+      const v128_t hi = wasm_i8x16_swizzle(wasm_i32x4_splat(static_cast<int32_t>(qh >> 16)), hb);
+      ub[0] = wasm_v128_or(ub[0], wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(lo, bits8), bits8), x10b));
+      ub[1] = wasm_v128_or(ub[1], wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(hi, bits8), bits8), x10b));
+      D = fp16_to_fp32(blk.d);
+      if constexpr (T == DType::q5_0) {
+        O = -16;
+      } else {
+        M = fp16_to_fp32(blk.m);
+      }
+    }
+    const int8_t* xq = xb[b].qs;
+    // Pair sums <= 2 * 127 * 31 each; two of them still fit 16 bits.
+    const v128_t s = wasm_i32x4_extadd_pairwise_i16x8(wasm_i16x8_add(relaxed_dot_i8x16_i7x16(wasm_v128_load(xq), ub[0]),
+                                                                     relaxed_dot_i8x16_i7x16(wasm_v128_load(xq + 16), ub[1])));
+#else
     // Byte t: element t (low nibble) and t + 16 (high nibble).
     const v128_t q0 = u8x8(blk.qs), q1 = u8x8(blk.qs + 8);
     v128_t u[4] = {wasm_v128_and(q0, m4), wasm_v128_and(q1, m4), wasm_u16x8_shr(q0, 4), wasm_u16x8_shr(q1, 4)};
@@ -148,6 +243,7 @@ float block32_row_dot_wasm(const void* w, const void* x, int64_t nb) {
     const v128_t s = wasm_i32x4_add(
         wasm_i32x4_add(wasm_i32x4_dot_i16x8(u[0], wasm_i16x8_load8x8(xq)), wasm_i32x4_dot_i16x8(u[1], wasm_i16x8_load8x8(xq + 8))),
         wasm_i32x4_add(wasm_i32x4_dot_i16x8(u[2], wasm_i16x8_load8x8(xq + 16)), wasm_i32x4_dot_i16x8(u[3], wasm_i16x8_load8x8(xq + 24))));
+#endif
     const float off = D * static_cast<float>(O) + M;
     acc += xb[b].d * D * static_cast<float>(hsum_i32x4(s));
     acc += xb[b].d * off * static_cast<float>(xb[b].sum);

@@ -1,10 +1,12 @@
 // WebAssembly SIMD128 kernels (compiled with -msimd128 under emscripten).
 //
-// SIMD128 has no u8 x i8 multiply-add (relaxed SIMD's i16x8.dot_i8x16_i7x16
-// is not in this emscripten's headers nor enabled in Node 20), so the int8
-// kernels widen to 16 bits and multiply with i32x4.dot_i16x8 (pmaddwd on
-// x86 engines): 8 multiply-adds per instruction. Widening is free on the
-// activation side (v128.load8x8_s loads and sign-extends in one instruction).
+// SIMD128 has no u8 x i8 multiply-add, so the int8 kernels widen to 16 bits
+// and multiply with i32x4.dot_i16x8 (pmaddwd on x86 engines): 8
+// multiply-adds per instruction. Widening is free on the activation side
+// (v128.load8x8_s loads and sign-extends in one instruction). Relaxed SIMD's
+// i16x8.relaxed_dot_i8x16_i7x16_s does 16: this file compiled again as
+// kernels_wasm_relaxed.cpp (WA_WASM_RELAXED, the relaxed modules) uses it
+// for q4_0 (section "Relaxed SIMD" below).
 //
 // q4_0 / q8_0:
 //   m == 1: 4 weight rows per step sharing each activation load; their four
@@ -56,6 +58,12 @@
 #include "quant/vq.h"
 
 namespace wa::cpu::detail {
+// The relaxed build's copy in a namespace of its own: its functions' names
+// say which copy they are (the post-link step checks that every placeholder
+// sits in one of them).
+#if defined(WA_WASM_RELAXED)
+namespace relaxed_simd {
+#endif
 namespace {
 
 #define WA_UNROLL _Pragma("clang loop unroll(full)")
@@ -75,6 +83,17 @@ v128_t opaque(v128_t v) {
   volatile v128_t t = v;
   return t;
 }
+
+#if defined(WA_WASM_RELAXED)
+// i16x8.relaxed_dot_i8x16_i7x16_s(a, b): lane i = a[2i] b[2i] + a[2i+1] b[2i+1],
+// a signed, b in [0, 127]. clang 14 has no builtin for it: its relaxed
+// swizzle (same shape, used nowhere else) stands in, and the post-link step
+// (scripts/wasm_relaxed_patch.mjs) rewrites that opcode to the dot's.
+v128_t relaxed_dot_i8x16_i7x16(v128_t a, v128_t b) {
+  return reinterpret_cast<v128_t>(
+      __builtin_wasm_relaxed_swizzle_i8x16(reinterpret_cast<__i8x16>(a), reinterpret_cast<__i8x16>(b)));
+}
+#endif
 
 // The constants of f16x4_to_f32; hot loops make one with opaque values
 // before the loop (F16Consts::loop()).
@@ -353,8 +372,16 @@ void prepare_nibble_row(const MatmulProblem& p, void* ws, int ith, int nth) {
   }
 }
 
+#if defined(WA_WASM_RELAXED)
+void prepare_quad_panels(const MatmulProblem& p, void* ws, int ith, int nth);
+void prepare_byte_row(const MatmulProblem& p, void* ws, int ith, int nth);
+#endif
+
 void prepare(const MatmulProblem& p, void* ws, int ith, int nth) {
   if (p.wtype != DType::q4_0 && p.wtype != DType::q8_0) return;
+#if defined(WA_WASM_RELAXED)
+  if (p.wtype == DType::q4_0) return p.m > 1 ? prepare_quad_panels(p, ws, ith, nth) : prepare_byte_row(p, ws, ith, nth);
+#endif
   if (p.m > 1) {
     prepare_pair_panels(p, ws, ith, nth);
   } else if (p.wtype == DType::q4_0) {
@@ -794,6 +821,243 @@ void f16_gemm(const MatmulProblem& p, int ith, int nth) {
 #include "backends/cpu/kernels_wasm_rowdot.h"
 
 // ---------------------------------------------------------------------------
+// Relaxed SIMD (this file compiled again as kernels_wasm_relaxed.cpp): q4_0
+// with i16x8.relaxed_dot_i8x16_i7x16_s, 16 byte products per instruction
+// (pmaddubsw on x86 engines, which the engine needs the second operand in
+// [0, 127] for: q4_0's unsigned nibbles; the -8 comes through the
+// activations' sums).
+
+#if defined(WA_WASM_RELAXED)
+
+
+// m > 1: X rows into quad panels (kernels_impl.h); threads split the panels.
+void prepare_quad_panels(const MatmulProblem& p, void* ws, int ith, int nth) {
+  const int64_t nb = p.k / 32;
+  const int64_t panels = (p.m + kQuadPanelRows - 1) / kQuadPanelRows;
+  const Range r = split_range(p.m, ith, nth, kQuadPanelRows);
+  auto* base = static_cast<uint8_t*>(ws);
+  for (int64_t row0 = r.begin; row0 < r.end; row0 += kQuadPanelRows) {
+    const int64_t pi = row0 / kQuadPanelRows;
+    for (int rr = 0; rr < kQuadPanelRows; ++rr) {
+      const int64_t row = row0 + rr;
+      for (int64_t b = 0; b < nb; ++b) {
+        uint8_t* blk = base + chunked_block_offset(pi, b, panels, nb, kQuadPanelBlockBytes);
+        alignas(16) int8_t q8[32] = {};
+        float d = 0.0f;  // padding rows: zero values and scale
+        if (row < p.m) d = quantize_block32(p.x + row * p.x_row_stride + b * 32, q8);
+        for (int g = 0; g < 8; ++g) std::memcpy(blk + g * 16 + rr * 4, q8 + g * 4, 4);
+        int32_t sum = 0;
+        for (int t = 0; t < 32; ++t) sum += q8[t];
+        const int32_t c = -8 * sum;
+        std::memcpy(blk + 128 + rr * 4, &d, 4);
+        std::memcpy(blk + 144 + rr * 4, &c, 4);
+      }
+    }
+  }
+}
+
+// m == 1: X into byte-row records (kernels_impl.h); threads split the blocks.
+void prepare_byte_row(const MatmulProblem& p, void* ws, int ith, int nth) {
+  const Range r = split_range(p.k / 32, ith, nth, 1);
+  auto* base = static_cast<uint8_t*>(ws);
+  for (int64_t b = r.begin; b < r.end; ++b) {
+    uint8_t* rec = base + static_cast<size_t>(b) * kByteRowBlockBytes;
+    const float d = quantize_block32(p.x + b * 32, reinterpret_cast<int8_t*>(rec));
+    int32_t sum = 0;
+    for (int t = 0; t < 32; ++t) sum += static_cast<int8_t>(rec[t]);
+    const int32_t c = -8 * sum;
+    std::memcpy(rec + 32, &c, 4);
+    std::memcpy(rec + 36, &d, 4);
+  }
+}
+
+// One q4_0 block's 32 nibbles in k order as bytes (lo: elements 0..15, hi: 16..31).
+void q4_nibbles(const BlockQ4_0& w, v128_t m0f, v128_t* lo, v128_t* hi) {
+  const v128_t q = wasm_v128_load(w.qs);
+  *lo = wasm_v128_and(q, m0f);
+  *hi = wasm_v128_and(wasm_u16x8_shr(q, 4), m0f);
+}
+
+// q4_0, m == 1: rows j0 .. j0 + R over the byte-row records. Per block and
+// row the integer sum is exact (|lane| <= 4 * 127 * 15 in 16 bits), so the
+// float sequence is the SIMD128 kernel's: y = sum_b sum_int * (dx dw).
+template <int R>
+void q4_gemv_rows_relaxed(const MatmulProblem& p, const void* ws, int64_t j0) {
+  static_assert(R == 1 || R == 4);
+  const int64_t nb = p.k / 32;
+  const auto* rec = static_cast<const uint8_t*>(ws);
+  const BlockQ4_0* w[4];
+  for (int r = 0; r < 4; ++r) {
+    w[r] = reinterpret_cast<const BlockQ4_0*>(static_cast<const uint8_t*>(p.w) + (j0 + (r < R ? r : 0)) * p.w_row_stride);
+  }
+  v128_t acc = wasm_f32x4_splat(0.0f);
+  const F16Consts fc = F16Consts::loop();
+  const v128_t m0f = opaque(wasm_i8x16_splat(0x0f));
+  for (int64_t b = 0; b < nb; ++b, rec += kByteRowBlockBytes) {
+    const v128_t x0 = wasm_v128_load(rec), x1 = wasm_v128_load(rec + 16);
+    v128_t s[R];
+    WA_UNROLL
+    for (int r = 0; r < R; ++r) {
+      v128_t lo, hi;
+      q4_nibbles(w[r][b], m0f, &lo, &hi);
+      s[r] = wasm_i32x4_extadd_pairwise_i16x8(
+          wasm_i16x8_add(relaxed_dot_i8x16_i7x16(x0, lo), relaxed_dot_i8x16_i7x16(x1, hi)));
+    }
+    v128_t tot, sc;
+    if constexpr (R == 4) {
+      tot = transpose_sum4(s[0], s[1], s[2], s[3]);
+      sc = row_scales4(w, b, fc);
+    } else {
+      tot = wasm_i32x4_add(s[0], wasm_i32x4_shuffle(s[0], s[0], 2, 3, 0, 1));
+      tot = wasm_i32x4_add(tot, wasm_i32x4_shuffle(tot, tot, 1, 0, 3, 2));
+      sc = wasm_f32x4_splat(fp16_to_fp32(w[0][b].d));
+    }
+    tot = wasm_i32x4_add(tot, wasm_v128_load32_splat(rec + 32));
+    sc = wasm_f32x4_mul(wasm_v128_load32_splat(rec + 36), sc);
+    acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(tot), sc));
+  }
+  if constexpr (R == 4) {
+    wasm_v128_store(p.y + j0, acc);
+  } else {
+    p.y[j0] = wasm_f32x4_extract_lane(acc, 0);
+  }
+}
+
+void q4_gemv_relaxed(const MatmulProblem& p, const void* ws, int ith, int nth) {
+  const Range r = split_range(p.n, ith, nth, 4);
+  int64_t j = r.begin;
+  for (; j + 4 <= r.end; j += 4) q4_gemv_rows_relaxed<4>(p, ws, j);
+  for (; j < r.end; ++j) q4_gemv_rows_relaxed<1>(p, ws, j);
+}
+
+// One group's k chunk of q4_0 weights as unsigned nibble bytes in k order.
+struct NibbleBuf {
+  alignas(16) uint8_t w[kGroupRows][kChunkBlocks * 32];
+  alignas(16) float d[kGroupRows][kChunkBlocks];
+};
+
+void unpack_group_nibbles(const MatmulProblem& p, int64_t j0, int rows, int64_t b0, int nbc, NibbleBuf* buf) {
+  const v128_t m0f = wasm_i8x16_splat(0x0f);
+  for (int r = 0; r < kGroupRows; ++r) {
+    if (r >= rows) {  // padding rows: zero scale makes their (discarded) results 0
+      std::memset(buf->w[r], 0, static_cast<size_t>(nbc) * 32);
+      for (int b = 0; b < nbc; ++b) buf->d[r][b] = 0.0f;
+      continue;
+    }
+    const auto* row = reinterpret_cast<const BlockQ4_0*>(static_cast<const uint8_t*>(p.w) + (j0 + r) * p.w_row_stride);
+    for (int b = 0; b < nbc; ++b) {
+      v128_t lo, hi;
+      q4_nibbles(row[b0 + b], m0f, &lo, &hi);
+      wasm_v128_store(&buf->w[r][b * 32], lo);
+      wasm_v128_store(&buf->w[r][b * 32 + 16], hi);
+      buf->d[r][b] = fp16_to_fp32(row[b0 + b].d);
+    }
+  }
+}
+
+// acc[r][c] lane l += the chunk's W row (r0 + r) . X row l of quad panel c.
+// Per block the 16-bit sums are exact: a lane adds 8 pairs of products,
+// |lane| <= 8 * 2 * 127 * 15 = 30480.
+template <int RW, int RX>
+void q4_gemm_tile_relaxed(const NibbleBuf& buf, int r0, const uint8_t* xp, size_t panel_stride, int nbc,
+                          v128_t acc[RW][RX]) {
+  for (int b = 0; b < nbc; ++b) {
+    const uint8_t* xb = xp + static_cast<size_t>(b) * kQuadPanelBlockBytes;
+    const uint8_t* wb = &buf.w[r0][b * 32];
+    v128_t s[RW][RX];
+    WA_UNROLL
+    for (int r = 0; r < RW; ++r)
+      WA_UNROLL
+      for (int c = 0; c < RX; ++c) s[r][c] = wasm_i16x8_splat(0);
+    WA_UNROLL
+    for (int g = 0; g < 8; ++g) {
+      v128_t x[RX];
+      WA_UNROLL
+      for (int c = 0; c < RX; ++c) x[c] = wasm_v128_load(xb + c * panel_stride + g * 16);
+      WA_UNROLL
+      for (int r = 0; r < RW; ++r) {
+        const v128_t w = wasm_v128_load32_splat(wb + r * (kChunkBlocks * 32) + 4 * g);
+        WA_UNROLL
+        for (int c = 0; c < RX; ++c) s[r][c] = wasm_i16x8_add(s[r][c], relaxed_dot_i8x16_i7x16(x[c], w));
+      }
+    }
+    v128_t dx[RX], cx[RX];
+    WA_UNROLL
+    for (int c = 0; c < RX; ++c) {
+      dx[c] = wasm_v128_load(xb + c * panel_stride + 128);
+      cx[c] = wasm_v128_load(xb + c * panel_stride + 144);
+    }
+    WA_UNROLL
+    for (int r = 0; r < RW; ++r) {
+      const v128_t dw = wasm_f32x4_splat(buf.d[r0 + r][b]);
+      WA_UNROLL
+      for (int c = 0; c < RX; ++c) {
+        const v128_t tot = wasm_i32x4_add(wasm_i32x4_extadd_pairwise_i16x8(s[r][c]), cx[c]);
+        volatile v128_t* a = &acc[r][c];  // in memory, as in int8_gemm_tile
+        *a = wasm_f32x4_add(*a, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(tot), wasm_f32x4_mul(dx[c], dw)));
+      }
+    }
+  }
+}
+
+template <int RW, int RX>
+void q4_gemm_tile_store_relaxed(const MatmulProblem& p, const NibbleBuf& buf, int64_t j0, int t, int rows,
+                                const uint8_t* xp, size_t panel_stride, int64_t pi, int nbc, bool first_chunk) {
+  v128_t acc[RW][RX];
+  for (int r = 0; r < RW; ++r)
+    for (int c = 0; c < RX; ++c) acc[r][c] = wasm_f32x4_splat(0.0f);
+  q4_gemm_tile_relaxed<RW, RX>(buf, t, xp, panel_stride, nbc, acc);
+  const int tr = rows - t < RW ? rows - t : RW;
+  for (int c = 0; c < RX; ++c) {
+    const int64_t row0 = (pi + c) * kQuadPanelRows;
+    const int prow = static_cast<int>(p.m - row0 < kQuadPanelRows ? p.m - row0 : kQuadPanelRows);
+    for (int r = 0; r < tr; ++r) {
+      alignas(16) float out[4];
+      wasm_v128_store(out, acc[r][c]);
+      float* y = p.y + row0 * p.y_row_stride + j0 + t + r;
+      if (first_chunk) {
+        for (int l = 0; l < prow; ++l) y[l * p.y_row_stride] = out[l];
+      } else {
+        for (int l = 0; l < prow; ++l) y[l * p.y_row_stride] += out[l];
+      }
+    }
+  }
+}
+
+template <int RW, int RX>
+void q4_gemm_relaxed(const MatmulProblem& p, const void* ws, int ith, int nth) {
+  static_assert(kGroupRows % RW == 0, "tiles must not read past the group buffer");
+  const int64_t nb = p.k / 32;
+  const int64_t panels = (p.m + kQuadPanelRows - 1) / kQuadPanelRows;
+  const auto* base = static_cast<const uint8_t*>(ws);
+  const Range rr = split_range(p.n, ith, nth, kGroupRows);
+  static thread_local NibbleBuf buf;
+  for (int64_t b0 = 0; b0 < nb; b0 += kChunkBlocks) {
+    const int nbc = static_cast<int>(nb - b0 < kChunkBlocks ? nb - b0 : kChunkBlocks);
+    const size_t panel_stride = static_cast<size_t>(nbc) * kQuadPanelBlockBytes;
+    for (int64_t j0 = rr.begin; j0 < rr.end; j0 += kGroupRows) {
+      const int rows = static_cast<int>(rr.end - j0 < kGroupRows ? rr.end - j0 : kGroupRows);
+      unpack_group_nibbles(p, j0, rows, b0, nbc, &buf);
+      int64_t pi = 0;
+      for (; pi + RX <= panels; pi += RX) {
+        const uint8_t* xp = base + chunked_block_offset(pi, b0, panels, nb, kQuadPanelBlockBytes);
+        for (int t = 0; t < rows; t += RW) {
+          q4_gemm_tile_store_relaxed<RW, RX>(p, buf, j0, t, rows, xp, panel_stride, pi, nbc, b0 == 0);
+        }
+      }
+      for (; pi < panels; ++pi) {
+        const uint8_t* xp = base + chunked_block_offset(pi, b0, panels, nb, kQuadPanelBlockBytes);
+        for (int t = 0; t < rows; t += RW) {
+          q4_gemm_tile_store_relaxed<RW, 1>(p, buf, j0, t, rows, xp, panel_stride, pi, nbc, b0 == 0);
+        }
+      }
+    }
+  }
+}
+
+#endif  // WA_WASM_RELAXED
+
+// ---------------------------------------------------------------------------
 // Tile selection
 
 using ComputeFn = void (*)(const MatmulProblem& p, const void* ws, int ith, int nth);
@@ -809,7 +1073,13 @@ struct FloatVariant {
 
 template <int RW, int RX>
 constexpr Int8Variant int8_variant() {
-  return {RW, RX * kPairPanelRows, [](const MatmulProblem& p, const void* ws, int ith, int nth) { int8_gemm<true, RW, RX>(p, ws, ith, nth); },
+  static_assert(kPairPanelRows == kQuadPanelRows, "a tile's X rows mean the same for both q4_0 layouts");
+  return {RW, RX * kPairPanelRows,
+#if defined(WA_WASM_RELAXED)
+          [](const MatmulProblem& p, const void* ws, int ith, int nth) { q4_gemm_relaxed<RW, RX>(p, ws, ith, nth); },
+#else
+          [](const MatmulProblem& p, const void* ws, int ith, int nth) { int8_gemm<true, RW, RX>(p, ws, ith, nth); },
+#endif
           [](const MatmulProblem& p, const void* ws, int ith, int nth) { int8_gemm<false, RW, RX>(p, ws, ith, nth); }};
 }
 
@@ -837,6 +1107,9 @@ void compute(const MatmulProblem& p, const void* ws, int ith, int nth) {
   const FloatVariant* fl = g_float.load(std::memory_order_relaxed);
   switch (p.wtype) {
     case DType::q4_0:
+#if defined(WA_WASM_RELAXED)
+      if (p.m == 1) return q4_gemv_relaxed(p, ws, ith, nth);
+#endif
       return p.m == 1 ? int8_gemv<true>(p, ws, ith, nth) : i8->q4(p, ws, ith, nth);
     case DType::q8_0:
       return p.m == 1 ? int8_gemv<false>(p, ws, ith, nth) : i8->q8(p, ws, ith, nth);
@@ -852,13 +1125,27 @@ void compute(const MatmulProblem& p, const void* ws, int ith, int nth) {
 #undef WA_UNROLL
 
 }  // namespace
+#if defined(WA_WASM_RELAXED)
+}  // namespace relaxed_simd
+using namespace relaxed_simd;
+#endif
 
-int wasm_int8_tile_count() { return static_cast<int>(std::size(kInt8Variants)); }
-WasmTile wasm_int8_tile(int i) { return {kInt8Variants[i].rw, kInt8Variants[i].rx}; }
-int wasm_float_tile_count() { return static_cast<int>(std::size(kFloatVariants)); }
-WasmTile wasm_float_tile(int i) { return {kFloatVariants[i].rw, kFloatVariants[i].rx}; }
+#if defined(WA_WASM_RELAXED)
+#define WA_WASM_API(name) relaxed_##name
+#define WA_WASM_TABLE kWasmRelaxedKernels
+#define WA_WASM_ISA Isa::wasm_relaxed
+#else
+#define WA_WASM_API(name) name
+#define WA_WASM_TABLE kWasmSimd128Kernels
+#define WA_WASM_ISA Isa::wasm_simd128
+#endif
 
-bool set_wasm_gemm_tiles(WasmTile int8, WasmTile flt) {
+int WA_WASM_API(wasm_int8_tile_count)() { return static_cast<int>(std::size(kInt8Variants)); }
+WasmTile WA_WASM_API(wasm_int8_tile)(int i) { return {kInt8Variants[i].rw, kInt8Variants[i].rx}; }
+int WA_WASM_API(wasm_float_tile_count)() { return static_cast<int>(std::size(kFloatVariants)); }
+WasmTile WA_WASM_API(wasm_float_tile)(int i) { return {kFloatVariants[i].rw, kFloatVariants[i].rx}; }
+
+bool WA_WASM_API(set_wasm_gemm_tiles)(WasmTile int8, WasmTile flt) {
   const Int8Variant* iv = nullptr;
   const FloatVariant* fv = nullptr;
   for (const auto& v : kInt8Variants)
@@ -871,19 +1158,23 @@ bool set_wasm_gemm_tiles(WasmTile int8, WasmTile flt) {
   return true;
 }
 
-void get_wasm_gemm_tiles(WasmTile* int8, WasmTile* flt) {
+void WA_WASM_API(get_wasm_gemm_tiles)(WasmTile* int8, WasmTile* flt) {
   const Int8Variant* iv = g_int8.load(std::memory_order_relaxed);
   const FloatVariant* fv = g_float.load(std::memory_order_relaxed);
   *int8 = {iv->rw, iv->rx};
   *flt = {fv->rw, fv->rx};
 }
 
-const IsaKernels kWasmSimd128Kernels = {
-    Isa::wasm_simd128,    prepare,           compute,        dot_f32_simd, dot_f16_f32_simd,
+const IsaKernels WA_WASM_TABLE = {
+    WA_WASM_ISA,    prepare,           compute,        dot_f32_simd, dot_f16_f32_simd,
     axpy_f32_simd,        axpy_f16_f32_simd, scale_f32_simd,
     sum_squares_f32_simd, scale_mul_f32_simd, add_f32_simd, mul_f32_simd, swiglu_f32_simd,
     wasm_row_dot,
 };
+
+#undef WA_WASM_API
+#undef WA_WASM_TABLE
+#undef WA_WASM_ISA
 
 }  // namespace wa::cpu::detail
 

@@ -30,7 +30,9 @@
 #      WEBACCEL_BASE_DIST (a baseline build of js/dist, relative to the repository
 #      root or absolute, e.g. carried as .cache/dist-base: each webaccel step then
 #      runs it first, labelled webaccel-base-*, so a change is compared with its
-#      baseline on the same machine).
+#      baseline on the same machine). Make it from the baseline's own `make wasm`
+#      (its whole js/dist, wasm/ included): git worktree add /tmp/base REV &&
+#      make -C /tmp/base wasm && cp -r /tmp/base/js/dist .cache/dist-base
 set -uo pipefail
 T0=$(date +%s)
 HERE=$(cd "$(dirname "$0")" && pwd)

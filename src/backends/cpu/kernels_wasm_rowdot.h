@@ -41,79 +41,61 @@ struct UnpackConsts {
 #if !defined(WA_WASM_RELAXED)
 // 8 bytes at p widened to u16 lanes.
 v128_t u8x8(const uint8_t* p) { return wasm_u16x8_load8x8(p); }
-
-// u of elements 32c + 8i .. 32c + 8i + 7 of one super-block, in u16 lanes
-// (the bit positions of quant/blocks.h; quant/unpack.h's k_unpack is the
-// scalar statement of the same).
-template <DType T, int C, int I>
-v128_t k_u8(const void* block, const UnpackConsts& uc) {
-  constexpr int h = C / 4, p = C % 4;
-  const v128_t m2 = uc.m2, m4 = uc.m4, one = uc.one;
-  if constexpr (T == DType::q2_k) {
-    const auto* b = static_cast<const BlockQ2_K*>(block);
-    return wasm_v128_and(wasm_u16x8_shr(u8x8(b->qs + 32 * h + 8 * I), 2 * p), m2);
-  } else if constexpr (T == DType::q3_k) {
-    const auto* b = static_cast<const BlockQ3_K*>(block);
-    const v128_t lo = wasm_v128_and(wasm_u16x8_shr(u8x8(b->qs + 32 * h + 8 * I), 2 * p), m2);
-    const v128_t hi = wasm_v128_and(wasm_u16x8_shr(u8x8(b->hmask + 8 * I), C), one);
-    return wasm_v128_or(lo, wasm_i16x8_shl(hi, 2));
-  } else if constexpr (T == DType::q4_k) {
-    const auto* b = static_cast<const BlockQ4_K*>(block);
-    return wasm_v128_and(wasm_u16x8_shr(u8x8(b->qs + 32 * (C / 2) + 8 * I), 4 * (C & 1)), m4);
-  } else if constexpr (T == DType::q5_k) {
-    const auto* b = static_cast<const BlockQ5_K*>(block);
-    const v128_t lo = wasm_v128_and(wasm_u16x8_shr(u8x8(b->qs + 32 * (C / 2) + 8 * I), 4 * (C & 1)), m4);
-    const v128_t hi = wasm_v128_and(wasm_u16x8_shr(u8x8(b->qh + 8 * I), C), one);
-    return wasm_v128_or(lo, wasm_i16x8_shl(hi, 4));
-  } else {  // q6_k
-    const auto* b = static_cast<const BlockQ6_K*>(block);
-    const v128_t lo = wasm_v128_and(wasm_u16x8_shr(u8x8(b->ql + 64 * h + 32 * (p & 1) + 8 * I), 4 * (p >> 1)), m4);
-    const v128_t hi = wasm_v128_and(wasm_u16x8_shr(u8x8(b->qh + 32 * h + 8 * I), 2 * p), m2);
-    return wasm_v128_or(lo, wasm_i16x8_shl(hi, 4));
-  }
-}
 #endif
 
-#if defined(WA_WASM_RELAXED)
-// 16 bytes at p, u of 16 elements in byte lanes.
-v128_t u8x16(const uint8_t* p) { return wasm_v128_load(p); }
-
-// u of elements 32c + 16 H .. 32c + 16 H + 15 of one super-block as bytes:
-// k_u8's fields with 16-bit shifts, each masked to its byte's own bits.
-template <DType T, int C, int H>
-v128_t k_u16(const void* block, const UnpackConsts& uc) {
+// u of W elements 32c + W i .. 32c + W i + W - 1 of one super-block (the bit
+// positions of quant/blocks.h; quant/unpack.h's k_unpack is the scalar
+// statement of the same): W = 8 in u16 lanes (SIMD128), W = 16 as bytes
+// (relaxed SIMD: the same 16-bit shifts, each field masked to its byte's
+// own bits).
+template <DType T, int C, int I, int W>
+v128_t k_u(const void* block, const UnpackConsts& uc) {
+  static_assert(W == 8 || W == 16);
   constexpr int h = C / 4, p = C % 4;
-  const v128_t m2 = uc.b3, m4 = uc.b15, one = uc.b1;
+  const auto load = [](const uint8_t* q) {
+    if constexpr (W == 8) {
+      return wasm_u16x8_load8x8(q);
+    } else {
+      return wasm_v128_load(q);
+    }
+  };
+#if defined(WA_WASM_RELAXED)
+  const v128_t m2 = W == 8 ? uc.m2 : uc.b3, m4 = W == 8 ? uc.m4 : uc.b15, one = W == 8 ? uc.one : uc.b1;
+#else
+  static_assert(W == 8, "byte-lane masks exist in the relaxed build only");
+  const v128_t m2 = uc.m2, m4 = uc.m4, one = uc.one;
+#endif
   if constexpr (T == DType::q2_k) {
     const auto* b = static_cast<const BlockQ2_K*>(block);
-    return wasm_v128_and(wasm_u16x8_shr(u8x16(b->qs + 32 * h + 16 * H), 2 * p), m2);
+    return wasm_v128_and(wasm_u16x8_shr(load(b->qs + 32 * h + W * I), 2 * p), m2);
   } else if constexpr (T == DType::q3_k) {
     const auto* b = static_cast<const BlockQ3_K*>(block);
-    const v128_t lo = wasm_v128_and(wasm_u16x8_shr(u8x16(b->qs + 32 * h + 16 * H), 2 * p), m2);
-    const v128_t hi = wasm_v128_and(wasm_u16x8_shr(u8x16(b->hmask + 16 * H), C), one);
+    const v128_t lo = wasm_v128_and(wasm_u16x8_shr(load(b->qs + 32 * h + W * I), 2 * p), m2);
+    const v128_t hi = wasm_v128_and(wasm_u16x8_shr(load(b->hmask + W * I), C), one);
     return wasm_v128_or(lo, wasm_i16x8_shl(hi, 2));
   } else if constexpr (T == DType::q4_k) {
     const auto* b = static_cast<const BlockQ4_K*>(block);
-    return wasm_v128_and(wasm_u16x8_shr(u8x16(b->qs + 32 * (C / 2) + 16 * H), 4 * (C & 1)), m4);
+    return wasm_v128_and(wasm_u16x8_shr(load(b->qs + 32 * (C / 2) + W * I), 4 * (C & 1)), m4);
   } else if constexpr (T == DType::q5_k) {
     const auto* b = static_cast<const BlockQ5_K*>(block);
-    const v128_t lo = wasm_v128_and(wasm_u16x8_shr(u8x16(b->qs + 32 * (C / 2) + 16 * H), 4 * (C & 1)), m4);
-    const v128_t hi = wasm_v128_and(wasm_u16x8_shr(u8x16(b->qh + 16 * H), C), one);
+    const v128_t lo = wasm_v128_and(wasm_u16x8_shr(load(b->qs + 32 * (C / 2) + W * I), 4 * (C & 1)), m4);
+    const v128_t hi = wasm_v128_and(wasm_u16x8_shr(load(b->qh + W * I), C), one);
     return wasm_v128_or(lo, wasm_i16x8_shl(hi, 4));
   } else {  // q6_k
     const auto* b = static_cast<const BlockQ6_K*>(block);
-    const v128_t lo = wasm_v128_and(wasm_u16x8_shr(u8x16(b->ql + 64 * h + 32 * (p & 1) + 16 * H), 4 * (p >> 1)), m4);
-    const v128_t hi = wasm_v128_and(wasm_u16x8_shr(u8x16(b->qh + 32 * h + 16 * H), 2 * p), m2);
+    const v128_t lo = wasm_v128_and(wasm_u16x8_shr(load(b->ql + 64 * h + 32 * (p & 1) + W * I), 4 * (p >> 1)), m4);
+    const v128_t hi = wasm_v128_and(wasm_u16x8_shr(load(b->qh + 32 * h + W * I), 2 * p), m2);
     return wasm_v128_or(lo, wasm_i16x8_shl(hi, 4));
   }
 }
 
 // sum over chunk C (sub-blocks 2C, 2C+1) of S[s] * u * qx, in 4 lanes.
+#if defined(WA_WASM_RELAXED)
 template <DType T, int C>
 v128_t k_chunk_dot(const void* block, const quant::KScales& k, const int8_t* xq, const UnpackConsts& uc) {
   const int8_t* x = xq + 32 * C;
-  const v128_t p0 = relaxed_dot_i8x16_i7x16(wasm_v128_load(x), k_u16<T, C, 0>(block, uc));
-  const v128_t p1 = relaxed_dot_i8x16_i7x16(wasm_v128_load(x + 16), k_u16<T, C, 1>(block, uc));
+  const v128_t p0 = relaxed_dot_i8x16_i7x16(wasm_v128_load(x), k_u<T, C, 0, 16>(block, uc));
+  const v128_t p1 = relaxed_dot_i8x16_i7x16(wasm_v128_load(x + 16), k_u<T, C, 1, 16>(block, uc));
   return wasm_i32x4_add(wasm_i32x4_dot_i16x8(p0, wasm_i16x8_splat(k.S[2 * C])),
                         wasm_i32x4_dot_i16x8(p1, wasm_i16x8_splat(k.S[2 * C + 1])));
 }
@@ -125,8 +107,8 @@ v128_t k_chunk_dot(const void* block, const quant::KScales& k, const int8_t* xq,
   WA_UNROLL
   for (int half = 0; half < 2; ++half) {
     const v128_t sc = wasm_i16x8_splat(k.S[2 * C + half]);
-    const v128_t u0 = half == 0 ? k_u8<T, C, 0>(block, uc) : k_u8<T, C, 2>(block, uc);
-    const v128_t u1 = half == 0 ? k_u8<T, C, 1>(block, uc) : k_u8<T, C, 3>(block, uc);
+    const v128_t u0 = half == 0 ? k_u<T, C, 0, 8>(block, uc) : k_u<T, C, 2, 8>(block, uc);
+    const v128_t u1 = half == 0 ? k_u<T, C, 1, 8>(block, uc) : k_u<T, C, 3, 8>(block, uc);
     const int8_t* x = xq + 32 * C + 16 * half;
     s = wasm_i32x4_add(s, wasm_i32x4_dot_i16x8(wasm_i16x8_mul(u0, sc), wasm_i16x8_load8x8(x)));
     s = wasm_i32x4_add(s, wasm_i32x4_dot_i16x8(wasm_i16x8_mul(u1, sc), wasm_i16x8_load8x8(x + 8)));

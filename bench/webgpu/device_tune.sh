@@ -7,7 +7,7 @@
 # usage (from the repository root, on the GPU machine):
 #   TYPES="q2_K q3_K" TUNINGS="default 2,2 2,1" bash bench/webgpu/device_tune.sh
 # env: OUT (default .cache/device-out), WORK (default /tmp/webaccel-gpu), MODEL
-#      (default 7b), TYPES (default q4_0), TUNINGS (rows,blocks-in-flight[,groups] for
+#      (default 7b), TYPES (default q4_0), TUNINGS (rows,units-in-flight[,groups[,blocks-per-unit]] for
 #      --matvec-tuning; "default" is the backend's own choice), REPS (default 1).
 #      KERNEL_TIMES (non-empty: --kernel-times too: slower; its per-pipeline
 #      figures run each pipeline twice, the second time from a warm L2).

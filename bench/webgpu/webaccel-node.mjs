@@ -4,7 +4,7 @@
 //
 //   node bench/webgpu/webaccel-node.mjs [--webgpu] --model M.gguf [--reps 3] [--dawn-flag F]... [--no-subgroups] [--label L] [--out r.json]
 //     [--profile] [--stream-gpu-time] [--cpu-profile FILE.cpuprofile] [--dispatches-per-submit N] [--sampled]
-//     [--matvec-tuning R,U[,G]]
+//     [--matvec-tuning R,U[,G[,KU]]]
 // --sampled: a tg128-sampled row too (temperature 0.8, top-k 40, top-p 0.95,
 // min-p 0.05: the token drawn on the GPU, sample.wgsl), and the
 // --stream-gpu-time/--kernel-times steps sampled instead of greedy.
@@ -43,11 +43,13 @@ const dawnFlags = args.flatMap((a, i) => (a === '--dawn-flag' ? [args[i + 1]] : 
 // --no-subgroups: the device without subgroups (workgroup-memory reductions),
 // to compare with the subgroup kernels on the same GPU.
 const gpuMask = args.includes('--no-subgroups') ? { disableFeatures: ['subgroups'] } : undefined;
-// --matvec-tuning R,U[,G]: every int8-x decode matvec with R rows per group,
-// U blocks in flight and G groups per workgroup (EngineOptions.matvecTuning),
-// to compare shapes.
+// --matvec-tuning R,U[,G[,KU]]: every int8-x decode matvec with R rows per
+// group, U units in flight, G groups per workgroup (0: the backend's) and KU
+// consecutive blocks per unit (EngineOptions.matvecTuning), to compare shapes.
 const tuning = opt('--matvec-tuning')?.split(',').map(Number);
-const matvecTuning = tuning ? { rows: tuning[0], blocksInFlight: tuning[1], groups: tuning[2] } : undefined;
+const matvecTuning = tuning
+  ? { rows: tuning[0], blocksInFlight: tuning[1], groups: tuning[2] || undefined, blocksPerUnit: tuning[3] }
+  : undefined;
 const webgpuModule = process.env.WEBGPU_MODULE ?? join(repo, 'js/node_modules/webgpu/index.js');
 
 const require = createRequire(import.meta.url);

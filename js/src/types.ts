@@ -28,13 +28,15 @@ export interface BackendChangeEvent {
   reason: string; // why, e.g. "the WebGPU device was lost (destroyed: ...)"
 }
 
-// Rows per group (1..8), blocks in flight per lane (1..4) and 32-lane groups
-// per workgroup (2, 4 or 8; default the backend's) of a decode matvec
-// (EngineOptions.matvecTuning).
+// Rows per group (1..8), units in flight per lane (1..4), 32-lane groups
+// per workgroup (2, 4 or 8) and consecutive blocks per unit (1, 2 or 4) of a
+// decode matvec (EngineOptions.matvecTuning; groups and blocksPerUnit default
+// to the backend's).
 export interface MatvecTuning {
   rows: number;
   blocksInFlight: number;
   groups?: number;
+  blocksPerUnit?: number;
 }
 
 export interface EngineOptions {

@@ -265,6 +265,10 @@ describe('WebGPU models (Dawn)', { timeout: 1_200_000 }, () => {
       createEngine({ backend: 'webgpu', gpu, threads: 1, matvecTuning: { rows: 9, blocksInFlight: 1 } }),
       (e) => e instanceof WebAccelError && e.code === 'invalid_argument' && /matvec_tuning: rows must be 1\.\.8/.test(e.message),
     );
+    await assert.rejects(
+      createEngine({ backend: 'webgpu', gpu, threads: 1, matvecTuning: { rows: 2, blocksInFlight: 1, blocksPerUnit: 3 } }),
+      (e) => e instanceof WebAccelError && e.code === 'invalid_argument' && /blocks per unit 1, 2 or 4/.test(e.message),
+    );
   });
 
   test('lazy pipelines (precompile: false) give the same tokens; info reports the backend', async (t) => {

@@ -354,10 +354,15 @@ enum Slot : int {
   kNoPackedDotNoSubgroups = 3,
   kStorage16 = 4,
   kNoSubgroups = 5,
-  kSlots = 6
+  kUnits = 6,
+  kSlots = 7
 };
 const char* const kSlotNames[] = {"device", "binding 1 MiB", "grid 4", "no dot4I8Packed, no subgroups",
-                                  "workgroup storage 16 KiB", "no subgroups"};
+                                  "workgroup storage 16 KiB", "no subgroups", "units of 4 blocks"};
+// kUnits: every int8-x decode matvec forced (wa_gpu_device_config.matvec_tuning)
+// to 2 rows per group, 2 units in flight and 4 consecutive blocks per unit
+// (matvec4.wgsl's KU), where K's blocks are whole units.
+constexpr uint32_t kUnitsTuning = 2u | 2u << 8 | 4u << 24;
 bool slot_has_subgroups(Slot s) { return g_device_subgroups && s != kNoPackedDotNoSubgroups && s != kNoSubgroups; }
 
 // Products of weights and activations. The decode matvecs (T = 1) of every
@@ -661,6 +666,38 @@ std::vector<Case> make_cases() {
                        c.expect_subgroups();
                      }});
   }
+  // Units of 4 consecutive blocks (kUnits), 2 in flight: K = 4608 is 36
+  // units, so lanes 0..3 run the units-in-flight loop and the others its
+  // tail; K = 4672 (146 blocks) is not whole units and runs with units of 1.
+  for (DType t : {DType::q2_k, DType::q3_k, DType::q4_k, DType::q4_0}) {
+    const Limit lim = product_limit(t, 1, kUnits);
+    cases.push_back({strformat("fused rms_norm + matvecs of one x %s K=4608 N=96,40,40 on %s", dtype_name(t),
+                               kSlotNames[kUnits]),
+                     kUnits, [=](Ctx& c) {
+                       Node* h = c.input(4608, 1, 2.0f);
+                       Node* n = c.g().rms_norm(h, c.weight(DType::f32, 4608, 1), 1e-5f);
+                       Node* q = c.g().mul_mat(c.weight(t, 4608, 96, 0.5f), n);
+                       Node* k = c.g().mul_mat(c.weight(t, 4608, 40, 0.5f), n);
+                       Node* v = c.g().mul_mat(c.weight(t, 4608, 40, 0.5f), n);
+                       c.expect(c.g().scale(q, 1.0f), "q", lim);
+                       c.expect(c.g().scale(k, 1.0f), "k", lim);
+                       c.expect(c.g().scale(v, 1.0f), "v", lim);
+                       c.expect(c.g().scale(h, 1.0f), "h", kExactLimit);  // h read again: the norm is fused
+                       c.expect_fused(2);
+                       c.expect_subgroups();
+                     }});
+    cases.push_back({strformat("fused swiglu of two matvecs %s K=4608 N=77 on %s", dtype_name(t), kSlotNames[kUnits]),
+                     kUnits, [=](Ctx& c) {
+                       Node* x = c.input(4608, 1);
+                       Node* g = c.g().mul_mat(c.weight(t, 4608, 77, 0.5f), x);
+                       Node* u = c.g().mul_mat(c.weight(t, 4608, 77, 0.5f), x);
+                       c.expect(c.g().swiglu(g, u), "y", lim);
+                       c.expect_fused(1);
+                       c.expect_subgroups();
+                     }});
+  }
+  add_mul_mat(cases, DType::q4_0, 4672, 45, 1, kUnits);
+
   // int8 x with workgroup-memory row totals (the slot above has f32 x):
   // both matrices' and h . h's totals, over the blocks-in-flight loop and its tail.
   cases.push_back({"fused rms_norm + swiglu of two matvecs q4_0 K=2144 N=77 (no subgroups)", kNoSubgroups,
@@ -1222,6 +1259,7 @@ WA_TEST_API int32_t wa_gpu_ops_init(const wa_gpu_device_config* config) {
     if (s == kNoPackedDotNoSubgroups) c.packed_dot = c.subgroups = 0;
     if (s == kNoSubgroups) c.subgroups = 0;
     if (s == kStorage16) c.max_workgroup_storage = 16384;
+    if (s == kUnits) c.matvec_tuning = kUnitsTuning;
     auto cfg = gpu::device_config_from(c);
     if (!cfg.ok()) {
       m.error = strformat("%s: %s", kSlotNames[s], cfg.status().to_string().c_str());

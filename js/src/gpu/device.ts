@@ -156,5 +156,8 @@ export function writeDeviceConfig(mem: ArrayBuffer, ptr: number, d: GpuDevice, o
   u32[9] = o.wgslFeatures.includes('packed_4x8_integer_dot_product') ? 1 : 0;
   u32[10] = o.subgroupMinSize ?? 0;
   const t = o.matvecTuning;
-  u32[11] = t ? (t.rows & 0xff) | ((t.blocksInFlight & 0xff) << 8) | (((t.groups ?? 0) & 0xff) << 16) : 0;
+  u32[11] = t
+    ? ((t.rows & 0xff) | ((t.blocksInFlight & 0xff) << 8) | (((t.groups ?? 0) & 0xff) << 16) |
+        (((t.blocksPerUnit ?? 0) & 0xff) << 24)) >>> 0
+    : 0;
 }

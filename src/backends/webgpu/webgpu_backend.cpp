@@ -44,6 +44,10 @@ struct MatvecShape {
   // int8 x: the workgroup's capacity in 32-value blocks of x (MV_X_BLOCKS;
   // matvec_shape_for: K's blocks rounded up to a multiple of 32).
   uint32_t x_blocks = 0;
+  // Consecutive blocks a lane takes as one unit (matvec4.wgsl's KU): 1, or
+  // for formats whose blocks share words, the blocks of a word (1 where K's
+  // blocks are not whole units; matvec_shape_for).
+  uint32_t unit = 1;
   uint32_t rows_per_workgroup() const { return groups * rows; }
 };
 enum class MatvecMode : uint32_t { plain = 0, glu = 1, multi = 2 };
@@ -85,6 +89,15 @@ Matvec4Bindings matvec4_bindings(MatvecMode mode, bool side) {
 //   both (q3_K 4.2, q2_K 3.7-3.9 ms). q4_K takes 4 rows and 1 in flight
 //   (2.97 ms; 4 and 2: 3.10; 2 and 1: 3.28); q4_0 keeps 4 and 2 (2.85 ms; 2
 //   and 1: 3.18). The other bit-plane types keep q4_0's (not measured).
+// - units of consecutive blocks (MatvecShape::unit; H100, 2026-11-27 19:20,
+//   whole 7B steps as above): q2_K's 2 blocks per vec4 word taken by one
+//   lane: 3.11 -> 2.93 ms per step (4 rows: 3.73, 1 row: 3.73, 2 units in
+//   flight: 3.92); q3_K's 4 blocks in 3 words: 5.18 ms against 3.60 (2
+//   blocks: 3.56, within the runs' spread; 1 row of 4: 4.96); q4_K 2 blocks
+//   3.13 against 2.98, q4_0 2.91 against 2.89: they keep units of 1. Keeping
+//   x in workgroup memory unit-major (the lanes' reads consecutive instead
+//   of 64 or 128 bytes apart) made no unit faster (q2_K 3.03, q3_K's 4
+//   blocks 5.09): the units' cost is not bank conflicts.
 // - f32 x (H100): 4 rows per group read 11008- and 32000-row q4_0/q8_0
 //   matrices fastest (1.1/1.5 TB/s q4_0, 2.0/2.4 TB/s q8_0) and 4096-row
 //   q8_0 ones as fast as any; a 4096-row q4_0 matrix is read about as fast
@@ -92,7 +105,12 @@ Matvec4Bindings matvec4_bindings(MatvecMode mode, bool side) {
 //   132 SMs). GLU (two matrices per row) with 2 rows per group took 77 us
 //   per 7B layer, 0.66 TB/s: it takes 4 rows.
 MatvecShape matvec_shape(MatvecMode mode, DType t, uint64_t rows, bool int8_x) {
-  if (int8_x && (t == DType::q2_k || t == DType::q3_k)) return {8, 2, 1, true};
+  if (int8_x && t == DType::q2_k) {
+    MatvecShape s{8, 2, 1, true};
+    s.unit = 2;  // a lane takes both blocks of a vec4 word
+    return s;
+  }
+  if (int8_x && t == DType::q3_k) return {8, 2, 1, true};
   if (int8_x && t == DType::q4_k) return {8, 4, 1, true};
   if (int8_x) return {8, 4, mode == MatvecMode::glu && t != DType::q4_0 ? 1u : 2u, true};
   const uint32_t r = mode != MatvecMode::glu && t == DType::q4_0 && rows < 8192 ? 2 : 4;
@@ -665,10 +683,13 @@ class WebGpuBackendImpl final : public WebGpuBackend {
       const size_t r = kernel.rfind("_r"), u = kernel.rfind('u');
       const size_t w = kernel.rfind('w');  // groups other than 8 (matvec_tuning only)
       const uint32_t groups = w != std::string::npos && w > r ? static_cast<uint32_t>(std::stoul(kernel.substr(w + 1))) : 8;
+      const size_t k = kernel.rfind('k');  // units of more than one block
+      const uint32_t unit = k != std::string::npos && k > r ? static_cast<uint32_t>(std::stoul(kernel.substr(k + 1))) : 1;
       const MatvecShape parsed{groups, static_cast<uint32_t>(std::stoul(kernel.substr(r + 2, u - r - 2))),
                               static_cast<uint32_t>(std::stoul(kernel.substr(u + 1))),
                               kernel.find("_x8") != std::string::npos, kernel.find("_sg") != std::string::npos};
       MatvecShape shape = parsed;
+      shape.unit = unit;
       if (shape.int8_x) shape.x_blocks = static_cast<uint32_t>(std::stoul(kernel.substr(kernel.rfind('c') + 1)));
       const bool int8_x = shape.int8_x;
       const bool from_attention = kernel.find("_attn") != std::string::npos;
@@ -708,6 +729,7 @@ class WebGpuBackendImpl final : public WebGpuBackend {
       replace_all(src, "MV_GROUPS", std::to_string(shape.groups) + "u");
       replace_all(src, "MV_ROWS", std::to_string(shape.rows) + "u");
       replace_all(src, "MV_BLOCKS_IN_FLIGHT", std::to_string(shape.blocks_in_flight) + "u");
+      replace_all(src, "MV_UNIT", std::to_string(shape.unit) + "u");
       replace_all(src, "MV_MODE", std::to_string(static_cast<uint32_t>(mode)) + "u");
       replace_all(src, "MV_NORM", norm ? "true" : "false");
       replace_all(src, "MV_MATRICES", std::to_string(matrices_per_row(mode)) + "u");
@@ -1170,7 +1192,9 @@ class WebGpuBackendImpl final : public WebGpuBackend {
           s.rows = cfg_.matvec_rows;
           s.blocks_in_flight = cfg_.matvec_blocks_in_flight;
           if (cfg_.matvec_groups != 0) s.groups = cfg_.matvec_groups;
+          if (cfg_.matvec_unit != 0) s.unit = cfg_.matvec_unit;
         }
+        if (nb % s.unit != 0) s.unit = 1;
         // Only as much workgroup memory as x needs (in steps of 32 blocks: a
         // model has two or three row lengths, so few pipelines): Dawn
         // zero-fills a kernel's workgroup memory at the start of every
@@ -1185,7 +1209,8 @@ class WebGpuBackendImpl final : public WebGpuBackend {
     s.subgroups = subgroup_reductions();
     return s;
   }
-  // The pipeline key of a matvec4.wgsl instance, e.g. matvec4_glu_norm_x8_sg_r4u2c128.q4_0 (c: x_blocks, int8 x only).
+  // The pipeline key of a matvec4.wgsl instance, e.g. matvec4_glu_norm_x8_sg_r4u2c128.q4_0 (c: x_blocks, int8 x
+  // only; then w: groups other than 8, k: units of more than one block).
   std::string matvec4_kernel(MatvecMode mode, bool norm, DType t, uint64_t K, uint64_t rows) const {
     return matvec4_kernel(mode, norm, t, matvec_shape_for(mode, t, K, rows));
   }
@@ -1197,7 +1222,8 @@ class WebGpuBackendImpl final : public WebGpuBackend {
     return k + (norm ? "_norm" : "") + (from_attention ? "_attn" : "") + (s.int8_x ? "_x8" : "") +
            (s.subgroups ? "_sg" : "") + "_r" + std::to_string(s.rows) + "u" + std::to_string(s.blocks_in_flight) +
            (s.int8_x ? strformat("c%u", s.x_blocks) : std::string()) +
-           (s.groups != 8 ? strformat("w%u", s.groups) : std::string()) + "." + dtype_name(t);
+           (s.groups != 8 ? strformat("w%u", s.groups) : std::string()) +
+           (s.unit != 1 ? strformat("k%u", s.unit) : std::string()) + "." + dtype_name(t);
   }
 
   // The x a decode matvec reads: its input node, or for a norm its
@@ -1728,9 +1754,12 @@ Result<DeviceConfig> device_config_from(const wa_gpu_device_config& config) {
     c.matvec_rows = config.matvec_tuning & 0xff;
     c.matvec_blocks_in_flight = (config.matvec_tuning >> 8) & 0xff;
     c.matvec_groups = (config.matvec_tuning >> 16) & 0xff;
+    c.matvec_unit = config.matvec_tuning >> 24;
     if (c.matvec_rows < 1 || c.matvec_rows > 8 || c.matvec_blocks_in_flight < 1 || c.matvec_blocks_in_flight > 4 ||
-        (c.matvec_groups != 0 && c.matvec_groups != 2 && c.matvec_groups != 4 && c.matvec_groups != 8)) {
-      return invalid_argument("matvec_tuning: rows must be 1..8, blocks in flight 1..4, groups 2, 4 or 8");
+        (c.matvec_groups != 0 && c.matvec_groups != 2 && c.matvec_groups != 4 && c.matvec_groups != 8) ||
+        (c.matvec_unit != 0 && c.matvec_unit != 1 && c.matvec_unit != 2 && c.matvec_unit != 4)) {
+      return invalid_argument(
+          "matvec_tuning: rows must be 1..8, blocks in flight 1..4, groups 2, 4 or 8, blocks per unit 1, 2 or 4");
     }
   }
   if (c.max_storage_binding < (1u << 20) || c.max_workgroups_per_dim < 1 || c.min_uniform_align < 1 ||

@@ -48,6 +48,7 @@ struct DeviceConfig {
   uint32_t matvec_rows = 0;
   uint32_t matvec_blocks_in_flight = 0;
   uint32_t matvec_groups = 0;  // 32-lane groups per workgroup; 0: the backend's (8)
+  uint32_t matvec_unit = 0;    // consecutive blocks per lane and unit; 0: the backend's
 };
 
 // The C API's description of a device (filled by the JS driver, or by a test

@@ -9,11 +9,16 @@
 // round trip through memory.
 //
 // A workgroup is GROUPS groups of 32 lanes; a group computes R rows (of NM
-// matrices: 2 in MODE 1), lane l taking 32-weight blocks l, l + 32, ... of
-// each row, U blocks per step with every weight load issued before the first
-// is used: a lane keeps U * R * NM loads in flight, which is what hides
-// memory latency when the grid is small (a 4096-row matrix is ~128
-// workgroups, one per SM). Per block, a row's weights are one or two
+// matrices: 2 in MODE 1), lane l taking units l, l + 32, ... of each row,
+// a unit being KU consecutive 32-weight blocks, U units per step with every
+// weight load issued before the first is used: a lane keeps U * KU * R * NM
+// blocks' loads in flight, which is what hides memory latency when the grid
+// is small (a 4096-row matrix is ~128 workgroups, one per SM). KU > 1 is for
+// formats whose blocks share words (q2_K: 2 blocks per vec4 word and per
+// scale field; q3_K: 4 blocks in 3 words): a lane takes the whole word, so
+// each load brings 16 bytes of its own instead of 8 of its own and 8 of its
+// neighbour's (the blocks' loads of one word have one address, for the
+// compiler to merge). webgpu_backend.cpp's matvec_shape says where it pays. Per block, a row's weights are one or two
 // 16-byte-aligned loads and the block of x serves all R * NM rows. x comes
 // in one of two forms, each a file that defines x_prepare, x_block and
 // block_dot_x: f32 (mvx_f32.wgsl: 8 vec4 loads per block, from L1 after the
@@ -31,13 +36,14 @@
 // w0, w1 (MODE 1, 2), w2 (MODE 2), nw (NORM, or the attention chunks of
 // mvx_from_attention.wgsl), act, params; accessors of an absent weight
 // binding read w0 and are never called.
-// Requires K % 32 == 0 and x_off, r_off % 4 == 0 (vec4 activations).
+// Requires K % (32 KU) == 0 and x_off, r_off % 4 == 0 (vec4 activations).
 // Grid: (rows / (GROUPS R), 1), summed over the matrices in MODE 2.
 
 const LANES: u32 = 32u;
 const GROUPS: u32 = MV_GROUPS;
 const R: u32 = MV_ROWS;
 const U: u32 = MV_BLOCKS_IN_FLIGHT;
+const KU: u32 = MV_UNIT;  // consecutive blocks per unit (divides K / 32)
 const MODE: u32 = MV_MODE;
 const NORM: bool = MV_NORM;
 const NM: u32 = MV_MATRICES;  // matrices per row: 2 in MODE 1, else 1
@@ -94,35 +100,42 @@ fn matvec4(li: u32, wgx: u32, sg_size: u32) {
   var ss = 0.0;
   x_prepare(li);
   var s: array<f32, RN>;
-  var kb = lane;
-  for (; kb + (U - 1u) * LANES < nb; kb += U * LANES) {
-    var v: array<array<vec4<u32>, BLOCK_WORDS>, U * RN>;
-    var d: array<array<u32, 2>, U * RN>;
-    for (var u = 0u; u < U; u++) {
+  // kq: a unit's index; its blocks are kq KU .. kq KU + KU - 1 of the row.
+  let nq = nb / KU;
+  var kq = lane;
+  for (; kq + (U - 1u) * LANES < nq; kq += U * LANES) {
+    var v: array<array<vec4<u32>, BLOCK_WORDS>, U * KU * RN>;
+    var d: array<array<u32, 2>, U * KU * RN>;
+    for (var uj = 0u; uj < U * KU; uj++) {
+      let kb = (kq + (uj / KU) * LANES) * KU + uj % KU;
       for (var r = 0u; r < R; r++) {
         for (var mm = 0u; mm < NM; mm++) {
-          let b = rb[r] + kb + u * LANES;
-          v[(u * R + r) * NM + mm] = weight_words(m0 + mm, b);
-          d[(u * R + r) * NM + mm] = weight_scales(m0 + mm, b);
+          let b = rb[r] + kb;
+          v[(uj * R + r) * NM + mm] = weight_words(m0 + mm, b);
+          d[(uj * R + r) * NM + mm] = weight_scales(m0 + mm, b);
         }
       }
     }
-    for (var u = 0u; u < U; u++) {
-      let x = x_block(kb + u * LANES, &ss);
+    for (var uj = 0u; uj < U * KU; uj++) {
+      let kb = (kq + (uj / KU) * LANES) * KU + uj % KU;
+      let x = x_block(kb, &ss);
       for (var r = 0u; r < R; r++) {
         for (var mm = 0u; mm < NM; mm++) {
-          let i = (u * R + r) * NM + mm;
-          s[r * NM + mm] += block_dot_x(rb[r] + kb + u * LANES, v[i], d[i], x);
+          let i = (uj * R + r) * NM + mm;
+          s[r * NM + mm] += block_dot_x(rb[r] + kb, v[i], d[i], x);
         }
       }
     }
   }
-  for (; kb < nb; kb += LANES) {
-    let x = x_block(kb, &ss);
-    for (var r = 0u; r < R; r++) {
-      for (var mm = 0u; mm < NM; mm++) {
-        let b = rb[r] + kb;
-        s[r * NM + mm] += block_dot_x(b, weight_words(m0 + mm, b), weight_scales(m0 + mm, b), x);
+  for (; kq < nq; kq += LANES) {
+    for (var j = 0u; j < KU; j++) {
+      let kb = kq * KU + j;
+      let x = x_block(kb, &ss);
+      for (var r = 0u; r < R; r++) {
+        for (var mm = 0u; mm < NM; mm++) {
+          let b = rb[r] + kb;
+          s[r * NM + mm] += block_dot_x(b, weight_words(m0 + mm, b), weight_scales(m0 + mm, b), x);
+        }
       }
     }
   }

@@ -6,7 +6,7 @@
 //
 //   make wasm
 //   node bench/wasm_bench.mjs -m model.gguf -t 2 -p 512 -n 128 -r 3 [-o md|json] [--isa scalar]
-//        [--relaxed 1] [--clock cpu]
+//        [--relaxed 1] [--clock cpu] [--wasm-base DIR/]
 //
 // -t 1 uses the single-threaded build, -t > 1 the pthreads build with that
 // many threads (the thread pool is started before the module resolves).
@@ -17,14 +17,15 @@
 // module and process, the q4_0 kernels alone differing). --clock cpu: the
 // process's CPU time (user + system) instead of wall time; with -t 1 that
 // is the work itself, which other processes on a shared machine disturb
-// less than wall time.
+// less than wall time. --wasm-base DIR/: the modules from another build's
+// js/dist/wasm/ (an A/B of two builds in one process's environment).
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import v8 from 'node:v8';
 import { loadModule } from '../js/dist/native.js';
 
 function parseArgs(argv) {
-  const o = { m: '', t: 1, p: 512, n: 128, r: 3, o: 'md', isa: '', relaxed: 0, clock: 'wall' };
+  const o = { m: '', t: 1, p: 512, n: 128, r: 3, o: 'md', isa: '', relaxed: 0, clock: 'wall', 'wasm-base': '' };
   for (let i = 0; i < argv.length; i += 2) {
     const k = argv[i].replace(/^--?/, '');
     if (!(k in o) || i + 1 >= argv.length) throw new Error(`unknown or incomplete argument ${argv[i]}`);
@@ -50,7 +51,7 @@ async function main() {
   }
   const variant = o.t > 1 ? 'mt' : 'st';
   if (o.relaxed) v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
-  const n = await loadModule({ variant, threads: o.t, relaxed: !!o.relaxed });
+  const n = await loadModule({ variant, threads: o.t, relaxed: !!o.relaxed, wasmBase: o['wasm-base'] || undefined });
   const isas = o.isa ? o.isa.split(',') : [''];
   if (isas[0]) n.setIsa(isas[0]);
   const info = n.buildInfo();

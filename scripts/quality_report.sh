@@ -13,6 +13,12 @@
 #                             [--calib-types "q4_K ..."] [--calib-methods "gptq weighted"]
 #                             [--calib-tokens N] [--adaptive-bpw "2.5 3 4"] [--own-formats[-only]]
 #                             [--stories N] [--ctx N] [--chunks N] [--threads N] [--no-bench]
+#                             [--wasm-bench] [--webgpu-bench]
+#
+# --wasm-bench: pp64/tg32 columns of the wasm build too (below); --webgpu-bench:
+# and of the WebGPU backend, through bench/webgpu/webaccel-node.mjs --pp 64 --tg 32
+# (Node with Dawn's `webgpu` package on whatever adapter Dawn finds: run it on the
+# GPU machine, bench/webgpu/device_quality.sh; SwiftShader would take hours).
 #
 # --own-formats: the adaptive plans also with webaccel's own wa_vq2 / wa_vq3
 # (`quantize --adaptive --own-formats`: files that run only on webaccel's CPU
@@ -27,7 +33,7 @@
 # Every number in the report is parsed from those commands' output.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-usage() { echo "usage: $0 MODEL.gguf [--out FILE] [--types \"T ...\"] [--calib-types \"T ...\"] [--calib-methods \"M ...\"] [--calib-tokens N] [--adaptive-bpw \"B ...\"] [--stories N] [--ctx N] [--chunks N] [--threads N] [--no-bench] [--wasm-bench]" >&2; exit 2; }
+usage() { echo "usage: $0 MODEL.gguf [--out FILE] [--types \"T ...\"] [--calib-types \"T ...\"] [--calib-methods \"M ...\"] [--calib-tokens N] [--adaptive-bpw \"B ...\"] [--stories N] [--ctx N] [--chunks N] [--threads N] [--no-bench] [--wasm-bench] [--webgpu-bench]" >&2; exit 2; }
 [[ $# -ge 1 ]] || usage
 ARGS=("$@")
 MODEL=$1; shift
@@ -42,6 +48,7 @@ ADAPTIVE_BPW="4 3 2.5"
 OWN_FORMATS=0
 BENCH=1
 WASM_BENCH=0
+WEBGPU_BENCH=0
 STORIES=12
 CTX=128
 CHUNKS=0
@@ -56,6 +63,7 @@ while [[ $# -gt 0 ]]; do
     --adaptive-bpw) ADAPTIVE_BPW=$2; shift 2 ;;
     --no-bench) BENCH=0; shift ;;
     --wasm-bench) WASM_BENCH=1; shift ;;
+    --webgpu-bench) WEBGPU_BENCH=1; shift ;;
     --own-formats) OWN_FORMATS=1; shift ;;
     --own-formats-only) OWN_FORMATS=2; shift ;;
     --stories) STORIES=$2; shift 2 ;;
@@ -72,13 +80,24 @@ T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 # --wasm-bench: the same pp64/tg32 on the wasm build (single-threaded, one
 # thread, SIMD128 kernels) under Node: bench/wasm_model_bench.cpp, built here
-# in the wasm tree (emscripten: `make wasm` installs it).
-WASM_JS=$ROOT/build/wasm-st/bin/wasm_model_bench.js
-if [[ $WASM_BENCH -eq 1 ]]; then
+# in the wasm tree (emscripten: `make wasm` installs it); WASM_BENCH_JS=path
+# takes one built elsewhere instead (the GPU machine has no emscripten).
+WASM_JS=${WASM_BENCH_JS:-$ROOT/build/wasm-st/bin/wasm_model_bench.js}
+if [[ $WASM_BENCH -eq 1 && -n ${WASM_BENCH_JS:-} ]]; then
+  [[ -f $WASM_JS ]] || { echo "$0: --wasm-bench: no $WASM_JS (WASM_BENCH_JS)" >&2; exit 1; }
+elif [[ $WASM_BENCH -eq 1 ]]; then
   echo "building wasm_model_bench (wasm, single-threaded)" >&2
   (cd "$ROOT" && export NODE_PATH=/usr/share/nodejs && cmake --preset wasm >/dev/null &&
     cmake --build --preset wasm --target wasm_model_bench -j "$(nproc)" >"$T/wasm_build.log" 2>&1) ||
     { tail -20 "$T/wasm_build.log" >&2; echo "$0: --wasm-bench: building wasm_model_bench failed (is emscripten installed? make wasm)" >&2; exit 1; }
+fi
+
+# --webgpu-bench: js/dist's engine on Dawn; WEBGPU_NODE (default node) runs it
+# and WEBGPU_BENCH_ARGS adds webaccel-node.mjs arguments (e.g. --dawn-flag ...).
+GPU_NODE=${WEBGPU_NODE:-node}
+GPU_REPS=${WEBGPU_BENCH_REPS:-3}
+if [[ $WEBGPU_BENCH -eq 1 ]]; then
+  [[ -f $ROOT/js/dist/index.js ]] || { echo "$0: --webgpu-bench: no js/dist (make wasm)" >&2; exit 1; }
 fi
 
 python3 "$ROOT/tools/corpus/storygen.py" --seed 777 --count "$STORIES" >"$T/text.txt"
@@ -116,14 +135,32 @@ measure() {
     wtg=$(sed -nE 's/^tg32 .* median ([0-9.]+) t\/s.*/\1/p' "$T/wasm.txt")
     sed -nE 's/^pp64 t=([0-9]+) isa=([a-z0-9_]+) .*/\2, threads \1/p' "$T/wasm.txt" >"$T/wasm_cfg.txt"
   fi
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$mix" "$size" "$bpw" "$(val 'Mean PPL(model)')" \
+  local gpp="-" gtg="-"
+  if [[ $WEBGPU_BENCH -eq 1 ]]; then
+    echo "  $label: webgpu bench" >&2
+    # shellcheck disable=SC2086  # WEBGPU_BENCH_ARGS: words on purpose
+    "$GPU_NODE" "$ROOT/bench/webgpu/webaccel-node.mjs" --webgpu --model "$f" --reps "$GPU_REPS" --pp 64 --tg 32 \
+      ${WEBGPU_BENCH_ARGS:-} --out "$T/gpu.json" >/dev/null 2>"$T/gpu.err" ||
+      { tail -20 "$T/gpu.err" >&2; echo "$0: webaccel-node.mjs failed on $label" >&2; exit 1; }
+    # A file the WebGPU kernels cannot run falls back to the CPU: its cells say so instead of a speed.
+    read -r gpp gtg < <(python3 -c 'import json, sys
+r = json.load(open(sys.argv[1])); run = r["runs"][0]
+by = {x["test"]: x["median"] for x in run["results"]}
+if run["backend_used"] != "webgpu":
+    print("n/a", "(" + run["backend_used"] + ")")
+else:
+    print("%.2f" % by["pp64"], "%.2f" % by["tg32"])
+open(sys.argv[2], "w").write("%s, Node %s" % (r["adapter"].get("description") or r["adapter"].get("device") or "?", r["node"]))' \
+      "$T/gpu.json" "$T/gpu_cfg.txt")
+  fi
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$mix" "$size" "$bpw" "$(val 'Mean PPL(model)')" \
     "$(val 'Mean ln(PPL ratio)' | cut -f1)" "$(val 'Mean KLD')" "$(val '99.0% KLD' | cut -f1)" "$(val 'Same top-1')" \
-    "$pp" "$tg" "$wpp" "$wtg" >>"$T/rows.tsv"
+    "$pp" "$tg" "$wpp" "$wtg" "$gpp" "$gtg" >>"$T/rows.tsv"
   grep -m1 "^Scored tokens" "$T/kld.txt" | sed -E 's/.*: *//' >"$T/scored.txt"
 }
 
 # unreachable LABEL MESSAGE: a row for a plan the planner refused (its reason instead of figures).
-unreachable() { printf '%s\t-\t\t\t\t\t\t\t\t\t\t\t\t\t\t%s\n' "$1" "$2" >>"$T/rows.tsv"; }
+unreachable() { printf '%s\t-\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t%s\n' "$1" "$2" >>"$T/rows.tsv"; }
 
 echo "quality report for $MODEL" >&2
 : >"$T/rows.tsv"
@@ -198,7 +235,11 @@ if [[ $WASM_BENCH -eq 1 ]]; then
 else
   SPEED="$SPEED; wasm: not measured (--wasm-bench)"
 fi
-SPEED="$SPEED; WebGPU: not measured here (this script runs on the CPU machine; H100 decode speed of the q4_0 and k-quant types is in BENCHMARKS.md)"
+if [[ $WEBGPU_BENCH -eq 1 ]]; then
+  SPEED="$SPEED; WebGPU: \`bench/webgpu/webaccel-node.mjs --webgpu --pp 64 --tg 32 --reps $GPU_REPS${WEBGPU_BENCH_ARGS:+ $WEBGPU_BENCH_ARGS}\` ($(cat "$T/gpu_cfg.txt")), median of $GPU_REPS after a warm-up"
+else
+  SPEED="$SPEED; WebGPU: not measured (--webgpu-bench; 7B decode speeds of the q4_0 and k-quant types on an H100 are in BENCHMARKS.md)"
+fi
 CMD="scripts/quality_report.sh"
 for a in "${ARGS[@]}"; do
   case "$a" in "$ROOT"/*) a=${a#"$ROOT"/} ;; esac
@@ -260,19 +301,20 @@ w("  (mean per-token difference of ln probabilities, mean (± standard error) an
 w("  share of positions with the same most likely token).")
 w("")
 w("- *pp64*, *tg32*: CPU tokens per second, prompt of 64 tokens and generation of 32; *wasm pp64*, *wasm tg32*: the")
-w("  same on the wasm build (see *speed* above).")
+w("  same on the wasm build; *WebGPU pp64*, *WebGPU tg32*: on the WebGPU backend, where *n/a (cpu)* marks a file")
+w("  that the WebGPU kernels cannot run (see *speed* above).")
 w("")
-w("| type | stored as | file size | bits/weight | PPL | ΔPPL | ln PPL ratio | mean KLD | 99% KLD | top-1 | pp64 t/s | tg32 t/s | wasm pp64 t/s | wasm tg32 t/s |")
-w("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-for label, mix, size, bpw, ppl, pplerr, lnr, kld, klderr, k99, top, toperr, pp, tg, wpp, wtg in rows:
+w("| type | stored as | file size | bits/weight | PPL | ΔPPL | ln PPL ratio | mean KLD | 99% KLD | top-1 | pp64 t/s | tg32 t/s | wasm pp64 t/s | wasm tg32 t/s | WebGPU pp64 t/s | WebGPU tg32 t/s |")
+w("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+for label, mix, size, bpw, ppl, pplerr, lnr, kld, klderr, k99, top, toperr, pp, tg, wpp, wtg, gpp, gtg in rows:
     if mix == "-":
-        w(f"| {label} | not reachable: {wtg} | | | | | | | | | | | | |")
+        w(f"| {label} | not reachable: {gtg} | | | | | | | | | | | | | | |")
         continue
     size = int(size)
     d = 100.0 * (float(ppl) / base_ppl - 1.0)
     w(f"| {label} | {mix} | {size:,} B ({size / 2**20:.2f} MiB) | {float(bpw):.4f} | {float(ppl):.4f} ± {float(pplerr):.4f} | "
       f"{d:+.2f}% | {float(lnr):+.6f} | {float(kld):.6f} ± {float(klderr):.6f} | {float(k99):.6f} | {float(top):.2f} ± {float(toperr):.2f}% | "
-      f"{pp} | {tg} | {wpp} | {wtg} |")
+      f"{pp} | {tg} | {wpp} | {wtg} | {gpp} | {gtg} |")
 if notes:
     w("")
     w("Notes from `webaccel quantize`:")

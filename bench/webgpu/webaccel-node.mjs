@@ -4,7 +4,9 @@
 //
 //   node bench/webgpu/webaccel-node.mjs [--webgpu] --model M.gguf [--reps 3] [--dawn-flag F]... [--no-subgroups] [--label L] [--out r.json]
 //     [--profile] [--stream-gpu-time] [--cpu-profile FILE.cpuprofile] [--dispatches-per-submit N] [--sampled]
-//     [--matvec-tuning R,U[,G[,KU]]]
+//     [--matvec-tuning R,U[,G[,KU]]] [--pp N] [--tg N]
+// --pp N, --tg N: the prompt and generation lengths (default 512 and 128;
+// rows pp<N>/tg<N>; --profile keeps 512 and 128).
 // --sampled: a tg128-sampled row too (temperature 0.8, top-k 40, top-p 0.95,
 // min-p 0.05: the token drawn on the GPU, sample.wgsl), and the
 // --stream-gpu-time/--kernel-times steps sampled instead of greedy.
@@ -37,6 +39,9 @@ const opt = (name, dflt) => {
 const model = opt('--model');
 if (!model) throw new Error('--model is required');
 const reps = Number(opt('--reps', '3'));
+const ppLen = Number(opt('--pp', '512'));
+const tgLen = Number(opt('--tg', '128'));
+if (!(ppLen >= 1 && tgLen >= 2)) throw new Error('--pp must be >= 1 and --tg >= 2');
 const out = opt('--out');
 const label = opt('--label', 'webaccel-webgpu');
 const dawnFlags = args.flatMap((a, i) => (a === '--dawn-flag' ? [args[i + 1]] : []));
@@ -90,11 +95,11 @@ await lazy.engine.dispose();
 const { engine, m, info, loadMs, firstTokenMs } = await measure(true);
 if (opt('--dispatches-per-submit') && engine.gpu) engine.gpu.dispatchesPerSubmit = Number(opt('--dispatches-per-submit'));
 const bos = info.bos_id >= 0 ? info.bos_id : 1;
-const greedy = { maxTokens: 128, temperature: 0, ignoreEos: true };
-const sampledDecode = { maxTokens: 128, temperature: 0.8, topK: 40, topP: 0.95, minP: 0.05, seed: 1, ignoreEos: true };
+const greedy = { maxTokens: tgLen, temperature: 0, ignoreEos: true };
+const sampledDecode = { maxTokens: tgLen, temperature: 0.8, topK: 40, topP: 0.95, minP: 0.05, seed: 1, ignoreEos: true };
 const sampled = args.includes('--sampled');
 const decode = sampled ? sampledDecode : greedy; // what the GPU-time measurements decode
-const prompt = [bos, ...Array.from({ length: 511 }, (_, i) => 1 + (i % (info.n_vocab - 1)))];
+const prompt = [bos, ...Array.from({ length: ppLen - 1 }, (_, i) => 1 + (i % (info.n_vocab - 1)))];
 const pp = [];
 const tg = [];
 const tgSampled = [];
@@ -120,7 +125,7 @@ for (let r = 0; r <= reps; ++r) {
   if (sampled) for await (const _ of m.generate([bos], sampledDecode)) ns++;
   const s3 = await m.lastStats();
   if (r === 0) continue; // warm-up
-  pp.push((512 / s1.promptMs) * 1000);
+  pp.push((ppLen / s1.promptMs) * 1000);
   tg.push(((n - 1) / s2.generateMs) * 1000);
   if (sampled) tgSampled.push(((ns - 1) / s3.generateMs) * 1000);
 }
@@ -203,9 +208,9 @@ const run = {
   first_token_ms_precompiled: firstTokenMs,
   first_token_ms_lazy: lazy.firstTokenMs,
   results: [
-    { test: 'pp512', tps: ppS.median, ...ppS, reps, all: pp },
-    { test: 'tg128', tps: tgS.median, ...tgS, reps, all: tg },
-    ...(sampled ? [{ test: 'tg128-sampled', tps: median(tgSampled), ...stats(tgSampled), reps, all: tgSampled }] : []),
+    { test: `pp${ppLen}`, tps: ppS.median, ...ppS, reps, all: pp },
+    { test: `tg${tgLen}`, tps: tgS.median, ...tgS, reps, all: tg },
+    ...(sampled ? [{ test: `tg${tgLen}-sampled`, tps: median(tgSampled), ...stats(tgSampled), reps, all: tgSampled }] : []),
   ],
   gpu_stats: engine.gpu?.stats,
   cpu_side: cpuSide.at(-1),

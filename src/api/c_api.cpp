@@ -264,8 +264,7 @@ const char* wa_status_name(wa_status status) {
 const char* wa_build_info_json(void) {
   static std::string s;
   std::string isas;
-  for (auto isa : {wa::cpu::Isa::scalar, wa::cpu::Isa::avx2, wa::cpu::Isa::avx512,
-                   wa::cpu::Isa::wasm_simd128, wa::cpu::Isa::wasm_relaxed}) {
+  for (auto isa : wa::cpu::kAllIsas) {
     if (!wa::cpu::isa_supported(isa)) continue;
     if (!isas.empty()) isas += ',';
     isas += wa::strformat("\"%s\"", wa::cpu::isa_name(isa));
@@ -290,8 +289,7 @@ const char* wa_build_info_json(void) {
 
 wa_status wa_set_isa(const char* name) {
   if (!name) return WA_INVALID_ARGUMENT;
-  for (auto isa : {wa::cpu::Isa::scalar, wa::cpu::Isa::avx2, wa::cpu::Isa::avx512,
-                   wa::cpu::Isa::wasm_simd128, wa::cpu::Isa::wasm_relaxed}) {
+  for (auto isa : wa::cpu::kAllIsas) {
     if (std::strcmp(name, wa::cpu::isa_name(isa)) == 0) return wa::cpu::force_isa(isa) ? WA_OK : WA_UNSUPPORTED;
   }
   return WA_INVALID_ARGUMENT;

@@ -38,8 +38,18 @@ void futex_wake_all(std::atomic<int>& a) {
 }
 
 // About 10-40 us of pause instructions: enough to cover an op's imbalance on
-// an idle machine without stalling one that is oversubscribed.
+// an idle machine without stalling one that is oversubscribed. wasm has no
+// pause and its sched_yield returns at once, so an iteration there is a few
+// ns and 2000 of them ended the spin before most barriers' stragglers came,
+// and a sleeper's wake-up (Atomics.wait/notify) costs tens of us. Measured
+// (GPU host's Xeon, Node 26, relaxed-SIMD pthreads build, 2 threads, synth
+// 1B q4_0 tg128, two rounds, medians of 3): 2000 spins 10.12 / 9.57 t/s,
+// 20000 11.14 / 10.27, 100000 10.63 / 11.22; native 19.40 / 20.10.
+#if defined(__EMSCRIPTEN__)
+constexpr int kSpinsBeforeSleep = 20000;
+#else
 constexpr int kSpinsBeforeSleep = 2000;
+#endif
 }  // namespace
 
 ThreadPool::ThreadPool(int n_threads) : n_threads_(n_threads < 1 ? 1 : n_threads) {

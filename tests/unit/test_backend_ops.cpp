@@ -68,8 +68,7 @@ constexpr int kMaxThreads = 3;
 // SIMD128 kernels under Node).
 std::vector<Variant> variants() {
   std::vector<Variant> v;
-  for (cpu::Isa isa : {cpu::Isa::scalar, cpu::Isa::avx2, cpu::Isa::avx512, cpu::Isa::avx512_vnni, cpu::Isa::wasm_simd128,
-                        cpu::Isa::wasm_relaxed}) {
+  for (cpu::Isa isa : cpu::kAllIsas) {
     if (!cpu::isa_supported(isa)) continue;
     for (int t = 1; t <= kMaxThreads; ++t) v.push_back({isa, t});
   }

@@ -24,7 +24,6 @@
 namespace wa::cpu {
 namespace {
 
-constexpr Isa kAllIsas[] = {Isa::scalar, Isa::avx2, Isa::avx512, Isa::avx512_vnni, Isa::wasm_simd128, Isa::wasm_relaxed};
 
 // Whether std::thread works: not in a wasm build without pthreads.
 #if defined(__EMSCRIPTEN__) && !defined(__EMSCRIPTEN_PTHREADS__)

@@ -352,7 +352,7 @@ TEST(VqFormats, CpuMatmulMatchesFloat64) {
       type_traits(t)->to_f32(wq.data() + j * rb, wv.data() + j * k, k);
     }
     std::vector<float> first;
-    for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512, Isa::avx512_vnni, Isa::wasm_simd128, Isa::wasm_relaxed}) {
+    for (Isa isa : kAllIsas) {
       if (!isa_supported(isa) || !force_isa(isa)) continue;
       EXPECT_EQ(matmul_has_simd(t), isa != Isa::scalar) << isa_name(isa);
       for (int nth : {1, 3}) {

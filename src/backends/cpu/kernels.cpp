@@ -90,7 +90,7 @@ const IsaKernels* table_for(Isa isa) {
 
 const IsaKernels* initial_table() {
   if (const char* env = std::getenv("WEBACCEL_ISA")) {
-    for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512, Isa::avx512_vnni, Isa::wasm_simd128, Isa::wasm_relaxed}) {
+    for (Isa isa : kAllIsas) {
       if (std::strcmp(env, isa_name(isa)) == 0) {
         if (const IsaKernels* t = table_for(isa)) return t;
       }

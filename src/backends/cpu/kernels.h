@@ -21,6 +21,10 @@ namespace wa::cpu {
 // wasm_relaxed: the wasm_simd128 kernels with relaxed-SIMD q4_0 dot products
 // (only in the relaxed modules, which load where the engine has relaxed SIMD).
 enum class Isa { scalar, avx2, avx512, avx512_vnni, wasm_simd128, wasm_relaxed };
+// Every ISA, for code that looks one up by name or tries each (the one list:
+// a copy that missed avx512_vnni once refused to restore it by name).
+inline constexpr Isa kAllIsas[] = {Isa::scalar,      Isa::avx2,         Isa::avx512,
+                                   Isa::avx512_vnni, Isa::wasm_simd128, Isa::wasm_relaxed};
 
 const char* isa_name(Isa isa);
 // The best ISA this CPU and build support.

@@ -115,6 +115,108 @@ void type0_row(float* w, const float* cw, int64_t n, const GptqFactor& f, int ha
   }
 }
 
+// The 32-column block formats: q4_0, q5_0 (w = d * q, q signed) and q4_1,
+// q5_1 (w = d * u + m, u unsigned). Levels [lo, hi]; `offset`: a stored
+// minimum m.
+struct Grid32 {
+  int lo = 0, hi = 0;
+  bool offset = false;
+};
+
+Grid32 grid32(DType type) {
+  switch (type) {
+    case DType::q4_0: return {-8, 7, false};
+    case DType::q5_0: return {-16, 15, false};
+    case DType::q4_1: return {0, 15, true};
+    case DType::q5_1: return {0, 31, true};
+    default: return {};
+  }
+}
+
+// Stores one block: levels q (grid32's range), step d, minimum m (the _1 types).
+void pack_block32_levels(DType type, const int q[32], f16_bits d, f16_bits m, void* dst) {
+  uint8_t u[32];
+  const int zero = -grid32(type).lo;  // the stored level of 0 (q4_0 8, q5_0 16, the _1 types 0)
+  for (int e = 0; e < 32; ++e) u[e] = static_cast<uint8_t>(q[e] + zero);
+  switch (type) {
+    case DType::q4_0: {
+      auto* o = static_cast<BlockQ4_0*>(dst);
+      o->d = d;
+      pack_block32(u, o->qs, nullptr);  // q4_0's nibbles are laid out as q4_1's
+      break;
+    }
+    case DType::q5_0: {
+      auto* o = static_cast<BlockQ5_0*>(dst);
+      o->d = d;
+      pack_block32(u, o->qs, o->qh);
+      break;
+    }
+    case DType::q4_1: {
+      auto* o = static_cast<BlockQ4_1*>(dst);
+      o->d = d, o->m = m;
+      pack_block32(u, o->qs, nullptr);
+      break;
+    }
+    case DType::q5_1: {
+      auto* o = static_cast<BlockQ5_1*>(dst);
+      o->d = d, o->m = m;
+      pack_block32(u, o->qs, o->qh);
+      break;
+    }
+    default: break;
+  }
+}
+
+// Round-to-nearest's step and minimum for these 32 values (its own quantizer's choice).
+void rtn_block32(DType type, const float* x, f16_bits* d, f16_bits* m) {
+  alignas(4) uint8_t block[sizeof(BlockQ5_1)];  // the largest of the four blocks
+  static_assert(sizeof(BlockQ5_1) >= sizeof(BlockQ5_0) && sizeof(BlockQ5_1) >= sizeof(BlockQ4_1));
+  type_traits(type)->from_f32(x, block, 32);
+  std::memcpy(d, block, sizeof(f16_bits));  // every block starts with d, the _1 types' m next
+  *m = 0;
+  if (grid32(type).offset) std::memcpy(m, block + sizeof(f16_bits), sizeof(f16_bits));
+}
+
+// sum_e cw[e] (x[e] - x'[e])^2 of the 32 values rounded to nearest on the grid (d, m).
+double block32_error(const float* x, const float* cw, Grid32 g, f16_bits d16, f16_bits m16) {
+  const float D = fp16_to_fp32(d16), M = fp16_to_fp32(m16);
+  double err = 0.0;
+  for (int e = 0; e < 32; ++e) {
+    const int q = D != 0.0f ? clampi(nearest((x[e] - M) / D), g.lo, g.hi) : 0;
+    const double r = static_cast<double>(x[e]) - (static_cast<double>(D) * q + M);
+    err += static_cast<double>(cw[e]) * r * r;
+  }
+  return err;
+}
+
+// A row of 32-column blocks (q4_0, q5_0, q4_1, q5_1): per block, the step
+// (and minimum) from the compensated values, then its columns on that grid.
+// The step: round-to-nearest's for q4_0 / q5_0; for q4_1 / q5_1 the
+// importance-weighted fit's or round-to-nearest's, whichever has the lower
+// weighted error on these values (weighted.h's rule) (gptq.h says why).
+void block32_row(DType type, float* w, const float* cw, int64_t n, const GptqFactor& f, void* dst) {
+  const Grid32 g = grid32(type);
+  const size_t bytes = type_traits(type)->block_bytes;
+  for (int64_t b = 0; b < n / 32; ++b) {
+    float* xb = w + b * 32;
+    const float* cb = cw + b * 32;
+    f16_bits d16, m16;
+    rtn_block32(type, xb, &d16, &m16);
+    float step = 0.0f, lo = 0.0f;
+    if (g.offset && fit_block32(type, xb, cb, &step, &lo)) {
+      const f16_bits fd = fp32_to_fp16(step), fm = fp32_to_fp16(lo);
+      if (block32_error(xb, cb, g, fd, fm) < block32_error(xb, cb, g, d16, m16)) d16 = fd, m16 = fm;
+    }
+    const float D = fp16_to_fp32(d16), M = fp16_to_fp32(m16);
+    int q[32];
+    for (int e = 0; e < 32; ++e) {
+      q[e] = D != 0.0f ? clampi(nearest((xb[e] - M) / D), g.lo, g.hi) : 0;
+      spread(w, n, f, b * 32 + e, xb[e] - (D * static_cast<float>(q[e]) + M));
+    }
+    pack_block32_levels(type, q, d16, m16, static_cast<uint8_t*>(dst) + static_cast<size_t>(b) * bytes);
+  }
+}
+
 }  // namespace
 
 Result<std::shared_ptr<const GptqFactor>> gptq_factor(const InputMoments& m) {
@@ -155,16 +257,25 @@ Result<std::map<std::string, std::shared_ptr<const GptqFactor>>> gptq_factors(
 }
 
 bool has_gptq_quantizer(DType type) {
-  return type == DType::q2_k || type == DType::q3_k || type == DType::q4_k || type == DType::q5_k || type == DType::q6_k ||
-         is_vq_type(type);
+  switch (type) {
+    case DType::q2_k: case DType::q3_k: case DType::q4_k: case DType::q5_k: case DType::q6_k:
+    case DType::q4_0: case DType::q4_1: case DType::q5_0: case DType::q5_1:
+      return true;
+    default:
+      return is_vq_type(type);
+  }
 }
 
 bool compensate_lookup_table(DType type) {
-  return has_gptq_quantizer(type) && type != DType::q2_k && type != DType::wa_vq2;
+  switch (type) {
+    case DType::q2_k: case DType::wa_vq2: case DType::q4_0: case DType::q4_1: return false;
+    default: return has_gptq_quantizer(type);
+  }
 }
 
 bool quantize_row_gptq(DType type, const float* x, void* dst, int64_t n, const GptqFactor& f, const float* col_weights) {
-  if (!has_gptq_quantizer(type) || n % QK_K != 0 || f.n != n) return false;
+  const int64_t bs = block_size(type);
+  if (!has_gptq_quantizer(type) || n % bs != 0 || f.n != n) return false;
   std::vector<float> w(x, x + n), cw(static_cast<size_t>(n), 1.0f);
   bool finite = true;
   for (int64_t j = 0; j < n; ++j) {
@@ -177,15 +288,18 @@ bool quantize_row_gptq(DType type, const float* x, void* dst, int64_t n, const G
     type_traits(type)->from_f32(x, dst, n);
     return true;
   }
-  // A super-block whose fit weights are all zero would have nothing to fit: equal weights there.
-  for (int64_t b = 0; b < n / QK_K; ++b) {
-    float* c = cw.data() + b * QK_K;
-    if (std::all_of(c, c + QK_K, [](float v) { return v == 0.0f; })) std::fill(c, c + QK_K, 1.0f);
+  // A (super-)block whose fit weights are all zero would have nothing to fit: equal weights there.
+  for (int64_t b = 0; b < n / bs; ++b) {
+    float* c = cw.data() + b * bs;
+    if (std::all_of(c, c + bs, [](float v) { return v == 0.0f; })) std::fill(c, c + bs, 1.0f);
   }
   if (is_vq_type(type)) {
     return quantize_row_vq_gptq(type, w.data(), cw.data(), dst, n, f);
   }
   switch (type) {
+    case DType::q4_0: case DType::q4_1: case DType::q5_0: case DType::q5_1:
+      block32_row(type, w.data(), cw.data(), n, f, dst);
+      break;
     case DType::q2_k: type1_row<BlockQ2_K>(w.data(), cw.data(), n, f, 16, 3, 15, dst, pack_q2_k); break;
     case DType::q4_k: type1_row<BlockQ4_K>(w.data(), cw.data(), n, f, 8, 15, 63, dst, pack_q4_k); break;
     case DType::q5_k: type1_row<BlockQ5_K>(w.data(), cw.data(), n, f, 8, 31, 63, dst, pack_q5_k); break;

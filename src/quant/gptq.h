@@ -31,6 +31,29 @@
 //     0.0109 uniform round-to-nearest), whose least-squares steps also
 //     make the importance-weighted q3_K worse than round-to-nearest
 //     (weighted.h).
+// The 32-weight GGUF blocks (q4_0, q5_0: a signed step per 32; q4_1, q5_1:
+// a step and a minimum per 32) go the same way, a block's step (and
+// minimum) chosen from its 32 compensated values when the pass reaches it.
+// Measured on the bundled model (models/default.gguf, f16, rows of 128 and
+// 384, every row length whole 32-weight blocks), calibration text storygen
+// seed 5 x 12, KLD vs f16 on storygen seeds 31 and 32 x 60 (12537 scored
+// tokens, ctx 128; neither the calibration nor QUALITY.md's evaluation text),
+// paired per-token differences:
+//   - q4_0, q5_0: round-to-nearest's step (the signed value of largest
+//     magnitude at -8 / -16), as for type 0 above; q4_0 0.00248 against
+//     0.00316 with the weighted fit (difference 2.3 standard errors) and
+//     0.00446 today (importance-weighted); q5_0 0.00108 against 0.00124
+//     with the weighted fit (0.00095 against 0.00178 with the embedding
+//     compensated too) and 0.00135 round-to-nearest;
+//   - q4_1, q5_1: the weighted fit, or round-to-nearest's step and minimum
+//     where that has the lower weighted error on the compensated values (the
+//     weighted quantizer's rule); q5_1 0.00077 against 0.00089 with the fit
+//     alone (2.7 standard errors), 0.00132 with round-to-nearest's, 0.00122
+//     round-to-nearest; q4_1 0.00275 (the fit alone 0.00274, round-to-
+//     nearest's 0.00317) against 0.00345 round-to-nearest.
+// q8_0 has none: the same pass (round-to-nearest's step, levels in
+// [-127, 127]) measured 0.000046 against 0.000060 round-to-nearest, 1.3
+// standard errors apart, not a measurable gain.
 //
 // H is damped (diagonal + 1% of its mean) so the factor exists when the
 // calibration text has fewer tokens than columns or a column never moves.
@@ -74,8 +97,9 @@ Result<std::map<std::string, std::shared_ptr<const GptqFactor>>> gptq_factors(
     const std::map<std::string, std::shared_ptr<const InputMoments>>& moments);
 
 // Whether `type` has an error-compensating quantizer: q2_K, q3_K, q4_K,
-// q5_K, q6_K, and webaccel's wa_vq2 / wa_vq3 (quant/vq.h: the same pass with
-// 8-column vectors rounded to codebook points).
+// q5_K, q6_K, q4_0, q4_1, q5_0, q5_1, and webaccel's wa_vq2 / wa_vq3
+// (quant/vq.h: the same pass with 8-column vectors rounded to codebook
+// points). Not q8_0 (measured above).
 bool has_gptq_quantizer(DType type);
 
 // Whether a matrix that is also a lookup table (a token embedding tied to the
@@ -91,9 +115,15 @@ bool has_gptq_quantizer(DType type);
 // compensated), wa_vq3's is compensated (adaptive <= 3 bits/weight with the
 // own formats: 0.0070 with it compensated, where the plan put it in wa_vq3,
 // against 0.0085 importance-weighted, where the plan chose q3_K for it).
+// The 32-weight types (bundled model, tied 512 x 128 embedding; the
+// measurement above): q4_0's stays importance-weighted (0.00248 against
+// 0.00487 compensated) and q4_1's round-to-nearest (0.00275 against
+// 0.00339); q5_0's (0.00095 against 0.00108) and q5_1's (0.00077 against
+// 0.00106) are compensated.
 bool compensate_lookup_table(DType type);
 
-// Quantizes one row of n values (a multiple of 256; f.n == n) into dst.
+// Quantizes one row of n values (a multiple of the type's block: 256, 32
+// for q4_0..q5_1; f.n == n) into dst.
 // col_weights: the weights of the scale fit (H's diagonal; null: all equal).
 // Returns false, writing nothing, for a type without this quantizer.
 bool quantize_row_gptq(DType type, const float* x, void* dst, int64_t n, const GptqFactor& f,

@@ -360,6 +360,23 @@ void fit_type1_super(const float* x, const float* w, int subs, int levels, int s
   type1_super(x, w, subs, levels, smax, out);
 }
 
+bool fit_block32(DType type, const float* x, const float* w, float* step, float* lo) {
+  switch (type) {
+    case DType::q4_0: case DType::q5_0:
+      *step = fit_type0(x, w, 32, type == DType::q4_0 ? 8 : 16);
+      *lo = 0.0f;
+      return true;
+    case DType::q4_1: case DType::q5_1: {
+      const Affine a = fit_type1(x, w, 32, type == DType::q4_1 ? 15 : 31, false);
+      *step = a.s;
+      *lo = a.lo;
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
 bool has_weighted_quantizer(DType type) {
   switch (type) {
     case DType::q4_0: case DType::q4_1: case DType::q5_0: case DType::q5_1: case DType::q2_k: case DType::q3_k:

@@ -66,6 +66,15 @@ bool quantize_row_weighted(DType type, const float* x, void* dst, int64_t n, con
 // smax 15; q4_K/q5_K: 8, 15/31, 63.
 void fit_type1_super(const float* x, const float* w, int subs, int levels, int smax, Type1Super* out);
 
+// The scale choice of one 32-element block alone (steps 1-2 above, without
+// the comparison with round-to-nearest), for a quantizer that rounds the
+// levels itself on that grid (quant/gptq.h): q4_0 / q5_0 a signed step
+// (*lo = 0; w = step * q, q in [-8, 7] / [-16, 15]), q4_1 / q5_1 a step and a
+// minimum (w = step * u + lo, u in [0, 15] / [0, 31]). Before the f16
+// rounding of the stored values. w: 32 finite weights, some positive.
+// Returns false for other types.
+bool fit_block32(DType type, const float* x, const float* w, float* step, float* lo);
+
 // sum_j w[j] (x[j] - y[j])^2 (w null: all ones), in double.
 double weighted_squared_error(const float* x, const float* y, const float* w, int64_t n);
 

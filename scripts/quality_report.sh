@@ -81,7 +81,9 @@ trap 'rm -rf "$T"' EXIT
 # --wasm-bench: the same pp64/tg32 on the wasm build (single-threaded, one
 # thread, SIMD128 kernels) under Node: bench/wasm_model_bench.cpp, built here
 # in the wasm tree (emscripten: `make wasm` installs it); WASM_BENCH_JS=path
-# takes one built elsewhere instead (the GPU machine has no emscripten).
+# takes one built elsewhere instead (the GPU machine has no emscripten);
+# WASM_NODE (default node) runs it.
+WASM_NODE=${WASM_NODE:-node}
 WASM_JS=${WASM_BENCH_JS:-$ROOT/build/wasm-st/bin/wasm_model_bench.js}
 if [[ $WASM_BENCH -eq 1 && -n ${WASM_BENCH_JS:-} ]]; then
   [[ -f $WASM_JS ]] || { echo "$0: --wasm-bench: no $WASM_JS (WASM_BENCH_JS)" >&2; exit 1; }
@@ -129,7 +131,7 @@ measure() {
   local wpp="-" wtg="-"
   if [[ $WASM_BENCH -eq 1 ]]; then
     echo "  $label: wasm bench" >&2
-    node --no-experimental-fetch "$WASM_JS" "$f" -t 1 -p 64 -n 32 -r 3 >"$T/wasm.txt" 2>"$T/wasm.err" ||
+    "$WASM_NODE" -r "$ROOT/scripts/no_fetch.cjs" "$WASM_JS" "$f" -t 1 -p 64 -n 32 -r 3 >"$T/wasm.txt" 2>"$T/wasm.err" ||
       { cat "$T/wasm.err" >&2; echo "$0: wasm_model_bench failed on $label" >&2; exit 1; }
     wpp=$(sed -nE 's/^pp64 .* median ([0-9.]+) t\/s.*/\1/p' "$T/wasm.txt")
     wtg=$(sed -nE 's/^tg32 .* median ([0-9.]+) t\/s.*/\1/p' "$T/wasm.txt")
@@ -220,8 +222,14 @@ done
 done
 
 # The report: every figure comes from rows.tsv.
-COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
-git -C "$ROOT" diff --quiet HEAD 2>/dev/null || COMMIT="$COMMIT (with uncommitted changes)"
+# WEBACCEL_COMMIT: the commit, where ROOT is a copy whose git metadata is not
+# the sources' (the GPU machine's tree; device_quality.sh).
+if [[ -n ${WEBACCEL_COMMIT:-} ]]; then
+  COMMIT=$WEBACCEL_COMMIT
+else
+  COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+  git -C "$ROOT" diff --quiet HEAD 2>/dev/null || COMMIT="$COMMIT (with uncommitted changes)"
+fi
 CHUNKS_TEXT=""
 [[ $CHUNKS -gt 0 ]] && CHUNKS_TEXT=", --chunks $CHUNKS"
 CPU=$(sed -nE 's/^model name\s*: (.*)/\1/p' /proc/cpuinfo | head -1)
@@ -231,7 +239,7 @@ if [[ $BENCH -eq 1 ]]; then
   SPEED="$SPEED; load average $(cut -d' ' -f1-3 /proc/loadavg) at the end (a shared machine: compare rows, not machines)"
 fi
 if [[ $WASM_BENCH -eq 1 ]]; then
-  SPEED="$SPEED; wasm: \`bench/wasm_model_bench.cpp -t 1 -p 64 -n 32 -r 3\` (single-threaded build, $(cat "$T/wasm_cfg.txt")) under Node $(node --version), median of 3"
+  SPEED="$SPEED; wasm: \`bench/wasm_model_bench.cpp -t 1 -p 64 -n 32 -r 3\` (single-threaded build, $(cat "$T/wasm_cfg.txt")) under Node $("$WASM_NODE" --version), median of 3"
 else
   SPEED="$SPEED; wasm: not measured (--wasm-bench)"
 fi
@@ -246,7 +254,8 @@ for a in "${ARGS[@]}"; do
   [[ $a =~ [[:space:]] ]] && a="\"$a\""
   CMD="$CMD $a"
 done
-export R_CMD="$CMD" R_MODEL="$(basename "$MODEL")" R_SHA="$(sha256sum "$MODEL" | cut -c1-16)" \
+# QUALITY_REPORT_COMMAND: the command to name instead (a wrapper that ran this one).
+export R_CMD="${QUALITY_REPORT_COMMAND:-$CMD}" R_MODEL="$(basename "$MODEL")" R_SHA="$(sha256sum "$MODEL" | cut -c1-16)" \
   R_DATE="$(date -u '+%Y-%m-%d %H:%M UTC')" R_COMMIT="$COMMIT" R_MACHINE="$CPU, $(nproc) cores, $(uname -sm)" \
   R_TEXT="tools/corpus/storygen.py --seed 777 --count $STORIES (held out: training used seed 1), $(wc -c <"$T/text.txt") bytes" \
   R_EVAL="--ctx $CTX$CHUNKS_TEXT, $(cat "$T/scored.txt") scored tokens per model (the second half of each chunk)" \

@@ -44,7 +44,10 @@ void futex_wake_all(std::atomic<int>& a) {
 // and a sleeper's wake-up (Atomics.wait/notify) costs tens of us. Measured
 // (GPU host's Xeon, Node 26, relaxed-SIMD pthreads build, 2 threads, synth
 // 1B q4_0 tg128, two rounds, medians of 3): 2000 spins 10.12 / 9.57 t/s,
-// 20000 11.14 / 10.27, 100000 10.63 / 11.22; native 19.40 / 20.10.
+// 20000 11.14 / 10.27, 100000 10.63 / 11.22; native 19.40 / 20.10. (There,
+// yield is emscripten's sched_yield, which runs the thread's proxied-call
+// queue under a mutex; spinning on bare loads instead was not faster:
+// BENCHMARKS.md.)
 #if defined(__EMSCRIPTEN__)
 constexpr int kSpinsBeforeSleep = 20000;
 #else

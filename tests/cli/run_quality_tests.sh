@@ -86,8 +86,8 @@ check "quality_report.sh: a --method weighted row labelled by the quantizer used
   grep -qE "^\| q4_0, --method weighted \(importance-weighted 43 matrices\) \| q4_0 100.0% \| .* \| 4.5000 \|" "$T/Q.md"
 check "quality_report.sh: an unreachable adaptive plan says why" \
   grep -qE '^\| adaptive \(--method gptq\), <= 3 bits/weight \| not reachable: .*4\.5000 bits per weight' "$T/Q.md"
-check "quality_report.sh: CPU speed columns, measured; wasm columns empty without --wasm-bench" \
-  grep -qE '^\| q8_0 \| .* \| [0-9.]+ ± [0-9.]+ \| [0-9.]+ ± [0-9.]+ \| - \| - \|$' "$T/Q.md"
+check "quality_report.sh: CPU speed columns, measured; wasm and WebGPU columns empty without --wasm-bench, --webgpu-bench" \
+  grep -qE '^\| q8_0 \| .* \| [0-9.]+ ± [0-9.]+ \| [0-9.]+ ± [0-9.]+ \| - \| - \| - \| - \|$' "$T/Q.md"
 check "quality_report.sh: states the machine and the bench command" grep -qE '^\| speed \| `webaccel bench -p 64 -n 32' "$T/Q.md"
 WEBACCEL=$W bash "$ROOT/scripts/quality_report.sh" "$M" --out "$T/Q2.md" --types q9_0 --chunks 1 --no-bench >/dev/null 2>&1; rc=$?
 check "quality_report.sh: an unknown type fails (rc $rc)" test $rc -ne 0

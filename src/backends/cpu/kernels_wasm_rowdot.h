@@ -171,16 +171,20 @@ float block32_row_dot_wasm(const void* w, const void* x, int64_t nb) {
   float acc = 0.0f;
   for (int64_t b = 0; b < nb; ++b) {
     const Block& blk = wb[b];
+    // w = D (u + O) + M: q4_1 / q5_1's scale and minimum, q5_0's offset of -16.
+    const float D = fp16_to_fp32(blk.d);
+    float M = 0.0f;
+    int O = 0;
+    if constexpr (T == DType::q5_0) {
+      O = -16;
+    } else {
+      M = fp16_to_fp32(blk.m);
+    }
 #if defined(WA_WASM_RELAXED)
     // Bytes: u of elements 0..15 (low nibbles) and 16..31 (high nibbles).
     const v128_t q = wasm_v128_load(blk.qs);
     v128_t ub[2] = {wasm_v128_and(q, b15), wasm_v128_and(wasm_u16x8_shr(q, 4), b15)};
-    float D, M = 0.0f;
-    int O = 0;
-    if constexpr (T == DType::q4_1) {
-      D = fp16_to_fp32(blk.d);
-      M = fp16_to_fp32(blk.m);
-    } else {
+    if constexpr (T != DType::q4_1) {
       // The fifth bits: 0x10 in byte lane t where bit t (resp. 16 + t) of qh is set.
       const uint32_t qh = quant::load_qh(blk.qh);
       const v128_t hb = wasm_i8x16_make(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
@@ -188,12 +192,6 @@ float block32_row_dot_wasm(const void* w, const void* x, int64_t nb) {
       const v128_t hi = wasm_i8x16_swizzle(wasm_i32x4_splat(static_cast<int32_t>(qh >> 16)), hb);
       ub[0] = wasm_v128_or(ub[0], wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(lo, bits8), bits8), x10b));
       ub[1] = wasm_v128_or(ub[1], wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(hi, bits8), bits8), x10b));
-      D = fp16_to_fp32(blk.d);
-      if constexpr (T == DType::q5_0) {
-        O = -16;
-      } else {
-        M = fp16_to_fp32(blk.m);
-      }
     }
     const int8_t* xq = xb[b].qs;
     // Pair sums <= 2 * 127 * 31 each; two of them still fit 16 bits.
@@ -203,23 +201,12 @@ float block32_row_dot_wasm(const void* w, const void* x, int64_t nb) {
     // Byte t: element t (low nibble) and t + 16 (high nibble).
     const v128_t q0 = u8x8(blk.qs), q1 = u8x8(blk.qs + 8);
     v128_t u[4] = {wasm_v128_and(q0, m4), wasm_v128_and(q1, m4), wasm_u16x8_shr(q0, 4), wasm_u16x8_shr(q1, 4)};
-    float D, M = 0.0f;
-    int O = 0;
-    if constexpr (T == DType::q4_1) {
-      D = fp16_to_fp32(blk.d);
-      M = fp16_to_fp32(blk.m);
-    } else {
+    if constexpr (T != DType::q4_1) {
       const uint32_t qh = quant::load_qh(blk.qh);
       u[0] = wasm_v128_or(u[0], q5_high8<0>(qh, bits, x10));
       u[1] = wasm_v128_or(u[1], q5_high8<1>(qh, bits, x10));
       u[2] = wasm_v128_or(u[2], q5_high8<2>(qh, bits, x10));
       u[3] = wasm_v128_or(u[3], q5_high8<3>(qh, bits, x10));
-      D = fp16_to_fp32(blk.d);
-      if constexpr (T == DType::q5_0) {
-        O = -16;
-      } else {
-        M = fp16_to_fp32(blk.m);
-      }
     }
     const int8_t* xq = xb[b].qs;
     const v128_t s = wasm_i32x4_add(

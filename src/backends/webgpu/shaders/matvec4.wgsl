@@ -18,13 +18,14 @@
 // scale field; q3_K: 4 blocks in 3 words): a lane takes the whole word, so
 // each load brings 16 bytes of its own instead of 8 of its own and 8 of its
 // neighbour's (the blocks' loads of one word have one address, for the
-// compiler to merge). webgpu_backend.cpp's matvec_shape says where it pays. Per block, a row's weights are one or two
-// 16-byte-aligned loads and the block of x serves all R * NM rows. x comes
-// in one of two forms, each a file that defines x_prepare, x_block and
-// block_dot_x: f32 (mvx_f32.wgsl: 8 vec4 loads per block, from L1 after the
-// first group's) or int8 (mvx_q8.wgsl: x rounded to 8 bits per value in
-// workgroup memory first, then packed integer dot products). The backend
-// picks R, U, GROUPS and the form per mode, type and device, and prepends:
+// compiler to merge); webgpu_backend.cpp's matvec_shape says where it pays.
+// Per block, a row's weights are one or two 16-byte-aligned loads and the
+// block of x serves all R * NM rows. x comes in one of two forms, each a
+// file that defines x_prepare, x_block and block_dot_x: f32 (mvx_f32.wgsl:
+// 8 vec4 loads per block, from L1 after the first group's) or int8
+// (mvx_q8.wgsl: x rounded to 8 bits per value in workgroup memory first,
+// then packed integer dot products). The backend picks R, U, KU, GROUPS and
+// the form per mode, type and device, and prepends:
 // struct Params (MatvecParams), the block format (mv4_<type>.wgsl:
 // BLOCK_WORDS, SCALE_WORDS, block_word, scale_word, block_dot), the x form
 // (for int8 also mv4x8_<type>.wgsl's block_dot_q8x) and mv4_binding.wgsl

@@ -11,6 +11,8 @@
 #      --matvec-tuning; "default" is the backend's own choice), REPS (default 1).
 #      KERNEL_TIMES (non-empty: --kernel-times too: slower; its per-pipeline
 #      figures run each pipeline twice, the second time from a warm L2).
+#      SKIP_TIMES (non-empty: --kernel-skip-times too: each pipeline left out
+#      once, the step's GPU time saved by its absence).
 # Writes $OUT/tune-<model>-<type>-<rows>u<blocks>.json and prints one line per run.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -26,12 +28,12 @@ for t in ${TYPES:-q4_0}; do
     tuning=(); [ "$s" = default ] || tuning=(--matvec-tuning "$s")
     out=$OUT/tune-${MODEL:-7b}-$t-${s//,/u}.json  # (no comma: the device tool fetches plain names)
     timeout 120 "$NODE" "$HERE/webaccel-node.mjs" --webgpu --dawn-flag "$F16" --model "$f" --reps "${REPS:-1}" \
-      --stream-gpu-time ${KERNEL_TIMES:+--kernel-times} "${tuning[@]}" --label "webaccel-$t-$s" --out "$out" >/dev/null 2>&1
+      --stream-gpu-time ${KERNEL_TIMES:+--kernel-times} ${SKIP_TIMES:+--kernel-skip-times} "${tuning[@]}" --label "webaccel-$t-$s" --out "$out" >/dev/null 2>&1
     node_rc=$?
     python3 -c 'import json,sys
 r=json.load(open(sys.argv[1]))["runs"][0]; p=r.get("profile") or {}
 tg=[x["median"] for x in r["results"] if x["test"]=="tg128"]
-print(sys.argv[2], sys.argv[3], "tg128", tg, "step_ms", p.get("tg128_stream_ms"), json.dumps(p.get("tg128_in_stream_ms")))' \
+print(sys.argv[2], sys.argv[3], "tg128", tg, "step_ms", p.get("tg128_stream_ms"), json.dumps(p.get("tg128_in_stream_ms")), json.dumps(p.get("tg128_skip_saves_ms")))' \
       "$out" "$t" "$s" 2>/dev/null || echo "$t $s: failed (rc $node_rc)"
   done
 done

@@ -3,7 +3,7 @@
 // GGUF file. Prints one JSON object (also written to --out).
 //
 //   node bench/webgpu/webaccel-node.mjs [--webgpu] --model M.gguf [--reps 3] [--dawn-flag F]... [--no-subgroups] [--label L] [--out r.json]
-//     [--profile] [--stream-gpu-time] [--cpu-profile FILE.cpuprofile] [--dispatches-per-submit N] [--sampled]
+//     [--profile] [--stream-gpu-time [--kernel-times] [--kernel-skip-times]] [--cpu-profile FILE.cpuprofile] [--dispatches-per-submit N] [--sampled]
 //     [--matvec-tuning R,U[,G[,KU]]] [--pp N] [--tg N]
 // --pp N, --tg N: the prompt and generation lengths (default 512 and 128;
 // rows pp<N>/tg<N>; --profile keeps 512 and 128).
@@ -16,6 +16,12 @@
 // dispatches run twice: the growth of the step's GPU time is what the
 // pipeline costs in the step's sequence (profile.tg128_in_stream_ms, per
 // token), without the pass per dispatch that --profile's timestamps need.
+// --kernel-skip-times (with --stream-gpu-time): once more per pipeline with
+// that pipeline's dispatches left out: how much shorter the step gets
+// (profile.tg128_skip_saves_ms, per token) is what removing or fusing them
+// away would save, the barrier after them included, with every other
+// kernel's weights as cold as in a real step (the later results are wrong:
+// timing only).
 //
 // The JSON has the shape of wllama-node.mjs's (runs[] with results[] rows
 // pp512/tg128, backend_used, model_bytes) so summarize.mjs lists both engines
@@ -151,28 +157,39 @@ if (args.includes('--profile') && engine.gpu) {
 }
 if (args.includes('--stream-gpu-time') && engine.gpu) {
   // GPU ms per decode step, the pipelines of `repeat` dispatched twice.
-  const streamMs = async (repeat) => {
+  const streamMs = async (repeat, skip = null) => {
     engine.gpu.profile = {};
     engine.gpu.profileStreams = true;
     engine.gpu.repeatLabels = repeat ? new Set([repeat]) : null;
+    engine.gpu.skipLabels = skip ? new Set([skip]) : null;
     for await (const _ of m.generate([bos], decode));
     const s = engine.gpu.profile['(stream)'];
     engine.gpu.profile = null;
     engine.gpu.profileStreams = false;
     engine.gpu.repeatLabels = null;
+    engine.gpu.skipLabels = null;
     return s ? s.ms / s.dispatches : null;
   };
   const base = await streamMs(null);
   profile = { ...profile, tg128_stream_ms: base === null ? null : +base.toFixed(4) };
-  if (args.includes('--kernel-times') && base !== null) {
+  const kernelTimes = args.includes('--kernel-times');
+  const skipTimes = args.includes('--kernel-skip-times');
+  if ((kernelTimes || skipTimes) && base !== null) {
     // the pipelines a decode step uses, from one step timed per dispatch
     engine.gpu.profile = {};
     for await (const _ of m.generate([bos], { ...decode, maxTokens: 2 }));
     const labels = Object.keys(engine.gpu.profile);
     engine.gpu.profile = null;
-    const inStream = {};
-    for (const label of labels) inStream[label] = +((await streamMs(label)) - base).toFixed(4);
-    profile.tg128_in_stream_ms = inStream;
+    if (kernelTimes) {
+      const inStream = {};
+      for (const label of labels) inStream[label] = +((await streamMs(label)) - base).toFixed(4);
+      profile.tg128_in_stream_ms = inStream;
+    }
+    if (skipTimes) {
+      const saved = {};
+      for (const label of labels) saved[label] = +(base - (await streamMs(null, label))).toFixed(4);
+      profile.tg128_skip_saves_ms = saved;
+    }
   }
 }
 // --cpu-profile: one more tg128 under V8's sampling profiler (50 us), where

@@ -111,6 +111,11 @@ export class GpuDriver {
   // of non-idempotent dispatches (an in-place residual add) are then wrong:
   // for timing only.
   repeatLabels: Set<string> | null = null;
+  // The opposite aid (--kernel-skip-times): the pipelines of these labels are
+  // not dispatched at all, so a stream's GPU time shrinks by what removing
+  // them (fusing them away) would save, their barrier included. Every later
+  // result is wrong: for timing only.
+  skipLabels: Set<string> | null = null;
   private querySet: { destroy(): void } | null = null;
   private static readonly MAX_QUERIES = 4096; // the most a query set may hold
 
@@ -326,7 +331,7 @@ export class GpuDriver {
             }
             this.dynamicOffset[0] = words[a + 4];
             pass.setBindGroup(0, bg, this.dynamicOffset);
-            pass.dispatchWorkgroups(words[a + 1], words[a + 2], words[a + 3]);
+            if (!this.skipLabels?.has(p.label)) pass.dispatchWorkgroups(words[a + 1], words[a + 2], words[a + 3]);
             if (this.repeatLabels?.has(p.label)) pass.dispatchWorkgroups(words[a + 1], words[a + 2], words[a + 3]);
             this.stats.dispatches++;
             if (++inBuffer >= this.dispatchesPerSubmit && !profiling) {

@@ -187,7 +187,10 @@ if (args.includes('--stream-gpu-time') && engine.gpu) {
     }
     if (skipTimes) {
       const saved = {};
-      for (const label of labels) saved[label] = +(base - (await streamMs(null, label))).toFixed(4);
+      // (not the token's own argmax/sample: the step's readback needs it)
+      for (const label of labels.filter((l) => !/^(argmax|sample)/.test(l))) {
+        saved[label] = +(base - (await streamMs(null, label))).toFixed(4);
+      }
       profile.tg128_skip_saves_ms = saved;
     }
   }

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <map>
 #include <memory>
 
 #include "formats/gguf.h"
@@ -117,6 +118,78 @@ double loss_of(const Measured& m, size_t k) {
   return m.sum_sq > 0.0 ? m.err[k] / m.sum_sq : 0.0;
 }
 
+// The importance vector quantize_rows takes for t: qo's, where it has one of t's row length.
+const std::vector<float>* importance_for(const QuantizeOptions& qo, const GgufTensorInfo& t) {
+  auto it = qo.importance.find(t.name);
+  return it != qo.importance.end() && static_cast<int64_t>(it->second.size()) == t.ne[0] ? &it->second : nullptr;
+}
+
+// Step 5 (convert_adaptive.h): the KLD of the whole model with every matrix
+// quantized to its type in `choice`, measured on the calibration's probe
+// tokens.
+Result<double> measured_kld(const GgufFile& f, const std::vector<Measured>& measured, const std::vector<int>& choice,
+                            const QuantizeOptions& qo, quant::Calibration* calib) {
+  std::vector<std::vector<uint8_t>> stored(measured.size());
+  std::vector<quant::Calibration::Replacement> replacements;
+  std::vector<float> w;
+  for (size_t i = 0; i < measured.size(); ++i) {
+    const GgufTensorInfo& t = *measured[i].info;
+    const DType type = measured[i].types[static_cast<size_t>(choice[i])];
+    const int64_t cols = t.ne[0], rows = t.ne[1];
+    WA_TRY(decode_matrix(f, t, &w));
+    stored[i].assign(row_bytes(type, cols) * static_cast<size_t>(rows), 0);
+    const std::vector<float>* imp = importance_for(qo, t);
+    quantize_rows(type, w.data(), stored[i].data(), rows, cols, imp ? imp->data() : nullptr,
+                  compensation_for(qo, t.name, type));
+    replacements.push_back({t.name, type, stored[i].data()});
+  }
+  return calib->kld_with(replacements);
+}
+
+// Step 5's alternative to the plan: one precision for every matrix. For a
+// level L (a candidate type's bits per weight), each matrix takes its
+// largest candidate of at most L bits per weight (its smallest if none is);
+// of the levels whose assignment fits the budget, the largest. Empty when
+// none fits.
+std::vector<int> uniform_alternative(const std::vector<Measured>& measured, uint64_t budget, bool by_file) {
+  auto bpw = [](const Measured& m, size_t k) {
+    return 8.0 * static_cast<double>(m.bytes[k]) / static_cast<double>(m.info->n_elements());
+  };
+  std::vector<double> levels;
+  for (const Measured& m : measured) {
+    for (size_t k = 0; k < m.types.size(); ++k) levels.push_back(bpw(m, k));
+  }
+  std::sort(levels.begin(), levels.end());
+  std::vector<int> best;
+  uint64_t best_bytes = 0;
+  for (double level : levels) {
+    std::vector<int> choice;
+    uint64_t total = 0;
+    for (const Measured& m : measured) {
+      size_t pick = 0;
+      for (size_t k = 0; k < m.types.size(); ++k) {
+        if (bpw(m, k) <= level + 1e-9 && m.bytes[k] >= m.bytes[pick]) pick = k;
+      }
+      choice.push_back(static_cast<int>(pick));
+      total += by_file ? padded(m.bytes[pick]) : m.bytes[pick];
+    }
+    if (total <= budget && (best.empty() || total > best_bytes)) best = std::move(choice), best_bytes = total;
+  }
+  return best;
+}
+
+// The type most of the weights take in `choice`.
+DType main_type(const std::vector<Measured>& measured, const std::vector<int>& choice) {
+  std::map<DType, int64_t> n;
+  for (size_t i = 0; i < measured.size(); ++i) n[measured[i].types[static_cast<size_t>(choice[i])]] += measured[i].info->n_elements();
+  DType most = DType::f32;
+  int64_t most_n = -1;
+  for (const auto& [type, count] : n) {
+    if (count > most_n) most = type, most_n = count;
+  }
+  return most;
+}
+
 }  // namespace
 
 Result<QuantizeMethod> parse_quantize_method(const std::string& name) {
@@ -208,8 +281,7 @@ Status quantize_adaptive(const std::string& in, const std::string& out, const Ad
   std::vector<Measured> measured;
   for (const auto& t : file->tensors()) {
     if (!is_weight_matrix(t)) continue;
-    auto it = qo.importance.find(t.name);
-    const std::vector<float>* imp = it != qo.importance.end() && static_cast<int64_t>(it->second.size()) == t.ne[0] ? &it->second : nullptr;
+    const std::vector<float>* imp = importance_for(qo, t);
     const quant::InputMoments* moments = nullptr;
     if (calib) {
       auto mm = calib->moments().find(t.name);
@@ -232,6 +304,25 @@ Status quantize_adaptive(const std::string& in, const std::string& out, const Ad
   WA_ASSIGN_OR_RETURN(quant::Plan p, quant::plan_precision(items, budget));
 
   AdaptivePlan result;
+  if (calib) {
+    // Step 5: the plan's losses were estimated matrix by matrix and summed;
+    // the whole plan and the uniform alternative are measured as they would
+    // be written, and the lower KLD is what gets written.
+    WA_ASSIGN_OR_RETURN(result.measured_kld, measured_kld(*file, measured, p.choice, qo, calib.get()));
+    std::vector<int> uniform = uniform_alternative(measured, budget, by_file);
+    if (!uniform.empty() && uniform != p.choice) {
+      result.alternative = strformat("every matrix at its largest type of at most %s's bits per weight",
+                                     dtype_name(main_type(measured, uniform)));
+      WA_ASSIGN_OR_RETURN(result.alternative_kld, measured_kld(*file, measured, uniform, qo, calib.get()));
+      if (result.alternative_kld < result.measured_kld) {
+        result.chose_alternative = true;
+        std::swap(result.measured_kld, result.alternative_kld);
+        p.choice = std::move(uniform);
+        p.loss = 0.0;
+        for (size_t i = 0; i < measured.size(); ++i) p.loss += loss_of(measured[i], static_cast<size_t>(p.choice[i]));
+      }
+    }
+  }
   result.loss_measure = calib ? "estimated KL divergence (nats per token) added by the matrix"
                               : "relative squared error sum (w - w')^2 / sum w^2 (no calibration text)";
   result.method = calib ? quantize_method_name(o.method) : "rtn";
@@ -320,6 +411,21 @@ std::string plan_markdown(const AdaptivePlan& p, const std::string& in, const st
                    p.probe_chunks * p.calib_ctx, p.method.c_str(), how.c_str());
   } else {
     s += "| calibration | none: round-to-nearest quantizers, relative squared error as the loss |\n";
+  }
+  if (p.measured_kld >= 0.0) {
+    // (convert_adaptive.h, step 5)
+    std::string check;
+    if (p.alternative.empty()) {
+      check = strformat("KLD on the probe tokens as written: %.6g (no uniform alternative fits the budget or it is the plan)",
+                        p.measured_kld);
+    } else if (p.chose_alternative) {
+      check = strformat("KLD on the probe tokens as written (%s): %.6g; the planned mix: %.6g, not written",
+                        p.alternative.c_str(), p.measured_kld, p.alternative_kld);
+    } else {
+      check = strformat("KLD on the probe tokens as written (the planned mix): %.6g; %s: %.6g, not written",
+                        p.measured_kld, p.alternative.c_str(), p.alternative_kld);
+    }
+    s += "| check | " + check + " |\n";
   }
   s += strformat("| time | %.1f s |\n\n", p.seconds);
   s += "*rel. error*: sum (w - w')^2 / sum w^2 at the chosen type; *scaling error*: " + p.error_measure +

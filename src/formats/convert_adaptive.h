@@ -34,7 +34,17 @@
 //    guide, so --calib is recommended.
 // 3. Plan: quant/planner.h (greedy by loss saved per byte on each matrix's
 //    convex hull, then single and paired changes) under the budget.
-// 4. The file is written by quantize_model with the plan's types; its size
+// 5. Check (with a calibration text): the losses of step 2 are estimates,
+//    summed as if independent, so the plan is measured whole: every matrix
+//    quantized to its planned type, the model's KLD on the probe tokens. The
+//    simplest alternative, one precision for every matrix (the largest
+//    level whose assignment fits the budget), is measured the same way, and
+//    the lower of the two is written (two more forward passes over the probe
+//    tokens and two more quantizations of every matrix). On story-large at
+//    3.4375 bits per weight the planned mix and uniform q3_K measured within
+//    each other's error on held-out text (QUALITY-story-large.md): the check
+//    keeps the planner from ever writing the worse of the two.
+// 6. The file is written by quantize_model with the plan's types; its size
 //    was predicted exactly beforehand (header and alignment padding included)
 //    and is checked against the file written.
 #pragma once
@@ -75,8 +85,8 @@ struct AdaptiveOptions {
   quant::CalibrationOptions calib;
   // Also webaccel's own vector-quantized formats (wa_vq2, wa_vq3) as
   // candidates: lower loss at the same size (README, "Own block formats"),
-  // but the file then runs only on webaccel's CPU backend (not in llama.cpp,
-  // not yet on WebGPU).
+  // but the file then runs only on webaccel (its CPU, wasm and WebGPU
+  // backends), not in llama.cpp.
   bool own_formats = false;
 };
 
@@ -104,6 +114,14 @@ struct AdaptivePlan {
   uint64_t matrix_bytes = 0;       // its weight matrices' bytes
   int64_t n_weights = 0;
   double loss = 0.0;               // the plan's total estimated loss
+  // Step 5, calibrated plans only: the KLD measured on the probe tokens with
+  // every matrix as written (-1 without calibration); the uniform
+  // alternative in words (empty if none fits or it is the plan) and its
+  // measured KLD; whether it was written instead of the planned mix.
+  double measured_kld = -1.0;
+  std::string alternative;
+  double alternative_kld = -1.0;
+  bool chose_alternative = false;
   int calib_tokens = 0, calib_chunks = 0, calib_ctx = 0, probe_chunks = 0;
   double seconds = 0.0;            // measuring, planning and writing
   double bits_per_weight() const { return n_weights ? 8.0 * static_cast<double>(matrix_bytes) / static_cast<double>(n_weights) : 0.0; }

@@ -137,15 +137,18 @@ class ActivationPower : public GraphObserver {
   std::set<std::string> lookups_;  // weight tensors read by get_rows
 };
 
-// Points every leaf of one weight tensor at replacement bytes of another type.
-class ReplaceWeight : public GraphObserver {
+// Points every leaf of some weight tensors at replacement bytes of other types.
+class ReplaceWeights : public GraphObserver {
  public:
-  ReplaceWeight(const GgufTensorInfo* info, DType type, const void* bytes) : info_(info), type_(type), bytes_(bytes) {}
+  explicit ReplaceWeights(std::map<const void*, std::pair<DType, const void*>> by_tensor)
+      : by_tensor_(std::move(by_tensor)) {}
   Status before_compute(Graph& g) override {
     for (Node& n : g.nodes()) {
-      if (n.op != Op::none || n.weight_id != info_) continue;
-      n.type = type_;
-      n.data = const_cast<void*>(bytes_);
+      if (n.op != Op::none) continue;
+      auto it = by_tensor_.find(n.weight_id);
+      if (it == by_tensor_.end()) continue;
+      n.type = it->second.first;
+      n.data = const_cast<void*>(it->second.second);
       set_contiguous_strides(&n);
     }
     return Status::Ok();
@@ -153,9 +156,7 @@ class ReplaceWeight : public GraphObserver {
   Status after_compute(const Graph&) override { return Status::Ok(); }
 
  private:
-  const GgufTensorInfo* info_;
-  DType type_;
-  const void* bytes_;
+  std::map<const void*, std::pair<DType, const void*>> by_tensor_;
 };
 
 void log_softmax(const float* logits, int n, float* out) {
@@ -241,10 +242,21 @@ Status Calibration::eval_chunk(int k) {
 }
 
 Result<double> Calibration::kld_with(const std::string& name, DType type, const void* bytes) {
-  const GgufTensorInfo* info = loaded_.file->find_tensor(name);
-  if (!info) return invalid_argument("no tensor '" + name + "' in the calibrated model");
+  return kld_with(std::vector<Replacement>{{name, type, bytes}});
+}
+
+Result<double> Calibration::kld_with(const std::vector<Replacement>& replacements) {
   if (base_logprobs_.empty()) return invalid_argument("calibration ran without keeping the original predictions");
-  ReplaceWeight replace(info, type, bytes);
+  std::map<const void*, std::pair<DType, const void*>> by_tensor;
+  for (const Replacement& r : replacements) {
+    const GgufTensorInfo* info = loaded_.file->find_tensor(r.name);
+    if (!info) return invalid_argument("no tensor '" + r.name + "' in the calibrated model");
+    by_tensor[info] = {r.type, r.bytes};
+  }
+  const std::string what = replacements.size() == 1
+                               ? "'" + replacements[0].name + "' as " + dtype_name(replacements[0].type)
+                               : strformat("%zu tensors replaced", replacements.size());
+  ReplaceWeights replace(std::move(by_tensor));
   session_->set_observer(&replace);
   const size_t row = static_cast<size_t>(n_vocab_);
   std::vector<float> lp(row);
@@ -253,7 +265,7 @@ Result<double> Calibration::kld_with(const std::string& name, DType type, const 
     Status st = eval_chunk(k);
     if (!st.ok()) {
       session_->set_observer(nullptr);
-      return st.with_context("calibration with '" + name + "' as " + dtype_name(type));
+      return st.with_context("calibration with " + what);
     }
     for (int i = 0; i < n_ctx_; ++i) {
       log_softmax(session_->logits(i), n_vocab_, lp.data());

@@ -71,6 +71,13 @@ class Calibration {
   // `name` stored as `type` in `bytes`, every other tensor as in the file).
   // Needs keep_predictions.
   Result<double> kld_with(const std::string& name, DType type, const void* bytes);
+  // The same with several tensors replaced at once (a whole plan).
+  struct Replacement {
+    std::string name;
+    DType type = DType::f32;
+    const void* bytes = nullptr;
+  };
+  Result<double> kld_with(const std::vector<Replacement>& replacements);
 
   int n_tokens() const { return n_chunks_ * n_ctx_; }
   int n_chunks() const { return n_chunks_; }

@@ -71,6 +71,14 @@ check "plan report: KLD probes and the quantizer of each type (--method gptq by 
 check "plan report: losses scaled by the output error" grep -q "scaling error\*: output error" "$T/cplan.md"
 check "plan report: a measured probe KLD per matrix" \
   test "$(grep -cE '\| [0-9]\.[0-9]+e[-+][0-9]+ \(q2_K\) \|' "$T/cplan.md")" -eq 30
+# Step 5: the whole plan and the uniform alternative measured; the lower written.
+check_row=$(grep '^| check |' "$T/cplan.md")
+check "plan report: the whole plan's KLD and the uniform alternative's, measured" \
+  grep -qE '^\| check \| KLD on the probe tokens as written \((the planned mix|every matrix at .*)\): [0-9.e-]+; .*: [0-9.e-]+, not written \|$' "$T/cplan.md"
+written=$(sed -nE 's/.*as written \([^)]*\): ([0-9.e-]+);.*/\1/p' <<<"$check_row")
+other=$(sed -nE 's/.*: ([0-9.e-]+), not written.*/\1/p' <<<"$check_row")
+check "plan report: the written assignment has the lower measured KLD ($written <= $other)" \
+  python3 -c "assert 0 <= $written <= $other"
 
 # --method on a model whose rows fit the k-quants: every method writes a
 # file of the same size that runs; gptq (the default with --calib) and

@@ -680,17 +680,9 @@ class WebGpuBackendImpl final : public WebGpuBackend {
       const MatvecMode mode = kernel.find("_glu") != std::string::npos     ? MatvecMode::glu
                               : kernel.find("_multi") != std::string::npos ? MatvecMode::multi
                                                                            : MatvecMode::plain;
-      const size_t r = kernel.rfind("_r"), u = kernel.rfind('u');
-      const size_t w = kernel.rfind('w');  // groups other than 8 (matvec_tuning only)
-      const uint32_t groups = w != std::string::npos && w > r ? static_cast<uint32_t>(std::stoul(kernel.substr(w + 1))) : 8;
-      const size_t k = kernel.rfind('k');  // units of more than one block
-      const uint32_t unit = k != std::string::npos && k > r ? static_cast<uint32_t>(std::stoul(kernel.substr(k + 1))) : 1;
-      const MatvecShape parsed{groups, static_cast<uint32_t>(std::stoul(kernel.substr(r + 2, u - r - 2))),
-                              static_cast<uint32_t>(std::stoul(kernel.substr(u + 1))),
-                              kernel.find("_x8") != std::string::npos, kernel.find("_sg") != std::string::npos};
-      MatvecShape shape = parsed;
-      shape.unit = unit;
-      if (shape.int8_x) shape.x_blocks = static_cast<uint32_t>(std::stoul(kernel.substr(kernel.rfind('c') + 1)));
+      // The shape matvec4_kernel() recorded when it made this key (every
+      // matvec4 key comes from there: an internal name, not input).
+      const MatvecShape shape = matvec4_shapes_.at(key);
       const bool int8_x = shape.int8_x;
       const bool from_attention = kernel.find("_attn") != std::string::npos;
       // An `enable` directive must precede every declaration.
@@ -1216,14 +1208,18 @@ class WebGpuBackendImpl final : public WebGpuBackend {
   }
   // (from_attention: x merged from a split decode attention's chunks,
   // mvx_from_attention.wgsl; int8 x only)
-  static std::string matvec4_kernel(MatvecMode mode, bool norm, DType t, const MatvecShape& s,
-                                    bool from_attention = false) {
+  // The key names the whole shape (pipelines are cached by key), and the
+  // shape is recorded beside it for pipeline() to build the source from.
+  std::string matvec4_kernel(MatvecMode mode, bool norm, DType t, const MatvecShape& s,
+                             bool from_attention = false) const {
     std::string k = mode == MatvecMode::glu ? "matvec4_glu" : mode == MatvecMode::multi ? "matvec4_multi" : "matvec4";
-    return k + (norm ? "_norm" : "") + (from_attention ? "_attn" : "") + (s.int8_x ? "_x8" : "") +
-           (s.subgroups ? "_sg" : "") + "_r" + std::to_string(s.rows) + "u" + std::to_string(s.blocks_in_flight) +
-           (s.int8_x ? strformat("c%u", s.x_blocks) : std::string()) +
-           (s.groups != 8 ? strformat("w%u", s.groups) : std::string()) +
-           (s.unit != 1 ? strformat("k%u", s.unit) : std::string()) + "." + dtype_name(t);
+    k += (norm ? "_norm" : "") + std::string(from_attention ? "_attn" : "") + (s.int8_x ? "_x8" : "") +
+         (s.subgroups ? "_sg" : "") + "_r" + std::to_string(s.rows) + "u" + std::to_string(s.blocks_in_flight) +
+         (s.int8_x ? strformat("c%u", s.x_blocks) : std::string()) +
+         (s.groups != 8 ? strformat("w%u", s.groups) : std::string()) +
+         (s.unit != 1 ? strformat("k%u", s.unit) : std::string()) + "." + dtype_name(t);
+    matvec4_shapes_.emplace(k, s);
+    return k;
   }
 
   // The x a decode matvec reads: its input node, or for a norm its
@@ -1692,6 +1688,9 @@ class WebGpuBackendImpl final : public WebGpuBackend {
   std::unordered_map<const void*, GpuWeight> weights_;  // by weight_id
   std::unordered_map<uint32_t, Owned> owned_;
   std::map<std::string, uint32_t> pipelines_;
+  // The shape of every matvec4 key matvec4_kernel() has made (mutable: keys
+  // are made on const paths too).
+  mutable std::map<std::string, MatvecShape> matvec4_shapes_;
   std::deque<std::string> sources_, labels_;  // stable: the stream points into them
   std::unordered_map<const Node*, Loc> input_locs_;
   // Staged cos/sin tables of this stream, by what they are computed from.

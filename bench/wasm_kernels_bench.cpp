@@ -9,6 +9,7 @@
 //
 //   cmake --build --preset wasm -j1 --target wasm_kernels_bench
 //   node --no-experimental-fetch build/wasm-st/bin/wasm_kernels_bench.js [ROUNDS] [TYPE...] [decode|prompt]
+// TYPE q4_0x4: q4_0 weights repacked as the wasm engine does at load.
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -53,8 +54,10 @@ Problem make_problem(DType type, int64_t m, int64_t n, int64_t k, std::mt19937& 
       continue;
     }
     for (auto& v : row) v = dist(rng);
-    type_traits(type)->from_f32(row.data(), p.w.data() + static_cast<size_t>(j) * rb, k);
+    // q4_0x4 is q4_0 repacked (below): quantized as q4_0.
+    type_traits(type == DType::q4_0x4 ? DType::q4_0 : type)->from_f32(row.data(), p.w.data() + static_cast<size_t>(j) * rb, k);
   }
+  if (type == DType::q4_0x4) repack_q4_0x4(p.w.data(), rb, n, k);
   p.x.resize(static_cast<size_t>(m * k));
   for (auto& v : p.x) v = dist(rng);
   p.y.resize(static_cast<size_t>(m * n));
@@ -101,7 +104,7 @@ int main(int argc, char** argv) {
   for (int i = 2; i < argc; ++i) {
     if (std::strcmp(argv[i], "decode") == 0) prompt = false;
     if (std::strcmp(argv[i], "prompt") == 0) decode = false;
-    for (DType t : {DType::f32, DType::f16, DType::q8_0, DType::q4_0, DType::q4_1, DType::q5_0, DType::q5_1, DType::q2_k,
+    for (DType t : {DType::f32, DType::f16, DType::q8_0, DType::q4_0, DType::q4_0x4, DType::q4_1, DType::q5_0, DType::q5_1, DType::q2_k,
                     DType::q3_k, DType::q4_k, DType::q5_k, DType::q6_k, DType::wa_vq2, DType::wa_vq3}) {
       if (std::strcmp(argv[i], dtype_name(t)) == 0) types.push_back(t);
     }

@@ -85,6 +85,9 @@ int main(int argc, char** argv) {
     return 1;
   }
   LoadedModel m = std::move(loaded.value());
+  // As the engine does for a model on the CPU (wa_model_load): q4_0 weights
+  // into the wasm kernels' layout, in this buffer (bytes is ours).
+  repack_weights_for_cpu(m);
   std::unique_ptr<Backend> backend = make_cpu_backend({threads, &tracker});
   {
     SessionOptions so;

@@ -438,6 +438,9 @@ wa_status wa_model_load(wa_engine* engine, uint8_t* data, size_t size, wa_model*
     m->backend = engine->backend.get();
     m->backend_reason = engine->gpu ? "" : "CPU engine";
     if (engine->gpu) WA_TRY(place_on_gpu(*m));
+    // On the CPU the model's own bytes may take the CPU kernels' layout; a
+    // model on the GPU keeps the file's (its host copy serves a device loss).
+    if (!m->on_gpu()) wa::repack_weights_for_cpu(m->loaded);
     engine->models.push_back(m.get());
     result = m.release();
     return Status::Ok();

@@ -39,21 +39,30 @@ constexpr TypeTraits kTraits[] = {
     {DType::bf16, "bf16", 1, 2, false, quant::dequantize_row_bf16, quant::quantize_row_bf16},
     {DType::wa_vq2, "wa_vq2", QK_K, sizeof(BlockWaVq2), true, quant::dequantize_row_wa_vq2, quant::quantize_row_wa_vq2},
     {DType::wa_vq3, "wa_vq3", QK_K, sizeof(BlockWaVq3), true, quant::dequantize_row_wa_vq3, quant::quantize_row_wa_vq3},
+    // q4_0's bytes with 4 rows interleaved: a row is not contiguous, so there
+    // are no row converters (get_rows reads it through the CPU backend).
+    {DType::q4_0x4, "q4_0x4", QK4_0, sizeof(BlockQ4_0), true, nullptr, nullptr},
 };
 
-}  // namespace
-
-const TypeTraits* type_traits(DType type) { return type_traits_from_id(static_cast<uint32_t>(type)); }
-
-const TypeTraits* type_traits_from_id(uint32_t id) {
+const TypeTraits* find_traits(uint32_t id) {
   for (const auto& t : kTraits) {
     if (static_cast<uint32_t>(t.type) == id) return &t;
   }
   return nullptr;
 }
 
+}  // namespace
+
+const TypeTraits* type_traits(DType type) { return find_traits(static_cast<uint32_t>(type)); }
+
+const TypeTraits* type_traits_from_id(uint32_t id) {
+  const TypeTraits* t = find_traits(id);
+  return t && !is_memory_layout(t->type) ? t : nullptr;  // a file naming a memory layout is malformed
+}
+
 std::optional<DType> dtype_from_name(std::string_view name) {
   for (const auto& t : kTraits) {
+    if (is_memory_layout(t.type)) continue;
     if (name == t.name) return t.type;
     // accept lower-case spellings of k-quants ("q4_k")
     if (name.size() == std::strlen(t.name)) {

@@ -38,7 +38,15 @@ enum class DType : uint32_t {
   // llama.cpp refuses such a file as one with an invalid tensor type.
   wa_vq2 = 0x57410011,
   wa_vq3 = 0x57410012,
+  // A layout in memory, never in a file: q4_0 weights that the CPU backend
+  // repacked at load for its wasm kernels, 4 rows interleaved per block
+  // (kernels_impl.h). type_traits_from_id (what file readers use) and
+  // dtype_from_name do not know it.
+  q4_0x4 = 0x57410101,
 };
+
+// Whether a type is a layout in memory only (no file may hold it).
+constexpr bool is_memory_layout(DType t) { return t == DType::q4_0x4; }
 
 // Dequantize `n` elements (a multiple of block_size) into f32.
 using DequantizeRowFn = void (*)(const void* src, float* dst, int64_t n);
@@ -55,7 +63,8 @@ struct TypeTraits {
   QuantizeRowFn from_f32;   // null if this build cannot encode the type
 };
 
-// Traits of a type id read from a file; nullopt for ids we do not know.
+// Traits of a type id read from a file; null for ids we do not know and for
+// memory layouts (type_traits knows those).
 const TypeTraits* type_traits(DType type);
 const TypeTraits* type_traits_from_id(uint32_t id);
 std::optional<DType> dtype_from_name(std::string_view name);

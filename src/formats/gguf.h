@@ -63,7 +63,9 @@ class GgufFile {
  public:
   // Memory-maps the file at `path` (read-only).
   static Result<std::unique_ptr<GgufFile>> open(const std::string& path);
-  // Parses bytes owned by the caller, who keeps them alive and unchanged.
+  // Parses bytes owned by the caller, who keeps them alive and the header
+  // unchanged (tensor data may be rewritten in place for the CPU kernels:
+  // repack_weights_for_cpu, runtime/model.h).
   static Result<std::unique_ptr<GgufFile>> from_memory(const uint8_t* data, size_t size);
   // Parses the header of a file of `file_size` bytes from its first `size`
   // bytes (copied: the caller may free them). Every count, offset and size is

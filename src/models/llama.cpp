@@ -118,6 +118,16 @@ class LlamaModel final : public Model {
     g.mark_output(logits);
     return logits;
   }
+
+  void for_each_weight(const std::function<void(Weight&)>& fn) override {
+    for (Weight* w : {&tok_embd, &output_norm, &output, &rope_freqs}) fn(*w);
+    for (LlamaLayer& L : layers) {
+      for (Weight* w : {&L.attn_norm, &L.wq, &L.wk, &L.wv, &L.bq, &L.bk, &L.bv, &L.wo, &L.ffn_norm, &L.gate, &L.up,
+                        &L.down}) {
+        fn(*w);
+      }
+    }
+  }
 };
 
 // Reads the architecture's hyperparameters; every value is range-checked.
@@ -217,7 +227,7 @@ class TensorBinder {
 
 Node* Weight::leaf(Graph& g) const {
   int64_t ne[4] = {info->ne[0], info->ne[1], info->ne[2], info->ne[3]};
-  Node* n = g.leaf(info->name, info->type, {ne[0], ne[1], ne[2], ne[3]}, const_cast<void*>(data));
+  Node* n = g.leaf(info->name, layout.value_or(info->type), {ne[0], ne[1], ne[2], ne[3]}, const_cast<void*>(data));
   n->weight_id = info;
   return n;
 }

@@ -4,7 +4,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,6 +25,10 @@ class Tokenizer;
 struct Weight {
   const GgufTensorInfo* info = nullptr;
   const void* data = nullptr;
+  // Set where repack_weights_for_cpu rewrote the bytes in place into a
+  // memory layout (DType::q4_0x4): the type its leaves carry. type() stays
+  // the file's, which is what describes the model.
+  std::optional<DType> layout;
   DType type() const { return info->type; }
   Node* leaf(Graph& g) const;
 };
@@ -64,6 +70,9 @@ class Model {
   virtual std::vector<std::pair<std::string, std::string>> describe() const = 0;
   // Builds the graph; returns the logits node ([n_vocab, 1 or n_tokens]).
   virtual Result<Node*> build_forward(Graph& g, const ForwardSpec& spec, KvCache& kv) const = 0;
+  // Every weight slot (absent optional ones included, info null); a tensor
+  // bound to two slots (tied embeddings) is visited once per slot.
+  virtual void for_each_weight(const std::function<void(Weight&)>& fn) = 0;
 };
 
 // A model file opened and ready to run: the mapped file, the architecture and
@@ -88,6 +97,19 @@ Result<LoadedModel> load_model(const std::string& path, const LoadOptions& optio
 // The same from a file already opened (e.g. GgufFile::from_memory over bytes
 // the wasm build received from JS); `name` prefixes error messages.
 Result<LoadedModel> load_model(std::unique_ptr<GgufFile> file, const std::string& name, const LoadOptions& options);
+
+// For a model the CPU backend runs, from file bytes the caller owns and may
+// change (GgufFile::from_memory over a buffer of its own; never a mapped
+// file): rewrites its 2-D q4_0 weights in place as q4_0x4 where the active
+// CPU kernels prefer that layout (cpu::matmul_prefers_q4_0x4, the wasm
+// kernels), so decode reads 4 rows as one stream. Same bytes, no memory of
+// its own; the file's header and tensor types are unchanged, the weights'
+// leaves carry q4_0x4. A tensor with a non-finite scale stays q4_0. Returns
+// how many tensors were repacked (0 where the kernels do not prefer it;
+// `always`, for tests: repack anyway, the scalar reference then runs them).
+// The bytes then hold a layout only this build's CPU kernels read: do not
+// upload them to a device or write them to a file afterwards.
+int repack_weights_for_cpu(LoadedModel& model, bool always = false);
 
 // Architecture registry: src/models/<arch>.cpp registers a factory.
 using ModelFactory = Result<std::unique_ptr<Model>> (*)(const GgufFile& file, MemoryTracker* tracker);

@@ -183,6 +183,43 @@ TEST(BackendOps, GetRowsEveryTableType) {
   }
 }
 
+// A q4_0x4 weight (q4_0 repacked in place, kernels.h) as a mul_mat weight
+// and as a get_rows table (a tied embedding): the numbers its q4_0 holds,
+// with a partial last group of rows.
+TEST(BackendOps, Q4x4WeightsAndTable) {
+  std::mt19937 rng(4);
+  for (int64_t n : {5, 13, 16}) {
+    const int64_t k = 96;
+    Buffer w = make_data(DType::q4_0, k, n, rng);
+    ASSERT_TRUE(cpu::repack_q4_0x4(w.bytes.data(), row_bytes(DType::q4_0, k), n, k));
+    for (int64_t m : {1, 5}) {
+      Buffer x = make_data(DType::f32, k, m, rng);
+      Ref ref(static_cast<size_t>(n * m));
+      for (int64_t j = 0; j < m; ++j)
+        for (int64_t i = 0; i < n; ++i) {
+          double acc = 0;
+          for (int64_t q = 0; q < k; ++q) acc += static_cast<double>(w.values[i * k + q]) * x.values[j * k + q];
+          ref[j * n + i] = acc;
+        }
+      check_op(strformat("mul_mat q4_0x4 n=%lld m=%lld", (long long)n, (long long)m),
+               [&](Graph& g) {
+                 return g.mul_mat(g.leaf("w", DType::q4_0x4, {k, n}, w.bytes.data()), g.leaf("x", DType::f32, {k, m}, x.bytes.data()));
+               },
+               ref, 2e-3);  // the activations are rounded to 8 bits, as for q4_0
+    }
+    std::vector<int32_t> ids = {3, 0, static_cast<int32_t>(n - 1), 4, 4};
+    Ref ref;
+    for (int32_t id : ids)
+      for (int64_t i = 0; i < k; ++i) ref.push_back(w.values[id * k + i]);
+    check_op(strformat("get_rows q4_0x4 n=%lld", (long long)n),
+             [&](Graph& g) {
+               return g.get_rows(g.leaf("t", DType::q4_0x4, {k, n}, w.bytes.data()),
+                                 g.leaf("ids", DType::i32, {static_cast<int64_t>(ids.size())}, ids.data()));
+             },
+             ref, 0.0);
+  }
+}
+
 TEST(BackendOps, RmsNormWithAndWithoutWeight) {
   std::mt19937 rng(3);
   for (int64_t d : kOdd) {

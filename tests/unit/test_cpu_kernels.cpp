@@ -20,6 +20,7 @@
 #include "backends/cpu/kernels_impl.h"
 #include "core/dtype.h"
 #include "core/fp16.h"
+#include "quant/blocks.h"
 
 namespace wa::cpu {
 namespace {
@@ -346,6 +347,88 @@ TEST(CpuKernels, QuantizedExtremesStayFinite) {
           }
       }
     }
+  }
+}
+
+// q4_0x4 (kernels_impl.h: q4_0 repacked in place, 4 rows interleaved per
+// block): on every ISA the same bits as the q4_0 it was made from, computed
+// where q4_0x4 runs (the ISA's own kernels, or the scalar reference where it
+// has none); row counts with a partial last group (its rows stay q4_0),
+// padded row strides, k of odd block counts and of several GEMM chunks,
+// decode and prompt shapes, 1-3 threads.
+TEST(CpuKernels, Q4x4MatchesQ4_0BitForBit) {
+  IsaGuard guard;
+  std::mt19937 rng(77);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  for (int64_t k : {32, 96, 608, 2080}) {
+    for (int64_t n : {1, 3, 4, 5, 7, 13, 16, 67}) {
+      const Weights w = make_weights(DType::q4_0, n, k, rng);
+      Weights x4 = w;
+      ASSERT_TRUE(repack_q4_0x4(x4.bytes.data(), x4.row_stride, n, k));
+      const int64_t n4 = n / 4 * 4;
+      // Whole groups changed (their rows are interleaved), the rest did not.
+      if (n4 > 0) {
+        EXPECT_NE(0, std::memcmp(w.bytes.data(), x4.bytes.data(), row_bytes(DType::q4_0, k) * 4));
+      }
+      EXPECT_EQ(0, std::memcmp(w.bytes.data() + n4 * w.row_stride, x4.bytes.data() + n4 * x4.row_stride,
+                               static_cast<size_t>(n - n4) * w.row_stride));
+      // get_rows reads a repacked (tied) embedding row by row.
+      std::vector<float> want_row(static_cast<size_t>(k)), got_row(static_cast<size_t>(k));
+      for (int64_t j = 0; j < n; ++j) {
+        type_traits(DType::q4_0)->to_f32(w.bytes.data() + j * w.row_stride, want_row.data(), k);
+        dequantize_row_q4_0x4(x4.bytes.data(), x4.row_stride, n, j, got_row.data(), k);
+        ASSERT_EQ(0, std::memcmp(want_row.data(), got_row.data(), want_row.size() * sizeof(float))) << "row " << j;
+      }
+      for (int64_t m : {1, 2, 5, 13}) {
+        const int64_t xs = k + 3;
+        std::vector<float> x(static_cast<size_t>(m * xs));
+        for (auto& v : x) v = dist(rng);
+        for (Isa isa : kAllIsas) {
+          if (!isa_supported(isa)) continue;
+          ASSERT_TRUE(force_isa(isa));
+          if (!matmul_has_simd(DType::q4_0x4)) {
+            ASSERT_TRUE(force_isa(Isa::scalar));
+          }
+          const Result want = run_matmul(DType::q4_0, w, x, xs, m, n, k, 1);
+          ASSERT_TRUE(force_isa(isa));
+          for (int nth : {1, 2, 3}) {
+            const Result got = run_matmul(DType::q4_0x4, x4, x, xs, m, n, k, nth);
+            EXPECT_EQ(0, std::memcmp(want.y.data(), got.y.data(), got.y.size() * sizeof(float)))
+                << isa_name(isa) << " m=" << m << " n=" << n << " k=" << k << " nth=" << nth;
+          }
+        }
+      }
+    }
+  }
+}
+
+// The wasm kernels have their own q4_0x4 kernels (so models are repacked
+// there), the x86 ones do not (the reference would run it).
+TEST(CpuKernels, Q4x4KernelsWhereRepacked) {
+  IsaGuard guard;
+  for (Isa isa : kAllIsas) {
+    if (!force_isa(isa)) continue;
+    const bool wasm = isa == Isa::wasm_simd128 || isa == Isa::wasm_relaxed;
+    EXPECT_EQ(matmul_prefers_q4_0x4(), wasm) << isa_name(isa);
+    EXPECT_EQ(matmul_has_simd(DType::q4_0x4), wasm) << isa_name(isa);
+    EXPECT_TRUE(matmul_supports(DType::q4_0x4));
+    EXPECT_EQ(matmul_workspace_bytes(DType::q4_0x4, 5, 96), matmul_workspace_bytes(DType::q4_0, 5, 96));
+  }
+  EXPECT_EQ(type_traits_from_id(static_cast<uint32_t>(DType::q4_0x4)), nullptr);  // never a file's type
+  EXPECT_FALSE(dtype_from_name("q4_0x4").has_value());
+  EXPECT_EQ(row_bytes(DType::q4_0x4, 64), row_bytes(DType::q4_0, 64));
+}
+
+// A non-finite block scale (the q4_0x4 kernels' fast scale conversion
+// assumes finite ones) leaves the tensor q4_0, byte for byte.
+TEST(CpuKernels, Q4x4RepackRefusesNonFiniteScales) {
+  std::mt19937 rng(78);
+  for (f16_bits bad : {f16_bits{0x7c00}, f16_bits{0xfc00}, f16_bits{0x7e00}}) {
+    Weights w = make_weights(DType::q4_0, 9, 96, rng);
+    std::memcpy(w.bytes.data() + 5 * w.row_stride + sizeof(BlockQ4_0), &bad, sizeof bad);  // row 5, block 1
+    const std::vector<uint8_t> before = w.bytes;
+    EXPECT_FALSE(repack_q4_0x4(w.bytes.data(), w.row_stride, 9, 96));
+    EXPECT_EQ(before, w.bytes);
   }
 }
 

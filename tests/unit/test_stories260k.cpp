@@ -2,9 +2,12 @@
 // the llama2.c reference exactly: all 256 greedy ids, logits within 1e-4.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
+#include <iterator>
 #include <vector>
 
 #include "backends/backend.h"
@@ -135,6 +138,81 @@ TEST(Stories260K, QuantizedModelsStayClose) {
   int agree = 0;
   for (size_t i = 0; i < 256; ++i) agree += r.ids[i] == ref[i];
   EXPECT_GE(agree, 200) << "teacher-forced top-1 agreement of q8_0 with f32";
+}
+
+// The wasm engine rewrites a CPU model's q4_0 matrices in place as q4_0x4
+// (runtime/model.h): the model must then compute the same bits, its tied
+// embedding (token_embd, read by get_rows and as the output matrix)
+// included, in the same memory. Natively no kernels prefer the layout, so
+// the repack is forced; both runs use the scalar reference, which reads
+// either layout (the wasm kernel suites compare the SIMD kernels with it).
+TEST(Stories260K, Q4x4RepackKeepsEveryBit) {
+  std::ifstream f(converted(DType::q4_0), std::ios::binary);
+  const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  ASSERT_FALSE(bytes.empty());
+  const cpu::Isa saved = cpu::active_isa();
+  ASSERT_TRUE(cpu::force_isa(cpu::Isa::scalar));
+  auto run = [&](bool repack) {
+    ModelRun r;
+    std::vector<uint8_t> own = bytes;  // the engine's copy, which the repack rewrites
+    MemoryTracker tracker;
+    auto file = GgufFile::from_memory(own.data(), own.size());
+    EXPECT_TRUE(file.ok());
+    if (!file.ok()) return r;
+    LoadOptions lo;
+    lo.tracker = &tracker;
+    auto lm = load_model(std::move(file).value(), "stories260K q4_0", lo);
+    EXPECT_TRUE(lm.ok()) << lm.status().to_string();
+    if (!lm.ok()) return r;
+    const size_t weights = tracker.current(MemCategory::weights);
+    if (repack) {
+      std::vector<const GgufTensorInfo*> q4;  // every q4_0 matrix once (ffn_down's rows of 172 fell back to another type)
+      lm.value().model->for_each_weight([&](Weight& w) {
+        if (w.info && w.info->type == DType::q4_0 && std::find(q4.begin(), q4.end(), w.info) == q4.end()) q4.push_back(w.info);
+      });
+      EXPECT_GE(q4.size(), 26u);
+      // The scalar kernels do not prefer the layout: nothing changes unless forced.
+      EXPECT_EQ(repack_weights_for_cpu(lm.value()), 0);
+      EXPECT_EQ(repack_weights_for_cpu(lm.value(), /*always=*/true), static_cast<int>(q4.size()));
+      int embd_slots = 0;
+      lm.value().model->for_each_weight([&](Weight& w) {
+        if (w.info && w.info->name == "token_embd.weight") {
+          ++embd_slots;
+          EXPECT_EQ(w.layout, DType::q4_0x4);
+        }
+      });
+      EXPECT_EQ(embd_slots, 2) << "the classifier is shared";
+      EXPECT_EQ(repack_weights_for_cpu(lm.value(), true), 0);  // already done
+      EXPECT_EQ(tracker.current(MemCategory::weights), weights);  // in place
+      EXPECT_NE(own, bytes);
+    }
+    auto backend = make_cpu_backend({2, nullptr});
+    SessionOptions so;
+    so.n_ctx = 64;
+    auto session = Session::create(*lm.value().model, *backend, so);
+    EXPECT_TRUE(session.ok());
+    if (!session.ok()) return r;
+    Session& s = *session.value();
+    const int nv = s.n_vocab();
+    const auto ref = reference_ids();
+    std::vector<int32_t> feed = {1};
+    feed.insert(feed.end(), ref.begin(), ref.begin() + 15);
+    EXPECT_TRUE(s.eval(feed, /*all_logits=*/true).ok());  // the prompt GEMM
+    for (int i = 0; i < 16; ++i) r.logits.insert(r.logits.end(), s.logits(i), s.logits(i) + nv);
+    int32_t tok = argmax(s.logits(15), nv);
+    for (int i = 0; i < 16; ++i) {  // the decode matvec
+      EXPECT_TRUE(s.eval(std::span<const int32_t>(&tok, 1)).ok());
+      r.logits.insert(r.logits.end(), s.logits(), s.logits() + nv);
+      tok = argmax(s.logits(), nv);
+      r.ids.push_back(tok);
+    }
+    return r;
+  };
+  const ModelRun plain = run(false), repacked = run(true);
+  cpu::force_isa(saved);
+  EXPECT_EQ(plain.ids, repacked.ids);
+  ASSERT_EQ(plain.logits.size(), repacked.logits.size());
+  EXPECT_EQ(0, std::memcmp(plain.logits.data(), repacked.logits.data(), plain.logits.size() * sizeof(float)));
 }
 
 }  // namespace

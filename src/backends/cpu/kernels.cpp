@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <initializer_list>
+#include <vector>
 
 #include "backends/cpu/kernels_impl.h"
 #include "quant/reference.h"
@@ -108,7 +109,15 @@ std::atomic<const IsaKernels*>& active_slot() {
 
 const IsaKernels& K() { return *active_slot().load(std::memory_order_relaxed); }
 
-bool is_int8_dot_type(DType t) { return t == DType::q4_0 || t == DType::q8_0; }
+bool is_int8_dot_type(DType t) { return t == DType::q4_0 || t == DType::q4_0x4 || t == DType::q8_0; }
+
+// The table that runs a problem: q4_0x4 weights on an ISA without kernels
+// for them go to the scalar reference (both phases: the workspace layout is
+// per ISA).
+const IsaKernels& kernels_for(DType t) {
+  const IsaKernels& k = K();
+  return t == DType::q4_0x4 && !k.q4_0x4 ? detail::kScalarKernels : k;
+}
 
 // ---- row-dot types (kernels_impl.h): one driver for every ISA
 
@@ -213,19 +222,59 @@ size_t matmul_workspace_bytes(DType wtype, int64_t m, int64_t k) {
 
 void matmul_prepare(const MatmulProblem& p, void* workspace, int ith, int nth) {
   if (detail::is_row_dot_type(p.wtype)) return row_dot_prepare(p, workspace, ith, nth);
-  K().matmul_prepare(p, workspace, ith, nth);
+  kernels_for(p.wtype).matmul_prepare(p, workspace, ith, nth);
 }
 
 void matmul_compute(const MatmulProblem& p, const void* workspace, int ith, int nth) {
   if (detail::is_row_dot_type(p.wtype)) return row_dot_compute(p, workspace, ith, nth);
-  K().matmul_compute(p, workspace, ith, nth);
+  kernels_for(p.wtype).matmul_compute(p, workspace, ith, nth);
 }
 
 bool matmul_has_simd(DType wtype) {
   if (!matmul_supports(wtype)) return false;
+  if (wtype == DType::q4_0x4) return K().q4_0x4;
   if (!detail::is_row_dot_type(wtype)) return K().isa != Isa::scalar;
   const IsaKernels& k = K();
   return k.isa != Isa::scalar && k.row_dot && k.row_dot(wtype);
+}
+
+bool matmul_prefers_q4_0x4() { return K().q4_0x4; }
+
+bool repack_q4_0x4(void* w, size_t row_stride, int64_t n, int64_t k) {
+  constexpr int R = detail::kQ4x4Rows;
+  const int64_t nb = k / QK4_0, groups = n / R;
+  auto* base = static_cast<uint8_t*>(w);
+  for (int64_t j = 0; j < groups * R; ++j) {
+    const auto* row = reinterpret_cast<const BlockQ4_0*>(base + static_cast<size_t>(j) * row_stride);
+    for (int64_t b = 0; b < nb; ++b) {
+      if ((row[b].d & 0x7c00) == 0x7c00) return false;  // exponent all ones: infinite or NaN
+    }
+  }
+  const size_t rb = static_cast<size_t>(nb) * sizeof(BlockQ4_0);
+  std::vector<uint8_t> rows(R * rb);  // one group's rows, copied out before their bytes are rewritten
+  for (int64_t g = 0; g < groups; ++g) {
+    uint8_t* group = base + static_cast<size_t>(g) * R * row_stride;
+    for (int r = 0; r < R; ++r) std::memcpy(rows.data() + r * rb, group + r * row_stride, rb);
+    for (int64_t b = 0; b < nb; ++b) {
+      uint8_t* rec = group + static_cast<size_t>(b) * detail::kQ4x4RecordBytes;
+      for (int r = 0; r < R; ++r) {
+        const auto* blk = reinterpret_cast<const BlockQ4_0*>(rows.data() + r * rb) + b;
+        std::memcpy(rec + 16 * r, blk->qs, sizeof blk->qs);
+        std::memcpy(rec + 64 + 2 * r, &blk->d, sizeof blk->d);
+      }
+    }
+  }
+  return true;
+}
+
+void dequantize_row_q4_0x4(const void* w, size_t row_stride, int64_t n, int64_t j, float* y, int64_t k) {
+  for (int64_t b = 0; b < k / QK4_0; ++b) {
+    const detail::Q4Block q = detail::q4_block(DType::q4_0x4, w, row_stride, n, j, b);
+    BlockQ4_0 blk;
+    blk.d = q.d;
+    std::memcpy(blk.qs, q.qs, sizeof blk.qs);
+    quant::dequantize_row_q4_0(&blk, y + b * QK4_0, QK4_0);
+  }
 }
 
 float dot_f32(const float* a, const float* b, int64_t n) { return K().dot_f32(a, b, n); }

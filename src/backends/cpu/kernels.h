@@ -81,6 +81,18 @@ void matmul_prepare(const MatmulProblem& p, void* workspace, int ith, int nth);
 // m == 1 is the decode path (matvec, rows of W split across threads).
 void matmul_compute(const MatmulProblem& p, const void* workspace, int ith, int nth);
 
+// q4_0x4 (kernels_impl.h): q4_0 weights with 4 rows interleaved per block,
+// in the same bytes. Whether the active ISA has its own kernels for it (the
+// wasm ones); elsewhere the scalar reference runs it, slowly, so only repack
+// where this is true.
+bool matmul_prefers_q4_0x4();
+// Rewrites n q4_0 rows of k weights (row j at w + j * row_stride) as q4_0x4,
+// in place. Returns false and leaves the rows as they were when a block
+// scale is infinite or NaN (the q4_0x4 kernels assume finite scales).
+bool repack_q4_0x4(void* w, size_t row_stride, int64_t n, int64_t k);
+// Row j of q4_0x4 weights (n rows) as k floats: get_rows on a repacked table.
+void dequantize_row_q4_0x4(const void* w, size_t row_stride, int64_t n, int64_t j, float* y, int64_t k);
+
 // Vector primitives for the other ops (attention, norms), dispatched per ISA.
 float dot_f32(const float* a, const float* b, int64_t n);
 float dot_f16_f32(const uint16_t* a, const float* b, int64_t n);

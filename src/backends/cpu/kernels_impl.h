@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 #include "backends/cpu/kernels.h"
 #include "quant/blocks.h"
@@ -36,6 +37,9 @@ struct IsaKernels {
   // The row dot of a row-dot weight type, or null where this ISA has none
   // (the field itself may be null): the scalar reference runs instead.
   RowDotFn (*row_dot)(DType wtype);
+  // Whether matmul_prepare / matmul_compute take q4_0x4 weights (below);
+  // where not, the scalar reference runs both phases for them.
+  bool q4_0x4 = false;
 };
 
 // Reference row primitives (kernels_scalar.cpp); ISAs without their own use these.
@@ -197,6 +201,42 @@ static inline size_t ws_panel_bytes(int64_t m, int64_t k) {
   return static_cast<size_t>(panels * (k / 32)) * kPanelBlockBytes;
 }
 
+// ---------------------------------------------------------------------------
+// q4_0x4 weights (DType::q4_0x4): q4_0 rows repacked in place at load time
+// (repack_q4_0x4, kernels.h) for the wasm decode kernels. A q4_0 matvec that
+// takes 4 rows at a time reads 4 streams 1 row apart plus 4 scattered f16
+// scales per block; in this layout the 4 rows are one sequential stream and
+// their 4 scales one 8-byte load. Rows go in groups of 4 (rows 4g .. 4g + 3);
+// a group keeps the bytes those rows have in q4_0 (4 * row_stride from row
+// 4g) and holds nb = k / 32 records of 72 bytes from its start:
+//   uint8 qs[4][16]   row r's block b nibbles, exactly q4_0's qs
+//   f16   d[4]        row r's block b scale, finite (repack_q4_0x4 leaves a
+//                     tensor with an infinite or NaN scale as q4_0)
+// Rows past the last whole group (n % 4 of them) stay q4_0 rows in place.
+// The size is q4_0's, so a repacked tensor needs no memory of its own.
+constexpr size_t kQ4x4RecordBytes = 72;
+constexpr int kQ4x4Rows = 4;
+
+// Row j's block b of q4_0 or q4_0x4 weights (the scalar reference, get_rows
+// and the prompt GEMMs' unpacking read both layouts through this).
+struct Q4Block {
+  const uint8_t* qs;  // 16 bytes
+  f16_bits d;
+};
+static inline Q4Block q4_block(DType t, const void* w, size_t row_stride, int64_t n, int64_t j, int64_t b) {
+  const auto* base = static_cast<const uint8_t*>(w);
+  if (t == DType::q4_0x4 && j < n / kQ4x4Rows * kQ4x4Rows) {
+    const uint8_t* rec = base + static_cast<size_t>(j / kQ4x4Rows) * kQ4x4Rows * row_stride +
+                         static_cast<size_t>(b) * kQ4x4RecordBytes;
+    const int r = static_cast<int>(j % kQ4x4Rows);
+    f16_bits d;
+    std::memcpy(&d, rec + 64 + 2 * r, sizeof d);
+    return {rec + 16 * r, d};
+  }
+  const auto* blk = reinterpret_cast<const BlockQ4_0*>(base + static_cast<size_t>(j) * row_stride) + b;
+  return {blk->qs, blk->d};
+}
+
 // Deterministic split of [0, n) into nth contiguous parts whose boundaries are
 // multiples of `align` (except the end): depends only on (n, nth, align).
 struct Range {
@@ -262,7 +302,7 @@ using QuantizeXRowFn = void (*)(const float* x, int64_t k, int8_t* qs, int16_t* 
 // SIMD128 for m == 1): X rows split across threads, each quantized by the
 // ISA's own row quantizer.
 static inline void prepare_rows(const MatmulProblem& p, void* ws, int ith, int nth, QuantizeXRowFn quantize) {
-  if (p.wtype != DType::q4_0 && p.wtype != DType::q8_0) return;
+  if (p.wtype != DType::q4_0 && p.wtype != DType::q4_0x4 && p.wtype != DType::q8_0) return;
   const Range r = split_range(p.m, ith, nth, 1);
   const int64_t nb = p.k / 32;
   for (int64_t i = r.begin; i < r.end; ++i) {

@@ -71,16 +71,17 @@ float dot_row(const MatmulProblem& p, const void* ws, int64_t i, int64_t j) {
       }
       break;
     }
-    case DType::q4_0: {
-      const auto* w = reinterpret_cast<const BlockQ4_0*>(wrow);
+    case DType::q4_0:
+    case DType::q4_0x4: {  // the same blocks, found where each layout keeps them
       const RowView xv = row_view(ws, i, p.k);
       for (int64_t b = 0; b < p.k / 32; ++b) {
+        const Q4Block w = q4_block(p.wtype, p.w, p.w_row_stride, p.n, j, b);
         int32_t isum = 0;
         for (int t = 0; t < 16; ++t) {
-          isum += ((w[b].qs[t] & 0x0f) - 8) * xv.qs[b * 32 + t];
-          isum += ((w[b].qs[t] >> 4) - 8) * xv.qs[b * 32 + t + 16];
+          isum += ((w.qs[t] & 0x0f) - 8) * xv.qs[b * 32 + t];
+          isum += ((w.qs[t] >> 4) - 8) * xv.qs[b * 32 + t + 16];
         }
-        acc = std::fma(xv.d[b] * fp16_to_fp32(w[b].d), static_cast<float>(isum), acc);
+        acc = std::fma(xv.d[b] * fp16_to_fp32(w.d), static_cast<float>(isum), acc);
       }
       break;
     }

@@ -15,7 +15,9 @@
 //           4 rows. q4_0 uses the "nibble row" activations (kernels_impl.h):
 //           a weight byte needs one mask (its high nibble in place, the
 //           activations pre-scaled to match) instead of two masks, a shift
-//           and two subtractions of 8; q8_0 the row layout.
+//           and two subtractions of 8; q8_0 the row layout. q4_0x4 weights
+//           (q4_0 repacked at load, kernels_impl.h) give the same bits from
+//           one sequential stream per 4 rows.
 //   m > 1:  activations in 4-row "pair panels" (kernels_impl.h). A thread
 //           owns a range of W rows; it unpacks 16 of them, 512 k at a time,
 //           into an L1-resident i16 buffer (q4_0 nibbles minus 8, q8_0 values,
@@ -377,14 +379,17 @@ void prepare_quad_panels(const MatmulProblem& p, void* ws, int ith, int nth);
 void prepare_byte_row(const MatmulProblem& p, void* ws, int ith, int nth);
 #endif
 
+// q4_0 in either layout (the activations do not depend on it).
+bool is_q4(DType t) { return t == DType::q4_0 || t == DType::q4_0x4; }
+
 void prepare(const MatmulProblem& p, void* ws, int ith, int nth) {
-  if (p.wtype != DType::q4_0 && p.wtype != DType::q8_0) return;
+  if (!is_q4(p.wtype) && p.wtype != DType::q8_0) return;
 #if defined(WA_WASM_RELAXED)
-  if (p.wtype == DType::q4_0) return p.m > 1 ? prepare_quad_panels(p, ws, ith, nth) : prepare_byte_row(p, ws, ith, nth);
+  if (is_q4(p.wtype)) return p.m > 1 ? prepare_quad_panels(p, ws, ith, nth) : prepare_byte_row(p, ws, ith, nth);
 #endif
   if (p.m > 1) {
     prepare_pair_panels(p, ws, ith, nth);
-  } else if (p.wtype == DType::q4_0) {
+  } else if (is_q4(p.wtype)) {
     prepare_nibble_row(p, ws, ith, nth);
   } else {
     prepare_rows(p, ws, ith, nth, quantize_row);
@@ -394,12 +399,14 @@ void prepare(const MatmulProblem& p, void* ws, int ith, int nth) {
 // ---------------------------------------------------------------------------
 // q4_0 / q8_0, m == 1: matvec, 4 W rows per step sharing each activation load
 
-// Weight block -> 32 values widened to i16, in k order (4 x 8 lanes).
+// Weight block -> 32 values widened to i16, in k order (4 x 8 lanes). q4_0:
+// `src` is the block's 16 nibble bytes (either q4_0 layout), the values the
+// nibbles minus 8; q8_0: the block.
 template <bool Q4>
-void widen_block(const void* blk, v128_t w[4]) {
+void widen_block(const void* src, v128_t w[4]) {
   if constexpr (Q4) {
     // Byte t holds element t (low nibble) and t + 16 (high nibble).
-    const uint8_t* qs = static_cast<const BlockQ4_0*>(blk)->qs;
+    const auto* qs = static_cast<const uint8_t*>(src);
     const v128_t lo = wasm_u16x8_load8x8(qs), hi = wasm_u16x8_load8x8(qs + 8);
     const v128_t mask = wasm_i16x8_splat(0x0f), eight = wasm_i16x8_splat(8);
     w[0] = wasm_i16x8_sub(wasm_v128_and(lo, mask), eight);
@@ -407,7 +414,7 @@ void widen_block(const void* blk, v128_t w[4]) {
     w[2] = wasm_i16x8_sub(wasm_u16x8_shr(lo, 4), eight);
     w[3] = wasm_i16x8_sub(wasm_u16x8_shr(hi, 4), eight);
   } else {
-    const int8_t* qs = static_cast<const BlockQ8_0*>(blk)->qs;
+    const int8_t* qs = static_cast<const BlockQ8_0*>(src)->qs;
     for (int i = 0; i < 4; ++i) w[i] = wasm_i16x8_load8x8(qs + 8 * i);
   }
 }
@@ -433,8 +440,8 @@ v128_t row_scales4(const Block* const w[4], int64_t b, const F16Consts& c) {
 // Integer sum of one q4_0 block times the nibble-row record (kernels_impl.h):
 // 4 lanes that add up to 16 * sum(q * a) + sum((q & 0xf0) * b), i.e. 16 times
 // the unsigned-nibble dot product; the record's c makes it signed.
-v128_t q4_nibble_dot(const BlockQ4_0& w, v128_t a0, v128_t a1, v128_t b0, v128_t b1, v128_t hm) {
-  const v128_t q0 = wasm_u16x8_load8x8(w.qs), q1 = wasm_u16x8_load8x8(w.qs + 8);
+v128_t q4_nibble_dot(const uint8_t* qs, v128_t a0, v128_t a1, v128_t b0, v128_t b1, v128_t hm) {
+  const v128_t q0 = wasm_u16x8_load8x8(qs), q1 = wasm_u16x8_load8x8(qs + 8);
   const v128_t s = wasm_i32x4_add(wasm_i32x4_dot_i16x8(q0, a0), wasm_i32x4_dot_i16x8(q1, a1));
   return wasm_i32x4_add(s, wasm_i32x4_add(wasm_i32x4_dot_i16x8(wasm_v128_and(q0, hm), b0),
                                           wasm_i32x4_dot_i16x8(wasm_v128_and(q1, hm), b1)));
@@ -460,10 +467,10 @@ void q4_gemv_rows(const MatmulProblem& p, const void* ws, int64_t j0) {
     const v128_t b0 = wasm_v128_load(rec + 32), b1 = wasm_v128_load(rec + 48);
     v128_t tot;
     if constexpr (R == 4) {
-      tot = transpose_sum4(q4_nibble_dot(w[0][b], a0, a1, b0, b1, hm), q4_nibble_dot(w[1][b], a0, a1, b0, b1, hm),
-                           q4_nibble_dot(w[2][b], a0, a1, b0, b1, hm), q4_nibble_dot(w[3][b], a0, a1, b0, b1, hm));
+      tot = transpose_sum4(q4_nibble_dot(w[0][b].qs, a0, a1, b0, b1, hm), q4_nibble_dot(w[1][b].qs, a0, a1, b0, b1, hm),
+                           q4_nibble_dot(w[2][b].qs, a0, a1, b0, b1, hm), q4_nibble_dot(w[3][b].qs, a0, a1, b0, b1, hm));
     } else {
-      const v128_t s = q4_nibble_dot(w[0][b], a0, a1, b0, b1, hm);
+      const v128_t s = q4_nibble_dot(w[0][b].qs, a0, a1, b0, b1, hm);
       tot = wasm_i32x4_add(s, wasm_i32x4_shuffle(s, s, 2, 3, 0, 1));
       tot = wasm_i32x4_add(tot, wasm_i32x4_shuffle(tot, tot, 1, 0, 3, 2));  // every lane: the sum
     }
@@ -483,6 +490,42 @@ void q4_gemv_rows(const MatmulProblem& p, const void* ws, int64_t j0) {
   } else {
     p.y[j0] = wasm_f32x4_extract_lane(acc, 0);
   }
+}
+
+// The 4 f16 scales of a q4_0x4 record (finite, kernels_impl.h) as floats,
+// lane r = row r: the halves sign-extended to 32 bits and shifted left by 13
+// put the sign at bit 31 (bits 28-30, copies of it, masked off) and exponent
+// and mantissa at bits 13-27; times 2^112 that is the value, exact for
+// subnormal halves too. The same floats as f16x4_to_f32 in 3 operations
+// instead of 10 (its infinity/NaN path is what finite scales make needless).
+struct Q4x4Consts {
+  v128_t mask = opaque(wasm_i32x4_splat(static_cast<int32_t>(0x8fffe000u)));
+  v128_t scale = opaque(wasm_f32x4_splat(0x1p112f));
+};
+v128_t q4x4_scales(const uint8_t* rec, const Q4x4Consts& c) {
+  return wasm_f32x4_mul(wasm_v128_and(wasm_i32x4_shl(wasm_i32x4_load16x4(rec + 64), 13), c.mask), c.scale);
+}
+
+// q4_0x4, SIMD128: the 4 rows of the group at j0 over the nibble rows, one
+// sequential stream of records; the same integer sums and float sequence as
+// q4_gemv_rows<4>, so the same bits.
+void q4x4_gemv_group(const MatmulProblem& p, const void* ws, int64_t j0) {
+  const int64_t nb = p.k / 32;
+  const auto* rec = static_cast<const uint8_t*>(ws);
+  const auto* w = static_cast<const uint8_t*>(p.w) + j0 * p.w_row_stride;
+  v128_t acc = wasm_f32x4_splat(0.0f);
+  const Q4x4Consts qc;
+  const v128_t hm = opaque(wasm_i16x8_splat(0xf0));
+  for (int64_t b = 0; b < nb; ++b, rec += kNibbleRowBlockBytes, w += kQ4x4RecordBytes) {
+    const v128_t a0 = wasm_v128_load(rec), a1 = wasm_v128_load(rec + 16);
+    const v128_t b0 = wasm_v128_load(rec + 32), b1 = wasm_v128_load(rec + 48);
+    v128_t tot = transpose_sum4(q4_nibble_dot(w, a0, a1, b0, b1, hm), q4_nibble_dot(w + 16, a0, a1, b0, b1, hm),
+                                q4_nibble_dot(w + 32, a0, a1, b0, b1, hm), q4_nibble_dot(w + 48, a0, a1, b0, b1, hm));
+    tot = wasm_i32x4_shr(wasm_i32x4_add(tot, wasm_v128_load32_splat(rec + 64)), 4);
+    const v128_t sc = wasm_f32x4_mul(wasm_v128_load32_splat(rec + 68), q4x4_scales(w, qc));
+    acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(tot), sc));
+  }
+  wasm_v128_store(p.y + j0, acc);
 }
 
 // q8_0: R consecutive W rows (from j0) times the row-layout X, the same
@@ -530,10 +573,16 @@ void q8_gemv_rows(const MatmulProblem& p, const void* ws, int64_t j0) {
   }
 }
 
+// Threads take groups of 4 rows, so a q4_0x4 group is never split; rows
+// past the last whole group (a q4_0x4 tensor keeps them as q4_0 rows) go one
+// at a time.
 template <bool Q4>
 void int8_gemv(const MatmulProblem& p, const void* ws, int ith, int nth) {
-  const Range r = split_range(p.n, ith, nth, 4);
+  const Range r = split_range(p.n, ith, nth, kQ4x4Rows);
   int64_t j = r.begin;
+  if (p.wtype == DType::q4_0x4) {
+    for (; j + kQ4x4Rows <= r.end; j += kQ4x4Rows) q4x4_gemv_group(p, ws, j);
+  }
   for (; j + 4 <= r.end; j += 4) Q4 ? q4_gemv_rows<4>(p, ws, j) : q8_gemv_rows<4>(p, ws, j);
   for (; j < r.end; ++j) Q4 ? q4_gemv_rows<1>(p, ws, j) : q8_gemv_rows<1>(p, ws, j);
 }
@@ -559,12 +608,18 @@ void unpack_group(const MatmulProblem& p, int64_t j0, int rows, int64_t b0, int 
       for (int b = 0; b < nbc; ++b) buf->d[r][b] = 0.0f;
       continue;
     }
-    const auto* row = reinterpret_cast<const Block*>(static_cast<const uint8_t*>(p.w) + (j0 + r) * p.w_row_stride);
     for (int b = 0; b < nbc; ++b) {
       v128_t wv[4];
-      widen_block<Q4>(&row[b0 + b], wv);
+      if constexpr (Q4) {  // either q4_0 layout
+        const Q4Block q = q4_block(p.wtype, p.w, p.w_row_stride, p.n, j0 + r, b0 + b);
+        widen_block<true>(q.qs, wv);
+        buf->d[r][b] = fp16_to_fp32(q.d);
+      } else {
+        const auto* row = reinterpret_cast<const Block*>(static_cast<const uint8_t*>(p.w) + (j0 + r) * p.w_row_stride);
+        widen_block<false>(&row[b0 + b], wv);
+        buf->d[r][b] = fp16_to_fp32(row[b0 + b].d);
+      }
       for (int i = 0; i < 4; ++i) wasm_v128_store(&buf->w[r][b * 32 + 8 * i], wv[i]);
-      buf->d[r][b] = fp16_to_fp32(row[b0 + b].d);
     }
   }
 }
@@ -872,8 +927,8 @@ void prepare_byte_row(const MatmulProblem& p, void* ws, int ith, int nth) {
 }
 
 // One q4_0 block's 32 nibbles in k order as bytes (lo: elements 0..15, hi: 16..31).
-void q4_nibbles(const BlockQ4_0& w, v128_t m0f, v128_t* lo, v128_t* hi) {
-  const v128_t q = wasm_v128_load(w.qs);
+void q4_nibbles(const uint8_t* qs, v128_t m0f, v128_t* lo, v128_t* hi) {
+  const v128_t q = wasm_v128_load(qs);
   *lo = wasm_v128_and(q, m0f);
   *hi = wasm_v128_and(wasm_u16x8_shr(q, 4), m0f);
 }
@@ -899,7 +954,7 @@ void q4_gemv_rows_relaxed(const MatmulProblem& p, const void* ws, int64_t j0) {
     WA_UNROLL
     for (int r = 0; r < R; ++r) {
       v128_t lo, hi;
-      q4_nibbles(w[r][b], m0f, &lo, &hi);
+      q4_nibbles(w[r][b].qs, m0f, &lo, &hi);
       s[r] = wasm_i32x4_extadd_pairwise_i16x8(
           wasm_i16x8_add(relaxed_dot_i8x16_i7x16(x0, lo), relaxed_dot_i8x16_i7x16(x1, hi)));
     }
@@ -923,9 +978,48 @@ void q4_gemv_rows_relaxed(const MatmulProblem& p, const void* ws, int64_t j0) {
   }
 }
 
+// q4_0x4: the group of 4 rows at j0 over the byte-row records, its records
+// one sequential stream (in q4_0 the 4 rows are 4 streams a row apart,
+// which measured 3x slower per byte than one stream once the weights come
+// from DRAM, as in decode). Per row the integer sum is
+// q4_gemv_rows_relaxed's, added up in 16 bits before the transpose
+// (|lane| <= 4 * 2 * 2 * 127 * 15 = 30480) and widened once; the float
+// sequence is the same, so are the bits.
+void q4x4_gemv_group_relaxed(const MatmulProblem& p, const void* ws, int64_t j0) {
+  const int64_t nb = p.k / 32;
+  const auto* rec = static_cast<const uint8_t*>(ws);
+  const auto* w = static_cast<const uint8_t*>(p.w) + j0 * p.w_row_stride;
+  v128_t acc = wasm_f32x4_splat(0.0f);
+  const Q4x4Consts qc;
+  const v128_t m0f = opaque(wasm_i8x16_splat(0x0f));
+  for (int64_t b = 0; b < nb; ++b, rec += kByteRowBlockBytes, w += kQ4x4RecordBytes) {
+    const v128_t x0 = wasm_v128_load(rec), x1 = wasm_v128_load(rec + 16);
+    v128_t s[4];
+    WA_UNROLL
+    for (int r = 0; r < 4; ++r) {
+      v128_t lo, hi;
+      q4_nibbles(w + 16 * r, m0f, &lo, &hi);
+      s[r] = wasm_i16x8_add(relaxed_dot_i8x16_i7x16(x0, lo), relaxed_dot_i8x16_i7x16(x1, hi));
+    }
+    // transpose_sum4 on 16-bit lanes: lanes 2r, 2r + 1 end up row r's.
+    const v128_t u01 = wasm_i16x8_add(wasm_i32x4_shuffle(s[0], s[1], 0, 4, 1, 5), wasm_i32x4_shuffle(s[0], s[1], 2, 6, 3, 7));
+    const v128_t u23 = wasm_i16x8_add(wasm_i32x4_shuffle(s[2], s[3], 0, 4, 1, 5), wasm_i32x4_shuffle(s[2], s[3], 2, 6, 3, 7));
+    v128_t tot = wasm_i32x4_extadd_pairwise_i16x8(
+        wasm_i16x8_add(wasm_i32x4_shuffle(u01, u23, 0, 1, 4, 5), wasm_i32x4_shuffle(u01, u23, 2, 3, 6, 7)));
+    tot = wasm_i32x4_add(tot, wasm_v128_load32_splat(rec + 32));
+    const v128_t sc = wasm_f32x4_mul(wasm_v128_load32_splat(rec + 36), q4x4_scales(w, qc));
+    acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(tot), sc));
+  }
+  wasm_v128_store(p.y + j0, acc);
+}
+
+// Both q4_0 layouts; rows past a q4_0x4 tensor's last group are q4_0 rows.
 void q4_gemv_relaxed(const MatmulProblem& p, const void* ws, int ith, int nth) {
-  const Range r = split_range(p.n, ith, nth, 4);
+  const Range r = split_range(p.n, ith, nth, kQ4x4Rows);
   int64_t j = r.begin;
+  if (p.wtype == DType::q4_0x4) {
+    for (; j + kQ4x4Rows <= r.end; j += kQ4x4Rows) q4x4_gemv_group_relaxed(p, ws, j);
+  }
   for (; j + 4 <= r.end; j += 4) q4_gemv_rows_relaxed<4>(p, ws, j);
   for (; j < r.end; ++j) q4_gemv_rows_relaxed<1>(p, ws, j);
 }
@@ -944,13 +1038,13 @@ void unpack_group_nibbles(const MatmulProblem& p, int64_t j0, int rows, int64_t 
       for (int b = 0; b < nbc; ++b) buf->d[r][b] = 0.0f;
       continue;
     }
-    const auto* row = reinterpret_cast<const BlockQ4_0*>(static_cast<const uint8_t*>(p.w) + (j0 + r) * p.w_row_stride);
     for (int b = 0; b < nbc; ++b) {
+      const Q4Block q = q4_block(p.wtype, p.w, p.w_row_stride, p.n, j0 + r, b0 + b);  // either layout
       v128_t lo, hi;
-      q4_nibbles(row[b0 + b], m0f, &lo, &hi);
+      q4_nibbles(q.qs, m0f, &lo, &hi);
       wasm_v128_store(&buf->w[r][b * 32], lo);
       wasm_v128_store(&buf->w[r][b * 32 + 16], hi);
-      buf->d[r][b] = fp16_to_fp32(row[b0 + b].d);
+      buf->d[r][b] = fp16_to_fp32(q.d);
     }
   }
 }
@@ -1107,6 +1201,7 @@ void compute(const MatmulProblem& p, const void* ws, int ith, int nth) {
   const FloatVariant* fl = g_float.load(std::memory_order_relaxed);
   switch (p.wtype) {
     case DType::q4_0:
+    case DType::q4_0x4:
 #if defined(WA_WASM_RELAXED)
       if (p.m == 1) return q4_gemv_relaxed(p, ws, ith, nth);
 #endif
@@ -1170,6 +1265,7 @@ const IsaKernels WA_WASM_TABLE = {
     axpy_f32_simd,        axpy_f16_f32_simd, scale_f32_simd,
     sum_squares_f32_simd, scale_mul_f32_simd, add_f32_simd, mul_f32_simd, swiglu_f32_simd,
     wasm_row_dot,
+    /*q4_0x4=*/true,
 };
 
 #undef WA_WASM_API

@@ -28,6 +28,10 @@ void op_get_rows(const Node& n, const OpContext& c) {
     // Ids are validated by the session before they reach a graph; clamp keeps
     // a bug here from reading outside the table.
     id = std::clamp<int32_t>(id, 0, static_cast<int32_t>(vocab - 1));
+    if (table->type == DType::q4_0x4) {  // a repacked (tied) embedding: its rows are not contiguous
+      dequantize_row_q4_0x4(table->data, table->nb[1], vocab, id, col<float>(&n, i), table->ne[0]);
+      continue;
+    }
     t->to_f32(static_cast<const uint8_t*>(table->data) + static_cast<size_t>(id) * table->nb[1], col<float>(&n, i),
               table->ne[0]);
   }
@@ -349,7 +353,9 @@ void op_sample(const Node& n, const OpContext& c) {
 bool op_supported(const Node& n) {
   switch (n.op) {
     case Op::none: return true;
-    case Op::get_rows: return type_traits(n.src[0]->type) && type_traits(n.src[0]->type)->to_f32 && n.src[1]->type == DType::i32;
+    case Op::get_rows:
+      return (n.src[0]->type == DType::q4_0x4 || (type_traits(n.src[0]->type) && type_traits(n.src[0]->type)->to_f32)) &&
+             n.src[1]->type == DType::i32;
     case Op::mul_mat: return matmul_supports(n.src[0]->type) && n.src[1]->type == DType::f32;
     case Op::kv_store: return n.src[1]->type == DType::f32 || n.src[1]->type == DType::f16;
     case Op::attention: return (n.src[1]->type == DType::f32 || n.src[1]->type == DType::f16) && n.src[1]->type == n.src[2]->type;

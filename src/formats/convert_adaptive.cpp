@@ -340,9 +340,7 @@ Status quantize_adaptive(const std::string& in, const std::string& out, const Ad
     result.probe_chunks = calib->probe_chunks();
     result.calib_ctx = calib->n_ctx();
   }
-  DType most = DType::f32;
-  int64_t most_n = -1;
-  std::map<DType, int64_t> by_type;
+  const DType most = main_type(measured, p.choice);
   for (size_t i = 0; i < measured.size(); ++i) {
     const Measured& m = measured[i];
     const size_t k = static_cast<size_t>(p.choice[i]);
@@ -360,7 +358,6 @@ Status quantize_adaptive(const std::string& in, const std::string& out, const Ad
     for (size_t c = 0; c < m.types.size(); ++c) t.losses.push_back({m.types[c], loss_of(m, c)});
     result.matrix_bytes += t.bytes;
     qo.tensor_types[t.name] = t.type;
-    if ((by_type[t.type] += m.info->n_elements()) > most_n) most = t.type, most_n = by_type[t.type];
     result.tensors.push_back(std::move(t));
   }
   WA_ASSIGN_OR_RETURN(result.file_bytes, quantized_file_size(in, most, qo));

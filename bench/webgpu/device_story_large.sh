@@ -36,7 +36,7 @@ case "${1:-}" in
     rm -rf "$J"; mkdir -p "$J"
     printf '%q ' "$@" > "$J/args"
     WEBACCEL_COMMIT=${WEBACCEL_COMMIT:-?} setsid nohup bash "$0" job > /dev/null 2>&1 < /dev/null &
-    sleep 5; cat "$J/log"; exit 0 ;;
+    sleep 5; cat "$J/log" 2>/dev/null; echo "started: call wait"; exit 0 ;;
   job)
     {
       date -u

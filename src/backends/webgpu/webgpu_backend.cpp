@@ -762,16 +762,21 @@ class WebGpuBackendImpl final : public WebGpuBackend {
     } else if (kernel == "rope_kv") {
       src = std::string(RopeKvParams::wgsl()) + std::string(shader_source("rope_rotate")) + std::string(shader_source(kernel));
       layout = {4, 0b1101};
-    } else if (kernel == "attention_split") {
-      src = std::string(AttentionParams::wgsl()) + std::string(shader_source("as_cached")) +
-            std::string(shader_source("kv_cache_at")) + std::string(shader_source(kernel));
-      layout = {4, 0b1001};
-    } else if (kernel == "attention_split_rope") {
-      // attention_split with rope_kv folded in (as_rope_kv.wgsl)
-      src = std::string(AttentionParams::wgsl()) + std::string(shader_source("rope_rotate")) +
-            std::string(shader_source("as_rope_kv")) + std::string(shader_source("kv_cache_at")) +
+    } else if (kernel == "attention_split" || kernel == "attention_split_rope") {
+      // (_rope: attention_split with rope_kv folded in, as_rope_kv.wgsl)
+      const bool rope = kernel == "attention_split_rope";
+      src = std::string(AttentionParams::wgsl()) + std::string(rope ? shader_source("rope_rotate") : "") +
+            std::string(shader_source(rope ? "as_rope_kv" : "as_cached")) + std::string(shader_source("kv_cache_at")) +
             std::string(shader_source("attention_split"));
-      layout = {5, 0b01111};
+      // Specialized to the model (attention_split_kernel()): the head size
+      // and the caches' type as constants, so the loops over a head's dims
+      // and a chunk's keys have fixed trip counts and no per-element branch
+      // on the type, and the compiler can issue all their loads at once.
+      const AttentionSplitShape shape = attention_split_shapes_.at(key);
+      replace_all(src, "params.head_dim", std::to_string(shape.head_dim) + "u");
+      replace_all(src, "params.f16 != 0u", shape.f16 ? "true" : "false");
+      replace_all(src, "params.f16 == 0u", shape.f16 ? "false" : "true");
+      layout = rope ? Layout{5, 0b01111} : Layout{4, 0b1001};
     } else if (kernel == "attention_combine") {
       src = std::string(AttentionParams::wgsl()) + std::string(shader_source(kernel));
       layout = {2, 0b01};
@@ -858,6 +863,20 @@ class WebGpuBackendImpl final : public WebGpuBackend {
   // Decode attention (one query) runs split over the keys
   // (attention_split.wgsl) where its lanes can take quarters of a head.
   static bool split_decode_attention(const Node& n) { return n.ne[1] == 1 && n.ip[2] % 4 == 0; }
+  // attention_split.wgsl's pipeline for node n: one per head size and cache
+  // type (pipeline() makes them constants), with RoPE and the cache stores
+  // folded in or not.
+  struct AttentionSplitShape {
+    uint32_t head_dim;
+    bool f16;
+  };
+  std::string attention_split_kernel(const Node& n, bool rope) const {
+    const AttentionSplitShape shape{static_cast<uint32_t>(n.ip[2]), n.src[1]->type == DType::f16};
+    std::string k = std::string(rope ? "attention_split_rope" : "attention_split") +
+                    strformat(".h%u%s", shape.head_dim, shape.f16 ? "f16" : "f32");
+    attention_split_shapes_.emplace(k, shape);
+    return k;
+  }
   // attention.wgsl's blocks of 64 queries, and its pipeline: one per count of
   // 32-dim chunks of a head, which sizes each invocation's output registers.
   static constexpr uint32_t kAttentionQueries = 64;
@@ -881,7 +900,7 @@ class WebGpuBackendImpl final : public WebGpuBackend {
       case Op::attention:
         if (split_decode_attention(n)) {
           pipeline("attention_combine");
-          return pipeline(rope_in_attention_.count(&n) ? "attention_split_rope" : "attention_split");
+          return pipeline(attention_split_kernel(n, rope_in_attention_.count(&n) != 0));
         }
         return pipeline(attention_kernel(n));
       case Op::argmax: return pipeline("argmax");
@@ -1592,7 +1611,7 @@ class WebGpuBackendImpl final : public WebGpuBackend {
               p.cs_q = rope_table(qr);
               p.cs_k = rope_table(kr);
               const uint32_t u = push_params(p);
-              dispatch(pipeline("attention_split_rope"), p.n_head, p.n_chunks, u,
+              dispatch(pipeline(attention_split_kernel(n, true)), p.n_head, p.n_chunks, u,
                        {qx.buffer, k.buffer, v.buffer, scratch_id_, kInputBufferId});
               if (!fold_attention_combine(n, p, y)) dispatch(pipeline("attention_combine"), p.n_head, 1, u, {y.buffer, scratch_id_});
               ++fused_dispatches_;
@@ -1601,7 +1620,7 @@ class WebGpuBackendImpl final : public WebGpuBackend {
             WA_TRY(encode_rope_kv(n));
           }
           const uint32_t u = push_params(p);
-          dispatch(pipeline("attention_split"), p.n_head, p.n_chunks, u, {q.buffer, k.buffer, v.buffer, scratch_id_});
+          dispatch(pipeline(attention_split_kernel(n, false)), p.n_head, p.n_chunks, u, {q.buffer, k.buffer, v.buffer, scratch_id_});
           if (!fold_attention_combine(n, p, y)) dispatch(pipeline("attention_combine"), p.n_head, 1, u, {y.buffer, scratch_id_});
           return Status::Ok();
         }
@@ -1691,6 +1710,7 @@ class WebGpuBackendImpl final : public WebGpuBackend {
   // The shape of every matvec4 key matvec4_kernel() has made (mutable: keys
   // are made on const paths too).
   mutable std::map<std::string, MatvecShape> matvec4_shapes_;
+  mutable std::map<std::string, AttentionSplitShape> attention_split_shapes_;  // likewise, attention_split_kernel()
   std::deque<std::string> sources_, labels_;  // stable: the stream points into them
   std::unordered_map<const Node*, Loc> input_locs_;
   // Staged cos/sin tables of this stream, by what they are computed from.

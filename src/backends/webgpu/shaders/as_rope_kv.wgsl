@@ -81,12 +81,11 @@ fn value_dim(j: u32, e: u32, i: u32) -> f32 {
   }
   return cache_at(false, e);
 }
-// Dims i, i + 1 of key j at elements e, e + 1 (e even).
+// Dims i, i + 1 of key j at elements e, e + 1 (e even). The cache is read
+// for the new key too (its stale word, discarded): a load that does not
+// depend on a branch can be issued with the loop's others.
 fn key_dims2(j: u32, e: u32, i: u32) -> vec2<f32> {
-  if (j == params.n_past) {
-    return vec2<f32>(new_k[i], new_k[i + 1u]);
-  }
-  return cache_pair(true, e);
+  return select(cache_pair(true, e), vec2<f32>(new_k[i], new_k[i + 1u]), j == params.n_past);
 }
 // Dim i of values j, j + 1 at elements e, e + 1 (e even). (The word of
 // position n_past may be being stored by another workgroup: its half is

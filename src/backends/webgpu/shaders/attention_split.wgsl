@@ -84,11 +84,14 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec
     var k = 0u;
     if ((vb & 1u) == 0u) {
       // two keys per load (the value cache is transposed: a dim's row
-      // holds consecutive positions)
-      for (; k + 1u < n_here; k += 2u) {
+      // holds consecutive positions), all KEYS of the chunk: a fixed trip
+      // count lets the compiler issue the loads together; the keys past
+      // n_kv (beyond what was stored: any value, NaN too) add exactly 0, so
+      // the sum is the one over n_here keys
+      for (; k < KEYS; k += 2u) {
         let v2 = value_dims2(c * KEYS + k, vb + k, i);
-        a += ps[k] * v2.x;
-        a += ps[k + 1u] * v2.y;
+        a += select(0.0, ps[k] * v2.x, k < n_here);
+        a += select(0.0, ps[k + 1u] * v2.y, k + 1u < n_here);
       }
     }
     for (; k < n_here; k++) {

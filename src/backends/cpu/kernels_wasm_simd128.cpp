@@ -1194,9 +1194,10 @@ constexpr FloatVariant float_variant() {
 
 // The candidates bench/wasm_gemm_tiles.cpp measures; the first is the default.
 // Relaxed SIMD: 8 W rows x 1 panel (8 x 4 X rows) first, measured 3-9%
-// faster than 4 x 2 panels on q4_0 (and not slower on q8_0) with V8 on
-// x86-64 (EPYC, Node 20): 10 registers in the k loop (8 sums, one panel
-// load, one W splat) and one X load per 8 dots.
+// faster than 4 x 2 panels on q4_0 with V8 on x86-64 (EPYC, Node 20;
+// q8_0 within noise): V8's code keeps the block's 8 X vectors in registers
+// and streams the 8 W rows' splats past them (BENCHMARKS.md, 2026-11-27
+// 22:58).
 constexpr Int8Variant kInt8Variants[] = {
 #if defined(WA_WASM_RELAXED)
     int8_variant<8, 1>(), int8_variant<4, 2>(), int8_variant<2, 2>(), int8_variant<2, 3>(), int8_variant<2, 4>(),

@@ -1052,12 +1052,21 @@ void unpack_group_nibbles(const MatmulProblem& p, int64_t j0, int rows, int64_t 
 // acc[r][c] lane l += the chunk's W row (r0 + r) . X row l of quad panel c.
 // Per block the 16-bit sums are exact: a lane adds 8 pairs of products,
 // |lane| <= 8 * 2 * 127 * 15 = 30480.
+//
+// The group buffer's address goes through a volatile once per tile: buf is a
+// (thread_local) global, and with its address a link-time constant LLVM
+// adds it to every W load's index as an i32.add instead of a load offset,
+// which V8 then emits as an lea per load (64 per block of an 8-row tile, a
+// sixth of the loop's instructions). From an opaque pointer the constant
+// parts fold into the loads' offsets.
 template <int RW, int RX>
 void q4_gemm_tile_relaxed(const NibbleBuf& buf, int r0, const uint8_t* xp, size_t panel_stride, int nbc,
                           v128_t acc[RW][RX]) {
+  const NibbleBuf* volatile bufv = &buf;
+  const NibbleBuf& bo = *bufv;
   for (int b = 0; b < nbc; ++b) {
     const uint8_t* xb = xp + static_cast<size_t>(b) * kQuadPanelBlockBytes;
-    const uint8_t* wb = &buf.w[r0][b * 32];
+    const uint8_t* wb = &bo.w[r0][b * 32];
     v128_t s[RW][RX];
     WA_UNROLL
     for (int r = 0; r < RW; ++r)
@@ -1083,7 +1092,7 @@ void q4_gemm_tile_relaxed(const NibbleBuf& buf, int r0, const uint8_t* xp, size_
     }
     WA_UNROLL
     for (int r = 0; r < RW; ++r) {
-      const v128_t dw = wasm_f32x4_splat(buf.d[r0 + r][b]);
+      const v128_t dw = wasm_f32x4_splat(bo.d[r0 + r][b]);
       WA_UNROLL
       for (int c = 0; c < RX; ++c) {
         const v128_t tot = wasm_i32x4_add(wasm_i32x4_extadd_pairwise_i16x8(s[r][c]), cx[c]);
@@ -1184,9 +1193,19 @@ constexpr FloatVariant float_variant() {
 }
 
 // The candidates bench/wasm_gemm_tiles.cpp measures; the first is the default.
+// Relaxed SIMD: 8 W rows x 1 panel (8 x 4 X rows) first, measured 3-9%
+// faster than 4 x 2 panels on q4_0 with V8 on x86-64 (EPYC, Node 20;
+// q8_0 within noise): V8's code keeps the block's 8 X vectors in registers
+// and streams the 8 W rows' splats past them (BENCHMARKS.md, 2026-11-27
+// 22:58).
 constexpr Int8Variant kInt8Variants[] = {
+#if defined(WA_WASM_RELAXED)
+    int8_variant<8, 1>(), int8_variant<4, 2>(), int8_variant<2, 2>(), int8_variant<2, 3>(), int8_variant<2, 4>(),
+    int8_variant<1, 4>(),
+#else
     int8_variant<4, 2>(), int8_variant<2, 2>(), int8_variant<2, 3>(), int8_variant<2, 4>(),
     int8_variant<8, 1>(), int8_variant<1, 4>(),
+#endif
 };
 constexpr FloatVariant kFloatVariants[] = {
     float_variant<4, 2>(), float_variant<3, 3>(), float_variant<2, 4>(), float_variant<2, 2>(),

@@ -769,13 +769,11 @@ class WebGpuBackendImpl final : public WebGpuBackend {
             std::string(shader_source(rope ? "as_rope_kv" : "as_cached")) + std::string(shader_source("kv_cache_at")) +
             std::string(shader_source("attention_split"));
       // Specialized to the model (attention_split_kernel()): the head size
-      // and the caches' type as constants (HEAD_DIM, F16; kv_cache_at.wgsl's
-      // params.f16 tests too), so the loops over a head's dims and a chunk's
-      // keys have fixed trip counts, their loads can be held in registers,
-      // and no element branches on the type.
+      // and the caches' type as constants, so the loops over a head's dims
+      // and a chunk's keys have fixed trip counts and no per-element branch
+      // on the type, and the compiler can issue all their loads at once.
       const AttentionSplitShape shape = attention_split_shapes_.at(key);
-      src = strformat("const HEAD_DIM: u32 = %uu;\nconst F16: bool = %s;\n", shape.head_dim,
-                      shape.f16 ? "true" : "false") + src;
+      replace_all(src, "params.head_dim", std::to_string(shape.head_dim) + "u");
       replace_all(src, "params.f16 != 0u", shape.f16 ? "true" : "false");
       replace_all(src, "params.f16 == 0u", shape.f16 ? "false" : "true");
       layout = rope ? Layout{5, 0b01111} : Layout{4, 0b1001};

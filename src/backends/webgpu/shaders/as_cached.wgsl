@@ -5,10 +5,9 @@
 @group(0) @binding(4) var<uniform> params: Params;
 
 fn q_dim(h: u32, i: u32) -> f32 {
-  return act[params.q_off + h * HEAD_DIM + i];
+  return act[params.q_off + h * params.head_dim + i];
 }
-fn new_key_value(li: u32, hk: u32, c: u32) {}
-fn store_new_key_value(li: u32, h: u32, hk: u32, c: u32, values_paired: bool, vw: array<vec2<f32>, KEYS / 2u>) {}
+fn new_key_value(li: u32, h: u32, hk: u32, c: u32) {}
 // Dim i of key j, at element e of the key cache.
 fn key_dim(j: u32, e: u32, i: u32) -> f32 {
   return cache_at(true, e);
@@ -17,11 +16,11 @@ fn key_dim(j: u32, e: u32, i: u32) -> f32 {
 fn value_dim(j: u32, e: u32, i: u32) -> f32 {
   return cache_at(false, e);
 }
-// Dims i, i + 1 of key j, read from the cache as `cached`.
-fn key_pair(j: u32, cached: vec2<f32>, i: u32) -> vec2<f32> {
-  return cached;
+// Dims i, i + 1 of key j at elements e, e + 1 (e even).
+fn key_dims2(j: u32, e: u32, i: u32) -> vec2<f32> {
+  return cache_pair(true, e);
 }
-// Dim i of values j, j + 1, read from the cache as `cached`.
-fn value_pair(j: u32, cached: vec2<f32>, i: u32) -> vec2<f32> {
-  return cached;
+// Dim i of values j, j + 1 at elements e, e + 1 (e even).
+fn value_dims2(j: u32, e: u32, i: u32) -> vec2<f32> {
+  return cache_pair(false, e);
 }

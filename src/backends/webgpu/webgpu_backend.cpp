@@ -1611,7 +1611,8 @@ class WebGpuBackendImpl final : public WebGpuBackend {
               p.cs_q = rope_table(qr);
               p.cs_k = rope_table(kr);
               const uint32_t u = push_params(p);
-              dispatch(pipeline(attention_split_kernel(n, true)), p.n_head, p.n_chunks, u,
+              // (a last row of workgroups stores the new key and value)
+              dispatch(pipeline(attention_split_kernel(n, true)), p.n_head, p.n_chunks + 1, u,
                        {qx.buffer, k.buffer, v.buffer, scratch_id_, kInputBufferId});
               if (!fold_attention_combine(n, p, y)) dispatch(pipeline("attention_combine"), p.n_head, 1, u, {y.buffer, scratch_id_});
               ++fused_dispatches_;

@@ -8,6 +8,7 @@ fn q_dim(h: u32, i: u32) -> f32 {
   return act[params.q_off + h * params.head_dim + i];
 }
 fn new_key_value(li: u32, h: u32, hk: u32, c: u32) {}
+fn store_new_key_value(li: u32, hk: u32) {}  // (no store row in the grid)
 // Dim i of key j, at element e of the key cache.
 fn key_dim(j: u32, e: u32, i: u32) -> f32 {
   return cache_at(true, e);

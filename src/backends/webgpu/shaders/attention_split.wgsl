@@ -7,7 +7,7 @@
 // ((h * n_chunks + c) * (head_dim + 4)): m, l, two unused words, o (so o is
 // vec4-aligned). attention_combine.wgsl merges the chunks, or the o
 // projection does (mvx_from_attention.wgsl). One query token (q at q_off); head_dim % 4 == 0,
-// <= 256. Grid: (n_head, n_chunks).
+// <= 256. Grid: (n_head, n_chunks), with as_rope_kv.wgsl (n_head, n_chunks + 1).
 // The inputs come in one of two forms, each a file that defines the `kc`,
 // `vc` bindings and q_dim, new_key_value, key_dim, value_dim:
 // as_cached.wgsl (q as given, every key and value from the caches) or
@@ -26,6 +26,11 @@ var<workgroup> ps: array<f32, 32>;
 fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec3<u32>) {
   let h = wg.x;
   let c = wg.y;
+  if (c == params.n_chunks) {
+    // (as_rope_kv.wgsl's grid has this extra row: the cache stores)
+    store_new_key_value(li, h);
+    return;
+  }
   let hd = params.head_dim;
   let hk = h / (params.n_head / params.n_head_kv);
   let n_kv = params.n_past + 1u;

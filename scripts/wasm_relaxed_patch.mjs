@@ -35,8 +35,9 @@ import fs from 'node:fs';
 const PLACEHOLDERS = new Map([
   [0xa2, { name: 'i16x8.relaxed_dot_i8x16_i7x16_s', to: 0x112 }],
   [0xd2, { name: 'i32x4.relaxed_dot_i8x16_i7x16_add_s', to: 0x113 }],
+  [0xaf, { name: 'f32x4.relaxed_madd', to: 0x105 }],
 ]);
-const RELAXED_FINAL = new Set([0x112, 0x113]);
+const RELAXED_FINAL = new Set([0x112, 0x113, 0x105]);
 // SIMD128 opcodes 0x60..0xff that the standard leaves unassigned (the relaxed
 // proposal's prototypes used some of them).
 const SIMD_UNASSIGNED = new Set([0x9a, 0xa2, 0xa5, 0xa6, 0xaf, 0xb0, 0xb2, 0xb3, 0xb4, 0xbb, 0xc2, 0xc5, 0xc6,

@@ -28,8 +28,9 @@
 // X is quantized by exactly the scalar arithmetic (the 8-bit activations are
 // bit-identical) and every block's integer sum is exact, so results differ
 // from the scalar reference only in float rounding: the block scale product
-// and sum are a multiply and an add here (no FMA without relaxed SIMD) and
-// the order of the f32 accumulation differs.
+// and sum are a multiply and an add here (the relaxed q4_0 prompt GEMM fuses
+// them with f32x4.relaxed_madd where the engine has FMA) and the order of the
+// f32 accumulation differs.
 //
 // q4_1 / q5_0 / q5_1 / k-quants: row dots (kernels_wasm_rowdot.h).
 //
@@ -94,6 +95,16 @@ v128_t opaque(v128_t v) {
 v128_t relaxed_dot_i8x16_i7x16(v128_t a, v128_t b) {
   return reinterpret_cast<v128_t>(
       __builtin_wasm_relaxed_swizzle_i8x16(reinterpret_cast<__i8x16>(a), reinterpret_cast<__i8x16>(b)));
+}
+
+// f32x4.relaxed_madd(a, b, c) = a * b + c, fused where the engine has FMA
+// (vfmadd on x86 with FMA3), else a multiply and an add: one instruction
+// fewer per accumulator update than f32x4.mul + f32x4.add. clang 14's
+// f32x4.fma builtin (the proposal's prototype opcode, operands in the same
+// order) is the placeholder the post-link step rewrites to it.
+v128_t relaxed_madd(v128_t a, v128_t b, v128_t c) {
+  return reinterpret_cast<v128_t>(__builtin_wasm_fma_f32x4(reinterpret_cast<__f32x4>(a), reinterpret_cast<__f32x4>(b),
+                                                           reinterpret_cast<__f32x4>(c)));
 }
 #endif
 
@@ -1049,55 +1060,90 @@ void unpack_group_nibbles(const MatmulProblem& p, int64_t j0, int rows, int64_t 
   }
 }
 
+// Pins v here: an empty asm statement, no code. LLVM then neither
+// re-associates an integer sum through v (its reassociation turns a sum
+// tree back into a serial chain) nor moves v's computation past a later
+// pin: the pins keep the order the tile below writes its work in.
+void pin(v128_t& v) { __asm__ volatile("" : "+r"(v)); }
+
 // acc[r][c] lane l += the chunk's W row (r0 + r) . X row l of quad panel c.
 // Per block the 16-bit sums are exact: a lane adds 8 pairs of products,
-// |lane| <= 8 * 2 * 127 * 15 = 30480.
+// |lane| <= 8 * 2 * 127 * 15 = 30480, and so does every partial sum.
+//
+// The loop is bound by latency, not by the engine's instruction throughput:
+// a W row's block is a chain (splat load, dot, sums, widening, convert,
+// multiply-add) of about 30 cycles on x86, and the out-of-order window holds
+// the work of a few rows. So the dots of a row are summed as a tree (depth
+// 3, not a chain of 7), two rows are interleaved (independent work next to
+// each other in the code V8 emits, which follows the wasm order) and each
+// pair's float update follows its sums (pin() keeps that order and the tree:
+// LLVM would otherwise sink every update to the block's end and spill).
 //
 // The group buffer's address goes through a volatile once per tile: buf is a
 // (thread_local) global, and with its address a link-time constant LLVM
-// adds it to every W load's index as an i32.add instead of a load offset,
-// which V8 then emits as an lea per load (64 per block of an 8-row tile, a
-// sixth of the loop's instructions). From an opaque pointer the constant
-// parts fold into the loads' offsets.
+// adds it to every W load's index as an i32.add instead of a load offset.
+// (V8 in Chromium 156 still emits an lea per W splat: it adds a
+// load32_splat's offset to the memory base; v128.load keeps it as a
+// displacement. W pre-splat into 16-byte vectors measured no faster: 4x the
+// buffer, out of L1.)
 template <int RW, int RX>
 void q4_gemm_tile_relaxed(const NibbleBuf& buf, int r0, const uint8_t* xp, size_t panel_stride, int nbc,
                           v128_t acc[RW][RX]) {
+  constexpr int RP = RW % 2 == 0 ? 2 : 1;  // W rows interleaved
   const NibbleBuf* volatile bufv = &buf;
-  const NibbleBuf& bo = *bufv;
+  const uint8_t* w0 = bufv->w[r0];
+  const float* d0 = bufv->d[r0];
+  // i32x4.dot_i16x8 with ones is extadd_pairwise (pmaddwd), its ones in a register.
+  const v128_t ones = opaque(wasm_i16x8_splat(1));
   for (int b = 0; b < nbc; ++b) {
     const uint8_t* xb = xp + static_cast<size_t>(b) * kQuadPanelBlockBytes;
-    const uint8_t* wb = &bo.w[r0][b * 32];
-    v128_t s[RW][RX];
-    WA_UNROLL
-    for (int r = 0; r < RW; ++r)
-      WA_UNROLL
-      for (int c = 0; c < RX; ++c) s[r][c] = wasm_i16x8_splat(0);
-    WA_UNROLL
-    for (int g = 0; g < 8; ++g) {
-      v128_t x[RX];
-      WA_UNROLL
-      for (int c = 0; c < RX; ++c) x[c] = wasm_v128_load(xb + c * panel_stride + g * 16);
-      WA_UNROLL
-      for (int r = 0; r < RW; ++r) {
-        const v128_t w = wasm_v128_load32_splat(wb + r * (kChunkBlocks * 32) + 4 * g);
-        WA_UNROLL
-        for (int c = 0; c < RX; ++c) s[r][c] = wasm_i16x8_add(s[r][c], relaxed_dot_i8x16_i7x16(x[c], w));
-      }
-    }
-    v128_t dx[RX], cx[RX];
+    const uint8_t* wb = w0 + b * 32;
+    v128_t x[RX][8], dx[RX], cx[RX];
     WA_UNROLL
     for (int c = 0; c < RX; ++c) {
+      WA_UNROLL
+      for (int g = 0; g < 8; ++g) x[c][g] = wasm_v128_load(xb + c * panel_stride + g * 16);
       dx[c] = wasm_v128_load(xb + c * panel_stride + 128);
       cx[c] = wasm_v128_load(xb + c * panel_stride + 144);
     }
     WA_UNROLL
-    for (int r = 0; r < RW; ++r) {
-      const v128_t dw = wasm_f32x4_splat(bo.d[r0 + r][b]);
+    for (int r = 0; r < RW; r += RP) {
+      // dot of k group g (4 k) of row r + i with panel c
+      auto dot = [&](int i, int c, int g) {
+        return relaxed_dot_i8x16_i7x16(x[c][g], wasm_v128_load32_splat(wb + (r + i) * (kChunkBlocks * 32) + 4 * g));
+      };
+      v128_t h[RP][RX][2];
       WA_UNROLL
-      for (int c = 0; c < RX; ++c) {
-        const v128_t tot = wasm_i32x4_add(wasm_i32x4_extadd_pairwise_i16x8(s[r][c]), cx[c]);
-        volatile v128_t* a = &acc[r][c];  // in memory, as in int8_gemm_tile
-        *a = wasm_f32x4_add(*a, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(tot), wasm_f32x4_mul(dx[c], dw)));
+      for (int half = 0; half < 2; ++half) {
+        v128_t q[RP][RX][2];
+        WA_UNROLL
+        for (int k = 0; k < 2; ++k)
+          WA_UNROLL
+          for (int i = 0; i < RP; ++i)
+            WA_UNROLL
+            for (int c = 0; c < RX; ++c) {
+              const int g = 4 * half + 2 * k;
+              q[i][c][k] = wasm_i16x8_add(dot(i, c, g), dot(i, c, g + 1));
+              pin(q[i][c][k]);
+            }
+        WA_UNROLL
+        for (int i = 0; i < RP; ++i)
+          WA_UNROLL
+          for (int c = 0; c < RX; ++c) {
+            h[i][c][half] = wasm_i16x8_add(q[i][c][0], q[i][c][1]);
+            pin(h[i][c][half]);
+          }
+      }
+      WA_UNROLL
+      for (int i = 0; i < RP; ++i) {
+        const v128_t dw = wasm_v128_load32_splat(d0 + (r + i) * kChunkBlocks + b);
+        WA_UNROLL
+        for (int c = 0; c < RX; ++c) {
+          const v128_t s = wasm_i16x8_add(h[i][c][0], h[i][c][1]);
+          const v128_t tot = wasm_i32x4_add(wasm_i32x4_dot_i16x8(s, ones), cx[c]);
+          volatile v128_t* a = &acc[r + i][c];  // in memory, as in int8_gemm_tile
+          *a = relaxed_madd(wasm_f32x4_convert_i32x4(tot), wasm_f32x4_mul(dx[c], dw), *a);
+        }
       }
     }
   }

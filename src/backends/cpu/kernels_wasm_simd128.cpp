@@ -743,6 +743,16 @@ void int8_gemm(const MatmulProblem& p, const void* ws, int ith, int nth) {
 
 // Acc lane l sums the products of k = l (mod 4) in k order; the k % 4 tail
 // goes through zero-padded copies into the same lanes. T: float or f16 bits.
+// a * b + c: fused in the relaxed build (relaxed_madd), a multiply and an
+// add in the SIMD128 one. Every f32/f16 tile uses it, so the tiles agree.
+v128_t madd_f32x4(v128_t a, v128_t b, v128_t c) {
+#if defined(WA_WASM_RELAXED)
+  return relaxed_madd(a, b, c);
+#else
+  return wasm_f32x4_add(c, wasm_f32x4_mul(a, b));
+#endif
+}
+
 template <class T, int RW, int RX>
 void float_tile(const T* const* w, const float* const* x, int64_t k, v128_t acc[RW][RX]) {
   // (f32 tiles need no constants: no volatile reads for them.)
@@ -764,7 +774,7 @@ void float_tile(const T* const* w, const float* const* x, int64_t k, v128_t acc[
     for (int r = 0; r < RW; ++r) {
       const v128_t wv = load_w(w[r] + t);
       WA_UNROLL
-      for (int c = 0; c < RX; ++c) acc[r][c] = wasm_f32x4_add(acc[r][c], wasm_f32x4_mul(wv, xv[c]));
+      for (int c = 0; c < RX; ++c) acc[r][c] = madd_f32x4(wv, xv[c], acc[r][c]);
     }
   }
   if (t < k) {
@@ -781,7 +791,7 @@ void float_tile(const T* const* w, const float* const* x, int64_t k, v128_t acc[
       }
     }
     for (int r = 0; r < RW; ++r)
-      for (int c = 0; c < RX; ++c) acc[r][c] = wasm_f32x4_add(acc[r][c], wasm_f32x4_mul(wasm_v128_load(wt[r]), wasm_v128_load(xt[c])));
+      for (int c = 0; c < RX; ++c) acc[r][c] = madd_f32x4(wasm_v128_load(wt[r]), wasm_v128_load(xt[c]), acc[r][c]);
   }
 }
 

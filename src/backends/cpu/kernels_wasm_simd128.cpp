@@ -907,6 +907,10 @@ void f16_gemm(const MatmulProblem& p, int ith, int nth) {
 
 
 // m > 1: X rows into quad panels (kernels_impl.h); threads split the panels.
+// A panel's 4 rows are quantized block by block and interleaved in
+// registers (4x4 transposes of their 4-byte k groups), so each 16 bytes of
+// the layout are one store (4 scattered stores per 16 bytes and a scalar
+// sum per row took most of this function's time).
 void prepare_quad_panels(const MatmulProblem& p, void* ws, int ith, int nth) {
   const int64_t nb = p.k / 32;
   const int64_t panels = (p.m + kQuadPanelRows - 1) / kQuadPanelRows;
@@ -914,20 +918,33 @@ void prepare_quad_panels(const MatmulProblem& p, void* ws, int ith, int nth) {
   auto* base = static_cast<uint8_t*>(ws);
   for (int64_t row0 = r.begin; row0 < r.end; row0 += kQuadPanelRows) {
     const int64_t pi = row0 / kQuadPanelRows;
-    for (int rr = 0; rr < kQuadPanelRows; ++rr) {
-      const int64_t row = row0 + rr;
-      for (int64_t b = 0; b < nb; ++b) {
-        uint8_t* blk = base + chunked_block_offset(pi, b, panels, nb, kQuadPanelBlockBytes);
+    for (int64_t b = 0; b < nb; ++b) {
+      uint8_t* blk = base + chunked_block_offset(pi, b, panels, nb, kQuadPanelBlockBytes);
+      v128_t q[kQuadPanelRows][2], sum[kQuadPanelRows];
+      alignas(16) float d[kQuadPanelRows];
+      for (int rr = 0; rr < kQuadPanelRows; ++rr) {
+        const int64_t row = row0 + rr;
         alignas(16) int8_t q8[32] = {};
-        float d = 0.0f;  // padding rows: zero values and scale
-        if (row < p.m) d = quantize_block32(p.x + row * p.x_row_stride + b * 32, q8);
-        for (int g = 0; g < 8; ++g) std::memcpy(blk + g * 16 + rr * 4, q8 + g * 4, 4);
-        int32_t sum = 0;
-        for (int t = 0; t < 32; ++t) sum += q8[t];
-        const int32_t c = -8 * sum;
-        std::memcpy(blk + 128 + rr * 4, &d, 4);
-        std::memcpy(blk + 144 + rr * 4, &c, 4);
+        d[rr] = 0.0f;  // padding rows: zero values and scale
+        if (row < p.m) d[rr] = quantize_block32(p.x + row * p.x_row_stride + b * 32, q8);
+        q[rr][0] = wasm_v128_load(q8);
+        q[rr][1] = wasm_v128_load(q8 + 16);
+        sum[rr] = wasm_i32x4_extadd_pairwise_i16x8(
+            wasm_i16x8_add(wasm_i16x8_extadd_pairwise_i8x16(q[rr][0]), wasm_i16x8_extadd_pairwise_i8x16(q[rr][1])));
       }
+      for (int h = 0; h < 2; ++h) {
+        const v128_t t01 = wasm_i32x4_shuffle(q[0][h], q[1][h], 0, 4, 1, 5);
+        const v128_t t23 = wasm_i32x4_shuffle(q[2][h], q[3][h], 0, 4, 1, 5);
+        const v128_t u01 = wasm_i32x4_shuffle(q[0][h], q[1][h], 2, 6, 3, 7);
+        const v128_t u23 = wasm_i32x4_shuffle(q[2][h], q[3][h], 2, 6, 3, 7);
+        wasm_v128_store(blk + (4 * h + 0) * 16, wasm_i32x4_shuffle(t01, t23, 0, 1, 4, 5));
+        wasm_v128_store(blk + (4 * h + 1) * 16, wasm_i32x4_shuffle(t01, t23, 2, 3, 6, 7));
+        wasm_v128_store(blk + (4 * h + 2) * 16, wasm_i32x4_shuffle(u01, u23, 0, 1, 4, 5));
+        wasm_v128_store(blk + (4 * h + 3) * 16, wasm_i32x4_shuffle(u01, u23, 2, 3, 6, 7));
+      }
+      wasm_v128_store(blk + 128, wasm_v128_load(d));
+      // c = -8 * sum of the row's 32 values, lane rr = row rr
+      wasm_v128_store(blk + 144, wasm_i32x4_mul(transpose_sum4(sum[0], sum[1], sum[2], sum[3]), wasm_i32x4_splat(-8)));
     }
   }
 }

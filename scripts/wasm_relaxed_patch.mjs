@@ -4,13 +4,14 @@
 // clang 14 (Debian's emscripten 3.1.6) has no builtin for the relaxed-SIMD
 // integer dot products, and the relaxed builtins it has encode with the
 // proposal's pre-standard opcodes. The relaxed kernels
-// (src/backends/cpu/kernels_wasm_relaxed.cpp) therefore call two of those
+// (src/backends/cpu/kernels_wasm_relaxed.cpp) therefore call some of those
 // builtins as placeholders of the same shape, and this script rewrites them
 // in the linked module to the standard opcodes:
 //
 //   placeholder (LLVM 14 prototype)         standard relaxed SIMD
 //   i8x16.relaxed_swizzle  0xfd 0xa2 (2->1) i16x8.relaxed_dot_i8x16_i7x16_s     0xfd 0x112
 //   i32x4.laneselect       0xfd 0xd2 (3->1) i32x4.relaxed_dot_i8x16_i7x16_add_s 0xfd 0x113
+//   f32x4.fma              0xfd 0xaf (3->1) f32x4.relaxed_madd (a * b + c)      0xfd 0x105
 //
 // The code section is decoded instruction by instruction (every immediate
 // of MVP, sign-extension, saturating truncation, bulk memory, reference

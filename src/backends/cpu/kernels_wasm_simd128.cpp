@@ -683,23 +683,50 @@ void int8_gemm_tile(const WBuf& buf, int r0, const uint8_t* xp, size_t panel_str
   }
 }
 
-// One tile at (W row t of the group, panel pi): computes and writes/adds Y.
+// An int8 tile's f32 accumulators, zeroed by volatile stores: LLVM makes a
+// plain zeroing loop a memset call (1.8% of a pp512 profile).
 template <int RW, int RX>
-void int8_gemm_tile_store(const MatmulProblem& p, const WBuf& buf, int64_t j0, int t, int rows, const uint8_t* xp,
-                          size_t panel_stride, int64_t pi, int nbc, bool first_chunk) {
-  v128_t acc[RW][RX];
+void zero_tile(v128_t acc[RW][RX]) {
   for (int r = 0; r < RW; ++r)
-    for (int c = 0; c < RX; ++c) acc[r][c] = wasm_f32x4_splat(0.0f);
-  int8_gemm_tile<RW, RX>(buf, t, xp, panel_stride, nbc, acc);
+    for (int c = 0; c < RX; ++c) {
+      volatile v128_t* a = &acc[r][c];
+      *a = wasm_f32x4_splat(0.0f);
+    }
+}
+
+// Writes (first chunk) or adds an int8 tile's results to Y: lane l of
+// acc[r][c] is Y[row l of 4-row panel pi + c][column j0 + t + r]. Groups of
+// 4 W rows are transposed into 4 Y row segments (a vector load and store
+// each; lane by lane through a stack buffer this was a tenth of the tile's
+// time at 16 blocks per chunk), the rest go lane by lane; the same
+// additions either way. Chunks after the first add to Y: the same order for
+// every element.
+template <int RW, int RX>
+void store_tile(const MatmulProblem& p, v128_t acc[RW][RX], int64_t j0, int t, int rows, int64_t pi,
+                bool first_chunk) {
+  static_assert(kPairPanelRows == 4 && kQuadPanelRows == 4, "panels of 4 X rows");
   const int tr = rows - t < RW ? rows - t : RW;
   for (int c = 0; c < RX; ++c) {
-    const int64_t row0 = (pi + c) * kPairPanelRows;
-    const int prow = static_cast<int>(p.m - row0 < kPairPanelRows ? p.m - row0 : kPairPanelRows);
-    for (int r = 0; r < tr; ++r) {
+    const int64_t row0 = (pi + c) * 4;
+    const int prow = static_cast<int>(p.m - row0 < 4 ? p.m - row0 : 4);
+    float* y0 = p.y + row0 * p.y_row_stride + j0 + t;
+    int r = 0;
+    for (; r + 4 <= tr; r += 4) {
+      const v128_t t01 = wasm_i32x4_shuffle(acc[r][c], acc[r + 1][c], 0, 4, 1, 5);
+      const v128_t t23 = wasm_i32x4_shuffle(acc[r + 2][c], acc[r + 3][c], 0, 4, 1, 5);
+      const v128_t u01 = wasm_i32x4_shuffle(acc[r][c], acc[r + 1][c], 2, 6, 3, 7);
+      const v128_t u23 = wasm_i32x4_shuffle(acc[r + 2][c], acc[r + 3][c], 2, 6, 3, 7);
+      const v128_t v[4] = {wasm_i32x4_shuffle(t01, t23, 0, 1, 4, 5), wasm_i32x4_shuffle(t01, t23, 2, 3, 6, 7),
+                           wasm_i32x4_shuffle(u01, u23, 0, 1, 4, 5), wasm_i32x4_shuffle(u01, u23, 2, 3, 6, 7)};
+      for (int l = 0; l < prow; ++l) {
+        float* y = y0 + l * p.y_row_stride + r;
+        wasm_v128_store(y, first_chunk ? v[l] : wasm_f32x4_add(wasm_v128_load(y), v[l]));
+      }
+    }
+    for (; r < tr; ++r) {
       alignas(16) float out[4];
       wasm_v128_store(out, acc[r][c]);
-      float* y = p.y + row0 * p.y_row_stride + j0 + t + r;
-      // Chunks after the first add to Y: the same order for every element.
+      float* y = y0 + r;
       if (first_chunk) {
         for (int l = 0; l < prow; ++l) y[l * p.y_row_stride] = out[l];
       } else {
@@ -707,6 +734,16 @@ void int8_gemm_tile_store(const MatmulProblem& p, const WBuf& buf, int64_t j0, i
       }
     }
   }
+}
+
+// One tile at (W row t of the group, panel pi): computes and writes/adds Y.
+template <int RW, int RX>
+void int8_gemm_tile_store(const MatmulProblem& p, const WBuf& buf, int64_t j0, int t, int rows, const uint8_t* xp,
+                          size_t panel_stride, int64_t pi, int nbc, bool first_chunk) {
+  v128_t acc[RW][RX];
+  zero_tile<RW, RX>(acc);
+  int8_gemm_tile<RW, RX>(buf, t, xp, panel_stride, nbc, acc);
+  store_tile<RW, RX>(p, acc, j0, t, rows, pi, first_chunk);
 }
 
 template <bool Q4, int RW, int RX>
@@ -1176,50 +1213,13 @@ void q4_gemm_tile_relaxed(const NibbleBuf& buf, int r0, const uint8_t* xp, size_
   }
 }
 
-// Writes (first chunk) or adds a tile's results to Y: lane l of acc[r][c] is
-// Y[row l of panel c][column t + r]. Groups of 4 W rows are transposed into
-// 4 Y row segments (a vector load and store each; lane by lane this was a
-// tenth of the tile's time at 16 blocks per chunk), the rest go lane by
-// lane; the same additions either way.
 template <int RW, int RX>
 void q4_gemm_tile_store_relaxed(const MatmulProblem& p, const NibbleBuf& buf, int64_t j0, int t, int rows,
                                 const uint8_t* xp, size_t panel_stride, int64_t pi, int nbc, bool first_chunk) {
   v128_t acc[RW][RX];
-  for (int r = 0; r < RW; ++r)
-    for (int c = 0; c < RX; ++c) {
-      volatile v128_t* a = &acc[r][c];  // volatile: LLVM would make this a memset call
-      *a = wasm_f32x4_splat(0.0f);
-    }
+  zero_tile<RW, RX>(acc);
   q4_gemm_tile_relaxed<RW, RX>(buf, t, xp, panel_stride, nbc, acc);
-  const int tr = rows - t < RW ? rows - t : RW;
-  for (int c = 0; c < RX; ++c) {
-    const int64_t row0 = (pi + c) * kQuadPanelRows;
-    const int prow = static_cast<int>(p.m - row0 < kQuadPanelRows ? p.m - row0 : kQuadPanelRows);
-    float* y0 = p.y + row0 * p.y_row_stride + j0 + t;
-    int r = 0;
-    for (; r + 4 <= tr; r += 4) {
-      const v128_t t01 = wasm_i32x4_shuffle(acc[r][c], acc[r + 1][c], 0, 4, 1, 5);
-      const v128_t t23 = wasm_i32x4_shuffle(acc[r + 2][c], acc[r + 3][c], 0, 4, 1, 5);
-      const v128_t u01 = wasm_i32x4_shuffle(acc[r][c], acc[r + 1][c], 2, 6, 3, 7);
-      const v128_t u23 = wasm_i32x4_shuffle(acc[r + 2][c], acc[r + 3][c], 2, 6, 3, 7);
-      const v128_t v[4] = {wasm_i32x4_shuffle(t01, t23, 0, 1, 4, 5), wasm_i32x4_shuffle(t01, t23, 2, 3, 6, 7),
-                           wasm_i32x4_shuffle(u01, u23, 0, 1, 4, 5), wasm_i32x4_shuffle(u01, u23, 2, 3, 6, 7)};
-      for (int l = 0; l < prow; ++l) {
-        float* y = y0 + l * p.y_row_stride + r;
-        wasm_v128_store(y, first_chunk ? v[l] : wasm_f32x4_add(wasm_v128_load(y), v[l]));
-      }
-    }
-    for (; r < tr; ++r) {
-      alignas(16) float out[4];
-      wasm_v128_store(out, acc[r][c]);
-      float* y = y0 + r;
-      if (first_chunk) {
-        for (int l = 0; l < prow; ++l) y[l * p.y_row_stride] = out[l];
-      } else {
-        for (int l = 0; l < prow; ++l) y[l * p.y_row_stride] += out[l];
-      }
-    }
-  }
+  store_tile<RW, RX>(p, acc, j0, t, rows, pi, first_chunk);
 }
 
 template <int RW, int RX>

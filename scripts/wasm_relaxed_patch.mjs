@@ -4,14 +4,13 @@
 // clang 14 (Debian's emscripten 3.1.6) has no builtin for the relaxed-SIMD
 // integer dot products, and the relaxed builtins it has encode with the
 // proposal's pre-standard opcodes. The relaxed kernels
-// (src/backends/cpu/kernels_wasm_relaxed.cpp) therefore call some of those
+// (src/backends/cpu/kernels_wasm_relaxed.cpp) therefore call two of those
 // builtins as placeholders of the same shape, and this script rewrites them
 // in the linked module to the standard opcodes:
 //
 //   placeholder (LLVM 14 prototype)         standard relaxed SIMD
 //   i8x16.relaxed_swizzle  0xfd 0xa2 (2->1) i16x8.relaxed_dot_i8x16_i7x16_s     0xfd 0x112
 //   i32x4.laneselect       0xfd 0xd2 (3->1) i32x4.relaxed_dot_i8x16_i7x16_add_s 0xfd 0x113
-//   f32x4.fma              0xfd 0xaf (3->1) f32x4.relaxed_madd (a * b + c)      0xfd 0x105
 //
 // The code section is decoded instruction by instruction (every immediate
 // of MVP, sign-extension, saturating truncation, bulk memory, reference
@@ -36,9 +35,8 @@ import fs from 'node:fs';
 const PLACEHOLDERS = new Map([
   [0xa2, { name: 'i16x8.relaxed_dot_i8x16_i7x16_s', to: 0x112 }],
   [0xd2, { name: 'i32x4.relaxed_dot_i8x16_i7x16_add_s', to: 0x113 }],
-  [0xaf, { name: 'f32x4.relaxed_madd', to: 0x105 }],
 ]);
-const RELAXED_FINAL = new Set([0x112, 0x113, 0x105]);
+const RELAXED_FINAL = new Set([0x112, 0x113]);
 // SIMD128 opcodes 0x60..0xff that the standard leaves unassigned (the relaxed
 // proposal's prototypes used some of them).
 const SIMD_UNASSIGNED = new Set([0x9a, 0xa2, 0xa5, 0xa6, 0xaf, 0xb0, 0xb2, 0xb3, 0xb4, 0xbb, 0xc2, 0xc5, 0xc6,

@@ -28,9 +28,8 @@
 // X is quantized by exactly the scalar arithmetic (the 8-bit activations are
 // bit-identical) and every block's integer sum is exact, so results differ
 // from the scalar reference only in float rounding: the block scale product
-// and sum are a multiply and an add here (the relaxed q4_0 prompt GEMM fuses
-// them with f32x4.relaxed_madd where the engine has FMA) and the order of the
-// f32 accumulation differs.
+// and sum are a multiply and an add here (no FMA without relaxed SIMD) and
+// the order of the f32 accumulation differs.
 //
 // q4_1 / q5_0 / q5_1 / k-quants: row dots (kernels_wasm_rowdot.h).
 //
@@ -95,16 +94,6 @@ v128_t opaque(v128_t v) {
 v128_t relaxed_dot_i8x16_i7x16(v128_t a, v128_t b) {
   return reinterpret_cast<v128_t>(
       __builtin_wasm_relaxed_swizzle_i8x16(reinterpret_cast<__i8x16>(a), reinterpret_cast<__i8x16>(b)));
-}
-
-// f32x4.relaxed_madd(a, b, c) = a * b + c, fused where the engine has FMA
-// (vfmadd on x86 with FMA3), else a multiply and an add: one instruction
-// fewer per accumulator update than f32x4.mul + f32x4.add. clang 14's
-// f32x4.fma builtin (the proposal's prototype opcode, operands in the same
-// order) is the placeholder the post-link step rewrites to it.
-v128_t relaxed_madd(v128_t a, v128_t b, v128_t c) {
-  return reinterpret_cast<v128_t>(__builtin_wasm_fma_f32x4(reinterpret_cast<__f32x4>(a), reinterpret_cast<__f32x4>(b),
-                                                           reinterpret_cast<__f32x4>(c)));
 }
 #endif
 
@@ -780,16 +769,6 @@ void int8_gemm(const MatmulProblem& p, const void* ws, int ith, int nth) {
 
 // Acc lane l sums the products of k = l (mod 4) in k order; the k % 4 tail
 // goes through zero-padded copies into the same lanes. T: float or f16 bits.
-// a * b + c: fused in the relaxed build (relaxed_madd), a multiply and an
-// add in the SIMD128 one. Every f32/f16 tile uses it, so the tiles agree.
-v128_t madd_f32x4(v128_t a, v128_t b, v128_t c) {
-#if defined(WA_WASM_RELAXED)
-  return relaxed_madd(a, b, c);
-#else
-  return wasm_f32x4_add(c, wasm_f32x4_mul(a, b));
-#endif
-}
-
 template <class T, int RW, int RX>
 void float_tile(const T* const* w, const float* const* x, int64_t k, v128_t acc[RW][RX]) {
   // (f32 tiles need no constants: no volatile reads for them.)
@@ -811,7 +790,7 @@ void float_tile(const T* const* w, const float* const* x, int64_t k, v128_t acc[
     for (int r = 0; r < RW; ++r) {
       const v128_t wv = load_w(w[r] + t);
       WA_UNROLL
-      for (int c = 0; c < RX; ++c) acc[r][c] = madd_f32x4(wv, xv[c], acc[r][c]);
+      for (int c = 0; c < RX; ++c) acc[r][c] = wasm_f32x4_add(acc[r][c], wasm_f32x4_mul(wv, xv[c]));
     }
   }
   if (t < k) {
@@ -828,7 +807,7 @@ void float_tile(const T* const* w, const float* const* x, int64_t k, v128_t acc[
       }
     }
     for (int r = 0; r < RW; ++r)
-      for (int c = 0; c < RX; ++c) acc[r][c] = madd_f32x4(wasm_v128_load(wt[r]), wasm_v128_load(xt[c]), acc[r][c]);
+      for (int c = 0; c < RX; ++c) acc[r][c] = wasm_f32x4_add(acc[r][c], wasm_f32x4_mul(wasm_v128_load(wt[r]), wasm_v128_load(xt[c])));
   }
 }
 
@@ -1136,7 +1115,7 @@ void pin(v128_t& v) { __asm__ volatile("" : "+r"(v)); }
 //
 // The loop is bound by latency, not by the engine's instruction throughput:
 // a W row's block is a chain (splat load, dot, sums, widening, convert,
-// multiply-add) of about 30 cycles on x86, and the out-of-order window holds
+// multiply, add) of about 30 cycles on x86, and the out-of-order window holds
 // the work of a few rows. So the dots of a row are summed as a tree (depth
 // 3, not a chain of 7), two rows are interleaved (independent work next to
 // each other in the code V8 emits, which follows the wasm order) and each
@@ -1206,7 +1185,7 @@ void q4_gemm_tile_relaxed(const NibbleBuf& buf, int r0, const uint8_t* xp, size_
           const v128_t s = wasm_i16x8_add(h[i][c][0], h[i][c][1]);
           const v128_t tot = wasm_i32x4_add(wasm_i32x4_dot_i16x8(s, ones), cx[c]);
           volatile v128_t* a = &acc[r + i][c];  // in memory, as in int8_gemm_tile
-          *a = relaxed_madd(wasm_f32x4_convert_i32x4(tot), wasm_f32x4_mul(dx[c], dw), *a);
+          *a = wasm_f32x4_add(*a, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(tot), wasm_f32x4_mul(dx[c], dw)));
         }
       }
     }

@@ -673,7 +673,7 @@ void int8_gemm_tile(const WBuf& buf, int r0, const uint8_t* xp, size_t panel_str
 }
 
 // An int8 tile's f32 accumulators, zeroed by volatile stores: LLVM makes a
-// plain zeroing loop a memset call (1.8% of a pp512 profile).
+// plain zeroing loop a memset call (1.8% of a one-thread pp512 profile).
 template <int RW, int RX>
 void zero_tile(v128_t acc[RW][RX]) {
   for (int r = 0; r < RW; ++r)
@@ -686,8 +686,9 @@ void zero_tile(v128_t acc[RW][RX]) {
 // Writes (first chunk) or adds an int8 tile's results to Y: lane l of
 // acc[r][c] is Y[row l of 4-row panel pi + c][column j0 + t + r]. Groups of
 // 4 W rows are transposed into 4 Y row segments (a vector load and store
-// each; lane by lane through a stack buffer this was a tenth of the tile's
-// time at 16 blocks per chunk), the rest go lane by lane; the same
+// each; lane by lane through a stack buffer, with the memset call above,
+// cost 8-12% of the relaxed q4_0 GEMM's time at 16 blocks per chunk and
+// nearly half of the SIMD128 one's), the rest go lane by lane; the same
 // additions either way. Chunks after the first add to Y: the same order for
 // every element.
 template <int RW, int RX>
@@ -1127,8 +1128,9 @@ void pin(v128_t& v) { __asm__ volatile("" : "+r"(v)); }
 // adds it to every W load's index as an i32.add instead of a load offset.
 // (V8 in Chromium 156 still emits an lea per W splat: it adds a
 // load32_splat's offset to the memory base; v128.load keeps it as a
-// displacement. W pre-splat into 16-byte vectors measured no faster: 4x the
-// buffer, out of L1.)
+// displacement. W pre-splat into 16-byte vectors, no lea and 287 instead of
+// 350 instructions per block, measured within 2% either way: the loop is
+// not bound by its instruction count.)
 template <int RW, int RX>
 void q4_gemm_tile_relaxed(const NibbleBuf& buf, int r0, const uint8_t* xp, size_t panel_stride, int nbc,
                           v128_t acc[RW][RX]) {

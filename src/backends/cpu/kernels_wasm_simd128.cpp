@@ -672,23 +672,51 @@ void int8_gemm_tile(const WBuf& buf, int r0, const uint8_t* xp, size_t panel_str
   }
 }
 
-// One tile at (W row t of the group, panel pi): computes and writes/adds Y.
+// An int8 tile's f32 accumulators, zeroed by volatile stores: LLVM makes a
+// plain zeroing loop a memset call (1.8% of a one-thread pp512 profile).
 template <int RW, int RX>
-void int8_gemm_tile_store(const MatmulProblem& p, const WBuf& buf, int64_t j0, int t, int rows, const uint8_t* xp,
-                          size_t panel_stride, int64_t pi, int nbc, bool first_chunk) {
-  v128_t acc[RW][RX];
+void zero_tile(v128_t acc[RW][RX]) {
   for (int r = 0; r < RW; ++r)
-    for (int c = 0; c < RX; ++c) acc[r][c] = wasm_f32x4_splat(0.0f);
-  int8_gemm_tile<RW, RX>(buf, t, xp, panel_stride, nbc, acc);
+    for (int c = 0; c < RX; ++c) {
+      volatile v128_t* a = &acc[r][c];
+      *a = wasm_f32x4_splat(0.0f);
+    }
+}
+
+// Writes (first chunk) or adds an int8 tile's results to Y: lane l of
+// acc[r][c] is Y[row l of 4-row panel pi + c][column j0 + t + r]. Groups of
+// 4 W rows are transposed into 4 Y row segments (a vector load and store
+// each; lane by lane through a stack buffer, with the memset call above,
+// cost 8-12% of the relaxed q4_0 GEMM's time at 16 blocks per chunk and
+// nearly half of the SIMD128 one's), the rest go lane by lane; the same
+// additions either way. Chunks after the first add to Y: the same order for
+// every element.
+template <int RW, int RX>
+void store_tile(const MatmulProblem& p, v128_t acc[RW][RX], int64_t j0, int t, int rows, int64_t pi,
+                bool first_chunk) {
+  static_assert(kPairPanelRows == 4 && kQuadPanelRows == 4, "panels of 4 X rows");
   const int tr = rows - t < RW ? rows - t : RW;
   for (int c = 0; c < RX; ++c) {
-    const int64_t row0 = (pi + c) * kPairPanelRows;
-    const int prow = static_cast<int>(p.m - row0 < kPairPanelRows ? p.m - row0 : kPairPanelRows);
-    for (int r = 0; r < tr; ++r) {
+    const int64_t row0 = (pi + c) * 4;
+    const int prow = static_cast<int>(p.m - row0 < 4 ? p.m - row0 : 4);
+    float* y0 = p.y + row0 * p.y_row_stride + j0 + t;
+    int r = 0;
+    for (; r + 4 <= tr; r += 4) {
+      const v128_t t01 = wasm_i32x4_shuffle(acc[r][c], acc[r + 1][c], 0, 4, 1, 5);
+      const v128_t t23 = wasm_i32x4_shuffle(acc[r + 2][c], acc[r + 3][c], 0, 4, 1, 5);
+      const v128_t u01 = wasm_i32x4_shuffle(acc[r][c], acc[r + 1][c], 2, 6, 3, 7);
+      const v128_t u23 = wasm_i32x4_shuffle(acc[r + 2][c], acc[r + 3][c], 2, 6, 3, 7);
+      const v128_t v[4] = {wasm_i32x4_shuffle(t01, t23, 0, 1, 4, 5), wasm_i32x4_shuffle(t01, t23, 2, 3, 6, 7),
+                           wasm_i32x4_shuffle(u01, u23, 0, 1, 4, 5), wasm_i32x4_shuffle(u01, u23, 2, 3, 6, 7)};
+      for (int l = 0; l < prow; ++l) {
+        float* y = y0 + l * p.y_row_stride + r;
+        wasm_v128_store(y, first_chunk ? v[l] : wasm_f32x4_add(wasm_v128_load(y), v[l]));
+      }
+    }
+    for (; r < tr; ++r) {
       alignas(16) float out[4];
       wasm_v128_store(out, acc[r][c]);
-      float* y = p.y + row0 * p.y_row_stride + j0 + t + r;
-      // Chunks after the first add to Y: the same order for every element.
+      float* y = y0 + r;
       if (first_chunk) {
         for (int l = 0; l < prow; ++l) y[l * p.y_row_stride] = out[l];
       } else {
@@ -696,6 +724,16 @@ void int8_gemm_tile_store(const MatmulProblem& p, const WBuf& buf, int64_t j0, i
       }
     }
   }
+}
+
+// One tile at (W row t of the group, panel pi): computes and writes/adds Y.
+template <int RW, int RX>
+void int8_gemm_tile_store(const MatmulProblem& p, const WBuf& buf, int64_t j0, int t, int rows, const uint8_t* xp,
+                          size_t panel_stride, int64_t pi, int nbc, bool first_chunk) {
+  v128_t acc[RW][RX];
+  zero_tile<RW, RX>(acc);
+  int8_gemm_tile<RW, RX>(buf, t, xp, panel_stride, nbc, acc);
+  store_tile<RW, RX>(p, acc, j0, t, rows, pi, first_chunk);
 }
 
 template <bool Q4, int RW, int RX>
@@ -886,6 +924,10 @@ void f16_gemm(const MatmulProblem& p, int ith, int nth) {
 
 
 // m > 1: X rows into quad panels (kernels_impl.h); threads split the panels.
+// A panel's 4 rows are quantized block by block and interleaved in
+// registers (4x4 transposes of their 4-byte k groups), so each 16 bytes of
+// the layout are one store (4 scattered stores per 16 bytes and a scalar
+// sum per row took most of this function's time).
 void prepare_quad_panels(const MatmulProblem& p, void* ws, int ith, int nth) {
   const int64_t nb = p.k / 32;
   const int64_t panels = (p.m + kQuadPanelRows - 1) / kQuadPanelRows;
@@ -893,20 +935,33 @@ void prepare_quad_panels(const MatmulProblem& p, void* ws, int ith, int nth) {
   auto* base = static_cast<uint8_t*>(ws);
   for (int64_t row0 = r.begin; row0 < r.end; row0 += kQuadPanelRows) {
     const int64_t pi = row0 / kQuadPanelRows;
-    for (int rr = 0; rr < kQuadPanelRows; ++rr) {
-      const int64_t row = row0 + rr;
-      for (int64_t b = 0; b < nb; ++b) {
-        uint8_t* blk = base + chunked_block_offset(pi, b, panels, nb, kQuadPanelBlockBytes);
+    for (int64_t b = 0; b < nb; ++b) {
+      uint8_t* blk = base + chunked_block_offset(pi, b, panels, nb, kQuadPanelBlockBytes);
+      v128_t q[kQuadPanelRows][2], sum[kQuadPanelRows];
+      alignas(16) float d[kQuadPanelRows];
+      for (int rr = 0; rr < kQuadPanelRows; ++rr) {
+        const int64_t row = row0 + rr;
         alignas(16) int8_t q8[32] = {};
-        float d = 0.0f;  // padding rows: zero values and scale
-        if (row < p.m) d = quantize_block32(p.x + row * p.x_row_stride + b * 32, q8);
-        for (int g = 0; g < 8; ++g) std::memcpy(blk + g * 16 + rr * 4, q8 + g * 4, 4);
-        int32_t sum = 0;
-        for (int t = 0; t < 32; ++t) sum += q8[t];
-        const int32_t c = -8 * sum;
-        std::memcpy(blk + 128 + rr * 4, &d, 4);
-        std::memcpy(blk + 144 + rr * 4, &c, 4);
+        d[rr] = 0.0f;  // padding rows: zero values and scale
+        if (row < p.m) d[rr] = quantize_block32(p.x + row * p.x_row_stride + b * 32, q8);
+        q[rr][0] = wasm_v128_load(q8);
+        q[rr][1] = wasm_v128_load(q8 + 16);
+        sum[rr] = wasm_i32x4_extadd_pairwise_i16x8(
+            wasm_i16x8_add(wasm_i16x8_extadd_pairwise_i8x16(q[rr][0]), wasm_i16x8_extadd_pairwise_i8x16(q[rr][1])));
       }
+      for (int h = 0; h < 2; ++h) {
+        const v128_t t01 = wasm_i32x4_shuffle(q[0][h], q[1][h], 0, 4, 1, 5);
+        const v128_t t23 = wasm_i32x4_shuffle(q[2][h], q[3][h], 0, 4, 1, 5);
+        const v128_t u01 = wasm_i32x4_shuffle(q[0][h], q[1][h], 2, 6, 3, 7);
+        const v128_t u23 = wasm_i32x4_shuffle(q[2][h], q[3][h], 2, 6, 3, 7);
+        wasm_v128_store(blk + (4 * h + 0) * 16, wasm_i32x4_shuffle(t01, t23, 0, 1, 4, 5));
+        wasm_v128_store(blk + (4 * h + 1) * 16, wasm_i32x4_shuffle(t01, t23, 2, 3, 6, 7));
+        wasm_v128_store(blk + (4 * h + 2) * 16, wasm_i32x4_shuffle(u01, u23, 0, 1, 4, 5));
+        wasm_v128_store(blk + (4 * h + 3) * 16, wasm_i32x4_shuffle(u01, u23, 2, 3, 6, 7));
+      }
+      wasm_v128_store(blk + 128, wasm_v128_load(d));
+      // c = -8 * sum of the row's 32 values, lane rr = row rr
+      wasm_v128_store(blk + 144, wasm_i32x4_mul(transpose_sum4(sum[0], sum[1], sum[2], sum[3]), wasm_i32x4_splat(-8)));
     }
   }
 }
@@ -1049,55 +1104,91 @@ void unpack_group_nibbles(const MatmulProblem& p, int64_t j0, int rows, int64_t 
   }
 }
 
+// Pins v here: an empty asm statement, no code. LLVM then neither
+// re-associates an integer sum through v (its reassociation turns a sum
+// tree back into a serial chain) nor moves v's computation past a later
+// pin: the pins keep the order the tile below writes its work in.
+void pin(v128_t& v) { __asm__ volatile("" : "+r"(v)); }
+
 // acc[r][c] lane l += the chunk's W row (r0 + r) . X row l of quad panel c.
 // Per block the 16-bit sums are exact: a lane adds 8 pairs of products,
-// |lane| <= 8 * 2 * 127 * 15 = 30480.
+// |lane| <= 8 * 2 * 127 * 15 = 30480, and so does every partial sum.
+//
+// The loop is bound by latency, not by the engine's instruction throughput:
+// a W row's block is a chain (splat load, dot, sums, widening, convert,
+// multiply, add) of about 30 cycles on x86, and the out-of-order window holds
+// the work of a few rows. So the dots of a row are summed as a tree (depth
+// 3, not a chain of 7), two rows are interleaved (independent work next to
+// each other in the code V8 emits, which follows the wasm order) and each
+// pair's float update follows its sums (pin() keeps that order and the tree:
+// LLVM would otherwise sink every update to the block's end and spill).
 //
 // The group buffer's address goes through a volatile once per tile: buf is a
 // (thread_local) global, and with its address a link-time constant LLVM
-// adds it to every W load's index as an i32.add instead of a load offset,
-// which V8 then emits as an lea per load (64 per block of an 8-row tile, a
-// sixth of the loop's instructions). From an opaque pointer the constant
-// parts fold into the loads' offsets.
+// adds it to every W load's index as an i32.add instead of a load offset.
+// (V8 in Chromium 156 still emits an lea per W splat: it adds a
+// load32_splat's offset to the memory base; v128.load keeps it as a
+// displacement. W pre-splat into 16-byte vectors, no lea and 287 instead of
+// 350 instructions per block, measured within 2% either way: the loop is
+// not bound by its instruction count.)
 template <int RW, int RX>
 void q4_gemm_tile_relaxed(const NibbleBuf& buf, int r0, const uint8_t* xp, size_t panel_stride, int nbc,
                           v128_t acc[RW][RX]) {
+  constexpr int RP = RW % 2 == 0 ? 2 : 1;  // W rows interleaved
   const NibbleBuf* volatile bufv = &buf;
-  const NibbleBuf& bo = *bufv;
+  const uint8_t* w0 = bufv->w[r0];
+  const float* d0 = bufv->d[r0];
+  // i32x4.dot_i16x8 with ones is extadd_pairwise (pmaddwd), its ones in a register.
+  const v128_t ones = opaque(wasm_i16x8_splat(1));
   for (int b = 0; b < nbc; ++b) {
     const uint8_t* xb = xp + static_cast<size_t>(b) * kQuadPanelBlockBytes;
-    const uint8_t* wb = &bo.w[r0][b * 32];
-    v128_t s[RW][RX];
-    WA_UNROLL
-    for (int r = 0; r < RW; ++r)
-      WA_UNROLL
-      for (int c = 0; c < RX; ++c) s[r][c] = wasm_i16x8_splat(0);
-    WA_UNROLL
-    for (int g = 0; g < 8; ++g) {
-      v128_t x[RX];
-      WA_UNROLL
-      for (int c = 0; c < RX; ++c) x[c] = wasm_v128_load(xb + c * panel_stride + g * 16);
-      WA_UNROLL
-      for (int r = 0; r < RW; ++r) {
-        const v128_t w = wasm_v128_load32_splat(wb + r * (kChunkBlocks * 32) + 4 * g);
-        WA_UNROLL
-        for (int c = 0; c < RX; ++c) s[r][c] = wasm_i16x8_add(s[r][c], relaxed_dot_i8x16_i7x16(x[c], w));
-      }
-    }
-    v128_t dx[RX], cx[RX];
+    const uint8_t* wb = w0 + b * 32;
+    v128_t x[RX][8], dx[RX], cx[RX];
     WA_UNROLL
     for (int c = 0; c < RX; ++c) {
+      WA_UNROLL
+      for (int g = 0; g < 8; ++g) x[c][g] = wasm_v128_load(xb + c * panel_stride + g * 16);
       dx[c] = wasm_v128_load(xb + c * panel_stride + 128);
       cx[c] = wasm_v128_load(xb + c * panel_stride + 144);
     }
     WA_UNROLL
-    for (int r = 0; r < RW; ++r) {
-      const v128_t dw = wasm_f32x4_splat(bo.d[r0 + r][b]);
+    for (int r = 0; r < RW; r += RP) {
+      // dot of k group g (4 k) of row r + i with panel c
+      auto dot = [&](int i, int c, int g) {
+        return relaxed_dot_i8x16_i7x16(x[c][g], wasm_v128_load32_splat(wb + (r + i) * (kChunkBlocks * 32) + 4 * g));
+      };
+      v128_t h[RP][RX][2];
       WA_UNROLL
-      for (int c = 0; c < RX; ++c) {
-        const v128_t tot = wasm_i32x4_add(wasm_i32x4_extadd_pairwise_i16x8(s[r][c]), cx[c]);
-        volatile v128_t* a = &acc[r][c];  // in memory, as in int8_gemm_tile
-        *a = wasm_f32x4_add(*a, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(tot), wasm_f32x4_mul(dx[c], dw)));
+      for (int half = 0; half < 2; ++half) {
+        v128_t q[RP][RX][2];
+        WA_UNROLL
+        for (int k = 0; k < 2; ++k)
+          WA_UNROLL
+          for (int i = 0; i < RP; ++i)
+            WA_UNROLL
+            for (int c = 0; c < RX; ++c) {
+              const int g = 4 * half + 2 * k;
+              q[i][c][k] = wasm_i16x8_add(dot(i, c, g), dot(i, c, g + 1));
+              pin(q[i][c][k]);
+            }
+        WA_UNROLL
+        for (int i = 0; i < RP; ++i)
+          WA_UNROLL
+          for (int c = 0; c < RX; ++c) {
+            h[i][c][half] = wasm_i16x8_add(q[i][c][0], q[i][c][1]);
+            pin(h[i][c][half]);
+          }
+      }
+      WA_UNROLL
+      for (int i = 0; i < RP; ++i) {
+        const v128_t dw = wasm_v128_load32_splat(d0 + (r + i) * kChunkBlocks + b);
+        WA_UNROLL
+        for (int c = 0; c < RX; ++c) {
+          const v128_t s = wasm_i16x8_add(h[i][c][0], h[i][c][1]);
+          const v128_t tot = wasm_i32x4_add(wasm_i32x4_dot_i16x8(s, ones), cx[c]);
+          volatile v128_t* a = &acc[r + i][c];  // in memory, as in int8_gemm_tile
+          *a = wasm_f32x4_add(*a, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(tot), wasm_f32x4_mul(dx[c], dw)));
+        }
       }
     }
   }
@@ -1107,24 +1198,9 @@ template <int RW, int RX>
 void q4_gemm_tile_store_relaxed(const MatmulProblem& p, const NibbleBuf& buf, int64_t j0, int t, int rows,
                                 const uint8_t* xp, size_t panel_stride, int64_t pi, int nbc, bool first_chunk) {
   v128_t acc[RW][RX];
-  for (int r = 0; r < RW; ++r)
-    for (int c = 0; c < RX; ++c) acc[r][c] = wasm_f32x4_splat(0.0f);
+  zero_tile<RW, RX>(acc);
   q4_gemm_tile_relaxed<RW, RX>(buf, t, xp, panel_stride, nbc, acc);
-  const int tr = rows - t < RW ? rows - t : RW;
-  for (int c = 0; c < RX; ++c) {
-    const int64_t row0 = (pi + c) * kQuadPanelRows;
-    const int prow = static_cast<int>(p.m - row0 < kQuadPanelRows ? p.m - row0 : kQuadPanelRows);
-    for (int r = 0; r < tr; ++r) {
-      alignas(16) float out[4];
-      wasm_v128_store(out, acc[r][c]);
-      float* y = p.y + row0 * p.y_row_stride + j0 + t + r;
-      if (first_chunk) {
-        for (int l = 0; l < prow; ++l) y[l * p.y_row_stride] = out[l];
-      } else {
-        for (int l = 0; l < prow; ++l) y[l * p.y_row_stride] += out[l];
-      }
-    }
-  }
+  store_tile<RW, RX>(p, acc, j0, t, rows, pi, first_chunk);
 }
 
 template <int RW, int RX>

@@ -536,6 +536,22 @@ TEST_P(VectorTest, RowPrimitivesMatchReference) {
       }
     }
     EXPECT_EQ(y[static_cast<size_t>(n)], 7.0f) << where << ": wrote past the end";
+
+    // A softmax's numerators: e^(s - shift) for scores at most the shift
+    // (down to -1e4 below it, where e^ is 0 or, clamped, the smallest normal).
+    float shift = -INFINITY;
+    for (float v : a) shift = std::max(shift, v);
+    std::vector<float> e(a);
+    e.push_back(7.0f);  // a sentinel
+    const double sum = exp_shifted_f32(e.data(), n, shift);
+    double ref_sum = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      const double ref = std::exp(static_cast<double>(a[static_cast<size_t>(i)]) - static_cast<double>(shift));
+      ref_sum += ref;
+      EXPECT_NEAR(e[static_cast<size_t>(i)], ref, 1e-6 * ref + 2e-38) << where << " s=" << a[static_cast<size_t>(i)];
+    }
+    EXPECT_NEAR(sum, ref_sum, 1e-6 * ref_sum) << where;
+    EXPECT_EQ(e[static_cast<size_t>(n)], 7.0f) << where << ": wrote past the end";
   }
 }
 

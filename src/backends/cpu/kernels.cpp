@@ -283,6 +283,7 @@ void scale_mul_f32(float* y, const float* x, float s, const float* w, int64_t n)
 void add_f32(float* y, const float* a, const float* b, int64_t n) { K().add_f32(y, a, b, n); }
 void mul_f32(float* y, const float* a, const float* b, int64_t n) { K().mul_f32(y, a, b, n); }
 void swiglu_f32(float* y, const float* g, const float* u, int64_t n) { K().swiglu_f32(y, g, u, n); }
+double exp_shifted_f32(float* s, int64_t n, float shift) { return K().exp_shifted_f32(s, n, shift); }
 float dot_f16_f32(const uint16_t* a, const float* b, int64_t n) { return K().dot_f16_f32(a, b, n); }
 void axpy_f32(float* y, float a, const float* x, int64_t n) { K().axpy_f32(y, a, x, n); }
 void axpy_f16_f32(float* y, float a, const uint16_t* x, int64_t n) { K().axpy_f16_f32(y, a, x, n); }

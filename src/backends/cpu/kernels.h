@@ -106,5 +106,7 @@ void scale_mul_f32(float* y, const float* x, float s, const float* w, int64_t n)
 void add_f32(float* y, const float* a, const float* b, int64_t n);  // y = a + b
 void mul_f32(float* y, const float* a, const float* b, int64_t n);  // y = a * b
 void swiglu_f32(float* y, const float* g, const float* u, int64_t n);  // y = silu(g) * u; u null: y = silu(g)
+// s = e^(s - shift) in place (a softmax's numerators); returns their sum, accumulated in double.
+double exp_shifted_f32(float* s, int64_t n, float shift);
 
 }  // namespace wa::cpu

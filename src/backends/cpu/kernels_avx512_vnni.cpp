@@ -160,6 +160,7 @@ const IsaKernels kAvx512VnniKernels = {
     Isa::avx512_vnni, x86_matmul_prepare, matmul_compute__vnni, dot_f32_512, dot_f16_f32_512,
     axpy_f32_512,     axpy_f16_f32_512,   scale_f32_512,
     x86_sum_squares_f32_256, x86_scale_mul_f32_256, x86_add_f32_256, x86_mul_f32_256, x86_swiglu_f32_256,
+    exp_shifted_f32_scalar,  // (libm's expf: the softmax is a small share of native time)
     x86_row_dot,
 };
 

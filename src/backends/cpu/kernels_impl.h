@@ -34,6 +34,7 @@ struct IsaKernels {
   void (*add_f32)(float* y, const float* a, const float* b, int64_t n);
   void (*mul_f32)(float* y, const float* a, const float* b, int64_t n);
   void (*swiglu_f32)(float* y, const float* g, const float* u, int64_t n);
+  double (*exp_shifted_f32)(float* s, int64_t n, float shift);
   // The row dot of a row-dot weight type, or null where this ISA has none
   // (the field itself may be null): the scalar reference runs instead.
   RowDotFn (*row_dot)(DType wtype);
@@ -48,6 +49,7 @@ void scale_mul_f32_scalar(float* y, const float* x, float s, const float* w, int
 void add_f32_scalar(float* y, const float* a, const float* b, int64_t n);
 void mul_f32_scalar(float* y, const float* a, const float* b, int64_t n);
 void swiglu_f32_scalar(float* y, const float* g, const float* u, int64_t n);
+double exp_shifted_f32_scalar(float* s, int64_t n, float shift);
 
 extern const IsaKernels kScalarKernels;
 #if defined(WA_HAVE_X86_KERNELS)

@@ -154,6 +154,15 @@ void swiglu_f32_scalar(float* y, const float* g, const float* u, int64_t n) {
   }
 }
 
+double exp_shifted_f32_scalar(float* s, int64_t n, float shift) {
+  double sum = 0.0;
+  for (int64_t i = 0; i < n; ++i) {
+    s[i] = std::exp(s[i] - shift);
+    sum += s[i];
+  }
+  return sum;
+}
+
 // Row-dot types: the reference dot products of quant/reference.cpp.
 static RowDotFn row_dot_scalar(DType t) {
   switch (t) {
@@ -175,6 +184,7 @@ const IsaKernels kScalarKernels = {
     Isa::scalar,       prepare,          compute, dot_f32_scalar, dot_f16_f32_scalar,
     axpy_f32_scalar,   axpy_f16_f32_scalar, scale_f32_scalar,
     sum_squares_f32_scalar, scale_mul_f32_scalar, add_f32_scalar, mul_f32_scalar, swiglu_f32_scalar,
+    exp_shifted_f32_scalar,
     row_dot_scalar,
 };
 

@@ -291,6 +291,31 @@ void swiglu_f32_simd(float* y, const float* g, const float* u, int64_t n) {
   }
 }
 
+// A softmax's numerators in place, by exp_f32x4 (libm's scalar expf was
+// most of the prompt's attention softmax in wasm: Node profile of pp512,
+// 2026-11-28). Their sum in double as the reference keeps it, but per lane
+// (4 partial sums, then added): the order of additions differs from the
+// reference's, within double rounding. The scores are at most `shift`, so
+// e^ never overflows; below e^-87.3 it gives the smallest normal, not 0.
+double exp_shifted_f32_simd(float* s, int64_t n, float shift) {
+  const v128_t sh = wasm_f32x4_splat(shift);
+  v128_t lo = wasm_f64x2_splat(0.0), hi = wasm_f64x2_splat(0.0);
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const v128_t e = exp_f32x4(wasm_f32x4_sub(wasm_v128_load(s + i), sh));
+    wasm_v128_store(s + i, e);
+    lo = wasm_f64x2_add(lo, wasm_f64x2_promote_low_f32x4(e));
+    hi = wasm_f64x2_add(hi, wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(e, e, 2, 3, 0, 1)));
+  }
+  const v128_t t = wasm_f64x2_add(lo, hi);
+  double sum = wasm_f64x2_extract_lane(t, 0) + wasm_f64x2_extract_lane(t, 1);
+  for (; i < n; ++i) {
+    s[i] = std::exp(s[i] - shift);
+    sum += s[i];
+  }
+  return sum;
+}
+
 // ---------------------------------------------------------------------------
 // Activation quantization (q4_0 / q8_0 weights)
 
@@ -1359,6 +1384,7 @@ const IsaKernels WA_WASM_TABLE = {
     WA_WASM_ISA,    prepare,           compute,        dot_f32_simd, dot_f16_f32_simd,
     axpy_f32_simd,        axpy_f16_f32_simd, scale_f32_simd,
     sum_squares_f32_simd, scale_mul_f32_simd, add_f32_simd, mul_f32_simd, swiglu_f32_simd,
+    exp_shifted_f32_simd,
     wasm_row_dot,
     /*q4_0x4=*/true,
 };

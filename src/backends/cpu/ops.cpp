@@ -218,11 +218,7 @@ void op_kv_store(const Node& n, const OpContext& c) {
 void softmax_in_place(float* s, int64_t valid, int64_t n) {
   float mx = -INFINITY;
   for (int64_t j = 0; j < valid; ++j) mx = std::max(mx, s[j]);
-  double sum = 0.0;
-  for (int64_t j = 0; j < valid; ++j) {
-    s[j] = std::exp(s[j] - mx);
-    sum += s[j];
-  }
+  const double sum = exp_shifted_f32(s, valid, mx);
   const float inv = static_cast<float>(1.0 / sum);
   for (int64_t j = 0; j < valid; ++j) s[j] *= inv;
   for (int64_t j = valid; j < n; ++j) s[j] = 0.0f;

@@ -42,18 +42,26 @@ const char* quantize_method(DType type, const float* col_weights, const quant::G
 const quant::GptqFactor* compensation_for(const QuantizeOptions& options, const std::string& name, DType type) {
   auto it = options.gptq.find(name);
   if (it == options.gptq.end() || !it->second || !quant::has_gptq_quantizer(type)) return nullptr;
-  if (options.lookup_tables.count(name) && !quant::compensate_lookup_table(type)) return nullptr;
+  if (options.lookup_tables.count(name) && !quant::compensate_lookup_table(type, options.row_metrics.count(name) > 0)) {
+    return nullptr;
+  }
   return it->second.get();
 }
 
+const quant::TiedRowMetric* row_metric_for(const QuantizeOptions& options, const std::string& name, DType type) {
+  auto it = options.row_metrics.find(name);
+  return it != options.row_metrics.end() && compensation_for(options, name, type) ? it->second.get() : nullptr;
+}
+
 void quantize_rows(DType type, const float* src, void* dst, int64_t rows, int64_t cols, const float* col_weights,
-                   const quant::GptqFactor* gptq) {
+                   const quant::GptqFactor* gptq, const quant::TiedRowMetric* per_row, int64_t first_row) {
   const TypeTraits* t = type_traits(type);
   const size_t rb = row_bytes(type, cols);
   const bool compensated = gptq && gptq->n == cols && quant::has_gptq_quantizer(type);
   const bool weighted = col_weights && quant::weighting_helps(type);
   auto row = [=](int64_t r) {
     uint8_t* d = static_cast<uint8_t*>(dst) + r * rb;
+    if (compensated && per_row && per_row->quantize_row(type, first_row + r, src + r * cols, d)) return;
     if (compensated) quant::quantize_row_gptq(type, src + r * cols, d, cols, *gptq, col_weights);
     else if (weighted) quant::quantize_row_weighted(type, src + r * cols, d, cols, col_weights);
     else t->from_f32(src + r * cols, d, cols);
@@ -282,6 +290,7 @@ Status convert_gguf(const std::string& in, const std::string& out, DType type, C
       weights = it->second.data();
     }
     std::shared_ptr<const quant::GptqFactor> factor;
+    std::shared_ptr<const quant::TiedRowMetric> per_row;
     if (auto it = options.gptq.find(t.name); it != options.gptq.end() && it->second) {
       if (it->second->n != t.ne[0]) {
         return invalid_argument(strformat("tensor '%s': a second-moment factor of %lld inputs for rows of %lld",
@@ -289,6 +298,13 @@ Status convert_gguf(const std::string& in, const std::string& out, DType type, C
                                           static_cast<long long>(t.ne[0])));
       }
       if (compensation_for(options, t.name, to)) factor = it->second;
+      if (row_metric_for(options, t.name, to)) per_row = options.row_metrics.at(t.name);
+    }
+    if (per_row && report && !size_only) {
+      report->notes.push_back(strformat("%s (a tied embedding): %lld rows with their own error metric (output and "
+                                        "lookup roles, lookup sensitivity %.4g per coordinate), the others shared",
+                                        t.name.c_str(), static_cast<long long>(per_row->own_rows()),
+                                        per_row->lookup_sensitivity()));
     }
     const char* method = quantize_method(to, weights, factor.get());
     const bool rtn = std::strcmp(method, "round-to-nearest") == 0;
@@ -307,14 +323,14 @@ Status convert_gguf(const std::string& in, const std::string& out, DType type, C
     requantized = requantized || from->quantized;
     if (report && !size_only) ++report->methods[std::string(dtype_name(to)) + " " + method];
     const GgufTensorInfo* tp = &t;
-    WA_TRY(w.add_tensor(t.name, to, {t.ne[0], t.ne[1]}, [src, tp, from, to, weights, factor](uint8_t* dst, size_t) {
+    WA_TRY(w.add_tensor(t.name, to, {t.ne[0], t.ne[1]}, [src, tp, from, to, weights, factor, per_row](uint8_t* dst, size_t) {
       const int64_t cols = tp->ne[0], rows = tp->ne[1];
       const size_t in_rb = row_bytes(tp->type, cols);
       std::vector<float> buf(static_cast<size_t>(cols) * 256);
       for (int64_t r0 = 0; r0 < rows; r0 += 256) {
         const int64_t n = std::min<int64_t>(256, rows - r0);
         for (int64_t r = 0; r < n; ++r) from->to_f32(src->tensor_data(*tp) + (r0 + r) * in_rb, buf.data() + r * cols, cols);
-        quantize_rows(to, buf.data(), dst + r0 * row_bytes(to, cols), n, cols, weights, factor.get());
+        quantize_rows(to, buf.data(), dst + r0 * row_bytes(to, cols), n, cols, weights, factor.get(), per_row.get(), r0);
       }
       return Status::Ok();
     }));

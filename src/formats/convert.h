@@ -15,6 +15,7 @@
 #include "core/status.h"
 #include "formats/gguf.h"
 #include "quant/gptq.h"
+#include "quant/tied_embedding.h"
 
 namespace wa {
 
@@ -53,11 +54,18 @@ struct QuantizeOptions {
   // Matrices that are also lookup tables (a tied token embedding): compensated
   // only where quant::compensate_lookup_table says.
   std::set<std::string> lookup_tables;
+  // Per-row metrics by tensor name (a tied token embedding,
+  // quant/tied_embedding.h): where such a matrix is compensated, its rows
+  // with their own H are quantized with it, the others with `gptq`'s factor
+  // (the metric's shared one).
+  std::map<std::string, std::shared_ptr<const quant::TiedRowMetric>> row_metrics;
 };
 
 // The factor a matrix named `name` is quantized with at `type` under
 // `options` (null: not compensated), the one place of that rule.
 const quant::GptqFactor* compensation_for(const QuantizeOptions& options, const std::string& name, DType type);
+// Its per-row metric where it is compensated (null: none, or not compensated).
+const quant::TiedRowMetric* row_metric_for(const QuantizeOptions& options, const std::string& name, DType type);
 
 // GGUF -> GGUF only (`webaccel quantize`): the same re-encoding as
 // convert_model of a GGUF input, refusing anything else with a message. Every
@@ -114,11 +122,14 @@ Status write_synthetic_model(const SynthSpec& spec, const std::string& out, Conv
 // Quantizes `rows` rows of `cols` f32 values into `dst` using several threads:
 // with `gptq` (a factor for rows of `cols`) by the error-compensating
 // quantizer where the type has one (quant::has_gptq_quantizer), its scales
-// fitted with `col_weights`; else, with `col_weights` (cols importance
-// weights), by the importance-weighted quantizer where it measurably helps
+// fitted with `col_weights` — and with `per_row`, the rows that have their
+// own H there (row first_row + r of the matrix for row r of src) by theirs;
+// else, with `col_weights` (cols importance weights), by the
+// importance-weighted quantizer where it measurably helps
 // (quant::weighting_helps); else by round-to-nearest.
 void quantize_rows(DType type, const float* src, void* dst, int64_t rows, int64_t cols,
-                   const float* col_weights = nullptr, const quant::GptqFactor* gptq = nullptr);
+                   const float* col_weights = nullptr, const quant::GptqFactor* gptq = nullptr,
+                   const quant::TiedRowMetric* per_row = nullptr, int64_t first_row = 0);
 
 // How quantize_rows encodes a matrix of `type` given those inputs, in words
 // ("error-compensating", "importance-weighted", "round-to-nearest").

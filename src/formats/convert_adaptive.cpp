@@ -48,6 +48,7 @@ struct Measured {
   std::vector<double> err, werr;  // plain squared errors and the errors that scale the loss (convert_adaptive.h, step 2)
   double sum_sq = 0.0, wsum_sq = 0.0;  // the same of the original values
   double probe_kld = -1.0;
+  std::vector<double> type_klds;  // a matrix probed at every candidate (a tied embedding): each one's KLD
 };
 
 Status decode_matrix(const GgufFile& f, const GgufTensorInfo& t, std::vector<float>* out) {
@@ -88,11 +89,16 @@ Status measure_matrix(const GgufFile& f, const GgufTensorInfo& t, const std::vec
   if (by_output) m->wsum_sq = quant::output_error(w.data(), nullptr, rows, cols, cols, *moments, output_error_step(rows));
   std::vector<uint8_t> q;
   std::vector<float> back(static_cast<size_t>(cols * rows));
+  // A tied embedding with a per-row metric: its error is mostly the lookup
+  // role's, which the output error does not scale (tied_embedding.h), so
+  // every candidate's KLD is measured.
+  const bool probe_every = calib && qo.row_metrics.count(t.name);
   for (size_t k = 0; k < m->types.size(); ++k) {
     const DType type = m->types[k];
     const size_t rb = row_bytes(type, cols);
     q.assign(rb * static_cast<size_t>(rows), 0);
-    quantize_rows(type, w.data(), q.data(), rows, cols, imp, compensation_for(qo, t.name, type));
+    quantize_rows(type, w.data(), q.data(), rows, cols, imp, compensation_for(qo, t.name, type),
+                  row_metric_for(qo, t.name, type));
     double e = 0.0, we = 0.0;
     for (int64_t r = 0; r < rows; ++r) {
       float* br = back.data() + r * cols;
@@ -105,8 +111,10 @@ Status measure_matrix(const GgufFile& f, const GgufTensorInfo& t, const std::vec
     m->bytes.push_back(rb * static_cast<uint64_t>(rows));
     m->err.push_back(e);
     m->werr.push_back(imp || by_output ? we : e);
-    if (k == 0 && calib) {  // the smallest candidate: measure the KLD it causes alone
-      WA_ASSIGN_OR_RETURN(m->probe_kld, calib->kld_with(t.name, type, q.data()));
+    if ((k == 0 || probe_every) && calib) {  // the smallest candidate: measure the KLD it causes alone
+      WA_ASSIGN_OR_RETURN(double kld, calib->kld_with(t.name, type, q.data()));
+      if (k == 0) m->probe_kld = kld;
+      if (probe_every) m->type_klds.push_back(kld);
     }
   }
   return Status::Ok();
@@ -114,6 +122,7 @@ Status measure_matrix(const GgufFile& f, const GgufTensorInfo& t, const std::vec
 
 // Estimated loss of candidate k (convert_adaptive.h, step 2).
 double loss_of(const Measured& m, size_t k) {
+  if (m.type_klds.size() == m.types.size()) return m.type_klds[k];
   if (m.probe_kld >= 0.0) return m.werr[0] > 0.0 ? m.probe_kld * m.werr[k] / m.werr[0] : 0.0;
   return m.sum_sq > 0.0 ? m.err[k] / m.sum_sq : 0.0;
 }
@@ -140,7 +149,7 @@ Result<double> measured_kld(const GgufFile& f, const std::vector<Measured>& meas
     stored[i].assign(row_bytes(type, cols) * static_cast<size_t>(rows), 0);
     const std::vector<float>* imp = importance_for(qo, t);
     quantize_rows(type, w.data(), stored[i].data(), rows, cols, imp ? imp->data() : nullptr,
-                  compensation_for(qo, t.name, type));
+                  compensation_for(qo, t.name, type), row_metric_for(qo, t.name, type));
     replacements.push_back({t.name, type, stored[i].data()});
   }
   return calib->kld_with(replacements);
@@ -221,6 +230,13 @@ Status calibrated_options(const quant::Calibration& calib, QuantizeMethod method
   for (auto& [name, f] : factors) {
     if (file.find_tensor(name)) qo->gptq.emplace(name, std::move(f));
   }
+  // A tied embedding: its per-row metric, whose shared factor (Hbar, the
+  // same moments) compensates the rows without their own H.
+  if (const auto& tied = calib.tied_embedding(); tied && file.find_tensor(tied->name)) {
+    WA_ASSIGN_OR_RETURN(auto metric, quant::TiedRowMetric::create(tied));
+    qo->gptq[tied->name] = metric->shared_factor();
+    qo->row_metrics[tied->name] = std::move(metric);
+  }
   return Status::Ok();
 }
 
@@ -277,6 +293,18 @@ Status quantize_adaptive(const std::string& in, const std::string& out, const Ad
     WA_ASSIGN_OR_RETURN(calib, quant::Calibration::run(in, o.calib_path, co));
     WA_TRY(calibrated_options(*calib, o.method, *file, &qo));
   }
+  // What the probes quantize with (steps 2 and 5): as qo, except that a tied
+  // embedding's per-row metric leaves the probe's chunks out, so that the
+  // probe text is as new to it as held-out text (with the probe's own input
+  // tokens in the metric, story-large's probe read the embedding's error
+  // low). With a single chunk there is nothing to leave out.
+  QuantizeOptions probe_qo = qo;
+  for (auto& [name, metric] : probe_qo.row_metrics) {
+    if (calib->probe_chunks() >= calib->n_chunks()) break;
+    WA_ASSIGN_OR_RETURN(metric, quant::TiedRowMetric::create(calib->tied_embedding(),
+                                                             static_cast<int64_t>(calib->probe_chunks()) * calib->n_ctx()));
+    probe_qo.gptq[name] = metric->shared_factor();
+  }
 
   std::vector<Measured> measured;
   for (const auto& t : file->tensors()) {
@@ -288,7 +316,7 @@ Status quantize_adaptive(const std::string& in, const std::string& out, const Ad
       if (mm != calib->moments().end()) moments = mm->second.get();
     }
     Measured m;
-    WA_TRY(measure_matrix(*file, t, imp, qo, moments, calib.get(), o.own_formats, &m));
+    WA_TRY(measure_matrix(*file, t, imp, probe_qo, moments, calib.get(), o.own_formats, &m));
     measured.push_back(std::move(m));
   }
 
@@ -308,12 +336,12 @@ Status quantize_adaptive(const std::string& in, const std::string& out, const Ad
     // Step 5: the plan's losses were estimated matrix by matrix and summed;
     // the whole plan and the uniform alternative are measured as they would
     // be written, and the lower KLD is what gets written.
-    WA_ASSIGN_OR_RETURN(result.measured_kld, measured_kld(*file, measured, p.choice, qo, calib.get()));
+    WA_ASSIGN_OR_RETURN(result.measured_kld, measured_kld(*file, measured, p.choice, probe_qo, calib.get()));
     std::vector<int> uniform = uniform_alternative(measured, budget, by_file);
     if (!uniform.empty() && uniform != p.choice) {
       result.alternative = strformat("every matrix at its largest type of at most %s's bits per weight",
                                      dtype_name(main_type(measured, uniform)));
-      WA_ASSIGN_OR_RETURN(result.alternative_kld, measured_kld(*file, measured, uniform, qo, calib.get()));
+      WA_ASSIGN_OR_RETURN(result.alternative_kld, measured_kld(*file, measured, uniform, probe_qo, calib.get()));
       if (result.alternative_kld < result.measured_kld) {
         result.chose_alternative = true;
         std::swap(result.measured_kld, result.alternative_kld);
@@ -355,6 +383,7 @@ Status quantize_adaptive(const std::string& in, const std::string& out, const Ad
     t.loss = loss_of(m, k);
     t.probe_type = m.types[0];
     t.probe_kld = m.probe_kld;
+    t.probed_every_type = !m.type_klds.empty();
     for (size_t c = 0; c < m.types.size(); ++c) t.losses.push_back({m.types[c], loss_of(m, c)});
     result.matrix_bytes += t.bytes;
     qo.tensor_types[t.name] = t.type;
@@ -427,14 +456,16 @@ std::string plan_markdown(const AdaptivePlan& p, const std::string& in, const st
   s += strformat("| time | %.1f s |\n\n", p.seconds);
   s += "*rel. error*: sum (w - w')^2 / sum w^2 at the chosen type; *scaling error*: " + p.error_measure +
        ", relative. *probe KLD*: measured with this matrix alone in its smallest type; the other types' losses are\n"
-       "scaled from it by their scaling error. *loss by type*: the estimated loss of each candidate, smallest type "
+       "scaled from it by their scaling error (where every type was probed, a tied embedding's, they are measured too). *loss by type*: the estimated loss of each candidate, smallest type "
        "first.\n\n";
   s += "| tensor | shape | type | bits/weight | bytes | rel. error | scaling error | probe KLD | est. loss | loss by type |\n";
   s += "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n";
   for (const auto& t : p.tensors) {
     std::string ladder;
     for (const auto& [type, loss] : t.losses) ladder += strformat("%s%s %.3g", ladder.empty() ? "" : ", ", dtype_name(type), loss);
-    const std::string probe = t.probe_kld >= 0.0 ? strformat("%.3e (%s)", t.probe_kld, dtype_name(t.probe_type)) : "-";
+    const std::string probe = t.probe_kld < 0.0 ? "-"
+                              : strformat("%.3e (%s%s)", t.probe_kld, dtype_name(t.probe_type),
+                                          t.probed_every_type ? "; every type probed" : "");
     s += strformat("| %s | %lld x %lld | %s | %.4f | %llu | %.3e | %.3e | %s | %.3e | %s |\n", t.name.c_str(),
                    static_cast<long long>(t.cols), static_cast<long long>(t.rows), dtype_name(t.type), t.bits_per_weight(),
                    static_cast<unsigned long long>(t.bytes), t.rel_error, t.weighted_rel_error, probe.c_str(), t.loss,

@@ -28,7 +28,14 @@
 //    measured KLD per matrix captures. Measuring every (matrix, type) pair
 //    would cost one forward pass each, 6-7 times as many, for what the
 //    ratio of errors predicts well; losses of different matrices are summed
-//    (independent small perturbations). Without calibration text there is
+//    (independent small perturbations). A token embedding tied to the
+//    output (--method gptq) is the exception: its error is mostly its lookup
+//    role's, which its output error does not scale, so the KLD of every
+//    candidate is measured (a forward pass each), each quantized with the
+//    per-row metric of quant/tied_embedding.h fitted without the probe's
+//    chunks (steps 2 and 5 alike): fitted on them, the metric protects
+//    exactly the rows the probe looks up, and the probe reads low.
+//    Without calibration text there is
 //    nothing to run: the loss is the relative squared error
 //    sum (w - w')^2 / sum w^2, every matrix counting alike — a much cruder
 //    guide, so --calib is recommended.
@@ -100,6 +107,7 @@ struct PlannedTensor {
   double loss = 0.0;             // estimated loss at `type` (AdaptivePlan::loss_measure)
   DType probe_type = DType::f32; // the type whose KLD was measured (calibrated plans)
   double probe_kld = -1.0;       // that KLD; -1 without calibration
+  bool probed_every_type = false;  // every candidate's loss measured, not scaled (a tied embedding)
   std::vector<std::pair<DType, double>> losses;  // every candidate's estimated loss, smallest type first
   double bits_per_weight() const { return rows > 0 && cols > 0 ? 8.0 * static_cast<double>(bytes) / static_cast<double>(rows * cols) : 0.0; }
 };

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <random>
 #include <sstream>
 
 #include "core/thread_pool.h"
@@ -13,9 +14,9 @@ namespace wa::quant {
 namespace {
 
 // Sums x^2 per input column at every matmul with a weight (and, with
-// moments, the products x_i x_j): the matmul's activation input is marked as
-// an output before the graph runs, so the arena keeps it until after_compute
-// reads it.
+// moments, the products x_i x_j, and the inputs of a tied embedding's output
+// matmul as they are): the matmul's activation input is marked as an output
+// before the graph runs, so the arena keeps it until after_compute reads it.
 class ActivationPower : public GraphObserver {
  public:
   explicit ActivationPower(bool moments) : moments_(moments) {}
@@ -31,9 +32,18 @@ class ActivationPower : public GraphObserver {
       if (n.op == Op::get_rows && n.src[0]->weight_id) {
         lookups_.insert(static_cast<const GgufTensorInfo*>(n.src[0]->weight_id)->name);
       }
+    }
+    for (const Node& n : g.nodes()) {
       if (n.op != Op::mul_mat || !n.src[0]->weight_id || n.src[1]->type != DType::f32) continue;
       const auto* info = static_cast<const GgufTensorInfo*>(n.src[0]->weight_id);
       const Node* x = n.src[1];
+      if (moments_ && lookups_.count(info->name) && (tied_.empty() || tied_ == info->name)) {
+        if (tied_.empty()) tied_ = info->name, tied_n_ = x->ne[0];
+        for (int64_t t = 0; t < x->ne[1] && tied_n_ == x->ne[0]; ++t) {
+          const auto* col = reinterpret_cast<const float*>(static_cast<const uint8_t*>(x->data) + t * x->nb[1]);
+          tied_hidden_.insert(tied_hidden_.end(), col, col + x->ne[0]);
+        }
+      }
       Sum& s = sums_[info->name];
       s.power.resize(static_cast<size_t>(x->ne[0]), 0.0);
       if (static_cast<int64_t>(s.power.size()) != x->ne[0]) continue;  // one width per matrix
@@ -66,6 +76,11 @@ class ActivationPower : public GraphObserver {
     return out;
   }
   const std::set<std::string>& lookups() const { return lookups_; }
+  // The tied embedding (empty: none), its row length, and its output
+  // matmul's inputs [positions][n] (moved out).
+  const std::string& tied() const { return tied_; }
+  int64_t tied_n() const { return tied_n_; }
+  std::vector<float> take_tied_hidden() { return std::move(tied_hidden_); }
   // The moments as means (full symmetric matrices), shared as they were collected.
   std::map<std::string, std::shared_ptr<const InputMoments>> moments() const {
     std::map<const Moments*, std::shared_ptr<const InputMoments>> done;
@@ -135,29 +150,61 @@ class ActivationPower : public GraphObserver {
   bool moments_;
   std::map<std::string, Sum> sums_;
   std::set<std::string> lookups_;  // weight tensors read by get_rows
+  std::string tied_;
+  int64_t tied_n_ = 0;
+  std::vector<float> tied_hidden_;
 };
 
-// Points every leaf of some weight tensors at replacement bytes of other types.
+// Points the leaves of some weight tensors at replacement bytes of other
+// types: every leaf, or (lookup_only) those the graph looks rows up in. A
+// model builds one leaf per use of a weight, so the two roles of a tied
+// embedding are separate leaves.
 class ReplaceWeights : public GraphObserver {
  public:
-  explicit ReplaceWeights(std::map<const void*, std::pair<DType, const void*>> by_tensor)
-      : by_tensor_(std::move(by_tensor)) {}
+  explicit ReplaceWeights(std::map<const void*, Calibration::Replacement> by_tensor) : by_tensor_(std::move(by_tensor)) {}
   Status before_compute(Graph& g) override {
     for (Node& n : g.nodes()) {
-      if (n.op != Op::none) continue;
-      auto it = by_tensor_.find(n.weight_id);
-      if (it == by_tensor_.end()) continue;
-      n.type = it->second.first;
-      n.data = const_cast<void*>(it->second.second);
-      set_contiguous_strides(&n);
+      Node* leaf = n.op == Op::none ? &n : n.op == Op::get_rows ? n.src[0] : nullptr;
+      if (!leaf || leaf->op != Op::none) continue;
+      auto it = by_tensor_.find(leaf->weight_id);
+      if (it == by_tensor_.end() || it->second.lookup_only != (n.op == Op::get_rows)) continue;
+      leaf->type = it->second.type;
+      leaf->data = const_cast<void*>(it->second.bytes);
+      set_contiguous_strides(leaf);
     }
     return Status::Ok();
   }
   Status after_compute(const Graph&) override { return Status::Ok(); }
 
  private:
-  std::map<const void*, std::pair<DType, const void*>> by_tensor_;
+  std::map<const void*, Calibration::Replacement> by_tensor_;
 };
+
+// The probabilities of one position's logits, and what the tied embedding's
+// statistics keep of them.
+void record_predictions(const float* logits, int64_t position, TiedEmbeddingStats* s, double* chunk_mass,
+                        std::vector<double>* p) {
+  const int64_t V = s->n_vocab;
+  double mx = logits[0];
+  for (int64_t v = 1; v < V; ++v) mx = std::max(mx, static_cast<double>(logits[v]));
+  double sum = 0.0;
+  for (int64_t v = 0; v < V; ++v) sum += ((*p)[static_cast<size_t>(v)] = std::exp(static_cast<double>(logits[v]) - mx));
+  for (int64_t v = 0; v < V; ++v) {
+    const double pv = (*p)[static_cast<size_t>(v)] / sum;
+    chunk_mass[v] += pv;
+    if (pv > TiedEmbeddingStats::kPredictedFloor) {
+      s->predicted[static_cast<size_t>(v)].push_back({static_cast<int32_t>(position), static_cast<float>(pv)});
+    }
+  }
+}
+
+// A standard normal deviate from a generator whose sequence the standard
+// fixes (std::normal_distribution's is the library's own): Box-Muller.
+double normal(std::mt19937_64& rng) {
+  const double u1 = (static_cast<double>(rng() >> 11) + 0.5) * 0x1.0p-53;
+  const double u2 = static_cast<double>(rng() >> 11) * 0x1.0p-53;
+  return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
+}
 
 void log_softmax(const float* logits, int n, float* out) {
   double mx = logits[0];
@@ -212,26 +259,106 @@ Result<std::unique_ptr<Calibration>> Calibration::run(const std::string& model_p
   WA_ASSIGN_OR_RETURN(c->session_, Session::create(*c->loaded_.model, *c->backend_, so));
 
   ActivationPower power(o.input_moments);
-  c->session_->set_observer(&power);
   const size_t row = static_cast<size_t>(c->n_vocab_);
   c->n_probe_chunks_ = std::max(1, std::min(c->n_chunks_, o.probe_tokens / c->n_ctx_));
   if (o.keep_predictions) c->base_logprobs_.resize(static_cast<size_t>(c->n_probe_chunks_ * c->n_ctx_) * row);
+  // A tied embedding (known once the first chunk ran) records its statistics
+  // and, for the lookup sensitivity, each chunk again with noise in its
+  // lookup role (every chunk: the KL's mean is a tail of few positions).
+  auto tied = std::make_shared<TiedEmbeddingStats>();
+  std::vector<double> p(row);
+  std::vector<float> noisy, chunk_lp;
+  std::map<const void*, Replacement> noise;
+  double sigma = 0.0, noise_kl = 0.0;
   for (int k = 0; k < c->n_chunks_; ++k) {
+    c->session_->set_observer(&power);
     Status st = c->eval_chunk(k);
-    if (!st.ok()) {
-      c->session_->set_observer(nullptr);
-      return st.with_context("calibration");
+    c->session_->set_observer(nullptr);
+    if (!st.ok()) return st.with_context("calibration");
+    if (k == 0 && !power.tied().empty()) {
+      tied->name = power.tied();
+      tied->n = power.tied_n();
+      tied->n_vocab = c->n_vocab_;
+      tied->n_ctx = c->n_ctx_;
+      tied->predicted.resize(row);
+      tied->chunk_mass.assign(static_cast<size_t>(c->n_chunks_) * row, 0.0);
+      tied->tokens.assign(c->tokens_.begin(), c->tokens_.begin() + static_cast<ptrdiff_t>(c->n_chunks_) * c->n_ctx_);
+      WA_ASSIGN_OR_RETURN(sigma, c->noisy_table(tied->name, &noisy));
+      WA_ASSIGN_OR_RETURN(noise, c->by_tensor({{tied->name, DType::f32, noisy.data(), /*lookup_only=*/true}}));
+      chunk_lp.resize(static_cast<size_t>(c->n_ctx_) * row);
     }
     for (int i = 0; i < c->n_ctx_ && o.keep_predictions && k < c->n_probe_chunks_; ++i) {
       log_softmax(c->session_->logits(i), c->n_vocab_,
                   c->base_logprobs_.data() + (static_cast<size_t>(k) * static_cast<size_t>(c->n_ctx_) + static_cast<size_t>(i)) * row);
     }
+    if (tied->name.empty()) continue;
+    for (int i = 0; i < c->n_ctx_; ++i) {
+      record_predictions(c->session_->logits(i), static_cast<int64_t>(k) * c->n_ctx_ + i, tied.get(),
+                         tied->chunk_mass.data() + static_cast<size_t>(k) * row, &p);
+      log_softmax(c->session_->logits(i), c->n_vocab_, chunk_lp.data() + static_cast<size_t>(i) * row);
+    }
+    WA_ASSIGN_OR_RETURN(double kl, c->kl_sum(k, noise, chunk_lp.data()));
+    noise_kl += kl;
   }
-  c->session_->set_observer(nullptr);
   c->importance_ = power.result();
   c->moments_ = power.moments();
   c->lookup_tables_ = power.lookups();
+  if (!tied->name.empty()) {
+    tied->hidden = power.take_tied_hidden();
+    if (tied->positions() != static_cast<int64_t>(c->n_chunks_) * c->n_ctx_) {
+      return internal_error(strformat("calibration: %lld hidden states of the tied embedding '%s' for %d positions",
+                                      static_cast<long long>(tied->positions()), tied->name.c_str(), c->n_tokens()));
+    }
+    tied->lookup_sensitivity = 2.0 * noise_kl / static_cast<double>(c->n_tokens()) / (sigma * sigma * static_cast<double>(tied->n));
+    c->tied_ = std::move(tied);
+  }
   return c;
+}
+
+Result<double> Calibration::noisy_table(const std::string& name, std::vector<float>* w) {
+  const GgufTensorInfo* info = loaded_.file->find_tensor(name);
+  const TypeTraits* from = info ? type_traits(info->type) : nullptr;
+  if (!from || !from->to_f32) return invalid_argument("calibration: cannot decode the tied embedding '" + name + "'");
+  const int64_t n = info->ne[0], rows = info->ne[1];
+  w->resize(static_cast<size_t>(n * rows));
+  const size_t rb = row_bytes(info->type, n);
+  for (int64_t r = 0; r < rows; ++r) from->to_f32(loaded_.file->tensor_data(*info) + r * rb, w->data() + r * n, n);
+  double ss = 0.0;
+  for (float v : *w) ss += static_cast<double>(v) * v;
+  const double sigma = 0.05 * std::sqrt(ss / static_cast<double>(w->size()));
+  if (!(sigma > 0.0) || !std::isfinite(sigma)) return invalid_argument("calibration: the tied embedding '" + name + "' is zero or not finite");
+  std::mt19937_64 rng(1);
+  for (float& v : *w) v += static_cast<float>(sigma * normal(rng));
+  return sigma;
+}
+
+Result<std::map<const void*, Calibration::Replacement>> Calibration::by_tensor(const std::vector<Replacement>& replacements) const {
+  std::map<const void*, Replacement> out;
+  for (const Replacement& r : replacements) {
+    const GgufTensorInfo* info = loaded_.file->find_tensor(r.name);
+    if (!info) return invalid_argument("no tensor '" + r.name + "' in the calibrated model");
+    out[info] = r;
+  }
+  return out;
+}
+
+Result<double> Calibration::kl_sum(int k, const std::map<const void*, Replacement>& replaced, const float* base_logprobs) {
+  ReplaceWeights replace(replaced);
+  session_->set_observer(&replace);
+  Status st = eval_chunk(k);
+  session_->set_observer(nullptr);
+  if (!st.ok()) return st;
+  const size_t row = static_cast<size_t>(n_vocab_);
+  std::vector<float> lp(row);
+  double sum = 0.0;
+  for (int i = 0; i < n_ctx_; ++i) {
+    log_softmax(session_->logits(i), n_vocab_, lp.data());
+    const float* base = base_logprobs + static_cast<size_t>(i) * row;
+    double kl = 0.0;
+    for (size_t v = 0; v < row; ++v) kl += std::exp(static_cast<double>(base[v])) * (static_cast<double>(base[v]) - lp[v]);
+    sum += std::max(0.0, kl);
+  }
+  return sum;
 }
 
 Status Calibration::eval_chunk(int k) {
@@ -247,35 +374,16 @@ Result<double> Calibration::kld_with(const std::string& name, DType type, const 
 
 Result<double> Calibration::kld_with(const std::vector<Replacement>& replacements) {
   if (base_logprobs_.empty()) return invalid_argument("calibration ran without keeping the original predictions");
-  std::map<const void*, std::pair<DType, const void*>> by_tensor;
-  for (const Replacement& r : replacements) {
-    const GgufTensorInfo* info = loaded_.file->find_tensor(r.name);
-    if (!info) return invalid_argument("no tensor '" + r.name + "' in the calibrated model");
-    by_tensor[info] = {r.type, r.bytes};
-  }
+  WA_ASSIGN_OR_RETURN(auto replaced, by_tensor(replacements));
   const std::string what = replacements.size() == 1
                                ? "'" + replacements[0].name + "' as " + dtype_name(replacements[0].type)
                                : strformat("%zu tensors replaced", replacements.size());
-  ReplaceWeights replace(std::move(by_tensor));
-  session_->set_observer(&replace);
-  const size_t row = static_cast<size_t>(n_vocab_);
-  std::vector<float> lp(row);
   double sum = 0.0;
   for (int k = 0; k < n_probe_chunks_; ++k) {
-    Status st = eval_chunk(k);
-    if (!st.ok()) {
-      session_->set_observer(nullptr);
-      return st.with_context("calibration with " + what);
-    }
-    for (int i = 0; i < n_ctx_; ++i) {
-      log_softmax(session_->logits(i), n_vocab_, lp.data());
-      const float* base = base_logprobs_.data() + (static_cast<size_t>(k) * static_cast<size_t>(n_ctx_) + static_cast<size_t>(i)) * row;
-      double kl = 0.0;
-      for (size_t v = 0; v < row; ++v) kl += std::exp(static_cast<double>(base[v])) * (static_cast<double>(base[v]) - lp[v]);
-      sum += std::max(0.0, kl);
-    }
+    auto kl = kl_sum(k, replaced, base_logprobs_.data() + static_cast<size_t>(k) * static_cast<size_t>(n_ctx_) * static_cast<size_t>(n_vocab_));
+    if (!kl.ok()) return kl.status().with_context("calibration with " + what);
+    sum += kl.value();
   }
-  session_->set_observer(nullptr);
   return sum / static_cast<double>(n_probe_chunks_ * n_ctx_);
 }
 

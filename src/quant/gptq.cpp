@@ -266,9 +266,10 @@ bool has_gptq_quantizer(DType type) {
   }
 }
 
-bool compensate_lookup_table(DType type) {
+bool compensate_lookup_table(DType type, bool per_row_metric) {
   switch (type) {
-    case DType::q2_k: case DType::wa_vq2: case DType::q4_0: case DType::q4_1: return false;
+    case DType::q4_0: case DType::q4_1: case DType::wa_vq2: return false;
+    case DType::q2_k: return per_row_metric;
     default: return has_gptq_quantizer(type);
   }
 }

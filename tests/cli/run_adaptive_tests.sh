@@ -122,6 +122,20 @@ for ty in q4_1 q5_0 q5_1; do
   "$W" quantize "$M" "$T/d_$ty.gguf" --type $ty --calib "$T/calib.txt" 2>"$T/d_$ty.err"; rc=$?
   check "quantize --type $ty --calib: $want (rc $rc)" grep -q "^quantizers: $want$" "$T/d_$ty.err"
 done
+# The tied embedding's per-row metric (quant/tied_embedding.h): used where
+# the embedding is compensated (q5_0), not where it is not (q4_0), and never
+# for the synthetic model's untied embedding.
+check "quantize --type q5_0 --calib: the tied embedding's rows with their own metric, and says so" \
+  grep -qE "^note: token_embd.weight \(a tied embedding\): [1-9][0-9]* rows with their own error metric \(output and lookup roles, lookup sensitivity [0-9.e+-]+ per coordinate\)" "$T/d_q5_0.err"
+check "quantize --type q4_0 --calib: no per-row metric (the embedding is importance-weighted)" \
+  sh -c "! grep -q 'a tied embedding' '$T/d_imp.err'"
+check "quantize --type q3_K --calib on an untied model: no per-row metric" sh -c "! grep -q 'tied embedding' '$T/g_gptq.err'"
+# --adaptive: the tied embedding's every candidate probed, the others' smallest only.
+"$W" quantize "$M" "$T/d_ad.gguf" --adaptive --bpw 5 --calib "$T/calib.txt" --plan-report "$T/dplan.md" 2>"$T/d_ad.err"; rc=$?
+check "adaptive on a model with a tied embedding runs (rc $rc)" test $rc -eq 0
+check "adaptive: the tied embedding probed at every type" \
+  grep -qE '^\| token_embd\.weight \| .* \| [0-9]\.[0-9]+e[-+][0-9]+ \(q4_0; every type probed\) \|' "$T/dplan.md"
+check "adaptive: the other matrices probed at their smallest type only" test "$(grep -c 'every type probed)' "$T/dplan.md")" -eq 1
 "$W" quantize "$M" "$T/d_q4K.gguf" --type q4_K --calib "$T/calib.txt" 2>"$T/d_q4K.err"
 check "quantize --type q4_K --calib: the q5_0 fallback is error-compensating" \
   sh -c "grep -q '^quantizers: q5_0 error-compensating 43$' '$T/d_q4K.err' && cmp -s '$T/d_q4K.gguf' '$T/d_q5_0.gguf'"

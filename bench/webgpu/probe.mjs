@@ -10,6 +10,11 @@
 //               lasts about --rep-ms), timed by the wall clock from submit to
 //               onSubmittedWorkDone and, where the adapter has timestamp-query,
 //               by the pass's begin/end timestamps. Median over --reps.
+//  windows      (--windows-mib) µs per dispatch of a streaming read of S MiB,
+//               back to back in one pass, each dispatch on another window of a
+//               1 GiB buffer (so none finds its bytes in L2): the floor a decode
+//               step's matvec of S MiB of weights can reach, launch, ramp,
+//               tail and the barrier between dispatches included.
 //  dispatch     µs per dispatch of N tiny dispatches (tiny_dispatch.wgsl): all
 //               in one pass; one pass each; and the round trip of one submit
 //               + onSubmittedWorkDone.
@@ -18,7 +23,7 @@
 // bytes per token at T tokens/s uses T*B / (stream_read GB/s) of the bandwidth.
 //
 // usage: node bench/webgpu/probe.mjs [--dawn-flag FLAG]... [--sizes-mib 256,512,1024]
-//          [--reps 7] [--rep-ms 25] [--dispatches 2000] [--quick] [--out FILE]
+//          [--reps 7] [--rep-ms 25] [--dispatches 2000] [--windows-mib 9,27,50] [--quick] [--out FILE]
 //   --quick: 1 size, 3 reps, 200 dispatches (for SwiftShader / CI smoke runs).
 // Dawn comes from $WEBGPU_MODULE or js/node_modules/webgpu; the Vulkan driver
 // from VK_DRIVER_FILES / VK_ICD_FILENAMES, else SwiftShader (js/test/gpu-env.mjs).
@@ -37,7 +42,7 @@ const MiB = 1048576;
 
 function parseArgs(argv) {
   const o = { dawnFlags: [], sizesMiB: [256, 512, 1024], reps: 7, repMs: 25, dispatches: 2000,
-    workgroups: null, quick: false, out: null, tsQuant: false };
+    workgroups: null, quick: false, out: null, tsQuant: false, windowsMiB: [] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => { if (i + 1 >= argv.length) throw new Error(`${a} needs a value`); return argv[++i]; };
@@ -47,6 +52,7 @@ function parseArgs(argv) {
       case '--reps': o.reps = +next(); break;
       case '--rep-ms': o.repMs = +next(); break;
       case '--dispatches': o.dispatches = +next(); break;
+      case '--windows-mib': o.windowsMiB = next().split(',').map(Number); break;
       case '--workgroups': o.workgroups = next().split(',').map(Number); break;
       case '--quick': o.quick = true; break;
       case '--keep-ts-quantization': o.tsQuant = true; break;
@@ -214,6 +220,63 @@ async function streamRead(probe, o) {
   return out;
 }
 
+async function streamWindows(probe, o) {
+  const { device } = probe;
+  const U = GPUBufferUsage;
+  const maxBytes = Math.min(device.limits.maxBufferSize, device.limits.maxStorageBufferBindingSize);
+  const wg = Math.min(256, device.limits.maxComputeInvocationsPerWorkgroup, device.limits.maxComputeWorkgroupSizeX);
+  const maxWgs = device.limits.maxComputeWorkgroupsPerDimension;
+  const align = device.limits.minStorageBufferOffsetAlignment;
+  const read = await probe.pipeline('stream_read.wgsl', 'stream', { WG_SIZE: wg });
+  const fill = await probe.pipeline('stream_read.wgsl', 'fill', { WG_SIZE: wg });
+  // 1 GiB (over 20 times an H100's L2), halved while the allocation fails
+  let total = Math.min(1024 * MiB, Math.floor(maxBytes / align) * align);
+  let { buffer, error } = await probe.allocate(total, U.STORAGE);
+  while (!buffer && total > 128 * MiB) {
+    total /= 2;
+    ({ buffer, error } = await probe.allocate(total, U.STORAGE));
+  }
+  const out = { wgsl: 'stream_read.wgsl', buffer_bytes: total, runs: [] };
+  if (!buffer) { out.error = error; return out; }
+  const sink = device.createBuffer({ size: 256, usage: U.STORAGE });
+  const fillParams = device.createBuffer({ size: 16, usage: U.UNIFORM | U.COPY_DST });
+  device.queue.writeBuffer(fillParams, 0, new Uint32Array([total / 16, 0x5eed1234, 0x9e3779b9, 0]));
+  const fillBind = probe.bind(fill, { 2: fillParams, 3: buffer });
+  await probe.timedPass((p) => { p.setPipeline(fill); p.setBindGroup(0, fillBind); p.dispatchWorkgroups(Math.min(maxWgs, 4096)); });
+  for (const mib of o.windowsMiB) {
+    const size = Math.floor((mib * MiB) / align) * align;
+    const n = size / 16;
+    const count = Math.floor(total / size);
+    const params = device.createBuffer({ size: 16, usage: U.UNIFORM | U.COPY_DST });
+    device.queue.writeBuffer(params, 0, new Uint32Array([n, 0x5eed1234, 0x9e3779b9, 0]));
+    const binds = [];
+    for (let w = 0; w < count; w++) {
+      binds.push(device.createBindGroup({ layout: read.getBindGroupLayout(0), entries: [
+        { binding: 0, resource: { buffer, offset: w * size, size } }, { binding: 1, resource: { buffer: sink } },
+        { binding: 2, resource: { buffer: params } }] }));
+    }
+    // the largest grid (one vec4 per thread and loop trip of 4) and a few persistent ones
+    const grids = [...new Set([528, 1056, 2112, Math.min(maxWgs, Math.ceil(n / wg / 4))])].filter((g) => g * wg <= n);
+    for (const g of grids) {
+      const k = count;  // each window once per rep: nothing in L2 from an earlier dispatch of the rep
+      const rec = (p) => { p.setPipeline(read); for (let j = 0; j < k; j++) { p.setBindGroup(0, binds[j]); p.dispatchWorkgroups(g); } };
+      await probe.timedPass(rec);
+      const reps = [];
+      for (let r = 0; r < o.reps; r++) reps.push(await probe.timedPass(rec));
+      const us = median(reps.map((x) => ((x.gpuMs ?? x.wallMs) * 1000) / k));
+      const run = { size_bytes: size, workgroups: g, dispatches_per_rep: k, us_per_dispatch: round(us, 2),
+        gbps: round(size / (us * 1e3), 1), clock: probe.hasTs ? 'timestamps' : 'wall' };
+      out.runs.push(run);
+      log(`windows ${mib} MiB grid=${g}: ${run.us_per_dispatch} us per dispatch, ${run.gbps} GB/s`);
+    }
+    params.destroy();
+  }
+  buffer.destroy();
+  sink.destroy();
+  fillParams.destroy();
+  return out;
+}
+
 async function dispatchOverhead(probe, o) {
   const { device } = probe;
   const U = GPUBufferUsage;
@@ -295,6 +358,7 @@ async function main() {
     const probe = new Probe(device);
     try {
       result.stream_read = await streamRead(probe, o);
+      if (o.windowsMiB.length) result.windows = await streamWindows(probe, o);
       result.dispatch = await dispatchOverhead(probe, o);
       result.ok = probe.errors.length === 0 && result.stream_read.runs.length > 0;
     } catch (e) {

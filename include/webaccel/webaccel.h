@@ -142,6 +142,9 @@ typedef struct wa_gpu_device_config {
                                       | groups << 16 | blocks_per_unit << 24 (0: the backend's)
                                       for every int8-x decode matvec (benchmarks: shapes compared
                                       on one machine without a rebuild) */
+  int32_t l2_warm;                 /* 1: the decode attention reads the o projection's weights into
+                                      the L2 cache while it runs (l2_warm.wgsl); set by the JS driver
+                                      where it was measured faster (NVIDIA adapters) */
 } wa_gpu_device_config;
 
 /* An engine whose models run on a WebGPU device (with the CPU backend of

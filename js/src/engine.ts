@@ -4,7 +4,7 @@
 import { detectCapabilities, type Capabilities } from './capabilities.js';
 import { WebAccelError, cancelled } from './errors.js';
 import { loadReserve, openSource, readSourceIntoWasm, SequentialReader } from './loader.js';
-import { BROWSER_PROFILES, DEVICE_CONFIG_BYTES, openDevice, writeDeviceConfig } from './gpu/device.js';
+import { BROWSER_PROFILES, DEVICE_CONFIG_BYTES, l2WarmFor, openDevice, writeDeviceConfig } from './gpu/device.js';
 import { GpuDriver, type ModelByteSource } from './gpu/driver.js';
 import { isNode, loadModule, type LoadModuleOptions, type Native } from './native.js';
 import type {
@@ -552,6 +552,7 @@ interface GpuSetup {
   wgslFeatures: string[];
   subgroupMinSize: number;
   matvecTuning?: MatvecTuning;
+  l2Warm: boolean;
 }
 
 // A module and the engine handle made in it (a WebGPU engine when gpu is set).
@@ -688,7 +689,9 @@ export class LocalEngine implements Engine {
         wgslFeatures: opened.wgslFeatures,
         subgroupMinSize: opened.subgroupMinSize,
         matvecTuning: options.matvecTuning,
+        l2Warm: l2WarmFor(opened.adapterInfo),
       };
+      if (gpu.l2Warm) caps.profile.reasons.push('webgpu: decode attention warms the L2 cache for the o projection (NVIDIA)');
     }
     let started: [Native, number];
     try {

@@ -150,6 +150,8 @@ struct CaseState {
   uint32_t max_dispatches = 0;        // 0: any number
   uint32_t subgroup_dispatches = 0;   // of kernels reducing with subgroup operations
   bool check_subgroups = false;       // expected: some where the slot has subgroups, else none
+  uint32_t l2_warm_dispatches = 0;    // of split attentions warming the L2 (l2_warm.wgsl)
+  bool check_l2_warm = false;         // expected: some on the L2-warming slot, else none
   std::string error;
 };
 
@@ -246,6 +248,9 @@ class Ctx {
   // Its reductions must run on subgroup operations where the slot has
   // subgroups, and never elsewhere.
   void expect_subgroups() { st_.check_subgroups = true; }
+  // Its split decode attentions must warm the L2 (l2_warm.wgsl) on the
+  // L2-warming slot, and never elsewhere.
+  void expect_l2_warm() { st_.check_l2_warm = true; }
   // The GPU must split weight `w` into at least `parts` buffers.
   void expect_parts(Node* w, uint32_t parts) {
     if (run_ == Run::gpu) {
@@ -355,10 +360,12 @@ enum Slot : int {
   kStorage16 = 4,
   kNoSubgroups = 5,
   kUnits = 6,
-  kSlots = 7
+  kL2Warm = 7,
+  kSlots = 8
 };
-const char* const kSlotNames[] = {"device", "binding 1 MiB", "grid 4", "no dot4I8Packed, no subgroups",
-                                  "workgroup storage 16 KiB", "no subgroups", "units of 4 blocks"};
+const char* const kSlotNames[] = {"device",       "binding 1 MiB",          "grid 4",
+                                  "no dot4I8Packed, no subgroups", "workgroup storage 16 KiB", "no subgroups",
+                                  "units of 4 blocks", "L2 warming"};
 // kUnits: every int8-x decode matvec forced (wa_gpu_device_config.matvec_tuning)
 // to 2 rows per group, 2 units in flight and 4 consecutive blocks per unit
 // (matvec4.wgsl's KU), where K's blocks are whole units.
@@ -862,6 +869,42 @@ std::vector<Case> make_cases() {
     }
   }
 
+  // A decode layer's attention as a model builds it: RoPE and the cache
+  // stores folded into the split attention, the o projection (merging the
+  // chunks itself where it takes int8 x) and the residual add; with L2
+  // warming (the slot's l2_warm), extra workgroups of the attention read
+  // the o projection's weights (l2_warm.wgsl), which must change nothing.
+  for (Slot slot : {kDevice, kL2Warm}) {
+    for (const auto& [t, P] : {std::pair{DType::q4_0, 5}, {DType::q4_0, 40}, {DType::f16, 40}}) {
+      cases.push_back(
+          {strformat("decode layer attention: fused rope + kv stores + attention + o projection + residual %s P=%d on %s",
+                     dtype_name(t), P, kSlotNames[slot]),
+           slot, [=, t = t, P = P](Ctx& c) {
+             const int n_head = 4, n_head_kv = 2, hd = 32, n_rot = 32, kvw = n_head_kv * hd, n_ctx = (P + 3) & ~1;
+             const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+             Node* kc = c.g().kv_store(c.input(kvw, P), c.cache(DType::f16, kvw, n_ctx), 0);
+             Node* vc = c.g().kv_store(c.input(kvw, P), c.cache(DType::f16, n_ctx, kvw), 0, true);
+             c.expect(c.g().attention(c.input(n_head * hd, P), kc, vc, n_head, n_head_kv, hd, 0, scale), "y (prefix)",
+                      kFloatLimit);
+             c.next_graph();
+             // q, k and v first, as a model's matvecs make them
+             Node* qin = c.input(n_head * hd, 1);
+             Node* kin = c.input(kvw, 1);
+             Node* vin = c.input(kvw, 1);
+             Node* ids = c.ids({P});
+             Node* q = c.g().rope(qin, ids, n_head, hd, n_rot, RopeMode::normal, 10000.0f, 1.0f);
+             Node* k = c.g().rope(kin, ids, n_head_kv, hd, n_rot, RopeMode::normal, 10000.0f, 1.0f);
+             kc = c.g().kv_store(k, c.same_cache(kc), P);
+             vc = c.g().kv_store(vin, c.same_cache(vc), P, true);
+             Node* a = c.g().attention(q, kc, vc, n_head, n_head_kv, hd, P, scale);
+             Node* y = c.g().add(c.input(96, 1), c.g().mul_mat(c.weight(t, n_head * hd, 96, 0.5f), a));
+             const Limit lim = product_limit(t, 1, slot);
+             c.expect(y, "y", {std::max(lim.exact, kF16CacheRounding), std::max(lim.cpu, kF16CacheRounding)});
+             c.expect_l2_warm();
+           }});
+    }
+  }
+
   // The o projection after a split decode attention merging the
   // attention's chunks itself (mvx_from_attention.wgsl; int8 x, so q8_0 and
   // q4_0 weights) with the residual add, for 1, 2 and 3 chunks of 32 keys
@@ -1161,6 +1204,7 @@ Status record_gpu(gpu::WebGpuBackend& gpu, const Case& k, CaseState& st, uint64_
   st.dispatches = gpu.recorded_dispatches();
   st.fused = gpu.recorded_fused_dispatches();
   st.subgroup_dispatches = gpu.recorded_subgroup_dispatches();
+  st.l2_warm_dispatches = gpu.recorded_l2_warm_dispatches();
   c.release_device();
   return s;
 }
@@ -1217,6 +1261,14 @@ std::string finish_json(const Case& k, int index, CaseState& st) {
     checks += strformat("{\"what\":\"subgroup dispatches\",\"subgroup_dispatches\":%u,\"want\":\"%s\",\"ok\":%s}",
                         st.subgroup_dispatches, want ? "some" : "none", this_ok ? "true" : "false");
   }
+  if (st.check_l2_warm) {
+    const bool want = k.slot == kL2Warm;
+    const bool this_ok = want ? st.l2_warm_dispatches > 0 : st.l2_warm_dispatches == 0;
+    ok = ok && this_ok;
+    if (!checks.empty()) checks += ',';
+    checks += strformat("{\"what\":\"L2-warming dispatches\",\"l2_warm_dispatches\":%u,\"want\":\"%s\",\"ok\":%s}",
+                        st.l2_warm_dispatches, want ? "some" : "none", this_ok ? "true" : "false");
+  }
   for (const CaseState::Parts& p : st.parts) {
     const bool this_ok = p.got >= p.min;
     ok = ok && this_ok;
@@ -1260,6 +1312,8 @@ WA_TEST_API int32_t wa_gpu_ops_init(const wa_gpu_device_config* config) {
     if (s == kNoSubgroups) c.subgroups = 0;
     if (s == kStorage16) c.max_workgroup_storage = 16384;
     if (s == kUnits) c.matvec_tuning = kUnitsTuning;
+    // (the engine's choice on NVIDIA adapters: wa_gpu_device_config.l2_warm)
+    c.l2_warm = s == kL2Warm ? 1 : 0;
     auto cfg = gpu::device_config_from(c);
     if (!cfg.ok()) {
       m.error = strformat("%s: %s", kSlotNames[s], cfg.status().to_string().c_str());

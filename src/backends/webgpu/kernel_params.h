@@ -81,11 +81,13 @@ WA_DEFINE_PARAMS(RopeKvParams, WA_ROPE_KV_PARAMS)
 // attention.wgsl (T query tokens); attention_split.wgsl and
 // attention_combine.wgsl (decode, split over chunks of 32 keys: n_chunks of
 // them) too; with RoPE and the cache stores folded into attention_split
-// (as_rope_kv.wgsl), rope_kv.wgsl's n_rot, neox, k_off, v_off, cs_q, cs_k
+// (as_rope_kv.wgsl), rope_kv.wgsl's n_rot, neox, k_off, v_off, cs_q, cs_k;
+// with l2_warm.wgsl's rows, warm_groups of them and the scratch word they
+// may store to
 #define WA_ATTENTION_PARAMS(F)                                                                                     \
   F(u32, n_head) F(u32, n_head_kv) F(u32, head_dim) F(u32, n_past) F(u32, q_off) F(u32, q_stride) F(u32, y_off) \
   F(u32, y_stride) F(u32, k_row) F(u32, v_row) F(u32, f16) F(f32, scale) F(u32, n_chunks) F(u32, n_rot)         \
-  F(u32, neox) F(u32, k_off) F(u32, v_off) F(u32, cs_q) F(u32, cs_k) F(u32, T)
+  F(u32, neox) F(u32, k_off) F(u32, v_off) F(u32, cs_q) F(u32, cs_k) F(u32, T) F(u32, warm_groups) F(u32, warm_sink)
 WA_DEFINE_PARAMS(AttentionParams, WA_ATTENTION_PARAMS)
 
 // argmax.wgsl
@@ -105,7 +107,7 @@ WA_DEFINE_PARAMS(RepackParams, WA_REPACK_PARAMS)
 
 // The largest parameter block; uniform slots are this size, rounded up to the
 // device's uniform offset alignment.
-constexpr uint32_t kMaxParamsBytes = 80;
+constexpr uint32_t kMaxParamsBytes = 96;
 static_assert(sizeof(AttentionParams) <= kMaxParamsBytes);
 static_assert(sizeof(ElementwiseParams) <= kMaxParamsBytes);
 static_assert(sizeof(MatvecParams) <= kMaxParamsBytes);

@@ -411,6 +411,7 @@ class WebGpuBackendImpl final : public WebGpuBackend {
     rec_.reset_counters();
     fused_dispatches_ = 0;
     subgroup_dispatches_ = 0;
+    l2_warm_dispatches_ = 0;
     uniforms_.clear();
     inputs_.clear();
     deferred_destroy_.clear();
@@ -421,6 +422,7 @@ class WebGpuBackendImpl final : public WebGpuBackend {
   uint32_t recorded_dispatches() const override { return rec_.n_dispatches(); }
   uint32_t recorded_fused_dispatches() const override { return fused_dispatches_; }
   uint32_t recorded_subgroup_dispatches() const override { return subgroup_dispatches_; }
+  uint32_t recorded_l2_warm_dispatches() const override { return l2_warm_dispatches_; }
 
  private:
   struct Owned {
@@ -765,18 +767,24 @@ class WebGpuBackendImpl final : public WebGpuBackend {
     } else if (kernel == "attention_split" || kernel == "attention_split_rope") {
       // (_rope: attention_split with rope_kv folded in, as_rope_kv.wgsl)
       const bool rope = kernel == "attention_split_rope";
+      const AttentionSplitShape shape = attention_split_shapes_.at(key);
       src = std::string(AttentionParams::wgsl()) + std::string(rope ? shader_source("rope_rotate") : "") +
             std::string(shader_source(rope ? "as_rope_kv" : "as_cached")) + std::string(shader_source("kv_cache_at")) +
+            std::string(shader_source(shape.warm ? "l2_warm" : "l2_warm_none")) +
             std::string(shader_source("attention_split"));
       // Specialized to the model (attention_split_kernel()): the head size
       // and the caches' type as constants, so the loops over a head's dims
       // and a chunk's keys have fixed trip counts and no per-element branch
       // on the type, and the compiler can issue all their loads at once.
-      const AttentionSplitShape shape = attention_split_shapes_.at(key);
       replace_all(src, "params.head_dim", std::to_string(shape.head_dim) + "u");
       replace_all(src, "params.f16 != 0u", shape.f16 ? "true" : "false");
       replace_all(src, "params.f16 == 0u", shape.f16 ? "false" : "true");
       layout = rope ? Layout{5, 0b01111} : Layout{4, 0b1001};
+      if (shape.warm) {
+        // the next matvec's weights at binding 5, the uniform after them
+        replace_all(src, "@binding(5) var<uniform>", "@binding(6) var<uniform>");
+        layout = Layout{6, 0b01111};
+      }
     } else if (kernel == "attention_combine") {
       src = std::string(AttentionParams::wgsl()) + std::string(shader_source(kernel));
       layout = {2, 0b01};
@@ -869,11 +877,13 @@ class WebGpuBackendImpl final : public WebGpuBackend {
   struct AttentionSplitShape {
     uint32_t head_dim;
     bool f16;
+    bool warm;  // l2_warm.wgsl's rows (warm_targets_)
   };
   std::string attention_split_kernel(const Node& n, bool rope) const {
-    const AttentionSplitShape shape{static_cast<uint32_t>(n.ip[2]), n.src[1]->type == DType::f16};
+    const bool warm = rope && warm_targets_.count(&n) != 0;
+    const AttentionSplitShape shape{static_cast<uint32_t>(n.ip[2]), n.src[1]->type == DType::f16, warm};
     std::string k = std::string(rope ? "attention_split_rope" : "attention_split") +
-                    strformat(".h%u%s", shape.head_dim, shape.f16 ? "f16" : "f32");
+                    strformat(".h%u%s%s", shape.head_dim, shape.f16 ? "f16" : "f32", warm ? ".warm" : "");
     attention_split_shapes_.emplace(k, shape);
     return k;
   }
@@ -1153,6 +1163,18 @@ class WebGpuBackendImpl final : public WebGpuBackend {
       const GpuWeight* w = m->op == Op::mul_mat ? weight_of(m->src[0]) : nullptr;
       if (!w || m->src[1] != &a || m->src[0] == &a || w->K % kBlock != 0 || !has_int8_dot(w->type)) continue;
       combine_folds_[&a] = m;
+    }
+    // A split decode attention with RoPE folded in, read by one decode
+    // matvec of single-part weights: its grid gets kWarmRows rows that read
+    // those weights into L2 (l2_warm.wgsl) while it waits on its round trips.
+    warm_targets_.clear();
+    for (const Node* a : rope_in_attention_) {
+      if (!cfg_.l2_warm || cfg_.max_storage_buffers < 6) break;
+      const std::span<const Node* const> attention_readers = readers(a);
+      if (attention_readers.size() != 1) continue;
+      const Node* m = attention_readers[0];
+      const GpuWeight* w = m->op == Op::mul_mat && m->src[1] == a ? weight_of(m->src[0]) : nullptr;
+      if (w && w->parts.size() == 1) warm_targets_[a] = w->parts[0].buffer;
     }
     // RMSNorm(h) * g of one token read only by decode matvecs that take
     // matvec4.wgsl (whole 32-weight blocks): they normalize h themselves
@@ -1592,7 +1614,8 @@ class WebGpuBackendImpl final : public WebGpuBackend {
         if (split_decode_attention(n)) {
           // One query: split over chunks of 32 keys, then merged.
           p.n_chunks = ceil_div(p.n_past + 1, 32);
-          WA_TRY(ensure_attention_scratch(uint64_t{p.n_head} * p.n_chunks * (p.head_dim + 4) * 4));
+          // (+ 1 word: l2_warm.wgsl's sink)
+          WA_TRY(ensure_attention_scratch((uint64_t{p.n_head} * p.n_chunks * (p.head_dim + 4) + 1) * 4));
           if (rope_in_attention_.count(&n)) {
             // RoPE and the cache stores in the split kernel: q, k, v as the
             // matvecs left them (mark_fusions), read through one binding;
@@ -1610,10 +1633,22 @@ class WebGpuBackendImpl final : public WebGpuBackend {
               p.neox = qr.ip[3] == static_cast<int32_t>(RopeMode::neox) ? 1 : 0;
               p.cs_q = rope_table(qr);
               p.cs_k = rope_table(kr);
+              // (a row of workgroups after the chunks' stores the new key
+              // and value; then kWarmRows rows warm the L2 for the next matvec)
+              const auto warm = warm_targets_.find(&n);
+              if (warm != warm_targets_.end()) {
+                p.warm_groups = p.n_head * kWarmRows;
+                p.warm_sink = p.n_head * p.n_chunks * (p.head_dim + 4);
+              }
               const uint32_t u = push_params(p);
-              // (a last row of workgroups stores the new key and value)
-              dispatch(pipeline(attention_split_kernel(n, true)), p.n_head, p.n_chunks + 1, u,
-                       {qx.buffer, k.buffer, v.buffer, scratch_id_, kInputBufferId});
+              const uint32_t pipe_split = pipeline(attention_split_kernel(n, true));
+              if (warm != warm_targets_.end()) {
+                dispatch(pipe_split, p.n_head, p.n_chunks + 1 + kWarmRows, u,
+                         {qx.buffer, k.buffer, v.buffer, scratch_id_, kInputBufferId, warm->second});
+                ++l2_warm_dispatches_;
+              } else {
+                dispatch(pipe_split, p.n_head, p.n_chunks + 1, u, {qx.buffer, k.buffer, v.buffer, scratch_id_, kInputBufferId});
+              }
               if (!fold_attention_combine(n, p, y)) dispatch(pipeline("attention_combine"), p.n_head, 1, u, {y.buffer, scratch_id_});
               ++fused_dispatches_;
               return Status::Ok();
@@ -1739,11 +1774,17 @@ class WebGpuBackendImpl final : public WebGpuBackend {
   // projection) that may merge their chunks (mark_fusions) -> that matvec;
   // and those that do in this graph (fold_attention_combine).
   std::unordered_map<const Node*, const Node*> combine_folds_;
+  // split attentions that warm the L2 for their reader: the weights' buffer
+  std::unordered_map<const Node*, uint32_t> warm_targets_;
+  // l2_warm.wgsl's rows of n_head workgroups (H100, 7B: 4 rows 2.784 ms per
+  // step, 8 rows 2.812, none 2.834)
+  static constexpr uint32_t kWarmRows = 4;
   std::unordered_map<const Node*, AttentionFold> folded_attentions_;
   std::unordered_set<const Node*> fusable_norms_;  // norms their matvecs may compute (this graph)
   std::unordered_set<const Node*> active_norms_;   // ... and do: h is vec4-aligned (this stream)
   uint32_t fused_dispatches_ = 0;  // recorded in this stream
   uint32_t subgroup_dispatches_ = 0;  // recorded in this stream
+  uint32_t l2_warm_dispatches_ = 0;  // recorded in this stream
   std::unordered_set<uint32_t> subgroup_pipelines_;  // of `_sg` keys
   // Device codebooks of the vq types with tensors on the device (acquire_codebook).
   struct VqCodebook {
@@ -1770,6 +1811,7 @@ Result<DeviceConfig> device_config_from(const wa_gpu_device_config& config) {
   c.subgroups = config.subgroups != 0;
   c.packed_dot = config.packed_dot != 0;
   c.subgroup_min_size = config.subgroup_min_size;
+  c.l2_warm = config.l2_warm != 0;
   if (config.matvec_tuning != 0) {
     c.matvec_rows = config.matvec_tuning & 0xff;
     c.matvec_blocks_in_flight = (config.matvec_tuning >> 8) & 0xff;

@@ -26,9 +26,14 @@ var<workgroup> ps: array<f32, 32>;
 fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec3<u32>) {
   let h = wg.x;
   let c = wg.y;
-  if (c == params.n_chunks) {
-    // (as_rope_kv.wgsl's grid has this extra row: the cache stores)
-    store_new_key_value(li, h);
+  if (c >= params.n_chunks) {
+    // (as_rope_kv.wgsl's grid has this extra row: the cache stores; with
+    // l2_warm.wgsl, rows after it warm the L2 cache for the next matvec)
+    if (c == params.n_chunks) {
+      store_new_key_value(li, h);
+    } else {
+      warm_next_weights(li, (c - params.n_chunks - 1u) * params.n_head + h);
+    }
     return;
   }
   let hd = params.head_dim;

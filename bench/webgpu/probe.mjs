@@ -158,14 +158,21 @@ class Probe {
   }
 }
 
-async function streamRead(probe, o) {
+// stream_read.wgsl's pipelines and the device's limits they run under.
+async function streamKernels(probe) {
   const { device } = probe;
-  const U = GPUBufferUsage;
   const maxBytes = Math.min(device.limits.maxBufferSize, device.limits.maxStorageBufferBindingSize);
   const wg = Math.min(256, device.limits.maxComputeInvocationsPerWorkgroup, device.limits.maxComputeWorkgroupSizeX);
   const maxWgs = device.limits.maxComputeWorkgroupsPerDimension;
   const read = await probe.pipeline('stream_read.wgsl', 'stream', { WG_SIZE: wg });
   const fill = await probe.pipeline('stream_read.wgsl', 'fill', { WG_SIZE: wg });
+  return { maxBytes, wg, maxWgs, read, fill };
+}
+
+async function streamRead(probe, o) {
+  const { device } = probe;
+  const U = GPUBufferUsage;
+  const { maxBytes, wg, maxWgs, read, fill } = await streamKernels(probe);
   const sink = device.createBuffer({ size: 256, usage: U.STORAGE });
   const out = { wgsl: 'stream_read.wgsl', workgroup_size: wg, max_binding_bytes: maxBytes, runs: [], skipped: [] };
 
@@ -223,12 +230,8 @@ async function streamRead(probe, o) {
 async function streamWindows(probe, o) {
   const { device } = probe;
   const U = GPUBufferUsage;
-  const maxBytes = Math.min(device.limits.maxBufferSize, device.limits.maxStorageBufferBindingSize);
-  const wg = Math.min(256, device.limits.maxComputeInvocationsPerWorkgroup, device.limits.maxComputeWorkgroupSizeX);
-  const maxWgs = device.limits.maxComputeWorkgroupsPerDimension;
+  const { maxBytes, wg, maxWgs, read, fill } = await streamKernels(probe);
   const align = device.limits.minStorageBufferOffsetAlignment;
-  const read = await probe.pipeline('stream_read.wgsl', 'stream', { WG_SIZE: wg });
-  const fill = await probe.pipeline('stream_read.wgsl', 'fill', { WG_SIZE: wg });
   // 1 GiB (over 20 times an H100's L2), halved while the allocation fails
   let total = Math.min(1024 * MiB, Math.floor(maxBytes / align) * align);
   let { buffer, error } = await probe.allocate(total, U.STORAGE);

@@ -144,7 +144,7 @@ typedef struct wa_gpu_device_config {
                                       on one machine without a rebuild) */
   int32_t l2_warm;                 /* 1: the decode attention reads the o projection's weights into
                                       the L2 cache while it runs (l2_warm.wgsl); set by the JS driver
-                                      where it was measured faster (NVIDIA adapters) */
+                                      for NVIDIA adapters with large L2 caches (l2WarmFor) */
 } wa_gpu_device_config;
 
 /* An engine whose models run on a WebGPU device (with the CPU backend of

@@ -35,9 +35,11 @@ test('writeDeviceConfig: the struct size and the words of the last fields', () =
   }
 });
 
-test('l2WarmFor: NVIDIA adapters only (where it was measured)', () => {
+test('l2WarmFor: NVIDIA adapters with large L2 caches only', () => {
   assert.equal(l2WarmFor({ vendor: 'nvidia', architecture: 'hopper' }), true);
-  assert.equal(l2WarmFor({ vendor: 'NVIDIA' }), true);
+  assert.equal(l2WarmFor({ vendor: 'nvidia', architecture: 'lovelace' }), true);
+  assert.equal(l2WarmFor({ vendor: 'NVIDIA' }), true); // Dawn under Node on the H100: no architecture
+  for (const architecture of ['ampere', 'turing', 'pascal']) assert.equal(l2WarmFor({ vendor: 'nvidia', architecture }), false);
   for (const vendor of ['google', 'apple', 'intel', 'amd', 'qualcomm', '']) assert.equal(l2WarmFor({ vendor }), false);
   assert.equal(l2WarmFor({}), false);
 });

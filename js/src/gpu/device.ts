@@ -136,12 +136,19 @@ export interface DeviceConfigOptions {
 }
 
 // Whether the decode attention should read the o projection's weights into
-// the GPU's L2 cache while it runs (wa_gpu_device_config.l2_warm): on NVIDIA
-// adapters, where it was measured (H100, 7B q4_0: 1.8% less GPU time per
-// decode step). WebGPU does not say how large a cache is; where it cannot
-// hold a matrix until the next dispatch, the reads would only add traffic.
+// the GPU's L2 cache while it runs (wa_gpu_device_config.l2_warm), measured
+// on an H100 (50 MB of L2; 7B q4_0: 1.8% less GPU time per decode step).
+// WebGPU does not say how large a cache is, and where it cannot hold the
+// matrix until the next dispatch the reads only add traffic: NVIDIA
+// adapters, except the generations whose L2 is at most 6 MB on the parts
+// browsers run on (NVIDIA's whitepapers: Turing TU102 6 MB, Ampere GA102
+// 6 MB; Ada's smallest, AD107, has 24 MB). Dawn under Node names no
+// architecture for the H100 (""): unknown counts as large. The backend
+// warms only matrices of at most 16 MiB (webgpu_backend.cpp).
+const SMALL_L2_NVIDIA = new Set(['fermi', 'kepler', 'maxwell', 'pascal', 'volta', 'turing', 'ampere']);
 export function l2WarmFor(adapterInfo: Record<string, string>): boolean {
-  return (adapterInfo.vendor ?? '').toLowerCase() === 'nvidia';
+  const arch = (adapterInfo.architecture ?? '').toLowerCase();
+  return (adapterInfo.vendor ?? '').toLowerCase() === 'nvidia' && !SMALL_L2_NVIDIA.has(arch);
 }
 
 // sizeof(wa_gpu_device_config) (include/webaccel/webaccel.h).

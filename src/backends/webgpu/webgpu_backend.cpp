@@ -1174,7 +1174,7 @@ class WebGpuBackendImpl final : public WebGpuBackend {
       if (attention_readers.size() != 1) continue;
       const Node* m = attention_readers[0];
       const GpuWeight* w = m->op == Op::mul_mat && m->src[1] == a ? weight_of(m->src[0]) : nullptr;
-      if (w && w->parts.size() == 1) warm_targets_[a] = w->parts[0].buffer;
+      if (w && w->parts.size() == 1 && w->parts[0].bytes <= kMaxWarmBytes) warm_targets_[a] = w->parts[0].buffer;
     }
     // RMSNorm(h) * g of one token read only by decode matvecs that take
     // matvec4.wgsl (whole 32-weight blocks): they normalize h themselves
@@ -1779,6 +1779,10 @@ class WebGpuBackendImpl final : public WebGpuBackend {
   // l2_warm.wgsl's rows of n_head workgroups (H100, 7B: 4 rows 2.784 ms per
   // step, 8 rows 2.812, none 2.834)
   static constexpr uint32_t kWarmRows = 4;
+  // The largest matrix warmed: a third of an H100's L2, half of the
+  // smallest L2 the JS driver enables warming for (l2WarmFor: 24 MB+);
+  // a 7B o projection in q4_0 is 9.4 MB, a 13B one 14.7 MB.
+  static constexpr uint64_t kMaxWarmBytes = 16ull << 20;
   std::unordered_map<const Node*, AttentionFold> folded_attentions_;
   std::unordered_set<const Node*> fusable_norms_;  // norms their matvecs may compute (this graph)
   std::unordered_set<const Node*> active_norms_;   // ... and do: h is vec4-aligned (this stream)

@@ -1294,15 +1294,18 @@ constexpr FloatVariant float_variant() {
 }
 
 // The candidates bench/wasm_gemm_tiles.cpp measures; the first is the default.
-// Relaxed SIMD: 8 W rows x 1 panel (8 x 4 X rows) first, measured 3-9%
-// faster than 4 x 2 panels on q4_0 with V8 on x86-64 (EPYC, Node 20;
-// q8_0 within noise): V8's code keeps the block's 8 X vectors in registers
-// and streams the 8 W rows' splats past them (BENCHMARKS.md, 2026-11-27
-// 22:58).
+// Relaxed SIMD: W rows x 1 panel (4 X rows), measured 3-9% faster than 4 x
+// 2 panels on q4_0 with V8 on x86-64 (EPYC, Node 20; q8_0 within noise):
+// V8's code keeps the block's 8 X vectors in registers and streams the W
+// rows' splats past them (BENCHMARKS.md, 2026-11-27 22:58). 16 rows (the
+// whole group) first: 2-7% over 8 rows on q4_0 (Node 26, whose V8 is close
+// to Chromium's; BENCHMARKS.md, 2026-11-28 wasmpp3): the block's X loads,
+// spills and loop overhead serve twice the rows, and a panel's k chunk is
+// read once per group instead of twice.
 constexpr Int8Variant kInt8Variants[] = {
 #if defined(WA_WASM_RELAXED)
-    int8_variant<8, 1>(), int8_variant<4, 2>(), int8_variant<2, 2>(), int8_variant<2, 3>(), int8_variant<2, 4>(),
-    int8_variant<1, 4>(),
+    int8_variant<16, 1>(), int8_variant<8, 1>(), int8_variant<4, 2>(), int8_variant<2, 2>(), int8_variant<2, 3>(),
+    int8_variant<2, 4>(), int8_variant<1, 4>(),
 #else
     int8_variant<4, 2>(), int8_variant<2, 2>(), int8_variant<2, 3>(), int8_variant<2, 4>(),
     int8_variant<8, 1>(), int8_variant<1, 4>(),

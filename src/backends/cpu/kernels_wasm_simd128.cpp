@@ -320,26 +320,42 @@ double exp_shifted_f32_simd(float* s, int64_t n, float shift) {
 // Activation quantization (q4_0 / q8_0 weights)
 
 // The scalar reference's quantization of one block of 32, vectorized where
-// it is exact: the max of |x| is order-independent; the division,
-// reciprocal, product and round-to-nearest-even are the same per element.
-float quantize_block32(const float* xb, int8_t* qs) {
+// it is exact: the max of |x| is order-independent (f32x4.pmax, one maxps:
+// f32x4.max's NaN and -0 handling cost V8 about 7 instructions, and |x| has
+// no -0; a NaN x is skipped, as std::fmax does); the division, reciprocal and
+// product are the same per element, and so is the rounding: v + 1.5 * 2^23
+// rounds v to an integer (round to nearest even, as lrint) in the low
+// mantissa bits, exactly for |v| < 2^22 (here |v| <= 127), so the bits minus
+// those of 1.5 * 2^23 are the integer. nearest + trunc_sat gave the same
+// values in about 10 x86 instructions per vector under V8 (trunc_sat's
+// NaN/overflow fixups) instead of 2.
+// Writes the 32 values to q[0] (0..15) and q[1] (16..31); returns the scale.
+float quantize_block32(const float* xb, v128_t q[2]) {
   v128_t m = wasm_f32x4_splat(0);
-  for (int j = 0; j < 32; j += 4) m = wasm_f32x4_max(m, wasm_f32x4_abs(wasm_v128_load(xb + j)));
-  const float amax = std::fmax(std::fmax(wasm_f32x4_extract_lane(m, 0), wasm_f32x4_extract_lane(m, 1)),
-                               std::fmax(wasm_f32x4_extract_lane(m, 2), wasm_f32x4_extract_lane(m, 3)));
+  for (int j = 0; j < 32; j += 4) m = wasm_f32x4_pmax(m, wasm_f32x4_abs(wasm_v128_load(xb + j)));
+  m = wasm_f32x4_pmax(m, wasm_i32x4_shuffle(m, m, 2, 3, 0, 1));
+  m = wasm_f32x4_pmax(m, wasm_i32x4_shuffle(m, m, 1, 0, 3, 2));
+  const float amax = wasm_f32x4_extract_lane(m, 0);
   const float db = amax / 127.0f;
   const float id = db != 0.0f ? 1.0f / db : 0.0f;
   const v128_t vid = wasm_f32x4_splat(id);
-  for (int j = 0; j < 32; j += 16) {
-    v128_t q[4];
+  const v128_t magic = wasm_f32x4_splat(0x1.8p23f);
+  for (int h = 0; h < 2; ++h) {
+    v128_t v[4];
     for (int t = 0; t < 4; ++t) {
-      q[t] = wasm_i32x4_trunc_sat_f32x4(wasm_f32x4_nearest(wasm_f32x4_mul(wasm_v128_load(xb + j + 4 * t), vid)));
+      const v128_t r = wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(xb + 16 * h + 4 * t), vid), magic);
+      v[t] = wasm_i32x4_sub(r, magic);
     }
-    const v128_t w16a = wasm_i16x8_narrow_i32x4(q[0], q[1]);
-    const v128_t w16b = wasm_i16x8_narrow_i32x4(q[2], q[3]);
-    wasm_v128_store(qs + j, wasm_i8x16_narrow_i16x8(w16a, w16b));
+    q[h] = wasm_i8x16_narrow_i16x8(wasm_i16x8_narrow_i32x4(v[0], v[1]), wasm_i16x8_narrow_i32x4(v[2], v[3]));
   }
   return db;
+}
+float quantize_block32(const float* xb, int8_t* qs) {
+  v128_t q[2];
+  const float d = quantize_block32(xb, q);
+  wasm_v128_store(qs, q[0]);
+  wasm_v128_store(qs + 16, q[1]);
+  return d;
 }
 
 void quantize_row(const float* x, int64_t k, int8_t* qs, int16_t* c, float* d) {
@@ -966,11 +982,9 @@ void prepare_quad_panels(const MatmulProblem& p, void* ws, int ith, int nth) {
       alignas(16) float d[kQuadPanelRows];
       for (int rr = 0; rr < kQuadPanelRows; ++rr) {
         const int64_t row = row0 + rr;
-        alignas(16) int8_t q8[32] = {};
         d[rr] = 0.0f;  // padding rows: zero values and scale
-        if (row < p.m) d[rr] = quantize_block32(p.x + row * p.x_row_stride + b * 32, q8);
-        q[rr][0] = wasm_v128_load(q8);
-        q[rr][1] = wasm_v128_load(q8 + 16);
+        q[rr][0] = q[rr][1] = wasm_i8x16_splat(0);
+        if (row < p.m) d[rr] = quantize_block32(p.x + row * p.x_row_stride + b * 32, q[rr]);
         sum[rr] = wasm_i32x4_extadd_pairwise_i16x8(
             wasm_i16x8_add(wasm_i16x8_extadd_pairwise_i8x16(q[rr][0]), wasm_i16x8_extadd_pairwise_i8x16(q[rr][1])));
       }
@@ -1110,9 +1124,36 @@ struct NibbleBuf {
   alignas(16) float d[kGroupRows][kChunkBlocks];
 };
 
+// Rows j0 .. j0 + rows of the group (j0 a multiple of kGroupRows, so of
+// kQ4x4Rows), k blocks b0 .. b0 + nbc. q4_0x4 rows go a group of 4 at a
+// time: one record per block, its 4 scales converted together (q4x4_scales:
+// the values fp16_to_fp32 gives, in 3 operations instead of 4 scalar
+// conversions and 4 address computations through q4_block).
 void unpack_group_nibbles(const MatmulProblem& p, int64_t j0, int rows, int64_t b0, int nbc, NibbleBuf* buf) {
   const v128_t m0f = wasm_i8x16_splat(0x0f);
-  for (int r = 0; r < kGroupRows; ++r) {
+  int r0 = 0;
+  if (p.wtype == DType::q4_0x4) {
+    const int64_t packed = p.n / kQ4x4Rows * kQ4x4Rows;  // rows past it stay q4_0
+    const Q4x4Consts qc;
+    for (; r0 + kQ4x4Rows <= rows && j0 + r0 + kQ4x4Rows <= packed; r0 += kQ4x4Rows) {
+      const uint8_t* rec = static_cast<const uint8_t*>(p.w) + static_cast<size_t>(j0 + r0) * p.w_row_stride +
+                           static_cast<size_t>(b0) * kQ4x4RecordBytes;
+      for (int b = 0; b < nbc; ++b, rec += kQ4x4RecordBytes) {
+        for (int i = 0; i < kQ4x4Rows; ++i) {
+          v128_t lo, hi;
+          q4_nibbles(rec + 16 * i, m0f, &lo, &hi);
+          wasm_v128_store(&buf->w[r0 + i][b * 32], lo);
+          wasm_v128_store(&buf->w[r0 + i][b * 32 + 16], hi);
+        }
+        const v128_t d = q4x4_scales(rec, qc);
+        buf->d[r0][b] = wasm_f32x4_extract_lane(d, 0);
+        buf->d[r0 + 1][b] = wasm_f32x4_extract_lane(d, 1);
+        buf->d[r0 + 2][b] = wasm_f32x4_extract_lane(d, 2);
+        buf->d[r0 + 3][b] = wasm_f32x4_extract_lane(d, 3);
+      }
+    }
+  }
+  for (int r = r0; r < kGroupRows; ++r) {
     if (r >= rows) {  // padding rows: zero scale makes their (discarded) results 0
       std::memset(buf->w[r], 0, static_cast<size_t>(nbc) * 32);
       for (int b = 0; b < nbc; ++b) buf->d[r][b] = 0.0f;
@@ -1294,15 +1335,18 @@ constexpr FloatVariant float_variant() {
 }
 
 // The candidates bench/wasm_gemm_tiles.cpp measures; the first is the default.
-// Relaxed SIMD: 8 W rows x 1 panel (8 x 4 X rows) first, measured 3-9%
-// faster than 4 x 2 panels on q4_0 with V8 on x86-64 (EPYC, Node 20;
-// q8_0 within noise): V8's code keeps the block's 8 X vectors in registers
-// and streams the 8 W rows' splats past them (BENCHMARKS.md, 2026-11-27
-// 22:58).
+// Relaxed SIMD: W rows x 1 panel (4 X rows), measured 3-9% faster than 4 x
+// 2 panels on q4_0 with V8 on x86-64 (EPYC, Node 20; q8_0 within noise):
+// V8's code keeps the block's 8 X vectors in registers and streams the W
+// rows' splats past them (BENCHMARKS.md, 2026-11-27 22:58). 16 rows (the
+// whole group) first: 2-7% over 8 rows on q4_0 (Node 26, whose V8 is close
+// to Chromium's; BENCHMARKS.md, 2026-11-28 wasmpp3): the block's X loads,
+// spills and loop overhead serve twice the rows, and a panel's k chunk is
+// read once per group instead of twice.
 constexpr Int8Variant kInt8Variants[] = {
 #if defined(WA_WASM_RELAXED)
-    int8_variant<8, 1>(), int8_variant<4, 2>(), int8_variant<2, 2>(), int8_variant<2, 3>(), int8_variant<2, 4>(),
-    int8_variant<1, 4>(),
+    int8_variant<16, 1>(), int8_variant<8, 1>(), int8_variant<4, 2>(), int8_variant<2, 2>(), int8_variant<2, 3>(),
+    int8_variant<2, 4>(), int8_variant<1, 4>(),
 #else
     int8_variant<4, 2>(), int8_variant<2, 2>(), int8_variant<2, 3>(), int8_variant<2, 4>(),
     int8_variant<8, 1>(), int8_variant<1, 4>(),

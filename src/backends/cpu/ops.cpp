@@ -142,6 +142,10 @@ void op_rope(const Node& n, const OpContext& c) {
     if (freq_div) f /= freq_div[i];
     inv_freq[static_cast<size_t>(i)] = f;
   }
+  // The angles depend on the token, not the head: cos and sin once per
+  // token of this thread's jobs (jobs are head-minor), not once per head.
+  std::vector<float> cos_t(static_cast<size_t>(n_rot / 2)), sin_t(static_cast<size_t>(n_rot / 2));
+  int64_t angles_of = -1;
   int64_t b, e;
   split_range(total, c.ith, c.nth, &b, &e);
   for (int64_t job = b; job < e; ++job) {
@@ -149,10 +153,17 @@ void op_rope(const Node& n, const OpContext& c) {
     const int64_t h = job % n_head;
     const float* x = col<float>(a, t) + h * head_dim;
     float* y = col<float>(&n, t) + h * head_dim;
-    const float p = static_cast<float>(pos[t]) * fscale;
+    if (angles_of != t) {
+      const float p = static_cast<float>(pos[t]) * fscale;
+      for (int i = 0; i < n_rot / 2; ++i) {
+        const float theta = p * inv_freq[static_cast<size_t>(i)];
+        cos_t[static_cast<size_t>(i)] = std::cos(theta);
+        sin_t[static_cast<size_t>(i)] = std::sin(theta);
+      }
+      angles_of = t;
+    }
     for (int i = 0; i < n_rot / 2; ++i) {
-      const float theta = p * inv_freq[static_cast<size_t>(i)];
-      const float cs = std::cos(theta), sn = std::sin(theta);
+      const float cs = cos_t[static_cast<size_t>(i)], sn = sin_t[static_cast<size_t>(i)];
       const int i0 = neox ? i : 2 * i;
       const int i1 = neox ? i + n_rot / 2 : 2 * i + 1;
       const float x0 = x[i0], x1 = x[i1];

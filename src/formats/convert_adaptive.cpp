@@ -56,7 +56,8 @@ struct HotCandidates {
 
 // The types that get a hot-row variant: beyond q4_K the matrix's own lookup error is small.
 bool hot_variant(DType t) {
-  return t == DType::wa_vq2 || t == DType::q2_k || t == DType::wa_vq3 || t == DType::q3_k || t == DType::q4_k;
+  return t == DType::wa_vq2 || t == DType::q2_k || t == DType::wa_vq3 || t == DType::q3_k || t == DType::q4_k ||
+         t == DType::q4_0 || t == DType::q4_1;
 }
 
 // One matrix's measurements: per candidate, its bytes and errors.

@@ -6,7 +6,7 @@
 //    that fit 256-element super-blocks q2_K, q3_K, q4_K, q5_K, q6_K, q8_0,
 //    f16 (with AdaptiveOptions::own_formats also webaccel's wa_vq2 and
 //    wa_vq3, quant/vq.h, and for a token embedding tied to the output each
-//    type up to q4_K plus AdaptiveOptions::hot_rows hot rows in q8_0,
+//    type up to q4_K (q4_1 for rows of 32-blocks) plus AdaptiveOptions::hot_rows hot rows in q8_0,
 //    formats/hot_rows.h, their bytes counted with the matrix's); else q4_0,
 //    q4_1, q5_0, q5_1, q8_0, f16. Each matrix is quantized
 //    to each candidate (by AdaptiveOptions::method with a calibration text) and its

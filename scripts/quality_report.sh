@@ -12,6 +12,7 @@
 #   scripts/quality_report.sh MODEL [--out QUALITY.md] [--types "q8_0 q6_K ..."]
 #                             [--calib-types "q4_K ..."] [--calib-methods "gptq weighted"]
 #                             [--calib-tokens N] [--adaptive-bpw "2.5 3 4"] [--own-formats[-only]]
+#                             [--hot-types "q2_K ..."] [--hot-rows N]
 #                             [--stories N] [--ctx N] [--chunks N] [--threads N] [--no-bench]
 #                             [--wasm-bench] [--webgpu-bench]
 #
@@ -24,6 +25,12 @@
 # (`quantize --adaptive --own-formats`: files that run only on webaccel's CPU
 # backend), as extra rows after the GGUF-only ones (--own-formats-only: instead
 # of them). The own types can be named in --types / --calib-types like any other.
+#
+# --hot-types: rows of those types quantized --method gptq with hot rows
+# (`quantize --hot-rows N`: a tied embedding's most looked-up rows stored again
+# in q8_0 for the lookup, webaccel's own, CPU only; formats/hot_rows.h);
+# --hot-rows N: their count, also passed to the --own-formats adaptive plans
+# (default: quantize's, 1024 for those plans and for these rows).
 #
 # The text is the one tests/cli/run_quality_tests.sh uses: stories of seed 777
 # from tools/corpus/storygen.py (the training corpus is seed 1, so every story
@@ -46,6 +53,8 @@ CALIB_METHODS="gptq weighted"
 CALIB_TOKENS=4096
 ADAPTIVE_BPW="4 3 2.5"
 OWN_FORMATS=0
+HOT_TYPES=""
+HOT_ROWS=""
 BENCH=1
 WASM_BENCH=0
 WEBGPU_BENCH=0
@@ -66,6 +75,8 @@ while [[ $# -gt 0 ]]; do
     --webgpu-bench) WEBGPU_BENCH=1; shift ;;
     --own-formats) OWN_FORMATS=1; shift ;;
     --own-formats-only) OWN_FORMATS=2; shift ;;
+    --hot-types) HOT_TYPES=$2; shift 2 ;;
+    --hot-rows) HOT_ROWS=$2; shift 2 ;;
     --stories) STORIES=$2; shift 2 ;;
     --ctx) CTX=$2; shift 2 ;;
     --chunks) CHUNKS=$2; shift 2 ;;
@@ -117,6 +128,10 @@ measure() {
   size=$(stat -c %s "$f")
   bpw=$(sed -nE 's/.*weight matrices: .* ([0-9.]+) bits per weight.*/\1/p' "$T/info.txt")
   mix=$(sed -nE 's/^    ([a-zA-Z0-9_]+) +([0-9.]+)% of the weights$/\1 \2%/p' "$T/info.txt" | paste -sd, - | sed 's/,/, /g')
+  # Hot rows: their count and type after the mix (their bytes are in bits/weight).
+  local hot
+  hot=$(sed -nE 's/^    \+ ([0-9]+) hot rows in ([a-zA-Z0-9_]+) .*/ + \1 hot rows \2/p' "$T/info.txt")
+  mix="$mix$hot"
   echo "  $label: kld" >&2
   "$W" kld -m "$f" --base "$MODEL" "${EVAL[@]}" >"$T/kld.txt" 2>/dev/null
   val() { grep "^$1" "$T/kld.txt" | head -1 | sed -E 's/^[^:]*: *([-0-9.e+]+)( \+\/- ([-0-9.e+]+))?.*/\1\t\3/'; }
@@ -196,6 +211,18 @@ for ty in $CALIB_TYPES; do
     rm -f "$T/$ty-calib.gguf"
   done
 done
+HOT_ARGS=()
+[[ -n $HOT_ROWS ]] && HOT_ARGS=(--hot-rows "$HOT_ROWS")
+for ty in $HOT_TYPES; do
+  echo "  $ty --calib --method gptq --hot-rows ${HOT_ROWS:-1024}: quantize" >&2
+  if ! "$W" quantize "$MODEL" "$T/$ty-hot.gguf" --type "$ty" --calib "$T/calib.txt" --calib-tokens "$CALIB_TOKENS" \
+      --method gptq --hot-rows "${HOT_ROWS:-1024}" "${THREADS[@]}" 2>"$T/quant.err"; then
+    cat "$T/quant.err" >&2; exit 1
+  fi
+  label=$(calib_label "$ty" gptq)
+  measure "${label%)}; + ${HOT_ROWS:-1024} hot rows)" "$T/$ty-hot.gguf"
+  rm -f "$T/$ty-hot.gguf"
+done
 OWN_RUNS=(0)
 [[ $OWN_FORMATS == 1 ]] && OWN_RUNS=(0 1)
 [[ $OWN_FORMATS == 2 ]] && OWN_RUNS=(1)
@@ -206,7 +233,7 @@ for b in $ADAPTIVE_BPW; do
   OWN_ARGS=()
   if [[ $own == 1 ]]; then
     label="adaptive (--method gptq, --own-formats), <= $b bits/weight"
-    OWN_ARGS=(--own-formats)
+    OWN_ARGS=(--own-formats "${HOT_ARGS[@]}")
   fi
   if "$W" quantize "$MODEL" "$T/adaptive.gguf" --adaptive --bpw "$b" --calib "$T/calib.txt" \
       --calib-tokens "$CALIB_TOKENS" "${THREADS[@]}" "${OWN_ARGS[@]}" \
@@ -303,6 +330,10 @@ w("  quantized by the default method (gptq). A plan the available types cannot r
 if any("--own-formats" in r[0] or "wa_vq" in r[0] for r in rows):
     w("- *--own-formats*, *wa_vq2*, *wa_vq3*: webaccel's own vector-quantized formats (README, \"Own block formats\"),")
     w("  with --own-formats among the adaptive candidates too; such a file runs only on webaccel's CPU backend.")
+if any("hot rows" in r[0] or "hot rows" in r[1] for r in rows):
+    w("- *+ N hot rows q8_0*: the tied token embedding's N most looked-up rows (on the calibration text) stored again in")
+    w("  q8_0, read by the lookup instead of the low-bit matrix (`quantize --hot-rows N`; README, \"Hot rows\"); their")
+    w("  bytes count in bits/weight. With --own-formats the adaptive planner has them among the embedding's candidates.")
 w("- *PPL*: perplexity as `webaccel perplexity` computes it (± standard error), taken from `webaccel kld`'s")
 w("  PPL(model) on the same chunks; *ΔPPL*: relative to the original.")
 w("  *ln PPL ratio*, *KLD*, *top-1*: `webaccel kld` against the original on the same tokens")

@@ -50,8 +50,8 @@ Node* Graph::input(const std::string& name, DType type, std::initializer_list<in
   return n;
 }
 
-Node* Graph::get_rows(Node* table, Node* ids) {
-  return add_node(Op::get_rows, DType::f32, {table->ne[0], ids->ne[0]}, {table, ids});
+Node* Graph::get_rows(Node* table, Node* ids, Node* hot_rows, Node* hot_ids) {
+  return add_node(Op::get_rows, DType::f32, {table->ne[0], ids->ne[0]}, {table, ids, hot_rows, hot_ids});
 }
 
 Node* Graph::rms_norm(Node* x, Node* weight, float eps) {

@@ -21,7 +21,7 @@ namespace wa {
 
 enum class Op : uint8_t {
   none,        // a leaf: weight, input or externally owned buffer (KV cache)
-  get_rows,    // out[:, t] = table[:, ids[t]]           (embedding lookup)
+  get_rows,    // out[:, t] = table[:, ids[t]]           (embedding lookup; hot rows: see Graph::get_rows)
   rms_norm,    // out = x / sqrt(mean(x^2) + eps) * w     (w optional)
   mul_mat,     // out[n, t] = sum_k w[k, n] * x[k, t]
   add,         // out = a + b, b broadcast along columns if it has one column
@@ -64,7 +64,7 @@ struct Node {
   // GgufTensorInfo). Backends that keep their own copy of weights (WebGPU)
   // find it by this, not by data: streamed weights have no host bytes.
   const void* weight_id = nullptr;
-  Node* src[3] = {nullptr, nullptr, nullptr};
+  Node* src[4] = {nullptr, nullptr, nullptr, nullptr};
   int32_t ip[8] = {};  // integer op parameters (see the builder for each op)
   float fp[4] = {};    // float op parameters
   std::string name;
@@ -92,7 +92,11 @@ class Graph {
   Node* input(const std::string& name, DType type, std::initializer_list<int64_t> ne);  // planner allocates
 
   // Ops (see Op for semantics)
-  Node* get_rows(Node* table, Node* ids);
+  // With hot rows (webaccel's own file feature, CPU only: ARCHITECTURE.md):
+  // hot_rows [ne0, H] holds some rows of the table again (in a higher
+  // precision) and hot_ids (i32 [H], strictly increasing) their row numbers;
+  // a looked-up id found in hot_ids is read from hot_rows instead.
+  Node* get_rows(Node* table, Node* ids, Node* hot_rows = nullptr, Node* hot_ids = nullptr);
   Node* rms_norm(Node* x, Node* weight, float eps);
   Node* mul_mat(Node* w, Node* x);
   Node* add(Node* a, Node* b);

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "formats/gguf.h"
+#include "formats/hot_rows.h"
 #include "formats/llama2c.h"
 #include "quant/blocks.h"
 #include "quant/weighted.h"
@@ -244,6 +245,51 @@ Status convert_llama2c(const std::string& in, const std::string& out, DType type
   return w.write(out);
 }
 
+// The hot rows of options (formats/hot_rows.h): the rows' input values
+// encoded by round-to-nearest in options.hot_rows_type, their ids, the key.
+Status add_hot_rows(GgufWriter& w, const std::shared_ptr<GgufFile>& src, const QuantizeOptions& options,
+                    ConvertReport* report, bool size_only) {
+  const GgufTensorInfo* embd = src->find_tensor("token_embd.weight");
+  if (!embd || embd->n_dims != 2) return invalid_argument("hot rows: the input has no 2-D token_embd.weight");
+  const int64_t cols = embd->ne[0], vocab = embd->ne[1];
+  const std::vector<int32_t>& ids = options.hot_rows;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (ids[i] < 0 || ids[i] >= vocab || (i > 0 && ids[i] <= ids[i - 1])) {
+      return invalid_argument(strformat("hot rows: the ids must be strictly increasing in [0, %lld) (at %zu: %d)",
+                                        static_cast<long long>(vocab), i, ids[i]));
+    }
+  }
+  const DType type = options.hot_rows_type;
+  if (!is_convertible_type(type) || matrix_storage_type(type, cols) != type) {
+    return invalid_argument(strformat("hot rows: rows of %lld cannot be stored as %s", static_cast<long long>(cols),
+                                      dtype_name(type)));
+  }
+  const TypeTraits* from = type_traits(embd->type);
+  if (!from || !from->to_f32) return unsupported(strformat("hot rows: token_embd.weight's type %s cannot be decoded", dtype_name(embd->type)));
+  const int64_t n = static_cast<int64_t>(ids.size());
+  w.set_u32(kHotRowsKey, static_cast<uint32_t>(n));
+  auto kept = std::make_shared<std::vector<int32_t>>(ids);
+  WA_TRY(w.add_tensor(kHotRowsTensor, type, {cols, n}, [src, embd, from, type, kept, cols](uint8_t* dst, size_t) {
+    const size_t in_rb = row_bytes(embd->type, cols), out_rb = row_bytes(type, cols);
+    std::vector<float> row(static_cast<size_t>(cols));
+    for (size_t i = 0; i < kept->size(); ++i) {
+      from->to_f32(src->tensor_data(*embd) + static_cast<size_t>((*kept)[i]) * in_rb, row.data(), cols);
+      type_traits(type)->from_f32(row.data(), dst + i * out_rb, cols);
+    }
+    return Status::Ok();
+  }));
+  WA_TRY(w.add_tensor(kHotIdsTensor, DType::i32, {n}, [kept](uint8_t* dst, size_t bytes) {
+    std::memcpy(dst, kept->data(), bytes);
+    return Status::Ok();
+  }));
+  if (report && !size_only) {
+    report->notes.push_back(strformat("token_embd.weight: %lld hot rows in %s beside it, read by the lookup (webaccel's "
+                                      "own format: the file runs only on webaccel's CPU backend)",
+                                      static_cast<long long>(n), dtype_name(type)));
+  }
+  return Status::Ok();
+}
+
 // With `size_only`, nothing is written: *size_only receives the size of the file.
 Status convert_gguf(const std::string& in, const std::string& out, DType type, ConvertReport* report,
                     const std::string& vocab_path, const std::string& name, const QuantizeOptions& options = {},
@@ -253,7 +299,7 @@ Status convert_gguf(const std::string& in, const std::string& out, DType type, C
   for (const auto& kv : file->metadata()) {
     const bool replaced_vocab = !vocab_path.empty() && kv.key.rfind("tokenizer.", 0) == 0;
     const bool derived = kv.key == "general.file_type" || kv.key == "general.quantization_version" ||
-                         kv.key == "general.alignment";
+                         kv.key == "general.alignment" || kv.key == kHotRowsKey;
     if (!derived && !replaced_vocab) w.copy_kv(kv);
   }
   WA_TRY(attach_vocab(w, vocab_path));
@@ -263,8 +309,13 @@ Status convert_gguf(const std::string& in, const std::string& out, DType type, C
   Fallbacks fallbacks;
   bool requantized = false;
   std::vector<DType> unweighted;  // types of calibrated matrices that are still rounded to nearest
+  if (has_hot_rows(*src) && report && !size_only) {
+    report->notes.push_back(in + " has hot rows (a second copy of embedding rows): not copied, they belong to its "
+                                 "embedding's encoding (quantize from an f32/f16 file)");
+  }
   for (const auto& t : src->tensors()) {
     const TypeTraits* from = type_traits(t.type);
+    if (is_hot_rows_tensor(t.name)) continue;
     if (!is_weight_matrix(t)) {
       if (t.n_dims != 1) return unsupported(strformat("tensor '%s' of rank %d cannot be converted", t.name.c_str(), t.n_dims));
       WA_TRY(w.add_tensor_bytes(t.name, t.type, {t.ne[0]}, src->tensor_data(t)));
@@ -336,6 +387,7 @@ Status convert_gguf(const std::string& in, const std::string& out, DType type, C
     }));
   }
   if (stored.empty()) return invalid_file(in + ": no weight matrices (2-D *.weight tensors) to re-encode");
+  if (!options.hot_rows.empty()) WA_TRY(add_hot_rows(w, src, options, report, size_only != nullptr));
   for (const auto& [tensor, ty] : options.tensor_types) {
     if (!src->find_tensor(tensor)) return invalid_argument("the plan names tensor '" + tensor + "', which " + in + " lacks");
   }
@@ -387,6 +439,12 @@ bool is_weight_matrix(const GgufTensorInfo& t) {
 WeightSize measure_weights(const GgufFile& file) {
   WeightSize ws;
   for (const auto& t : file.tensors()) {
+    if (is_hot_rows_tensor(t.name)) {
+      ws.hot_bytes += t.size_bytes;
+      ws.bytes += t.size_bytes;
+      if (t.name == kHotRowsTensor) ws.hot_rows = t.ne[1], ws.hot_type = t.type;
+      continue;
+    }
     if (!is_weight_matrix(t)) continue;
     ws.n_weights += t.n_elements();
     ws.bytes += t.size_bytes;

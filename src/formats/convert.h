@@ -59,6 +59,12 @@ struct QuantizeOptions {
   // with their own H are quantized with it, the others with `gptq`'s factor
   // (the metric's shared one).
   std::map<std::string, std::shared_ptr<const quant::TiedRowMetric>> row_metrics;
+  // Hot rows (formats/hot_rows.h; webaccel's own, CPU only): these rows of
+  // token_embd.weight (strictly increasing ids) are also written in
+  // hot_rows_type, from the input's values, for the lookup. Empty: none.
+  // An input's own hot rows are never copied (they belong to its matrix).
+  std::vector<int32_t> hot_rows;
+  DType hot_rows_type = DType::q8_0;
 };
 
 // The factor a matrix named `name` is quantized with at `type` under
@@ -100,6 +106,12 @@ struct WeightSize {
   uint64_t bytes = 0;      // their bytes in the file
   int n_matrices = 0;
   std::vector<std::pair<DType, int64_t>> weights_by_type;  // weights stored in each type, most first
+  // Hot rows (formats/hot_rows.h): a second copy of some embedding rows. Their
+  // bytes (rows and ids) count in `bytes`, their elements not in n_weights:
+  // they are extra storage for the same weights.
+  int64_t hot_rows = 0;
+  DType hot_type = DType::f32;
+  uint64_t hot_bytes = 0;
   double bits_per_weight() const { return n_weights ? 8.0 * static_cast<double>(bytes) / static_cast<double>(n_weights) : 0.0; }
 };
 WeightSize measure_weights(const GgufFile& file);

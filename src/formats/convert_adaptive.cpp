@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "formats/gguf.h"
+#include "formats/hot_rows.h"
 #include "quant/gptq.h"
 #include "quant/planner.h"
 #include "quant/vq.h"
@@ -40,11 +41,31 @@ std::vector<DType> candidates(int64_t cols, bool own_formats) {
 constexpr uint64_t kAlign = 32;
 uint64_t padded(uint64_t bytes) { return (bytes + kAlign - 1) / kAlign * kAlign; }
 
+// Hot-row candidates of a tied embedding (convert_adaptive.h, step 1): the
+// rows as the probes use them (chosen without the probe's chunks, as the
+// per-row metric is fitted) and what they add to the budget.
+struct HotCandidates {
+  std::string tensor;
+  int64_t count = 0;
+  std::vector<int32_t> ids;      // for the probes
+  QuantizeOptions qo;            // the probes' options with the metric refitted for those ids
+  std::vector<uint8_t> rows;     // the hot rows in q8_0, from the input's values
+  uint64_t bytes = 0;            // rows and ids as stored
+  uint64_t file_bytes = 0;       // what they add to the file (tensor data with padding, header entries)
+};
+
+// The types that get a hot-row variant: beyond q4_K the matrix's own lookup error is small.
+bool hot_variant(DType t) {
+  return t == DType::wa_vq2 || t == DType::q2_k || t == DType::wa_vq3 || t == DType::q3_k || t == DType::q4_k ||
+         t == DType::q4_0 || t == DType::q4_1;
+}
+
 // One matrix's measurements: per candidate, its bytes and errors.
 struct Measured {
   const GgufTensorInfo* info = nullptr;
   std::vector<DType> types;
-  std::vector<uint64_t> bytes;
+  std::vector<bool> hot;          // per candidate: with the hot rows of HotCandidates
+  std::vector<uint64_t> bytes;    // as stored (the hot rows' bytes included)
   std::vector<double> err, werr;  // plain squared errors and the errors that scale the loss (convert_adaptive.h, step 2)
   double sum_sq = 0.0, wsum_sq = 0.0;  // the same of the original values
   double probe_kld = -1.0;
@@ -68,14 +89,32 @@ Status decode_matrix(const GgufFile& f, const GgufTensorInfo& t, std::vector<flo
 // rows, so a regular sample of 2048 estimates it for the embedding's 32000.
 int64_t output_error_step(int64_t rows) { return std::max<int64_t>(1, rows / 2048); }
 
+// The probe's replacement of t stored as `type` in `bytes`, with the hot rows where `hot`.
+quant::Calibration::Replacement replacement(const GgufTensorInfo& t, DType type, const void* bytes,
+                                            const HotCandidates* hot) {
+  quant::Calibration::Replacement r{t.name, type, bytes};
+  if (hot) {
+    r.hot_ids = hot->ids;
+    r.hot_type = DType::q8_0;
+    r.hot_bytes = hot->rows.data();
+  }
+  return r;
+}
+
 Status measure_matrix(const GgufFile& f, const GgufTensorInfo& t, const std::vector<float>* importance,
                       const QuantizeOptions& qo, const quant::InputMoments* moments, quant::Calibration* calib,
-                      bool own_formats, Measured* m) {
+                      bool own_formats, const HotCandidates* hot, Measured* m) {
   std::vector<float> w;
   WA_TRY(decode_matrix(f, t, &w));
   const int64_t cols = t.ne[0], rows = t.ne[1];
   m->info = &t;
   m->types = candidates(cols, own_formats);
+  m->hot.assign(m->types.size(), false);
+  if (hot && calib && hot->tensor == t.name) {
+    for (DType type : candidates(cols, own_formats)) {
+      if (hot_variant(type)) m->types.push_back(type), m->hot.push_back(true);
+    }
+  }
   const float* imp = importance ? importance->data() : nullptr;
   // With error-compensating quantizers the loss scales with the output error (H), else with H's diagonal.
   const bool by_output = qo.gptq.count(t.name) && moments && moments->n == cols;
@@ -96,9 +135,10 @@ Status measure_matrix(const GgufFile& f, const GgufTensorInfo& t, const std::vec
   for (size_t k = 0; k < m->types.size(); ++k) {
     const DType type = m->types[k];
     const size_t rb = row_bytes(type, cols);
+    const QuantizeOptions& kqo = m->hot[k] ? hot->qo : qo;
     q.assign(rb * static_cast<size_t>(rows), 0);
-    quantize_rows(type, w.data(), q.data(), rows, cols, imp, compensation_for(qo, t.name, type),
-                  row_metric_for(qo, t.name, type));
+    quantize_rows(type, w.data(), q.data(), rows, cols, imp, compensation_for(kqo, t.name, type),
+                  row_metric_for(kqo, t.name, type));
     double e = 0.0, we = 0.0;
     for (int64_t r = 0; r < rows; ++r) {
       float* br = back.data() + r * cols;
@@ -108,16 +148,24 @@ Status measure_matrix(const GgufFile& f, const GgufTensorInfo& t, const std::vec
       if (imp && !by_output) we += quant::weighted_squared_error(x, br, imp, cols);
     }
     if (by_output) we = quant::output_error(w.data(), back.data(), rows, cols, cols, *moments, output_error_step(rows));
-    m->bytes.push_back(rb * static_cast<uint64_t>(rows));
+    m->bytes.push_back(rb * static_cast<uint64_t>(rows) + (m->hot[k] ? hot->bytes : 0));
     m->err.push_back(e);
     m->werr.push_back(imp || by_output ? we : e);
     if ((k == 0 || probe_every) && calib) {  // the smallest candidate: measure the KLD it causes alone
-      WA_ASSIGN_OR_RETURN(double kld, calib->kld_with(t.name, type, q.data()));
+      WA_ASSIGN_OR_RETURN(double kld, calib->kld_with({replacement(t, type, q.data(), m->hot[k] ? hot : nullptr)}));
       if (k == 0) m->probe_kld = kld;
       if (probe_every) m->type_klds.push_back(kld);
     }
   }
   return Status::Ok();
+}
+
+// What candidate k costs against the budget: its bytes as stored, for a file
+// budget padded, with the hot rows' share of the file.
+uint64_t option_bytes(const Measured& m, size_t k, const HotCandidates* hot, bool by_file) {
+  if (!by_file) return m.bytes[k];
+  if (!m.hot[k]) return padded(m.bytes[k]);
+  return padded(m.bytes[k] - hot->bytes) + hot->file_bytes;
 }
 
 // Estimated loss of candidate k (convert_adaptive.h, step 2).
@@ -137,20 +185,22 @@ const std::vector<float>* importance_for(const QuantizeOptions& qo, const GgufTe
 // quantized to its type in `choice`, measured on the calibration's probe
 // tokens.
 Result<double> measured_kld(const GgufFile& f, const std::vector<Measured>& measured, const std::vector<int>& choice,
-                            const QuantizeOptions& qo, quant::Calibration* calib) {
+                            const QuantizeOptions& qo, const HotCandidates* hot, quant::Calibration* calib) {
   std::vector<std::vector<uint8_t>> stored(measured.size());
   std::vector<quant::Calibration::Replacement> replacements;
   std::vector<float> w;
   for (size_t i = 0; i < measured.size(); ++i) {
     const GgufTensorInfo& t = *measured[i].info;
     const DType type = measured[i].types[static_cast<size_t>(choice[i])];
+    const bool with_hot = measured[i].hot[static_cast<size_t>(choice[i])];
+    const QuantizeOptions& kqo = with_hot ? hot->qo : qo;
     const int64_t cols = t.ne[0], rows = t.ne[1];
     WA_TRY(decode_matrix(f, t, &w));
     stored[i].assign(row_bytes(type, cols) * static_cast<size_t>(rows), 0);
     const std::vector<float>* imp = importance_for(qo, t);
     quantize_rows(type, w.data(), stored[i].data(), rows, cols, imp ? imp->data() : nullptr,
-                  compensation_for(qo, t.name, type), row_metric_for(qo, t.name, type));
-    replacements.push_back({t.name, type, stored[i].data()});
+                  compensation_for(kqo, t.name, type), row_metric_for(kqo, t.name, type));
+    replacements.push_back(replacement(t, type, stored[i].data(), with_hot ? hot : nullptr));
   }
   return calib->kld_with(replacements);
 }
@@ -166,7 +216,9 @@ std::vector<int> uniform_alternative(const std::vector<Measured>& measured, uint
   };
   std::vector<double> levels;
   for (const Measured& m : measured) {
-    for (size_t k = 0; k < m.types.size(); ++k) levels.push_back(bpw(m, k));
+    for (size_t k = 0; k < m.types.size(); ++k) {
+      if (!m.hot[k]) levels.push_back(bpw(m, k));
+    }
   }
   std::sort(levels.begin(), levels.end());
   std::vector<int> best;
@@ -177,7 +229,7 @@ std::vector<int> uniform_alternative(const std::vector<Measured>& measured, uint
     for (const Measured& m : measured) {
       size_t pick = 0;
       for (size_t k = 0; k < m.types.size(); ++k) {
-        if (bpw(m, k) <= level + 1e-9 && m.bytes[k] >= m.bytes[pick]) pick = k;
+        if (!m.hot[k] && bpw(m, k) <= level + 1e-9 && m.bytes[k] >= m.bytes[pick]) pick = k;
       }
       choice.push_back(static_cast<int>(pick));
       total += by_file ? padded(m.bytes[pick]) : m.bytes[pick];
@@ -234,6 +286,23 @@ Status calibrated_options(const quant::Calibration& calib, QuantizeMethod method
   // same moments) compensates the rows without their own H.
   if (const auto& tied = calib.tied_embedding(); tied && file.find_tensor(tied->name)) {
     WA_ASSIGN_OR_RETURN(auto metric, quant::TiedRowMetric::create(tied));
+    qo->gptq[tied->name] = metric->shared_factor();
+    qo->row_metrics[tied->name] = std::move(metric);
+  }
+  return Status::Ok();
+}
+
+Status calibrated_hot_rows(const quant::Calibration& calib, int64_t count, QuantizeOptions* qo) {
+  const auto& tied = calib.tied_embedding();
+  if (!tied) {
+    return invalid_argument("hot rows need a token embedding tied to the output, calibrated with --method gptq "
+                            "(this model's has none, or the calibration collected no statistics of it)");
+  }
+  if (count < 1) return invalid_argument("hot rows: the count must be at least 1");
+  qo->hot_rows = quant::choose_hot_rows(*tied, count);
+  qo->hot_rows_type = DType::q8_0;
+  if (qo->row_metrics.count(tied->name)) {
+    WA_ASSIGN_OR_RETURN(auto metric, quant::TiedRowMetric::create(tied, 0, qo->hot_rows));
     qo->gptq[tied->name] = metric->shared_factor();
     qo->row_metrics[tied->name] = std::move(metric);
   }
@@ -306,6 +375,42 @@ Status quantize_adaptive(const std::string& in, const std::string& out, const Ad
     probe_qo.gptq[name] = metric->shared_factor();
   }
 
+  // Hot-row candidates (step 1): a tied embedding, own formats, a calibration
+  // with its statistics. The probes' rows are chosen, and the metric refitted,
+  // without the probe's chunks (as probe_qo's metric is).
+  std::unique_ptr<HotCandidates> hot;
+  if (o.own_formats && o.hot_rows > 0 && calib && calib->tied_embedding() && qo.row_metrics.count(calib->tied_embedding()->name)) {
+    const auto& tied = calib->tied_embedding();
+    const GgufTensorInfo* embd = file->find_tensor(tied->name);
+    if (embd && embd->name == "token_embd.weight" && embd->ne[0] % block_size(DType::q8_0) == 0) {
+      hot = std::make_unique<HotCandidates>();
+      hot->tensor = tied->name;
+      hot->count = std::min<int64_t>(o.hot_rows, embd->ne[1]);
+      const int64_t first = calib->probe_chunks() < calib->n_chunks()
+                                ? static_cast<int64_t>(calib->probe_chunks()) * calib->n_ctx() : 0;
+      hot->ids = quant::choose_hot_rows(*tied, hot->count, first);
+      hot->qo = probe_qo;
+      WA_ASSIGN_OR_RETURN(auto metric, quant::TiedRowMetric::create(tied, first, hot->ids));
+      hot->qo.gptq[tied->name] = metric->shared_factor();
+      hot->qo.row_metrics[tied->name] = std::move(metric);
+      const int64_t cols = embd->ne[0];
+      const size_t rb = row_bytes(DType::q8_0, cols);
+      std::vector<float> w;
+      WA_TRY(decode_matrix(*file, *embd, &w));
+      hot->rows.assign(rb * hot->ids.size(), 0);
+      for (size_t i = 0; i < hot->ids.size(); ++i) {
+        type_traits(DType::q8_0)->from_f32(w.data() + static_cast<int64_t>(hot->ids[i]) * cols, hot->rows.data() + i * rb, cols);
+      }
+      hot->bytes = rb * hot->ids.size() + sizeof(int32_t) * hot->ids.size();
+      // What they add to the file: measured from the writer, with and without them.
+      QuantizeOptions with = qo;
+      with.hot_rows = hot->ids;
+      WA_ASSIGN_OR_RETURN(uint64_t size_with, quantized_file_size(in, DType::q8_0, with));
+      WA_ASSIGN_OR_RETURN(uint64_t size_without, quantized_file_size(in, DType::q8_0, qo));
+      hot->file_bytes = size_with - size_without;
+    }
+  }
+
   std::vector<Measured> measured;
   for (const auto& t : file->tensors()) {
     if (!is_weight_matrix(t)) continue;
@@ -316,7 +421,7 @@ Status quantize_adaptive(const std::string& in, const std::string& out, const Ad
       if (mm != calib->moments().end()) moments = mm->second.get();
     }
     Measured m;
-    WA_TRY(measure_matrix(*file, t, imp, probe_qo, moments, calib.get(), o.own_formats, &m));
+    WA_TRY(measure_matrix(*file, t, imp, probe_qo, moments, calib.get(), o.own_formats, hot.get(), &m));
     measured.push_back(std::move(m));
   }
 
@@ -325,7 +430,7 @@ Status quantize_adaptive(const std::string& in, const std::string& out, const Ad
     quant::PlanItem item;
     item.name = m.info->name;
     for (size_t k = 0; k < m.types.size(); ++k) {
-      item.options.push_back({m.types[k], by_file ? padded(m.bytes[k]) : m.bytes[k], loss_of(m, k)});
+      item.options.push_back({m.types[k], option_bytes(m, k, hot.get(), by_file), loss_of(m, k)});
     }
     items.push_back(std::move(item));
   }
@@ -336,12 +441,12 @@ Status quantize_adaptive(const std::string& in, const std::string& out, const Ad
     // Step 5: the plan's losses were estimated matrix by matrix and summed;
     // the whole plan and the uniform alternative are measured as they would
     // be written, and the lower KLD is what gets written.
-    WA_ASSIGN_OR_RETURN(result.measured_kld, measured_kld(*file, measured, p.choice, probe_qo, calib.get()));
+    WA_ASSIGN_OR_RETURN(result.measured_kld, measured_kld(*file, measured, p.choice, probe_qo, hot.get(), calib.get()));
     std::vector<int> uniform = uniform_alternative(measured, budget, by_file);
     if (!uniform.empty() && uniform != p.choice) {
       result.alternative = strformat("every matrix at its largest type of at most %s's bits per weight",
                                      dtype_name(main_type(measured, uniform)));
-      WA_ASSIGN_OR_RETURN(result.alternative_kld, measured_kld(*file, measured, uniform, probe_qo, calib.get()));
+      WA_ASSIGN_OR_RETURN(result.alternative_kld, measured_kld(*file, measured, uniform, probe_qo, hot.get(), calib.get()));
       if (result.alternative_kld < result.measured_kld) {
         result.chose_alternative = true;
         std::swap(result.measured_kld, result.alternative_kld);
@@ -369,6 +474,7 @@ Status quantize_adaptive(const std::string& in, const std::string& out, const Ad
     result.calib_ctx = calib->n_ctx();
   }
   const DType most = main_type(measured, p.choice);
+  int64_t hot_chosen = 0;
   for (size_t i = 0; i < measured.size(); ++i) {
     const Measured& m = measured[i];
     const size_t k = static_cast<size_t>(p.choice[i]);
@@ -384,14 +490,18 @@ Status quantize_adaptive(const std::string& in, const std::string& out, const Ad
     t.probe_type = m.types[0];
     t.probe_kld = m.probe_kld;
     t.probed_every_type = !m.type_klds.empty();
-    for (size_t c = 0; c < m.types.size(); ++c) t.losses.push_back({m.types[c], loss_of(m, c)});
+    t.hot_rows = m.hot[k] ? hot->count : 0;
+    if (m.hot[k]) hot_chosen = hot->count;
+    for (size_t c = 0; c < m.types.size(); ++c) (m.hot[c] ? t.hot_losses : t.losses).push_back({m.types[c], loss_of(m, c)});
     result.matrix_bytes += t.bytes;
     qo.tensor_types[t.name] = t.type;
     result.tensors.push_back(std::move(t));
   }
+  // The file's hot rows: chosen on the whole calibration text, the metric refitted for them.
+  if (hot_chosen > 0) WA_TRY(calibrated_hot_rows(*calib, hot_chosen, &qo));
   WA_ASSIGN_OR_RETURN(result.file_bytes, quantized_file_size(in, most, qo));
   uint64_t predicted = fixed;
-  for (size_t i = 0; i < measured.size(); ++i) predicted += padded(measured[i].bytes[static_cast<size_t>(p.choice[i])]);
+  for (size_t i = 0; i < measured.size(); ++i) predicted += option_bytes(measured[i], static_cast<size_t>(p.choice[i]), hot.get(), true);
   if (by_file && (result.file_bytes != predicted || result.file_bytes > o.budget_bytes)) {
     return internal_error(strformat("the plan's file would take %llu bytes, predicted %llu for a budget of %llu",
                                     static_cast<unsigned long long>(result.file_bytes),
@@ -463,11 +573,15 @@ std::string plan_markdown(const AdaptivePlan& p, const std::string& in, const st
   for (const auto& t : p.tensors) {
     std::string ladder;
     for (const auto& [type, loss] : t.losses) ladder += strformat("%s%s %.3g", ladder.empty() ? "" : ", ", dtype_name(type), loss);
+    for (const auto& [type, loss] : t.hot_losses) ladder += strformat(", %s + hot rows %.3g", dtype_name(type), loss);
+    const std::string type = t.hot_rows > 0 ? strformat("%s + %lld hot rows (q8_0)", dtype_name(t.type),
+                                                        static_cast<long long>(t.hot_rows))
+                                            : dtype_name(t.type);
     const std::string probe = t.probe_kld < 0.0 ? "-"
                               : strformat("%.3e (%s%s)", t.probe_kld, dtype_name(t.probe_type),
                                           t.probed_every_type ? "; every type probed" : "");
     s += strformat("| %s | %lld x %lld | %s | %.4f | %llu | %.3e | %.3e | %s | %.3e | %s |\n", t.name.c_str(),
-                   static_cast<long long>(t.cols), static_cast<long long>(t.rows), dtype_name(t.type), t.bits_per_weight(),
+                   static_cast<long long>(t.cols), static_cast<long long>(t.rows), type.c_str(), t.bits_per_weight(),
                    static_cast<unsigned long long>(t.bytes), t.rel_error, t.weighted_rel_error, probe.c_str(), t.loss,
                    ladder.c_str());
   }

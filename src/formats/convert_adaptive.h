@@ -5,7 +5,10 @@
 // 1. Candidates: every type whose blocks divide the matrix's rows — for rows
 //    that fit 256-element super-blocks q2_K, q3_K, q4_K, q5_K, q6_K, q8_0,
 //    f16 (with AdaptiveOptions::own_formats also webaccel's wa_vq2 and
-//    wa_vq3, quant/vq.h); else q4_0, q4_1, q5_0, q5_1, q8_0, f16. Each matrix is quantized
+//    wa_vq3, quant/vq.h, and for a token embedding tied to the output each
+//    type up to q4_K (q4_1 for rows of 32-blocks) plus AdaptiveOptions::hot_rows hot rows in q8_0,
+//    formats/hot_rows.h, their bytes counted with the matrix's); else q4_0,
+//    q4_1, q5_0, q5_1, q8_0, f16. Each matrix is quantized
 //    to each candidate (by AdaptiveOptions::method with a calibration text) and its
 //    error measured against the original values; sizes are the bytes as
 //    stored, never nominal bits.
@@ -81,6 +84,14 @@ const char* quantize_method_name(QuantizeMethod m);
 Status calibrated_options(const quant::Calibration& calib, QuantizeMethod method, const GgufFile& file,
                           QuantizeOptions* options);
 
+// Hot rows (formats/hot_rows.h) for a token embedding tied to the output:
+// the `count` rows the calibration text looks up most (quant::
+// choose_hot_rows) into options->hot_rows, and the embedding's per-row
+// metric refitted with them (their rows then serve only the output role).
+// Needs a calibration run with input_moments (--method gptq). Errors: no
+// tied embedding, count < 1.
+Status calibrated_hot_rows(const quant::Calibration& calib, int64_t count, QuantizeOptions* options);
+
 struct AdaptiveOptions {
   // Exactly one of the two: the output file's size in bytes at most, or the
   // weight matrices' average bits per weight at most (bytes as stored * 8 /
@@ -95,6 +106,10 @@ struct AdaptiveOptions {
   // but the file then runs only on webaccel (its CPU, wasm and WebGPU
   // backends), not in llama.cpp.
   bool own_formats = false;
+  // With own_formats and a calibration text, a token embedding tied to the
+  // output also gets candidates with this many hot rows in q8_0 (formats/
+  // hot_rows.h; step 1); 0: none.
+  int64_t hot_rows = 0;
 };
 
 struct PlannedTensor {
@@ -108,7 +123,9 @@ struct PlannedTensor {
   DType probe_type = DType::f32; // the type whose KLD was measured (calibrated plans)
   double probe_kld = -1.0;       // that KLD; -1 without calibration
   bool probed_every_type = false;  // every candidate's loss measured, not scaled (a tied embedding)
-  std::vector<std::pair<DType, double>> losses;  // every candidate's estimated loss, smallest type first
+  int64_t hot_rows = 0;           // hot rows written beside it (their bytes in `bytes`)
+  // every candidate's estimated loss, smallest type first (with hot rows: hot_losses)
+  std::vector<std::pair<DType, double>> losses, hot_losses;
   double bits_per_weight() const { return rows > 0 && cols > 0 ? 8.0 * static_cast<double>(bytes) / static_cast<double>(rows * cols) : 0.0; }
 };
 

@@ -4,6 +4,7 @@
 // biases and NeoX-style rotation.
 #include <cmath>
 
+#include "formats/hot_rows.h"
 #include "models/models.h"
 #include "runtime/kv_cache.h"
 
@@ -45,6 +46,8 @@ class LlamaModel final : public Model {
   Weight output_norm;  // [n_embd]
   Weight output;       // [n_embd, n_vocab] (tok_embd when tied)
   Weight rope_freqs;   // optional [n_rot/2]: per-frequency divisors (LLaMA 3.1 scaling)
+  Weight hot_rows;     // optional [n_embd, H]: rows of tok_embd again, read by the lookup (formats/hot_rows.h)
+  Weight hot_ids;      // optional i32 [H]: their token ids, strictly increasing
   std::vector<LlamaLayer> layers;
   int64_t params = 0;
 
@@ -73,6 +76,10 @@ class LlamaModel final : public Model {
             {"rope_base", strformat("%g", hp.rope_base)},
             {"rope_mode", hp.rope_mode == RopeMode::neox ? "neox" : "normal"},
             {"tied_output", output.info == tok_embd.info ? "yes" : "no"},
+            {"hot_rows", hot_rows.info ? strformat("%lld (%s, read by the lookup; CPU only)",
+                                                   static_cast<long long>(hot_rows.info->ne[1]),
+                                                   dtype_name(hot_rows.type()))
+                                       : "none"},
             {"n_params", std::to_string(params)}};
   }
 
@@ -83,7 +90,9 @@ class LlamaModel final : public Model {
     ids->device_buffer = s.token_ids_device_buffer;
     Node* pos = g.leaf("inp_pos", DType::i32, {T}, const_cast<int32_t*>(s.positions));
     Node* freqs = rope_freqs.info ? rope_freqs.leaf(g) : nullptr;
-    Node* x = g.named(g.get_rows(tok_embd.leaf(g), ids), "inp_embd");
+    Node* x = g.named(g.get_rows(tok_embd.leaf(g), ids, hot_rows.info ? hot_rows.leaf(g) : nullptr,
+                                 hot_ids.info ? hot_ids.leaf(g) : nullptr),
+                      "inp_embd");
     const float kq_scale = 1.0f / std::sqrt(static_cast<float>(hd));
 
     for (int il = 0; il < hp.n_layer; ++il) {
@@ -120,7 +129,7 @@ class LlamaModel final : public Model {
   }
 
   void for_each_weight(const std::function<void(Weight&)>& fn) override {
-    for (Weight* w : {&tok_embd, &output_norm, &output, &rope_freqs}) fn(*w);
+    for (Weight* w : {&tok_embd, &output_norm, &output, &rope_freqs, &hot_rows, &hot_ids}) fn(*w);
     for (LlamaLayer& L : layers) {
       for (Weight* w : {&L.attn_norm, &L.wq, &L.wk, &L.wv, &L.bq, &L.bk, &L.bv, &L.wo, &L.ffn_norm, &L.gate, &L.up,
                         &L.down}) {
@@ -254,6 +263,16 @@ Result<std::unique_ptr<Model>> create_llama_model(const GgufFile& f, MemoryTrack
   if (!m->output.info) m->output = m->tok_embd;  // tied embeddings
   WA_TRY(b.bind(&m->rope_freqs, "rope_freqs.weight", {hp.n_rot / 2}, "output", true));
   if (m->rope_freqs.info && m->rope_freqs.type() != DType::f32) return unsupported("rope_freqs.weight must be f32");
+  HotRows hot;
+  WA_TRY(validate_hot_rows(f, *embd, &hot));
+  if (hot.rows) {
+    m->hot_rows = {hot.rows, f.tensor_data(*hot.rows)};
+    m->hot_ids = {hot.ids, f.tensor_data(*hot.ids)};
+    // Stored beside the matrix, not parameters of the model.
+    if (tracker && m->hot_rows.data) {
+      tracker->add("token_embd", MemCategory::weights, hot.rows->size_bytes + hot.ids->size_bytes, /*mapped=*/true);
+    }
+  }
   m->layers.resize(static_cast<size_t>(hp.n_layer));
   for (int il = 0; il < hp.n_layer; ++il) {
     LlamaLayer& L = m->layers[static_cast<size_t>(il)];

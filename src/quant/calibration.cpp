@@ -172,6 +172,19 @@ class ReplaceWeights : public GraphObserver {
       leaf->data = const_cast<void*>(it->second.bytes);
       set_contiguous_strides(leaf);
     }
+    // Hot rows: leaves of their own beside each lookup of the tensor (added
+    // after the walk: the node list grows).
+    std::vector<std::pair<Node*, const Calibration::Replacement*>> lookups;
+    for (Node& n : g.nodes()) {
+      if (n.op != Op::get_rows || !n.src[0]->weight_id) continue;
+      auto it = by_tensor_.find(n.src[0]->weight_id);
+      if (it != by_tensor_.end() && !it->second.hot_ids.empty()) lookups.push_back({&n, &it->second});
+    }
+    for (auto [n, r] : lookups) {
+      const auto h = static_cast<int64_t>(r->hot_ids.size());
+      n->src[2] = g.leaf(n->src[0]->name + ".hot_rows", r->hot_type, {n->src[0]->ne[0], h}, const_cast<void*>(r->hot_bytes));
+      n->src[3] = g.leaf(n->src[0]->name + ".hot_ids", DType::i32, {h}, const_cast<int32_t*>(r->hot_ids.data()));
+    }
     return Status::Ok();
   }
   Status after_compute(const Graph&) override { return Status::Ok(); }

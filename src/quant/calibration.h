@@ -94,6 +94,11 @@ class Calibration {
     DType type = DType::f32;
     const void* bytes = nullptr;
     bool lookup_only = false;  // only where the graph looks its rows up (get_rows), not where it multiplies by it
+    // Hot rows (formats/hot_rows.h) for the lookups of this tensor: hot_ids
+    // (strictly increasing) and their rows in hot_type at hot_bytes. Empty: none.
+    std::vector<int32_t> hot_ids;
+    DType hot_type = DType::q8_0;
+    const void* hot_bytes = nullptr;
   };
   Result<double> kld_with(const std::vector<Replacement>& replacements);
 

@@ -5,8 +5,36 @@
 
 namespace wa::quant {
 
+std::vector<int32_t> choose_hot_rows(const TiedEmbeddingStats& s, int64_t count, int64_t first_position) {
+  const int64_t positions = s.positions();
+  std::vector<double> inputs(static_cast<size_t>(s.n_vocab), 0.0), mass(static_cast<size_t>(s.n_vocab), 0.0);
+  for (int64_t t = std::max<int64_t>(0, first_position); t < positions && t < static_cast<int64_t>(s.tokens.size()); ++t) {
+    const int32_t id = s.tokens[static_cast<size_t>(t)];
+    if (id >= 0 && id < s.n_vocab) inputs[static_cast<size_t>(id)] += 1.0;
+  }
+  if (s.n_ctx > 0) {
+    for (int64_t c = std::max<int64_t>(0, first_position) / s.n_ctx;
+         c < positions / s.n_ctx && (c + 1) * s.n_vocab <= static_cast<int64_t>(s.chunk_mass.size()); ++c) {
+      for (int64_t v = 0; v < s.n_vocab; ++v) mass[static_cast<size_t>(v)] += s.chunk_mass[static_cast<size_t>(c * s.n_vocab + v)];
+    }
+  }
+  std::vector<int32_t> order(static_cast<size_t>(s.n_vocab));
+  for (int64_t v = 0; v < s.n_vocab; ++v) order[static_cast<size_t>(v)] = static_cast<int32_t>(v);
+  const int64_t k = std::clamp<int64_t>(count, 0, s.n_vocab);
+  std::partial_sort(order.begin(), order.begin() + k, order.end(), [&](int32_t a, int32_t b) {
+    const auto ia = static_cast<size_t>(a), ib = static_cast<size_t>(b);
+    if (inputs[ia] != inputs[ib]) return inputs[ia] > inputs[ib];
+    if (mass[ia] != mass[ib]) return mass[ia] > mass[ib];
+    return a < b;
+  });
+  order.resize(static_cast<size_t>(k));
+  std::sort(order.begin(), order.end());
+  return order;
+}
+
 Result<std::shared_ptr<const TiedRowMetric>> TiedRowMetric::create(std::shared_ptr<const TiedEmbeddingStats> stats,
-                                                                   int64_t first_position) {
+                                                                   int64_t first_position,
+                                                                   const std::vector<int32_t>& hot_ids) {
   if (!stats) return invalid_argument("tied embedding: no statistics");
   const TiedEmbeddingStats& s = *stats;
   const int64_t n = s.n, positions = s.positions();
@@ -59,11 +87,18 @@ Result<std::shared_ptr<const TiedRowMetric>> TiedRowMetric::create(std::shared_p
     const int32_t id = s.tokens[static_cast<size_t>(t)];
     if (id >= 0 && id < s.n_vocab) inputs[static_cast<size_t>(id)] += 1.0;
   }
+  // Hot rows are looked up from their own copy: no lookup role here.
+  std::vector<bool> hot(static_cast<size_t>(s.n_vocab), false);
+  for (int32_t id : hot_ids) {
+    if (id >= 0 && id < s.n_vocab) inputs[static_cast<size_t>(id)] = 0.0, hot[static_cast<size_t>(id)] = true;
+  }
   m->m_.assign(static_cast<size_t>(s.n_vocab), 0.0);
+  m->lookups_.assign(static_cast<size_t>(s.n_vocab), 0.0);
   for (int64_t v = 0; v < s.n_vocab; ++v) {
     const double mv = std::max(mass[static_cast<size_t>(v)], inputs[static_cast<size_t>(v)]);
     if (mv > kOwnRowThreshold) {
       m->m_[static_cast<size_t>(v)] = mv;
+      m->lookups_[static_cast<size_t>(v)] = hot[static_cast<size_t>(v)] ? 0.0 : mv;
       ++m->own_rows_;
     }
   }
@@ -95,7 +130,7 @@ std::vector<double> TiedRowMetric::row_moments(int64_t row) const {
     }
   }
   // The lookup role: lambda per coordinate for each of m_v occurrences.
-  const double lookup = s.lookup_sensitivity * m_[static_cast<size_t>(row)];
+  const double lookup = s.lookup_sensitivity * lookups_[static_cast<size_t>(row)];
   for (int64_t i = 0; i < n; ++i) h[static_cast<size_t>(i * n + i)] += lookup;
   return h;
 }

@@ -63,6 +63,12 @@ struct TiedEmbeddingStats {
   static constexpr float kPredictedFloor = 1e-4f;
 };
 
+// The rows a hot-row table (formats/hot_rows.h) should hold: the `count`
+// rows looked up most often at the positions of `stats` from first_position
+// on (the input tokens), ties and the rest by predicted mass, then by id;
+// returned in increasing id order. Fewer when the vocabulary is smaller.
+std::vector<int32_t> choose_hot_rows(const TiedEmbeddingStats& stats, int64_t count, int64_t first_position = 0);
+
 class TiedRowMetric {
  public:
   // Chosen on the calibration text only: kappa by cross-validation on its
@@ -79,8 +85,12 @@ class TiedRowMetric {
   // sees rows the metric was not fitted on, as held-out text does).
   // Errors: no positions left, statistics of inconsistent sizes, an Hbar
   // without a factor.
+  // With `hot_ids` (sorted; formats/hot_rows.h), those rows are looked up
+  // from their own high-precision copy, so the matrix's row serves only the
+  // output role: its lookup term is dropped (m_v = predicted mass).
   static Result<std::shared_ptr<const TiedRowMetric>> create(std::shared_ptr<const TiedEmbeddingStats> stats,
-                                                             int64_t first_position = 0);
+                                                             int64_t first_position = 0,
+                                                             const std::vector<int32_t>& hot_ids = {});
 
   // Hbar's factor: the rows without their own H are compensated with it.
   const std::shared_ptr<const GptqFactor>& shared_factor() const { return shared_; }
@@ -103,6 +113,7 @@ class TiedRowMetric {
   int64_t first_position_ = 0;
   std::vector<double> hbar_;  // n x n, mean over the used positions
   std::vector<double> m_;     // [n_vocab]: m_v of rows with their own H, else 0
+  std::vector<double> lookups_;  // [n_vocab]: the lookup role's occurrences in H_v (0 for hot rows)
   int64_t own_rows_ = 0;
   std::shared_ptr<const GptqFactor> shared_;
 };

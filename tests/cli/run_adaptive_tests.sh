@@ -136,6 +136,33 @@ check "adaptive on a model with a tied embedding runs (rc $rc)" test $rc -eq 0
 check "adaptive: the tied embedding probed at every type" \
   grep -qE '^\| token_embd\.weight \| .* \| [0-9]\.[0-9]+e[-+][0-9]+ \(q4_0; every type probed\) \|' "$T/dplan.md"
 check "adaptive: the other matrices probed at their smallest type only" test "$(grep -c 'every type probed)' "$T/dplan.md")" -eq 1
+# Hot rows (formats/hot_rows.h): the tied embedding's most looked-up rows
+# again in q8_0 for the lookup. --type with --hot-rows: said, counted in the
+# bits per weight, lower KLD than the same type without them; --adaptive
+# --own-formats: among the embedding's candidates, the file as planned
+# (both budgets: the file-size one checks the predicted size).
+"$W" quantize "$M" "$T/d_hot.gguf" --type q4_0 --calib "$T/calib.txt" --hot-rows 512 2>"$T/d_hot.err"; rc=$?
+check "quantize --type q4_0 --calib --hot-rows 512 runs (rc $rc)" test $rc -eq 0
+check "quantize --hot-rows: says so" grep -q "^note: token_embd.weight: 512 hot rows in q8_0 beside it" "$T/d_hot.err"
+"$W" info "$T/d_hot.gguf" >"$T/d_hot.info"
+check "info: the hot rows and their share of the bits per weight" \
+  grep -qE "^    \+ 512 hot rows in q8_0 .*: [0-9.]+ KiB, 0\.[0-9]{4} of the bits per weight above" "$T/d_hot.info"
+b_hot=$(bpw "$T/d_hot.gguf"); b_imp=$(bpw "$T/d_imp.gguf")
+check "hot rows: more bits per weight ($b_hot > $b_imp)" python3 -c "assert $b_hot > $b_imp"
+"$W" kld -m "$T/d_hot.gguf" --base "$M" -f "$T/text.txt" --ctx 128 --chunks 4 >"$T/k_hot.txt" 2>/dev/null
+k_hot=$(val "$T/k_hot.txt" 'Mean KLD')
+check "hot rows: lower KLD than without them ($k_hot < $k_imp)" python3 -c "assert $k_hot < $k_imp"
+"$W" quantize "$M" "$T/d_adh.gguf" --adaptive --bpw 5 --own-formats --hot-rows 256 --calib "$T/calib.txt" \
+  --plan-report "$T/dhplan.md" 2>"$T/d_adh.err"; rc=$?
+check "adaptive --own-formats --hot-rows 256 runs (rc $rc)" test $rc -eq 0
+check "adaptive --own-formats: the tied embedding's candidates with hot rows probed" \
+  grep -qE '^\| token_embd\.weight \| .*, q4_0 \+ hot rows [0-9.e+-]+, q4_1 \+ hot rows [0-9.e+-]+ \|$' "$T/dhplan.md"
+got=$(bpw "$T/d_adh.gguf")
+check "adaptive --own-formats --hot-rows: measured $got bits per weight <= 5" python3 -c "assert $got <= 5.0"
+"$W" quantize "$M" "$T/d_adf.gguf" --adaptive --budget-mb 4.2 --own-formats --hot-rows 256 --calib "$T/calib.txt" \
+  --plan-report "$T/dfplan.md" 2>"$T/d_adf.err"; rc=$?
+check "adaptive --own-formats --budget-mb 4.2 runs, its file as planned (rc $rc)" test $rc -eq 0
+check "adaptive --budget-mb 4.2: file at most 4.2 MB" test "$(stat -c %s "$T/d_adf.gguf")" -le 4200000
 "$W" quantize "$M" "$T/d_q4K.gguf" --type q4_K --calib "$T/calib.txt" 2>"$T/d_q4K.err"
 check "quantize --type q4_K --calib: the q5_0 fallback is error-compensating" \
   sh -c "grep -q '^quantizers: q5_0 error-compensating 43$' '$T/d_q4K.err' && cmp -s '$T/d_q4K.gguf' '$T/d_q5_0.gguf'"
@@ -170,6 +197,8 @@ expect "--adaptive with two budgets" "needs one budget" "$W" quantize "$M" "$T/x
 expect "--adaptive with --type" "exclude each other" "$W" quantize "$M" "$T/x.gguf" --adaptive --bpw 5 --type q4_0
 expect "--bpw without --adaptive" "belong to --adaptive" "$W" quantize "$M" "$T/x.gguf" --type q4_0 --bpw 5
 expect "--own-formats without --adaptive" "belong to --adaptive" "$W" quantize "$M" "$T/x.gguf" --type q4_0 --own-formats
+expect "--hot-rows with --adaptive, without --own-formats" "needs --own-formats" \
+  "$W" quantize "$M" "$T/x.gguf" --adaptive --bpw 5 --calib "$T/calib.txt" --hot-rows 64
 expect "--bpw not a number" "expects a number" "$W" quantize "$M" "$T/x.gguf" --adaptive --bpw lots
 head -c 100000 "$T/syn.gguf" >"$T/trunc.gguf"
 expect "adaptive on a truncated model" "error: invalid_file" "$W" quantize "$T/trunc.gguf" "$T/x.gguf" --adaptive --bpw 4

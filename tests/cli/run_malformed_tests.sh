@@ -59,6 +59,24 @@ expect_error "quantize --calib: unknown type" "$W" quantize "$T/good.gguf" "$T/q
 for f in "$T"/bad/*.bin; do
   expect_error "convert $(basename "$f")" "$W" convert "$f" "$T/out.gguf"
 done
+# Hot rows (formats/hot_rows.h): a file with them, from the bundled model
+# (tied embedding), damaged one way each; and --hot-rows' argument errors.
+python3 "$HERE/../../tools/corpus/storygen.py" --seed 5 --count 2 >"$T/calib.txt"
+"$W" quantize "$HERE/../../models/default.gguf" "$T/hot.gguf" --type q4_0 --calib "$T/calib.txt" --hot-rows 64 \
+  >/dev/null 2>&1 || { echo "FAIL - could not make the hot-rows model"; exit 1; }
+mkdir -p "$T/badhot"
+python3 "$HERE/make_malformed_hot_rows.py" "$T/hot.gguf" "$T/badhot"
+for f in "$T"/badhot/*.gguf; do
+  n=$(basename "$f")
+  expect_error "run $n" "$W" run -m "$f" -n 4 --ids
+  expect_error "info $n" "$W" info "$f"
+done 2>/dev/null
+expect_error "quantize --hot-rows without --calib" "$W" quantize "$T/good.gguf" "$T/q.gguf" --type q4_0 --hot-rows 8
+expect_error "quantize --hot-rows 0 with --type" "$W" quantize "$HERE/../../models/default.gguf" "$T/q.gguf" --type q4_0 --calib "$T/calib.txt" --hot-rows 0
+expect_error "quantize --hot-rows with --method weighted" "$W" quantize "$HERE/../../models/default.gguf" "$T/q.gguf" --type q4_0 --calib "$T/calib.txt" --method weighted --hot-rows 8
+expect_error "quantize --adaptive --hot-rows without --own-formats" "$W" quantize "$T/good.gguf" "$T/q.gguf" --adaptive --bpw 5 --hot-rows 8
+"$W" synth --preset tiny --type f16 "$T/synth.gguf" >/dev/null 2>&1 || { echo "FAIL - could not make the synthetic model"; exit 1; }
+expect_error "quantize --hot-rows: an untied embedding" "$W" quantize "$T/synth.gguf" "$T/q.gguf" --type q4_0 --calib "$T/calib.txt" --hot-rows 8
 expect_error "missing model file" "$W" run -m "$T/nope.gguf" --ids
 expect_error "directory as model" "$W" run -m "$T" --ids
 expect_error "tokenizer-only file as a model" "$W" run -m "$SHARED/models/vocab/ggml-vocab-llama-spm.gguf" -n 2

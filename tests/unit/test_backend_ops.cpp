@@ -183,6 +183,38 @@ TEST(BackendOps, GetRowsEveryTableType) {
   }
 }
 
+// Hot rows (Graph::get_rows, formats/hot_rows.h): ids in the hot list read
+// the hot table (here q8_0), the others the low-bit table, on a q2_K, a
+// q4_0 and a repacked q4_0x4 table; the first, last and a missing id.
+TEST(BackendOps, GetRowsWithHotRows) {
+  std::mt19937 rng(6);
+  const int64_t d = 256, vocab = 9;
+  for (DType type : {DType::q2_k, DType::q4_0, DType::q4_0x4}) {
+    Buffer table = make_data(type == DType::q4_0x4 ? DType::q4_0 : type, d, vocab, rng);
+    if (type == DType::q4_0x4) {
+      ASSERT_TRUE(cpu::repack_q4_0x4(table.bytes.data(), row_bytes(DType::q4_0, d), vocab, d));
+    }
+    std::vector<int32_t> hot_ids = {0, 4, 8};
+    Buffer hot = make_data(DType::q8_0, d, static_cast<int64_t>(hot_ids.size()), rng);
+    std::vector<int32_t> ids = {8, 3, 0, 4, 5, 4};
+    Ref ref;
+    for (int32_t id : ids) {
+      const auto at = std::find(hot_ids.begin(), hot_ids.end(), id);
+      for (int64_t i = 0; i < d; ++i) {
+        ref.push_back(at != hot_ids.end() ? hot.values[(at - hot_ids.begin()) * d + i] : table.values[id * d + i]);
+      }
+    }
+    check_op(strformat("get_rows %s + hot rows q8_0", dtype_name(type)),
+             [&](Graph& g) {
+               return g.get_rows(g.leaf("t", type, {d, vocab}, table.bytes.data()),
+                                 g.leaf("ids", DType::i32, {static_cast<int64_t>(ids.size())}, ids.data()),
+                                 g.leaf("hot", DType::q8_0, {d, static_cast<int64_t>(hot_ids.size())}, hot.bytes.data()),
+                                 g.leaf("hot_ids", DType::i32, {static_cast<int64_t>(hot_ids.size())}, hot_ids.data()));
+             },
+             ref, 0.0);
+  }
+}
+
 // A q4_0x4 weight (q4_0 repacked in place, kernels.h) as a mul_mat weight
 // and as a get_rows table (a tied embedding): the numbers its q4_0 holds,
 // with a partial last group of rows.

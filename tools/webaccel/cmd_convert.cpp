@@ -54,11 +54,14 @@ int cmd_convert(int argc, char** argv) {
 namespace {
 
 constexpr const char* kQuantizeUsage =
-    "usage: webaccel quantize IN.gguf OUT.gguf --type TYPE [--calib TEXT [--method gptq|weighted|rtn]]\n"
+    "usage: webaccel quantize IN.gguf OUT.gguf --type TYPE [--calib TEXT [--method gptq|weighted|rtn] [--hot-rows N]]\n"
     "       webaccel quantize IN.gguf OUT.gguf --adaptive (--budget-mb MB | --bpw BITS) [--calib TEXT "
-    "[--method gptq|weighted|rtn]] [--plan-report PLAN.md] [--own-formats]\n"
-    "  --own-formats: the planner may also choose webaccel's own wa_vq2 / wa_vq3 (not GGUF types: such a file\n"
-    "  runs only on webaccel's CPU backend)";
+    "[--method gptq|weighted|rtn]] [--plan-report PLAN.md] [--own-formats [--hot-rows N]]\n"
+    "  --own-formats: the planner may also choose webaccel's own wa_vq2 / wa_vq3 and, for a tied token embedding,\n"
+    "  hot rows (not GGUF types: such a file runs only on webaccel's CPU backend)\n"
+    "  --hot-rows N: the N embedding rows the calibration text looks up most, stored again in q8_0 for the lookup\n"
+    "  (webaccel's own, CPU only; a tied embedding and --method gptq; with --adaptive the candidates' count,\n"
+    "  default 1024, 0: none)";
 
 Status write_text_file(const std::string& path, const std::string& text) {
   FILE* f = std::fopen(path.c_str(), "wb");
@@ -73,7 +76,7 @@ Status write_text_file(const std::string& path, const std::string& text) {
 int cmd_quantize(int argc, char** argv) {
   Args args(argc, argv, 2, {"--adaptive", "--own-formats"});
   Status st = args.check_unknown({"--type", "--calib", "--calib-tokens", "--method", "--adaptive", "--budget-mb",
-                                  "--bpw", "--plan-report", "--threads", "-t", "--own-formats"});
+                                  "--bpw", "--plan-report", "--threads", "-t", "--own-formats", "--hot-rows"});
   if (!st.ok()) return fail(st);
   const bool adaptive = args.has("--adaptive");
   if (args.positional().size() != 2 || (!adaptive && !args.get("--type"))) {
@@ -88,6 +91,15 @@ int cmd_quantize(int argc, char** argv) {
   if (adaptive && (args.get("--budget-mb").has_value() == args.get("--bpw").has_value())) {
     return fail(invalid_argument("--adaptive needs one budget: --budget-mb MB (the output file's size) or --bpw BITS "
                                  "(the weight matrices' average bits per weight)"));
+  }
+  auto hot_rows = args.get_int("--hot-rows", adaptive ? 1024 : 0, 0, 1 << 22);
+  if (!hot_rows.ok()) return fail(hot_rows.status());
+  if (args.get("--hot-rows")) {
+    if (adaptive && !args.has("--own-formats")) {
+      return fail(invalid_argument("--hot-rows with --adaptive needs --own-formats (hot rows are webaccel's own: CPU only)"));
+    }
+    if (!args.get("--calib")) return fail(invalid_argument("--hot-rows needs a calibration text (--calib TEXT): it chooses the rows"));
+    if (!adaptive && hot_rows.value() < 1) return fail(invalid_argument("--hot-rows must be at least 1 with --type"));
   }
   auto calib_tokens = args.get_int("--calib-tokens", 512, 16, 1 << 20);
   if (!calib_tokens.ok()) return fail(calib_tokens.status());
@@ -126,6 +138,7 @@ int cmd_quantize(int argc, char** argv) {
     ao.method = method.value();
     ao.calib = co;
     ao.own_formats = args.has("--own-formats");
+    ao.hot_rows = hot_rows.value();
     st = quantize_adaptive(in, out, ao, &report, &plan);
   } else {
     auto t = parse_type(*args.get("--type"));
@@ -144,6 +157,11 @@ int cmd_quantize(int argc, char** argv) {
       if (!file.ok()) return fail(file.status());
       st = calibrated_options(*calib.value(), method.value(), *file.value(), &qo);
       if (!st.ok()) return fail(st);
+      if (hot_rows.value() > 0) {
+        if (method.value() != QuantizeMethod::gptq) return fail(invalid_argument("--hot-rows needs --method gptq"));
+        st = calibrated_hot_rows(*calib.value(), hot_rows.value(), &qo);
+        if (!st.ok()) return fail(st);
+      }
       std::fprintf(stderr, "calibration: %d tokens, importance of %zu matrices, error-compensating factors of %zu (--method %s)\n",
                    calib.value()->n_tokens(), qo.importance.size(), qo.gptq.size(), quantize_method_name(method.value()));
     }

@@ -23,11 +23,23 @@ void op_get_rows(const Node& n, const OpContext& c) {
   const int64_t vocab = table->ne[1];
   int64_t b, e;
   split_range(n.ne[1], c.ith, c.nth, &b, &e);
+  // Hot rows (Graph::get_rows): ids found in the sorted hot_ids read the hot table.
+  const Node* hot = n.src[2];
+  const int32_t* hot_begin = hot ? n.src[3]->as<int32_t>() : nullptr;
+  const int32_t* hot_end = hot ? hot_begin + n.src[3]->ne[0] : nullptr;
   for (int64_t i = b; i < e; ++i) {
     int32_t id = ids->as<int32_t>()[i];
     // Ids are validated by the session before they reach a graph; clamp keeps
     // a bug here from reading outside the table.
     id = std::clamp<int32_t>(id, 0, static_cast<int32_t>(vocab - 1));
+    if (hot) {
+      const int32_t* at = std::lower_bound(hot_begin, hot_end, id);
+      if (at != hot_end && *at == id) {
+        type_traits(hot->type)->to_f32(static_cast<const uint8_t*>(hot->data) + static_cast<size_t>(at - hot_begin) * hot->nb[1],
+                                       col<float>(&n, i), hot->ne[0]);
+        continue;
+      }
+    }
     if (table->type == DType::q4_0x4) {  // a repacked (tied) embedding: its rows are not contiguous
       dequantize_row_q4_0x4(table->data, table->nb[1], vocab, id, col<float>(&n, i), table->ne[0]);
       continue;
@@ -361,6 +373,11 @@ bool op_supported(const Node& n) {
   switch (n.op) {
     case Op::none: return true;
     case Op::get_rows:
+      if (n.src[2] && !(type_traits(n.src[2]->type) && type_traits(n.src[2]->type)->to_f32 && n.src[3] &&
+                        n.src[3]->type == DType::i32 && n.src[3]->ne[0] == n.src[2]->ne[1] &&
+                        n.src[2]->ne[0] == n.src[0]->ne[0])) {
+        return false;
+      }
       return (n.src[0]->type == DType::q4_0x4 || (type_traits(n.src[0]->type) && type_traits(n.src[0]->type)->to_f32)) &&
              n.src[1]->type == DType::i32;
     case Op::mul_mat: return matmul_supports(n.src[0]->type) && n.src[1]->type == DType::f32;

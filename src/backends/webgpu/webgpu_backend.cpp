@@ -10,6 +10,7 @@
 #include <unordered_set>
 
 #include "backends/webgpu/kernel_params.h"
+#include "formats/hot_rows.h"
 #include "backends/webgpu/shaders.h"
 #include "quant/vq.h"
 
@@ -304,6 +305,11 @@ class WebGpuBackendImpl final : public WebGpuBackend {
   Status upload_weights(const GgufFile& file, MemoryTracker* tracker) override {
     // Every type is checked before anything is recorded: a model the kernels
     // cannot run leaves no device buffers behind.
+    if (has_hot_rows(file)) {
+      return unsupported(strformat("the file has hot rows (webaccel's own format: '%s', '%s'), which only webaccel's "
+                                   "CPU backend runs; the WebGPU kernels do not read them",
+                                   kHotRowsTensor, kHotIdsTensor));
+    }
     for (const GgufTensorInfo& t : file.tensors()) {
       if (!weight_type_supported(t.type)) {
         return unsupported(strformat("tensor '%s' has type %s, which the WebGPU kernels do not read yet",
@@ -940,6 +946,7 @@ class WebGpuBackendImpl final : public WebGpuBackend {
         return {};
       }
       case Op::get_rows:
+        if (n.src[2]) return "hot rows (webaccel's own format) run only on the CPU backend";
         if (!weight_of(n.src[0])) return "the table is not a device weight";
         return n.src[1]->type == DType::i32 ? "" : "ids must be i32";
       case Op::rms_norm:

@@ -7,29 +7,15 @@ import os
 import struct
 import sys
 
+from gguf_header import skip_value
+
 src, l2c, out = sys.argv[1], sys.argv[2], sys.argv[3]
 data = open(src, "rb").read()
 
 # Walk the header, remembering where each field is.
-SCALAR = {0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8}
 pos = 24
 n_tensors, n_kv = struct.unpack_from("<QQ", data, 8)
 kv_at = {}  # key -> (offset of type tag, offset of value)
-
-
-def skip_value(p, t):
-    if t == 8:
-        (n,) = struct.unpack_from("<Q", data, p)
-        return p + 8 + n
-    if t == 9:
-        et, cnt = struct.unpack_from("<IQ", data, p)
-        p += 12
-        for _ in range(cnt):
-            p = skip_value(p, et)
-        return p
-    return p + SCALAR[t]
-
-
 first_key_len_at = pos
 for _ in range(n_kv):
     (klen,) = struct.unpack_from("<Q", data, pos)
@@ -37,7 +23,7 @@ for _ in range(n_kv):
     pos += 8 + klen
     (t,) = struct.unpack_from("<I", data, pos)
     kv_at[key] = (pos, pos + 4)
-    pos = skip_value(pos + 4, t)
+    pos = skip_value(data, pos + 4, t)
 tensors = []
 for _ in range(n_tensors):
     (nlen,) = struct.unpack_from("<Q", data, pos)

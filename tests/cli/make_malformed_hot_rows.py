@@ -9,23 +9,10 @@ import os
 import struct
 import sys
 
+from gguf_header import skip_value
+
 src, out = sys.argv[1], sys.argv[2]
 data = open(src, "rb").read()
-SCALAR = {0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8}
-
-
-def skip_value(p, t):
-    if t == 8:
-        (n,) = struct.unpack_from("<Q", data, p)
-        return p + 8 + n
-    if t == 9:
-        et, cnt = struct.unpack_from("<IQ", data, p)
-        p += 12
-        for _ in range(cnt):
-            p = skip_value(p, et)
-        return p
-    return p + SCALAR[t]
-
 
 n_tensors, n_kv = struct.unpack_from("<QQ", data, 8)
 pos = 24
@@ -38,7 +25,7 @@ for _ in range(n_kv):
     (t,) = struct.unpack_from("<I", data, pos + 8 + klen)
     if key == "general.alignment":
         (alignment,) = struct.unpack_from("<I", data, pos + 8 + klen + 4)
-    pos = skip_value(pos + 8 + klen + 4, t)
+    pos = skip_value(data, pos + 8 + klen + 4, t)
 tensors = {}
 for _ in range(n_tensors):
     (nlen,) = struct.unpack_from("<Q", data, pos)

@@ -10,8 +10,8 @@
 #include <unordered_set>
 
 #include "backends/webgpu/kernel_params.h"
-#include "formats/hot_rows.h"
 #include "backends/webgpu/shaders.h"
+#include "formats/hot_rows.h"
 #include "quant/vq.h"
 
 namespace wa::gpu {

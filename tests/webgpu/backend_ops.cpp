@@ -422,6 +422,19 @@ void add_mul_mat(std::vector<Case>& cases, DType type, int64_t K, int64_t N, int
                    }});
 }
 
+// A P-token prefix stored into new f16 key and value caches (room for P + 2
+// tokens, V transposed), its attention checked, then the next graph begun:
+// the stores, for a decode step's graph to store into and read after.
+std::pair<Node*, Node*> f16_cache_prefix(Ctx& c, int n_head, int n_head_kv, int hd, int P) {
+  const int kvw = n_head_kv * hd, n_ctx = (P + 3) & ~1;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  Node* k = c.g().kv_store(c.input(kvw, P), c.cache(DType::f16, kvw, n_ctx), 0);
+  Node* v = c.g().kv_store(c.input(kvw, P), c.cache(DType::f16, n_ctx, kvw), 0, true);
+  c.expect(c.g().attention(c.input(n_head * hd, P), k, v, n_head, n_head_kv, hd, 0, scale), "y (prefix)", kFloatLimit);
+  c.next_graph();
+  return {k, v};
+}
+
 void add_get_rows(std::vector<Case>& cases, DType type, int64_t K, int64_t rows, std::vector<int32_t> ids,
                   Slot slot = kDevice, uint32_t min_parts = 1) {
   cases.push_back({strformat("get_rows %s%s", dtype_name(type),
@@ -880,13 +893,9 @@ std::vector<Case> make_cases() {
           {strformat("decode layer attention: fused rope + kv stores + attention + o projection + residual %s P=%d on %s",
                      dtype_name(t), P, kSlotNames[slot]),
            slot, [=, t = t, P = P](Ctx& c) {
-             const int n_head = 4, n_head_kv = 2, hd = 32, n_rot = 32, kvw = n_head_kv * hd, n_ctx = (P + 3) & ~1;
+             const int n_head = 4, n_head_kv = 2, hd = 32, n_rot = 32, kvw = n_head_kv * hd;
              const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-             Node* kc = c.g().kv_store(c.input(kvw, P), c.cache(DType::f16, kvw, n_ctx), 0);
-             Node* vc = c.g().kv_store(c.input(kvw, P), c.cache(DType::f16, n_ctx, kvw), 0, true);
-             c.expect(c.g().attention(c.input(n_head * hd, P), kc, vc, n_head, n_head_kv, hd, 0, scale), "y (prefix)",
-                      kFloatLimit);
-             c.next_graph();
+             auto [kc, vc] = f16_cache_prefix(c, n_head, n_head_kv, hd, P);
              // q, k and v first, as a model's matvecs make them
              Node* qin = c.input(n_head * hd, 1);
              Node* kin = c.input(kvw, 1);
@@ -920,13 +929,9 @@ std::vector<Case> make_cases() {
             {strformat("decode attention + o projection + residual %s n_head=4 n_head_kv=2 head_dim=32 P=%d%s",
                        dtype_name(t), P, on.c_str()),
              slot, [=](Ctx& c) {
-               const int n_head = 4, n_head_kv = 2, hd = 32, kvw = n_head_kv * hd, n_ctx = (P + 3) & ~1;
+               const int n_head = 4, n_head_kv = 2, hd = 32, kvw = n_head_kv * hd;
                const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-               Node* k1 = c.g().kv_store(c.input(kvw, P), c.cache(DType::f16, kvw, n_ctx), 0);
-               Node* v1 = c.g().kv_store(c.input(kvw, P), c.cache(DType::f16, n_ctx, kvw), 0, true);
-               c.expect(c.g().attention(c.input(n_head * hd, P), k1, v1, n_head, n_head_kv, hd, 0, scale), "y (prefix)",
-                        kFloatLimit);
-               c.next_graph();
+               const auto [k1, v1] = f16_cache_prefix(c, n_head, n_head_kv, hd, P);
                Node* k2 = c.g().kv_store(c.input(kvw, 1), c.same_cache(k1), P);
                Node* v2 = c.g().kv_store(c.input(kvw, 1), c.same_cache(v1), P, true);
                Node* a = c.g().attention(c.input(n_head * hd, 1), k2, v2, n_head, n_head_kv, hd, P, scale);

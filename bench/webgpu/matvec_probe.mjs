@@ -13,13 +13,9 @@
 // GPU's L2 (50 MB on an H100) is still read from memory, as in a model.
 //
 // usage: node bench/webgpu/matvec_probe.mjs [--types q4_0,q8_0] [--shapes 4096x4096,...]
-//          [--rows 1,2,4] [--unroll 1,2,4] [--groups 4,8] [--splits 1,2,4] [--xq 0,1] [--xg 0,1] [--modes plain,glu,multi] [--norm 0,1] [--sg 0,1] [--old] [--l2-bytes N]
+//          [--rows 1,2,4] [--unroll 1,2,4] [--groups 4,8] [--xq 0,1] [--modes plain,glu,multi] [--norm 0,1] [--sg 0,1] [--old] [--l2-bytes N]
 //          [--reps 5] [--rep-ms 20] [--warm-ms 300] [--dawn-flag F]... [--quick] [--out FILE]
-// Shapes are NxK (output rows x row length). --splits: groups splitting
-// each row's K (matvec4.wgsl's S; divides the groups). --xg 1: x already
-// quantized to int8 in a storage buffer (mvx_q8g.wgsl, as a producer
-// matvec writes it: mv4_xout.wgsl), read per block from memory instead of
-// quantized into workgroup memory first. --sg 0,1: each variant with its
+// Shapes are NxK (output rows x row length). --sg 0,1: each variant with its
 // rows totalled through workgroup memory (mv4_sum_wg.wgsl) and with
 // subgroup operations (mv4_sum_sg.wgsl, where the adapter has subgroups);
 // the subgroup variant's output is also compared with the other's
@@ -38,7 +34,7 @@ const median = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
 
 function parseArgs(argv) {
   const o = { types: ['q4_0', 'q8_0'], shapes: ['4096x4096', '11008x4096', '4096x11008', '32000x4096', '2048x2048', '5632x2048'],
-    rows: [1, 2, 4], unroll: [1, 2, 4], groups: [4, 8], splits: [1], xq: [false], xg: [false], modes: ['plain'], norm: [false], sg: [false], old: false, l2Bytes: 256 << 20, reps: 5, repMs: 20, warmMs: 300, dawnFlags: [], out: null };
+    rows: [1, 2, 4], unroll: [1, 2, 4], groups: [4, 8], xq: [false], modes: ['plain'], norm: [false], sg: [false], old: false, l2Bytes: 256 << 20, reps: 5, repMs: 20, warmMs: 300, dawnFlags: [], out: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => argv[++i];
@@ -47,12 +43,10 @@ function parseArgs(argv) {
     else if (a === '--rows') o.rows = next().split(',').map(Number);
     else if (a === '--unroll') o.unroll = next().split(',').map(Number);
     else if (a === '--groups') o.groups = next().split(',').map(Number);
-    else if (a === '--splits') o.splits = next().split(',').map(Number);
     else if (a === '--old') o.old = true;
     else if (a === '--modes') o.modes = next().split(',');
     else if (a === '--norm') o.norm = next().split(',').map((x) => x === '1' || x === 'true');
     else if (a === '--xq') o.xq = next().split(',').map((x) => x === '1' || x === 'true');
-    else if (a === '--xg') o.xg = next().split(',').map((x) => x === '1' || x === 'true');
     else if (a === '--sg') o.sg = next().split(',').map((x) => x === '1' || x === 'true');
     else if (a === '--l2-bytes') o.l2Bytes = +next();
     else if (a === '--reps') o.reps = +next();
@@ -77,8 +71,7 @@ function paramsWgsl(list) {
 const shader = (f) => readFileSync(join(SHADERS, f), 'utf8');
 let SG_RUNS = 32; // set from the adapter in main
 // matvec4.wgsl (MODE 0, no norm) as the backend instantiates it: R rows
-// per group of 32 lanes (S groups splitting each row's K), U blocks in
-// flight per lane, G groups per workgroup;
+// per group of 32 lanes, U blocks in flight per lane, G groups per workgroup;
 // x in f32 (mvx_f32.wgsl) or, with xq, quantized to int8 in workgroup memory
 // (mvx_q8.wgsl, the type's mv4x8_<type>.wgsl dot).
 // mode: plain (MODE 0), glu (MODE 1: both matrices the same weights) or
@@ -98,28 +91,26 @@ const MATVEC4_BINDINGS = `
 @group(0) @binding(5) var<uniform> params: Params;
 fn norm_gain(i: u32) -> vec4<f32> { return nw[i]; }
 `;
-const matvec4 = (type, r, u, g, xq, K, mode, norm, sg, split = 1, xg = false) => ({
+const matvec4 = (type, r, u, g, xq, K, mode, norm, sg) => ({
   params: 'WA_MATVEC_PARAMS',
   enable: sg ? 'enable subgroups;\n' : '',
-  src: (MATVEC4_BINDINGS + shader(`mv4_${type}.wgsl`) + shader('mvx_from_act.wgsl') + (xg ? shader(`mv4x8_${type}.wgsl`) + '@group(0) @binding(6) var<storage, read> xg: array<vec4<u32>>;\n' + shader('mvx_q8g.wgsl') : xq ? shader(`mv4x8_${type}.wgsl`) + shader('mvx_q8.wgsl') : shader('mvx_f32.wgsl')) +
+  src: (MATVEC4_BINDINGS + shader(`mv4_${type}.wgsl`) + shader('mvx_from_act.wgsl') + (xq ? shader(`mv4x8_${type}.wgsl`) + shader('mvx_q8.wgsl') : shader('mvx_f32.wgsl')) +
     ['w0', 'w1', 'w2'].map((b) => shader('mv4_binding.wgsl').replaceAll('WB', b)).join('') +
-    shader(sg ? 'mv4_sum_sg.wgsl' : 'mv4_sum_wg.wgsl') + shader('mv4_xout_none.wgsl') + shader('matvec4.wgsl')).replaceAll('MV_ROWS', `${r}u`).replaceAll('MV_BLOCKS_IN_FLIGHT', `${u}u`).replaceAll('MV_GROUPS', `${g}u`).replaceAll('MV_UNIT', '1u').replaceAll('MV_K_SPLIT', `${split}u`).replaceAll('MV_SG_RUNS', `${SG_RUNS}u`)
+    shader(sg ? 'mv4_sum_sg.wgsl' : 'mv4_sum_wg.wgsl') + shader('matvec4.wgsl')).replaceAll('MV_ROWS', `${r}u`).replaceAll('MV_BLOCKS_IN_FLIGHT', `${u}u`).replaceAll('MV_GROUPS', `${g}u`).replaceAll('MV_UNIT', '1u').replaceAll('MV_SG_RUNS', `${SG_RUNS}u`)
       .replaceAll('MV_MODE', `${MODES[mode]}u`).replaceAll('MV_NORM', `${norm}`).replaceAll('MV_MATRICES', mode === 'glu' ? '2u' : '1u')
       .replaceAll('MV_X_BLOCKS', `${K / 32}u`),
-  rowsPerWg: (g / split) * r,
+  rowsPerWg: g * r,
   mode,
   // int8 x: the rounding of x bounds the error, not float sums
-  tolerance: mode !== 'plain' || norm ? Infinity : xq || xg ? 2e-2 : 1e-4,
-  xg,
+  tolerance: mode !== 'plain' || norm ? Infinity : xq ? 2e-2 : 1e-4,
 });
 function variantsFor(o) {
   const v = {};
   if (o.old) v.matvec = (type) => ({ params: 'WA_MATMUL_PARAMS', src: shader(`w_${type}.wgsl`) + shader('w_block_scales.wgsl') + shader(`mv_${type}.wgsl`) + shader('matvec.wgsl'), rowsPerWg: 8, tolerance: 1e-4, mode: 'plain' });
-  for (const mode of o.modes) for (const norm of o.norm) for (const xqg of o.xq.map((x) => [x, false]).concat(o.xg.includes(true) ? [[true, true]] : [])) for (const r of o.rows) for (const u of o.unroll) for (const g of o.groups) for (const split of o.splits) for (const sg of o.sg) {
-    const [xq, xg] = xqg;
-    if ((sg && !o.hasSubgroups) || g % split !== 0) continue;
-    const name = `matvec4${mode === 'plain' ? '' : `_${mode}`}${norm ? '_norm' : ''}${xg ? '_xg' : xq ? '_x8' : ''}${sg ? '_sg' : ''}_r${r}u${u}g${g}${split > 1 ? `s${split}` : ''}`;
-    v[name] = (type, K) => ({ ...matvec4(type, r, u, g, xq, K, mode, norm, sg, split, xg), twin: sg ? name.replace('_sg', '') : null });
+  for (const mode of o.modes) for (const norm of o.norm) for (const xq of o.xq) for (const r of o.rows) for (const u of o.unroll) for (const g of o.groups) for (const sg of o.sg) {
+    if (sg && !o.hasSubgroups) continue;
+    const name = `matvec4${mode === 'plain' ? '' : `_${mode}`}${norm ? '_norm' : ''}${xq ? '_x8' : ''}${sg ? '_sg' : ''}_r${r}u${u}g${g}`;
+    v[name] = (type, K) => ({ ...matvec4(type, r, u, g, xq, K, mode, norm, sg), twin: sg ? name.replace('_sg', '') : null });
   }
   return v;
 }
@@ -193,25 +184,6 @@ async function main() {
         wbufs.push(b);
       }
       const x = new Float32Array(K).map((_, i) => Math.sin(i * 0.37) + 0.25 * Math.cos(i * 1.3));
-      // x as int8 blocks (mvx_q8.wgsl's rounding), for the --xg variants
-      const nbx = K / 32;
-      const xgWords = new Uint32Array(4 * (3 * nbx + Math.ceil(nbx / 4)));
-      const xgF = new Float32Array(xgWords.buffer);
-      for (let b = 0; b < nbx; b++) {
-        let m = 0, ssq = 0;
-        for (let i = 0; i < 32; i++) { m = Math.max(m, Math.abs(x[32 * b + i])); ssq += x[32 * b + i] ** 2; }
-        const inv = m > 0 ? 127 / m : 0, d = m / 127;
-        let lo = 0, hi = 0;
-        for (let i = 0; i < 32; i++) {
-          const q = Math.round(x[32 * b + i] * inv);
-          if (i < 16) lo += q; else hi += q;
-          xgWords[12 * b + (i >> 2)] |= (q & 0xff) << (8 * (i & 3));
-        }
-        xgF.set([d, d * (lo + hi), d * lo, d * hi], 12 * b + 8);
-        xgF[12 * nbx + b] = ssq;
-      }
-      const xgBuf = device.createBuffer({ size: xgWords.byteLength, usage: U.STORAGE | U.COPY_DST });
-      device.queue.writeBuffer(xgBuf, 0, xgWords);
       const yOff = (K + 3) & ~3;
       const act = device.createBuffer({ size: 4 * (yOff + ((N + 3) & ~3)), usage: U.STORAGE | U.COPY_DST | U.COPY_SRC });
       device.queue.writeBuffer(act, 0, x);
@@ -240,9 +212,7 @@ async function main() {
         const entries = (wbuf) => v.params === 'WA_MATMUL_PARAMS'
           ? [{ binding: 0, resource: { buffer: wbuf } }, { binding: 1, resource: { buffer: act } }, { binding: 2, resource: { buffer: ubuf, size: 80 } }]
           : [0, 1, 2].map((i) => ({ binding: i, resource: { buffer: wbuf } })).concat([{ binding: 3, resource: { buffer: nwbuf } },
-            { binding: 4, resource: { buffer: act } }, { binding: 5, resource: { buffer: ubuf, size: 80 } }])
-            // (x from xg never reads the norm's weights: no binding 3 in the layout)
-            .filter((e) => !v.xg || e.binding !== 3).concat(v.xg ? [{ binding: 6, resource: { buffer: xgBuf } }] : []);
+            { binding: 4, resource: { buffer: act } }, { binding: 5, resource: { buffer: ubuf, size: 80 } }]);
         const binds = wbufs.map((wbuf) => device.createBindGroup({ layout: pipe.getBindGroupLayout(0), entries: entries(wbuf) }));
         const err = await device.popErrorScope();
         if (err) { log(`${name} ${type}: ${err.message}`); results.push({ type, N, K, variant: name, error: err.message }); continue; }
@@ -318,7 +288,7 @@ async function main() {
         log(`${type} ${N}x${K} ${name}: ${res.us_per_dispatch} us, ${res.gbps} GB/s, err ${res.max_rel_err}${diff === null ? '' : ` vs wg ${res.max_rel_diff_vs_wg}`}${res.ok ? '' : ' WRONG'}`);
       }
       for (const b of wbufs) b.destroy();
-      act.destroy(); nwbuf.destroy(); readY.destroy(); xgBuf.destroy();
+      act.destroy(); nwbuf.destroy(); readY.destroy();
       for (const b of Object.values(ubufs)) b.destroy();
     }
   }

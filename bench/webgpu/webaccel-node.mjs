@@ -54,13 +54,12 @@ const dawnFlags = args.flatMap((a, i) => (a === '--dawn-flag' ? [args[i + 1]] : 
 // --no-subgroups: the device without subgroups (workgroup-memory reductions),
 // to compare with the subgroup kernels on the same GPU.
 const gpuMask = args.includes('--no-subgroups') ? { disableFeatures: ['subgroups'] } : undefined;
-// --matvec-tuning R,U[,G[,KU[,S]]]: every int8-x decode matvec with R rows
-// per group, U units in flight, G groups per workgroup (0: the backend's),
-// KU consecutive blocks per unit and S groups splitting each row's K
-// (EngineOptions.matvecTuning), to compare shapes.
+// --matvec-tuning R,U[,G[,KU]]: every int8-x decode matvec with R rows per
+// group, U units in flight, G groups per workgroup (0: the backend's) and KU
+// consecutive blocks per unit (EngineOptions.matvecTuning), to compare shapes.
 const tuning = opt('--matvec-tuning')?.split(',').map(Number);
 const matvecTuning = tuning
-  ? { rows: tuning[0], blocksInFlight: tuning[1], groups: tuning[2] || undefined, blocksPerUnit: tuning[3], kSplit: tuning[4] }
+  ? { rows: tuning[0], blocksInFlight: tuning[1], groups: tuning[2] || undefined, blocksPerUnit: tuning[3] }
   : undefined;
 const webgpuModule = process.env.WEBGPU_MODULE ?? join(repo, 'js/node_modules/webgpu/index.js');
 

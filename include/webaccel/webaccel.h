@@ -139,8 +139,7 @@ typedef struct wa_gpu_device_config {
   int32_t packed_dot;              /* WGSL has packed_4x8_integer_dot_product */
   uint32_t subgroup_min_size;      /* GPUAdapterInfo.subgroupMinSize; 0: unknown */
   uint32_t matvec_tuning;          /* 0: the backend's choice; else rows | blocks_in_flight << 8
-                                      | groups << 16 | blocks_per_unit << 24 | k_split << 28
-                                      (groups, blocks_per_unit, k_split 0: the backend's)
+                                      | groups << 16 | blocks_per_unit << 24 (0: the backend's)
                                       for every int8-x decode matvec (benchmarks: shapes compared
                                       on one machine without a rebuild) */
   int32_t l2_warm;                 /* 1: the decode attention reads the o projection's weights into

@@ -29,16 +29,14 @@ export interface BackendChangeEvent {
 }
 
 // Rows per group (1..8), units in flight per lane (1..4), 32-lane groups
-// per workgroup (2, 4 or 8), consecutive blocks per unit (1, 2 or 4) and
-// groups splitting each row's K (1, 2, 4 or 8; divides groups) of a decode
-// matvec (EngineOptions.matvecTuning; groups, blocksPerUnit and kSplit
-// default to the backend's).
+// per workgroup (2, 4 or 8) and consecutive blocks per unit (1, 2 or 4) of a
+// decode matvec (EngineOptions.matvecTuning; groups and blocksPerUnit default
+// to the backend's).
 export interface MatvecTuning {
   rows: number;
   blocksInFlight: number;
   groups?: number;
   blocksPerUnit?: number;
-  kSplit?: number;
 }
 
 export interface EngineOptions {

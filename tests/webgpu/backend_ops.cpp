@@ -152,10 +152,6 @@ struct CaseState {
   bool check_subgroups = false;       // expected: some where the slot has subgroups, else none
   uint32_t l2_warm_dispatches = 0;    // of split attentions warming the L2 (l2_warm.wgsl)
   bool check_l2_warm = false;         // expected: some on the L2-warming slot, else none
-  uint32_t k_split_dispatches = 0;    // of decode matvecs splitting their rows' K between groups
-  bool check_k_split = false;         // expected: some
-  uint32_t x_record_writers = 0, x_record_readers = 0;  // of matvecs writing / reading int8 x records
-  bool check_x_records = false;       // expected: some of each where the slot has dot4I8Packed, else none
   std::string error;
 };
 
@@ -255,12 +251,6 @@ class Ctx {
   // Its split decode attentions must warm the L2 (l2_warm.wgsl) on the
   // L2-warming slot, and never elsewhere.
   void expect_l2_warm() { st_.check_l2_warm = true; }
-  // Some of its decode matvecs must split their rows' K between groups (the K-split slots' tuning).
-  void expect_k_split() { st_.check_k_split = true; }
-  // A matvec + residual add must write its h as int8 x records for the next
-  // fused norm's matvecs, which read them (mv4_xout.wgsl, mvx_q8g.wgsl),
-  // where the slot's device has dot4I8Packed.
-  void expect_x_records() { st_.check_x_records = true; }
   // The GPU must split weight `w` into at least `parts` buffers.
   void expect_parts(Node* w, uint32_t parts) {
     if (run_ == Run::gpu) {
@@ -371,25 +361,16 @@ enum Slot : int {
   kNoSubgroups = 5,
   kUnits = 6,
   kL2Warm = 7,
-  kSplitK = 8,
-  kSplitKNoSubgroups = 9,
-  kSlots = 10
+  kSlots = 8
 };
 const char* const kSlotNames[] = {"device",       "binding 1 MiB",          "grid 4",
                                   "no dot4I8Packed, no subgroups", "workgroup storage 16 KiB", "no subgroups",
-                                  "units of 4 blocks", "L2 warming", "K split 4", "K split 4, no subgroups"};
+                                  "units of 4 blocks", "L2 warming"};
 // kUnits: every int8-x decode matvec forced (wa_gpu_device_config.matvec_tuning)
 // to 2 rows per group, 2 units in flight and 4 consecutive blocks per unit
 // (matvec4.wgsl's KU), where K's blocks are whole units.
 constexpr uint32_t kUnitsTuning = 2u | 2u << 8 | 4u << 24;
-// kSplitK, kSplitKNoSubgroups: every int8-x decode matvec forced to 2 rows
-// per group, 2 units in flight, 8 groups per workgroup and each row's K
-// split between 4 groups (matvec4.wgsl's S: sets of 128 lanes per row); the
-// row totals through subgroup operations, or workgroup memory only.
-constexpr uint32_t kSplitKTuning = 2u | 2u << 8 | 8u << 16 | 4u << 28;
-bool slot_has_subgroups(Slot s) {
-  return g_device_subgroups && s != kNoPackedDotNoSubgroups && s != kNoSubgroups && s != kSplitKNoSubgroups;
-}
+bool slot_has_subgroups(Slot s) { return g_device_subgroups && s != kNoPackedDotNoSubgroups && s != kNoSubgroups; }
 
 // Products of weights and activations. The decode matvecs (T = 1) of every
 // block type (webgpu_backend.cpp's has_int8_dot) round x to int8 blocks of
@@ -737,98 +718,6 @@ std::vector<Case> make_cases() {
   }
   add_mul_mat(cases, DType::q4_0, 4672, 45, 1, kUnits);
 
-  // Each row's K split between 4 groups (kSplitK): K = 4672 is 146 blocks
-  // and, for the k-quants (whole 256-weight blocks), K = 9472 is 296 blocks
-  // (148 q2_K units), so some of a set's 128 lanes run the units-in-flight
-  // loop and all run a tail that some skip; N = 96 + 40 + 40 and 77 are not
-  // whole workgroups of 4 rows per set. Every mode, with the norm and the
-  // residual, both ways of totalling a row's lanes.
-  for (Slot slot : {kSplitK, kSplitKNoSubgroups}) {
-    for (DType t : {DType::q2_k, DType::q3_k, DType::q4_k, DType::q4_0, DType::q8_0}) {
-      if (slot == kSplitKNoSubgroups && t != DType::q2_k && t != DType::q4_0) continue;
-      const Limit lim = product_limit(t, 1, slot);
-      const int64_t K = t == DType::q4_0 || t == DType::q8_0 ? 4672 : 9472;
-      cases.push_back({strformat("fused rms_norm + matvecs of one x %s K=%lld N=96,40,40 on %s", dtype_name(t), (long long)K,
-                                 kSlotNames[slot]),
-                       slot, [=](Ctx& c) {
-                         Node* h = c.input(K, 1, 2.0f);
-                         Node* n = c.g().rms_norm(h, c.weight(DType::f32, K, 1), 1e-5f);
-                         c.expect(c.g().scale(c.g().mul_mat(c.weight(t, K, 96, 0.5f), n), 1.0f), "q", lim);
-                         c.expect(c.g().scale(c.g().mul_mat(c.weight(t, K, 40, 0.5f), n), 1.0f), "k", lim);
-                         c.expect(c.g().scale(c.g().mul_mat(c.weight(t, K, 40, 0.5f), n), 1.0f), "v", lim);
-                         c.expect(c.g().scale(h, 1.0f), "h", kExactLimit);
-                         c.expect_fused(2);
-                         c.expect_subgroups();
-                         c.expect_k_split();
-                       }});
-      cases.push_back({strformat("fused swiglu of two matvecs %s K=%lld N=77 on %s", dtype_name(t), (long long)K, kSlotNames[slot]),
-                       slot, [=](Ctx& c) {
-                         Node* x = c.input(K, 1);
-                         Node* g = c.g().mul_mat(c.weight(t, K, 77, 0.5f), x);
-                         Node* u = c.g().mul_mat(c.weight(t, K, 77, 0.5f), x);
-                         c.expect(c.g().swiglu(g, u), "y", lim);
-                         c.expect_fused(1);
-                         c.expect_subgroups();
-                         c.expect_k_split();
-                       }});
-      cases.push_back({strformat("matvec %s K=%lld N=45 + residual on %s", dtype_name(t), (long long)K, kSlotNames[slot]), slot,
-                       [=](Ctx& c) {
-                         Node* y = c.g().add(c.input(45, 1), c.g().mul_mat(c.weight(t, K, 45, 0.5f), c.input(K, 1)));
-                         c.expect(y, "y", lim);
-                         c.expect_subgroups();
-                         c.expect_k_split();
-                       }});
-    }
-  }
-
-  // A decode layer's residual stream between its matvecs: the down
-  // projection + residual writes h, which the next layer's RMSNorm fused
-  // into its Q/K/V matvecs reads (and a later add reads again); where the
-  // device has dot4I8Packed the down projection also writes h * g as int8 x
-  // records and the Q/K/V matvecs read those (mv4_xout.wgsl, mvx_q8g.wgsl),
-  // whose values must equal the norm computed in each workgroup. Every
-  // int8-dot type whose matvec covers a 32-row block per workgroup (and
-  // q2_K, whose does not: no records), both ways of totalling rows, and the
-  // attention's o projection (merging the chunks) + residual -> the fused
-  // norm of a SwiGLU pair.
-  for (Slot slot : {kDevice, kNoSubgroups, kNoPackedDotNoSubgroups}) {
-    for (DType t : {DType::q4_0, DType::q8_0, DType::q4_k, DType::q2_k}) {
-      if (slot != kDevice && t != DType::q4_0) continue;
-      const std::string on = slot == kDevice ? "" : std::string(" on ") + kSlotNames[slot];
-      cases.push_back({strformat("matvec + residual -> fused rms_norm + q/k/v matvecs %s K=1536 h=512%s", dtype_name(t),
-                                 on.c_str()),
-                       slot, [=](Ctx& c) {
-                         const int64_t K = 1536, H = 512;
-                         const Limit lim = product_limit(t, 1, slot);
-                         Node* h = c.g().add(c.input(H, 1, 2.0f), c.g().mul_mat(c.weight(t, K, H, 0.5f), c.input(K, 1)));
-                         Node* n = c.g().rms_norm(h, c.weight(DType::f32, H, 1), 1e-5f);
-                         c.expect(c.g().scale(c.g().mul_mat(c.weight(t, H, 96, 0.5f), n), 1.0f), "q", lim);
-                         c.expect(c.g().scale(c.g().mul_mat(c.weight(t, H, 64, 0.5f), n), 1.0f), "k", lim);
-                         c.expect(c.g().scale(c.g().mul_mat(c.weight(t, H, 64, 0.5f), n), 1.0f), "v", lim);
-                         c.expect(c.g().add(h, c.input(H, 1)), "h + r", lim);  // h read after them: the norm is fused
-                         if (t != DType::q2_k) c.expect_x_records();
-                       }});
-    }
-  }
-  cases.push_back({"decode attention + o projection + residual -> fused rms_norm + swiglu matvecs q4_0 P=40", kDevice,
-                   [](Ctx& c) {
-                     const DType t = DType::q4_0;
-                     const int n_head = 4, n_head_kv = 2, hd = 32, kvw = n_head_kv * hd, P = 40;
-                     const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-                     const auto [k1, v1] = f16_cache_prefix(c, n_head, n_head_kv, hd, P);
-                     Node* k2 = c.g().kv_store(c.input(kvw, 1), c.same_cache(k1), P);
-                     Node* v2 = c.g().kv_store(c.input(kvw, 1), c.same_cache(v1), P, true);
-                     Node* a = c.g().attention(c.input(n_head * hd, 1), k2, v2, n_head, n_head_kv, hd, P, scale);
-                     Node* h = c.g().add(c.input(256, 1), c.g().mul_mat(c.weight(t, n_head * hd, 256, 0.5f), a));
-                     Node* n = c.g().rms_norm(h, c.weight(DType::f32, 256, 1), 1e-5f);
-                     Node* g = c.g().mul_mat(c.weight(t, 256, 96, 0.5f), n);
-                     Node* u = c.g().mul_mat(c.weight(t, 256, 96, 0.5f), n);
-                     const Limit lim = product_limit(t, 1, kDevice);
-                     c.expect(c.g().swiglu(g, u), "y", {std::max(lim.exact, kF16CacheRounding), std::max(lim.cpu, kF16CacheRounding)});
-                     c.expect(c.g().add(h, c.input(256, 1)), "h + r", {std::max(lim.exact, kF16CacheRounding), std::max(lim.cpu, kF16CacheRounding)});
-                     c.expect_x_records();
-                   }});
-
   // int8 x with workgroup-memory row totals (the slot above has f32 x):
   // both matrices' and h . h's totals, over the blocks-in-flight loop and its tail.
   cases.push_back({"fused rms_norm + swiglu of two matvecs q4_0 K=2144 N=77 (no subgroups)", kNoSubgroups,
@@ -998,9 +887,8 @@ std::vector<Case> make_cases() {
   // chunks itself where it takes int8 x) and the residual add; with L2
   // warming (the slot's l2_warm), extra workgroups of the attention read
   // the o projection's weights (l2_warm.wgsl), which must change nothing.
-  for (Slot slot : {kDevice, kL2Warm, kSplitK}) {
+  for (Slot slot : {kDevice, kL2Warm}) {
     for (const auto& [t, P] : {std::pair{DType::q4_0, 5}, {DType::q4_0, 40}, {DType::f16, 40}}) {
-      if (slot == kSplitK && t != DType::q4_0) continue;
       cases.push_back(
           {strformat("decode layer attention: fused rope + kv stores + attention + o projection + residual %s P=%d on %s",
                      dtype_name(t), P, kSlotNames[slot]),
@@ -1022,7 +910,6 @@ std::vector<Case> make_cases() {
              const Limit lim = product_limit(t, 1, slot);
              c.expect(y, "y", {std::max(lim.exact, kF16CacheRounding), std::max(lim.cpu, kF16CacheRounding)});
              c.expect_l2_warm();
-             if (slot == kSplitK) c.expect_k_split();  // the o projection merging the chunks
            }});
     }
   }
@@ -1323,9 +1210,6 @@ Status record_gpu(gpu::WebGpuBackend& gpu, const Case& k, CaseState& st, uint64_
   st.fused = gpu.recorded_fused_dispatches();
   st.subgroup_dispatches = gpu.recorded_subgroup_dispatches();
   st.l2_warm_dispatches = gpu.recorded_l2_warm_dispatches();
-  st.k_split_dispatches = gpu.recorded_k_split_dispatches();
-  st.x_record_writers = gpu.recorded_int8_x_record_dispatches(true);
-  st.x_record_readers = gpu.recorded_int8_x_record_dispatches(false);
   c.release_device();
   return s;
 }
@@ -1390,22 +1274,6 @@ std::string finish_json(const Case& k, int index, CaseState& st) {
     checks += strformat("{\"what\":\"L2-warming dispatches\",\"l2_warm_dispatches\":%u,\"want\":\"%s\",\"ok\":%s}",
                         st.l2_warm_dispatches, want ? "some" : "none", this_ok ? "true" : "false");
   }
-  if (st.check_k_split) {
-    const bool this_ok = st.k_split_dispatches > 0;
-    ok = ok && this_ok;
-    if (!checks.empty()) checks += ',';
-    checks += strformat("{\"what\":\"K-split dispatches\",\"k_split_dispatches\":%u,\"ok\":%s}",
-                        st.k_split_dispatches, this_ok ? "true" : "false");
-  }
-  if (st.check_x_records) {
-    const bool want = g_device_packed_dot && k.slot != kNoPackedDotNoSubgroups;
-    const bool this_ok = want ? st.x_record_writers > 0 && st.x_record_readers > 0
-                              : st.x_record_writers == 0 && st.x_record_readers == 0;
-    ok = ok && this_ok;
-    if (!checks.empty()) checks += ',';
-    checks += strformat("{\"what\":\"int8 x records\",\"writers\":%u,\"readers\":%u,\"want\":\"%s\",\"ok\":%s}",
-                        st.x_record_writers, st.x_record_readers, want ? "some" : "none", this_ok ? "true" : "false");
-  }
   for (const CaseState::Parts& p : st.parts) {
     const bool this_ok = p.got >= p.min;
     ok = ok && this_ok;
@@ -1449,8 +1317,6 @@ WA_TEST_API int32_t wa_gpu_ops_init(const wa_gpu_device_config* config) {
     if (s == kNoSubgroups) c.subgroups = 0;
     if (s == kStorage16) c.max_workgroup_storage = 16384;
     if (s == kUnits) c.matvec_tuning = kUnitsTuning;
-    if (s == kSplitK || s == kSplitKNoSubgroups) c.matvec_tuning = kSplitKTuning;
-    if (s == kSplitKNoSubgroups) c.subgroups = 0;
     // (the engine's choice on NVIDIA adapters: wa_gpu_device_config.l2_warm)
     c.l2_warm = s == kL2Warm ? 1 : 0;
     auto cfg = gpu::device_config_from(c);

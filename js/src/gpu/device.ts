@@ -175,7 +175,7 @@ export function writeDeviceConfig(mem: ArrayBuffer, ptr: number, d: GpuDevice, o
   const t = o.matvecTuning;
   u32[11] = t
     ? ((t.rows & 0xff) | ((t.blocksInFlight & 0xff) << 8) | (((t.groups ?? 0) & 0xff) << 16) |
-        (((t.blocksPerUnit ?? 0) & 0xf) << 24) | (((t.kSplit ?? 0) & 0xf) << 28)) >>> 0
+        (((t.blocksPerUnit ?? 0) & 0xff) << 24)) >>> 0
     : 0;
   u32[12] = o.l2Warm ? 1 : 0;
 }

@@ -37,14 +37,11 @@ WA_DEFINE_PARAMS(MatmulParams, WA_MATMUL_PARAMS)
 // workgroups [0, wg1) to W0, [wg1, wg2) to W1, the rest to W2); with
 // add_r, y0 += r at r_off; with NORM, x = RMSNorm(h at x_off, eps) * g at
 // norm_off; with x from a decode attention's n_chunks chunks of heads of
-// head_dim (mvx_from_attention.wgsl), x merged from them; with x already
-// in int8 blocks (mvx_q8g.wgsl), their record at vec4 word xg_off of the
-// xg buffer; a producer of them (mv4_xout.wgsl) writes its output's record
-// at vec4 word xo_off, scaled by the next norm's weights at xo_gain_off.
+// head_dim (mvx_from_attention.wgsl), x merged from them.
 #define WA_MATVEC_PARAMS(F)                                                                               \
   F(u32, K) F(u32, x_off) F(u32, n0) F(u32, n1) F(u32, n2) F(u32, s0) F(u32, s1) F(u32, s2) F(u32, y0) \
   F(u32, y1) F(u32, y2) F(u32, wg1) F(u32, wg2) F(u32, add_r) F(u32, r_off) F(u32, norm_off) F(f32, eps)       \
-  F(u32, head_dim) F(u32, n_chunks) F(u32, xg_off) F(u32, xo_off) F(u32, xo_gain_off)
+  F(u32, head_dim) F(u32, n_chunks)
 WA_DEFINE_PARAMS(MatvecParams, WA_MATVEC_PARAMS)
 
 // get_rows.wgsl

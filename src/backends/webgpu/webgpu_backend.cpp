@@ -6,7 +6,6 @@
 #include <cstring>
 #include <deque>
 #include <map>
-#include <optional>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -50,15 +49,7 @@ struct MatvecShape {
   // for formats whose blocks share words, the blocks of a word (1 where K's
   // blocks are not whole units; matvec_shape_for).
   uint32_t unit = 1;
-  // Groups that split each row's K between them (matvec4.wgsl's S; divides
-  // groups): more workgroups for a matrix of few rows.
-  uint32_t k_split = 1;
-  // int8 x read from the records a producer wrote (mvx_q8g.wgsl) instead of
-  // quantized in workgroup memory; x_global readers and x_out producers
-  // (mv4_xout.wgsl) are paired by the backend (xg_records_).
-  bool x_global = false;
-  bool x_out = false;
-  uint32_t rows_per_workgroup() const { return groups / k_split * rows; }
+  uint32_t rows_per_workgroup() const { return groups * rows; }
 };
 enum class MatvecMode : uint32_t { plain = 0, glu = 1, multi = 2 };
 // A split decode attention whose chunks a matvec merges as it reads them.
@@ -68,23 +59,18 @@ struct AttentionFold {
 };
 uint32_t matrices_per_row(MatvecMode mode) { return mode == MatvecMode::glu ? 2 : 1; }
 // The storage bindings of a matvec4.wgsl instance, in binding order: w0,
-// then w1 (GLU, multi), w2 (multi), nw (a fused norm's weights, a folded
-// attention's chunks, or the int8 x records of mvx_q8g.wgsl: `side`), act,
-// then for a producer of int8 x records (mv4_xout.wgsl: `xo`) the next
-// norm's weights and the records' buffer (read-write); the uniform
-// follows. Only what the mode
+// then w1 (GLU, multi), w2 (multi), nw (a fused norm's weights, or a folded
+// attention's chunks: `side`), act; the uniform follows. Only what the mode
 // reads is bound: Dawn's CPU cost per dispatch grows with the bindings of
 // its bind group, even an unchanged one (bench/webgpu/encode_probe.mjs, H100
 // host, 2026-11-27: 4.8 us per dispatch with 3 bindings, 9.6 with 6), and a
 // decode step is ~160 dispatches.
 struct Matvec4Bindings {
-  bool w1, w2, nw, xo;
-  uint32_t act_slot() const { return 1 + w1 + w2 + nw; }
-  uint32_t storage() const { return act_slot() + 1 + 2 * xo; }
-  uint32_t rw_mask() const { return 1u << act_slot() | (xo ? 1u << (act_slot() + 2) : 0u); }
+  bool w1, w2, nw;
+  uint32_t storage() const { return 2 + w1 + w2 + nw; }
 };
-Matvec4Bindings matvec4_bindings(MatvecMode mode, bool side, bool xo) {
-  return {mode != MatvecMode::plain, mode == MatvecMode::multi, side, xo};
+Matvec4Bindings matvec4_bindings(MatvecMode mode, bool side) {
+  return {mode != MatvecMode::plain, mode == MatvecMode::multi, side};
 }
 // Rows per group, and blocks in flight per lane and row. From
 // bench/webgpu/matvec_probe.mjs on an H100 and an H200, weights read from
@@ -233,9 +219,6 @@ class WebGpuBackendImpl final : public WebGpuBackend {
     mark_fusions(graph);
     const size_t arena_bytes = std::max<size_t>(graph.plan(), 256);
     WA_TRY(ensure_arena(arena_bytes));
-    WA_TRY(ensure_xg(uint64_t{xg_needed_words_} * 16));
-    xg_records_.clear();
-    xg_next_ = 0;
     input_locs_.clear();
     rope_tables_.clear();
     active_norms_.clear();
@@ -435,9 +418,6 @@ class WebGpuBackendImpl final : public WebGpuBackend {
     fused_dispatches_ = 0;
     subgroup_dispatches_ = 0;
     l2_warm_dispatches_ = 0;
-    k_split_dispatches_ = 0;
-    x_global_dispatches_ = 0;
-    x_out_dispatches_ = 0;
     uniforms_.clear();
     inputs_.clear();
     deferred_destroy_.clear();
@@ -449,10 +429,6 @@ class WebGpuBackendImpl final : public WebGpuBackend {
   uint32_t recorded_fused_dispatches() const override { return fused_dispatches_; }
   uint32_t recorded_subgroup_dispatches() const override { return subgroup_dispatches_; }
   uint32_t recorded_l2_warm_dispatches() const override { return l2_warm_dispatches_; }
-  uint32_t recorded_k_split_dispatches() const override { return k_split_dispatches_; }
-  uint32_t recorded_int8_x_record_dispatches(bool writers) const override {
-    return writers ? x_out_dispatches_ : x_global_dispatches_;
-  }
 
  private:
   struct Owned {
@@ -500,23 +476,6 @@ class WebGpuBackendImpl final : public WebGpuBackend {
     scratch_bytes_ = size;
     rec_.create_buffer(scratch_id_, static_cast<uint32_t>(size), kUsageStorage);
     if (tracker_) tracker_->add("webgpu.attention_scratch", MemCategory::activations, size);
-    return Status::Ok();
-  }
-
-  // The buffer of int8 x records (mv4_xout.wgsl writes, mvx_q8g.wgsl reads):
-  // one per producer of a graph, grown like the arena.
-  Status ensure_xg(uint64_t bytes) {
-    if (bytes == 0 || bytes <= xg_bytes_) return Status::Ok();
-    const uint64_t size = round_up(bytes, 4096);
-    if (size > max_binding_) return out_of_memory("the decode matvecs' int8 x records exceed the device's largest binding");
-    if (xg_id_) {
-      deferred_destroy_.push_back(xg_id_);
-      if (tracker_) tracker_->release("webgpu.int8_x", MemCategory::activations, xg_bytes_);
-    }
-    xg_id_ = next_id_++;
-    xg_bytes_ = size;
-    rec_.create_buffer(xg_id_, static_cast<uint32_t>(size), kUsageStorage);
-    if (tracker_) tracker_->add("webgpu.int8_x", MemCategory::activations, size);
     return Status::Ok();
   }
 
@@ -738,21 +697,17 @@ class WebGpuBackendImpl final : public WebGpuBackend {
       src = std::string(shape.subgroups ? "enable subgroups;\n" : "") + std::string(MatvecParams::wgsl()) + mv4_format();
       if (int8_x) {
         src += std::string(is_plane_quant(vtype) ? shader_source("mv4x8_planes") : "") +
-               std::string(shader_source(vq ? std::string("mv4x8_vq") : "mv4x8_" + variant));
-        if (shape.x_global) {
-          src += std::string(shader_source("mvx_q8g"));
-        } else {
-          src += std::string(shader_source(from_attention ? "mvx_from_attention" : "mvx_from_act")) +
-                 std::string(shader_source("mvx_q8"));
-          replace_all(src, "MV_X_BLOCKS", std::to_string(shape.x_blocks) + "u");
-        }
+               std::string(shader_source(vq ? std::string("mv4x8_vq") : "mv4x8_" + variant)) +
+               std::string(shader_source(from_attention ? "mvx_from_attention" : "mvx_from_act")) +
+               std::string(shader_source("mvx_q8"));
+        replace_all(src, "MV_X_BLOCKS", std::to_string(shape.x_blocks) + "u");
       } else {
         src += std::string(shader_source("mvx_from_act")) + std::string(shader_source("mvx_f32"));
       }
       // The bindings this instance has (matvec4_bindings), declared here;
       // a weight binding the mode does not have reads w0 in its (never
       // called) accessors, and the x from act has no norm gain without one.
-      const Matvec4Bindings binds = matvec4_bindings(mode, norm || from_attention || shape.x_global, shape.x_out);
+      const Matvec4Bindings binds = matvec4_bindings(mode, norm || from_attention);
       uint32_t slot = 0;
       for (const char* b : {"w0", "w1", "w2"}) {
         const bool bound = b[1] == '0' || (b[1] == '1' ? binds.w1 : binds.w2);
@@ -762,29 +717,19 @@ class WebGpuBackendImpl final : public WebGpuBackend {
         replace_all(access, "WB", b);
         src += access;
       }
-      if (shape.x_global) {
-        src += strformat("@group(0) @binding(%u) var<storage, read> xg: array<vec4<u32>>;\n", slot++);
-      } else {
-        if (binds.nw) src += strformat("@group(0) @binding(%u) var<storage, read> nw: array<vec4<f32>>;\n", slot++);
-        if (!from_attention) {
-          src += norm ? "fn norm_gain(i: u32) -> vec4<f32> { return nw[i]; }\n"
-                      : "fn norm_gain(i: u32) -> vec4<f32> { return vec4<f32>(1.0); }\n";
-        }
+      if (binds.nw) src += strformat("@group(0) @binding(%u) var<storage, read> nw: array<vec4<f32>>;\n", slot++);
+      if (!from_attention) {
+        src += norm ? "fn norm_gain(i: u32) -> vec4<f32> { return nw[i]; }\n"
+                    : "fn norm_gain(i: u32) -> vec4<f32> { return vec4<f32>(1.0); }\n";
       }
       src += strformat("@group(0) @binding(%u) var<storage, read_write> act: array<vec4<f32>>;\n", slot++);
-      if (binds.xo) {
-        src += strformat("@group(0) @binding(%u) var<storage, read> xo_g: array<vec4<f32>>;\n", slot++);
-        src += strformat("@group(0) @binding(%u) var<storage, read_write> xg_out: array<vec4<u32>>;\n", slot++);
-      }
       src += strformat("@group(0) @binding(%u) var<uniform> params: Params;\n", slot);
       src += std::string(shader_source(shape.subgroups ? "mv4_sum_sg" : "mv4_sum_wg")) +
-             std::string(shader_source(shape.x_out ? "mv4_xout" : "mv4_xout_none")) +
              std::string(shader_source("matvec4"));
       replace_all(src, "MV_GROUPS", std::to_string(shape.groups) + "u");
       replace_all(src, "MV_ROWS", std::to_string(shape.rows) + "u");
       replace_all(src, "MV_BLOCKS_IN_FLIGHT", std::to_string(shape.blocks_in_flight) + "u");
       replace_all(src, "MV_UNIT", std::to_string(shape.unit) + "u");
-      replace_all(src, "MV_K_SPLIT", std::to_string(shape.k_split) + "u");
       replace_all(src, "MV_MODE", std::to_string(static_cast<uint32_t>(mode)) + "u");
       replace_all(src, "MV_NORM", norm ? "true" : "false");
       replace_all(src, "MV_MATRICES", std::to_string(matrices_per_row(mode)) + "u");
@@ -794,7 +739,7 @@ class WebGpuBackendImpl final : public WebGpuBackend {
       // zero-fills a few bytes instead of 4-9 KiB per workgroup).
       const uint32_t min_run = std::clamp<uint32_t>(std::bit_floor(std::max<uint32_t>(cfg_.subgroup_min_size, 1)), 1, 32);
       replace_all(src, "MV_SG_RUNS", std::to_string(32 / min_run) + "u");
-      layout = {binds.storage(), binds.rw_mask()};
+      layout = {binds.storage(), 1u << (binds.storage() - 1)};
     } else if (kernel == "matmul" || kernel == "matmul_h") {
       // matmul_h: the f16 tiles (shader-f16; matmul_kernel()).
       const bool half = kernel == "matmul_h";
@@ -1259,22 +1204,6 @@ class WebGpuBackendImpl final : public WebGpuBackend {
       ok = ok && std::any_of(h_readers.begin(), h_readers.end(), [&](const Node* r) { return r->index > last; });
       if (ok) fusable_norms_.insert(&n);
     }
-    // A decode matvec with its residual add whose h such a norm reads next:
-    // it may also write h times the norm's weights as int8 x records for the
-    // norm's readers (mv4_xout.wgsl, mvx_q8g.wgsl; x_out_for decides per
-    // step), one record per producer in the xg buffer.
-    xg_producers_.clear();
-    xg_needed_words_ = 0;
-    for (const Node* add : fused_adds_) {
-      if (!cfg_.packed_dot || add->ne[0] % kBlock != 0) continue;
-      for (const Node* r : readers(add)) {
-        if (fusable_norms_.count(r) && r->src[0] == add) {
-          xg_producers_[add] = r;
-          xg_needed_words_ += xg_record_words(static_cast<uint64_t>(add->ne[0]));
-          break;
-        }
-      }
-    }
   }
 
   // Whether reductions run on subgroup operations (the `_sg` pipelines:
@@ -1304,9 +1233,7 @@ class WebGpuBackendImpl final : public WebGpuBackend {
           s.blocks_in_flight = cfg_.matvec_blocks_in_flight;
           if (cfg_.matvec_groups != 0) s.groups = cfg_.matvec_groups;
           if (cfg_.matvec_unit != 0) s.unit = cfg_.matvec_unit;
-          if (cfg_.matvec_k_split != 0) s.k_split = cfg_.matvec_k_split;
         }
-        if (s.groups % s.k_split != 0) s.k_split = 1;
         if (nb % s.unit != 0) s.unit = 1;
         // Only as much workgroup memory as x needs (in steps of 32 blocks: a
         // model has two or three row lengths, so few pipelines): Dawn
@@ -1338,9 +1265,7 @@ class WebGpuBackendImpl final : public WebGpuBackend {
          (s.subgroups ? "_sg" : "") + "_r" + std::to_string(s.rows) + "u" + std::to_string(s.blocks_in_flight) +
          (s.int8_x ? strformat("c%u", s.x_blocks) : std::string()) +
          (s.groups != 8 ? strformat("w%u", s.groups) : std::string()) +
-         (s.unit != 1 ? strformat("k%u", s.unit) : std::string()) +
-         (s.k_split != 1 ? strformat("s%u", s.k_split) : std::string()) + (s.x_global ? "_xg" : "") +
-         (s.x_out ? "_xo" : "") + "." + dtype_name(t);
+         (s.unit != 1 ? strformat("k%u", s.unit) : std::string()) + "." + dtype_name(t);
     matvec4_shapes_.emplace(k, s);
     return k;
   }
@@ -1353,15 +1278,6 @@ class WebGpuBackendImpl final : public WebGpuBackend {
     Loc g;
     float eps = 0;
     const AttentionFold* attention = nullptr;  // x is merged from these chunks instead
-    // For a norm's readers: the int8 x record its h's producer wrote
-    // (mvx_q8g.wgsl; vec4 word in the xg buffer), or -1.
-    int64_t xg_record = -1;
-  };
-  // A producer's int8 x record (mv4_xout.wgsl): where it goes, and the next
-  // norm's weights it scales h by.
-  struct XOut {
-    uint32_t record;
-    Loc g;
   };
   Result<MatvecInput> matvec_input(const Node* x) {
     MatvecInput in;
@@ -1370,7 +1286,6 @@ class WebGpuBackendImpl final : public WebGpuBackend {
       WA_ASSIGN_OR_RETURN(in.g, locate(x->src[1]));
       in.norm = true;
       in.eps = x->fp[0];
-      if (auto it = xg_records_.find(x); it != xg_records_.end()) in.xg_record = it->second;
     } else {
       WA_ASSIGN_OR_RETURN(in.x, locate(x));
     }
@@ -1378,20 +1293,10 @@ class WebGpuBackendImpl final : public WebGpuBackend {
   }
 
   // One matvec4.wgsl dispatch over `rows` rows (all matrices' in MODE 2):
-  // mp's matrix fields filled by the caller, wg1/wg2 in rows (MODE 2);
-  // xo: it also writes its output as int8 x for the next norm's readers.
+  // mp's matrix fields filled by the caller, wg1/wg2 in rows (MODE 2).
   void dispatch_matvec4(MatvecMode mode, DType t, const MatvecInput& in, MatvecParams mp, uint64_t rows,
-                        const uint32_t (&w)[3], uint32_t act, const XOut* xo = nullptr) {
-    MatvecShape shape = matvec_shape_for(mode, t, mp.K, rows);
-    if (in.xg_record >= 0 && shape.int8_x && !in.attention) {
-      shape.x_global = true;
-      mp.xg_off = static_cast<uint32_t>(in.xg_record);
-    }
-    if (xo) {
-      shape.x_out = true;
-      mp.xo_off = xo->record;
-      mp.xo_gain_off = xo->g.offset;
-    }
+                        const uint32_t (&w)[3], uint32_t act) {
+    const MatvecShape shape = matvec_shape_for(mode, t, mp.K, rows);
     const uint32_t per_wg = shape.rows_per_workgroup();
     mp.x_off = in.x.offset;
     if (in.norm) {
@@ -1406,63 +1311,23 @@ class WebGpuBackendImpl final : public WebGpuBackend {
     } else {
       mp.wg1 = mp.wg2 = ~0u;
     }
-    // nw: the norm's weights, the attention's chunks, or the int8 x records
-    uint32_t third = shape.x_global ? xg_id_ : in.norm ? in.g.buffer : w[0];
+    uint32_t third = in.norm ? in.g.buffer : w[0];  // nw: the norm's weights, or the attention's chunks
     if (in.attention) {
       mp.head_dim = in.attention->head_dim;
       mp.n_chunks = in.attention->n_chunks;
       third = scratch_id_;
     }
     const uint32_t pipe = pipeline(matvec4_kernel(mode, in.norm, t, shape, in.attention != nullptr));
-    const Matvec4Bindings binds = matvec4_bindings(mode, in.norm || in.attention || shape.x_global, shape.x_out);
-    uint32_t bufs[7];
+    const Matvec4Bindings binds = matvec4_bindings(mode, in.norm || in.attention);
+    uint32_t bufs[5];
     uint32_t nb = 0;
     bufs[nb++] = w[0];
     if (binds.w1) bufs[nb++] = w[1];
     if (binds.w2) bufs[nb++] = w[2];
     if (binds.nw) bufs[nb++] = third;
     bufs[nb++] = act;
-    if (binds.xo) {
-      bufs[nb++] = xo->g.buffer;
-      bufs[nb++] = xg_id_;
-    }
     dispatch(pipe, groups, 1, push_params(mp), std::span<const uint32_t>(bufs, nb));
     if (in.norm || in.attention) ++fused_dispatches_;
-    if (shape.k_split > 1) ++k_split_dispatches_;
-    if (shape.x_global) ++x_global_dispatches_;
-    if (shape.x_out) ++x_out_dispatches_;
-  }
-
-  // Whether decode matvec m (single-part weight w, x read as vec4s), whose
-  // output with the residual added is `out`, writes that h also as int8 x
-  // for the fused norm that reads it next (xg_producers_): where its
-  // workgroups cover whole 32-row blocks, the norm will be fused (h
-  // vec4-aligned in the arena), and the binding limit allows two more.
-  std::optional<XOut> x_out_for(const Node& out, const GpuWeight& w, const MatvecInput& in) {
-    auto it = xg_producers_.find(&out);
-    if (it == xg_producers_.end() || w.parts.size() != 1) return std::nullopt;
-    const Node& norm = *it->second;
-    const WeightPart& p = w.parts[0];
-    const MatvecShape shape = matvec_shape_for(MatvecMode::plain, w.type, w.K, p.rows);
-    const Matvec4Bindings binds = matvec4_bindings(MatvecMode::plain, in.norm || in.attention, true);
-    if (!shape.int8_x || shape.rows_per_workgroup() != kBlock || p.rows % kBlock != 0 || p.row0 != 0 ||
-        norm.ne[0] != p.rows || binds.storage() > cfg_.max_storage_buffers) {
-      return std::nullopt;
-    }
-    auto h = locate(&out);
-    auto g = locate(norm.src[1]);
-    if (!h.ok() || !g.ok() || h.value().buffer != arena_id_ || h.value().offset % 4 != 0 || g.value().offset % 4 != 0) {
-      return std::nullopt;
-    }
-    const uint32_t record = xg_next_;
-    xg_next_ += xg_record_words(p.rows);
-    xg_records_[&norm] = record;
-    return XOut{record, g.value()};
-  }
-  // vec4 words of an int8 x record of n values (mvx_q8g.wgsl).
-  static uint32_t xg_record_words(uint64_t n) {
-    const uint32_t nb = static_cast<uint32_t>(n / kBlock);
-    return 3 * nb + (nb + 3) / 4;
   }
 
   // Whether split decode attention `a` (its chunks just recorded) leaves
@@ -1595,9 +1460,8 @@ class WebGpuBackendImpl final : public WebGpuBackend {
         mp.y0 = y.offset + p.row0;
         mp.add_r = residual ? 1 : 0;
         mp.r_off = residual ? r.offset + p.row0 : 0;
-        const std::optional<XOut> xo = residual ? x_out_for(out, w, in) : std::nullopt;
-        dispatch_matvec4(MatvecMode::plain, w.type, in, mp, p.rows, {p.buffer, p.buffer, p.buffer}, y.buffer,
-                         xo ? &*xo : nullptr);
+        dispatch_matvec4(MatvecMode::plain, w.type, in, mp, p.rows,
+                         {p.buffer, p.buffer, p.buffer}, y.buffer);
       }
       return Status::Ok();
     }
@@ -1932,19 +1796,6 @@ class WebGpuBackendImpl final : public WebGpuBackend {
   uint32_t fused_dispatches_ = 0;  // recorded in this stream
   uint32_t subgroup_dispatches_ = 0;  // recorded in this stream
   uint32_t l2_warm_dispatches_ = 0;  // recorded in this stream
-  uint32_t k_split_dispatches_ = 0;  // recorded in this stream
-  uint32_t x_global_dispatches_ = 0;  // recorded in this stream: readers of int8 x records
-  uint32_t x_out_dispatches_ = 0;  // ... and their writers
-  // int8 x records (mv4_xout.wgsl -> mvx_q8g.wgsl): the fused residual adds
-  // whose h a fused norm reads next, with that norm (this graph); the
-  // records' words the graph may need; the buffer; and per norm the record
-  // its h's producer wrote in this graph, the next free word.
-  std::unordered_map<const Node*, const Node*> xg_producers_;
-  uint32_t xg_needed_words_ = 0;
-  uint32_t xg_id_ = 0;
-  uint64_t xg_bytes_ = 0;
-  std::unordered_map<const Node*, uint32_t> xg_records_;
-  uint32_t xg_next_ = 0;
   std::unordered_set<uint32_t> subgroup_pipelines_;  // of `_sg` keys
   // Device codebooks of the vq types with tensors on the device (acquire_codebook).
   struct VqCodebook {
@@ -1976,15 +1827,12 @@ Result<DeviceConfig> device_config_from(const wa_gpu_device_config& config) {
     c.matvec_rows = config.matvec_tuning & 0xff;
     c.matvec_blocks_in_flight = (config.matvec_tuning >> 8) & 0xff;
     c.matvec_groups = (config.matvec_tuning >> 16) & 0xff;
-    c.matvec_unit = (config.matvec_tuning >> 24) & 0xf;
-    c.matvec_k_split = config.matvec_tuning >> 28;
-    const auto one_of_1248 = [](uint32_t v) { return v == 0 || v == 1 || v == 2 || v == 4 || v == 8; };
+    c.matvec_unit = config.matvec_tuning >> 24;
     if (c.matvec_rows < 1 || c.matvec_rows > 8 || c.matvec_blocks_in_flight < 1 || c.matvec_blocks_in_flight > 4 ||
         (c.matvec_groups != 0 && c.matvec_groups != 2 && c.matvec_groups != 4 && c.matvec_groups != 8) ||
-        !one_of_1248(c.matvec_unit) || c.matvec_unit == 8 || !one_of_1248(c.matvec_k_split)) {
+        (c.matvec_unit != 0 && c.matvec_unit != 1 && c.matvec_unit != 2 && c.matvec_unit != 4)) {
       return invalid_argument(
-          "matvec_tuning: rows must be 1..8, blocks in flight 1..4, groups 2, 4 or 8, blocks per unit 1, 2 or 4, "
-          "K split 1, 2, 4 or 8");
+          "matvec_tuning: rows must be 1..8, blocks in flight 1..4, groups 2, 4 or 8, blocks per unit 1, 2 or 4");
     }
   }
   if (c.max_storage_binding < (1u << 20) || c.max_workgroups_per_dim < 1 || c.min_uniform_align < 1 ||

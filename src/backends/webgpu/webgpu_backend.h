@@ -53,7 +53,6 @@ struct DeviceConfig {
   uint32_t matvec_blocks_in_flight = 0;
   uint32_t matvec_groups = 0;  // 32-lane groups per workgroup; 0: the backend's (8)
   uint32_t matvec_unit = 0;    // consecutive blocks per lane and unit; 0: the backend's
-  uint32_t matvec_k_split = 0; // groups splitting each row's K (divides groups); 0: the backend's
 };
 
 // The C API's description of a device (filled by the JS driver, or by a test
@@ -111,10 +110,6 @@ class WebGpuBackend : public Backend, public DeviceMemory {
   virtual uint32_t recorded_subgroup_dispatches() const = 0;
   // Of those, the split decode attentions that warm the L2 cache for their o projection (l2_warm.wgsl).
   virtual uint32_t recorded_l2_warm_dispatches() const = 0;
-  // Of those, the decode matvecs whose rows' K is split between groups (MatvecShape::k_split > 1).
-  virtual uint32_t recorded_k_split_dispatches() const = 0;
-  // Of those, the decode matvecs reading int8 x records (writers: writing them; mvx_q8g.wgsl, mv4_xout.wgsl).
-  virtual uint32_t recorded_int8_x_record_dispatches(bool writers) const = 0;
 };
 
 std::unique_ptr<WebGpuBackend> make_webgpu_backend(const DeviceConfig& config, MemoryTracker* tracker);

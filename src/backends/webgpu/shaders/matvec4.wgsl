@@ -8,9 +8,8 @@
 // sum of squares and a multiply per element instead of a dispatch and a
 // round trip through memory.
 //
-// A workgroup is GROUPS groups of 32 lanes; S consecutive groups (a row
-// set) compute R rows (of NM matrices: 2 in MODE 1) between them, lane l of
-// the set's S * 32 taking units l, l + 32 S, ... of each row,
+// A workgroup is GROUPS groups of 32 lanes; a group computes R rows (of NM
+// matrices: 2 in MODE 1), lane l taking units l, l + 32, ... of each row,
 // a unit being KU consecutive 32-weight blocks, U units per step with every
 // weight load issued before the first is used: a lane keeps U * KU * R * NM
 // blocks' loads in flight, which is what hides memory latency when the grid
@@ -20,10 +19,6 @@
 // each load brings 16 bytes of its own instead of 8 of its own and 8 of its
 // neighbour's (the blocks' loads of one word have one address, for the
 // compiler to merge); webgpu_backend.cpp's matvec_shape says where it pays.
-// S > 1 (MatvecShape::k_split) splits each row's K between S groups: a
-// matrix of few rows (4096 on a GPU of 132 cores: 128 workgroups of 32 rows)
-// then has S times the workgroups, and S times the loads in flight per GPU
-// core, without more registers per lane.
 // Per block, a row's weights are one or two 16-byte-aligned loads and the
 // block of x serves all R * NM rows. x comes in one of two forms, each a
 // file that defines x_prepare, x_block and block_dot_x: f32 (mvx_f32.wgsl:
@@ -33,14 +28,11 @@
 // the form per mode, type and device, and prepends:
 // struct Params (MatvecParams), the block format (mv4_<type>.wgsl:
 // BLOCK_WORDS, SCALE_WORDS, block_word, scale_word, block_dot), the x form
-// (for int8 also mv4x8_<type>.wgsl's block_dot_q8x; or int8 blocks a
-// producer wrote, mvx_q8g.wgsl), mv4_binding.wgsl
+// (for int8 also mv4x8_<type>.wgsl's block_dot_q8x) and mv4_binding.wgsl
 // once per weight name w0, w1, w2; after it, how each row's lane sums are
 // totalled, a file that defines the entry point `main` (calling matvec4())
 // and row_totals: mv4_sum_wg.wgsl (workgroup memory) or mv4_sum_sg.wgsl
-// (subgroup operations; `enable subgroups;` heads the module); and x_out
-// (mv4_xout.wgsl: the output also as int8 x for the next norm's matvecs;
-// mv4_xout_none.wgsl).
+// (subgroup operations; `enable subgroups;` heads the module).
 // Bindings: the backend declares what the instance reads, in this order:
 // w0, w1 (MODE 1, 2), w2 (MODE 2), nw (NORM, or the attention chunks of
 // mvx_from_attention.wgsl), act, params; accessors of an absent weight
@@ -53,9 +45,6 @@ const GROUPS: u32 = MV_GROUPS;
 const R: u32 = MV_ROWS;
 const U: u32 = MV_BLOCKS_IN_FLIGHT;
 const KU: u32 = MV_UNIT;  // consecutive blocks per unit (divides K / 32)
-const S: u32 = MV_K_SPLIT;  // groups per row set (divides GROUPS)
-const RG: u32 = GROUPS / S;  // row sets per workgroup
-const SL: u32 = S * LANES;  // lanes per row set
 const MODE: u32 = MV_MODE;
 const NORM: bool = MV_NORM;
 const NM: u32 = MV_MATRICES;  // matrices per row: 2 in MODE 1, else 1
@@ -100,15 +89,14 @@ fn matvec4(li: u32, wgx: u32, sg_size: u32) {
       y_off = params.y1;
     }
   }
-  // lane: this invocation's index among its row set's S * 32 lanes
-  let lane = li % SL;
-  let rset = li / SL;
-  let wrow0 = (wgx - first_wg) * RG * R;
+  let lane = li % LANES;
+  let group = li / LANES;
+  let wrow0 = (wgx - first_wg) * GROUPS * R;
   let nb = params.K >> 5u;
   // Rows past n read the last row (in bounds) and are never written.
   var rb: array<u32, R>;
   for (var r = 0u; r < R; r++) {
-    rb[r] = min(wrow0 + rset * R + r, n - 1u) * nb;
+    rb[r] = min(wrow0 + group * R + r, n - 1u) * nb;
   }
   var ss = 0.0;
   x_prepare(li);
@@ -116,11 +104,11 @@ fn matvec4(li: u32, wgx: u32, sg_size: u32) {
   // kq: a unit's index; its blocks are kq KU .. kq KU + KU - 1 of the row.
   let nq = nb / KU;
   var kq = lane;
-  for (; kq + (U - 1u) * SL < nq; kq += U * SL) {
+  for (; kq + (U - 1u) * LANES < nq; kq += U * LANES) {
     var v: array<array<vec4<u32>, BLOCK_WORDS>, U * KU * RN>;
     var d: array<array<u32, 2>, U * KU * RN>;
     for (var uj = 0u; uj < U * KU; uj++) {
-      let kb = (kq + (uj / KU) * SL) * KU + uj % KU;
+      let kb = (kq + (uj / KU) * LANES) * KU + uj % KU;
       for (var r = 0u; r < R; r++) {
         for (var mm = 0u; mm < NM; mm++) {
           let b = rb[r] + kb;
@@ -130,7 +118,7 @@ fn matvec4(li: u32, wgx: u32, sg_size: u32) {
       }
     }
     for (var uj = 0u; uj < U * KU; uj++) {
-      let kb = (kq + (uj / KU) * SL) * KU + uj % KU;
+      let kb = (kq + (uj / KU) * LANES) * KU + uj % KU;
       let x = x_block(kb, &ss);
       for (var r = 0u; r < R; r++) {
         for (var mm = 0u; mm < NM; mm++) {
@@ -140,7 +128,7 @@ fn matvec4(li: u32, wgx: u32, sg_size: u32) {
       }
     }
   }
-  for (; kq < nq; kq += SL) {
+  for (; kq < nq; kq += LANES) {
     for (var j = 0u; j < KU; j++) {
       let kb = kq * KU + j;
       let x = x_block(kb, &ss);
@@ -152,33 +140,31 @@ fn matvec4(li: u32, wgx: u32, sg_size: u32) {
       }
     }
   }
-  // One invocation per row gets the row's totals over its set's lanes
+  // One invocation per row gets the row's totals over its group's lanes
   // (and, with NORM, h . h over all of h).
   var y: array<f32, NM>;
   var t = 0.0;
   let i = row_totals(li, sg_size, s, ss, &y, &t);
-  let row = wrow0 + i;
-  let valid = i < RG * R && row < n;
-  var out = 0.0;
-  if (valid) {
-    if (NORM) {
-      let inv = 1.0 / sqrt(t / f32(params.K) + params.eps);
-      for (var mm = 0u; mm < NM; mm++) {
-        y[mm] *= inv;
-      }
-    }
-    out = y[0];
-    if (MODE == 1u) {
-      out = y[0] / (1.0 + exp(-y[0])) * y[NM - 1u];
-    } else if (MODE == 0u && params.add_r != 0u) {
-      let ri = params.r_off + row;
-      out += act[ri >> 2u][ri & 3u];  // a fused residual add
-    }
-    let yi = y_off + row;
-    act[yi >> 2u][yi & 3u] = out;
+  if (i >= GROUPS * R) {
+    return;
   }
-  // (mv4_xout.wgsl: the output also as int8 blocks for the next norm's
-  // matvecs; mv4_xout_none.wgsl: nothing. In uniform control flow: it may
-  // hold a barrier.)
-  x_out(li, wgx, i, valid, out);
+  let row = wrow0 + i;
+  if (row >= n) {
+    return;
+  }
+  if (NORM) {
+    let inv = 1.0 / sqrt(t / f32(params.K) + params.eps);
+    for (var mm = 0u; mm < NM; mm++) {
+      y[mm] *= inv;
+    }
+  }
+  var out = y[0];
+  if (MODE == 1u) {
+    out = y[0] / (1.0 + exp(-y[0])) * y[NM - 1u];
+  } else if (MODE == 0u && params.add_r != 0u) {
+    let ri = params.r_off + row;
+    out += act[ri >> 2u][ri & 3u];  // a fused residual add
+  }
+  let yi = y_off + row;
+  act[yi >> 2u][yi & 3u] = out;
 }

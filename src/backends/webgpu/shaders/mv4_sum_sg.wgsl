@@ -5,8 +5,7 @@
 // subgroups have 32 lanes or more (NVIDIA 32, AMD 32/64), a group is one
 // run: its lane r has row r's totals, with no workgroup memory and no
 // barrier. Smaller subgroups (SwiftShader's 4; 8 or 16 on some GPUs) leave
-// 32 / run totals per row, and a row set of S > 1 groups S of them, added
-// through workgroup memory.
+// 32 / run totals per row, added through workgroup memory.
 // This takes a subgroup to be consecutive local invocation indices starting
 // at a multiple of its size, as every implementation lays out a 1-D
 // workgroup (WGSL does not promise it): then a run is 32-lane aligned
@@ -24,7 +23,7 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec
 }
 
 // As mv4_sum_wg.wgsl's: s this lane's sums, ss its h . h; returns the row
-// of the workgroup whose totals land in *y and *t, or >= RG * R.
+// of the workgroup whose totals land in *y and *t, or >= GROUPS * R.
 fn row_totals(li: u32, sg_size: u32, s: array<f32, RN>, ss: f32, y: ptr<function, array<f32, NM>>,
               t: ptr<function, f32>) -> u32 {
   let run = min(sg_size, LANES);
@@ -39,7 +38,7 @@ fn row_totals(li: u32, sg_size: u32, s: array<f32, RN>, ss: f32, y: ptr<function
     }
   }
   let lane = li % LANES;
-  if (run == LANES && S == 1u) {
+  if (run == LANES) {
     for (var r = 0u; r < R; r++) {
       if (lane == r) {
         for (var mm = 0u; mm < NM; mm++) {
@@ -62,11 +61,11 @@ fn row_totals(li: u32, sg_size: u32, s: array<f32, RN>, ss: f32, y: ptr<function
     }
   }
   workgroupBarrier();
-  if (li >= RG * R) {
+  if (li >= GROUPS * R) {
     return li;
   }
-  let first = (li / R) * S * runs;  // the row's set's first run
-  for (var k = first; k < first + S * runs; k++) {
+  let first = (li / R) * runs;  // the row's group's first run
+  for (var k = first; k < first + runs; k++) {
     for (var mm = 0u; mm < NM; mm++) {
       (*y)[mm] += partial[k * RN + (li % R) * NM + mm];
     }

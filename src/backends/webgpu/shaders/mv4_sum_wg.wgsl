@@ -1,6 +1,6 @@
 // matvec4.wgsl's row totals through workgroup memory (devices without
 // subgroups): every lane stores its sums, then one invocation per row adds
-// its row set's S * 32 lanes. Also the kernel's entry point (sg_size unused).
+// its group's 32 lanes. Also the kernel's entry point (sg_size unused).
 var<workgroup> partial: array<f32, MV_GROUPS * 32u * MV_ROWS * MV_MATRICES>;
 var<workgroup> partial_ss: array<f32, MV_GROUPS * 32u>;
 
@@ -11,7 +11,7 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec
 
 // s: this lane's sums of its group's R rows (NM matrices each); ss its h . h
 // (NORM). Returns the row of the workgroup whose totals land in *y and *t
-// (h . h over all of h), or RG * R or more for invocations without one.
+// (h . h over all of h), or GROUPS * R or more for invocations without one.
 fn row_totals(li: u32, sg_size: u32, s: array<f32, RN>, ss: f32, y: ptr<function, array<f32, NM>>,
               t: ptr<function, f32>) -> u32 {
   let lane = li % LANES;
@@ -25,22 +25,18 @@ fn row_totals(li: u32, sg_size: u32, s: array<f32, RN>, ss: f32, y: ptr<function
     partial_ss[lane * GROUPS + group] = ss;
   }
   workgroupBarrier();
-  if (li >= RG * R) {
+  if (li >= GROUPS * R) {
     return li;
   }
-  // Row li is row li % R of the set's groups (li / R) S .. (li / R) S + S - 1.
-  let first = (li / R) * S;
-  for (var g = first; g < first + S; g++) {
-    for (var i = 0u; i < LANES; i++) {
-      for (var mm = 0u; mm < NM; mm++) {
-        (*y)[mm] += partial[(i * GROUPS * R) * NM + g * RN + (li % R) * NM + mm];
-      }
+  for (var i = 0u; i < LANES; i++) {
+    for (var mm = 0u; mm < NM; mm++) {
+      (*y)[mm] += partial[(i * GROUPS * R + li) * NM + mm];
     }
-    if (NORM) {
-      // The set's lanes covered all of h between them.
-      for (var i = 0u; i < LANES; i++) {
-        *t += partial_ss[i * GROUPS + g];
-      }
+  }
+  if (NORM) {
+    // The group's lanes covered all of h between them.
+    for (var i = 0u; i < LANES; i++) {
+      *t += partial_ss[i * GROUPS + li / R];
     }
   }
   return li;

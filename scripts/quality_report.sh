@@ -28,7 +28,7 @@
 #
 # --hot-types: rows of those types quantized --method gptq with hot rows
 # (`quantize --hot-rows N`: a tied embedding's most looked-up rows stored again
-# in q8_0 for the lookup, webaccel's own, CPU only; formats/hot_rows.h);
+# in q8_0 for the lookup, webaccel's own; formats/hot_rows.h);
 # --hot-rows N: their count, also passed to the --own-formats adaptive plans
 # (default: quantize's, 1024 for those plans and for these rows).
 #

@@ -83,6 +83,26 @@ export const tinyF16Gguf = () => make('synth_tiny_f16.gguf', ['synth', '--arch',
 // the f16 file: rows of 256 are whole super-blocks).
 export const tinyVqGguf = (type) => make(`synth_tiny_${type}.gguf`, ['quantize', tinyF16Gguf(), '--type', type]);
 
+// The bundled model (f16; a token embedding of 128 x 32000 tied to the
+// output) with 64 hot rows (formats/hot_rows.h: the rows a calibration text
+// looks up most, again in q8_0 for the lookup) in q4_0, as
+// tests/cli/run_malformed_tests.sh makes it, or f16 (whose products the CPU
+// and the GPU both compute in f32: their logits agree to summation order);
+// and a file of the same matrices without them (quantize drops a file's hot
+// rows and copies matrices already of the type).
+function storyText() {
+  const out = join(dir, 'calib_seed5.txt');
+  if (!existsSync(out)) {
+    mkdirSync(dir, { recursive: true });
+    const text = execFileSync('python3', [join(repo, 'tools/corpus/storygen.py'), '--seed', '5', '--count', '2']);
+    writeFileSync(out, text);
+  }
+  return out;
+}
+export const hotRowsGguf = (type = 'q4_0') =>
+  make(`default_${type}_hot64.gguf`, ['quantize', join(repo, 'models/default.gguf'), '--type', type, '--calib', storyText(), '--hot-rows', '64']);
+export const hotRowsStrippedGguf = (type = 'q4_0') => make(`default_${type}_hot64_stripped.gguf`, ['quantize', hotRowsGguf(type), '--type', type]);
+
 /** Every item of an async iterable (a generation's tokens). */
 export async function collect(iter) {
   const out = [];

@@ -12,6 +12,8 @@ import { createEngine, WebAccelError } from '../dist/index.js';
 import {
   dequantizedGguf,
   greedyIds,
+  hotRowsGguf,
+  hotRowsStrippedGguf,
   maxAbsDiff,
   nativeLogits,
   nmse,
@@ -184,6 +186,65 @@ describe('WebGPU models (Dawn)', { timeout: 1_200_000 }, () => {
       await mg.unload();
     });
   }
+
+  // Hot rows (formats/hot_rows.h; get_rows_hot.wgsl): the bundled model in
+  // q4_0 with 64 hot rows in q8_0, streamed to the GPU. Generation and
+  // prompt logits as the quantized files above (the file dequantized to f32
+  // would drop the hot rows, so no such reference here), and the hot table's
+  // device bytes in the memory report.
+  test('hot rows (q4_0 + 64 in q8_0): on the GPU, the wasm ids up to near ties, logits by NMSE; memory', async (t) => {
+    if (skip) return t.skip(skip);
+    const e = await gpuEngine();
+    const [mc, mg] = [await cpu.load(hotRowsGguf()), await e.load(hotRowsGguf())];
+    const info = await mg.info();
+    assert.equal(info.backend, 'webgpu', info.backend_reason);
+    assert.equal(info.streamed, true);
+    const prompt = 'Once upon a time, there was a little girl named Lily.';
+    const want = await ids(mc, prompt, greedy(8, { ignoreEos: true }));
+    const got = await ids(mg, prompt, greedy(8, { ignoreEos: true }));
+    t.diagnostic(`ids: ${got.join(' ')}`);
+    const p = await mc.tokenize(prompt);
+    const [lc, lg] = [await mc.logits([...p, ...want]), await mg.logits([...p, ...want])];
+    const err = nmse(lg, lc);
+    t.diagnostic(`logits NMSE GPU vs wasm: ${err.toExponential(2)}`);
+    assert.ok(err < 2e-3, `nmse ${err}`);
+    const k = got.findIndex((id, i) => id !== want[i]);
+    if (k >= 0) {
+      const row = lc.subarray((p.length - 1 + k) * info.n_vocab, (p.length + k) * info.n_vocab);
+      const range = Math.max(...row) - Math.min(...row);
+      const margin = row[want[k]] - row[got[k]];
+      assert.ok(margin <= 0.01 * range, `token ${k + 1}: ${got[k]} is ${margin} below the CPU's choice ${want[k]} (range ${range})`);
+    }
+    // 64 rows of 128 in q8_0 (the file's 34 bytes per 32 values) and 64 i32 ids, each buffer rounded up to 16 bytes
+    const ceil16 = (b) => Math.ceil(b / 16) * 16;
+    const hotBytes = (mem) => mem.entries.filter((x) => x.component === 'webgpu.hot_rows').reduce((a, x) => a + x.current, 0);
+    assert.equal(hotBytes(await e.memory()), ceil16((64 * 128 * 34) / 32) + ceil16(64 * 4));
+    await mg.unload();
+    assert.equal(hotBytes(await e.memory()), 0);
+    await mc.unload();
+    await e.dispose();
+  });
+
+  // The lookup itself, on a file whose other numbers the GPU and the CPU
+  // compute alike: the bundled model in f16 with the same 64 hot rows (f16
+  // products in f32 on both; a q4_0 file's differ by the CPU's 8-bit
+  // activations, about as much as the hot rows change). The GPU's logits of
+  // a text of hot and cold tokens are within NMSE 1e-9 of the CPU's
+  // (measured 3.6e-12 on SwiftShader), where those of the file without the
+  // hot rows are over 10 times that away (measured 1.2e-7): a lookup that
+  // read the f16 row instead would fail.
+  test('hot rows (f16 + 64 in q8_0): the GPU reads each hot id from the q8_0 copy', async (t) => {
+    if (skip) return t.skip(skip);
+    const [mc, ms, mg] = [await cpu.load(hotRowsGguf('f16')), await cpu.load(hotRowsStrippedGguf('f16')), await webgpu.load(hotRowsGguf('f16'))];
+    assert.equal((await mg.info()).backend, 'webgpu', (await mg.info()).backend_reason);
+    const p = await mc.tokenize('Once upon a time, there was a little girl named Lily.');
+    const [lc, ls, lg] = [await mc.logits(p), await ms.logits(p), await mg.logits(p)];
+    const [err, without] = [nmse(lg, lc), nmse(ls, lc)];
+    t.diagnostic(`logits NMSE GPU vs wasm ${err.toExponential(2)}; without hot rows vs wasm ${without.toExponential(2)}`);
+    assert.ok(without > 1e-8, `the text's hot tokens change the logits too little (${without}) to tell a lookup that ignores them`);
+    assert.ok(err < 1e-9, `nmse ${err}`);
+    for (const m of [mc, ms, mg]) await m.unload();
+  });
 
   test('device lost mid-generation: continues on the CPU with the same ids, and says so', async (t) => {
     if (skip) return t.skip(skip);

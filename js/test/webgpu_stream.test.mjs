@@ -3,11 +3,25 @@
 // SwiftShader here (make test-js sets VK_ICD_FILENAMES); skips only without
 // an adapter.
 import assert from 'node:assert/strict';
-import { openAsBlob, readFileSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, openAsBlob, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { createEngine } from '../dist/index.js';
-import { collect, greedyIds, maxAbsDiff, rejectsWith, storiesGguf, tinyF16Gguf, tinyGguf, tinyQ4Gguf } from './fixtures.mjs';
+import {
+  collect,
+  greedyIds,
+  hotRowsGguf,
+  maxAbsDiff,
+  rejectsWith,
+  repo,
+  storiesGguf,
+  tinyF16Gguf,
+  tinyGguf,
+  tinyQ4Gguf,
+} from './fixtures.mjs';
 import { DAWN_NO_WORKGROUP_INIT, getTestGpu } from './gpu-env.mjs';
 
 const ref = greedyIds();
@@ -174,6 +188,37 @@ describe('WebGPU engine: weights streamed to the GPU', { skip: adapter ? false :
       ref.slice(0, 8),
     );
     await model.unload();
+  });
+
+  // Hot rows (formats/hot_rows.h) whose ids break the rule: the loader
+  // checks the ids of a file it has the bytes of (streamWeights: false); a
+  // streamed file's go from the source to the device unread, are read back
+  // by the upload's stream and checked before the session is made
+  // (wa_session_create). Either way invalid_file with the loader's reason,
+  // and no GPU buffer left. (tests/cli/make_malformed_hot_rows.py damages
+  // the file; the other damages it makes are found in the header, as on the CPU.)
+  test('malformed hot ids are invalid_file whether streamed or loaded into memory; nothing left behind', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wa-bad-hot-'));
+    execFileSync('python3', [join(repo, 'tests/cli/make_malformed_hot_rows.py'), hotRowsGguf(), dir]);
+    const model = await engine.load(hotRowsGguf());
+    const info = await model.info();
+    assert.equal(info.backend, 'webgpu', info.backend_reason);
+    assert.equal(info.streamed, true);
+    assert.equal((await collect(model.generate('Once upon a time', { maxTokens: 3, temperature: 0, ignoreEos: true }))).length, 3);
+    await model.unload();
+    const base = await idleBuffers();
+    const cases = [
+      ['hot-ids-unsorted.gguf', /'token_embd\.hot_ids' must be strictly increasing/],
+      ['hot-id-duplicate.gguf', /a duplicate id/],
+      ['hot-id-out-of-range.gguf', /outside the vocabulary/],
+      ['hot-id-negative.gguf', /\[0\] = -3 is outside the vocabulary/],
+      ['hot-rows-shape-mismatch.gguf', /has shape \[128, 63\] \(2 dims\), expected \[128, 64\]/],
+    ];
+    for (const [name, says] of cases) {
+      await rejectsWith(engine.load(join(dir, name)), 'invalid_file', says);
+      await rejectsWith(engine.load(join(dir, name), { streamWeights: false }), 'invalid_file', says);
+    }
+    assert.equal(await idleBuffers(), base, 'GPU buffers left behind');
   });
 
   // Last: they destroy devices (their own engines').

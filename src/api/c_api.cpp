@@ -29,6 +29,7 @@
 #include "core/memory.h"
 #include "core/status.h"
 #include "core/thread_pool.h"
+#include "formats/hot_rows.h"
 #include "runtime/kv_cache.h"
 #include "runtime/model.h"
 #include "runtime/sampler.h"
@@ -158,6 +159,11 @@ struct wa_model {
   std::vector<int32_t> ids;
   std::string text;
   std::string json;
+  // A streamed file's hot ids (formats/hot_rows.h), which went from the
+  // source to the device unread: the upload's stream reads them back here
+  // and wa_session_create checks them (the loader checks them in files it
+  // has the bytes of). Empty once checked, or when there is nothing to check.
+  std::vector<uint8_t> unchecked_hot_ids;
   bool on_gpu() const { return engine->gpu && backend == engine->gpu.get(); }
   ~wa_model() {
     if (on_gpu()) engine->gpu->release_weights(*loaded.file, tracker.get());
@@ -240,6 +246,11 @@ Status place_on_gpu(wa_model& m) {
   Status st = gpu.upload_weights(*m.loaded.file, m.tracker.get());
   if (st.ok() && !m.engine->lazy_pipelines) {
     st = for_each_load_graph(*m.loaded.model, gpu, [&](wa::Graph& g) { return gpu.precompile(g); });
+  }
+  const wa::GgufTensorInfo* hot_ids = m.loaded.file->find_tensor(wa::kHotIdsTensor);
+  if (st.ok() && hot_ids && !m.loaded.file->has_data()) {
+    m.unchecked_hot_ids.resize(hot_ids->size_bytes);
+    st = gpu.read_tensor(hot_ids, m.unchecked_hot_ids.data(), m.unchecked_hot_ids.size());
   }
   if (!st.ok()) {
     gpu.release_weights(*m.loaded.file, m.tracker.get());
@@ -621,6 +632,12 @@ wa_status wa_session_create(wa_model* model, int32_t n_ctx, int32_t kv_type, wa_
   *out = nullptr;
   if (n_ctx < 0) return model->err.set(wa::invalid_argument(wa::strformat("context size %d is negative", n_ctx)));
   if (!model->backend) return model->err.set(Status(StatusCode::device_lost, model->backend_reason));
+  if (!model->unchecked_hot_ids.empty()) {  // the upload's stream has run: its readback is in place
+    const wa::GgufTensorInfo& ids = *model->loaded.file->find_tensor(wa::kHotIdsTensor);
+    const Status st = wa::validate_hot_ids(model->unchecked_hot_ids.data(), ids.ne[0], model->loaded.model->n_vocab());
+    if (!st.ok()) return model->err.set(st.with_context("model"));
+    model->unchecked_hot_ids = {};
+  }
   wa::SessionOptions so;
   so.n_ctx = n_ctx;
   so.tracker = model->tracker.get();

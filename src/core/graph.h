@@ -92,7 +92,7 @@ class Graph {
   Node* input(const std::string& name, DType type, std::initializer_list<int64_t> ne);  // planner allocates
 
   // Ops (see Op for semantics)
-  // With hot rows (webaccel's own file feature, CPU only: ARCHITECTURE.md):
+  // With hot rows (webaccel's own file feature, formats/hot_rows.h):
   // hot_rows [ne0, H] holds some rows of the table again (in a higher
   // precision) and hot_ids (i32 [H], strictly increasing) their row numbers;
   // a looked-up id found in hot_ids is read from hot_rows instead.

@@ -284,7 +284,7 @@ Status add_hot_rows(GgufWriter& w, const std::shared_ptr<GgufFile>& src, const Q
   }));
   if (report && !size_only) {
     report->notes.push_back(strformat("token_embd.weight: %lld hot rows in %s beside it, read by the lookup (webaccel's "
-                                      "own format: the file runs only on webaccel's CPU backend)",
+                                      "own format: llama.cpp runs the file without them)",
                                       static_cast<long long>(n), dtype_name(type)));
   }
   return Status::Ok();

@@ -59,7 +59,7 @@ struct QuantizeOptions {
   // with their own H are quantized with it, the others with `gptq`'s factor
   // (the metric's shared one).
   std::map<std::string, std::shared_ptr<const quant::TiedRowMetric>> row_metrics;
-  // Hot rows (formats/hot_rows.h; webaccel's own, CPU only): these rows of
+  // Hot rows (formats/hot_rows.h; webaccel's own): these rows of
   // token_embd.weight (strictly increasing ids) are also written in
   // hot_rows_type, from the input's values, for the lookup. Empty: none.
   // An input's own hot rows are never copied (they belong to its matrix).

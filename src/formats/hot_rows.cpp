@@ -10,6 +10,25 @@ bool has_hot_rows(const GgufFile& file) {
   return file.find(kHotRowsKey) || file.find_tensor(kHotRowsTensor) || file.find_tensor(kHotIdsTensor);
 }
 
+Status validate_hot_ids(const uint8_t* bytes, int64_t count, int64_t n_vocab) {
+  int64_t prev = -1;
+  for (int64_t i = 0; i < count; ++i) {
+    int32_t id;
+    std::memcpy(&id, bytes + i * 4, 4);
+    if (id < 0 || id >= n_vocab) {
+      return invalid_file(strformat("'%s'[%lld] = %d is outside the vocabulary [0, %lld)", kHotIdsTensor,
+                                    static_cast<long long>(i), id, static_cast<long long>(n_vocab)));
+    }
+    if (id <= prev) {
+      return invalid_file(strformat("'%s' must be strictly increasing: [%lld] = %d after %lld%s", kHotIdsTensor,
+                                    static_cast<long long>(i), id, static_cast<long long>(prev),
+                                    id == prev ? " (a duplicate id)" : ""));
+    }
+    prev = id;
+  }
+  return Status::Ok();
+}
+
 Status validate_hot_rows(const GgufFile& file, const GgufTensorInfo& table, HotRows* out) {
   *out = HotRows{};
   if (!has_hot_rows(file)) return Status::Ok();
@@ -42,23 +61,7 @@ Status validate_hot_rows(const GgufFile& file, const GgufTensorInfo& table, HotR
   if (!tt || !tt->to_f32) {
     return unsupported(strformat("'%s' has type %s, which this build cannot read", kHotRowsTensor, dtype_name(rows->type)));
   }
-  if (const uint8_t* bytes = file.tensor_data(*ids)) {
-    int64_t prev = -1;
-    for (int64_t i = 0; i < *count; ++i) {
-      int32_t id;
-      std::memcpy(&id, bytes + i * 4, 4);
-      if (id < 0 || id >= n_vocab) {
-        return invalid_file(strformat("'%s'[%lld] = %d is outside the vocabulary [0, %lld)", kHotIdsTensor,
-                                      static_cast<long long>(i), id, static_cast<long long>(n_vocab)));
-      }
-      if (id <= prev) {
-        return invalid_file(strformat("'%s' must be strictly increasing: [%lld] = %d after %lld%s", kHotIdsTensor,
-                                      static_cast<long long>(i), id, static_cast<long long>(prev),
-                                      id == prev ? " (a duplicate id)" : ""));
-      }
-      prev = id;
-    }
-  }
+  if (const uint8_t* bytes = file.tensor_data(*ids)) WA_TRY(validate_hot_ids(bytes, *count, n_vocab));
   out->rows = rows;
   out->ids = ids;
   return Status::Ok();

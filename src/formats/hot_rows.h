@@ -3,10 +3,10 @@
 // low-bit type for both roles; the rows the input lookup reads most are
 // stored a second time in a higher precision (q8_0), and the lookup
 // (get_rows) reads a row from that copy when its token has one. The output
-// matmul keeps reading the low-bit matrix. Only webaccel's CPU backend
-// (native and wasm) runs such a file; the WebGPU backend refuses it with a
-// message, and llama.cpp ignores the extra tensors (it would run the file
-// without them, at the low-bit matrix's quality).
+// matmul keeps reading the low-bit matrix. webaccel's CPU backend (native
+// and wasm) and its WebGPU backend (get_rows_hot.wgsl: hot rows of f32,
+// f16, q8_0 or q4_0) run such a file; llama.cpp ignores the extra tensors
+// (it would run the file without them, at the low-bit matrix's quality).
 //
 // In the GGUF file:
 //   metadata  webaccel.token_embd.hot_rows   u32 H, the number of hot rows
@@ -45,6 +45,12 @@ struct HotRows {
 // n_vocab, shapes, types, and (when the file has its bytes) ids strictly
 // increasing inside [0, n_vocab). Errors are invalid_file or unsupported
 // (a row type without a decoder); no part of the feature: *out stays empty.
+// A file opened from its header (a streamed WebGPU load) has no bytes for
+// the ids here: the C API checks them with validate_hot_ids once the upload
+// has read them back from the device (wa_session_create).
 Status validate_hot_rows(const GgufFile& file, const GgufTensorInfo& table, HotRows* out);
+// The ids' rule: `count` i32 at `bytes` (any alignment), strictly increasing
+// inside [0, n_vocab); invalid_file says which one breaks it.
+Status validate_hot_ids(const uint8_t* bytes, int64_t count, int64_t n_vocab);
 
 }  // namespace wa

@@ -76,7 +76,7 @@ class LlamaModel final : public Model {
             {"rope_base", strformat("%g", hp.rope_base)},
             {"rope_mode", hp.rope_mode == RopeMode::neox ? "neox" : "normal"},
             {"tied_output", output.info == tok_embd.info ? "yes" : "no"},
-            {"hot_rows", hot_rows.info ? strformat("%lld (%s, read by the lookup; CPU only)",
+            {"hot_rows", hot_rows.info ? strformat("%lld (%s, read by the lookup)",
                                                    static_cast<long long>(hot_rows.info->ne[1]),
                                                    dtype_name(hot_rows.type()))
                                        : "none"},

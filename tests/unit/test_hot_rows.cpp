@@ -2,10 +2,12 @@
 // q8_0 for the lookup. The file round trip (quantize_model writes them, the
 // loader binds them, measure_weights counts their bytes), that the lookup
 // reads them and the output matmul does not (a model-level check that fails
-// if they are ignored), malformed files, the WebGPU backend's refusal, and
-// the choice of rows from calibration statistics.
+// if they are ignored), malformed files, what the WebGPU backend records for
+// them and which hot tables it refuses, and the choice of rows from
+// calibration statistics.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <functional>
@@ -17,6 +19,7 @@
 #include "formats/convert.h"
 #include "formats/hot_rows.h"
 #include "quant/tied_embedding.h"
+#include "runtime/kv_cache.h"
 #include "runtime/model.h"
 #include "runtime/session.h"
 
@@ -237,24 +240,96 @@ TEST(HotRows, MalformedFilesAreClearErrors) {
   }
 }
 
-TEST(HotRows, WebGpuRefusesThem) {
-  auto file = GgufFile::open(files().with_hot);
-  ASSERT_TRUE(file.ok());
+// The WebGPU backend takes them (the numbers: tests/webgpu/backend_ops.cpp and
+// js/test/webgpu_model.test.mjs, which run the stream this records): the
+// file's upload, with the hot table's device bytes reported apart
+// (webgpu.hot_rows), the model's graphs accepted; and the hot tables its
+// lookup cannot read refused with the reason (the engine then runs the model
+// on the CPU).
+TEST(HotRows, WebGpuTakesThem) {
+  auto lm = load_model(files().with_hot, {});
+  ASSERT_TRUE(lm.ok()) << lm.status().to_string();
+  const GgufFile& file = *lm.value().file;  // graph leaves name its tensors
   auto gpu = gpu::make_webgpu_backend(gpu::DeviceConfig{}, nullptr);
   ASSERT_TRUE(gpu);
-  Status st = gpu->upload_weights(*file.value(), nullptr);
-  EXPECT_EQ(st.code(), StatusCode::unsupported) << st.to_string();
-  EXPECT_NE(st.message().find("hot rows"), std::string::npos) << st.to_string();
-  EXPECT_NE(st.message().find("CPU"), std::string::npos) << st.to_string();
-  // A graph whose lookup has hot rows: no kernel for it.
-  Graph g;
-  std::vector<uint8_t> table(row_bytes(DType::q8_0, 32) * 4), hot(row_bytes(DType::q8_0, 32));
-  int32_t ids[1] = {0}, hot_ids[1] = {2};
-  g.get_rows(g.leaf("t", DType::q8_0, {32, 4}, table.data()), g.leaf("ids", DType::i32, {1}, ids),
-             g.leaf("hot", DType::q8_0, {32, 1}, hot.data()), g.leaf("hot_ids", DType::i32, {1}, hot_ids));
-  st = gpu->check(g);
-  EXPECT_EQ(st.code(), StatusCode::unsupported);
-  EXPECT_NE(st.message().find("hot rows"), std::string::npos) << st.to_string();
+  MemoryTracker tracker;
+  Status st = gpu->upload_weights(file, &tracker);
+  ASSERT_TRUE(st.ok()) << st.to_string();
+  // Each buffer holds its tensor's bytes (q8_0: 32 values then half a scale
+  // word per block, the file's 34), rounded up to 16.
+  const GgufTensorInfo* rows = file.find_tensor(kHotRowsTensor);
+  const GgufTensorInfo* ids = file.find_tensor(kHotIdsTensor);
+  auto round16 = [](size_t b) { return (std::max<size_t>(b, 16) + 15) / 16 * 16; };
+  size_t hot_bytes = 0, weight_bytes = 0;
+  for (const MemoryTracker::Entry& e : tracker.entries()) {
+    if (e.component == "webgpu.hot_rows") hot_bytes += e.current;
+    if (e.component == "webgpu.weights") weight_bytes += e.current;
+  }
+  EXPECT_EQ(hot_bytes, round16(rows->size_bytes) + round16(ids->size_bytes));
+  size_t others = 0;
+  for (const GgufTensorInfo& t : file.tensors()) {
+    if (!is_hot_rows_tensor(t.name)) others += t.size_bytes;
+  }
+  EXPECT_GE(weight_bytes, others);  // (f32 tensors' buffers round up too)
+  // The model's graphs (a prompt and a decode step) have a kernel for every node.
+  const Model& model = *lm.value().model;
+  auto kv = KvCache::create(model.kv_layout(), 8, DType::f16, nullptr, gpu.get());
+  ASSERT_TRUE(kv.ok()) << kv.status().to_string();
+  for (int n_tokens : {1, 3}) {
+    const int32_t tokens[3] = {1, 450, 451}, positions[3] = {0, 1, 2};
+    ForwardSpec spec;
+    spec.n_tokens = n_tokens;
+    spec.token_ids = tokens;
+    spec.positions = positions;
+    Graph g;
+    auto out = model.build_forward(g, spec, kv.value());
+    ASSERT_TRUE(out.ok()) << out.status().to_string();
+    bool hot_lookup = false;
+    for (const Node& n : g.nodes()) hot_lookup = hot_lookup || (n.op == Op::get_rows && n.src[2] && n.src[3]);
+    EXPECT_TRUE(hot_lookup);
+    st = gpu->check(g);
+    EXPECT_TRUE(st.ok()) << st.to_string();
+    st = gpu->precompile(g);
+    EXPECT_TRUE(st.ok()) << st.to_string();
+  }
+  gpu->release_weights(file, &tracker);
+  EXPECT_EQ(tracker.current_total(), 0u);
+
+  // Refused: what get_rows_hot.wgsl does not read (hot_rows_reason).
+  struct Refusal {
+    const char* name;
+    gpu::DeviceConfig config;
+    DType hot_type;
+    int64_t K, hot_rows;
+    const char* says;
+  };
+  gpu::DeviceConfig few_buffers, small_binding;
+  few_buffers.max_storage_buffers = 4;
+  small_binding.max_storage_binding = small_binding.max_buffer_size = 1 << 20;
+  const Refusal refusals[] = {
+      {"a block format", gpu::DeviceConfig{}, DType::q4_k, 256, 3, "hot rows of type q4_K"},
+      {"4 storage buffers", few_buffers, DType::q8_0, 32, 3, "storage buffers"},
+      {"split hot rows", small_binding, DType::q8_0, 4096, 300, "exceed one device buffer"},
+  };
+  for (const Refusal& r : refusals) {
+    auto backend = gpu::make_webgpu_backend(r.config, nullptr);
+    Graph g;
+    std::vector<uint8_t> table(row_bytes(DType::q4_0, r.K) * 400), hot(row_bytes(r.hot_type, r.K) * r.hot_rows);
+    std::vector<int32_t> hot_ids(static_cast<size_t>(r.hot_rows));
+    for (size_t i = 0; i < hot_ids.size(); ++i) hot_ids[i] = static_cast<int32_t>(i);
+    int32_t tokens[1] = {0};
+    Node* t = g.leaf("t", DType::q4_0, {r.K, 400}, table.data());
+    Node* h = g.leaf("hot", r.hot_type, {r.K, r.hot_rows}, hot.data());
+    Node* hi = g.leaf("hot_ids", DType::i32, {r.hot_rows}, hot_ids.data());
+    for (Node* n : {t, h, hi}) {  // (hot_ids: one row of hot_rows ids)
+      n->weight_id = n->data;
+      ASSERT_TRUE(backend->upload_tensor(n->data, {n->data}, n->type, n->ne[0], n->ne[1], nullptr).ok()) << r.name;
+    }
+    g.get_rows(t, g.leaf("ids", DType::i32, {1}, tokens), h, hi);
+    st = backend->check(g);
+    EXPECT_EQ(st.code(), StatusCode::unsupported) << r.name << ": " << st.to_string();
+    EXPECT_NE(st.message().find(r.says), std::string::npos) << r.name << ": " << st.to_string();
+  }
 }
 
 TEST(HotRows, QuantizeRefusesBadIds) {

@@ -204,6 +204,19 @@ class Ctx {
     Blob& b = raw(DType::i32, v.data(), v.size() * sizeof(int32_t));
     return g().leaf(name("ids"), DType::i32, {static_cast<int64_t>(v.size())}, b.bytes.data());
   }
+  // An i32 tensor that is a weight, not a step's input (a lookup's hot ids):
+  // on the GPU a device copy, as upload_weights makes of a file's i32 tensors.
+  Node* weight_i32(const std::vector<int32_t>& v) {
+    Blob& b = raw(DType::i32, v.data(), v.size() * sizeof(int32_t));
+    Node* n = g().leaf(name("w"), DType::i32, {static_cast<int64_t>(v.size())}, b.bytes.data());
+    if (run_ == Run::gpu) {
+      n->weight_id = b.bytes.data();
+      const int64_t n_ids = static_cast<int64_t>(v.size());
+      note(gpu_->upload_tensor(b.bytes.data(), {b.bytes.data()}, DType::i32, n_ids, 1, nullptr));
+      uploaded_.push_back(b.bytes.data());
+    }
+    return n;
+  }
   // Host f32 data that is not a weight (rope frequency factors).
   Node* host_f32(const std::vector<float>& v) {
     Blob& b = raw(DType::f32, v.data(), v.size() * sizeof(float));
@@ -442,6 +455,29 @@ void add_get_rows(std::vector<Case>& cases, DType type, int64_t K, int64_t rows,
                    slot, [=](Ctx& c) {
                      Node* w = c.weight(type, K, rows);
                      c.expect(c.g().get_rows(w, c.ids(ids)), "y", get_rows_limit(type));
+                     if (min_parts > 1) c.expect_parts(w, min_parts);
+                   }});
+}
+
+// get_rows with hot rows (formats/hot_rows.h; get_rows_hot.wgsl): the rows
+// `hot_ids` (strictly increasing) again in `hot_type`, read instead of the
+// table's for those ids. The hot rows are random values of their own, not
+// the table's rows re-encoded, so a lookup that reads the wrong copy (or
+// the wrong hot row) is off by about the values themselves (NMSE ~1).
+void add_get_rows_hot(std::vector<Case>& cases, DType type, DType hot_type, int64_t K, int64_t rows,
+                      std::vector<int32_t> hot_ids, std::vector<int32_t> ids, Slot slot = kDevice,
+                      uint32_t min_parts = 1) {
+  const int64_t H = static_cast<int64_t>(hot_ids.size());
+  const int64_t T = static_cast<int64_t>(ids.size());
+  cases.push_back({strformat("get_rows %s with hot rows %s%s%s", dtype_name(type), dtype_name(hot_type),
+                             shape({{"K", K}, {"rows", rows}, {"hot", H}, {"T", T}}).c_str(),
+                             slot == kDevice ? "" : strformat(" (%s)", kSlotNames[slot]).c_str()),
+                   slot, [=](Ctx& c) {
+                     Node* w = c.weight(type, K, rows);
+                     Node* hot = c.weight(hot_type, K, H, 2.0f);
+                     Node* y = c.g().get_rows(w, c.ids(ids), hot, c.weight_i32(hot_ids));
+                     // The hot types are flat ones: one IEEE operation per value, exact.
+                     c.expect(y, "y", get_rows_limit(type));
                      if (min_parts > 1) c.expect_parts(w, min_parts);
                    }});
 }
@@ -746,6 +782,29 @@ std::vector<Case> make_cases() {
   for (DType t : kWeightTypes) {
     add_get_rows(cases, t, is_block_quant(t) ? 96 : 37, 37, {36, 0, 5, 5, 17, 36, 1});
   }
+  // get_rows with hot rows (q8_0 as quantize writes them; f16 and f32 once:
+  // any flat type may be hot): ids that hit the hot table and their
+  // neighbours that miss it, the first and last hot ids (the table's first
+  // and last rows in places), a hot table of one row, most rows hot (the
+  // search's longer walks), repeated ids; the low-bit tables of hot-row
+  // files and the vq codebook's binding after the hot ones; a q8_0 table
+  // beside q8_0 hot rows (both access functions in one kernel).
+  add_get_rows_hot(cases, DType::q4_0, DType::q8_0, 96, 37, {0, 5, 17, 36}, {36, 0, 5, 4, 6, 17, 18, 35, 1, 5});
+  add_get_rows_hot(cases, DType::q2_k, DType::q8_0, 256, 37, {3, 4, 20}, {2, 3, 4, 5, 19, 20, 21, 36, 0});
+  add_get_rows_hot(cases, DType::q3_k, DType::q8_0, 512, 37, {17}, {16, 17, 18, 17, 0, 36});
+  {
+    std::vector<int32_t> most, all;
+    for (int32_t i = 0; i < 37; ++i) {
+      if (i % 5 != 2) most.push_back(i);
+      all.push_back(36 - i);
+    }
+    add_get_rows_hot(cases, DType::q4_k, DType::q8_0, 256, 37, most, all);
+  }
+  add_get_rows_hot(cases, DType::wa_vq3, DType::q8_0, 768, 37, {1, 36}, {36, 0, 1, 2, 35});
+  add_get_rows_hot(cases, DType::q8_0, DType::q8_0, 96, 13, {12}, {12, 11, 0});
+  add_get_rows_hot(cases, DType::q4_0, DType::q8_0, 64, 37, {30}, {30});  // one token (a decode step's lookup)
+  add_get_rows_hot(cases, DType::q4_0, DType::f16, 64, 37, {2, 30}, {30, 2, 3, 29, 31});
+  add_get_rows_hot(cases, DType::f16, DType::f32, 37, 37, {0, 9, 10}, {9, 10, 11, 8, 0, 36});  // odd width
 
   // rms_norm: widths below, at and above one workgroup (256 lanes).
   for (int64_t d : {5, 13, 256, 1001}) {
@@ -1055,6 +1114,10 @@ std::vector<Case> make_cases() {
   add_mul_mat(cases, DType::wa_vq2, 4096, 1000, 1, kSmallBinding, 2);
   add_mul_mat(cases, DType::wa_vq3, 4096, 700, 3, kSmallBinding, 2);
   add_get_rows(cases, DType::wa_vq3, 4096, 700, {699, 0, 667, 668, 669, 5}, kSmallBinding, 2);
+  // hot rows in both parts of the table, and at their edges (each part's
+  // dispatch binds the whole hot table)
+  add_get_rows_hot(cases, DType::q4_0, DType::q8_0, 2048, 1000, {0, 500, 909, 910, 999},
+                   {999, 0, 909, 910, 911, 5, 500, 908}, kSmallBinding, 2);
 
   // Small grids: with 4 workgroups per dimension, matvec parts hold 32 rows
   // and 1-D grids fold into y (the repack of a 4096-wide q8_0 part, kv_store

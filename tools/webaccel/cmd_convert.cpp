@@ -58,9 +58,9 @@ constexpr const char* kQuantizeUsage =
     "       webaccel quantize IN.gguf OUT.gguf --adaptive (--budget-mb MB | --bpw BITS) [--calib TEXT "
     "[--method gptq|weighted|rtn]] [--plan-report PLAN.md] [--own-formats [--hot-rows N]]\n"
     "  --own-formats: the planner may also choose webaccel's own wa_vq2 / wa_vq3 and, for a tied token embedding,\n"
-    "  hot rows (not GGUF types: such a file runs only on webaccel's CPU backend)\n"
+    "  hot rows (not GGUF types: such a file runs only in webaccel, on the CPU or WebGPU)\n"
     "  --hot-rows N: the N embedding rows the calibration text looks up most, stored again in q8_0 for the lookup\n"
-    "  (webaccel's own, CPU only; a tied embedding and --method gptq; with --adaptive the candidates' count,\n"
+    "  (webaccel's own; a tied embedding and --method gptq; with --adaptive the candidates' count,\n"
     "  default 1024, 0: none)";
 
 Status write_text_file(const std::string& path, const std::string& text) {
@@ -96,7 +96,7 @@ int cmd_quantize(int argc, char** argv) {
   if (!hot_rows.ok()) return fail(hot_rows.status());
   if (args.get("--hot-rows")) {
     if (adaptive && !args.has("--own-formats")) {
-      return fail(invalid_argument("--hot-rows with --adaptive needs --own-formats (hot rows are webaccel's own: CPU only)"));
+      return fail(invalid_argument("--hot-rows with --adaptive needs --own-formats (hot rows are webaccel's own)"));
     }
     if (!args.get("--calib")) return fail(invalid_argument("--hot-rows needs a calibration text (--calib TEXT): it chooses the rows"));
     if (!adaptive && hot_rows.value() < 1) return fail(invalid_argument("--hot-rows must be at least 1 with --type"));

@@ -65,7 +65,7 @@ int cmd_info(int argc, char** argv) {
     std::printf("    %-6s %5.1f%% of the weights\n", dtype_name(t), 100.0 * static_cast<double>(n) / static_cast<double>(ws.n_weights));
   }
   if (ws.hot_rows > 0) {
-    std::printf("    + %lld hot rows in %s (a second copy of embedding rows for the lookup, CPU only): %s, "
+    std::printf("    + %lld hot rows in %s (a second copy of embedding rows for the lookup; webaccel's own): %s, "
                 "%.4f of the bits per weight above\n",
                 static_cast<long long>(ws.hot_rows), dtype_name(ws.hot_type), format_bytes(ws.hot_bytes).c_str(),
                 ws.n_weights ? 8.0 * static_cast<double>(ws.hot_bytes) / static_cast<double>(ws.n_weights) : 0.0);

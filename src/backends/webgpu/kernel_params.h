@@ -44,8 +44,11 @@ WA_DEFINE_PARAMS(MatmulParams, WA_MATMUL_PARAMS)
   F(u32, head_dim) F(u32, n_chunks)
 WA_DEFINE_PARAMS(MatvecParams, WA_MATVEC_PARAMS)
 
-// get_rows.wgsl
-#define WA_GET_ROWS_PARAMS(F) F(u32, K) F(u32, row0) F(u32, n_rows) F(u32, w_scales) F(u32, ids_off) F(u32, y_off) F(u32, y_stride)
+// get_rows.wgsl; with hot rows (get_rows_hot.wgsl), the hot table's rows
+// n_hot and the first word of its scales hot_scales
+#define WA_GET_ROWS_PARAMS(F)                                                                         \
+  F(u32, K) F(u32, row0) F(u32, n_rows) F(u32, w_scales) F(u32, ids_off) F(u32, y_off) F(u32, y_stride) \
+  F(u32, n_hot) F(u32, hot_scales)
 WA_DEFINE_PARAMS(GetRowsParams, WA_GET_ROWS_PARAMS)
 
 // rms_norm.wgsl

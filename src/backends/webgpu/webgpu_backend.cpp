@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cctype>
 #include <cmath>
 #include <cstring>
 #include <deque>
@@ -144,10 +145,61 @@ bool has_block_format(DType t) { return is_plane_quant(t) || is_vq(t); }
 // cost more than int8 x saved: on an H200 the 7B q2_K decoded 155.6 t/s
 // with int8 x vs 172.7 with f32 x, q3_K 109.2 vs 128.6; q4_K 202.9 vs 180.3.)
 bool has_int8_dot(DType t) { return t == DType::q4_0 || t == DType::q8_0 || has_block_format(t); }
-bool weight_type_supported(DType t) {
+// Types the kernels read as matrices and lookup tables.
+bool matrix_type_supported(DType t) {
   return t == DType::f32 || t == DType::f16 || t == DType::q8_0 || t == DType::q4_0 || has_block_format(t);
 }
+// Types a tensor may have on the device: the matrix types and i32 (a
+// lookup's hot ids, uploaded as they are; no kernel multiplies them).
+bool weight_type_supported(DType t) { return matrix_type_supported(t) || t == DType::i32; }
 bool is_block_quant(DType t) { return t == DType::q8_0 || t == DType::q4_0; }
+// Types whose weight access is one flat file, w_<type>.wgsl (after
+// w_block_scales.wgsl for q8_0 and q4_0), without a block format's shared
+// helpers: their access functions can be instantiated for a second binding
+// of one kernel (binding_accessors), which is what hot rows take.
+bool has_flat_access(DType t) { return t == DType::f32 || t == DType::f16 || is_block_quant(t); }
+std::string flat_accessors(DType t) {
+  return std::string(is_block_quant(t) ? shader_source("w_block_scales") : "") +
+         std::string(shader_source(std::string("w_") + dtype_name(t)));
+}
+bool ident_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
+// Weight access functions written for the u32 binding `w` (flat_accessors),
+// reading the binding `name` instead, beside the first binding's own in one
+// kernel (WGSL functions cannot take a storage binding as an argument
+// without an extension): the binding renamed `name`, each function they
+// declare `name`_<function>, and params.w_scales params.`name`_scales.
+// Members (acc.w, params.K) keep their names.
+std::string binding_accessors(const std::string& src, const std::string& name) {
+  std::unordered_set<std::string> fns;
+  for (size_t p = src.find("fn "); p != std::string::npos; p = src.find("fn ", p + 3)) {
+    if (p > 0 && ident_char(src[p - 1])) continue;
+    size_t b = p + 3, e = b;
+    while (e < src.size() && ident_char(src[e])) ++e;
+    fns.insert(src.substr(b, e - b));
+  }
+  std::string out;
+  out.reserve(src.size() + src.size() / 8);
+  for (size_t i = 0; i < src.size();) {
+    const bool starts = (std::isalpha(static_cast<unsigned char>(src[i])) || src[i] == '_') &&
+                        (i == 0 || !ident_char(src[i - 1]));
+    if (!starts) {
+      out += src[i++];
+      continue;
+    }
+    size_t j = i;
+    while (j < src.size() && ident_char(src[j])) ++j;
+    const std::string id = src.substr(i, j - i);
+    if (i > 0 && src[i - 1] == '.') {
+      out += id == "w_scales" ? name + "_scales" : id;
+    } else if (id == "w") {
+      out += name;
+    } else {
+      out += fns.count(id) ? name + "_" + id : id;
+    }
+    i = j;
+  }
+  return out;
+}
 // Words of values per block in the GPU layout (w_q8_0.wgsl, w_q4_0.wgsl).
 uint32_t value_words(DType t) { return t == DType::q8_0 ? 8 : 4; }
 
@@ -305,11 +357,6 @@ class WebGpuBackendImpl final : public WebGpuBackend {
   Status upload_weights(const GgufFile& file, MemoryTracker* tracker) override {
     // Every type is checked before anything is recorded: a model the kernels
     // cannot run leaves no device buffers behind.
-    if (has_hot_rows(file)) {
-      return unsupported(strformat("the file has hot rows (webaccel's own format: '%s', '%s'), which only webaccel's "
-                                   "CPU backend runs; the WebGPU kernels do not read them",
-                                   kHotRowsTensor, kHotIdsTensor));
-    }
     for (const GgufTensorInfo& t : file.tensors()) {
       if (!weight_type_supported(t.type)) {
         return unsupported(strformat("tensor '%s' has type %s, which the WebGPU kernels do not read yet",
@@ -322,7 +369,10 @@ class WebGpuBackendImpl final : public WebGpuBackend {
     std::stable_sort(order.begin(), order.end(), [](auto* a, auto* b) { return a->offset < b->offset; });
     for (const GgufTensorInfo* t : order) {
       const TensorSource src{file.tensor_data(*t), file.tensor_file_offset(*t)};
-      WA_TRY(upload_tensor(t, src, t->type, t->ne[0], t->n_elements() / t->ne[0], tracker));
+      // Hot rows (formats/hot_rows.h) are reported apart: a second copy of
+      // embedding rows, not the model's weights.
+      WA_TRY(upload_tensor_as(t, src, t->type, t->ne[0], t->n_elements() / t->ne[0], tracker,
+                              is_hot_rows_tensor(t->name) ? "hot_rows" : "weights"));
     }
     return Status::Ok();
   }
@@ -337,6 +387,19 @@ class WebGpuBackendImpl final : public WebGpuBackend {
     for (const WeightPart& p : it->second.parts) release_buffer(p.buffer);
     if (is_vq(it->second.type)) release_codebook(it->second.type);
     weights_.erase(it);
+  }
+
+  Status read_tensor(const void* id, void* dst, size_t bytes) override {
+    auto it = weights_.find(id);
+    if (it == weights_.end()) return invalid_argument("read_tensor: the tensor is not on the device");
+    const GpuWeight& w = it->second;
+    if (w.parts.size() != 1 || is_block_quant(w.type) || has_block_format(w.type) || bytes > w.parts[0].bytes ||
+        bytes % 4 != 0) {
+      return invalid_argument(strformat("read_tensor: %zu bytes of a %s tensor in %zu buffers", bytes,
+                                        dtype_name(w.type), w.parts.size()));
+    }
+    rec_.readback(w.parts[0].buffer, 0, static_cast<uint32_t>(bytes), dst);
+    return Status::Ok();
   }
 
   uint32_t tensor_parts(const void* id) const override {
@@ -490,6 +553,11 @@ class WebGpuBackendImpl final : public WebGpuBackend {
   // WebGpuBackend::upload_tensor, here beside the buffer helpers it uses.
   Status upload_tensor(const void* id, const TensorSource& source, DType type, int64_t ne0, int64_t n_rows,
                        MemoryTracker* tracker) override {
+    return upload_tensor_as(id, source, type, ne0, n_rows, tracker, "weights");
+  }
+  // ... with its buffers reported as the component webgpu.<component>.
+  Status upload_tensor_as(const void* id, const TensorSource& source, DType type, int64_t ne0, int64_t n_rows,
+                          MemoryTracker* tracker, const std::string& component) {
     if (!weight_type_supported(type)) {
       return unsupported(strformat("the WebGPU kernels do not read %s tensors yet", dtype_name(type)));
     }
@@ -530,7 +598,7 @@ class WebGpuBackendImpl final : public WebGpuBackend {
       };
       if (!is_block_quant(type) && !has_block_format(type)) {
         p.bytes = round_up(file_bytes, 4);
-        WA_ASSIGN_OR_RETURN(p.buffer, create_buffer(p.bytes, "weights", MemCategory::weights, tracker));
+        WA_ASSIGN_OR_RETURN(p.buffer, create_buffer(p.bytes, component, MemCategory::weights, tracker));
         write(p.buffer);
       } else {
         const uint64_t n_blocks = nr * (gw.K / kBlock);
@@ -539,7 +607,7 @@ class WebGpuBackendImpl final : public WebGpuBackend {
         const uint64_t vwords = block_format ? ps.value_words : n_blocks * value_words(type);
         p.scales_word = static_cast<uint32_t>(vwords);
         p.bytes = 4 * (vwords + (block_format ? ps.scale_words : (n_blocks + 1) / 2));
-        WA_ASSIGN_OR_RETURN(p.buffer, create_buffer(p.bytes, "weights", MemCategory::weights, tracker));
+        WA_ASSIGN_OR_RETURN(p.buffer, create_buffer(p.bytes, component, MemCategory::weights, tracker));
         // The file's bytes go to a staging buffer; repack.wgsl rewrites them.
         const uint32_t raw = next_id_++;
         rec_.create_buffer(raw, static_cast<uint32_t>(round_up(file_bytes, 4)), kUsageStorage | kUsageCopyDst);
@@ -673,9 +741,7 @@ class WebGpuBackendImpl final : public WebGpuBackend {
     // The weight type's access functions (block types share their scale
     // lookup; bit-plane and vq types decode through their block format).
     const auto weights = [&] {
-      return block_format ? mv4_format() + std::string(shader_source("w_planes"))
-                          : std::string(block_quant ? shader_source("w_block_scales") : "") +
-                                std::string(shader_source("w_" + variant));
+      return block_format ? mv4_format() + std::string(shader_source("w_planes")) : flat_accessors(vtype);
     };
     if (kernel == "matvec") {
       src = std::string(MatmulParams::wgsl()) + weights() +
@@ -751,9 +817,17 @@ class WebGpuBackendImpl final : public WebGpuBackend {
       replace_all(src, "MM_BT", std::to_string(tile.tokens) + "u");
       replace_all(src, "MM_HALF", half ? "true" : "false");
       replace_all(src, "MM_T", half ? "f16" : "f32");
-    } else if (kernel == "get_rows") {
-      src = std::string(GetRowsParams::wgsl()) + weights() + std::string(shader_source(kernel));
-      layout = {3, 0b010};
+    } else if (kernel == "get_rows" || kernel.rfind(kGetRowsHot, 0) == 0) {
+      // get_rows_hot_<type>: with hot rows of that type (get_rows_kernel()),
+      // read through their own instance of the type's access functions.
+      const bool hot = kernel != "get_rows";
+      const DType hot_type = hot ? dtype_from_name(kernel.substr(kGetRowsHot.size())).value_or(DType::f32) : DType::f32;
+      src = std::string(GetRowsParams::wgsl()) + weights() +
+            (hot ? binding_accessors(flat_accessors(hot_type), "hot") + std::string(shader_source("get_rows_hot"))
+                 : std::string(shader_source("get_rows_hot_none"))) +
+            std::string(shader_source("get_rows"));
+      layout = hot ? Layout{5, 0b00010} : Layout{3, 0b010};
+      replace_all(src, "GET_ROWS_UNIFORM", std::to_string(layout.n_storage));
     } else if (kernel == "rms_norm") {
       src = std::string(RmsNormParams::wgsl()) + std::string(shader_source(kernel));
       layout = {2, 0b01};
@@ -874,6 +948,14 @@ class WebGpuBackendImpl final : public WebGpuBackend {
     return std::string(cfg_.shader_f16 ? "matmul_h." : "matmul.") + dtype_name(w);
   }
 
+  // get_rows' pipeline: get_rows.<table's type>, or with hot rows
+  // get_rows_hot_<hot rows' type>.<table's type>.
+  static constexpr std::string_view kGetRowsHot = "get_rows_hot_";
+  static std::string get_rows_kernel(const Node& n) {
+    const std::string table = dtype_name(n.src[0]->type);
+    return n.src[2] ? std::string(kGetRowsHot) + dtype_name(n.src[2]->type) + "." + table : "get_rows." + table;
+  }
+
   // Decode attention (one query) runs split over the keys
   // (attention_split.wgsl) where its lanes can take quarters of a head.
   static bool split_decode_attention(const Node& n) { return n.ne[1] == 1 && n.ip[2] % 4 == 0; }
@@ -906,7 +988,7 @@ class WebGpuBackendImpl final : public WebGpuBackend {
         // encode_matvec's choice where x is 16-byte aligned, as arena tensors are
         if (n.src[0]->ne[0] % kBlock != 0) return pipeline(std::string("matvec.") + dtype_name(n.src[0]->type));
         return pipeline(matvec4_kernel(MatvecMode::plain, false, n.src[0]->type, n.src[0]->ne[0], n.ne[0]));
-      case Op::get_rows: return pipeline(std::string("get_rows.") + dtype_name(n.src[0]->type));
+      case Op::get_rows: return pipeline(get_rows_kernel(n));
       case Op::rms_norm: return pipeline("rms_norm");
       case Op::add: case Op::mul:
         return pipeline(weight_of(n.src[1]) ? "elementwise.w" : "elementwise.act");
@@ -941,14 +1023,16 @@ class WebGpuBackendImpl final : public WebGpuBackend {
       case Op::none: return {};
       case Op::mul_mat: {
         const GpuWeight* w = weight_of(n.src[0]);
-        if (!w) return "the matrix is not a device weight";
+        if (!w || !matrix_type_supported(w->type)) return "the matrix is not a device weight";
         if (!f32(n.src[1])) return "activations must be f32";
         return {};
       }
-      case Op::get_rows:
-        if (n.src[2]) return "hot rows (webaccel's own format) run only on the CPU backend";
-        if (!weight_of(n.src[0])) return "the table is not a device weight";
-        return n.src[1]->type == DType::i32 ? "" : "ids must be i32";
+      case Op::get_rows: {
+        const GpuWeight* table = weight_of(n.src[0]);
+        if (!table || !matrix_type_supported(table->type)) return "the table is not a device weight";
+        if (n.src[1]->type != DType::i32) return "ids must be i32";
+        return n.src[2] ? hot_rows_reason(n, *table) : "";
+      }
       case Op::rms_norm:
         if (!f32(n.src[0])) return "input must be f32";
         if (!n.src[1] || !weight_of(n.src[1]) || n.src[1]->type != DType::f32) return "needs an f32 weight";
@@ -983,6 +1067,31 @@ class WebGpuBackendImpl final : public WebGpuBackend {
         return {};
       default: return "no WebGPU kernel";
     }
+  }
+
+  // Why get_rows node n cannot read its hot rows (get_rows_hot.wgsl), or "".
+  std::string hot_rows_reason(const Node& n, const GpuWeight& table) const {
+    const GpuWeight* rows = weight_of(n.src[2]);
+    const GpuWeight* ids = weight_of(n.src[3]);
+    if (!rows || !ids) return "the hot rows or their ids are not device weights";
+    if (!has_flat_access(rows->type)) {
+      return strformat("hot rows of type %s (the lookup reads f32, f16, q8_0 or q4_0 hot rows)",
+                       dtype_name(rows->type));
+    }
+    if (ids->type != DType::i32 || ids->parts.size() != 1 || ids->parts[0].rows != 1) {
+      return "hot ids must be one i32 row";
+    }
+    if (rows->K != table.K) return "the hot rows are not as wide as the table";
+    // One buffer each: the kernel binds the whole hot table beside every
+    // part of the table (1024 q8_0 rows of 4096 are 4.25 MiB).
+    if (rows->parts.size() != 1) return "the hot rows exceed one device buffer";
+    if (ids->K != rows->parts[0].rows) return "hot ids and hot rows differ in count";
+    const uint32_t bindings = 5 + (is_vq(table.type) ? 1 : 0);  // (+ the vq codebook)
+    if (bindings > cfg_.max_storage_buffers) {
+      return strformat("hot rows need %u storage buffers per kernel, the device has %u", bindings,
+                       cfg_.max_storage_buffers);
+    }
+    return {};
   }
 
   void dispatch(uint32_t pipe, uint32_t x, uint32_t y, uint32_t uniform, std::span<const uint32_t> bufs) {
@@ -1512,6 +1621,10 @@ class WebGpuBackendImpl final : public WebGpuBackend {
       case Op::get_rows: {
         const GpuWeight& w = *weight_of(n.src[0]);
         WA_ASSIGN_OR_RETURN(Loc ids, locate(n.src[1]));
+        // With hot rows (one buffer each: hot_rows_reason), every part's
+        // dispatch binds them: a hot id is read there by the part that holds it.
+        const WeightPart* hot = n.src[2] ? &weight_of(n.src[2])->parts[0] : nullptr;
+        const uint32_t hot_ids = n.src[2] ? weight_of(n.src[3])->parts[0].buffer : 0;
         for (const WeightPart& p : w.parts) {
           GetRowsParams gp;
           gp.K = w.K;
@@ -1521,8 +1634,14 @@ class WebGpuBackendImpl final : public WebGpuBackend {
           gp.ids_off = ids.offset;
           gp.y_off = y.offset;
           gp.y_stride = stride(&n);
-          dispatch(pipe, ceil_div(w.K, 256), static_cast<uint32_t>(n.ne[1]), push_params(gp),
-                   {p.buffer, y.buffer, ids.buffer});
+          const uint32_t gx = ceil_div(w.K, 256), gy = static_cast<uint32_t>(n.ne[1]);
+          if (hot) {
+            gp.n_hot = hot->rows;
+            gp.hot_scales = hot->scales_word;
+            dispatch(pipe, gx, gy, push_params(gp), {p.buffer, y.buffer, ids.buffer, hot_ids, hot->buffer});
+          } else {
+            dispatch(pipe, gx, gy, push_params(gp), {p.buffer, y.buffer, ids.buffer});
+          }
         }
         return Status::Ok();
       }

@@ -86,6 +86,10 @@ class WebGpuBackend : public Backend, public DeviceMemory {
   virtual Status upload_tensor(const void* id, const TensorSource& source, DType type, int64_t ne0, int64_t rows,
                                MemoryTracker* tracker) = 0;
   virtual void release_tensor(const void* id) = 0;
+  // Records the readback of `bytes` of a tensor's device copy into dst when
+  // the stream runs: tensors of one buffer kept in the file's layout (f32,
+  // f16, i32). A streamed file's hot ids are read back so for their check.
+  virtual Status read_tensor(const void* id, void* dst, size_t bytes) = 0;
   // The device buffers a tensor was split into (binding and grid limits);
   // 0 when `id` is not on the device.
   virtual uint32_t tensor_parts(const void* id) const = 0;

@@ -235,19 +235,25 @@ WA_API wa_status wa_session_eval(wa_session* session, const int32_t* ids, int32_
  * token, chosen by the backend, read with wa_session_chosen: the largest
  * logit when sampler is NULL or greedy, else the token the sampler's next
  * random draw picks from its distribution (temperature, top-k, top-p, min-p;
- * the same draw wa_sampler_sample would make). On WebGPU one word is read
- * back instead of the logits. WA_UNSUPPORTED where the backend cannot make
- * the sampler's choice (see wa_sampler_on_device). */
+ * the same draw wa_sampler_sample would make). A repetition penalty applies
+ * over the ids given to wa_sampler_accept so far, as in wa_sampler_sample
+ * (a window of at most 1024 ids: WA_INVALID_ARGUMENT for more). On WebGPU
+ * one word is read back instead of the logits. WA_UNSUPPORTED where the
+ * backend cannot make the sampler's choice (see wa_sampler_on_device). */
 WA_API wa_status wa_session_eval_choose(wa_session* session, wa_sampler* sampler, const int32_t* ids, int32_t n_ids);
 WA_API int32_t wa_session_chosen(const wa_session* session);
 /* Decoding with the chosen id left on the device: evaluates one token, the
  * id the last wa_session_eval_choose (or chained step) chose, without
  * reading it back first, so on WebGPU the next step runs while the host
  * still waits for this one's id; this step's id is chosen as
- * wa_session_eval_choose would. It is written to *id_out when its work
- * completes (keep it valid until then; one per step in flight).
- * WA_UNSUPPORTED on the CPU backend; WA_INVALID_ARGUMENT without a previous
- * choice. */
+ * wa_session_eval_choose would; a repetition penalty's window is the
+ * previous step's with that step's id appended on the device, so the ids of
+ * steps in flight count before the host accepts them (accept every id the
+ * steps choose, as with host sampling, so that a later unchained step starts
+ * from the same window). It is written to *id_out when its work completes
+ * (keep it valid until then; one per step in flight). WA_UNSUPPORTED on the
+ * CPU backend; WA_INVALID_ARGUMENT without a previous choice (with a
+ * penalty: one made with the same window size). */
 WA_API wa_status wa_session_eval_choose_chained(wa_session* session, wa_sampler* sampler, int32_t* id_out);
 /* Forgets the last n evaluated tokens (say, chained steps whose ids were not
  * used); the next evaluation continues from the earlier position. */
@@ -286,9 +292,10 @@ WA_API int32_t wa_sampler_sample(wa_sampler* sampler, const wa_session* session)
 WA_API void wa_sampler_accept(wa_sampler* sampler, int32_t id);
 WA_API void wa_sampler_reset(wa_sampler* sampler);
 /* 1 when a session's backend steps can make this sampler's choices
- * (wa_session_eval_choose): always for greedy samplers; not with a
- * repetition penalty (it depends on ids the host has not seen yet) or with
- * more than 1024 candidates after top-k (top-k off on a larger vocabulary). */
+ * (wa_session_eval_choose): always for greedy samplers without a repetition
+ * penalty; not with more than 1024 candidates after top-k (top-k off on a
+ * larger vocabulary), nor with a repetition penalty over more than 1024 ids
+ * (repeat_last_n) or one that is not a positive normal float (1 is off). */
 WA_API int32_t wa_sampler_on_device(const wa_sampler* sampler, const wa_session* session);
 
 /* ---- streaming decoder: ids -> complete UTF-8 characters ---------------- */

@@ -196,9 +196,11 @@ export class LocalModel implements Model {
       n.call('session_reset', this.session);
       for (const id of ids) n.call('sampler_accept', sampler, id);
       // On the GPU the steps choose their tokens there (greedy, or the
-      // sampler's draw: sample.wgsl) and read back the id, not the logits;
-      // the host samples where the GPU cannot (a repetition penalty, top-k
-      // off on a large vocabulary: sampler_on_device).
+      // sampler's draw: sample.wgsl; a repetition penalty over the window
+      // of the ids accepted above, which the GPU extends with each id it
+      // chooses: sample_window.wgsl) and read back the id, not the logits;
+      // the host samples where the GPU cannot (top-k off on a large
+      // vocabulary, a penalty window above 1024 ids: sampler_on_device).
       let gpuChoice = this.onGpu && n.call('sampler_on_device', sampler, this.session) === 1;
       // Every id in the KV cache (prompt, then generated ones): what a CPU
       // session evaluates again when the GPU is lost mid-way.

@@ -193,13 +193,22 @@ struct wa_decoder {
 namespace {
 
 // The graphs a model's sessions run on the GPU (one decode step with the
-// greedy and the sampled choice of its token, one prompt batch) over a 2-position device KV cache, each
-// handed to fn.
+// greedy and the sampled choice of its token, and the choice over a
+// repetition penalty's window; one prompt batch) over a 2-position device KV
+// cache, each handed to fn.
 template <class Fn>
 Status for_each_load_graph(const wa::Model& model, wa::gpu::WebGpuBackend& gpu, Fn&& fn) {
   const wa::DType kv_type = model.weight_type() == wa::DType::f32 ? wa::DType::f32 : wa::DType::f16;
   auto kv = wa::KvCache::create(model.kv_layout(), 2, kv_type, nullptr, &gpu);
   WA_TRY(kv.status());
+  const size_t window_words = wa::penalty_window_words(1);
+  WA_ASSIGN_OR_RETURN(const uint32_t window_buffer,
+                      gpu.create_buffer(window_words * sizeof(int32_t), "load", wa::MemCategory::activations, nullptr));
+  struct Release {  // (the buffer goes with the scratch graphs, whatever fn returns)
+    wa::gpu::WebGpuBackend& gpu;
+    uint32_t id;
+    ~Release() { gpu.release_buffer(id); }
+  } release{gpu, window_buffer};
   for (int n_tokens : {1, 2}) {
     const int32_t zeros[2] = {0, 0}, positions[2] = {0, 1};
     wa::ForwardSpec spec;
@@ -211,6 +220,9 @@ Status for_each_load_graph(const wa::Model& model, wa::gpu::WebGpuBackend& gpu, 
     if (n_tokens == 1) {  // greedy and sampled decoding choose the token on the device
       g.mark_output(g.argmax(out));
       g.mark_output(g.sample(out, wa::SamplingParams{}, 0.5f));
+      wa::Node* window = g.leaf("penalty_window", wa::DType::i32, {static_cast<int64_t>(window_words)}, nullptr);
+      window->device_buffer = window_buffer;
+      g.mark_output(g.sample(out, wa::SamplingParams{}, 0.5f, window, 1.1f));
     }
     WA_TRY(fn(g));
   }

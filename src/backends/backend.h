@@ -14,8 +14,9 @@
 
 namespace wa {
 
-// Buffers of a device backend that outlive a graph (KV caches), addressed by
-// id from graph leaves (Node::device_buffer). Host backends have none.
+// Buffers of a device backend that outlive a graph (KV caches, a sampler's
+// penalty window), addressed by id from graph leaves (Node::device_buffer).
+// Host backends have none.
 class DeviceMemory {
  public:
   virtual ~DeviceMemory() = default;
@@ -23,6 +24,10 @@ class DeviceMemory {
   virtual Result<uint32_t> create_buffer(size_t bytes, const std::string& component, MemCategory category,
                                          MemoryTracker* tracker) = 0;
   virtual void release_buffer(uint32_t id) = 0;
+  // Writes `bytes` of host data (copied now) at the start of buffer `id`,
+  // ordered like a graph computed at this point: after the work recorded
+  // before, before the work recorded after.
+  virtual Status write_buffer(uint32_t id, const void* data, size_t bytes) = 0;
 };
 
 class Backend {

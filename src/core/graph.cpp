@@ -121,14 +121,18 @@ Node* Graph::attention(Node* q, Node* k_cache, Node* v_cache, int n_head, int n_
 
 Node* Graph::argmax(Node* a) { return add_node(Op::argmax, DType::i32, {1}, {a}); }
 
-Node* Graph::sample(Node* a, const SamplingParams& p, float u) {
-  if (p.temperature <= 0.0f) return argmax(a);
-  Node* n = add_node(Op::sample, DType::i32, {1}, {a});
-  n->ip[0] = p.top_k;
-  n->fp[0] = p.temperature;
-  n->fp[1] = p.top_p;
-  n->fp[2] = p.min_p;
+Node* Graph::sample(Node* a, const SamplingParams& p, float u, Node* window, float penalty) {
+  if (!window && p.temperature <= 0.0f) return argmax(a);
+  Node* n = add_node(Op::sample, DType::i32, {1}, {a, window});
+  // Greedy over a penalised window: the largest logit, which is the one
+  // candidate of top-k 1 (the device kernel then gathers only it).
+  const SamplingParams q = p.temperature <= 0.0f ? SamplingParams{0.0f, 1, 1.0f, 0.0f} : p;
+  n->ip[0] = q.top_k;
+  n->fp[0] = q.temperature;
+  n->fp[1] = q.top_p;
+  n->fp[2] = q.min_p;
   n->fp[3] = u;
+  n->fp[4] = penalty;
   return n;
 }
 

@@ -34,7 +34,8 @@ enum class Op : uint8_t {
   kv_store,    // copy a ([kv_width, T]) into cache b at positions [pos, pos+T)
   attention,   // grouped-query attention of q over caches K and V^T (see the builder)
   argmax,      // out[0] = index of the largest value of a[:, 0] (first on ties), i32
-  sample,      // out[0] = the token a uniform draw picks from logits a[:, 0] (core/sampling.h), i32
+  sample,      // out[0] = the token a uniform draw picks from logits a[:, 0] (core/sampling.h), i32;
+               // with a penalty window b, its ids penalised first and the token appended to b
   count
 };
 const char* op_name(Op op);
@@ -66,7 +67,7 @@ struct Node {
   const void* weight_id = nullptr;
   Node* src[4] = {nullptr, nullptr, nullptr, nullptr};
   int32_t ip[8] = {};  // integer op parameters (see the builder for each op)
-  float fp[4] = {};    // float op parameters
+  float fp[5] = {};    // float op parameters
   std::string name;
 
   // planner state
@@ -82,7 +83,8 @@ struct Node {
   template <class T> T* as() const { return static_cast<T*>(data); }
 };
 
-// The distribution a sample node draws from (Graph::sample), and its draw is fp[3].
+// The distribution a sample node draws from (Graph::sample); its draw is
+// fp[3], its repetition penalty fp[4] (over the window src[1], if any).
 inline SamplingParams sampling_of(const Node& n) { return {n.fp[0], n.ip[0], n.fp[1], n.fp[2]}; }
 
 class Graph {
@@ -123,8 +125,12 @@ class Graph {
   Node* argmax(Node* a);
   // The token that the draw u in [0, 1) picks from the first column of a
   // (logits) under p (sample_logits in core/sampling.h): sampling on the
-  // device. Greedy parameters (temperature <= 0) make it an argmax.
-  Node* sample(Node* a, const SamplingParams& p, float u);
+  // device. Greedy parameters (temperature <= 0) make it an argmax. With a
+  // window (i32 penalty_window words of a full-size window, which the op
+  // updates: host memory or a device buffer that outlives the graph), the
+  // logits of its ids are penalised first (apply_repetition_penalty), and
+  // the chosen id is appended to it, so the next step's sample op sees it.
+  Node* sample(Node* a, const SamplingParams& p, float u, Node* window = nullptr, float penalty = 1.0f);
   // Selects columns [first, first + count) of a 2-D activation (a view, no copy).
   Node* view_cols(Node* a, int64_t first, int64_t count);
 

@@ -5,6 +5,54 @@
 
 namespace wa {
 
+std::vector<int32_t> penalty_window(int capacity) { return {capacity, 0, 0}; }
+
+namespace {
+
+// A window's header, clamped to what its words can hold.
+struct WindowHeader {
+  int32_t capacity, filled, next;
+};
+WindowHeader window_header(std::span<const int32_t> w) {
+  if (w.size() < static_cast<size_t>(kPenaltyWindowHeader) || w[0] <= 0) return {0, 0, 0};
+  const int32_t capacity = w[0];
+  const int32_t filled = std::clamp(w[1], 0, capacity);
+  const int32_t next = w[2] >= 0 && w[2] < capacity ? w[2] : 0;
+  return {capacity, filled, next};
+}
+
+}  // namespace
+
+void penalty_window_append(std::span<int32_t> w, int32_t id) {
+  const WindowHeader h = window_header(w);
+  const size_t slot = static_cast<size_t>(kPenaltyWindowHeader + h.next);
+  if (h.capacity == 0 || slot >= w.size()) return;
+  w[slot] = id;
+  w[1] = std::min(h.filled + 1, h.capacity);
+  w[2] = (h.next + 1) % h.capacity;
+}
+
+void penalty_window_append(std::vector<int32_t>& w, int32_t id) {
+  const WindowHeader h = window_header(w);
+  const size_t slot = static_cast<size_t>(kPenaltyWindowHeader + h.next);
+  if (h.capacity > 0 && slot >= w.size()) w.resize(slot + 1);
+  penalty_window_append(std::span<int32_t>(w), id);
+}
+
+void apply_repetition_penalty(float* logits, int n, std::span<const int32_t> w, float penalty) {
+  const WindowHeader h = window_header(w);
+  const size_t end = std::min(w.size(), static_cast<size_t>(kPenaltyWindowHeader + h.filled));
+  for (size_t s = kPenaltyWindowHeader; s < end; ++s) {
+    const int32_t id = w[s];
+    if (id < 0 || id >= n) continue;
+    logits[id] = penalize(logits[id], penalty);
+  }
+}
+
+bool device_penalty_supported(float penalty, int capacity) {
+  return std::isnormal(penalty) && penalty > 0.0f && capacity <= kDevicePenaltyMaxWindow;
+}
+
 int sampling_candidates(const SamplingParams& p, int n) {
   return p.top_k > 0 && p.top_k < n ? p.top_k : n;
 }

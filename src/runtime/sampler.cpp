@@ -1,6 +1,6 @@
 #include "runtime/sampler.h"
 
-#include <cstddef>
+#include <algorithm>
 
 namespace wa {
 
@@ -9,7 +9,7 @@ Sampler::Sampler(const SamplerParams& params) : p_(params) { reset(); }
 void Sampler::reset() {
   // SplitMix64 seeding: different seeds give unrelated streams.
   state_ = p_.seed + 0x9e3779b97f4a7c15ull;
-  recent_.clear();
+  window_ = penalty_window(std::max(p_.repeat_last_n, 0));
 }
 
 double Sampler::next_uniform() {
@@ -23,28 +23,28 @@ double Sampler::next_uniform() {
 
 void Sampler::accept(int32_t id) {
   if (p_.repeat_last_n <= 0) return;
-  recent_.push_back(id);
-  while (static_cast<int>(recent_.size()) > p_.repeat_last_n) recent_.pop_front();
+  penalty_window_append(window_, id);
 }
 
 TokenChoice Sampler::next_choice() {
-  return {sampling(), p_.temperature > 0.0f ? next_uniform() : 0.0};
+  TokenChoice c{sampling(), p_.temperature > 0.0f ? next_uniform() : 0.0};
+  if (penalized()) {
+    c.repeat_penalty = p_.repeat_penalty;
+    c.window = window_;
+  }
+  return c;
 }
 
 bool Sampler::choice_on_device(int n_vocab) const {
-  if (p_.repeat_penalty != 1.0f && p_.repeat_last_n > 0) return false;
+  if (penalized() && !device_penalty_supported(p_.repeat_penalty, p_.repeat_last_n)) return false;
   return p_.temperature <= 0.0f || sampling_candidates(sampling(), n_vocab) <= kDeviceSamplingMaxCandidates;
 }
 
 int32_t Sampler::sample(const float* logits, int n_vocab) {
   const float* l = logits;
-  if (p_.repeat_penalty != 1.0f) {
+  if (penalized()) {
     penalized_.assign(logits, logits + n_vocab);
-    for (int32_t id : recent_) {
-      if (id < 0 || id >= n_vocab) continue;
-      float& v = penalized_[static_cast<size_t>(id)];
-      v = v > 0 ? v / p_.repeat_penalty : v * p_.repeat_penalty;
-    }
+    apply_repetition_penalty(penalized_.data(), n_vocab, window_, p_.repeat_penalty);
     l = penalized_.data();
   }
   const double u = p_.temperature > 0.0f ? next_uniform() : 0.0;  // greedy decoding draws nothing

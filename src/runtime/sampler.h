@@ -5,7 +5,6 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <vector>
 
 #include "core/sampling.h"
@@ -32,21 +31,25 @@ class Sampler {
   void reset();
 
   // For a backend that chooses tokens itself (Session::eval_choose): the
-  // distribution, and the number of the random stream that sample() would
-  // have drawn for this token (none when greedy), so a step on the device
-  // makes the same draw from the same stream as the host would.
+  // distribution, the number of the random stream that sample() would have
+  // drawn for this token (none when greedy), so a step on the device makes
+  // the same draw from the same stream as the host would, and the
+  // repetition penalty with this sampler's window (valid until the next
+  // accept() or reset()).
   TokenChoice next_choice();
-  // Whether a backend step can make this sampler's choices: not with a
-  // repetition penalty (it depends on tokens the host has not seen yet),
-  // nor with more candidates than the device kernel holds (core/sampling.h).
+  // Whether a backend step can make this sampler's choices: not with more
+  // candidates than the device kernel holds, nor with a penalty or window
+  // it cannot apply as the host does (core/sampling.h).
   bool choice_on_device(int n_vocab) const;
 
  private:
   SamplingParams sampling() const { return {p_.temperature, p_.top_k, p_.top_p, p_.min_p}; }
+  // A penalty other than 1 over a window of at least one id.
+  bool penalized() const { return p_.repeat_penalty != 1.0f && p_.repeat_last_n > 0; }
   double next_uniform();  // [0, 1)
   SamplerParams p_;
   uint64_t state_;
-  std::deque<int32_t> recent_;
+  std::vector<int32_t> window_;  // the last repeat_last_n ids accepted (penalty_window words)
   std::vector<float> penalized_;
   std::vector<SampleCandidate> cand_;
 };

@@ -20,6 +20,7 @@ Status Session::eval(std::span<const int32_t> tokens, bool all_logits) {
 
 Session::~Session() {
   if (token_buffer_) backend_.device_memory()->release_buffer(token_buffer_);
+  if (window_buffer_) backend_.device_memory()->release_buffer(window_buffer_);
 }
 
 Status Session::eval_choose(std::span<const int32_t> tokens, const TokenChoice& choice) {
@@ -38,7 +39,44 @@ Status Session::rewind(int n) {
   if (n < 0 || n > n_past_) return invalid_argument(strformat("cannot rewind %d of %d tokens", n, n_past_));
   n_past_ -= n;
   chain_ready_ = false;
+  window_ready_ = false;
   return Status::Ok();
+}
+
+Result<Node*> Session::penalty_window_leaf(Graph& g, const TokenChoice& choice, bool continues, bool chained) {
+  if (choice.repeat_penalty == 1.0f || choice.window.empty()) return static_cast<Node*>(nullptr);
+  const std::span<const int32_t> w = choice.window;
+  // A step's window is bounded (its words are copied, or live on a device,
+  // at full size); larger ones are the host sampler's alone.
+  const int capacity = w.size() >= static_cast<size_t>(kPenaltyWindowHeader) ? w[0] : 0;
+  if (capacity < 1 || capacity > kDevicePenaltyMaxWindow || w.size() > penalty_window_words(capacity)) {
+    return invalid_argument(strformat("a step's repetition penalty looks at 1 to %d ids (sample on the host for more)",
+                                      kDevicePenaltyMaxWindow));
+  }
+  if (chained && !(continues && window_capacity_ == capacity)) {
+    return invalid_argument("a chained step with a repetition penalty needs a previous step with the same window");
+  }
+  const size_t words = penalty_window_words(capacity);
+  Node* leaf = g.leaf("penalty_window", DType::i32, {static_cast<int64_t>(words)}, nullptr);
+  if (DeviceMemory* device = backend_.device_memory()) {
+    if (window_buffer_ && window_capacity_ != capacity) {
+      device->release_buffer(window_buffer_);
+      window_buffer_ = 0;
+    }
+    if (!window_buffer_) {
+      WA_ASSIGN_OR_RETURN(window_buffer_, device->create_buffer(words * sizeof(int32_t), "session",
+                                                                MemCategory::activations, tracker_));
+    }
+    // (slots past the host's filled ones keep older ids: never read)
+    if (!chained) WA_TRY(device->write_buffer(window_buffer_, w.data(), w.size_bytes()));
+    leaf->device_buffer = window_buffer_;
+  } else {
+    window_host_.assign(w.begin(), w.end());
+    window_host_.resize(words, 0);
+    leaf->data = window_host_.data();
+  }
+  window_capacity_ = capacity;
+  return leaf;
 }
 
 Status Session::eval_impl(std::span<const int32_t> tokens, Output output, const TokenChoice* choice, bool chained,
@@ -56,6 +94,8 @@ Status Session::eval_impl(std::span<const int32_t> tokens, Output output, const 
     WA_ASSIGN_OR_RETURN(token_buffer_, device->create_buffer(sizeof(int32_t), "session", MemCategory::activations, tracker_));
   }
   chain_ready_ = false;
+  const bool continues_window = window_ready_;
+  window_ready_ = false;
   const int64_t total = static_cast<int64_t>(tokens.size());
   if (n_past_ + total > kv_.n_ctx()) {
     return invalid_argument(strformat("context is full: %d past + %lld new tokens exceed n_ctx %d", n_past_,
@@ -81,8 +121,10 @@ Status Session::eval_impl(std::span<const int32_t> tokens, Output output, const 
     Graph g;
     WA_ASSIGN_OR_RETURN(Node* out, model_.build_forward(g, spec, kv_));
     Node* token = nullptr;
+    Node* window = nullptr;
     if (output == Output::token && last_chunk) {
-      token = g.sample(out, choice->sampling, static_cast<float>(choice->uniform));
+      WA_ASSIGN_OR_RETURN(window, penalty_window_leaf(g, *choice, continues_window, chained));
+      token = g.sample(out, choice->sampling, static_cast<float>(choice->uniform), window, choice->repeat_penalty);
       g.mark_output(token);
     }
     if (observer_) WA_TRY(observer_->before_compute(g));
@@ -98,6 +140,7 @@ Status Session::eval_impl(std::span<const int32_t> tokens, Output output, const 
         WA_TRY(backend_.copy_output(*token, token_buffer_, sizeof(int32_t)));
         chain_ready_ = true;
       }
+      window_ready_ = window != nullptr;
       WA_TRY(backend_.read_output(*token, token_dst ? token_dst : &chosen_, sizeof(chosen_)));
     } else if (last_chunk) {
       WA_TRY(backend_.read_output(*out, logits_.data(), sizeof(float) * n_vocab));

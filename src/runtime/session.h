@@ -45,7 +45,10 @@ class Session {
   Status eval(std::span<const int32_t> tokens, bool all_logits = false);
   // The same, but the result is only the next token, chosen by the backend
   // (TokenChoice): a device backend then reads back one word instead of the
-  // logits. logits() is not set.
+  // logits. logits() is not set. With a repetition penalty
+  // (TokenChoice::window), the window starts as the choice's (the host
+  // sampler's, at most kDevicePenaltyMaxWindow ids) and the step appends
+  // its choice to it.
   Status eval_choose(std::span<const int32_t> tokens, const TokenChoice& choice);
   // Decoding that leaves each chosen id on the device: evaluates one token,
   // the one the last eval_choose (or eval_choose_chained) chose, without the
@@ -53,7 +56,9 @@ class Session {
   // host still waits for the previous one's id. Needs a device backend
   // (unsupported otherwise) and a previous choice. The id is read back into
   // *dst (which must stay valid until the backend's work completes), so
-  // several chained steps can be in flight at once.
+  // several chained steps can be in flight at once. A repetition penalty
+  // continues from the window on the device, which the previous step (with
+  // the same penalty window) left with its own choice appended.
   Status eval_choose_chained(int32_t* dst, const TokenChoice& choice);
   // Forgets the last n evaluated tokens (chained steps whose ids were not
   // used): the next evaluation overwrites their cache entries.
@@ -70,6 +75,7 @@ class Session {
   void reset() {
     n_past_ = 0;
     chain_ready_ = false;
+    window_ready_ = false;
   }
   const KvCache& kv_cache() const { return kv_; }
   // Observer of the following evals' graphs (null: none); not owned.
@@ -100,10 +106,22 @@ class Session {
   // the last evaluation left a valid id there.
   uint32_t token_buffer_ = 0;
   bool chain_ready_ = false;
+  // The repetition penalty's window as the sample op reads and appends to
+  // it (penalty_window words of window_capacity_ ids): a device buffer
+  // (0: none yet) or, on a host backend, window_host_; window_ready_: the
+  // last evaluation left the window there with its choice appended.
+  uint32_t window_buffer_ = 0;
+  int window_capacity_ = 0;
+  std::vector<int32_t> window_host_;
+  bool window_ready_ = false;
   GraphObserver* observer_ = nullptr;
   enum class Output { last_logits, all_logits, token };
   Status eval_impl(std::span<const int32_t> tokens, Output output, const TokenChoice* choice = nullptr,
                    bool chained = false, int32_t* token_dst = nullptr);
+  // The window leaf of a step's sample op under `choice` (null: no
+  // penalty): the choice's words, or for a chained step the device's, which
+  // must continue from the step before (`continues`: it left them there).
+  Result<Node*> penalty_window_leaf(Graph& g, const TokenChoice& choice, bool continues, bool chained);
 };
 
 }  // namespace wa

@@ -159,22 +159,28 @@ TEST_F(CApi, Stories260KGreedyAndLogitsMatchReference) {
 // A backend's choice of the token (wa_session_eval_choose: the graph's sample
 // op, the kernel a device runs) is the draw the host sampler would make from
 // the same stream: the same ids for the same seed, for several settings,
-// token after token.
+// repetition penalties among them (the step's window is the sampler's, of
+// the ids it accepted), token after token.
 TEST_F(CApi, BackendChoiceIsTheSamplersDraw) {
   wa_model* m = load(stories_f32());
   ASSERT_NE(m, nullptr);
   struct Setting {
     float temperature, top_p, min_p;
     int32_t top_k;
+    float penalty = 1.0f;
+    int32_t last_n = 64;
   };
   for (const Setting& set : {Setting{1.0f, 1.0f, 0.0f, 0}, Setting{0.9f, 0.9f, 0.05f, 40}, Setting{1.3f, 0.95f, 0.0f, 5},
-                             Setting{0.0f, 1.0f, 0.0f, 0}}) {
+                             Setting{0.0f, 1.0f, 0.0f, 0}, Setting{0.9f, 0.9f, 0.05f, 40, 1.3f, 16},
+                             Setting{0.0f, 1.0f, 0.0f, 0, 1.5f, 8}, Setting{1.0f, 1.0f, 0.0f, 0, 0.95f, 4}}) {
     wa_sampler_params sp;
     wa_sampler_params_default(&sp);
     sp.temperature = set.temperature;
     sp.top_k = set.top_k;
     sp.top_p = set.top_p;
     sp.min_p = set.min_p;
+    sp.repeat_penalty = set.penalty;
+    sp.repeat_last_n = set.last_n;
     sp.seed = 1234;
     wa_sampler *host = nullptr, *backend = nullptr;
     ASSERT_EQ(wa_sampler_create(&sp, &host), WA_OK);
@@ -191,21 +197,28 @@ TEST_F(CApi, BackendChoiceIsTheSamplersDraw) {
       ASSERT_EQ(wa_session_eval_choose(b, backend, &tb, 1), WA_OK) << wa_session_last_error(b);
       EXPECT_EQ(wa_session_logits(b, -1), nullptr);
       tb = wa_session_chosen(b);
+      wa_sampler_accept(host, ta);
+      wa_sampler_accept(backend, tb);
       ids_a.push_back(ta);
       ids_b.push_back(tb);
     }
-    EXPECT_EQ(ids_a, ids_b) << "temperature " << set.temperature << " top_k " << set.top_k;
+    EXPECT_EQ(ids_a, ids_b) << "temperature " << set.temperature << " top_k " << set.top_k << " penalty "
+                            << set.penalty;
     if (set.temperature > 0) {
       EXPECT_GT(std::set<int32_t>(ids_a.begin(), ids_a.end()).size(), 8u);
     }
-    // A chained step needs a device; a repetition penalty keeps the choice on the host.
+    // A chained step needs a device.
     int32_t slot = -1;
     EXPECT_EQ(wa_session_eval_choose_chained(b, backend, &slot), WA_UNSUPPORTED);
+    // A window larger than a step takes stays on the host (and a step refuses it).
     sp.repeat_penalty = 1.1f;
-    wa_sampler* penalized = nullptr;
-    ASSERT_EQ(wa_sampler_create(&sp, &penalized), WA_OK);
-    EXPECT_EQ(wa_sampler_on_device(penalized, b), 0);
-    wa_sampler_release(penalized);
+    sp.repeat_last_n = 2000;
+    wa_sampler* long_window = nullptr;
+    ASSERT_EQ(wa_sampler_create(&sp, &long_window), WA_OK);
+    EXPECT_EQ(wa_sampler_on_device(long_window, b), 0);
+    EXPECT_EQ(wa_session_eval_choose(b, long_window, &tb, 1), WA_INVALID_ARGUMENT);
+    EXPECT_NE(std::string(wa_session_last_error(b)).find("sample on the host"), std::string::npos);
+    wa_sampler_release(long_window);
     wa_session_release(a);
     wa_session_release(b);
     wa_sampler_release(host);

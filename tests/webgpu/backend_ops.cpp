@@ -35,6 +35,7 @@
 // buffer ids: the harness gives each slot its own GpuDriver on one device):
 // the device's limits, or smaller ones that force split weights and folded
 // grids.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -223,7 +224,7 @@ class Ctx {
     return g().leaf(name("host"), DType::f32, {static_cast<int64_t>(v.size())}, b.bytes.data());
   }
 
-  // A leaf of the current graph for a cache made in an earlier step.
+  // A leaf of the current graph for a cache (or a penalty window) made in an earlier step.
   Node* same_cache(const Node* cache) {
     while (cache->storage == Storage::alias) cache = cache->src[1];
     Node* n = g().leaf(name("cache"), cache->type, {cache->ne[0], cache->ne[1]}, cache->data);
@@ -244,6 +245,32 @@ class Ctx {
     if (id.ok()) {
       n->device_buffer = id.value();
       buffers_.push_back(id.value());
+    }
+    return n;
+  }
+
+  // A repetition penalty's window of `capacity` ids after `ids` were
+  // appended in order (penalty_window_append, as a sampler accepts them),
+  // full size: host memory of this run, or a device buffer written from it.
+  // A later step reads it again through same_cache().
+  Node* window(int capacity, const std::vector<int32_t>& ids) {
+    std::vector<int32_t> w = penalty_window(capacity);
+    for (int32_t id : ids) penalty_window_append(w, id);
+    w.resize(penalty_window_words(capacity), 0);
+    const size_t bytes = w.size() * sizeof(int32_t);
+    const int64_t words = static_cast<int64_t>(w.size());
+    if (run_ != Run::gpu) {
+      caches_.emplace_back(bytes);
+      std::memcpy(caches_.back().data(), w.data(), bytes);
+      return g().leaf(name("window"), DType::i32, {words}, caches_.back().data());
+    }
+    Node* n = g().leaf(name("window"), DType::i32, {words}, nullptr);
+    auto id = gpu_->create_buffer(bytes, "ops.window", MemCategory::activations, nullptr);
+    note(id.status());
+    if (id.ok()) {
+      n->device_buffer = id.value();
+      buffers_.push_back(id.value());
+      note(gpu_->write_buffer(id.value(), w.data(), bytes));
     }
     return n;
   }
@@ -1094,6 +1121,124 @@ std::vector<Case> make_cases() {
                      for (size_t i : {2999u, 1500u, 7u}) v[i] = 2.0f + static_cast<float>(i % 5);
                      for (float u : {0.2f, 0.9f, kLast}) {
                        c.expect(c.g().sample(c.input(3000, 1, 1.0f, &v), {1.0f, 50, 1.0f, 0.0f}, u), "id", kExactLimit);
+                     }
+                   }});
+
+  // sample with a repetition penalty (sample_window.wgsl against
+  // core/sampling.h's apply_repetition_penalty, then sample_logits, then
+  // penalty_window_append): the window's ids named by the rank of their
+  // logits (0: the largest, -1: the smallest), so the penalty moves the
+  // draw: the largest logit penalised away under greedy, candidates pushed
+  // out of (penalty > 1) or into (< 1) the top k at the k-th draw,
+  // repeated ids (penalised once per occurrence), ids of negative logits
+  // (multiplied), ids outside the vocabulary (skipped), an empty window, a
+  // penalty of 1, a window that wrapped (its oldest ids gone), and the
+  // largest window the kernel takes, full of repeats. Each case also
+  // compares the window's words after the op (the chosen id appended).
+  struct PenaltyCase {
+    const char* what;
+    int64_t n;
+    wa::SamplingParams p;
+    float u;
+    float penalty;
+    int capacity;
+    std::vector<int> ranks;     // appended to the window in order
+    std::vector<int32_t> raw;   // ids appended before them, as they are
+  };
+  const wa::SamplingParams kGreedy{0.0f, 0, 1.0f, 0.0f};
+  std::vector<int> many;  // 1500 ids of the 200 largest logits, each 7-8 times
+  for (int i = 0; i < 1500; ++i) many.push_back((i * 7) % 200);
+  for (const PenaltyCase& pc :
+       {PenaltyCase{"greedy, the largest penalised away", 1000, kGreedy, 0.0f, 1.5f, 16, {0, 0, 5, -1, -3}, {-1, 1003}},
+        PenaltyCase{"greedy, penalty below 1", 1000, kGreedy, 0.0f, 0.5f, 16, {3, -1}, {}},
+        PenaltyCase{"sorted whole, the k-th", 1000, {100.0f, 40, 1.0f, 0.0f}, kLast, 1.3f, 16, {0, 1, 2, 3, 39, 39, 40, -2}, {}},
+        PenaltyCase{"sorted whole, penalty below 1", 1000, {0.8f, 40, 0.95f, 0.05f}, 0.6f, 0.7f, 16, {45, 50, 60, 60, -1}, {}},
+        PenaltyCase{"sorted whole, penalty below 1, the k-th", 1000, {100.0f, 40, 1.0f, 0.0f}, kLast, 0.7f, 16, {45, 50, 60, -1}, {}},
+        PenaltyCase{"penalty 1", 1000, {1.0f, 40, 1.0f, 0.0f}, 0.3f, 1.0f, 16, {0, 1}, {}},
+        PenaltyCase{"empty window", 1000, {0.8f, 40, 0.95f, 0.05f}, 0.6f, 1.3f, 8, {}, {}},
+        PenaltyCase{"greedy, wrapped window", 1000, kGreedy, 0.0f, 3.0f, 4, {1, 0, 0, 2, 3, 4}, {}},
+        PenaltyCase{"histogram, the k-th", 4099, {100.0f, 300, 1.0f, 0.0f}, kLast, 1.2f, 64, {0, 1, 1, 299, 300, 301, -1}, {}},
+        PenaltyCase{"histogram, small k", 4099, {0.7f, 7, 0.98f, 0.01f}, 0.05f, 2.0f, 64, {0, 1, 1, 2, -5}, {}},
+        PenaltyCase{"greedy, vocabulary past the candidate store", 4099, kGreedy, 0.0f, 1.5f, 64, {0, 1, 2}, {4099, -7}},
+        PenaltyCase{"largest window, the k-th", 4099, {100.0f, 300, 1.0f, 0.0f}, kLast, 1.1f, kDevicePenaltyMaxWindow, many, {}}}) {
+    cases.push_back({strformat("sample penalty %g, %s, n=%lld T=%g top_k=%d top_p=%g min_p=%g u=%g window %d of %zu ids",
+                               pc.penalty, pc.what, static_cast<long long>(pc.n), pc.p.temperature, pc.p.top_k,
+                               pc.p.top_p, pc.p.min_p, pc.u, pc.capacity, pc.ranks.size() + pc.raw.size()),
+                     kDevice, [=](Ctx& c) {
+                       // Logits N(0, 4^2), the same in every run; ids by rank.
+                       std::vector<float> v(static_cast<size_t>(pc.n));
+                       std::mt19937 rng(static_cast<uint32_t>(pc.n) + static_cast<uint32_t>(pc.ranks.size()));
+                       std::normal_distribution<float> dist(0.0f, 4.0f);
+                       for (float& x : v) x = dist(rng);
+                       std::vector<int32_t> order(v.size());
+                       for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int32_t>(i);
+                       std::stable_sort(order.begin(), order.end(), [&](int32_t a, int32_t b) { return v[a] > v[b]; });
+                       std::vector<int32_t> ids = pc.raw;
+                       for (int r : pc.ranks) ids.push_back(order[static_cast<size_t>(r >= 0 ? r : pc.n + r)]);
+                       Node* w = c.window(pc.capacity, ids);
+                       c.expect(c.g().sample(c.input(pc.n, 1, 1.0f, &v), pc.p, pc.u, w, pc.penalty), "id", kExactLimit);
+                       c.expect(w, "window", kExactLimit);
+                     }});
+  }
+  cases.push_back({"sample penalty 1.5, two steps: the second penalises the first's choice n=1000", kDevice, [=](Ctx& c) {
+                     // Greedy picks id 17 (8 > 7.5), appends it; then 8 / 1.5 < 7.5: id 500. A sampled third
+                     // step at the k-th draw sees both.
+                     std::vector<float> v(1000);
+                     for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<float>((i * 37) % 101) * 0.05f - 2.5f;
+                     v[17] = 8.0f;
+                     v[500] = 7.5f;
+                     Node* w = c.window(8, {3, 3});
+                     c.expect(c.g().sample(c.input(1000, 1, 1.0f, &v), kGreedy, 0.0f, w, 1.5f), "id (first step)", kExactLimit);
+                     c.expect(w, "window (first step)", kExactLimit);
+                     c.next_graph();
+                     Node* w2 = c.same_cache(w);
+                     c.expect(c.g().sample(c.input(1000, 1, 1.0f, &v), kGreedy, 0.0f, w2, 1.5f), "id (second step)", kExactLimit);
+                     c.expect(w2, "window (second step)", kExactLimit);
+                     c.next_graph();
+                     Node* w3 = c.same_cache(w);
+                     c.expect(c.g().sample(c.input(1000, 1, 1.0f, &v), {100.0f, 3, 1.0f, 0.0f}, kLast, w3, 1.5f),
+                              "id (third step)", kExactLimit);
+                     c.expect(w3, "window (third step)", kExactLimit);
+                   }});
+  // The penalised logit to the last bit: logit x of id a, penalised over a
+  // window holding a 1-3 times, equals logit y of id b exactly on the CPU;
+  // every other logit is far below. Greedy then picks the lower of a and b,
+  // and a penalised value one ulp off picks the other: with b < a if it
+  // comes out above y, with b > a if below. 128 pairs: positive x (divided:
+  // the kernel's integer long division, exact where WGSL's `/` may be 2.5
+  // ulp off) near logits' sizes, of any normal size over penalties of
+  // 2^-30..2^30 (quotients overflowing to infinity and falling to
+  // subnormals and zero among them), and subnormal; negative x (multiplied)
+  // with normal products (a GPU may flush subnormal ones). SwiftShader's
+  // `/` is correctly rounded, so there only a wrong integer division fails
+  // this; bench/webgpu/device_ops.sh runs it where `/` is not.
+  cases.push_back({"sample penalised logits equal others to the last bit (greedy ties, 128 pairs) n=64", kDevice, [=](Ctx& c) {
+                     std::mt19937 rng(11);
+                     std::uniform_real_distribution<float> mant(1.0f, 2.0f), pen(0.3f, 3.0f);
+                     std::uniform_int_distribution<int> small_exp(-8, 8), any_exp(-126, 127), pen_exp(-30, 30);
+                     std::uniform_int_distribution<uint32_t> subnormal_bits(1, 0x7fffff);
+                     for (int t = 0; t < 128; ++t) {
+                       float x = 0, p = pen(rng);
+                       switch (t % 4) {
+                         case 0: x = std::ldexp(mant(rng), small_exp(rng)); break;
+                         case 1: x = std::ldexp(mant(rng), any_exp(rng)), p = std::ldexp(mant(rng), pen_exp(rng)); break;
+                         case 2: {
+                           const uint32_t bits = subnormal_bits(rng);
+                           std::memcpy(&x, &bits, sizeof x);
+                           break;
+                         }
+                         default: x = -std::ldexp(mant(rng), small_exp(rng) * 2); break;
+                       }
+                       const int times = 1 + t % 3;
+                       float y = x;
+                       for (int i = 0; i < times; ++i) y = penalize(y, p);
+                       const int32_t a = 20 + t % 20, b = (t / 4) % 2 == 0 ? 3 : 50 + t % 10;
+                       std::vector<float> v(64, -1e30f);
+                       v[static_cast<size_t>(a)] = x;
+                       v[static_cast<size_t>(b)] = y;
+                       Node* w = c.window(4, std::vector<int32_t>(static_cast<size_t>(times), a));
+                       c.expect(c.g().sample(c.input(64, 1, 1.0f, &v), kGreedy, 0.0f, w, p),
+                                strformat("id (x=%a p=%a, %d times)", x, p, times), kExactLimit);
                      }
                    }});
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <span>
 #include <vector>
 
 #include "backends/cpu/kernels.h"
@@ -359,12 +360,25 @@ void op_argmax(const Node& n, const OpContext& c) {
 }
 
 // The token the node's draw picks (core/sampling.h, the reference of every
-// backend's sample kernel); one thread.
+// backend's sample kernel): with a penalty window, from a penalised copy of
+// the logits (the op's input stays as it is), then appended to the window;
+// one thread.
 void op_sample(const Node& n, const OpContext& c) {
   if (c.ith != 0) return;
+  const float* logits = static_cast<const float*>(n.src[0]->data);
+  const int n_vocab = static_cast<int>(n.src[0]->ne[0]);
+  std::vector<float> penalized;
+  std::span<int32_t> window;
+  if (n.src[1]) {
+    window = std::span<int32_t>(static_cast<int32_t*>(n.src[1]->data), static_cast<size_t>(n.src[1]->ne[0]));
+    penalized.assign(logits, logits + n_vocab);
+    apply_repetition_penalty(penalized.data(), n_vocab, window, n.fp[4]);
+    logits = penalized.data();
+  }
   std::vector<SampleCandidate> scratch;
-  *static_cast<int32_t*>(n.data) = sample_logits(static_cast<const float*>(n.src[0]->data),
-                                                 static_cast<int>(n.src[0]->ne[0]), sampling_of(n), n.fp[3], scratch);
+  const int32_t id = sample_logits(logits, n_vocab, sampling_of(n), n.fp[3], scratch);
+  *static_cast<int32_t*>(n.data) = id;
+  if (n.src[1]) penalty_window_append(window, id);
 }
 
 }  // namespace
@@ -384,8 +398,11 @@ bool op_supported(const Node& n) {
     case Op::kv_store: return n.src[1]->type == DType::f32 || n.src[1]->type == DType::f16;
     case Op::attention: return (n.src[1]->type == DType::f32 || n.src[1]->type == DType::f16) && n.src[1]->type == n.src[2]->type;
     case Op::rms_norm: case Op::add: case Op::mul: case Op::scale: case Op::silu: case Op::swiglu: case Op::rope:
-    case Op::softmax: case Op::argmax: case Op::sample:
+    case Op::softmax: case Op::argmax:
       return n.src[0]->type == DType::f32;
+    case Op::sample:  // the window: a host copy (a device buffer has no data)
+      return n.src[0]->type == DType::f32 &&
+             (!n.src[1] || (n.src[1]->type == DType::i32 && n.src[1]->data && n.src[1]->ne[0] >= kPenaltyWindowHeader));
     case Op::count: return false;
   }
   return false;

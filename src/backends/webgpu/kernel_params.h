@@ -97,9 +97,12 @@ WA_DEFINE_PARAMS(AttentionParams, WA_ATTENTION_PARAMS)
 #define WA_ARGMAX_PARAMS(F) F(u32, n) F(u32, x_off) F(u32, y_off)
 WA_DEFINE_PARAMS(ArgmaxParams, WA_ARGMAX_PARAMS)
 
-// sample.wgsl: k candidates survive the top-k cut (sampling_candidates)
-#define WA_SAMPLE_PARAMS(F) \
-  F(u32, n) F(u32, x_off) F(u32, y_off) F(u32, k) F(f32, temperature) F(f32, top_p) F(f32, min_p) F(f32, u)
+// sample.wgsl: k candidates survive the top-k cut (sampling_candidates);
+// penalty: the repetition penalty (sample_window.wgsl; its window's words
+// are in their own buffer)
+#define WA_SAMPLE_PARAMS(F)                                                                                      \
+  F(u32, n) F(u32, x_off) F(u32, y_off) F(u32, k) F(f32, temperature) F(f32, top_p) F(f32, min_p) F(f32, u) \
+  F(f32, penalty)
 WA_DEFINE_PARAMS(SampleParams, WA_SAMPLE_PARAMS)
 
 // repack.wgsl

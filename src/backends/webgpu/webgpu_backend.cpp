@@ -344,6 +344,20 @@ class WebGpuBackendImpl final : public WebGpuBackend {
     return id;
   }
 
+  Status write_buffer(uint32_t id, const void* data, size_t bytes) override {
+    auto it = owned_.find(id);
+    if (it == owned_.end() || bytes > it->second.size) {
+      return invalid_argument(strformat("cannot write %zu bytes to device buffer %u", bytes, id));
+    }
+    if (bytes == 0) return Status::Ok();
+    // Staged with the step's inputs (written ahead of the stream's work),
+    // then copied in stream order: a later write to the same buffer in the
+    // same stream stays later.
+    const uint32_t off = stage_input(data, bytes);
+    rec_.copy_buffer(kInputBufferId, off * 4, id, 0, static_cast<uint32_t>(round_up(bytes, 4)));
+    return Status::Ok();
+  }
+
   void release_buffer(uint32_t id) override {
     auto it = owned_.find(id);
     if (it == owned_.end()) return;
@@ -464,7 +478,9 @@ class WebGpuBackendImpl final : public WebGpuBackend {
     if (inputs_.size() > input_capacity_) {
       if (input_capacity_) pre.destroy_buffer(kInputBufferId);
       input_capacity_ = std::max<uint64_t>(round_up(inputs_.size() * 2, 4096), 64 * 1024);
-      pre.create_buffer(kInputBufferId, static_cast<uint32_t>(input_capacity_), kUsageStorage | kUsageCopyDst);
+      // (CopySrc: write_buffer copies staged bytes from it into device buffers)
+      pre.create_buffer(kInputBufferId, static_cast<uint32_t>(input_capacity_),
+                        kUsageStorage | kUsageCopyDst | kUsageCopySrc);
     }
     if (!inputs_.empty()) pre.write_buffer(kInputBufferId, 0, inputs_.data(), static_cast<uint32_t>(inputs_.size()));
     stream_ = pre.words();
@@ -881,8 +897,16 @@ class WebGpuBackendImpl final : public WebGpuBackend {
       src = std::string(ArgmaxParams::wgsl()) + std::string(shader_source(kernel));
       layout = {1, 0b1};
     } else if (kernel == "sample") {
-      src = std::string(SampleParams::wgsl()) + std::string(shader_source(kernel));
-      layout = {1, 0b1};
+      // sample.window: with the repetition penalty over a window buffer,
+      // bound after the arena (sample_window.wgsl)
+      const bool window = variant == "window";
+      src = std::string(SampleParams::wgsl()) + std::string(shader_source(window ? "sample_window" : "sample_window_none")) +
+            std::string(shader_source(kernel));
+      if (window) {
+        replace_all(src, "@binding(1) var<uniform>", "@binding(2) var<uniform>");
+        replace_all(src, "PENALTY_WINDOW_HEADER", std::to_string(kPenaltyWindowHeader) + "u");
+      }
+      layout = window ? Layout{2, 0b11} : Layout{1, 0b1};
     } else if (kernel == "repack") {
       src = std::string(RepackParams::wgsl()) + std::string(shader_source("repack_io")) +
             std::string(shader_source(kernel));
@@ -1002,7 +1026,7 @@ class WebGpuBackendImpl final : public WebGpuBackend {
         }
         return pipeline(attention_kernel(n));
       case Op::argmax: return pipeline("argmax");
-      case Op::sample: return pipeline("sample");
+      case Op::sample: return pipeline(n.src[1] ? "sample.window" : "sample");
       default: return 0;
     }
   }
@@ -1044,12 +1068,23 @@ class WebGpuBackendImpl final : public WebGpuBackend {
         return {};
       case Op::scale: case Op::silu: case Op::argmax:
         return f32(n.src[0]) ? "" : "input must be f32";
-      case Op::sample:
+      case Op::sample: {
         if (!f32(n.src[0])) return "input must be f32";
         if (sampling_candidates(sampling_of(n), static_cast<int>(n.src[0]->ne[0])) > kDeviceSamplingMaxCandidates) {
           return strformat("more than %d candidates (top-k)", kDeviceSamplingMaxCandidates);
         }
+        const Node* w = n.src[1];
+        if (!w) return {};
+        if (w->type != DType::i32 || !w->device_buffer) return "the penalty window must be i32 words in device memory";
+        const int64_t capacity = w->ne[0] - kPenaltyWindowHeader;
+        if (capacity < 1 || capacity > kDevicePenaltyMaxWindow ||
+            !device_penalty_supported(n.fp[4], static_cast<int>(capacity))) {
+          return strformat("a repetition penalty of %g over %lld ids (the kernel takes positive normal penalties over "
+                           "windows of 1 to %d ids)",
+                           static_cast<double>(n.fp[4]), static_cast<long long>(capacity), kDevicePenaltyMaxWindow);
+        }
         return {};
+      }
       case Op::rope:
         if (!f32(n.src[0])) return "input must be f32";
         if (n.src[2] && (!n.src[2]->data || n.src[2]->type != DType::f32)) return "frequency factors must be f32 host data";
@@ -1811,7 +1846,13 @@ class WebGpuBackendImpl final : public WebGpuBackend {
         p.top_p = sp.top_p;
         p.min_p = sp.min_p;
         p.u = n.fp[3];
-        dispatch(pipe, 1, 1, push_params(p), {y.buffer});
+        p.penalty = n.fp[4];
+        if (n.src[1]) {  // the window (its words say how many ids it holds)
+          WA_ASSIGN_OR_RETURN(Loc w, locate(n.src[1]));
+          dispatch(pipe, 1, 1, push_params(p), {y.buffer, w.buffer});
+        } else {
+          dispatch(pipe, 1, 1, push_params(p), {y.buffer});
+        }
         return Status::Ok();
       }
       default:

@@ -1,7 +1,11 @@
 // The token a uniform draw picks from n logits, written as a u32 at y_off:
 // core/sampling.h's sample_logits step by step, so that a sampled decode step
 // reads back one word, not the logits, and can be chained like a greedy one.
-// One workgroup:
+// With a repetition penalty (sample_window.wgsl; sample_window_none.wgsl
+// without), its window's ids are penalised first and the chosen id is
+// appended to the window; greedy choices over a penalised window come here
+// too, as top-k 1 (Graph::sample). One workgroup:
+// 0. the penalty (apply_window);
 // 1. the top-k cut. Usually from a histogram of the logits within 16 (then
 //    256, 4096) of the largest, 256 bins from the top, with workgroup
 //    atomics (only the logits near the top take part, so few collide): the
@@ -16,7 +20,9 @@
 //    gathered in workgroup memory and sorted by logit, then id (bitonic);
 // 3. their probabilities at the temperature, then min-p, top-p and the
 //    walk with u * the kept mass, in the CPU's order (one invocation: the
-//    kept prefix is short, and the order of its sums is the CPU's).
+//    kept prefix is short, and the order of its sums is the CPU's); greedy:
+//    the first candidate. Then the window's update (window_append,
+//    restore_logits).
 @group(0) @binding(0) var<storage, read_write> act: array<f32>;
 @group(0) @binding(1) var<uniform> params: Params;
 
@@ -179,6 +185,8 @@ fn before(ka: u32, ia: u32, kb: u32, ib: u32) -> bool {
 fn main(@builtin(local_invocation_index) li: u32) {
   let n = params.n;
   let k = params.k;
+  // 0. The repetition penalty.
+  apply_window(li);
   // 1. The cut. (Up to CAP logits are all gathered and the sort makes it.)
   var cut_at = Cut(ALL, 0u, 0xffffffffu, 0u, 0.0, 0.0);
   if (k < n && n > CAP) {
@@ -285,13 +293,18 @@ fn main(@builtin(local_invocation_index) li: u32) {
     }
   }
   // 3. Probabilities (exp in parallel), then the CPU's walk.
-  let kk = min(m, k);
+  let greedy = params.temperature <= 0.0;
+  let kk = select(min(m, k), 0u, greedy);
   let mx = act[params.x_off + cand_id[0]];
   for (var i = li; i < kk; i += WG) {
     cand_p[i] = exp((act[params.x_off + cand_id[i]] - mx) / params.temperature);
   }
   workgroupBarrier();
-  if (li == 0u) {
+  if (li == 0u && greedy) {
+    act[params.y_off] = bitcast<f32>(cand_id[0]);
+    window_append(cand_id[0]);
+  }
+  if (li == 0u && !greedy) {
     // Normalised over the top k, as the CPU does before min-p and top-p.
     var sum = 0.0;
     for (var i = 0u; i < kk; i++) {
@@ -334,5 +347,7 @@ fn main(@builtin(local_invocation_index) li: u32) {
       }
     }
     act[params.y_off] = bitcast<f32>(pick);
+    window_append(pick);
   }
+  restore_logits(li);
 }

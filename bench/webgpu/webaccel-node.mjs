@@ -4,12 +4,14 @@
 //
 //   node bench/webgpu/webaccel-node.mjs [--webgpu] --model M.gguf [--reps 3] [--dawn-flag F]... [--no-subgroups] [--label L] [--out r.json]
 //     [--profile] [--stream-gpu-time [--kernel-times] [--kernel-skip-times]] [--cpu-profile FILE.cpuprofile] [--dispatches-per-submit N] [--sampled]
-//     [--matvec-tuning R,U[,G[,KU]]] [--pp N] [--tg N]
+//     [--repeat-penalty P] [--matvec-tuning R,U[,G[,KU]]] [--pp N] [--tg N]
 // --pp N, --tg N: the prompt and generation lengths (default 512 and 128;
 // rows pp<N>/tg<N>; --profile keeps 512 and 128).
 // --sampled: a tg128-sampled row too (temperature 0.8, top-k 40, top-p 0.95,
 // min-p 0.05: the token drawn on the GPU, sample.wgsl), and the
 // --stream-gpu-time/--kernel-times steps sampled instead of greedy.
+// --repeat-penalty P (with --sampled): those sampled runs with a repetition
+// penalty P over the last 64 ids.
 // --stream-gpu-time: the GPU's time per decode step (timestamps around each
 // step's stream, submitted whole; profile.tg128_stream_ms). --kernel-times
 // (with it): then once more per pipeline of the step with that pipeline's
@@ -102,7 +104,9 @@ const { engine, m, info, loadMs, firstTokenMs } = await measure(true);
 if (opt('--dispatches-per-submit') && engine.gpu) engine.gpu.dispatchesPerSubmit = Number(opt('--dispatches-per-submit'));
 const bos = info.bos_id >= 0 ? info.bos_id : 1;
 const greedy = { maxTokens: tgLen, temperature: 0, ignoreEos: true };
-const sampledDecode = { maxTokens: tgLen, temperature: 0.8, topK: 40, topP: 0.95, minP: 0.05, seed: 1, ignoreEos: true };
+const repeatPenalty = opt('--repeat-penalty') ? Number(opt('--repeat-penalty')) : undefined;
+const sampledDecode = { maxTokens: tgLen, temperature: 0.8, topK: 40, topP: 0.95, minP: 0.05, seed: 1, ignoreEos: true,
+  ...(repeatPenalty ? { repeatPenalty, repeatLastN: 64 } : {}) };
 const sampled = args.includes('--sampled');
 const decode = sampled ? sampledDecode : greedy; // what the GPU-time measurements decode
 const prompt = [bos, ...Array.from({ length: ppLen - 1 }, (_, i) => 1 + (i % (info.n_vocab - 1)))];

@@ -329,7 +329,7 @@ w("  matrix, chosen by the KL divergence measured with each matrix alone at its 
 w("  quantized by the default method (gptq). A plan the available types cannot reach says so instead of figures.")
 if any("--own-formats" in r[0] or "wa_vq" in r[0] for r in rows):
     w("- *--own-formats*, *wa_vq2*, *wa_vq3*: webaccel's own vector-quantized formats (README, \"Own block formats\"),")
-    w("  with --own-formats among the adaptive candidates too; such a file runs only on webaccel's CPU backend.")
+    w("  with --own-formats among the adaptive candidates too; such a file runs only on webaccel (its CPU, wasm and WebGPU backends), not llama.cpp.")
 if any("hot rows" in r[0] or "hot rows" in r[1] for r in rows):
     w("- *+ N hot rows q8_0*: the tied token embedding's N most looked-up rows (on the calibration text) stored again in")
     w("  q8_0, read by the lookup instead of the low-bit matrix (`quantize --hot-rows N`; README, \"Hot rows\"); their")

@@ -120,7 +120,7 @@ WeightSize measure_weights(const GgufFile& file);
 // quantizer and a CPU kernel), and their names for messages.
 bool is_convertible_type(DType type);
 inline constexpr const char* kConvertibleTypes =
-    "f32, f16, q8_0, q4_0, q4_1, q5_0, q5_1, q2_K, q3_K, q4_K, q5_K, q6_K; webaccel's own (CPU only) wa_vq2, wa_vq3";
+    "f32, f16, q8_0, q4_0, q4_1, q5_0, q5_1, q2_K, q3_K, q4_K, q5_K, q6_K; webaccel's own (not readable by llama.cpp) wa_vq2, wa_vq3";
 
 struct SynthSpec {
   std::string preset;  // tiny | 1b | 7b

@@ -346,6 +346,18 @@ KernelSource kernel_source(const std::string& key, const KernelSourceInputs& in)
     layout = {2, 0b10};
   }
   WA_ASSERT(!src.empty());
+  if (vq && kernel != "repack_vq") {
+    // Kernels that decode a vq type read its codebook: one more storage
+    // binding, the last, before the uniform.
+    const std::string uniform = strformat("@group(0) @binding(%u) var<uniform> params", layout.n_storage);
+    WA_ASSERT(src.find(uniform) != std::string::npos);
+    replace_all(src, uniform,
+                strformat("@group(0) @binding(%u) var<storage, read> vq_codebook: array<u32>;\n"
+                          "@group(0) @binding(%u) var<uniform> params",
+                          layout.n_storage, layout.n_storage + 1));
+    ++layout.n_storage;
+    return {std::move(src), layout, vtype};
+  }
   return {std::move(src), layout};
 }
 

@@ -119,6 +119,9 @@ struct KernelLayout {
 struct KernelSource {
   std::string src;
   KernelLayout layout;
+  // A vq type whose codebook the kernel reads (its last storage binding,
+  // which dispatch() binds); f32: none.
+  DType codebook = DType::f32;
 };
 // What a key's program needs besides the key: the shape its maker recorded
 // (matvec4 and attention_split keys) and the device's properties.
@@ -128,8 +131,7 @@ struct KernelSourceInputs {
   uint32_t subgroup_min_size = 0;  // GPUAdapterInfo.subgroupMinSize; 0: unknown
   MatmulTile matmul_tile{64, 64};
 };
-// The WGSL of pipeline `key` (kernel[.variant]) and its layout, without the
-// vq codebook binding (the backend adds it).
+// The WGSL of pipeline `key` (kernel[.variant]) and its layout.
 KernelSource kernel_source(const std::string& key, const KernelSourceInputs& in);
 
 }  // namespace wa::gpu

@@ -558,9 +558,8 @@ class WebGpuBackendImpl final : public WebGpuBackend {
   // ---- pipelines -----------------------------------------------------------
 
   // The pipeline of `key` (kernel[.variant], made by the *_kernel()
-  // functions below), created on first use: its program from
-  // kernel_sources.cpp, with the vq codebook's binding where the variant is
-  // a vq type.
+  // functions below), created on first use from its program
+  // (kernel_sources.cpp).
   uint32_t pipeline(const std::string& key) {
     auto it = pipelines_.find(key);
     if (it != pipelines_.end()) return it->second;
@@ -570,26 +569,10 @@ class WebGpuBackendImpl final : public WebGpuBackend {
     in.subgroup_min_size = cfg_.subgroup_min_size;
     in.matmul_tile = matmul_tile();
     KernelSource ks = kernel_source(key, in);
-    std::string src = std::move(ks.src);
-    KernelLayout layout = ks.layout;
-    const size_t dot = key.find('.');
-    const std::string kernel = key.substr(0, dot);
-    // (variants other than types read as f32: not vq)
-    const DType vtype = dtype_from_name(dot == std::string::npos ? "" : key.substr(dot + 1)).value_or(DType::f32);
-    const bool vq = is_vq(vtype);
+    std::string& src = ks.src;
+    const KernelLayout layout = ks.layout;
     const uint32_t id = static_cast<uint32_t>(pipelines_.size()) + 1;
-    if (vq && kernel != "repack_vq") {
-      // Kernels that decode a vq type read its codebook: one more storage
-      // binding, the last, before the uniform (dispatch() binds it).
-      const std::string uniform = strformat("@group(0) @binding(%u) var<uniform> params", layout.n_storage);
-      WA_ASSERT(src.find(uniform) != std::string::npos);
-      replace_all(src, uniform,
-                  strformat("@group(0) @binding(%u) var<storage, read> vq_codebook: array<u32>;\n"
-                            "@group(0) @binding(%u) var<uniform> params",
-                            layout.n_storage, layout.n_storage + 1));
-      ++layout.n_storage;
-      codebook_pipelines_[id] = vtype;
-    }
+    if (ks.codebook != DType::f32) codebook_pipelines_[id] = ks.codebook;
     sources_.push_back(std::move(src));
     labels_.push_back(key);
     rec_.create_pipeline(id, layout.rw_mask, layout.n_storage, sources_.back(), labels_.back());

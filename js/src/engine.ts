@@ -693,7 +693,7 @@ export class LocalEngine implements Engine {
         matvecTuning: options.matvecTuning,
         l2Warm: l2WarmFor(opened.adapterInfo),
       };
-      if (gpu.l2Warm) caps.profile.reasons.push('webgpu: decode attention warms the L2 cache for the o projection (NVIDIA, large L2)');
+      if (gpu.l2Warm) caps.profile.reasons.push('webgpu: decode attention and o projection warm the L2 cache for the next matvec (NVIDIA, large L2)');
     }
     let started: [Native, number];
     try {

@@ -1000,6 +1000,40 @@ std::vector<Case> make_cases() {
     }
   }
 
+  // A whole decode layer after the attention: o projection + residual,
+  // then the norm, gate/up + SwiGLU, down + residual; with L2 warming, the o
+  // projection's extra workgroups also read the start of the gate and up
+  // matrices, which must change nothing.
+  for (Slot slot : {kDevice, kL2Warm}) {
+    for (const auto& [t, P] : {std::pair{DType::q4_0, 5}, {DType::q4_0, 40}}) {
+      cases.push_back(
+          {strformat("decode layer: attention + o projection + residual + norm + swiglu + down %s P=%d on %s",
+                     dtype_name(t), P, kSlotNames[slot]),
+           slot, [=, t = t, P = P](Ctx& c) {
+             const int n_head = 4, n_head_kv = 2, hd = 32, n_rot = 32, kvw = n_head_kv * hd;
+             const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+             auto [kc, vc] = f16_cache_prefix(c, n_head, n_head_kv, hd, P);
+             Node* qin = c.input(n_head * hd, 1);
+             Node* kin = c.input(kvw, 1);
+             Node* vin = c.input(kvw, 1);
+             Node* ids = c.ids({P});
+             Node* q = c.g().rope(qin, ids, n_head, hd, n_rot, RopeMode::normal, 10000.0f, 1.0f);
+             Node* k = c.g().rope(kin, ids, n_head_kv, hd, n_rot, RopeMode::normal, 10000.0f, 1.0f);
+             kc = c.g().kv_store(k, c.same_cache(kc), P);
+             vc = c.g().kv_store(vin, c.same_cache(vc), P, true);
+             Node* a = c.g().attention(q, kc, vc, n_head, n_head_kv, hd, P, scale);
+             Node* y = c.g().add(c.input(96, 1), c.g().mul_mat(c.weight(t, n_head * hd, 96, 0.5f), a));
+             Node* n = c.g().rms_norm(y, c.weight(DType::f32, 96, 1), 1e-5f);
+             Node* g = c.g().mul_mat(c.weight(t, 96, 64, 0.5f), n);
+             Node* u = c.g().mul_mat(c.weight(t, 96, 64, 0.5f), n);
+             Node* out = c.g().add(y, c.g().mul_mat(c.weight(t, 64, 96, 0.5f), c.g().swiglu(g, u)));
+             const Limit lim = product_limit(t, 1, slot);
+             c.expect(out, "out", {std::max(lim.exact, kF16CacheRounding), std::max(lim.cpu, kF16CacheRounding)});
+             c.expect_l2_warm();
+           }});
+    }
+  }
+
   // The o projection after a split decode attention merging the
   // attention's chunks itself (mvx_from_attention.wgsl; int8 x, so q8_0 and
   // q4_0 weights) with the residual add, for 1, 2 and 3 chunks of 32 keys

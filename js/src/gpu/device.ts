@@ -136,8 +136,9 @@ export interface DeviceConfigOptions {
 }
 
 // Whether the decode attention should read the o projection's weights into
-// the GPU's L2 cache while it runs (wa_gpu_device_config.l2_warm), measured
-// on an H100 (50 MB of L2; 7B q4_0: 1.8% less GPU time per decode step).
+// the GPU's L2 cache while it runs, and the o projection the start of the
+// gate and up matrices (wa_gpu_device_config.l2_warm), measured on an H100
+// (50 MB of L2; 7B q4_0: 1.8% and 0.4% less GPU time per decode step).
 // WebGPU does not say how large a cache is, and where it cannot hold the
 // matrix until the next dispatch the reads only add traffic: NVIDIA
 // adapters, except the generations whose L2 is at most 6 MB on the parts

@@ -37,11 +37,13 @@ WA_DEFINE_PARAMS(MatmulParams, WA_MATMUL_PARAMS)
 // workgroups [0, wg1) to W0, [wg1, wg2) to W1, the rest to W2); with
 // add_r, y0 += r at r_off; with NORM, x = RMSNorm(h at x_off, eps) * g at
 // norm_off; with x from a decode attention's n_chunks chunks of heads of
-// head_dim (mvx_from_attention.wgsl), x merged from them.
+// head_dim (mvx_from_attention.wgsl), x merged from them; workgroups from
+// warm_wg on (warm_groups of them) read warm_words vec4 words of the next
+// SwiGLU's matrices into L2 (mv4_warm.wgsl).
 #define WA_MATVEC_PARAMS(F)                                                                               \
   F(u32, K) F(u32, x_off) F(u32, n0) F(u32, n1) F(u32, n2) F(u32, s0) F(u32, s1) F(u32, s2) F(u32, y0) \
   F(u32, y1) F(u32, y2) F(u32, wg1) F(u32, wg2) F(u32, add_r) F(u32, r_off) F(u32, norm_off) F(f32, eps)       \
-  F(u32, head_dim) F(u32, n_chunks)
+  F(u32, head_dim) F(u32, n_chunks) F(u32, warm_wg) F(u32, warm_groups) F(u32, warm_words)
 WA_DEFINE_PARAMS(MatvecParams, WA_MATVEC_PARAMS)
 
 // get_rows.wgsl; with hot rows (get_rows_hot.wgsl), the hot table's rows

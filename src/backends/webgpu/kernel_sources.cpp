@@ -196,6 +196,7 @@ KernelSource kernel_source(const std::string& key, const KernelSourceInputs& in)
     const MatvecShape shape = *in.matvec4;
     const bool int8_x = shape.int8_x;
     const bool from_attention = kernel.find("_attn") != std::string::npos;
+    const bool warm = kernel.find("_warm") != std::string::npos;
     // An `enable` directive must precede every declaration.
     src = std::string(shape.subgroups ? "enable subgroups;\n" : "") + std::string(MatvecParams::wgsl()) + mv4_format();
     if (int8_x) {
@@ -221,6 +222,13 @@ KernelSource kernel_source(const std::string& key, const KernelSourceInputs& in)
       src += access;
     }
     if (binds.nw) src += strformat("@group(0) @binding(%u) var<storage, read> nw: array<vec4<f32>>;\n", slot++);
+    if (warm) {
+      src += strformat("@group(0) @binding(%u) var<storage, read> warm_a: array<vec4<u32>>;\n", slot++);
+      src += strformat("@group(0) @binding(%u) var<storage, read> warm_b: array<vec4<u32>>;\n", slot++);
+      src += std::string(shader_source("mv4_warm"));
+    } else {
+      src += "fn warm_next(li: u32, w: u32) {}\n";
+    }
     if (!from_attention) {
       src += norm ? "fn norm_gain(i: u32) -> vec4<f32> { return nw[i]; }\n"
                   : "fn norm_gain(i: u32) -> vec4<f32> { return vec4<f32>(1.0); }\n";
@@ -235,6 +243,7 @@ KernelSource kernel_source(const std::string& key, const KernelSourceInputs& in)
     replace_all(src, "MV_UNIT", std::to_string(shape.unit) + "u");
     replace_all(src, "MV_MODE", std::to_string(static_cast<uint32_t>(mode)) + "u");
     replace_all(src, "MV_NORM", norm ? "true" : "false");
+    replace_all(src, "MV_WARM", warm ? "true" : "false");
     replace_all(src, "MV_MATRICES", std::to_string(matrices_per_row(mode)) + "u");
     // mv4_sum_sg.wgsl's runs per group of 32 lanes that may need workgroup
     // memory: 32 / the smallest subgroup (1 where subgroups have 32 lanes or
@@ -242,7 +251,8 @@ KernelSource kernel_source(const std::string& key, const KernelSourceInputs& in)
     // zero-fills a few bytes instead of 4-9 KiB per workgroup).
     const uint32_t min_run = std::clamp<uint32_t>(std::bit_floor(std::max<uint32_t>(in.subgroup_min_size, 1)), 1, 32);
     replace_all(src, "MV_SG_RUNS", std::to_string(32 / min_run) + "u");
-    layout = {binds.storage(), 1u << (binds.storage() - 1)};
+    const uint32_t n_storage = binds.storage() + (warm ? 2 : 0);
+    layout = {n_storage, 1u << (n_storage - 1)};
   } else if (kernel == "matmul" || kernel == "matmul_h") {
     // matmul_h: the f16 tiles (shader-f16; matmul_kernel()).
     const bool half = kernel == "matmul_h";
@@ -287,7 +297,7 @@ KernelSource kernel_source(const std::string& key, const KernelSourceInputs& in)
     WA_ASSERT(in.attention_split);
     const AttentionSplitShape shape = *in.attention_split;
     src = std::string(AttentionParams::wgsl()) + std::string(rope ? shader_source("rope_rotate") : "") +
-          std::string(shader_source(rope ? "as_rope_kv" : "as_cached")) + std::string(shader_source("kv_cache_at")) +
+          std::string(shader_source(rope ? "as_rope_kv" : "as_cached")) +
           std::string(shader_source(shape.warm ? "l2_warm" : "l2_warm_none")) +
           std::string(shader_source("attention_split"));
     // Specialized to the model (attention_split_kernel()): the head size

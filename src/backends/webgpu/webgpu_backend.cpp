@@ -274,7 +274,7 @@ class WebGpuBackendImpl final : public WebGpuBackend {
     // o projections that may merge their attention's chunks (short contexts)
     for (const auto& [a, m] : combine_folds_) {
       const MatvecShape shape = matvec_shape_for(MatvecMode::plain, m->src[0]->type, m->src[0]->ne[0], m->ne[0]);
-      if (shape.int8_x) pipeline(matvec4_kernel(MatvecMode::plain, false, m->src[0]->type, shape, true));
+      if (shape.int8_x) pipeline(matvec4_kernel(MatvecMode::plain, false, m->src[0]->type, shape, true, glu_warms_.count(m) != 0));
     }
     return Status::Ok();
   }
@@ -609,8 +609,13 @@ class WebGpuBackendImpl final : public WebGpuBackend {
   }
 
   // Decode attention (one query) runs split over the keys
-  // (attention_split.wgsl) where its lanes can take quarters of a head.
-  static bool split_decode_attention(const Node& n) { return n.ne[1] == 1 && n.ip[2] % 4 == 0; }
+  // (attention_split.wgsl) where its lanes can take quarters of a head in
+  // whole cache words: with f16 caches a quarter is an even count of dims
+  // and a chunk of a value row starts at an even position.
+  static bool split_decode_attention(const Node& n) {
+    const bool f16 = n.src[1]->type == DType::f16;
+    return n.ne[1] == 1 && n.ip[2] % (f16 ? 8 : 4) == 0 && (!f16 || n.src[2]->ne[0] % 2 == 0);
+  }
   // attention_split.wgsl's pipeline for node n: one per head size and cache
   // type (pipeline() makes them constants), with RoPE and the cache stores
   // folded in or not.
@@ -951,6 +956,23 @@ class WebGpuBackendImpl final : public WebGpuBackend {
       const GpuWeight* w = m->op == Op::mul_mat && m->src[1] == a ? weight_of(m->src[0]) : nullptr;
       if (w && w->parts.size() == 1 && w->parts[0].bytes <= kMaxWarmBytes) warm_targets_[a] = w->parts[0].buffer;
     }
+    // An o projection that merges its attention's chunks, where the
+    // attention warms its weights: its grid gets kGluWarmGroups workgroups
+    // that read the start of the next fused SwiGLU's gate and up matrices
+    // into L2 (mv4_warm.wgsl) while its own loads hit L2.
+    glu_warms_.clear();
+    for (const auto& [a, m] : combine_folds_) {
+      if (!warm_targets_.count(a)) continue;
+      for (size_t i = static_cast<size_t>(m->index) + 1; i < nodes.size(); ++i) {
+        const Node& s = nodes[i];
+        if (!fused_glus_.count(&s)) continue;
+        const GpuWeight& wg = *weight_of(s.src[0]->src[0]);
+        const GpuWeight& wu = *weight_of(s.src[1]->src[0]);
+        const uint64_t words = std::min({wg.parts[0].bytes, wu.parts[0].bytes, kGluWarmBytes}) / 16;
+        glu_warms_[m] = GluWarm{wg.parts[0].buffer, wu.parts[0].buffer, static_cast<uint32_t>(words)};
+        break;
+      }
+    }
     // RMSNorm(h) * g of one token read only by decode matvecs that take
     // matvec4.wgsl (whole 32-weight blocks): they normalize h themselves
     // (NORM) and the norm is not dispatched. Only where a node after them
@@ -1027,9 +1049,10 @@ class WebGpuBackendImpl final : public WebGpuBackend {
   // The key names the whole shape (pipelines are cached by key), and the
   // shape is recorded beside it for pipeline() to build the source from.
   std::string matvec4_kernel(MatvecMode mode, bool norm, DType t, const MatvecShape& s,
-                             bool from_attention = false) const {
+                             bool from_attention = false, bool warm = false) const {
     std::string k = mode == MatvecMode::glu ? "matvec4_glu" : mode == MatvecMode::multi ? "matvec4_multi" : "matvec4";
-    k += (norm ? "_norm" : "") + std::string(from_attention ? "_attn" : "") + (s.int8_x ? "_x8" : "") +
+    k += (norm ? "_norm" : "") + std::string(from_attention ? "_attn" : "") + (warm ? "_warm" : "") +
+         (s.int8_x ? "_x8" : "") +
          (s.subgroups ? "_sg" : "") + "_r" + std::to_string(s.rows) + "u" + std::to_string(s.blocks_in_flight) +
          (s.int8_x ? strformat("c%u", s.x_blocks) : std::string()) +
          (s.groups != 8 ? strformat("w%u", s.groups) : std::string()) +
@@ -1062,8 +1085,9 @@ class WebGpuBackendImpl final : public WebGpuBackend {
 
   // One matvec4.wgsl dispatch over `rows` rows (all matrices' in MODE 2):
   // mp's matrix fields filled by the caller, wg1/wg2 in rows (MODE 2).
+  struct GluWarm;
   void dispatch_matvec4(MatvecMode mode, DType t, const MatvecInput& in, MatvecParams mp, uint64_t rows,
-                        const uint32_t (&w)[3], uint32_t act) {
+                        const uint32_t (&w)[3], uint32_t act, const GluWarm* warm = nullptr) {
     const MatvecShape shape = matvec_shape_for(mode, t, mp.K, rows);
     const uint32_t per_wg = shape.rows_per_workgroup();
     mp.x_off = in.x.offset;
@@ -1085,14 +1109,25 @@ class WebGpuBackendImpl final : public WebGpuBackend {
       mp.n_chunks = in.attention->n_chunks;
       third = scratch_id_;
     }
-    const uint32_t pipe = pipeline(matvec4_kernel(mode, in.norm, t, shape, in.attention != nullptr));
+    if (warm) {  // (mv4_warm.wgsl's workgroups after the rows')
+      ++l2_warm_dispatches_;
+      mp.warm_wg = groups;
+      mp.warm_groups = kGluWarmGroups;
+      mp.warm_words = warm->words;
+      groups += kGluWarmGroups;
+    }
+    const uint32_t pipe = pipeline(matvec4_kernel(mode, in.norm, t, shape, in.attention != nullptr, warm != nullptr));
     const Matvec4Bindings binds = matvec4_bindings(mode, in.norm || in.attention);
-    uint32_t bufs[5];
+    uint32_t bufs[7];
     uint32_t nb = 0;
     bufs[nb++] = w[0];
     if (binds.w1) bufs[nb++] = w[1];
     if (binds.w2) bufs[nb++] = w[2];
     if (binds.nw) bufs[nb++] = third;
+    if (warm) {
+      bufs[nb++] = warm->gate;
+      bufs[nb++] = warm->up;
+    }
     bufs[nb++] = act;
     dispatch(pipe, groups, 1, push_params(mp), std::span<const uint32_t>(bufs, nb));
     if (in.norm || in.attention) ++fused_dispatches_;
@@ -1228,8 +1263,9 @@ class WebGpuBackendImpl final : public WebGpuBackend {
         mp.y0 = y.offset + p.row0;
         mp.add_r = residual ? 1 : 0;
         mp.r_off = residual ? r.offset + p.row0 : 0;
-        dispatch_matvec4(MatvecMode::plain, w.type, in, mp, p.rows,
-                         {p.buffer, p.buffer, p.buffer}, y.buffer);
+        const auto gw = glu_warms_.find(&m);
+        dispatch_matvec4(MatvecMode::plain, w.type, in, mp, p.rows, {p.buffer, p.buffer, p.buffer}, y.buffer,
+                         in.attention && gw != glu_warms_.end() ? &gw->second : nullptr);
       }
       return Status::Ok();
     }
@@ -1565,6 +1601,18 @@ class WebGpuBackendImpl final : public WebGpuBackend {
   // projection) that may merge their chunks (mark_fusions) -> that matvec;
   // and those that do in this graph (fold_attention_combine).
   std::unordered_map<const Node*, const Node*> combine_folds_;
+  // o projections whose extra workgroups warm the L2 for the next SwiGLU:
+  // the gate and up matrices' buffers and the vec4 words read of each
+  struct GluWarm {
+    uint32_t gate, up, words;
+  };
+  std::unordered_map<const Node*, GluWarm> glu_warms_;
+  // (H100, 7B q4_0, 2026-11-28: 3 MiB of each 2.764 ms per step, 8 MiB
+  // 2.767, none 2.776; 128 workgroups of 256 lanes keep ~4 MB in flight).
+  // A multiple of mv4_warm.wgsl's trip (4 loads of 16 bytes per matrix and
+  // lane: 2 MiB), so a larger matrix is read no further than this.
+  static constexpr uint64_t kGluWarmBytes = 4ull << 20;
+  static constexpr uint32_t kGluWarmGroups = 128;
   // split attentions that warm the L2 for their reader: the weights' buffer
   std::unordered_map<const Node*, uint32_t> warm_targets_;
   // l2_warm.wgsl's rows of n_head workgroups (H100, 7B: 4 rows 2.784 ms per

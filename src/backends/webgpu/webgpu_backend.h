@@ -43,7 +43,8 @@ struct DeviceConfig {
   // 0 where unknown): sizes the subgroup matvecs' workgroup memory.
   uint32_t subgroup_min_size = 0;
   // The split decode attention's extra workgroups read the next matvec's
-  // weights into L2 (l2_warm.wgsl): where the cache holds them until then
+  // weights into L2 (l2_warm.wgsl), and the o projection's the start of the
+  // next SwiGLU's (mv4_warm.wgsl): where the cache holds them until then
   // (measured on an H100); elsewhere the reads would only add traffic.
   bool l2_warm = false;
   // Benchmarks only: rows per group, blocks in flight and groups for every int8-x
@@ -112,7 +113,8 @@ class WebGpuBackend : public Backend, public DeviceMemory {
   virtual uint32_t recorded_fused_dispatches() const = 0;
   // Of those, the dispatches of kernels reducing with subgroup operations (`_sg` pipelines).
   virtual uint32_t recorded_subgroup_dispatches() const = 0;
-  // Of those, the split decode attentions that warm the L2 cache for their o projection (l2_warm.wgsl).
+  // Of those, the split decode attentions that warm the L2 cache for their o projection (l2_warm.wgsl)
+  // and the o projections that warm it for the next SwiGLU (mv4_warm.wgsl).
   virtual uint32_t recorded_l2_warm_dispatches() const = 0;
 };
 

@@ -7,7 +7,7 @@
 // layout and arithmetic. No workgroup reads from the caches what this
 // dispatch writes: the attention workgroups read position n_past from act,
 // and an f16 value word shared with position n_past - 1 keeps that half
-// (read-modify-write). Needs rope_rotate.wgsl, kv_cache_at.wgsl.
+// (read-modify-write). Needs rope_rotate.wgsl.
 @group(0) @binding(1) var<storage, read_write> kc: array<u32>;
 @group(0) @binding(2) var<storage, read_write> vc: array<u32>;
 @group(0) @binding(4) var<storage, read> inputs: array<f32>;
@@ -79,34 +79,12 @@ fn store_new_key_value(li: u32, hk: u32) {
     }
   }
 }
-fn key_dim(j: u32, e: u32, i: u32) -> f32 {
-  if (j == params.n_past) {
-    return new_k[i];
-  }
-  return cache_at(true, e);
+// Dim i of key j and of value j, given the caches' word: position n_past
+// from workgroup memory (another workgroup may be storing it; the cache's
+// word was read anyway, so that no load depends on a branch).
+fn key_at(j: u32, i: u32, cached: f32) -> f32 {
+  return select(cached, new_k[i], j == params.n_past);
 }
-fn value_dim(j: u32, e: u32, i: u32) -> f32 {
-  if (j == params.n_past) {
-    return new_v[i];
-  }
-  return cache_at(false, e);
-}
-// Dims i, i + 1 of key j at elements e, e + 1 (e even). The cache is read
-// for the new key too (its stale word, discarded): a load that does not
-// depend on a branch can be issued with the loop's others.
-fn key_dims2(j: u32, e: u32, i: u32) -> vec2<f32> {
-  return select(cache_pair(true, e), vec2<f32>(new_k[i], new_k[i + 1u]), j == params.n_past);
-}
-// Dim i of values j, j + 1 at elements e, e + 1 (e even). (The word of
-// position n_past may be being stored by another workgroup: its half is
-// replaced, the other half is the same either way.)
-fn value_dims2(j: u32, e: u32, i: u32) -> vec2<f32> {
-  var v = cache_pair(false, e);
-  if (j == params.n_past) {
-    v.x = new_v[i];
-  }
-  if (j + 1u == params.n_past) {
-    v.y = new_v[i];
-  }
-  return v;
+fn value_at(j: u32, i: u32, cached: f32) -> f32 {
+  return select(cached, new_v[i], j == params.n_past);
 }

@@ -37,8 +37,12 @@
 // w0, w1 (MODE 1, 2), w2 (MODE 2), nw (NORM, or the attention chunks of
 // mvx_from_attention.wgsl), act, params; accessors of an absent weight
 // binding read w0 and are never called.
+// With MV_WARM (the o projection, mvx_from_attention.wgsl), workgroups from
+// params.warm_wg on read the next SwiGLU's weights into L2 instead
+// (mv4_warm.wgsl, bindings warm_a and warm_b after nw).
 // Requires K % (32 KU) == 0 and x_off, r_off % 4 == 0 (vec4 activations).
-// Grid: (rows / (GROUPS R), 1), summed over the matrices in MODE 2.
+// Grid: (rows / (GROUPS R), 1), summed over the matrices in MODE 2, + the
+// params.warm_groups warming workgroups.
 
 const LANES: u32 = 32u;
 const GROUPS: u32 = MV_GROUPS;
@@ -71,6 +75,10 @@ fn weight_scales(m: u32, b: u32) -> array<u32, 2> {
 // subgroups; a parameter of its own, so that the uniformity analysis sees
 // it is uniform).
 fn matvec4(li: u32, wgx: u32, sg_size: u32) {
+  if (MV_WARM && wgx >= params.warm_wg) {
+    warm_next(li, wgx - params.warm_wg);
+    return;
+  }
   // The matrix (MODE 2) and rows of this workgroup.
   var m0 = 0u;
   var first_wg = 0u;

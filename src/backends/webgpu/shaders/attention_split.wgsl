@@ -31,7 +31,6 @@ const VALUE_DIMS: u32 = (HD + 127u) / 128u;  // value dims per lane
 const VALUE_WORDS: u32 = select(KEYS, KEYS / 2u, F16);
 var<workgroup> qs: array<f32, 256>;
 var<workgroup> dots: array<f32, 128>;
-var<workgroup> ps: array<f32, 32>;
 
 @compute @workgroup_size(128)
 fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec3<u32>) {
@@ -89,24 +88,19 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec
   }
   dots[li] = d;
   workgroupBarrier();
-  // Every lane reads the 32 scores (no reduction rounds: they are few).
+  // Every lane reads the 32 scores and computes every weight p_k itself (no
+  // reduction rounds, no barrier, no serial chain of workgroup-memory reads:
+  // fixed trip counts, the keys past n_kv masked by select).
+  var sc: array<f32, KEYS>;
   var m = -3.0e38;
   for (var k = 0u; k < KEYS; k++) {
-    if (c * KEYS + k < n_kv) {
-      let s = params.scale * (((dots[PARTS * k] + dots[PARTS * k + 1u]) + dots[PARTS * k + 2u]) + dots[PARTS * k + 3u]);
-      m = max(m, s);
-    }
+    sc[k] = params.scale * (((dots[PARTS * k] + dots[PARTS * k + 1u]) + dots[PARTS * k + 2u]) + dots[PARTS * k + 3u]);
+    m = select(m, max(m, sc[k]), c * KEYS + k < n_kv);
   }
-  workgroupBarrier();
-  if (li < KEYS) {
-    var p = 0.0;
-    if (c * KEYS + li < n_kv) {
-      let s = params.scale * (((dots[PARTS * li] + dots[PARTS * li + 1u]) + dots[PARTS * li + 2u]) + dots[PARTS * li + 3u]);
-      p = exp(s - m);
-    }
-    ps[li] = p;
+  var ps: array<f32, KEYS>;
+  for (var k = 0u; k < KEYS; k++) {
+    ps[k] = select(0.0, exp(sc[k] - m), c * KEYS + k < n_kv);
   }
-  workgroupBarrier();
   let n_here = min(KEYS, n_kv - c * KEYS);
   let base = (h * params.n_chunks + c) * (HD + 4u);
   for (var u = 0u; u < VALUE_DIMS; u++) {
@@ -130,8 +124,9 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec
     }
   }
   if (li == 0u) {
+    // (the weights past n_here are 0: adding them leaves l as it is)
     var l = 0.0;
-    for (var k = 0u; k < n_here; k++) {
+    for (var k = 0u; k < KEYS; k++) {
       l += ps[k];
     }
     scratch[base] = m;

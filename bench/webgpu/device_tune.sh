@@ -12,7 +12,8 @@
 #      KERNEL_TIMES (non-empty: --kernel-times too: slower; its per-pipeline
 #      figures run each pipeline twice, the second time from a warm L2).
 #      SKIP_TIMES (non-empty: --kernel-skip-times too: each pipeline left out
-#      once, the step's GPU time saved by its absence).
+#      once, the step's GPU time saved by its absence). CTX (the session's
+#      context size, --ctx; the prompt row then has 64 tokens).
 # Writes $OUT/tune-<model>-<type>-<rows>u<blocks>.json and prints one line per run.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -28,7 +29,7 @@ for t in ${TYPES:-q4_0}; do
     tuning=(); [ "$s" = default ] || tuning=(--matvec-tuning "$s")
     out=$OUT/tune-${MODEL:-7b}-$t-${s//,/u}.json  # (no comma: the device tool fetches plain names)
     timeout 120 "$NODE" "$HERE/webaccel-node.mjs" --webgpu --dawn-flag "$F16" --model "$f" --reps "${REPS:-1}" \
-      --stream-gpu-time ${KERNEL_TIMES:+--kernel-times} ${SKIP_TIMES:+--kernel-skip-times} "${tuning[@]}" --label "webaccel-$t-$s" --out "$out" >/dev/null 2>&1
+      --stream-gpu-time ${KERNEL_TIMES:+--kernel-times} ${SKIP_TIMES:+--kernel-skip-times} ${CTX:+--ctx "$CTX" --pp 64} "${tuning[@]}" --label "webaccel-$t-$s" --out "$out" >/dev/null 2>&1
     node_rc=$?
     python3 -c 'import json,sys
 r=json.load(open(sys.argv[1]))["runs"][0]; p=r.get("profile") or {}

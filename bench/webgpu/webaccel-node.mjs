@@ -4,9 +4,12 @@
 //
 //   node bench/webgpu/webaccel-node.mjs [--webgpu] --model M.gguf [--reps 3] [--dawn-flag F]... [--no-subgroups] [--label L] [--out r.json]
 //     [--profile] [--stream-gpu-time [--kernel-times] [--kernel-skip-times]] [--cpu-profile FILE.cpuprofile] [--dispatches-per-submit N] [--sampled]
-//     [--repeat-penalty P] [--matvec-tuning R,U[,G[,KU]]] [--pp N] [--tg N]
+//     [--repeat-penalty P] [--matvec-tuning R,U[,G[,KU]]] [--pp N] [--tg N] [--ctx N]
 // --pp N, --tg N: the prompt and generation lengths (default 512 and 128;
 // rows pp<N>/tg<N>; --profile keeps 512 and 128).
+// --ctx N: the session's context size (ModelLoadOptions.nCtx; default the
+// engine's: the model's training context, at most 4096), which sets how far
+// apart the transposed value cache's rows are.
 // --sampled: a tg128-sampled row too (temperature 0.8, top-k 40, top-p 0.95,
 // min-p 0.05: the token drawn on the GPU, sample.wgsl), and the
 // --stream-gpu-time/--kernel-times steps sampled instead of greedy.
@@ -50,6 +53,7 @@ const reps = Number(opt('--reps', '3'));
 const ppLen = Number(opt('--pp', '512'));
 const tgLen = Number(opt('--tg', '128'));
 if (!(ppLen >= 1 && tgLen >= 2)) throw new Error('--pp must be >= 1 and --tg >= 2');
+const nCtx = opt('--ctx') === undefined ? undefined : Number(opt('--ctx'));
 const out = opt('--out');
 const label = opt('--label', 'webaccel-webgpu');
 const dawnFlags = args.flatMap((a, i) => (a === '--dawn-flag' ? [args[i + 1]] : []));
@@ -88,7 +92,7 @@ const gpu = create(dawnFlags);
 async function measure(precompile) {
   const engine = await createEngine({ backend: 'webgpu', gpu, threads: 1, precompile, gpuMask, matvecTuning });
   const t0 = performance.now();
-  const m = await engine.load(model);
+  const m = await engine.load(model, { nCtx });
   const loadMs = performance.now() - t0;
   const info = await m.info();
   // First token after load: the pipelines either exist already or are created now.
@@ -223,6 +227,7 @@ const run = {
   model_file: model,
   model_bytes: statSync(model).size,
   weight_type: info.weight_type,
+  n_ctx: info.n_ctx,
   backend_used: info.backend,
   backend_reason: info.backend_reason,
   threads: 1,

@@ -973,12 +973,26 @@ std::vector<Case> make_cases() {
   // chunks itself where it takes int8 x) and the residual add; with L2
   // warming (the slot's l2_warm), extra workgroups of the attention read
   // the o projection's weights (l2_warm.wgsl), which must change nothing.
+  // With the whole layer (the norm, gate/up + SwiGLU, down + residual
+  // after it), the o projection's extra workgroups also read the start of
+  // the gate and up matrices (mv4_warm.wgsl), which must change nothing.
+  struct LayerCase {
+    DType t;
+    int P;
+    bool whole_layer;
+  };
   for (Slot slot : {kDevice, kL2Warm}) {
-    for (const auto& [t, P] : {std::pair{DType::q4_0, 5}, {DType::q4_0, 40}, {DType::f16, 40}}) {
+    for (const LayerCase& lc : {LayerCase{DType::q4_0, 5, false}, LayerCase{DType::q4_0, 40, false},
+                                LayerCase{DType::f16, 40, false}, LayerCase{DType::q4_0, 5, true},
+                                LayerCase{DType::q4_0, 40, true}}) {
       cases.push_back(
-          {strformat("decode layer attention: fused rope + kv stores + attention + o projection + residual %s P=%d on %s",
-                     dtype_name(t), P, kSlotNames[slot]),
-           slot, [=, t = t, P = P](Ctx& c) {
+          {strformat(lc.whole_layer
+                         ? "decode layer: attention + o projection + residual + norm + swiglu + down %s P=%d on %s"
+                         : "decode layer attention: fused rope + kv stores + attention + o projection + residual %s P=%d on %s",
+                     dtype_name(lc.t), lc.P, kSlotNames[slot]),
+           slot, [=](Ctx& c) {
+             const DType t = lc.t;
+             const int P = lc.P;
              const int n_head = 4, n_head_kv = 2, hd = 32, n_rot = 32, kvw = n_head_kv * hd;
              const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
              auto [kc, vc] = f16_cache_prefix(c, n_head, n_head_kv, hd, P);
@@ -993,42 +1007,15 @@ std::vector<Case> make_cases() {
              vc = c.g().kv_store(vin, c.same_cache(vc), P, true);
              Node* a = c.g().attention(q, kc, vc, n_head, n_head_kv, hd, P, scale);
              Node* y = c.g().add(c.input(96, 1), c.g().mul_mat(c.weight(t, n_head * hd, 96, 0.5f), a));
+             if (lc.whole_layer) {
+               Node* n = c.g().rms_norm(y, c.weight(DType::f32, 96, 1), 1e-5f);
+               Node* g = c.g().mul_mat(c.weight(t, 96, 64, 0.5f), n);
+               Node* u = c.g().mul_mat(c.weight(t, 96, 64, 0.5f), n);
+               y = c.g().add(y, c.g().mul_mat(c.weight(t, 64, 96, 0.5f), c.g().swiglu(g, u)));
+             }
              const Limit lim = product_limit(t, 1, slot);
-             c.expect(y, "y", {std::max(lim.exact, kF16CacheRounding), std::max(lim.cpu, kF16CacheRounding)});
-             c.expect_l2_warm();
-           }});
-    }
-  }
-
-  // A whole decode layer after the attention: o projection + residual,
-  // then the norm, gate/up + SwiGLU, down + residual; with L2 warming, the o
-  // projection's extra workgroups also read the start of the gate and up
-  // matrices, which must change nothing.
-  for (Slot slot : {kDevice, kL2Warm}) {
-    for (const auto& [t, P] : {std::pair{DType::q4_0, 5}, {DType::q4_0, 40}}) {
-      cases.push_back(
-          {strformat("decode layer: attention + o projection + residual + norm + swiglu + down %s P=%d on %s",
-                     dtype_name(t), P, kSlotNames[slot]),
-           slot, [=, t = t, P = P](Ctx& c) {
-             const int n_head = 4, n_head_kv = 2, hd = 32, n_rot = 32, kvw = n_head_kv * hd;
-             const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-             auto [kc, vc] = f16_cache_prefix(c, n_head, n_head_kv, hd, P);
-             Node* qin = c.input(n_head * hd, 1);
-             Node* kin = c.input(kvw, 1);
-             Node* vin = c.input(kvw, 1);
-             Node* ids = c.ids({P});
-             Node* q = c.g().rope(qin, ids, n_head, hd, n_rot, RopeMode::normal, 10000.0f, 1.0f);
-             Node* k = c.g().rope(kin, ids, n_head_kv, hd, n_rot, RopeMode::normal, 10000.0f, 1.0f);
-             kc = c.g().kv_store(k, c.same_cache(kc), P);
-             vc = c.g().kv_store(vin, c.same_cache(vc), P, true);
-             Node* a = c.g().attention(q, kc, vc, n_head, n_head_kv, hd, P, scale);
-             Node* y = c.g().add(c.input(96, 1), c.g().mul_mat(c.weight(t, n_head * hd, 96, 0.5f), a));
-             Node* n = c.g().rms_norm(y, c.weight(DType::f32, 96, 1), 1e-5f);
-             Node* g = c.g().mul_mat(c.weight(t, 96, 64, 0.5f), n);
-             Node* u = c.g().mul_mat(c.weight(t, 96, 64, 0.5f), n);
-             Node* out = c.g().add(y, c.g().mul_mat(c.weight(t, 64, 96, 0.5f), c.g().swiglu(g, u)));
-             const Limit lim = product_limit(t, 1, slot);
-             c.expect(out, "out", {std::max(lim.exact, kF16CacheRounding), std::max(lim.cpu, kF16CacheRounding)});
+             c.expect(y, lc.whole_layer ? "out" : "y",
+                      {std::max(lim.exact, kF16CacheRounding), std::max(lim.cpu, kF16CacheRounding)});
              c.expect_l2_warm();
            }});
     }

@@ -8,6 +8,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "backends/webgpu/fusion_plan.h"
 #include "backends/webgpu/kernel_params.h"
 #include "backends/webgpu/kernel_sources.h"
 #include "formats/hot_rows.h"
@@ -18,7 +19,6 @@ namespace {
 
 constexpr uint32_t kInputBufferId = 2;  // ids, cos/sin tables: host data of the step
 constexpr uint32_t kFirstFreeId = 3;
-constexpr uint32_t kBlock = 32;  // weights per q8_0 / q4_0 block
 // A split decode attention whose chunks a matvec merges as it reads them.
 struct AttentionFold {
   uint32_t head_dim;
@@ -62,21 +62,6 @@ PlaneSize plane_size(DType t, uint64_t n) {
   return {(n + group - 1) / group * group_words, scales};
 }
 
-// A weight tensor on the device: rows split into parts so that no buffer
-// exceeds the binding limit or a matvec grid's row limit.
-struct WeightPart {
-  uint32_t buffer = 0;
-  uint32_t row0 = 0;
-  uint32_t rows = 0;
-  uint32_t scales_word = 0;  // block-quantized: first word of the scales
-  uint64_t bytes = 0;
-};
-struct GpuWeight {
-  DType type = DType::f32;
-  uint32_t K = 0;  // elements per row
-  std::vector<WeightPart> parts;
-};
-
 // Where a tensor lives: a buffer and an offset in 4-byte elements.
 struct Loc {
   uint32_t buffer = 0;
@@ -96,7 +81,7 @@ class WebGpuBackendImpl final : public WebGpuBackend {
 
   Status compute(Graph& graph) override {
     WA_TRY(check(graph));
-    mark_fusions(graph);
+    plan_fusions(graph);
     const size_t arena_bytes = std::max<size_t>(graph.plan(), 256);
     WA_TRY(ensure_arena(arena_bytes));
     input_locs_.clear();
@@ -107,9 +92,9 @@ class WebGpuBackendImpl final : public WebGpuBackend {
     for (size_t i = 0; i < nodes.size(); ++i) {
       const Node& n = nodes[i];
       if (n.is_leaf()) continue;
-      // A norm its matvecs compute themselves (mark_fusions), where h can be
+      // A norm its matvecs compute themselves (FusionPlan), where h can be
       // read as vec4s; otherwise it runs, and they read its output.
-      if (fusable_norms_.count(&n)) {
+      if (plan_.fusable_norms.count(&n)) {
         WA_ASSIGN_OR_RETURN(Loc h, locate(n.src[0]));
         if (h.buffer == arena_id_ && h.offset % 4 == 0) {
           active_norms_.insert(&n);
@@ -118,22 +103,22 @@ class WebGpuBackendImpl final : public WebGpuBackend {
       }
       // A decode matvec whose only reader is the next node, a residual add,
       // writes the sum itself: one dispatch instead of two.
-      if (i + 1 < nodes.size() && fused_adds_.count(&nodes[i + 1]) && nodes[i + 1].src[1] == &n) {
+      if (i + 1 < nodes.size() && plan_.fused_adds.count(&nodes[i + 1]) && nodes[i + 1].src[1] == &n) {
         WA_TRY(encode_matvec(n, nodes[i + 1], nodes[i + 1].src[0]));
         ++i;
         continue;
       }
       // The gate and up matvecs of a fused SwiGLU run with it, at the SwiGLU.
-      if (glu_inputs_.count(&n) || multi_rest_.count(&n) || rope_kv_rest_.count(&n)) continue;
-      if (auto it = rope_kv_heads_.find(&n); it != rope_kv_heads_.end()) {
-        if (!rope_in_attention_.count(it->second)) WA_TRY(encode_rope_kv(*it->second));
+      if (plan_.glu_inputs.count(&n) || plan_.multi_rest.count(&n) || plan_.rope_kv_rest.count(&n)) continue;
+      if (auto it = plan_.rope_kv_heads.find(&n); it != plan_.rope_kv_heads.end()) {
+        if (!plan_.rope_in_attention.count(it->second)) WA_TRY(encode_rope_kv(*it->second));
         continue;
       }
-      if (auto it = multi_heads_.find(&n); it != multi_heads_.end()) {
+      if (auto it = plan_.multi_heads.find(&n); it != plan_.multi_heads.end()) {
         WA_TRY(encode_multi(it->second));
         continue;
       }
-      if (fused_glus_.count(&n)) {
+      if (plan_.fused_glus.count(&n)) {
         WA_TRY(encode_glu(n));
         continue;
       }
@@ -251,30 +236,30 @@ class WebGpuBackendImpl final : public WebGpuBackend {
 
   Status precompile(Graph& graph) override {
     WA_TRY(check(graph));
-    mark_fusions(graph);
+    plan_fusions(graph);
     for (const Node& n : graph.nodes()) {
       if (n.is_leaf()) continue;
-      if (fused_glus_.count(&n)) {
+      if (plan_.fused_glus.count(&n)) {
         const Node* g = n.src[0];
-        pipeline(matvec4_kernel(MatvecMode::glu, fusable_norms_.count(g->src[1]), g->src[0]->type, g->src[0]->ne[0], g->ne[0]));
-      } else if (auto it = multi_heads_.find(&n); it != multi_heads_.end()) {
+        pipeline(matvec4_kernel(MatvecMode::glu, plan_.fusable_norms.count(g->src[1]), g->src[0]->type, g->src[0]->ne[0], g->ne[0]));
+      } else if (auto it = plan_.multi_heads.find(&n); it != plan_.multi_heads.end()) {
         uint64_t rows = 0;
         for (const Node* m : it->second) rows += m->ne[0];
-        pipeline(matvec4_kernel(MatvecMode::multi, fusable_norms_.count(n.src[1]), n.src[0]->type, n.src[0]->ne[0], rows));
-      } else if (fusable_norms_.count(&n)) {
+        pipeline(matvec4_kernel(MatvecMode::multi, plan_.fusable_norms.count(n.src[1]), n.src[0]->type, n.src[0]->ne[0], rows));
+      } else if (plan_.fusable_norms.count(&n)) {
         pipeline("rms_norm");  // in case h turns out misaligned
-      } else if (n.op == Op::mul_mat && n.src[1]->ne[1] == 1 && fusable_norms_.count(n.src[1])) {
+      } else if (n.op == Op::mul_mat && n.src[1]->ne[1] == 1 && plan_.fusable_norms.count(n.src[1])) {
         pipeline(matvec4_kernel(MatvecMode::plain, true, n.src[0]->type, n.src[0]->ne[0], n.ne[0]));
-      } else if (auto rk = rope_kv_heads_.find(&n); rk != rope_kv_heads_.end()) {
-        if (!rope_in_attention_.count(rk->second)) pipeline("rope_kv");
-      } else if (!glu_inputs_.count(&n) && !multi_rest_.count(&n) && !rope_kv_rest_.count(&n)) {
+      } else if (auto rk = plan_.rope_kv_heads.find(&n); rk != plan_.rope_kv_heads.end()) {
+        if (!plan_.rope_in_attention.count(rk->second)) pipeline("rope_kv");
+      } else if (!plan_.glu_inputs.count(&n) && !plan_.multi_rest.count(&n) && !plan_.rope_kv_rest.count(&n)) {
         pipeline_for(n);
       }
     }
     // o projections that may merge their attention's chunks (short contexts)
-    for (const auto& [a, m] : combine_folds_) {
+    for (const auto& [a, m] : plan_.combine_folds) {
       const MatvecShape shape = matvec_shape_for(MatvecMode::plain, m->src[0]->type, m->src[0]->ne[0], m->ne[0]);
-      if (shape.int8_x) pipeline(matvec4_kernel(MatvecMode::plain, false, m->src[0]->type, shape, true, glu_warms_.count(m) != 0));
+      if (shape.int8_x) pipeline(matvec4_kernel(MatvecMode::plain, false, m->src[0]->type, shape, true, plan_.glu_warms.count(m) != 0));
     }
     return Status::Ok();
   }
@@ -547,12 +532,9 @@ class WebGpuBackendImpl final : public WebGpuBackend {
 
   static uint32_t stride(const Node* n) { return static_cast<uint32_t>(n->nb[1] / 4); }
 
-  // The cache leaf a kv_store writes: its src[1], or the leaf behind earlier
-  // kv_stores of the same graph (a prefix stored, then the next tokens).
-  static const Node* cache_leaf(const Node& kv_store) {
-    const Node* c = kv_store.src[1];
-    while (c->storage == Storage::alias) c = c->src[1];
-    return c;
+  // The fusions of `graph` (fusion_plan.h), against this device's weights and limits.
+  void plan_fusions(Graph& graph) {
+    plan_.build(graph, {cfg_.l2_warm, cfg_.max_storage_buffers}, [this](const Node* n) { return weight_of(n); });
   }
 
   // ---- pipelines -----------------------------------------------------------
@@ -608,20 +590,12 @@ class WebGpuBackendImpl final : public WebGpuBackend {
     return n.src[2] ? std::string(kGetRowsHot) + dtype_name(n.src[2]->type) + "." + table : "get_rows." + table;
   }
 
-  // Decode attention (one query) runs split over the keys
-  // (attention_split.wgsl) where its lanes can take quarters of a head in
-  // whole cache words: with f16 caches a quarter is an even count of dims
-  // and a chunk of a value row starts at an even position.
-  static bool split_decode_attention(const Node& n) {
-    const bool f16 = n.src[1]->type == DType::f16;
-    return n.ne[1] == 1 && n.ip[2] % (f16 ? 8 : 4) == 0 && (!f16 || n.src[2]->ne[0] % 2 == 0);
-  }
   // attention_split.wgsl's pipeline for node n: one per head size and cache
   // type (pipeline() makes them constants), with RoPE and the cache stores
   // folded in or not.
 
   std::string attention_split_kernel(const Node& n, bool rope) const {
-    const bool warm = rope && warm_targets_.count(&n) != 0;
+    const bool warm = rope && plan_.warm_targets.count(&n) != 0;
     const AttentionSplitShape shape{static_cast<uint32_t>(n.ip[2]), n.src[1]->type == DType::f16, warm};
     std::string k = std::string(rope ? "attention_split_rope" : "attention_split") +
                     strformat(".h%u%s%s", shape.head_dim, shape.f16 ? "f16" : "f32", warm ? ".warm" : "");
@@ -651,7 +625,7 @@ class WebGpuBackendImpl final : public WebGpuBackend {
       case Op::attention:
         if (split_decode_attention(n)) {
           pipeline("attention_combine");
-          return pipeline(attention_split_kernel(n, rope_in_attention_.count(&n) != 0));
+          return pipeline(attention_split_kernel(n, plan_.rope_in_attention.count(&n) != 0));
         }
         return pipeline(attention_kernel(n));
       case Op::argmax: return pipeline("argmax");
@@ -784,217 +758,6 @@ class WebGpuBackendImpl final : public WebGpuBackend {
     return {gx, ceil_div(groups, gx)};
   }
 
-  // Who reads each node of `graph` (once per source slot), by node index,
-  // for mark_fusions' patterns: a flat list kept between steps (a map of
-  // vectors rebuilt per step was a tenth of a decode step's recording).
-  void index_readers(const Graph& graph) {
-    const auto& nodes = graph.nodes();
-    reader_start_.assign(nodes.size() + 1, 0);
-    for (const Node& n : nodes) {
-      for (const Node* s : n.src) {
-        if (s && s->index >= 0) ++reader_start_[static_cast<size_t>(s->index) + 1];
-      }
-    }
-    for (size_t i = 1; i < reader_start_.size(); ++i) reader_start_[i] += reader_start_[i - 1];
-    reader_list_.resize(reader_start_.back());
-    reader_fill_.assign(reader_start_.begin(), reader_start_.end() - 1);
-    for (const Node& n : nodes) {
-      for (const Node* s : n.src) {
-        if (s && s->index >= 0) reader_list_[reader_fill_[static_cast<size_t>(s->index)]++] = &n;
-      }
-    }
-  }
-  std::span<const Node* const> readers(const Node* x) const {
-    if (x->index < 0 || static_cast<size_t>(x->index) + 1 >= reader_start_.size()) return {};
-    const size_t i = static_cast<size_t>(x->index);
-    return {reader_list_.data() + reader_start_[i], reader_start_[i + 1] - reader_start_[i]};
-  }
-
-  // Finds decode matvecs whose only reader is the next node, a residual add
-  // (y = W x + r): the add then becomes an alias of the matvec's output and
-  // the matvec writes the sum there. Not the add's own memory: the planner
-  // may give it the matvec's input x, freed after its last reader, and other
-  // workgroups would still be reading x.
-  void mark_fusions(Graph& graph) {
-    fused_adds_.clear();
-    index_readers(graph);
-    auto n_readers = [&](const Node* x) { return readers(x).size(); };
-    auto& nodes = graph.nodes();
-    for (size_t i = 0; i + 1 < nodes.size(); ++i) {
-      const Node& m = nodes[i];
-      Node& add = nodes[i + 1];
-      if (m.op != Op::mul_mat || m.src[1]->ne[1] != 1 || add.op != Op::add || add.src[1] != &m) continue;
-      if (m.is_output || n_readers(&m) != 1 || add.storage != Storage::arena) continue;
-      const Node* r = add.src[0];
-      if (r->storage == Storage::external || r->ne[0] != m.ne[0] || r->ne[1] != 1) continue;
-      add.storage = Storage::alias;  // alias = src[1], the matvec
-      fused_adds_.insert(&add);
-    }
-    // SwiGLU(G x, U x) of two decode matvecs that only it reads, with
-    // single-part weights of one type and shape: one matvec4_glu dispatch,
-    // writing into U x's memory (the SwiGLU becomes its alias, as for the
-    // residual add above: its own memory may be x's).
-    glu_inputs_.clear();
-    fused_glus_.clear();
-    for (Node& n : nodes) {
-      if (n.op != Op::swiglu || !n.src[1] || n.storage != Storage::arena) continue;
-      const Node* g = n.src[0];
-      const Node* u = n.src[1];
-      auto decode_matvec = [&](const Node* m) {
-        return m->op == Op::mul_mat && m->src[1]->ne[1] == 1 && !m->is_output && n_readers(m) == 1;
-      };
-      if (!decode_matvec(g) || !decode_matvec(u) || g->src[1] != u->src[1]) continue;
-      const GpuWeight* wg = weight_of(g->src[0]);
-      const GpuWeight* wu = weight_of(u->src[0]);
-      if (!wg || !wu || wg->parts.size() != 1 || wu->parts.size() != 1 || wg->type != wu->type || wg->K != wu->K ||
-          wg->parts[0].rows != wu->parts[0].rows || wg->K % kBlock != 0) {
-        continue;
-      }
-      n.storage = Storage::alias;  // alias = src[1], U x
-      fused_glus_.insert(&n);
-      glu_inputs_.insert(g);
-      glu_inputs_.insert(u);
-    }
-    // Two or three consecutive decode matvecs of one x (attention's Q, K, V)
-    // with single-part weights of one type: one matvec4_multi dispatch at the
-    // first, writing each output where the plan put it (nothing is freed
-    // between them: x is read by the last).
-    multi_heads_.clear();
-    multi_rest_.clear();
-    auto single_matvec = [&](const Node& m) {
-      if (m.op != Op::mul_mat || m.src[1]->ne[1] != 1 || m.is_output || glu_inputs_.count(&m)) return false;
-      const GpuWeight* w = weight_of(m.src[0]);
-      return w && w->parts.size() == 1 && w->K % kBlock == 0;
-    };
-    for (size_t i = 0; i + 1 < nodes.size(); ++i) {
-      if (!single_matvec(nodes[i])) continue;
-      const GpuWeight* w0 = weight_of(nodes[i].src[0]);
-      std::vector<const Node*> group{&nodes[i]};
-      size_t last = i;
-      for (size_t j = i + 1; j < nodes.size() && group.size() < 3; ++j) {
-        const Node& m = nodes[j];
-        if (m.is_leaf()) continue;  // the next matvec's weight
-        if (!single_matvec(m) || m.src[1] != nodes[i].src[1] || weight_of(m.src[0])->type != w0->type ||
-            weight_of(m.src[0])->K != w0->K || fused_adds_.count(&nodes[j + 1 < nodes.size() ? j + 1 : j])) {
-          break;
-        }
-        group.push_back(&m);
-        last = j;
-      }
-      if (group.size() < 2 || fused_adds_.count(&nodes[i + 1])) continue;
-      for (size_t k = 1; k < group.size(); ++k) multi_rest_.insert(group[k]);
-      multi_heads_[group[0]] = group;
-      i = last;
-    }
-    // A decode attention's RoPE(q), RoPE(k) -> key cache and v -> value
-    // cache: one rope_kv dispatch at RoPE(q)'s place (k and v are computed
-    // before it; nothing runs between the fused nodes, so no memory the
-    // plan reuses there is written before it is read).
-    rope_kv_heads_.clear();
-    rope_kv_rest_.clear();
-    rope_in_attention_.clear();
-    for (const Node& a : nodes) {
-      if (a.op != Op::attention) continue;
-      const Node* qr = a.src[0];
-      const Node* ks = a.src[1];
-      const Node* vs = a.src[2];
-      if (qr->op != Op::rope || ks->op != Op::kv_store || vs->op != Op::kv_store) continue;
-      const Node* kr = ks->src[0];
-      const Node* v = vs->src[0];
-      if (kr->op != Op::rope || n_readers(kr) != 1 || kr->is_output || qr->ne[1] != 1 || kr->ne[1] != 1 ||
-          v->ne[1] != 1) {
-        continue;
-      }
-      if (ks->ip[1] != 0 || vs->ip[1] == 0 || ks->ip[0] != vs->ip[0] || qr->src[1] != kr->src[1]) continue;
-      if (qr->ip[1] != kr->ip[1] || qr->ip[2] != kr->ip[2] || qr->ip[3] != kr->ip[3]) continue;
-      if (cache_leaf(*ks)->type != cache_leaf(*vs)->type) continue;
-      auto computed_before_qr = [&](const Node* x) { return x->is_leaf() || x->index < qr->index; };
-      if (!computed_before_qr(kr->src[0]) || !computed_before_qr(v) || kr->index < qr->index ||
-          ks->index < qr->index || vs->index < qr->index) {
-        continue;
-      }
-      rope_kv_heads_[qr] = &a;
-      rope_kv_rest_.insert(kr);
-      rope_kv_rest_.insert(ks);
-      rope_kv_rest_.insert(vs);
-      // Where the attention runs split over chunks, it does all of this
-      // itself (as_rope_kv.wgsl), reading q, k and v at its own place: only
-      // where nothing but the fused nodes (which write nothing) and leaves
-      // (the caches) come between RoPE(q) and it, so the plan has not
-      // reused their memory meanwhile.
-      bool only_fused_between = split_decode_attention(a);
-      for (int i = qr->index + 1; only_fused_between && i < a.index; ++i) {
-        const Node& between = nodes[static_cast<size_t>(i)];
-        only_fused_between = between.is_leaf() || rope_kv_rest_.count(&between) > 0;
-      }
-      if (only_fused_between) rope_in_attention_.insert(&a);
-    }
-    // A split decode attention read only by a decode matvec (the o
-    // projection) of whole 32-weight blocks, heads of whole blocks: that
-    // matvec may merge the attention's chunks itself (fold_attention_combine
-    // decides per step). Nothing else reads the attention's output, which
-    // is then never written.
-    combine_folds_.clear();
-    for (const Node& a : nodes) {
-      if (a.op != Op::attention || !split_decode_attention(a) || a.is_output || a.ip[2] % kBlock != 0) continue;
-      const std::span<const Node* const> attention_readers = readers(&a);
-      if (attention_readers.size() != 1) continue;
-      const Node* m = attention_readers[0];
-      const GpuWeight* w = m->op == Op::mul_mat ? weight_of(m->src[0]) : nullptr;
-      if (!w || m->src[1] != &a || m->src[0] == &a || w->K % kBlock != 0 || !has_int8_dot(w->type)) continue;
-      combine_folds_[&a] = m;
-    }
-    // A split decode attention with RoPE folded in, read by one decode
-    // matvec of single-part weights: its grid gets kWarmRows rows that read
-    // those weights into L2 (l2_warm.wgsl) while it waits on its round trips.
-    warm_targets_.clear();
-    for (const Node* a : rope_in_attention_) {
-      if (!cfg_.l2_warm || cfg_.max_storage_buffers < 6) break;
-      const std::span<const Node* const> attention_readers = readers(a);
-      if (attention_readers.size() != 1) continue;
-      const Node* m = attention_readers[0];
-      const GpuWeight* w = m->op == Op::mul_mat && m->src[1] == a ? weight_of(m->src[0]) : nullptr;
-      if (w && w->parts.size() == 1 && w->parts[0].bytes <= kMaxWarmBytes) warm_targets_[a] = w->parts[0].buffer;
-    }
-    // An o projection that merges its attention's chunks, where the
-    // attention warms its weights: its grid gets kGluWarmGroups workgroups
-    // that read the start of the next fused SwiGLU's gate and up matrices
-    // into L2 (mv4_warm.wgsl) while its own loads hit L2.
-    glu_warms_.clear();
-    for (const auto& [a, m] : combine_folds_) {
-      if (!warm_targets_.count(a)) continue;
-      for (size_t i = static_cast<size_t>(m->index) + 1; i < nodes.size(); ++i) {
-        const Node& s = nodes[i];
-        if (!fused_glus_.count(&s)) continue;
-        const GpuWeight& wg = *weight_of(s.src[0]->src[0]);
-        const GpuWeight& wu = *weight_of(s.src[1]->src[0]);
-        const uint64_t words = std::min({wg.parts[0].bytes, wu.parts[0].bytes, kGluWarmBytes}) / 16;
-        glu_warms_[m] = GluWarm{wg.parts[0].buffer, wu.parts[0].buffer, static_cast<uint32_t>(words)};
-        break;
-      }
-    }
-    // RMSNorm(h) * g of one token read only by decode matvecs that take
-    // matvec4.wgsl (whole 32-weight blocks): they normalize h themselves
-    // (NORM) and the norm is not dispatched. Only where a node after them
-    // reads h (the residual add), so h outlives them in the plan and no
-    // output placed after the norm can overlap it.
-    fusable_norms_.clear();
-    for (const Node& n : nodes) {
-      if (n.op != Op::rms_norm || n.ne[1] != 1 || n.is_output || !n.src[1] || n.ne[0] % kBlock != 0) continue;
-      const std::span<const Node* const> consumers = readers(&n);
-      if (consumers.empty()) continue;
-      bool ok = true;
-      int last = 0;
-      for (const Node* m : consumers) {
-        const GpuWeight* w = m->op == Op::mul_mat ? weight_of(m->src[0]) : nullptr;
-        ok = ok && w && m->src[1] == &n && m->src[0] != &n && w->K % kBlock == 0;
-        last = std::max(last, m->index);
-      }
-      const std::span<const Node* const> h_readers = readers(n.src[0]);
-      ok = ok && std::any_of(h_readers.begin(), h_readers.end(), [&](const Node* r) { return r->index > last; });
-      if (ok) fusable_norms_.insert(&n);
-    }
-  }
 
   // Whether reductions run on subgroup operations (the `_sg` pipelines:
   // matvec4's row totals, mv4_sum_sg.wgsl) rather than through workgroup
@@ -1085,7 +848,6 @@ class WebGpuBackendImpl final : public WebGpuBackend {
 
   // One matvec4.wgsl dispatch over `rows` rows (all matrices' in MODE 2):
   // mp's matrix fields filled by the caller, wg1/wg2 in rows (MODE 2).
-  struct GluWarm;
   void dispatch_matvec4(MatvecMode mode, DType t, const MatvecInput& in, MatvecParams mp, uint64_t rows,
                         const uint32_t (&w)[3], uint32_t act, const GluWarm* warm = nullptr) {
     const MatvecShape shape = matvec_shape_for(mode, t, mp.K, rows);
@@ -1140,8 +902,8 @@ class WebGpuBackendImpl final : public WebGpuBackend {
   // every head: n_chunks * n_head * (head_dim + 4) floats).
   bool fold_attention_combine(const Node& a, const AttentionParams& p, const Loc& y) {
     static constexpr uint32_t kMaxFoldedChunks = 8;
-    auto it = combine_folds_.find(&a);
-    if (it == combine_folds_.end() || p.n_chunks > kMaxFoldedChunks || y.offset % 4 != 0) return false;
+    auto it = plan_.combine_folds.find(&a);
+    if (it == plan_.combine_folds.end() || p.n_chunks > kMaxFoldedChunks || y.offset % 4 != 0) return false;
     const GpuWeight& w = *weight_of(it->second->src[0]);
     uint64_t rows = 0;
     for (const WeightPart& part : w.parts) rows = std::max<uint64_t>(rows, part.rows);
@@ -1150,7 +912,7 @@ class WebGpuBackendImpl final : public WebGpuBackend {
     return true;
   }
 
-  // The fused RoPE + cache stores of attention node `a` (mark_fusions).
+  // The fused RoPE + cache stores of attention node `a` (FusionPlan).
   Status encode_rope_kv(const Node& a) {
     const Node& qr = *a.src[0];
     const Node& ks = *a.src[1];
@@ -1184,7 +946,7 @@ class WebGpuBackendImpl final : public WebGpuBackend {
     return Status::Ok();
   }
 
-  // Matvecs of one x fused by mark_fusions, at the first's place. Where x
+  // Matvecs of one x fused by the FusionPlan, at the first's place. Where x
   // cannot be read as vec4s, one matvec each.
   Status encode_multi(const std::vector<const Node*>& group) {
     WA_ASSIGN_OR_RETURN(MatvecInput in, matvec_input(group[0]->src[1]));
@@ -1214,7 +976,7 @@ class WebGpuBackendImpl final : public WebGpuBackend {
     return Status::Ok();
   }
 
-  // A fused SwiGLU (mark_fusions): y = silu(G x) * (U x) into U x's memory.
+  // A fused SwiGLU (FusionPlan): y = silu(G x) * (U x) into U x's memory.
   // Where x cannot be read as vec4s, the two matvecs run on their own and
   // the SwiGLU in place on U x (each element reads only its own index).
   Status encode_glu(const Node& n) {
@@ -1263,9 +1025,9 @@ class WebGpuBackendImpl final : public WebGpuBackend {
         mp.y0 = y.offset + p.row0;
         mp.add_r = residual ? 1 : 0;
         mp.r_off = residual ? r.offset + p.row0 : 0;
-        const auto gw = glu_warms_.find(&m);
+        const auto gw = plan_.glu_warms.find(&m);
         dispatch_matvec4(MatvecMode::plain, w.type, in, mp, p.rows, {p.buffer, p.buffer, p.buffer}, y.buffer,
-                         in.attention && gw != glu_warms_.end() ? &gw->second : nullptr);
+                         in.attention && gw != plan_.glu_warms.end() ? &gw->second : nullptr);
       }
       return Status::Ok();
     }
@@ -1437,9 +1199,9 @@ class WebGpuBackendImpl final : public WebGpuBackend {
           p.n_chunks = ceil_div(p.n_past + 1, 32);
           // (+ 1 word: l2_warm.wgsl's sink)
           WA_TRY(ensure_attention_scratch((uint64_t{p.n_head} * p.n_chunks * (p.head_dim + 4) + 1) * 4));
-          if (rope_in_attention_.count(&n)) {
+          if (plan_.rope_in_attention.count(&n)) {
             // RoPE and the cache stores in the split kernel: q, k, v as the
-            // matvecs left them (mark_fusions), read through one binding;
+            // matvecs left them (FusionPlan), read through one binding;
             // else rope_kv.wgsl first, here (as safe as in the kernel).
             const Node& qr = *n.src[0];
             const Node& kr = *n.src[1]->src[0];
@@ -1456,14 +1218,14 @@ class WebGpuBackendImpl final : public WebGpuBackend {
               p.cs_k = rope_table(kr);
               // (a row of workgroups after the chunks' stores the new key
               // and value; then kWarmRows rows warm the L2 for the next matvec)
-              const auto warm = warm_targets_.find(&n);
-              if (warm != warm_targets_.end()) {
+              const auto warm = plan_.warm_targets.find(&n);
+              if (warm != plan_.warm_targets.end()) {
                 p.warm_groups = p.n_head * kWarmRows;
                 p.warm_sink = p.n_head * p.n_chunks * (p.head_dim + 4);
               }
               const uint32_t u = push_params(p);
               const uint32_t pipe_split = pipeline(attention_split_kernel(n, true));
-              if (warm != warm_targets_.end()) {
+              if (warm != plan_.warm_targets.end()) {
                 dispatch(pipe_split, p.n_head, p.n_chunks + 1 + kWarmRows, u,
                          {qx.buffer, k.buffer, v.buffer, scratch_id_, kInputBufferId, warm->second});
                 ++l2_warm_dispatches_;
@@ -1585,46 +1347,12 @@ class WebGpuBackendImpl final : public WebGpuBackend {
     auto operator<=>(const RopeTableKey&) const = default;
   };
   std::map<RopeTableKey, uint32_t> rope_tables_;
-  std::vector<size_t> reader_start_, reader_fill_;  // index_readers()
-  std::vector<const Node*> reader_list_;
-  std::unordered_set<const Node*> fused_adds_;  // adds absorbed by their matvec (this graph)
-  std::unordered_set<const Node*> fused_glus_;  // SwiGLUs computed with their two matvecs (this graph)
-  std::unordered_set<const Node*> glu_inputs_;  // the matvecs of fused_glus_, not dispatched on their own
-  // Matvecs of one x dispatched together (this graph): by the first, and the others.
-  std::unordered_map<const Node*, std::vector<const Node*>> multi_heads_;
-  std::unordered_set<const Node*> multi_rest_;
-  // RoPE(q) of a fused rope_kv -> its attention; the RoPE(k) and stores it covers.
-  std::unordered_map<const Node*, const Node*> rope_kv_heads_;
-  std::unordered_set<const Node*> rope_kv_rest_;
-  std::unordered_set<const Node*> rope_in_attention_;  // attentions that do their rope_kv themselves
-  // Split decode attentions whose only reader is a decode matvec (the o
-  // projection) that may merge their chunks (mark_fusions) -> that matvec;
-  // and those that do in this graph (fold_attention_combine).
-  std::unordered_map<const Node*, const Node*> combine_folds_;
-  // o projections whose extra workgroups warm the L2 for the next SwiGLU:
-  // the gate and up matrices' buffers and the vec4 words read of each
-  struct GluWarm {
-    uint32_t gate, up, words;
-  };
-  std::unordered_map<const Node*, GluWarm> glu_warms_;
-  // (H100, 7B q4_0, 2026-11-28: 3 MiB of each 2.764 ms per step, 8 MiB
-  // 2.767, none 2.776; 128 workgroups of 256 lanes keep ~4 MB in flight).
-  // A multiple of mv4_warm.wgsl's trip (4 loads of 16 bytes per matrix and
-  // lane: 2 MiB), so a larger matrix is read no further than this.
-  static constexpr uint64_t kGluWarmBytes = 4ull << 20;
-  static constexpr uint32_t kGluWarmGroups = 128;
-  // split attentions that warm the L2 for their reader: the weights' buffer
-  std::unordered_map<const Node*, uint32_t> warm_targets_;
-  // l2_warm.wgsl's rows of n_head workgroups (H100, 7B: 4 rows 2.784 ms per
-  // step, 8 rows 2.812, none 2.834)
-  static constexpr uint32_t kWarmRows = 4;
-  // The largest matrix warmed: a third of an H100's L2, half of the
-  // smallest L2 the JS driver enables warming for (l2WarmFor: 24 MB+);
-  // a 7B o projection in q4_0 is 9.4 MB, a 13B one 14.7 MB.
-  static constexpr uint64_t kMaxWarmBytes = 16ull << 20;
+  FusionPlan plan_;  // of the graph being recorded (compute, precompile)
+  // Split decode attentions whose o projection merges their chunks in this
+  // stream (fold_attention_combine), and norms their matvecs compute (h is
+  // vec4-aligned) in this stream.
   std::unordered_map<const Node*, AttentionFold> folded_attentions_;
-  std::unordered_set<const Node*> fusable_norms_;  // norms their matvecs may compute (this graph)
-  std::unordered_set<const Node*> active_norms_;   // ... and do: h is vec4-aligned (this stream)
+  std::unordered_set<const Node*> active_norms_;
   uint32_t fused_dispatches_ = 0;  // recorded in this stream
   uint32_t subgroup_dispatches_ = 0;  // recorded in this stream
   uint32_t l2_warm_dispatches_ = 0;  // recorded in this stream

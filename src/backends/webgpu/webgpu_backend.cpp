@@ -847,7 +847,8 @@ class WebGpuBackendImpl final : public WebGpuBackend {
   }
 
   // One matvec4.wgsl dispatch over `rows` rows (all matrices' in MODE 2):
-  // mp's matrix fields filled by the caller, wg1/wg2 in rows (MODE 2).
+  // mp's matrix fields filled by the caller, wg1/wg2 in rows (MODE 2); with
+  // `warm`, kGluWarmGroups more workgroups warm the L2 (mv4_warm.wgsl).
   void dispatch_matvec4(MatvecMode mode, DType t, const MatvecInput& in, MatvecParams mp, uint64_t rows,
                         const uint32_t (&w)[3], uint32_t act, const GluWarm* warm = nullptr) {
     const MatvecShape shape = matvec_shape_for(mode, t, mp.K, rows);

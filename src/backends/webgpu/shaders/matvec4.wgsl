@@ -100,49 +100,53 @@ fn matvec4(li: u32, wgx: u32, sg_size: u32) {
   let lane = li % LANES;
   let group = li / LANES;
   let wrow0 = (wgx - first_wg) * GROUPS * R;
-  let nb = params.K >> 5u;
+  let nq = (params.K >> 5u) / KU;  // units per row
   // Rows past n read the last row (in bounds) and are never written.
-  var rb: array<u32, R>;
+  // ru: each row's first unit. A block's index is written (ru + unit) KU +
+  // (its place in the unit), never as row start + block: then b % KU is a
+  // constant wherever the place is (the unrolled loops), and so are the
+  // formats' picks that depend on it (q3_K's word and bits of a block,
+  // q2_K's half word, their scale fields), which would otherwise be
+  // run-time selects per block.
+  var ru: array<u32, R>;
   for (var r = 0u; r < R; r++) {
-    rb[r] = min(wrow0 + group * R + r, n - 1u) * nb;
+    ru[r] = min(wrow0 + group * R + r, n - 1u) * nq;
   }
   var ss = 0.0;
   x_prepare(li);
   var s: array<f32, RN>;
   // kq: a unit's index; its blocks are kq KU .. kq KU + KU - 1 of the row.
-  let nq = nb / KU;
   var kq = lane;
   for (; kq + (U - 1u) * LANES < nq; kq += U * LANES) {
     var v: array<array<vec4<u32>, BLOCK_WORDS>, U * KU * RN>;
     var d: array<array<u32, 2>, U * KU * RN>;
     for (var uj = 0u; uj < U * KU; uj++) {
-      let kb = (kq + (uj / KU) * LANES) * KU + uj % KU;
+      let unit = kq + (uj / KU) * LANES;
       for (var r = 0u; r < R; r++) {
         for (var mm = 0u; mm < NM; mm++) {
-          let b = rb[r] + kb;
+          let b = (ru[r] + unit) * KU + uj % KU;
           v[(uj * R + r) * NM + mm] = weight_words(m0 + mm, b);
           d[(uj * R + r) * NM + mm] = weight_scales(m0 + mm, b);
         }
       }
     }
     for (var uj = 0u; uj < U * KU; uj++) {
-      let kb = (kq + (uj / KU) * LANES) * KU + uj % KU;
-      let x = x_block(kb, &ss);
+      let unit = kq + (uj / KU) * LANES;
+      let x = x_block(unit * KU + uj % KU, &ss);
       for (var r = 0u; r < R; r++) {
         for (var mm = 0u; mm < NM; mm++) {
           let i = (uj * R + r) * NM + mm;
-          s[r * NM + mm] += block_dot_x(rb[r] + kb, v[i], d[i], x);
+          s[r * NM + mm] += block_dot_x((ru[r] + unit) * KU + uj % KU, v[i], d[i], x);
         }
       }
     }
   }
   for (; kq < nq; kq += LANES) {
     for (var j = 0u; j < KU; j++) {
-      let kb = kq * KU + j;
-      let x = x_block(kb, &ss);
+      let x = x_block(kq * KU + j, &ss);
       for (var r = 0u; r < R; r++) {
         for (var mm = 0u; mm < NM; mm++) {
-          let b = rb[r] + kb;
+          let b = (ru[r] + kq) * KU + j;
           s[r * NM + mm] += block_dot_x(b, weight_words(m0 + mm, b), weight_scales(m0 + mm, b), x);
         }
       }

@@ -39,9 +39,12 @@ fn pairs_bytes(p0: u32, p1: u32, k: u32) -> u32 {
   return (select(p0, p1, k >= 4u) >> (2u * (k & 3u))) & 0x03030303u;
 }
 
-// The bits of weights 4k .. 4k + 3 from a bits plane, one per byte.
-fn bits_bytes(h: u32, k: u32) -> u32 {
-  return (h >> k) & 0x01010101u;
+// The bits of weights 4k .. 4k + 3 from a bits plane, one per byte, at
+// bit `at` of it (the value's high bit: q3_K's 2, the 5-bit types' 4): one
+// shift by the constant k - at and a mask, instead of a shift down and a
+// shift back up.
+fn bits_bytes(h: u32, k: u32, at: u32) -> u32 {
+  return select(h >> (k - at), h << (at - k), k < at) & (0x01010101u << at);
 }
 
 // The values of weights 4k .. 4k + 3 (the type's block_u_bytes, unpacked).

@@ -14,7 +14,7 @@ fn scale_word(b: u32, j: u32) -> u32 {
 }
 
 fn block_u_bytes(b: u32, v: array<vec4<u32>, BLOCK_WORDS>, k: u32) -> u32 {
-  return nibbles_bytes(v[0], k) | (bits_bytes(v[1][b & 3u], k) << 4u);
+  return nibbles_bytes(v[0], k) | bits_bytes(v[1][b & 3u], k, 4u);
 }
 
 fn block_dot(b: u32, v: array<vec4<u32>, BLOCK_WORDS>, s: array<u32, 2>, x: array<vec4<f32>, 8>) -> f32 {

@@ -135,13 +135,24 @@ Matvec4Bindings matvec4_bindings(MatvecMode mode, bool side) {
 //   with 2 rows and 2 blocks in flight (256 workgroups instead of 128 for
 //   132 SMs). GLU (two matrices per row) with 2 rows per group took 77 us
 //   per 7B layer, 0.66 TB/s: it takes 4 rows.
+// - after matvec4's picks on b % KU became constants (H200, 2026-11-28
+//   10:45, whole 7B steps as above, GPU ms per step): q3_K takes units of
+//   2 blocks (the two blocks of a pairs word; the bits word serves 4):
+//   3.41 -> 3.07-3.09 (units of 4: 3.51; 4 rows x 4: 4.42; 1 row: 3.79;
+//   2 in flight: 3.66); q2_K takes 4 rows: 2.66 -> 2.48-2.56 (8 rows:
+//   4.05; units of 4: 3.69; 4 groups: 2.64); q4_K keeps 4 rows and 1
+//   block (2.52; units of 2: 2.61; 2 rows: 2.91; 2 in flight: 2.75).
 MatvecShape matvec_shape(MatvecMode mode, DType t, uint64_t rows, bool int8_x) {
   if (int8_x && t == DType::q2_k) {
-    MatvecShape s{8, 2, 1, true};
+    MatvecShape s{8, 4, 1, true};
     s.unit = 2;  // a lane takes both blocks of a vec4 word
     return s;
   }
-  if (int8_x && t == DType::q3_k) return {8, 2, 1, true};
+  if (int8_x && t == DType::q3_k) {
+    MatvecShape s{8, 2, 1, true};
+    s.unit = 2;  // a lane takes both blocks of a pairs word
+    return s;
+  }
   if (int8_x && t == DType::q4_k) return {8, 4, 1, true};
   if (int8_x) return {8, 4, mode == MatvecMode::glu && t != DType::q4_0 ? 1u : 2u, true};
   const uint32_t r = mode != MatvecMode::glu && t == DType::q4_0 && rows < 8192 ? 2 : 4;

@@ -48,6 +48,7 @@
 
 #include "backends/backend.h"
 #include "backends/cpu/kernels.h"
+#include "backends/webgpu/kernel_sources.h"
 #include "backends/webgpu/webgpu_backend.h"
 #include "core/fp16.h"
 #include "core/graph.h"
@@ -153,6 +154,8 @@ struct CaseState {
   bool check_subgroups = false;       // expected: some where the slot has subgroups, else none
   uint32_t l2_warm_dispatches = 0;    // of split attentions warming the L2 (l2_warm.wgsl)
   bool check_l2_warm = false;         // expected: some on the L2-warming slot, else none
+  uint32_t few_token_dispatches = 0;  // of prompts' products as few-token matvecs
+  int want_few_token = -1;            // expected: 1 some, 0 none, -1 not checked
   std::string error;
 };
 
@@ -291,6 +294,9 @@ class Ctx {
   // Its split decode attentions must warm the L2 (l2_warm.wgsl) on the
   // L2-warming slot, and never elsewhere.
   void expect_l2_warm() { st_.check_l2_warm = true; }
+  // Its prompt products must run as few-token matvecs (matvec4 with T
+  // columns), or must not (the tiled matmul).
+  void expect_few_token(bool want) { st_.want_few_token = want ? 1 : 0; }
   // The GPU must split weight `w` into at least `parts` buffers.
   void expect_parts(Node* w, uint32_t parts) {
     if (run_ == Run::gpu) {
@@ -459,6 +465,8 @@ void add_mul_mat(std::vector<Case>& cases, DType type, int64_t K, int64_t N, int
                      c.expect(y, "y", lim);
                      if (min_parts > 1) c.expect_parts(w, min_parts);
                      if (T == 1 && K % 32 == 0) c.expect_subgroups();  // matvec4.wgsl (whole 32-weight blocks)
+                     // prompts: matvec4 with T columns up to kMatvecTokens, else the tiled matmul
+                     if (T > 1) c.expect_few_token(T <= gpu::kMatvecTokens && K % 32 == 0);
                    }});
 }
 
@@ -572,7 +580,7 @@ void add_rope(std::vector<Case>& cases, RopeMode mode, int n_head, int hd, int n
 std::vector<Case> make_cases() {
   std::vector<Case> cases;
 
-  // mul_mat: T = 1 is the matvec kernel, T > 1 the tiled matmul (128 x 64
+  // mul_mat: T = 1 is the matvec kernel, T > 8 the tiled matmul (128 x 64
   // tiles where the device has 24 KiB of workgroup storage; 64 x 64 in their
   // own slot below): T and N below, at and above one tile, not multiples of
   // it. Float weights take any K; block-quantized ones multiples of 32.
@@ -585,6 +593,16 @@ std::vector<Case> make_cases() {
     add_mul_mat(cases, t, q ? 32 : 13, 77, 70);
     add_mul_mat(cases, t, q ? 320 : 300, 33, 67);
   }
+  // Prompts of at most kMatvecTokens tokens: matvec4 with T columns (the
+  // fewest and most it takes, and one more: the tiled matmul), with the row
+  // totals through workgroup memory (no subgroups), for a type with a block
+  // format and a float one (T = 5 above too, and the views below).
+  add_mul_mat(cases, DType::q4_0, 160, 77, 2);
+  add_mul_mat(cases, DType::q4_0, 160, 77, 8);
+  add_mul_mat(cases, DType::q4_0, 160, 77, 9);
+  add_mul_mat(cases, DType::q8_0, 96, 13, 8, kNoSubgroups);
+  add_mul_mat(cases, DType::q3_k, 512, 37, 6);
+  add_mul_mat(cases, DType::f16, 64, 21, 4, kNoPackedDotNoSubgroups);
   // Both dimensions over several tiles, ragged (one type: every loader
   // already fills its second 64-row slab where N > 64 above).
   add_mul_mat(cases, DType::q4_0, 64, 130, 131);
@@ -1439,6 +1457,7 @@ Status record_gpu(gpu::WebGpuBackend& gpu, const Case& k, CaseState& st, uint64_
   st.fused = gpu.recorded_fused_dispatches();
   st.subgroup_dispatches = gpu.recorded_subgroup_dispatches();
   st.l2_warm_dispatches = gpu.recorded_l2_warm_dispatches();
+  st.few_token_dispatches = gpu.recorded_few_token_dispatches();
   c.release_device();
   return s;
 }
@@ -1502,6 +1521,14 @@ std::string finish_json(const Case& k, int index, CaseState& st) {
     if (!checks.empty()) checks += ',';
     checks += strformat("{\"what\":\"L2-warming dispatches\",\"l2_warm_dispatches\":%u,\"want\":\"%s\",\"ok\":%s}",
                         st.l2_warm_dispatches, want ? "some" : "none", this_ok ? "true" : "false");
+  }
+  if (st.want_few_token >= 0) {
+    const bool want = st.want_few_token == 1;
+    const bool this_ok = want ? st.few_token_dispatches > 0 : st.few_token_dispatches == 0;
+    ok = ok && this_ok;
+    if (!checks.empty()) checks += ',';
+    checks += strformat("{\"what\":\"few-token matvec dispatches\",\"few_token_dispatches\":%u,\"want\":\"%s\",\"ok\":%s}",
+                        st.few_token_dispatches, want ? "some" : "none", this_ok ? "true" : "false");
   }
   for (const CaseState::Parts& p : st.parts) {
     const bool this_ok = p.got >= p.min;

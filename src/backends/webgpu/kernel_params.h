@@ -39,11 +39,13 @@ WA_DEFINE_PARAMS(MatmulParams, WA_MATMUL_PARAMS)
 // norm_off; with x from a decode attention's n_chunks chunks of heads of
 // head_dim (mvx_from_attention.wgsl), x merged from them; workgroups from
 // warm_wg on (warm_groups of them) read warm_words vec4 words of the next
-// SwiGLU's matrices into L2 (mv4_warm.wgsl).
+// SwiGLU's matrices into L2 (mv4_warm.wgsl); few-token MODE 0: T columns
+// of x, x_stride apart, into T columns of y, y_stride apart.
 #define WA_MATVEC_PARAMS(F)                                                                               \
   F(u32, K) F(u32, x_off) F(u32, n0) F(u32, n1) F(u32, n2) F(u32, s0) F(u32, s1) F(u32, s2) F(u32, y0) \
   F(u32, y1) F(u32, y2) F(u32, wg1) F(u32, wg2) F(u32, add_r) F(u32, r_off) F(u32, norm_off) F(f32, eps)       \
-  F(u32, head_dim) F(u32, n_chunks) F(u32, warm_wg) F(u32, warm_groups) F(u32, warm_words)
+  F(u32, head_dim) F(u32, n_chunks) F(u32, warm_wg) F(u32, warm_groups) F(u32, warm_words) F(u32, T)          \
+  F(u32, x_stride) F(u32, y_stride)
 WA_DEFINE_PARAMS(MatvecParams, WA_MATVEC_PARAMS)
 
 // get_rows.wgsl; with hot rows (get_rows_hot.wgsl), the hot table's rows
@@ -115,7 +117,7 @@ WA_DEFINE_PARAMS(RepackParams, WA_REPACK_PARAMS)
 
 // The largest parameter block; uniform slots are this size, rounded up to the
 // device's uniform offset alignment.
-constexpr uint32_t kMaxParamsBytes = 96;
+constexpr uint32_t kMaxParamsBytes = 112;
 static_assert(sizeof(AttentionParams) <= kMaxParamsBytes);
 static_assert(sizeof(ElementwiseParams) <= kMaxParamsBytes);
 static_assert(sizeof(MatvecParams) <= kMaxParamsBytes);

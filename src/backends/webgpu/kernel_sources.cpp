@@ -158,6 +158,16 @@ MatvecShape matvec_shape(MatvecMode mode, DType t, uint64_t rows, bool int8_x) {
   const uint32_t r = mode != MatvecMode::glu && t == DType::q4_0 && rows < 8192 ? 2 : 4;
   return {8, r, t == DType::q4_0 && mode != MatvecMode::glu && r == 2 ? 2u : 1u, false};
 }
+// Few-token matvecs: f32 x (int8 x for 8 tokens would not fit workgroup
+// memory), 2 rows per group of 32 lanes, so a group's 16 sums reduce in
+// one subgroup's lanes, and 4 groups per workgroup, so the row totals
+// without subgroups (mv4_sum_wg.wgsl: 8 KiB) fit every device's 16 KiB.
+MatvecShape matvec_tokens_shape(DType t) {
+  MatvecShape s{4, 2, t == DType::q4_0 || t == DType::q8_0 ? 2u : 1u, false};
+  s.tokens = kMatvecTokens;
+  return s;
+}
+
 // The 32-value blocks of int8 x a matvec4 workgroup of `shape` can hold
 // beside its partial sums (mvx_q8.wgsl: 52 bytes per block), at most 512
 // (K = 16384): more would only lower occupancy.
@@ -256,6 +266,8 @@ KernelSource kernel_source(const std::string& key, const KernelSourceInputs& in)
     replace_all(src, "MV_NORM", norm ? "true" : "false");
     replace_all(src, "MV_WARM", warm ? "true" : "false");
     replace_all(src, "MV_MATRICES", std::to_string(matrices_per_row(mode)) + "u");
+    WA_ASSERT(shape.tokens == 1 || (mode == MatvecMode::plain && !norm && !int8_x && shape.rows * shape.tokens <= 32));
+    replace_all(src, "MV_TOKENS", std::to_string(shape.tokens) + "u");
     // mv4_sum_sg.wgsl's runs per group of 32 lanes that may need workgroup
     // memory: 32 / the smallest subgroup (1 where subgroups have 32 lanes or
     // more, as on NVIDIA and AMD: then nothing is stored there and Dawn

@@ -66,6 +66,10 @@ struct MatvecShape {
   // for formats whose blocks share words, the blocks of a word (1 where K's
   // blocks are not whole units; matvec_shape_for).
   uint32_t unit = 1;
+  // Tokens per dispatch (MV_TOKENS): 1 for decode; up to kMatvecTokens for
+  // a short prompt's plain matrices (f32 x; rows * tokens <= 32, the sum
+  // slots of a group's lanes).
+  uint32_t tokens = 1;
   uint32_t rows_per_workgroup() const { return groups * rows; }
 };
 enum class MatvecMode : uint32_t { plain = 0, glu = 1, multi = 2 };
@@ -89,6 +93,12 @@ MatvecShape matvec_shape(MatvecMode mode, DType t, uint64_t rows, bool int8_x);
 // beside its partial sums (mvx_q8.wgsl: 52 bytes per block), at most 512
 // (K = 16384): more would only lower occupancy.
 uint32_t int8_x_capacity(const MatvecShape& shape, MatvecMode mode, uint32_t max_workgroup_storage);
+// A prompt of at most kMatvecTokens tokens runs its plain matrices as
+// matvec4 MODE 0 with that many columns of x (matvec_tokens_shape), not as
+// the tiled matmul: the weights are read once, like a decode step's, and a
+// 4096-row matrix gets hundreds of workgroups instead of 32 tiles of 128 rows.
+inline constexpr uint32_t kMatvecTokens = 8;
+MatvecShape matvec_tokens_shape(DType t);
 
 // attention_split.wgsl specialized to a model (attention_split_kernel()):
 // the head size and the caches' type as constants, with RoPE and the cache

@@ -253,6 +253,9 @@ class WebGpuBackendImpl final : public WebGpuBackend {
       } else if (auto rk = plan_.rope_kv_heads.find(&n); rk != plan_.rope_kv_heads.end()) {
         if (!plan_.rope_in_attention.count(rk->second)) pipeline("rope_kv");
       } else if (!plan_.glu_inputs.count(&n) && !plan_.multi_rest.count(&n) && !plan_.rope_kv_rest.count(&n)) {
+        // (a prompt's matrices: the few-token matvec and the tiled matmul,
+        // whichever prompt length comes first)
+        if (n.op == Op::mul_mat && n.src[1]->ne[1] > 1) pipeline(matmul_kernel(n.src[0]->type));
         pipeline_for(n);
       }
     }
@@ -310,6 +313,7 @@ class WebGpuBackendImpl final : public WebGpuBackend {
     fused_dispatches_ = 0;
     subgroup_dispatches_ = 0;
     l2_warm_dispatches_ = 0;
+    few_token_dispatches_ = 0;
     uniforms_.clear();
     inputs_.clear();
     deferred_destroy_.clear();
@@ -321,6 +325,7 @@ class WebGpuBackendImpl final : public WebGpuBackend {
   uint32_t recorded_fused_dispatches() const override { return fused_dispatches_; }
   uint32_t recorded_subgroup_dispatches() const override { return subgroup_dispatches_; }
   uint32_t recorded_l2_warm_dispatches() const override { return l2_warm_dispatches_; }
+  uint32_t recorded_few_token_dispatches() const override { return few_token_dispatches_; }
 
  private:
   struct Owned {
@@ -611,6 +616,7 @@ class WebGpuBackendImpl final : public WebGpuBackend {
   uint32_t pipeline_for(const Node& n) {
     switch (n.op) {
       case Op::mul_mat:
+        if (few_token_matvec(n)) return pipeline(matvec_tokens_kernel(n.src[0]->type));
         if (n.src[1]->ne[1] != 1) return pipeline(matmul_kernel(n.src[0]->type));
         // encode_matvec's choice where x is 16-byte aligned, as arena tensors are
         if (n.src[0]->ne[0] % kBlock != 0) return pipeline(std::string("matvec.") + dtype_name(n.src[0]->type));
@@ -803,7 +809,7 @@ class WebGpuBackendImpl final : public WebGpuBackend {
     return s;
   }
   // The pipeline key of a matvec4.wgsl instance, e.g. matvec4_glu_norm_x8_sg_r4u2c128.q4_0 (c: x_blocks, int8 x
-  // only; then w: groups other than 8, k: units of more than one block).
+  // only; then w: groups other than 8, k: units of more than one block, t: tokens per dispatch).
   std::string matvec4_kernel(MatvecMode mode, bool norm, DType t, uint64_t K, uint64_t rows) const {
     return matvec4_kernel(mode, norm, t, matvec_shape_for(mode, t, K, rows));
   }
@@ -819,7 +825,8 @@ class WebGpuBackendImpl final : public WebGpuBackend {
          (s.subgroups ? "_sg" : "") + "_r" + std::to_string(s.rows) + "u" + std::to_string(s.blocks_in_flight) +
          (s.int8_x ? strformat("c%u", s.x_blocks) : std::string()) +
          (s.groups != 8 ? strformat("w%u", s.groups) : std::string()) +
-         (s.unit != 1 ? strformat("k%u", s.unit) : std::string()) + "." + dtype_name(t);
+         (s.unit != 1 ? strformat("k%u", s.unit) : std::string()) +
+         (s.tokens != 1 ? strformat("t%u", s.tokens) : std::string()) + "." + dtype_name(t);
     matvec4_shapes_.emplace(k, s);
     return k;
   }
@@ -1008,6 +1015,48 @@ class WebGpuBackendImpl final : public WebGpuBackend {
   // (the matvec itself, or the residual add it absorbed, with r its other
   // operand). matvec4.wgsl where x can be read as vec4s and rows hold whole
   // 32-weight blocks, matvec.wgsl otherwise.
+  // A prompt's matrix product of at most kMatvecTokens tokens, as one
+  // matvec4 dispatch per weight part with that many columns (x read as f32
+  // vec4s: whole 32-weight blocks; encode_few_token_matvec checks x's
+  // alignment, which only the arena knows).
+  bool few_token_matvec(const Node& n) const {
+    if (n.op != Op::mul_mat) return false;
+    const int64_t T = n.src[1]->ne[1];
+    return T > 1 && T <= kMatvecTokens && n.src[0]->ne[0] % kBlock == 0;
+  }
+  std::string matvec_tokens_kernel(DType t) const {
+    MatvecShape s = matvec_tokens_shape(t);
+    s.subgroups = subgroup_reductions();
+    return matvec4_kernel(MatvecMode::plain, false, t, s);
+  }
+  // false where x's columns are not 16-byte aligned (the tiled matmul then
+  // takes the product).
+  Result<bool> encode_few_token_matvec(const Node& n) {
+    const GpuWeight& w = *weight_of(n.src[0]);
+    WA_ASSIGN_OR_RETURN(Loc x, locate(n.src[1]));
+    WA_ASSIGN_OR_RETURN(Loc y, locate(&n));
+    const uint32_t x_stride = stride(n.src[1]);
+    if (x.offset % 4 != 0 || x_stride % 4 != 0) return false;
+    const MatvecShape shape = matvec_tokens_shape(w.type);
+    const uint32_t pipe = pipeline(matvec_tokens_kernel(w.type));
+    for (const WeightPart& p : w.parts) {
+      MatvecParams mp;
+      mp.K = w.K;
+      mp.x_off = x.offset;
+      mp.n0 = p.rows;
+      mp.s0 = p.scales_word;
+      mp.y0 = y.offset + p.row0;
+      mp.wg1 = mp.wg2 = ~0u;
+      mp.T = static_cast<uint32_t>(n.src[1]->ne[1]);
+      mp.x_stride = x_stride;
+      mp.y_stride = stride(&n);
+      const uint32_t bufs[2] = {p.buffer, y.buffer};
+      dispatch(pipe, ceil_div(p.rows, shape.rows_per_workgroup()), 1, push_params(mp), bufs);
+      ++few_token_dispatches_;
+    }
+    return true;
+  }
+
   Status encode_matvec(const Node& m, const Node& out, const Node* residual) {
     const GpuWeight& w = *weight_of(m.src[0]);
     WA_ASSIGN_OR_RETURN(MatvecInput in, matvec_input(m.src[1]));
@@ -1054,7 +1103,11 @@ class WebGpuBackendImpl final : public WebGpuBackend {
   Status encode(const Node& n) {
     // A decode matvec picks its own kernel (a fused norm's variant, or matvec.wgsl).
     if (n.op == Op::mul_mat && n.src[1]->ne[1] == 1) return encode_matvec(n, n, nullptr);
-    const uint32_t pipe = pipeline_for(n);
+    if (few_token_matvec(n)) {
+      WA_ASSIGN_OR_RETURN(bool done, encode_few_token_matvec(n));
+      if (done) return Status::Ok();
+    }
+    const uint32_t pipe = n.op == Op::mul_mat ? pipeline(matmul_kernel(n.src[0]->type)) : pipeline_for(n);
     WA_ASSIGN_OR_RETURN(Loc y, locate(&n));
     switch (n.op) {
       case Op::mul_mat: {
@@ -1357,6 +1410,7 @@ class WebGpuBackendImpl final : public WebGpuBackend {
   uint32_t fused_dispatches_ = 0;  // recorded in this stream
   uint32_t subgroup_dispatches_ = 0;  // recorded in this stream
   uint32_t l2_warm_dispatches_ = 0;  // recorded in this stream
+  uint32_t few_token_dispatches_ = 0;  // recorded in this stream
   std::unordered_set<uint32_t> subgroup_pipelines_;  // of `_sg` keys
   // Device codebooks of the vq types with tensors on the device (acquire_codebook).
   struct VqCodebook {

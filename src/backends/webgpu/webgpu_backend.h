@@ -116,6 +116,8 @@ class WebGpuBackend : public Backend, public DeviceMemory {
   // Of those, the split decode attentions that warm the L2 cache for their o projection (l2_warm.wgsl)
   // and the o projections that warm it for the next SwiGLU (mv4_warm.wgsl).
   virtual uint32_t recorded_l2_warm_dispatches() const = 0;
+  // Of those, the prompts' matrix products run as few-token matvecs (matvec4 with T columns).
+  virtual uint32_t recorded_few_token_dispatches() const = 0;
 };
 
 std::unique_ptr<WebGpuBackend> make_webgpu_backend(const DeviceConfig& config, MemoryTracker* tracker);

@@ -3,6 +3,12 @@
 //   MODE 1  y0 = silu(W0 x) * (W1 x)            the feed-forward's gate, up and SwiGLU
 //   MODE 2  y_m = W_m x, m < 3                  attention's Q, K and V: workgroups
 //           [0, wg1) compute W0's rows, [wg1, wg2) W1's, the rest W2's
+// MODE 0 also takes a few tokens at once (TOK > 1: a short prompt's
+// matrices, params.T <= TOK columns of x, x_stride and y_stride apart):
+// every weight block is loaded once and dotted with each token's x, so T
+// tokens cost about one decode step's reads where the tiled matmul
+// (matmul.wgsl) would give a 4096-row matrix 32 workgroups of 64-token
+// tiles. f32 x only, no norm, no residual.
 // With NORM, x is RMSNorm(h) * g, computed here from h (at x_off) and g (nw
 // at norm_off): every group reads all of h anyway, so the norm costs its
 // sum of squares and a multiply per element instead of a dispatch and a
@@ -53,6 +59,11 @@ const MODE: u32 = MV_MODE;
 const NORM: bool = MV_NORM;
 const NM: u32 = MV_MATRICES;  // matrices per row: 2 in MODE 1, else 1
 const RN: u32 = R * NM;
+const TOK: u32 = MV_TOKENS;  // tokens (columns of x) per dispatch: 1 but for few-token MODE 0
+// A group's sums: R rows of TOK tokens (slot r TOK + t), NM matrices each;
+// the row totals (mv4_sum_*.wgsl) add each slot over the group's lanes.
+const RT: u32 = R * TOK;
+const SN: u32 = RT * NM;
 
 // m is uniform across the workgroup: no divergence.
 fn weight_words(m: u32, b: u32) -> array<vec4<u32>, BLOCK_WORDS> {
@@ -114,7 +125,7 @@ fn matvec4(li: u32, wgx: u32, sg_size: u32) {
   }
   var ss = 0.0;
   x_prepare(li);
-  var s: array<f32, RN>;
+  var s: array<f32, SN>;
   // kq: a unit's index; its blocks are kq KU .. kq KU + KU - 1 of the row.
   var kq = lane;
   for (; kq + (U - 1u) * LANES < nq; kq += U * LANES) {
@@ -132,22 +143,30 @@ fn matvec4(li: u32, wgx: u32, sg_size: u32) {
     }
     for (var uj = 0u; uj < U * KU; uj++) {
       let unit = kq + (uj / KU) * LANES;
-      let x = x_block(unit * KU + uj % KU, &ss);
-      for (var r = 0u; r < R; r++) {
-        for (var mm = 0u; mm < NM; mm++) {
-          let i = (uj * R + r) * NM + mm;
-          s[r * NM + mm] += block_dot_x((ru[r] + unit) * KU + uj % KU, v[i], d[i], x);
+      for (var t = 0u; t < TOK; t++) {
+        if (TOK == 1u || t < params.T) {
+          let x = x_block(unit * KU + uj % KU, t, &ss);
+          for (var r = 0u; r < R; r++) {
+            for (var mm = 0u; mm < NM; mm++) {
+              let i = (uj * R + r) * NM + mm;
+              s[(r * TOK + t) * NM + mm] += block_dot_x((ru[r] + unit) * KU + uj % KU, v[i], d[i], x);
+            }
+          }
         }
       }
     }
   }
   for (; kq < nq; kq += LANES) {
     for (var j = 0u; j < KU; j++) {
-      let x = x_block(kq * KU + j, &ss);
-      for (var r = 0u; r < R; r++) {
-        for (var mm = 0u; mm < NM; mm++) {
-          let b = (ru[r] + kq) * KU + j;
-          s[r * NM + mm] += block_dot_x(b, weight_words(m0 + mm, b), weight_scales(m0 + mm, b), x);
+      for (var t = 0u; t < TOK; t++) {
+        if (TOK == 1u || t < params.T) {
+          let x = x_block(kq * KU + j, t, &ss);
+          for (var r = 0u; r < R; r++) {
+            for (var mm = 0u; mm < NM; mm++) {
+              let b = (ru[r] + kq) * KU + j;
+              s[(r * TOK + t) * NM + mm] += block_dot_x(b, weight_words(m0 + mm, b), weight_scales(m0 + mm, b), x);
+            }
+          }
         }
       }
     }
@@ -157,11 +176,12 @@ fn matvec4(li: u32, wgx: u32, sg_size: u32) {
   var y: array<f32, NM>;
   var t = 0.0;
   let i = row_totals(li, sg_size, s, ss, &y, &t);
-  if (i >= GROUPS * R) {
+  if (i >= GROUPS * RT) {
     return;
   }
-  let row = wrow0 + i;
-  if (row >= n) {
+  let row = wrow0 + (i / RT) * R + (i % RT) / TOK;
+  let token = i % TOK;
+  if (row >= n || (TOK > 1u && token >= params.T)) {
     return;
   }
   if (NORM) {
@@ -177,6 +197,6 @@ fn matvec4(li: u32, wgx: u32, sg_size: u32) {
     let ri = params.r_off + row;
     out += act[ri >> 2u][ri & 3u];  // a fused residual add
   }
-  let yi = y_off + row;
+  let yi = y_off + token * params.y_stride + row;
   act[yi >> 2u][yi & 3u] = out;
 }

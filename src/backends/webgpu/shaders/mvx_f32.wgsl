@@ -6,9 +6,9 @@ alias XBlock = array<vec4<f32>, 8>;
 
 fn x_prepare(li: u32) {}
 
-// Block kb of x (mvx_from_act.wgsl).
-fn x_block(kb: u32, ss: ptr<function, f32>) -> XBlock {
-  return x_source_block(kb, ss);
+// Block kb of token t's x (mvx_from_act.wgsl).
+fn x_block(kb: u32, t: u32, ss: ptr<function, f32>) -> XBlock {
+  return x_source_block(kb, t, ss);
 }
 
 fn block_dot_x(b: u32, v: array<vec4<u32>, BLOCK_WORDS>, s: array<u32, 2>, x: XBlock) -> f32 {

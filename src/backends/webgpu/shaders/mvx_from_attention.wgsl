@@ -6,7 +6,7 @@
 // sum_c e^(m_c - M) l_c, M = max_c m_c. Each workgroup merges all heads
 // (n_chunks * n_head * (head_dim + 4) floats from L2), so the backend folds
 // the merge in only for few chunks. head_dim % 32 == 0: a block is in one head.
-fn x_source_block(b: u32, ss: ptr<function, f32>) -> array<vec4<f32>, 8> {  // (no norm: ss unused)
+fn x_source_block(b: u32, t: u32, ss: ptr<function, f32>) -> array<vec4<f32>, 8> {  // (one token, no norm: t, ss unused)
   let hd = params.head_dim;
   let h = (32u * b) / hd;
   let i0 = (32u * b) % hd;

@@ -24,7 +24,7 @@ fn x_prepare(li: u32) {
   let nb = params.K >> 5u;
   for (var b = li; b < nb; b += GROUPS * LANES) {
     var ss = 0.0;
-    let x = x_source_block(b, &ss);
+    let x = x_source_block(b, 0u, &ss);
     if (NORM) {
       xq_sumsq[b] = ss;
     }
@@ -51,7 +51,7 @@ fn x_prepare(li: u32) {
   workgroupBarrier();
 }
 
-fn x_block(kb: u32, ss: ptr<function, f32>) -> XBlock {
+fn x_block(kb: u32, t: u32, ss: ptr<function, f32>) -> XBlock {  // (one token: t is 0)
   if (NORM) {
     *ss += xq_sumsq[kb];
   }

@@ -465,8 +465,8 @@ void add_mul_mat(std::vector<Case>& cases, DType type, int64_t K, int64_t N, int
                      c.expect(y, "y", lim);
                      if (min_parts > 1) c.expect_parts(w, min_parts);
                      if (T == 1 && K % 32 == 0) c.expect_subgroups();  // matvec4.wgsl (whole 32-weight blocks)
-                     // prompts: matvec4 with T columns up to kMatvecTokens, else the tiled matmul
-                     if (T > 1) c.expect_few_token(T <= gpu::kMatvecTokens && K % 32 == 0);
+                     // prompts: matvec4 with T columns up to kFewTokenPrompt, else the tiled matmul
+                     if (T > 1) c.expect_few_token(T <= gpu::kFewTokenPrompt && K % 32 == 0);
                    }});
 }
 
@@ -580,7 +580,7 @@ void add_rope(std::vector<Case>& cases, RopeMode mode, int n_head, int hd, int n
 std::vector<Case> make_cases() {
   std::vector<Case> cases;
 
-  // mul_mat: T = 1 is the matvec kernel, T > 8 the tiled matmul (128 x 64
+  // mul_mat: T = 1 is the matvec kernel, T > 16 the tiled matmul (128 x 64
   // tiles where the device has 24 KiB of workgroup storage; 64 x 64 in their
   // own slot below): T and N below, at and above one tile, not multiples of
   // it. Float weights take any K; block-quantized ones multiples of 32.
@@ -593,13 +593,17 @@ std::vector<Case> make_cases() {
     add_mul_mat(cases, t, q ? 32 : 13, 77, 70);
     add_mul_mat(cases, t, q ? 320 : 300, 33, 67);
   }
-  // Prompts of at most kMatvecTokens tokens: matvec4 with T columns (the
-  // fewest and most it takes, and one more: the tiled matmul), with the row
-  // totals through workgroup memory (no subgroups), for a type with a block
-  // format and a float one (T = 5 above too, and the views below).
+  // Prompts of at most kFewTokenPrompt tokens: matvec4 with up to
+  // kMatvecTokens columns per dispatch (the fewest and most one dispatch
+  // takes, one more: two dispatches, the second of one token; the most
+  // two take, one more: the tiled matmul), with the row totals through
+  // workgroup memory (no subgroups), for a type with a block format and a
+  // float one (T = 5 above too, and the views below).
   add_mul_mat(cases, DType::q4_0, 160, 77, 2);
   add_mul_mat(cases, DType::q4_0, 160, 77, 8);
   add_mul_mat(cases, DType::q4_0, 160, 77, 9);
+  add_mul_mat(cases, DType::q4_0, 160, 77, 16);
+  add_mul_mat(cases, DType::q4_0, 160, 77, 17);
   add_mul_mat(cases, DType::q8_0, 96, 13, 8, kNoSubgroups);
   add_mul_mat(cases, DType::q3_k, 512, 37, 6);
   add_mul_mat(cases, DType::f16, 64, 21, 4, kNoPackedDotNoSubgroups);

@@ -93,11 +93,16 @@ MatvecShape matvec_shape(MatvecMode mode, DType t, uint64_t rows, bool int8_x);
 // beside its partial sums (mvx_q8.wgsl: 52 bytes per block), at most 512
 // (K = 16384): more would only lower occupancy.
 uint32_t int8_x_capacity(const MatvecShape& shape, MatvecMode mode, uint32_t max_workgroup_storage);
-// A prompt of at most kMatvecTokens tokens runs its plain matrices as
-// matvec4 MODE 0 with that many columns of x (matvec_tokens_shape), not as
-// the tiled matmul: the weights are read once, like a decode step's, and a
-// 4096-row matrix gets hundreds of workgroups instead of 32 tiles of 128 rows.
+// A prompt of at most kFewTokenPrompt tokens runs its plain matrices as
+// matvec4 MODE 0 with up to kMatvecTokens columns of x per dispatch
+// (matvec_tokens_shape), not as the tiled matmul: each dispatch reads the
+// weights once, like a decode step, and a 4096-row matrix gets hundreds of
+// workgroups where the matmul gives it 32 tiles of 128 rows x 64 tokens
+// whatever T is. H200, 7B q4_0 (BENCHMARKS.md 2026-11-28): a whole 8-token
+// prompt 35 ms this way, the matmul's 8- and 64-token prompts 119 and 146
+// ms, so two dispatches of 8 tokens stay well under one matmul tile.
 inline constexpr uint32_t kMatvecTokens = 8;
+inline constexpr uint32_t kFewTokenPrompt = 2 * kMatvecTokens;
 MatvecShape matvec_tokens_shape(DType t);
 
 // attention_split.wgsl specialized to a model (attention_split_kernel()):

@@ -1015,14 +1015,14 @@ class WebGpuBackendImpl final : public WebGpuBackend {
   // (the matvec itself, or the residual add it absorbed, with r its other
   // operand). matvec4.wgsl where x can be read as vec4s and rows hold whole
   // 32-weight blocks, matvec.wgsl otherwise.
-  // A prompt's matrix product of at most kMatvecTokens tokens, as one
-  // matvec4 dispatch per weight part with that many columns (x read as f32
-  // vec4s: whole 32-weight blocks; encode_few_token_matvec checks x's
-  // alignment, which only the arena knows).
+  // A prompt's matrix product of at most kFewTokenPrompt tokens, as matvec4
+  // dispatches of up to kMatvecTokens columns each per weight part (x read
+  // as f32 vec4s: whole 32-weight blocks; encode_few_token_matvec checks
+  // x's alignment, which only the arena knows).
   bool few_token_matvec(const Node& n) const {
     if (n.op != Op::mul_mat) return false;
     const int64_t T = n.src[1]->ne[1];
-    return T > 1 && T <= kMatvecTokens && n.src[0]->ne[0] % kBlock == 0;
+    return T > 1 && T <= kFewTokenPrompt && n.src[0]->ne[0] % kBlock == 0;
   }
   std::string matvec_tokens_kernel(DType t) const {
     MatvecShape s = matvec_tokens_shape(t);
@@ -1039,20 +1039,24 @@ class WebGpuBackendImpl final : public WebGpuBackend {
     if (x.offset % 4 != 0 || x_stride % 4 != 0) return false;
     const MatvecShape shape = matvec_tokens_shape(w.type);
     const uint32_t pipe = pipeline(matvec_tokens_kernel(w.type));
-    for (const WeightPart& p : w.parts) {
-      MatvecParams mp;
-      mp.K = w.K;
-      mp.x_off = x.offset;
-      mp.n0 = p.rows;
-      mp.s0 = p.scales_word;
-      mp.y0 = y.offset + p.row0;
-      mp.wg1 = mp.wg2 = ~0u;
-      mp.T = static_cast<uint32_t>(n.src[1]->ne[1]);
-      mp.x_stride = x_stride;
-      mp.y_stride = stride(&n);
-      const uint32_t bufs[2] = {p.buffer, y.buffer};
-      dispatch(pipe, ceil_div(p.rows, shape.rows_per_workgroup()), 1, push_params(mp), bufs);
-      ++few_token_dispatches_;
+    const uint32_t T = static_cast<uint32_t>(n.src[1]->ne[1]);
+    const uint32_t y_stride = stride(&n);
+    for (uint32_t t0 = 0; t0 < T; t0 += kMatvecTokens) {
+      for (const WeightPart& p : w.parts) {
+        MatvecParams mp;
+        mp.K = w.K;
+        mp.x_off = x.offset + t0 * x_stride;
+        mp.n0 = p.rows;
+        mp.s0 = p.scales_word;
+        mp.y0 = y.offset + t0 * y_stride + p.row0;
+        mp.wg1 = mp.wg2 = ~0u;
+        mp.T = std::min(kMatvecTokens, T - t0);
+        mp.x_stride = x_stride;
+        mp.y_stride = y_stride;
+        const uint32_t bufs[2] = {p.buffer, y.buffer};
+        dispatch(pipe, ceil_div(p.rows, shape.rows_per_workgroup()), 1, push_params(mp), bufs);
+        ++few_token_dispatches_;
+      }
     }
     return true;
   }

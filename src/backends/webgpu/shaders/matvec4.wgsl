@@ -4,7 +4,8 @@
 //   MODE 2  y_m = W_m x, m < 3                  attention's Q, K and V: workgroups
 //           [0, wg1) compute W0's rows, [wg1, wg2) W1's, the rest W2's
 // MODE 0 also takes a few tokens at once (TOK > 1: a short prompt's
-// matrices, params.T <= TOK columns of x, x_stride and y_stride apart):
+// matrices, params.T <= TOK columns of x, x_stride and y_stride apart;
+// the backend's encode_few_token_matvec):
 // every weight block is loaded once and dotted with each token's x, so T
 // tokens cost about one decode step's reads where the tiled matmul
 // (matmul.wgsl) would give a 4096-row matrix 32 workgroups of 64-token

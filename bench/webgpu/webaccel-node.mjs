@@ -34,7 +34,12 @@
 // pp512: a 512-token prompt (ids 1..512 of the vocabulary, BOS first), time
 // of the prompt evaluation; tg128: 128 greedy tokens from BOS, EOS ignored,
 // time per decode step (the first token comes from the prompt step and is
-// not counted). Medians over --reps after one warm-up.
+// not counted). Medians over --reps after one warm-up. First token after
+// load (an 8-token prompt, one token), with and without precompilation, and
+// for each where its time went (first_token_detail_*: the prompt's
+// evaluation, the C++ recording, the driver's encoding and waits, the
+// dispatches, pipelines and bind groups it made) and what the same prompt
+// costs at once again (again_ms).
 import { statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
@@ -96,15 +101,32 @@ async function measure(precompile) {
   const loadMs = performance.now() - t0;
   const info = await m.info();
   // First token after load: the pipelines either exist already or are created now.
+  const firstPrompt = [info.bos_id >= 0 ? info.bos_id : 1, 2, 3, 4, 5, 6, 7, 8];
+  const oneToken = { maxTokens: 1, temperature: 0, ignoreEos: true };
+  const g0 = { ...engine.gpu?.stats };
   const tf = performance.now();
-  for await (const _ of m.generate([info.bos_id >= 0 ? info.bos_id : 1, 2, 3, 4, 5, 6, 7, 8], { maxTokens: 1, temperature: 0, ignoreEos: true })) break;
+  for await (const _ of m.generate(firstPrompt, oneToken)) break;
   const firstTokenMs = performance.now() - tf;
-  return { engine, m, info, loadMs, firstTokenMs };
+  const s1 = await m.lastStats();
+  const g1 = { ...engine.gpu?.stats };
+  // The same prompt again at once: what the first one paid beyond a warm run.
+  const ta = performance.now();
+  for await (const _ of m.generate(firstPrompt, oneToken)) break;
+  const againMs = performance.now() - ta;
+  const d = (k) => (g1[k] ?? 0) - (g0[k] ?? 0);
+  const firstTokenDetail = {
+    prompt_ms: s1?.promptMs ?? null, // the prompt's evaluation inside generate()
+    record_ms: s1?.recordMs ?? null,
+    encode_ms: d('encodeMs'), wait_ms: d('waitMs'), dispatches: d('dispatches'),
+    pipelines_created: d('pipelinesCreated'), bind_groups_created: d('bindGroupsCreated'),
+    again_ms: againMs,
+  };
+  return { engine, m, info, loadMs, firstTokenMs, firstTokenDetail };
 }
 
 const lazy = await measure(false);
 await lazy.engine.dispose();
-const { engine, m, info, loadMs, firstTokenMs } = await measure(true);
+const { engine, m, info, loadMs, firstTokenMs, firstTokenDetail } = await measure(true);
 if (opt('--dispatches-per-submit') && engine.gpu) engine.gpu.dispatchesPerSubmit = Number(opt('--dispatches-per-submit'));
 const bos = info.bos_id >= 0 ? info.bos_id : 1;
 const greedy = { maxTokens: tgLen, temperature: 0, ignoreEos: true };
@@ -236,6 +258,8 @@ const run = {
   load_ms_lazy: lazy.loadMs,
   first_token_ms_precompiled: firstTokenMs,
   first_token_ms_lazy: lazy.firstTokenMs,
+  first_token_detail_precompiled: firstTokenDetail,
+  first_token_detail_lazy: lazy.firstTokenDetail,
   results: [
     { test: `pp${ppLen}`, tps: ppS.median, ...ppS, reps, all: pp },
     { test: `tg${tgLen}`, tps: tgS.median, ...tgS, reps, all: tg },

@@ -1011,10 +1011,6 @@ class WebGpuBackendImpl final : public WebGpuBackend {
     return Status::Ok();
   }
 
-  // Decode matvec y = W x (+ r): `out` is the node whose memory receives y
-  // (the matvec itself, or the residual add it absorbed, with r its other
-  // operand). matvec4.wgsl where x can be read as vec4s and rows hold whole
-  // 32-weight blocks, matvec.wgsl otherwise.
   // A prompt's matrix product of at most kFewTokenPrompt tokens, as matvec4
   // dispatches of up to kMatvecTokens columns each per weight part (x read
   // as f32 vec4s: whole 32-weight blocks; encode_few_token_matvec checks
@@ -1061,6 +1057,10 @@ class WebGpuBackendImpl final : public WebGpuBackend {
     return true;
   }
 
+  // Decode matvec y = W x (+ r): `out` is the node whose memory receives y
+  // (the matvec itself, or the residual add it absorbed, with r its other
+  // operand). matvec4.wgsl where x can be read as vec4s and rows hold whole
+  // 32-weight blocks, matvec.wgsl otherwise.
   Status encode_matvec(const Node& m, const Node& out, const Node* residual) {
     const GpuWeight& w = *weight_of(m.src[0]);
     WA_ASSIGN_OR_RETURN(MatvecInput in, matvec_input(m.src[1]));

@@ -4,7 +4,7 @@
 //
 //   node bench/webgpu/webaccel-node.mjs [--webgpu] --model M.gguf [--reps 3] [--dawn-flag F]... [--no-subgroups] [--label L] [--out r.json]
 //     [--profile] [--stream-gpu-time [--kernel-times] [--kernel-skip-times]] [--cpu-profile FILE.cpuprofile] [--dispatches-per-submit N] [--sampled]
-//     [--repeat-penalty P] [--matvec-tuning R,U[,G[,KU]]] [--pp N] [--tg N] [--ctx N]
+//     [--repeat-penalty P] [--matvec-tuning R,U[,G[,KU]]] [--few-token-prompt N] [--pp N] [--tg N] [--ctx N]
 // --pp N, --tg N: the prompt and generation lengths (default 512 and 128;
 // rows pp<N>/tg<N>; --profile keeps 512 and 128).
 // --ctx N: the session's context size (ModelLoadOptions.nCtx; default the
@@ -72,6 +72,10 @@ const tuning = opt('--matvec-tuning')?.split(',').map(Number);
 const matvecTuning = tuning
   ? { rows: tuning[0], blocksInFlight: tuning[1], groups: tuning[2] || undefined, blocksPerUnit: tuning[3] }
   : undefined;
+// --few-token-prompt N: prompts of at most N tokens run their matrices as
+// few-token matvecs (EngineOptions.fewTokenPrompt; 1: none), to find where
+// they and the tiled matmul cross (with --pp).
+const fewTokenPrompt = opt('--few-token-prompt') === undefined ? undefined : Number(opt('--few-token-prompt'));
 const webgpuModule = process.env.WEBGPU_MODULE ?? join(repo, 'js/node_modules/webgpu/index.js');
 
 const require = createRequire(import.meta.url);
@@ -95,7 +99,7 @@ const stats = (xs) => ({ median: median(xs), mean: xs.reduce((p, q) => p + q, 0)
 const gpu = create(dawnFlags);
 
 async function measure(precompile) {
-  const engine = await createEngine({ backend: 'webgpu', gpu, threads: 1, precompile, gpuMask, matvecTuning });
+  const engine = await createEngine({ backend: 'webgpu', gpu, threads: 1, precompile, gpuMask, matvecTuning, fewTokenPrompt });
   const t0 = performance.now();
   const m = await engine.load(model, { nCtx });
   const loadMs = performance.now() - t0;

@@ -123,7 +123,7 @@ WA_API const char* wa_engine_memory_json(wa_engine* engine);
 /* ---- WebGPU ------------------------------------------------------------- */
 /* What the GPU device offers, filled by the JS driver from the adapter and
  * the limits it requested. Layout is part of the ABI (offsets 0, 8, 16, 20,
- * 24, 28, 32, 36, 40, 44, 48; 56 bytes). */
+ * 24, ..., 68, 4 bytes apart; 72 bytes). */
 typedef struct wa_gpu_device_config {
   double max_buffer_size;          /* bytes */
   double max_storage_binding;      /* maxStorageBufferBindingSize, bytes */
@@ -145,6 +145,9 @@ typedef struct wa_gpu_device_config {
   int32_t l2_warm;                 /* 1: the decode attention reads the o projection's weights into
                                       the L2 cache while it runs (l2_warm.wgsl); set by the JS driver
                                       for NVIDIA adapters with large L2 caches (l2WarmFor) */
+  uint32_t few_token_prompt;       /* 0: the backend's choice; else the longest prompt whose matrices
+                                      run as few-token matvecs (1: none; benchmarks: the crossover
+                                      with the tiled matmul measured without a rebuild) */
 } wa_gpu_device_config;
 
 /* An engine whose models run on a WebGPU device (with the CPU backend of

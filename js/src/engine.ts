@@ -555,6 +555,7 @@ interface GpuSetup {
   subgroupMinSize: number;
   matvecTuning?: MatvecTuning;
   l2Warm: boolean;
+  fewTokenPrompt?: number;
 }
 
 // A module and the engine handle made in it (a WebGPU engine when gpu is set).
@@ -672,6 +673,10 @@ export class LocalEngine implements Engine {
   }
 
   static async create(options: EngineOptions = {}, caps?: Capabilities): Promise<LocalEngine> {
+    checkNumber('fewTokenPrompt', options.fewTokenPrompt, 1, 1 << 16);
+    if (options.fewTokenPrompt !== undefined && !Number.isInteger(options.fewTokenPrompt)) {
+      throw new WebAccelError('invalid_argument', `fewTokenPrompt must be a whole number (got ${options.fewTokenPrompt})`);
+    }
     caps ??= await detectCapabilities({ ...options, worker: false });
     const variant = caps.profile.build.endsWith('-mt') ? 'mt' : 'st';
     const relaxed = caps.profile.build.startsWith('wasm-relaxed-');
@@ -692,6 +697,7 @@ export class LocalEngine implements Engine {
         subgroupMinSize: opened.subgroupMinSize,
         matvecTuning: options.matvecTuning,
         l2Warm: l2WarmFor(opened.adapterInfo),
+        fewTokenPrompt: options.fewTokenPrompt,
       };
       if (gpu.l2Warm) caps.profile.reasons.push('webgpu: decode attention and o projection warm the L2 cache for the next matvec (NVIDIA, large L2)');
     }

@@ -58,6 +58,11 @@ export interface EngineOptions {
   // of the backend's choice, to compare kernel shapes on one machine
   // without a rebuild.
   matvecTuning?: MatvecTuning;
+  // WebGPU, benchmarks only: the longest prompt whose matrices run as
+  // few-token matvecs (each weight read once per 8 tokens) rather than the
+  // tiled matmul (1: none; default the backend's choice, 16), to measure
+  // where one overtakes the other on a device.
+  fewTokenPrompt?: number;
   // Browsers: run the engine in a Web Worker (default true) so the page never blocks.
   worker?: boolean;
   // The relaxed-SIMD module (int8 dot products for q4_0: faster prompt and

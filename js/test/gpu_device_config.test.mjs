@@ -21,7 +21,7 @@ test('writeDeviceConfig: the struct size and the words of the last fields', () =
   for (const l2Warm of [false, true]) {
     const mem = new ArrayBuffer(8 + DEVICE_CONFIG_BYTES);
     writeDeviceConfig(mem, 8, device, { lazyPipelines: false, wgslFeatures: ['packed_4x8_integer_dot_product'],
-      subgroupMinSize: 32, matvecTuning: { rows: 2, blocksInFlight: 1 }, l2Warm });
+      subgroupMinSize: 32, matvecTuning: { rows: 2, blocksInFlight: 1 }, l2Warm, fewTokenPrompt: l2Warm ? 64 : undefined });
     const f64 = new Float64Array(mem, 8, 2);
     const u32 = new Uint32Array(mem, 8 + 16, 14);
     assert.deepEqual([f64[0], f64[1]], [2 ** 32, 2 ** 31]);
@@ -31,7 +31,7 @@ test('writeDeviceConfig: the struct size and the words of the last fields', () =
     assert.equal(u32[10], 32); // subgroup_min_size, offset 56
     assert.equal(u32[11], 2 | (1 << 8)); // matvec_tuning, offset 60
     assert.equal(u32[12], l2Warm ? 1 : 0); // l2_warm, offset 64
-    assert.equal(u32[13], 0); // padding: nothing written past the struct's fields
+    assert.equal(u32[13], l2Warm ? 64 : 0); // few_token_prompt, offset 68 (0: the backend's choice)
   }
 });
 

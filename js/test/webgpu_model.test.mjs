@@ -106,6 +106,27 @@ describe('WebGPU models (Dawn)', { timeout: 1_200_000 }, () => {
     await model.unload();
   });
 
+  // Prompts of up to 16 tokens run their matrices as few-token matvecs, 8
+  // tokens per dispatch; longer ones (above), or with fewTokenPrompt 1, as
+  // the tiled matmul: the same logits either way, in more dispatches.
+  test('a 13-token prompt: logits within 1e-3 of the native CLI as few-token matvecs (two per matrix) and as the tiled matmul', async (t) => {
+    if (skip) return t.skip(skip);
+    const path = storiesGguf();
+    const seq = [1, ...ref.slice(0, 12)];
+    const expected = nativeLogits(path, seq, 'stories_f32_13');
+    const dispatches = [];
+    for (const e of [webgpu, await gpuEngine({ fewTokenPrompt: 1 })]) {
+      const model = await e.load(path);
+      const before = e.gpu.stats.dispatches;
+      const got = await model.logits(seq);
+      dispatches.push(e.gpu.stats.dispatches - before);
+      assert.equal(got.length, 512 * 13);
+      assert.ok(maxAbsDiff(got, expected) < 1e-3, `max diff ${maxAbsDiff(got, expected)}`);
+      await model.unload();
+    }
+    assert.ok(dispatches[0] > dispatches[1], `few-token ${dispatches[0]} dispatches, matmul ${dispatches[1]}`);
+  });
+
   // Browser profiles hide what their browser lacks: other kernels (no
   // subgroups: workgroup-memory reductions), the same tokens.
   const masks = [
@@ -368,7 +389,7 @@ describe('WebGPU models (Dawn)', { timeout: 1_200_000 }, () => {
     await cpuModel.unload();
   });
 
-  test('a matvecTuning outside its range is refused with a clear error', async (t) => {
+  test('a matvecTuning or fewTokenPrompt outside its range is refused with a clear error', async (t) => {
     if (skip) return t.skip(skip);
     await assert.rejects(
       createEngine({ backend: 'webgpu', gpu, threads: 1, matvecTuning: { rows: 9, blocksInFlight: 1 } }),
@@ -378,6 +399,12 @@ describe('WebGPU models (Dawn)', { timeout: 1_200_000 }, () => {
       createEngine({ backend: 'webgpu', gpu, threads: 1, matvecTuning: { rows: 2, blocksInFlight: 1, blocksPerUnit: 3 } }),
       (e) => e instanceof WebAccelError && e.code === 'invalid_argument' && /blocks per unit 1, 2 or 4/.test(e.message),
     );
+    for (const fewTokenPrompt of [0, 2.5]) {
+      await assert.rejects(
+        createEngine({ backend: 'webgpu', gpu, threads: 1, fewTokenPrompt }),
+        (e) => e instanceof WebAccelError && e.code === 'invalid_argument' && /fewTokenPrompt/.test(e.message),
+      );
+    }
   });
 
   test('lazy pipelines (precompile: false) give the same tokens; info reports the backend', async (t) => {

@@ -68,6 +68,7 @@ static_assert(offsetof(wa_gpu_device_config, lazy_pipelines) == 48);
 static_assert(offsetof(wa_gpu_device_config, subgroup_min_size) == 56);
 static_assert(offsetof(wa_gpu_device_config, matvec_tuning) == 60);
 static_assert(offsetof(wa_gpu_device_config, l2_warm) == 64);
+static_assert(offsetof(wa_gpu_device_config, few_token_prompt) == 68);
 static_assert(sizeof(wa_gpu_device_config) == 72);
 
 // Holder of a handle's last error message.

@@ -133,6 +133,7 @@ export interface DeviceConfigOptions {
   subgroupMinSize?: number; // OpenedDevice.subgroupMinSize
   matvecTuning?: MatvecTuning; // benchmarks: EngineOptions.matvecTuning
   l2Warm: boolean; // wa_gpu_device_config.l2_warm (l2WarmFor)
+  fewTokenPrompt?: number; // benchmarks: EngineOptions.fewTokenPrompt
 }
 
 // Whether the decode attention should read the o projection's weights into
@@ -158,7 +159,7 @@ export const DEVICE_CONFIG_BYTES = 72;
 // wa_gpu_device_config, DEVICE_CONFIG_BYTES at ptr.
 export function writeDeviceConfig(mem: ArrayBuffer, ptr: number, d: GpuDevice, o: DeviceConfigOptions): void {
   const f64 = new Float64Array(mem, ptr, 2);
-  const u32 = new Uint32Array(mem, ptr + 16, 13);
+  const u32 = new Uint32Array(mem, ptr + 16, 14);
   const l = d.limits;
   f64[0] = l.maxBufferSize;
   f64[1] = l.maxStorageBufferBindingSize;
@@ -179,4 +180,5 @@ export function writeDeviceConfig(mem: ArrayBuffer, ptr: number, d: GpuDevice, o
         (((t.blocksPerUnit ?? 0) & 0xff) << 24)) >>> 0
     : 0;
   u32[12] = o.l2Warm ? 1 : 0;
+  u32[13] = o.fewTokenPrompt ?? 0;
 }

@@ -1011,14 +1011,16 @@ class WebGpuBackendImpl final : public WebGpuBackend {
     return Status::Ok();
   }
 
-  // A prompt's matrix product of at most kFewTokenPrompt tokens, as matvec4
+  // A prompt's matrix product of at most kFewTokenPrompt tokens (or the
+  // device config's few_token_prompt, for benchmarks), as matvec4
   // dispatches of up to kMatvecTokens columns each per weight part (x read
   // as f32 vec4s: whole 32-weight blocks; encode_few_token_matvec checks
   // x's alignment, which only the arena knows).
   bool few_token_matvec(const Node& n) const {
     if (n.op != Op::mul_mat) return false;
     const int64_t T = n.src[1]->ne[1];
-    return T > 1 && T <= kFewTokenPrompt && n.src[0]->ne[0] % kBlock == 0;
+    const uint32_t longest = cfg_.few_token_prompt != 0 ? cfg_.few_token_prompt : kFewTokenPrompt;
+    return T > 1 && T <= longest && n.src[0]->ne[0] % kBlock == 0;
   }
   std::string matvec_tokens_kernel(DType t) const {
     MatvecShape s = matvec_tokens_shape(t);
@@ -1442,6 +1444,7 @@ Result<DeviceConfig> device_config_from(const wa_gpu_device_config& config) {
   c.packed_dot = config.packed_dot != 0;
   c.subgroup_min_size = config.subgroup_min_size;
   c.l2_warm = config.l2_warm != 0;
+  c.few_token_prompt = config.few_token_prompt;
   if (config.matvec_tuning != 0) {
     c.matvec_rows = config.matvec_tuning & 0xff;
     c.matvec_blocks_in_flight = (config.matvec_tuning >> 8) & 0xff;

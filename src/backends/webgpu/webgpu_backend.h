@@ -54,6 +54,9 @@ struct DeviceConfig {
   uint32_t matvec_blocks_in_flight = 0;
   uint32_t matvec_groups = 0;  // 32-lane groups per workgroup; 0: the backend's (8)
   uint32_t matvec_unit = 0;    // consecutive blocks per lane and unit; 0: the backend's
+  // Benchmarks only: the longest prompt whose matrices run as few-token
+  // matvecs (0: the backend's kFewTokenPrompt; 1: none).
+  uint32_t few_token_prompt = 0;
 };
 
 // The C API's description of a device (filled by the JS driver, or by a test

@@ -4,7 +4,7 @@
 //
 //   node bench/webgpu/webaccel-node.mjs [--webgpu] --model M.gguf [--reps 3] [--dawn-flag F]... [--no-subgroups] [--label L] [--out r.json]
 //     [--profile] [--stream-gpu-time [--kernel-times] [--kernel-skip-times]] [--cpu-profile FILE.cpuprofile] [--dispatches-per-submit N] [--sampled]
-//     [--repeat-penalty P] [--matvec-tuning R,U[,G[,KU]]] [--few-token-prompt N] [--pp N] [--tg N] [--ctx N]
+//     [--repeat-penalty P] [--matvec-tuning R,U[,G[,KU]]] [--few-token-prompt N] [--pp N] [--tg N] [--ctx N] [--skip-lazy]
 // --pp N, --tg N: the prompt and generation lengths (default 512 and 128;
 // rows pp<N>/tg<N>; --profile keeps 512 and 128).
 // --ctx N: the session's context size (ModelLoadOptions.nCtx; default the
@@ -129,8 +129,10 @@ async function measure(precompile) {
   return { engine, m, info, loadMs, firstTokenMs, firstTokenDetail };
 }
 
-const lazy = await measure(false);
-await lazy.engine.dispose();
+// (--skip-lazy: no engine without precompilation first, for runs that
+// measure prompts or decoding only: half the loads)
+const lazy = args.includes('--skip-lazy') ? {} : await measure(false);
+await lazy.engine?.dispose();
 const { engine, m, info, loadMs, firstTokenMs, firstTokenDetail } = await measure(true);
 if (opt('--dispatches-per-submit') && engine.gpu) engine.gpu.dispatchesPerSubmit = Number(opt('--dispatches-per-submit'));
 const bos = info.bos_id >= 0 ? info.bos_id : 1;
@@ -260,11 +262,11 @@ const run = {
   threads: 1,
   ok: info.backend === 'webgpu',
   load_ms: loadMs,
-  load_ms_lazy: lazy.loadMs,
+  load_ms_lazy: lazy.loadMs ?? null,
   first_token_ms_precompiled: firstTokenMs,
-  first_token_ms_lazy: lazy.firstTokenMs,
+  first_token_ms_lazy: lazy.firstTokenMs ?? null,
   first_token_detail_precompiled: firstTokenDetail,
-  first_token_detail_lazy: lazy.firstTokenDetail,
+  first_token_detail_lazy: lazy.firstTokenDetail ?? null,
   results: [
     { test: `pp${ppLen}`, tps: ppS.median, ...ppS, reps, all: pp },
     { test: `tg${tgLen}`, tps: tgS.median, ...tgS, reps, all: tg },

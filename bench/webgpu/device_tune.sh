@@ -15,6 +15,7 @@
 #      once, the step's GPU time saved by its absence). CTX (the session's
 #      context size, --ctx; the prompt row then has 64 tokens).
 # Writes $OUT/tune-<model>-<type>-<rows>u<blocks>.json and prints one line per run.
+# (Each run loads the model once: --skip-lazy, no first-token comparison.)
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 OUT=${OUT:-$HERE/../../.cache/device-out}
@@ -28,7 +29,7 @@ for t in ${TYPES:-q4_0}; do
   for s in ${TUNINGS:-default}; do
     tuning=(); [ "$s" = default ] || tuning=(--matvec-tuning "$s")
     out=$OUT/tune-${MODEL:-7b}-$t-${s//,/u}.json  # (no comma: the device tool fetches plain names)
-    timeout 120 "$NODE" "$HERE/webaccel-node.mjs" --webgpu --dawn-flag "$F16" --model "$f" --reps "${REPS:-1}" \
+    timeout 120 "$NODE" "$HERE/webaccel-node.mjs" --webgpu --dawn-flag "$F16" --model "$f" --reps "${REPS:-1}" --skip-lazy \
       --stream-gpu-time ${KERNEL_TIMES:+--kernel-times} ${SKIP_TIMES:+--kernel-skip-times} ${CTX:+--ctx "$CTX" --pp 64} "${tuning[@]}" --label "webaccel-$t-$s" --out "$out" >/dev/null 2>&1
     node_rc=$?
     python3 -c 'import json,sys

@@ -3,9 +3,7 @@
 # whole decode steps (GPU ms per step, device_tune.sh), alternating build by
 # build in ROUNDS rounds so that drift of the machine hits all alike, then
 # each build's median per type and shape. Makes the synth files it lacks
-# first (device_bench.sh without peers: ~85 s for the 7B q4_0 file on a
-# fresh machine, ~30 s more per type); a machine kept warm between calls
-# keeps them in $WORK.
+# first (ensure_synth.sh).
 #
 # usage (from the repository root, on the GPU machine):
 #   DISTS="base new" TYPES="q4_0 q3_K" ROUNDS=3 bash bench/webgpu/device_ab.sh
@@ -25,12 +23,7 @@ mkdir -p "$OUT"
 for d in $DISTS; do
   [ -f "$ROOT/.cache/dist-$d/index.js" ] || { echo "no .cache/dist-$d (make_ab_dist.sh, and carry it)" >&2; exit 2; }
 done
-missing=()
-for t in $TYPES; do [ -s "$WORK/synth-$MODEL-$t.gguf" ] || missing+=("$t"); done
-if [ ${#missing[@]} -gt 0 ]; then
-  MODELS=$MODEL TYPES="${missing[*]}" REPS=1 WLLAMA_VARIANTS=none WEBACCEL_VARIANTS=" " \
-    OUT="$WORK/bench-out" bash "$HERE/device_bench.sh" >"$WORK/device_bench.log" 2>&1
-fi
+bash "$HERE/ensure_synth.sh" "$MODEL" $TYPES || exit 1
 log=$OUT/ab.txt
 : >"$log"
 for ((r = 1; r <= ${ROUNDS:-3}; r++)); do

@@ -7,7 +7,7 @@
 # alternating the thresholds; then the first-token detail of the last run
 # (where the first prompt after load spent its time; no engine without
 # precompilation in these runs: --skip-lazy). Makes the synth file
-# first if it is missing (device_bench.sh without peers).
+# first if it is missing (ensure_synth.sh).
 #
 # usage (from the repository root, on the GPU machine):
 #   PROMPTS="8 16 32 64" FEW="1 16 64" bash bench/webgpu/device_prompts.sh
@@ -26,10 +26,7 @@ MODEL=${MODEL:-7b}
 TYPE=${TYPE:-q4_0}
 mkdir -p "$OUT"
 file=$WORK/synth-$MODEL-$TYPE.gguf
-if [ ! -s "$file" ]; then
-  MODELS=$MODEL TYPES=$TYPE REPS=1 WLLAMA_VARIANTS=none WEBACCEL_VARIANTS=" " \
-    OUT="$WORK/bench-out" bash "$HERE/device_bench.sh" >"$WORK/device_bench.log" 2>&1
-fi
+bash "$HERE/ensure_synth.sh" "$MODEL" "$TYPE" || exit 1
 source "$HERE/device_env.sh" || exit 2
 F16=enable-dawn-features=vulkan_enable_f16_on_nvidia
 log=$OUT/prompts.txt
